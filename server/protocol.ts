@@ -1,0 +1,280 @@
+/**
+ * The wire protocol between the Engram server and its clients (dashboard, scripts): the single source of
+ * truth for socket.io event names and payloads, HTTP shapes, error codes and typed-array codecs.
+ * This file imports nothing from the project; it is the only server code the UI may import.
+ *
+ * Events are lowercase `domain:verb`. Commands (client → server) are imperative and answered through their
+ * ack with `Ack<T>`. Pushes (server → client) are nouns or past tense.
+ */
+
+export const PROTOCOL_VERSION = 1;
+/** Version of exported snapshot files. */
+export const SNAPSHOT_SCHEMA_VERSION = 1;
+
+// ---------------------------------------------------------------------------------------------- errors
+
+export const ERROR_CODES = [
+  'bad_request', // payload failed validation; message names the field
+  'not_found', // no such run / frame
+  'invalid_state', // command not allowed in the run's current state
+  'payload_too_large',
+  'unauthorized',
+  'forbidden_origin',
+  'internal', // sanitised; details are logged on the server only
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface ProtocolError {
+  code: ErrorCode;
+  message: string;
+}
+
+export type Ack<T> = { ok: true; data: T } | { ok: false; error: ProtocolError };
+
+// ---------------------------------------------------------------------------------------------- runs
+
+export const RUN_STATES = ['running', 'paused', 'finished', 'failed', 'stopped', 'interrupted'] as const;
+export type RunState = (typeof RUN_STATES)[number];
+
+/** A run config as sent by clients: the `train` command's flag names; omitted fields take defaults. */
+export type RunConfigInput = Record<string, unknown>;
+
+/** Fully resolved run config (every field present). Mirrors the engine's TrainConfig. */
+export interface RunConfig {
+  task: string;
+  rnn_type: string;
+  nhid: number;
+  dropout: number;
+  memory_type: string;
+  nlayer: number;
+  nhlayer: number;
+  lr: number;
+  optim: string;
+  clip: number;
+  batch_size: number;
+  mem_size: number;
+  mem_slot: number;
+  read_heads: number;
+  sparse_reads: number;
+  temporal_reads: number;
+  sequence_max_length: number;
+  curriculum_increment: number;
+  curriculum_freq: number;
+  iterations: number;
+  summarize_freq: number;
+  check_freq: number;
+  seed: number;
+  [extra: string]: unknown;
+}
+
+export interface RunFailure {
+  /** Why the run failed or paused: 'nan' | 'worker_error' | 'out_of_memory' | … */
+  reason: string;
+  message: string;
+  /** For NaN: the tensor and the iteration/timestep where it appeared; the offending frame is stored at `iteration`. */
+  tensor?: string;
+  iteration?: number;
+  timestep?: number | null;
+}
+
+export interface RunSummary {
+  id: string;
+  name: string;
+  state: RunState;
+  iteration: number;
+  config: RunConfig;
+  createdAt: number;
+  updatedAt: number;
+  /** Latest loss and metric, if any iteration completed. */
+  loss: number | null;
+  metric: number | null;
+  metricName: string;
+  itPerSec: number | null;
+  failure: RunFailure | null;
+}
+
+// ---------------------------------------------------------------------------------------------- metrics
+
+/** One iteration's metrics. `t` is wall-clock ms since epoch when the iteration ended. */
+export interface MetricPoint {
+  iteration: number;
+  loss: number;
+  metric: number;
+  itPerSec: number;
+  t: number;
+  sequenceLength?: number;
+}
+
+export interface MetricsBatch {
+  runId: string;
+  points: MetricPoint[];
+}
+
+// ---------------------------------------------------------------------------------------------- frames
+
+/** One tensor on the wire. `data` is little-endian float32 bytes; its byte length is 4 × product(shape). */
+export interface WireTensor {
+  name: string;
+  layer: number;
+  shape: number[];
+  axes: string[];
+  range?: [number, number];
+  description?: string;
+  data: ArrayBuffer | Uint8Array;
+}
+
+export interface WireFrame {
+  runId: string;
+  iteration: number;
+  timesteps: number;
+  /** Server time (ms since epoch) when the frame was captured, for latency measurement. */
+  capturedAt: number;
+  tensors: WireTensor[];
+}
+
+/** A decoded tensor, ready to draw. */
+export interface DecodedTensor {
+  name: string;
+  layer: number;
+  shape: number[];
+  axes: string[];
+  range?: [number, number];
+  description?: string;
+  data: Float32Array;
+}
+
+export interface DecodedFrame {
+  runId: string;
+  iteration: number;
+  timesteps: number;
+  capturedAt: number;
+  tensors: DecodedTensor[];
+}
+
+export function tensorSize(shape: readonly number[]): number {
+  let size = 1;
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new Error(`tensor shape has a bad dimension ${d} in [${shape.join(', ')}]`);
+    size *= d;
+  }
+  return size;
+}
+
+/** Encode a Float32Array for the wire (a copy of exactly its bytes). */
+export function encodeFloat32(data: Float32Array): ArrayBuffer {
+  const out = new ArrayBuffer(data.byteLength);
+  new Float32Array(out).set(data);
+  return out;
+}
+
+/**
+ * Decode a wire tensor's bytes, checking the length against the shape. Node's socket.io client hands binary
+ * over as a Buffer at an unaligned offset, so this always copies.
+ */
+export function decodeFloat32(data: ArrayBuffer | Uint8Array, shape: readonly number[], name = 'tensor'): Float32Array {
+  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+  const expected = tensorSize(shape) * 4;
+  if (bytes.byteLength !== expected) {
+    throw new Error(`${name}: ${bytes.byteLength} bytes for shape [${shape.join(', ')}], expected ${expected}`);
+  }
+  const out = new Float32Array(bytes.byteLength / 4);
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+}
+
+export function decodeFrame(frame: WireFrame): DecodedFrame {
+  return {
+    runId: frame.runId,
+    iteration: frame.iteration,
+    timesteps: frame.timesteps,
+    capturedAt: frame.capturedAt,
+    tensors: frame.tensors.map((t) => ({
+      name: t.name,
+      layer: t.layer,
+      shape: t.shape,
+      axes: t.axes,
+      range: t.range,
+      description: t.description,
+      data: decodeFloat32(t.data, t.shape, t.name),
+    })),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------- events
+
+export interface RunIdPayload {
+  runId: string;
+}
+
+/** Sent by `run:subscribe`'s ack: everything a late joiner needs at once. */
+export interface RunSnapshot {
+  run: RunSummary;
+  metrics: MetricPoint[];
+  /** Iterations that have stored frames, ascending. */
+  frameIterations: number[];
+}
+
+export interface ClientToServerEvents {
+  'run:list': (payload: Record<string, never>, ack: (res: Ack<RunSummary[]>) => void) => void;
+  'run:create': (payload: { config: RunConfigInput; name?: string }, ack: (res: Ack<RunSummary>) => void) => void;
+  /** Join a run's live stream; the ack carries the run, its metric history and stored frame iterations; the newest
+   *  frame follows as `memory:frame`. */
+  'run:subscribe': (payload: RunIdPayload, ack: (res: Ack<RunSnapshot>) => void) => void;
+  'run:unsubscribe': (payload: RunIdPayload, ack: (res: Ack<null>) => void) => void;
+  'training:pause': (payload: RunIdPayload, ack: (res: Ack<RunSummary>) => void) => void;
+  'training:resume': (payload: RunIdPayload, ack: (res: Ack<RunSummary>) => void) => void;
+  /** Run exactly `n` more iterations (each with its debug frame), then pause. Acked when accepted. */
+  'training:step': (payload: RunIdPayload & { n: number }, ack: (res: Ack<RunSummary>) => void) => void;
+  'training:stop': (payload: RunIdPayload, ack: (res: Ack<RunSummary>) => void) => void;
+  /** Change lr and/or summarize_freq while running. */
+  'training:configure': (
+    payload: RunIdPayload & { lr?: number; summarize_freq?: number },
+    ack: (res: Ack<RunSummary>) => void,
+  ) => void;
+  /** Capture a debug frame at the next iteration regardless of summarize_freq. */
+  'frame:capture': (payload: RunIdPayload, ack: (res: Ack<null>) => void) => void;
+  /** Acknowledge that the last `memory:frame` was rendered; the server may then send the next (newest wins). */
+  'frame:ack': (payload: RunIdPayload & { iteration: number }) => void;
+  /** Fetch one stored frame (for scrubbing history). */
+  'frame:get': (payload: RunIdPayload & { iteration: number }, ack: (res: Ack<WireFrame>) => void) => void;
+  'metrics:get': (payload: RunIdPayload & { since?: number }, ack: (res: Ack<MetricPoint[]>) => void) => void;
+}
+
+export interface ServerToClientEvents {
+  /** A run was created or changed state/iteration (throttled). Sent to every client. */
+  'run:updated': (run: RunSummary) => void;
+  /** New metric points for a subscribed run, in order, reliable. */
+  'metrics:batch': (batch: MetricsBatch) => void;
+  /** The newest debug frame of a subscribed run (flow-controlled: next only after `frame:ack`). */
+  'memory:frame': (frame: WireFrame) => void;
+  /** The iterations that now have stored frames changed (new frame stored or old ones thinned). */
+  'frames:stored': (payload: { runId: string; frameIterations: number[] }) => void;
+}
+
+// ---------------------------------------------------------------------------------------------- HTTP
+
+/** HTTP routes (JSON bodies, JSON responses as `Ack`-shaped `{ok, data|error}`; status codes follow the error code). */
+export const HTTP_ROUTES = {
+  runs: '/api/runs', // GET list, POST create {config, name?}
+  run: '/api/runs/:id', // GET
+  control: '/api/runs/:id/:command', // POST pause | resume | step {n} | stop | configure {lr?, summarize_freq?}
+  metrics: '/api/runs/:id/metrics', // GET ?since=ITER
+  frames: '/api/runs/:id/frames', // GET stored iterations
+  frame: '/api/runs/:id/frames/:iteration', // GET ?format=json|npy&tensor=NAME[&layer=L]
+} as const;
+
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  bad_request: 400,
+  not_found: 404,
+  invalid_state: 409,
+  payload_too_large: 413,
+  unauthorized: 401,
+  forbidden_origin: 403,
+  internal: 500,
+};
+
+/** Largest accepted socket.io message / HTTP body, in bytes. */
+export const MAX_PAYLOAD_BYTES = 1_000_000;
+/** Header or query parameter carrying ENGRAM_TOKEN when the server is not on loopback. */
+export const TOKEN_HEADER = 'x-engram-token';
+export const TOKEN_QUERY = 'token';
