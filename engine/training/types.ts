@@ -78,3 +78,34 @@ export class NonFiniteError extends Error {
     this.name = 'NonFiniteError';
   }
 }
+
+/** Thrown by config validation; `field` is the offending flag name. */
+export class ConfigError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * A training session: model, optimizer, task generator and RNG, stepping one iteration at a time. Implemented in
+ * `engine/training/trainer.ts` (`createTrainer`, `restoreTrainer`); used by the CLI and by the server's workers.
+ */
+export interface Trainer {
+  readonly config: Readonly<TrainConfig>;
+  /** Iterations completed so far. */
+  readonly iteration: number;
+  /** Run one iteration. Throws NonFiniteError (weights untouched) on NaN/Inf. Captures a frame when
+   *  `captureFrame` is true or the iteration is a multiple of summarize_freq. */
+  step(options?: { captureFrame?: boolean }): Promise<IterationResult>;
+  setLearningRate(lr: number): void;
+  setSummarizeFreq(n: number): void;
+  /** Serialize weights, optimizer state, iteration, RNG state and config (documented format). */
+  checkpoint(): Promise<Uint8Array>;
+  /** Evaluate on longer sequences (test phase); returns the task's metric. */
+  test(options?: { batches?: number; lengthFactor?: number }): Promise<{ metric: number; metricName: string; loss: number }>;
+  dispose(): void;
+}
