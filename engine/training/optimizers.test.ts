@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { clipByGlobalNorm, Optimizer, OPTIMIZER_DEFAULTS } from './optimizers';
+import type { OptimizerName } from './types';
+
+before(async () => {
+  await tf.setBackend('cpu');
+});
+
+const NAMES: OptimizerName[] = ['adam', 'adamax', 'rmsprop', 'sgd', 'adagrad', 'adadelta'];
+const GRADIENTS = [0.5, -1.25, 0.03, 2.0, -0.4];
+
+/** PyTorch's update rules in float64 on one scalar parameter, written out independently of the tensor code. */
+function reference(name: OptimizerName, lr: number, start: number, gradients: number[]): number {
+  const h = OPTIMIZER_DEFAULTS[name];
+  let p = start;
+  let a = 0;
+  let b = 0;
+  gradients.forEach((g, index) => {
+    const t = index + 1;
+    if (name === 'adam') {
+      a = h.beta1 * a + (1 - h.beta1) * g;
+      b = h.beta2 * b + (1 - h.beta2) * g * g;
+      p -= (lr / (1 - h.beta1 ** t)) * (a / (Math.sqrt(b) / Math.sqrt(1 - h.beta2 ** t) + h.epsilon));
+    } else if (name === 'adamax') {
+      a = h.beta1 * a + (1 - h.beta1) * g;
+      b = Math.max(h.beta2 * b, Math.abs(g) + h.epsilon);
+      p -= (lr / (1 - h.beta1 ** t)) * (a / b);
+    } else if (name === 'rmsprop') {
+      a = h.alpha * a + (1 - h.alpha) * g * g;
+      b = h.momentum * b + g / (Math.sqrt(a) + h.epsilon);
+      p -= lr * b;
+    } else if (name === 'sgd') {
+      p -= lr * g;
+    } else if (name === 'adagrad') {
+      a += g * g;
+      p -= (lr * g) / (Math.sqrt(a) + h.epsilon);
+    } else {
+      a = h.rho * a + (1 - h.rho) * g * g;
+      const delta = (Math.sqrt(b + h.epsilon) / Math.sqrt(a + h.epsilon)) * g;
+      b = h.rho * b + (1 - h.rho) * delta * delta;
+      p -= lr * delta;
+    }
+  });
+  return p;
+}
+
+for (const name of NAMES) {
+  test(`${name} follows PyTorch's update rule`, () => {
+    const weight = tf.variable(tf.tensor1d([1, -2]), true, `w_${name}`);
+    const optimizer = new Optimizer(name, 0.05, new Map([['w', weight]]));
+    for (const g of GRADIENTS) {
+      const gradient = tf.tensor1d([g, -g]);
+      optimizer.apply({ w: gradient });
+      gradient.dispose();
+    }
+    const [first, second] = weight.dataSync();
+    assert.ok(Math.abs(first - reference(name, 0.05, 1, GRADIENTS)) < 1e-5, `${first}`);
+    assert.ok(Math.abs(second - reference(name, 0.05, -2, GRADIENTS.map((g) => -g))) < 1e-5, `${second}`);
+    assert.equal(optimizer.step, GRADIENTS.length);
+    optimizer.dispose();
+    weight.dispose();
+  });
+
+  test(`${name}: snapshot + restore continues bit-exactly and leaks no tensors`, async () => {
+    const makeWeights = () => new Map([['w', tf.variable(tf.tensor2d([[0.3, -0.7], [1.1, 0.2]]), true)]]);
+    const straightWeights = makeWeights();
+    const straight = new Optimizer(name, 0.01, straightWeights);
+    const grads = GRADIENTS.map((g, i) => tf.tensor2d([[g, i * 0.1], [-g, 0.5 - i]]));
+    grads.slice(0, 3).forEach((g) => straight.apply({ w: g }));
+    const snapshot = await straight.snapshot();
+    const resumedWeights = new Map([['w', tf.variable(straightWeights.get('w')!.clone(), true)]]);
+    const before = tf.memory().numTensors;
+    const resumed = new Optimizer(name, 0.5, resumedWeights);
+    resumed.restore(snapshot);
+    assert.equal(resumed.learningRate, 0.01);
+    for (const g of grads.slice(3)) {
+      straight.apply({ w: g });
+      resumed.apply({ w: g });
+    }
+    assert.deepEqual(resumedWeights.get('w')!.dataSync(), straightWeights.get('w')!.dataSync());
+    resumed.dispose();
+    resumedWeights.get('w')!.dispose();
+    assert.equal(tf.memory().numTensors, before - 1, 'only the copied weight is gone');
+    straight.dispose();
+    straightWeights.get('w')!.dispose();
+    tf.dispose(grads);
+  });
+}
+
+test('restore refuses a snapshot of another optimizer or shape', async () => {
+  const weights = new Map([['w', tf.variable(tf.zeros([3]), true)]]);
+  const adam = new Optimizer('adam', 0.1, weights);
+  const snapshot = await adam.snapshot();
+  const rmsprop = new Optimizer('rmsprop', 0.1, weights);
+  assert.throws(() => rmsprop.restore(snapshot), /snapshot is for 'adam', this optimizer is 'rmsprop'/);
+  const other = new Optimizer('adam', 0.1, new Map([['w', tf.variable(tf.zeros([4]), true)]]));
+  assert.throws(() => other.restore(snapshot), /slot w\/exp_avg has shape \[3\], expected \[4\]/);
+  assert.throws(() => (adam.learningRate = Number.NaN), /learning rate must be a positive finite number, got NaN/);
+  adam.dispose();
+  rmsprop.dispose();
+  other.dispose();
+});
+
+test('clipByGlobalNorm scales to maxNorm like clip_grad_norm_ and leaves small gradients alone', () => {
+  const gradients = { a: tf.tensor1d([3, 0]), b: tf.tensor1d([0, 4]) };
+  const { clipped, norm } = clipByGlobalNorm(gradients, 2.5);
+  assert.ok(Math.abs(norm.dataSync()[0] - 5) < 1e-6);
+  const scale = 2.5 / (5 + 1e-6);
+  assert.ok(Math.abs(clipped.a.dataSync()[0] - 3 * scale) < 1e-6);
+  assert.ok(Math.abs(clipped.b.dataSync()[1] - 4 * scale) < 1e-6);
+  const loose = clipByGlobalNorm(gradients, 50);
+  assert.deepEqual(Array.from(loose.clipped.a.dataSync()), [3, 0]);
+  tf.dispose([gradients.a, gradients.b, clipped.a, clipped.b, norm, loose.clipped.a, loose.clipped.b, loose.norm]);
+});
