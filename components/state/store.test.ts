@@ -1,0 +1,101 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { DecodedFrame, MetricPoint, RunSummary } from '../../server/protocol';
+import { createDashboardStore, runViewSelectors, shownFrame } from './store';
+
+function run(id: string, iteration: number, updatedAt = iteration, createdAt = 1): RunSummary {
+  return {
+    id, name: id, state: 'running', iteration, createdAt, updatedAt, loss: null, metric: null, metricName: 'bit_error',
+    itPerSec: null, failure: null, config: {} as RunSummary['config'],
+  };
+}
+const point = (iteration: number): MetricPoint => ({ iteration, loss: 1 / iteration, metric: 0, itPerSec: 1, t: iteration });
+function frame(runId: string, iteration: number, timesteps = 4, cells = 8): DecodedFrame {
+  return {
+    runId, iteration, timesteps, capturedAt: 0,
+    tensors: [{ name: 'memory', layer: 0, shape: [timesteps, cells, 2], axes: ['time', 'cell', 'word'], data: new Float32Array(timesteps * cells * 2) }],
+  };
+}
+
+test('runs are ordered newest first and never move backwards in time', () => {
+  const store = createDashboardStore();
+  const s = store.getState();
+  s.setRuns([run('a', 1, 1, 10), run('b', 1, 1, 20)]);
+  assert.deepEqual(store.getState().runOrder, ['b', 'a']);
+  s.upsertRun(run('a', 5, 50, 10));
+  s.upsertRun(run('a', 3, 30, 10)); // stale push after a newer ack
+  assert.equal(store.getState().runs.a.iteration, 5);
+  s.upsertRun(run('c', 0, 0, 30));
+  assert.deepEqual(store.getState().runOrder, ['c', 'b', 'a']);
+  s.toggleCompare('a');
+  s.toggleCompare('b');
+  s.toggleCompare('a');
+  assert.deepEqual(store.getState().compare, ['b']);
+});
+
+test('metrics: a snapshot replaces, batches append only newer points, other runs are ignored', () => {
+  const store = createDashboardStore();
+  const s = store.getState();
+  s.openRun('r');
+  s.applySnapshot({ run: run('r', 3), metrics: [point(1), point(2), point(3)], frameIterations: [1, 3] });
+  s.appendMetrics({ runId: 'r', points: [point(3), point(4)] });
+  s.appendMetrics({ runId: 'other', points: [point(9)] });
+  assert.deepEqual(store.getState().metrics.map((p) => p.iteration), [1, 2, 3, 4]);
+  s.appendRunMetrics('r', [point(1), point(2)]);
+  s.appendRunMetrics('r', [point(2), point(3)]);
+  assert.deepEqual(store.getState().runMetrics.r.map((p) => p.iteration), [1, 2, 3]);
+});
+
+test('live frames update the shown frame; the layout key changes only with shapes', () => {
+  const store = createDashboardStore();
+  store.getState().openRun('r');
+  store.getState().receiveFrame(frame('r', 1));
+  const key = store.getState().frameLayoutKey;
+  assert.notEqual(key, '');
+  store.getState().receiveFrame(frame('r', 2));
+  assert.equal(store.getState().frameLayoutKey, key);
+  assert.equal(runViewSelectors.shownIteration(store.getState()), 2);
+  assert.deepEqual(store.getState().frameIterations, [1, 2]);
+  store.getState().receiveFrame(frame('r', 3, 6));
+  assert.notEqual(store.getState().frameLayoutKey, key);
+  store.getState().receiveFrame(frame('elsewhere', 4));
+  assert.equal(store.getState().liveIteration, 3);
+});
+
+test('scrubbing holds the history frame while live frames keep arriving, and live snaps back', () => {
+  const store = createDashboardStore();
+  const s = store.getState();
+  s.openRun('r');
+  s.receiveFrame(frame('r', 5));
+  s.scrubTo(2);
+  s.setHistoryFrame(frame('r', 1)); // a late answer for an older scrub position is dropped
+  assert.equal(shownFrame(store.getState()), null);
+  s.setHistoryFrame(frame('r', 2));
+  s.receiveFrame(frame('r', 6));
+  assert.equal(shownFrame(store.getState())?.iteration, 2);
+  assert.equal(store.getState().liveIteration, 6);
+  s.goLive();
+  assert.equal(shownFrame(store.getState())?.iteration, 6);
+  assert.equal(store.getState().mode, 'live');
+});
+
+test('the timestep is clamped to the shown frame and restored on open', () => {
+  const store = createDashboardStore();
+  store.getState().openRun('r', { timestep: 3, scrubIteration: 7 });
+  assert.equal(store.getState().mode, 'history');
+  assert.equal(store.getState().scrubIteration, 7);
+  store.getState().setHistoryFrame(frame('r', 7, 2));
+  assert.equal(store.getState().timestep, 1);
+  store.getState().setTimestep(-4);
+  assert.equal(store.getState().timestep, 0);
+});
+
+test('chart and colour-range settings validate their input', () => {
+  const store = createDashboardStore();
+  assert.throws(() => store.getState().setSmoothing(1), /weight must be in \[0, 1\), got 1/);
+  store.getState().lockRange('memory', [-1, 1]);
+  assert.deepEqual(store.getState().lockedRanges, { memory: [-1, 1] });
+  assert.throws(() => store.getState().lockRange('usage', [1, 1]), /lockRange\(usage\): max must exceed min/);
+  store.getState().unlockRange('memory');
+  assert.deepEqual(store.getState().lockedRanges, {});
+});
