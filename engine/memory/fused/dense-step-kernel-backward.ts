@@ -1,0 +1,270 @@
+/**
+ * Analytic backward pass of the fused dense DNC memory step (Graves et al. 2016, Methods: memory addressing),
+ * the reverse of `denseStepForward`, steps 11 down to 1. Gradients flow where pytorch-dnc's autograd sends them:
+ * through the usage update including its write-weights term (no stop-gradient), through the sorted usage values
+ * of the allocation but not through the sort order, and through both norms of the cosine similarity (a zero norm
+ * contributes no gradient, as torch's norm backward does).
+ */
+import {
+  DELTA, densePackedLayout,
+  type DenseStepArrays, type DenseStepSizes, type DenseStepTape, type FloatArray,
+} from './dense-step-kernel';
+
+/**
+ * Backward of softmax_n(β·cos(M_n, k)) for one key: adds into `memoryGradient` (rows at `gradientOffset`) and
+ * `keyGradient` (at `keyOffset`), returns dLoss/dβ. `weightGradient` holds dLoss/dc at `outOffset`.
+ */
+function contentWeightingBackward(
+  memory: FloatArray, memoryOffset: number, memoryNorms: Float64Array, normOffset: number,
+  key: FloatArray, keyOffset: number, keyNorm: number, strength: number, cells: number, width: number,
+  cosines: Float64Array, weights: Float64Array, outOffset: number, weightGradient: Float64Array, weightGradientOffset: number,
+  memoryGradient: Float64Array, gradientOffset: number, keyGradient: FloatArray,
+): number {
+  let weightedSum = 0;
+  for (let n = 0; n < cells; n++) weightedSum += weightGradient[weightGradientOffset + n] * weights[outOffset + n];
+  let strengthGradient = 0;
+  let keyNormCoefficient = 0;
+  for (let n = 0; n < cells; n++) {
+    const logitGradient = weights[outOffset + n] * (weightGradient[weightGradientOffset + n] - weightedSum);
+    const cosine = cosines[outOffset + n];
+    strengthGradient += logitGradient * cosine;
+    const cosineGradient = logitGradient * strength;
+    if (cosineGradient === 0) continue;
+    const memoryNorm = memoryNorms[normOffset + n];
+    const denominator = memoryNorm * keyNorm + DELTA;
+    const dotGradient = cosineGradient / denominator;
+    // d cos / d denominator = −cos / denominator; the denominator depends on both norms.
+    const denominatorGradient = -cosineGradient * cosine / denominator;
+    const memoryNormCoefficient = memoryNorm > 0 ? denominatorGradient * keyNorm / memoryNorm : 0;
+    keyNormCoefficient += denominatorGradient * memoryNorm;
+    const base = memoryOffset + n * width;
+    const gradientBase = gradientOffset + n * width;
+    for (let k = 0; k < width; k++) {
+      memoryGradient[gradientBase + k] += dotGradient * key[keyOffset + k] + memoryNormCoefficient * memory[base + k];
+      keyGradient[keyOffset + k] += dotGradient * memory[base + k];
+    }
+  }
+  if (keyNorm > 0) {
+    for (let k = 0; k < width; k++) keyGradient[keyOffset + k] += keyNormCoefficient / keyNorm * key[keyOffset + k];
+  }
+  return strengthGradient;
+}
+
+/**
+ * Gradients of one fused step. `packed` is the forward's output, `packedGradient` dLoss/d(packed) with the same
+ * layout; `gradients` receives dLoss/d(input) for every input (overwritten, same shapes as `inputs`).
+ */
+export function denseStepBackward(
+  sizes: DenseStepSizes, inputs: DenseStepArrays, packed: FloatArray, tape: DenseStepTape,
+  packedGradient: FloatArray, gradients: DenseStepArrays,
+): void {
+  const { batch, memorySize: cells, cellSize: width, readHeads: heads } = sizes;
+  const layout = densePackedLayout(sizes);
+  for (const array of Object.values(gradients)) array.fill(0);
+  const memoryGradient = new Float64Array(cells * width);
+  const linkGradient = new Float64Array(cells * cells);
+  const readWeightsGradient = new Float64Array(heads * cells);
+  const forwardGradient = new Float64Array(heads * cells);
+  const backwardGradient = new Float64Array(heads * cells);
+  const contentGradient = new Float64Array(heads * cells);
+  const writeWeightsGradient = new Float64Array(cells);
+  const usageGradient = new Float64Array(cells);
+  const allocationGradient = new Float64Array(cells);
+  const writeContentGradient = new Float64Array(cells);
+  const retentionPrefix = new Float64Array(heads + 1);
+  const retentionSuffix = new Float64Array(heads + 1);
+  const g = gradients;
+
+  for (let b = 0; b < batch; b++) {
+    const out = b * layout.stride;
+    const cellOffset = b * cells;
+    const memoryOffset = b * cells * width;
+    const linkOffset = b * cells * cells;
+    const headCellOffset = b * heads * cells;
+    const headOffset = b * heads;
+    const wordOffset = b * width;
+    const writeWeights = tape.writeWeights.subarray(cellOffset, cellOffset + cells);
+
+    for (let i = 0; i < cells * width; i++) memoryGradient[i] = packedGradient[out + layout.memory + i];
+    for (let i = 0; i < cells * cells; i++) linkGradient[i] = packedGradient[out + layout.linkMatrix + i];
+    for (let i = 0; i < heads * cells; i++) readWeightsGradient[i] = packedGradient[out + layout.readWeights + i];
+    for (let n = 0; n < cells; n++) {
+      writeWeightsGradient[n] = packedGradient[out + layout.writeWeights + n];
+      usageGradient[n] = packedGradient[out + layout.usage + n];
+    }
+
+    // 11. r_h = Mᵀ w_r,h.
+    for (let h = 0; h < heads; h++) {
+      const vectorGradientAt = out + layout.readVectors + h * width;
+      for (let n = 0; n < cells; n++) {
+        const readWeight = packed[out + layout.readWeights + h * cells + n];
+        const row = n * width;
+        let sum = 0;
+        for (let k = 0; k < width; k++) {
+          const vectorGradient = packedGradient[vectorGradientAt + k];
+          memoryGradient[row + k] += vectorGradient * readWeight;
+          sum += vectorGradient * packed[out + layout.memory + row + k];
+        }
+        readWeightsGradient[h * cells + n] += sum;
+      }
+    }
+
+    // 10. w_r = π_b·b + π_f·f + π_c·c_r.
+    for (let h = 0; h < heads; h++) {
+      const modes = (headOffset + h) * 3;
+      const headCells = headCellOffset + h * cells;
+      let backwardModeGradient = 0;
+      let forwardModeGradient = 0;
+      let contentModeGradient = 0;
+      for (let n = 0; n < cells; n++) {
+        const weightGradient = readWeightsGradient[h * cells + n];
+        backwardModeGradient += weightGradient * tape.backwardWeights[headCells + n];
+        forwardModeGradient += weightGradient * tape.forwardWeights[headCells + n];
+        contentModeGradient += weightGradient * tape.readContentWeights[headCells + n];
+        backwardGradient[h * cells + n] = inputs.readModes[modes] * weightGradient;
+        forwardGradient[h * cells + n] = inputs.readModes[modes + 1] * weightGradient;
+        contentGradient[h * cells + n] = inputs.readModes[modes + 2] * weightGradient;
+      }
+      g.readModes[modes] = backwardModeGradient;
+      g.readModes[modes + 1] = forwardModeGradient;
+      g.readModes[modes + 2] = contentModeGradient;
+    }
+
+    // 9. f[i] = Σ_j L[i,j]·w_r[j], b[j] = Σ_i L[i,j]·w_r[i] (previous read weights).
+    for (let h = 0; h < heads; h++) {
+      const headCells = headCellOffset + h * cells;
+      for (let i = 0; i < cells; i++) {
+        const row = i * cells;
+        const forwardGradientI = forwardGradient[h * cells + i];
+        const prevReadI = inputs.prevReadWeights[headCells + i];
+        let prevReadGradientI = 0;
+        for (let j = 0; j < cells; j++) {
+          const link = packed[out + layout.linkMatrix + row + j];
+          const backwardGradientJ = backwardGradient[h * cells + j];
+          linkGradient[row + j] += forwardGradientI * inputs.prevReadWeights[headCells + j] + backwardGradientJ * prevReadI;
+          g.prevReadWeights[headCells + j] += forwardGradientI * link;
+          prevReadGradientI += backwardGradientJ * link;
+        }
+        g.prevReadWeights[headCells + i] += prevReadGradientI;
+      }
+    }
+
+    // 8. c_r,h = softmax(β_h·cos(M_new, k_h)).
+    for (let h = 0; h < heads; h++) {
+      g.readStrengths[headOffset + h] = contentWeightingBackward(
+        packed, out + layout.memory, tape.memoryNorms, cellOffset, inputs.readKeys, (headOffset + h) * width,
+        tape.readKeyNorms[headOffset + h], inputs.readStrengths[headOffset + h], cells, width,
+        tape.readCosines, tape.readContentWeights, headCellOffset + h * cells, contentGradient, h * cells,
+        memoryGradient, 0, g.readKeys,
+      );
+    }
+
+    // 7. p = (1 − Σ w_w)·p_prev + w_w.
+    let writeSum = 0;
+    let precedenceDot = 0;
+    for (let n = 0; n < cells; n++) {
+      writeSum += writeWeights[n];
+      precedenceDot += packedGradient[out + layout.precedence + n] * inputs.prevPrecedence[cellOffset + n];
+    }
+    for (let n = 0; n < cells; n++) {
+      const precedenceGradient = packedGradient[out + layout.precedence + n];
+      g.prevPrecedence[cellOffset + n] = (1 - writeSum) * precedenceGradient;
+      writeWeightsGradient[n] += precedenceGradient - precedenceDot;
+    }
+
+    // 6. L[i,j] = (1 − w_w[i] − w_w[j])·L_prev[i,j] + w_w[i]·p_prev[j] off the diagonal; the diagonal is constant 0.
+    for (let i = 0; i < cells; i++) {
+      const row = i * cells;
+      const weightI = writeWeights[i];
+      let rowSum = 0;
+      for (let j = 0; j < cells; j++) {
+        if (i === j) continue;
+        const linkGradientIJ = linkGradient[row + j];
+        const prevLink = inputs.prevLinkMatrix[linkOffset + row + j];
+        g.prevLinkMatrix[linkOffset + row + j] = (1 - weightI - writeWeights[j]) * linkGradientIJ;
+        rowSum += linkGradientIJ * (inputs.prevPrecedence[cellOffset + j] - prevLink);
+        writeWeightsGradient[j] -= linkGradientIJ * prevLink;
+        g.prevPrecedence[cellOffset + j] += linkGradientIJ * weightI;
+      }
+      writeWeightsGradient[i] += rowSum;
+    }
+
+    // 5. M = M_prev ⊙ (1 − w_w eᵀ) + w_w vᵀ.
+    for (let n = 0; n < cells; n++) {
+      const weight = writeWeights[n];
+      const row = n * width;
+      let sum = 0;
+      for (let k = 0; k < width; k++) {
+        const gradient = memoryGradient[row + k];
+        const prevCell = inputs.prevMemory[memoryOffset + row + k];
+        const erase = inputs.eraseVector[wordOffset + k];
+        g.prevMemory[memoryOffset + row + k] = gradient * (1 - weight * erase);
+        sum += gradient * (inputs.writeVector[wordOffset + k] - prevCell * erase);
+        g.eraseVector[wordOffset + k] -= gradient * prevCell * weight;
+        g.writeVector[wordOffset + k] += gradient * weight;
+      }
+      writeWeightsGradient[n] += sum;
+    }
+
+    // 4. w_w = g_w·(g_a·a + (1 − g_a)·c_w).
+    const writeGate = inputs.writeGate[b];
+    const allocationGate = inputs.allocationGate[b];
+    let writeGateGradient = 0;
+    let allocationGateGradient = 0;
+    for (let n = 0; n < cells; n++) {
+      const gradient = writeWeightsGradient[n];
+      const allocation = tape.allocationWeights[cellOffset + n];
+      const content = tape.writeContentWeights[cellOffset + n];
+      writeGateGradient += gradient * (allocationGate * allocation + (1 - allocationGate) * content);
+      allocationGateGradient += gradient * writeGate * (allocation - content);
+      allocationGradient[n] = gradient * writeGate * allocationGate;
+      writeContentGradient[n] = gradient * writeGate * (1 - allocationGate);
+    }
+    g.writeGate[b] = writeGateGradient;
+    g.allocationGate[b] = allocationGateGradient;
+
+    // 3. a[φ_j] = (1 − s_j)·P_j with P_{j+1} = P_j·s_j, s_j = û[φ_j]: reverse sweep, no division by s.
+    let productGradient = 0;
+    for (let j = cells - 1; j >= 0; j--) {
+      const cell = tape.sortOrder[cellOffset + j];
+      const gradient = allocationGradient[cell];
+      const sorted = tape.sortedUsage[cellOffset + j];
+      const product = tape.exclusiveProducts[cellOffset + j];
+      const sortedGradient = (productGradient - gradient) * product;
+      productGradient = gradient * (1 - sorted) + productGradient * sorted;
+      usageGradient[cell] += (1 - DELTA) * sortedGradient;
+    }
+
+    // 2. c_w = softmax(β_w·cos(M_prev, k_w)).
+    g.writeStrength[b] = contentWeightingBackward(
+      inputs.prevMemory, memoryOffset, tape.prevMemoryNorms, cellOffset, inputs.writeKey, wordOffset,
+      tape.writeKeyNorms[b], inputs.writeStrength[b], cells, width, tape.writeCosines, tape.writeContentWeights,
+      cellOffset, writeContentGradient, 0, memoryGradient.fill(0), 0, g.writeKey,
+    );
+    for (let i = 0; i < cells * width; i++) g.prevMemory[memoryOffset + i] += memoryGradient[i];
+
+    // 1. u = (u_prev + (1 − u_prev)·w_w,prev)·Π_h q_h with q_h = 1 − f_h·w_r,h (prefix/suffix products: no division).
+    for (let n = 0; n < cells; n++) {
+      const gradient = usageGradient[n];
+      const prevUsage = inputs.prevUsage[cellOffset + n];
+      retentionPrefix[0] = 1;
+      for (let h = 0; h < heads; h++) {
+        retentionPrefix[h + 1] = retentionPrefix[h] * (1 - inputs.freeGates[headOffset + h] * inputs.prevReadWeights[headCellOffset + h * cells + n]);
+      }
+      retentionSuffix[heads] = 1;
+      for (let h = heads - 1; h >= 0; h--) {
+        retentionSuffix[h] = retentionSuffix[h + 1] * (1 - inputs.freeGates[headOffset + h] * inputs.prevReadWeights[headCellOffset + h * cells + n]);
+      }
+      const afterWriteGradient = gradient * retentionPrefix[heads];
+      g.prevUsage[cellOffset + n] = afterWriteGradient * (1 - inputs.prevWriteWeights[cellOffset + n]);
+      g.prevWriteWeights[cellOffset + n] = afterWriteGradient * (1 - prevUsage);
+      const retentionGradient = gradient * tape.usageAfterWrite[cellOffset + n];
+      for (let h = 0; h < heads; h++) {
+        const factorGradient = retentionGradient * retentionPrefix[h] * retentionSuffix[h + 1];
+        const readAt = headCellOffset + h * cells + n;
+        g.freeGates[headOffset + h] -= factorGradient * inputs.prevReadWeights[readAt];
+        g.prevReadWeights[readAt] -= factorGradient * inputs.freeGates[headOffset + h];
+      }
+    }
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * The fused kernel's analytic backward against central finite differences, all in Float64 so the check is tight,
+ * on small unequal sizes with tie-free random states (and planted extremes: a free gate of 1, a zero memory row).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  DENSE_STEP_INPUT_NAMES, denseStepForward, denseStepInputShapes, densePackedLayout,
+  type DenseStepArrays, type DenseStepInputName, type DenseStepSizes,
+} from './dense-step-kernel';
+import { denseStepBackward } from './dense-step-kernel-backward';
+
+/** Deterministic uniform [0, 1) generator (mulberry32) so failures reproduce. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function normalizeRows(values: Float64Array, rowLength: number, total: number): void {
+  for (let start = 0; start < values.length; start += rowLength) {
+    let sum = 0;
+    for (let k = 0; k < rowLength; k++) sum += values[start + k];
+    for (let k = 0; k < rowLength; k++) values[start + k] *= total / sum;
+  }
+}
+
+/** Random valid inputs: weightings that sum below 1, distinct usages (no allocation ties), zero link diagonal. */
+function randomInputs(sizes: DenseStepSizes, seed: number): DenseStepArrays<Float64Array> {
+  const random = seededRandom(seed);
+  const shapes = denseStepInputShapes(sizes);
+  const arrays = Object.fromEntries(DENSE_STEP_INPUT_NAMES.map((name) => {
+    const size = sizes.batch * shapes[name].reduce((a, b) => a * b, 1);
+    return [name, new Float64Array(size)];
+  })) as Record<DenseStepInputName, Float64Array>;
+  const fill = (name: DenseStepInputName, low: number, high: number) => {
+    const array = arrays[name];
+    for (let i = 0; i < array.length; i++) array[i] = low + (high - low) * random();
+  };
+  fill('readKeys', -0.9, 0.9); fill('writeKey', -0.9, 0.9); fill('writeVector', -0.9, 0.9);
+  fill('readStrengths', 0.3, 3); fill('writeStrength', 0.3, 3);
+  fill('eraseVector', 0.05, 0.95); fill('freeGates', 0.05, 0.95);
+  fill('allocationGate', 0.2, 0.8); fill('writeGate', 0.3, 0.95);
+  fill('readModes', 0.1, 1); normalizeRows(arrays.readModes, 3, 1);
+  fill('prevMemory', -0.8, 0.8);
+  fill('prevLinkMatrix', 0, 1); normalizeRows(arrays.prevLinkMatrix, sizes.memorySize, 0.7);
+  const links = arrays.prevLinkMatrix;
+  const { memorySize: cells } = sizes;
+  for (let b = 0; b < sizes.batch; b++) for (let n = 0; n < cells; n++) links[(b * cells + n) * cells + n] = 0;
+  fill('prevPrecedence', 0, 1); normalizeRows(arrays.prevPrecedence, cells, 0.8);
+  fill('prevReadWeights', 0, 1); normalizeRows(arrays.prevReadWeights, cells, 0.9);
+  fill('prevWriteWeights', 0, 1); normalizeRows(arrays.prevWriteWeights, cells, 0.85);
+  // Usages spread evenly, shuffled, so no two are within 1/(2N) of each other: the sort order cannot flip under ±h.
+  for (let b = 0; b < sizes.batch; b++) {
+    const levels = Array.from({ length: cells }, (_, n) => 0.05 + 0.9 * (n + 0.5) / cells);
+    for (let n = cells - 1; n > 0; n--) {
+      const k = Math.floor(random() * (n + 1));
+      [levels[n], levels[k]] = [levels[k], levels[n]];
+    }
+    arrays.prevUsage.set(levels, b * cells);
+  }
+  return arrays;
+}
+
+/** Loss = Σ packed ⊙ projection, a fixed random projection of every output. */
+function lossOf(sizes: DenseStepSizes, inputs: DenseStepArrays, projection: Float64Array): number {
+  const packed = new Float64Array(projection.length);
+  denseStepForward(sizes, inputs, packed);
+  let loss = 0;
+  for (let i = 0; i < packed.length; i++) loss += packed[i] * projection[i];
+  return loss;
+}
+
+function checkGradients(sizes: DenseStepSizes, inputs: DenseStepArrays<Float64Array>, seed: number): void {
+  const layout = densePackedLayout(sizes);
+  const random = seededRandom(seed + 1000);
+  const projection = Float64Array.from({ length: sizes.batch * layout.stride }, () => random() * 2 - 1);
+  const packed = new Float64Array(projection.length);
+  const tape = denseStepForward(sizes, inputs, packed);
+  const gradients = Object.fromEntries(DENSE_STEP_INPUT_NAMES.map((name) => [name, new Float64Array(inputs[name].length)])) as
+    Record<DenseStepInputName, Float64Array>;
+  denseStepBackward(sizes, inputs, packed, tape, projection, gradients);
+  const step = 1e-6;
+  for (const name of DENSE_STEP_INPUT_NAMES) {
+    const values = inputs[name];
+    for (let i = 0; i < values.length; i++) {
+      const original = values[i];
+      values[i] = original + step;
+      const up = lossOf(sizes, inputs, projection);
+      values[i] = original - step;
+      const down = lossOf(sizes, inputs, projection);
+      values[i] = original;
+      const numeric = (up - down) / (2 * step);
+      const analytic = gradients[name][i];
+      const tolerance = 1e-6 + 1e-5 * Math.abs(numeric);
+      assert.ok(Math.abs(analytic - numeric) <= tolerance,
+        `d loss / d ${name}[${i}]: analytic ${analytic}, finite difference ${numeric}`);
+    }
+  }
+}
+
+test('analytic gradients match central finite differences (B 2, N 5, W 3, R 2)', () => {
+  const sizes = { batch: 2, memorySize: 5, cellSize: 3, readHeads: 2 };
+  checkGradients(sizes, randomInputs(sizes, 7), 7);
+});
+
+test('analytic gradients match finite differences (B 1, N 7, W 4, R 3) with one read head fully freed', () => {
+  const sizes = { batch: 1, memorySize: 7, cellSize: 4, readHeads: 3 };
+  const inputs = randomInputs(sizes, 11);
+  // A free gate of 1 with a read weight of 1 zeroes a retention factor; prefix/suffix products must still give the
+  // other heads' gradient (a division by the factor would not).
+  inputs.freeGates[1] = 1;
+  inputs.prevReadWeights.fill(0, 7, 14);
+  inputs.prevReadWeights[7 + 2] = 1;
+  checkGradients(sizes, inputs, 11);
+});
+
+test('allocation puts the least-used cell first and breaks ties by the lowest index', () => {
+  const sizes = { batch: 1, memorySize: 4, cellSize: 2, readHeads: 1 };
+  const inputs = randomInputs(sizes, 3);
+  inputs.prevUsage.set([0.5, 0.2, 0.2, 0.9]);
+  inputs.prevWriteWeights.fill(0);
+  inputs.freeGates.fill(0);
+  const tape = denseStepForward(sizes, inputs, new Float64Array(densePackedLayout(sizes).stride));
+  assert.deepEqual(Array.from(tape.sortOrder), [1, 2, 0, 3]);
+  const clamped = (u: number) => 1e-6 + (1 - 1e-6) * u;
+  const expected = [
+    (1 - clamped(0.5)) * clamped(0.2) * clamped(0.2),
+    1 - clamped(0.2),
+    (1 - clamped(0.2)) * clamped(0.2),
+    (1 - clamped(0.9)) * clamped(0.2) * clamped(0.2) * clamped(0.5),
+  ];
+  expected.forEach((value, cell) => assert.ok(Math.abs(tape.allocationWeights[cell] - value) < 1e-12, `allocation[${cell}]`));
+});
+
+test('an all-zero state gives finite outputs and gradients, a zero link diagonal and weightings summing ≤ 1', () => {
+  const sizes = { batch: 2, memorySize: 6, cellSize: 3, readHeads: 2 };
+  const inputs = randomInputs(sizes, 5);
+  for (const name of ['prevMemory', 'prevLinkMatrix', 'prevPrecedence', 'prevReadWeights', 'prevWriteWeights', 'prevUsage'] as const) {
+    inputs[name].fill(0);
+  }
+  const layout = densePackedLayout(sizes);
+  const packed = new Float64Array(sizes.batch * layout.stride);
+  const tape = denseStepForward(sizes, inputs, packed);
+  const gradients = Object.fromEntries(DENSE_STEP_INPUT_NAMES.map((name) => [name, new Float64Array(inputs[name].length)])) as
+    Record<DenseStepInputName, Float64Array>;
+  denseStepBackward(sizes, inputs, packed, tape, new Float64Array(packed.length).fill(1), gradients);
+  assert.ok(packed.every(Number.isFinite), 'outputs finite');
+  for (const name of DENSE_STEP_INPUT_NAMES) assert.ok(gradients[name].every(Number.isFinite), `${name} gradient finite`);
+  for (let b = 0; b < sizes.batch; b++) {
+    const out = b * layout.stride;
+    for (let n = 0; n < sizes.memorySize; n++) assert.equal(packed[out + layout.linkMatrix + n * sizes.memorySize + n], 0);
+    const writeSum = packed.subarray(out + layout.writeWeights, out + layout.writeWeights + sizes.memorySize).reduce((a, v) => a + v, 0);
+    assert.ok(writeSum <= 1 + 1e-12 && writeSum >= 0, `write weights sum ${writeSum}`);
+    for (let h = 0; h < sizes.readHeads; h++) {
+      const start = out + layout.readWeights + h * sizes.memorySize;
+      const readSum = packed.subarray(start, start + sizes.memorySize).reduce((a, v) => a + v, 0);
+      assert.ok(readSum <= 1 + 1e-12 && readSum >= 0, `read weights sum ${readSum}`);
+    }
+  }
+});

@@ -1,0 +1,343 @@
+/**
+ * Fused forward pass of one dense DNC memory step (Graves et al. 2016, Methods: "Memory addressing", dynamic
+ * memory allocation, write weighting, temporal memory linkage, read weighting), computed for the whole batch in
+ * plain loops over typed arrays instead of dozens of tiny tfjs kernels. It follows pytorch-dnc 2.0's numerics
+ * (reference/dnc-algorithm.md §2, steps 1–11): literal usage update, cosine `dot / (‖M‖‖k‖ + 1e-6)`, allocation
+ * on `δ + (1 − δ)·u` with an exclusive cumulative product, link diagonal zeroed after the update. Allocation ties
+ * go to the lowest cell index (stable order), as this project decided, not torch.topk's undocumented order.
+ *
+ * Arithmetic is JavaScript doubles throughout; the big state (memory, link matrix, …) is written straight into
+ * the caller's packed output array (Float32Array in the engine, Float64Array in gradient checks), and the small
+ * per-cell intermediates the backward pass needs are kept in Float64Arrays (`DenseStepTape`).
+ * The analytic backward lives in `dense-step-kernel-backward.ts`.
+ */
+
+/** Any of the float typed arrays a kernel reads. */
+export type FloatArray = Float32Array | Float64Array;
+
+/** Sizes of one fused step. */
+export interface DenseStepSizes {
+  /** B: batch rows. */
+  readonly batch: number;
+  /** N: memory cells. */
+  readonly memorySize: number;
+  /** W: cell width. */
+  readonly cellSize: number;
+  /** R: read heads. */
+  readonly readHeads: number;
+}
+
+/**
+ * Row-major input arrays of one step (batch first). Interface parts are after their activations.
+ * readKeys [B,R,W], readStrengths [B,R], writeKey [B,W], writeStrength [B], eraseVector [B,W], writeVector [B,W],
+ * freeGates [B,R], allocationGate [B], writeGate [B], readModes [B,R,3] (backward, forward, content);
+ * prevMemory [B,N,W], prevLinkMatrix [B,N,N], prevPrecedence [B,N], prevReadWeights [B,R,N],
+ * prevWriteWeights [B,N], prevUsage [B,N].
+ */
+export interface DenseStepArrays<A extends FloatArray = FloatArray> {
+  readonly readKeys: A;
+  readonly readStrengths: A;
+  readonly writeKey: A;
+  readonly writeStrength: A;
+  readonly eraseVector: A;
+  readonly writeVector: A;
+  readonly freeGates: A;
+  readonly allocationGate: A;
+  readonly writeGate: A;
+  readonly readModes: A;
+  readonly prevMemory: A;
+  readonly prevLinkMatrix: A;
+  readonly prevPrecedence: A;
+  readonly prevReadWeights: A;
+  readonly prevWriteWeights: A;
+  readonly prevUsage: A;
+}
+
+/** The input names in the order the tfjs wrapper passes them (and receives their gradients). */
+export const DENSE_STEP_INPUT_NAMES = [
+  'readKeys', 'readStrengths', 'writeKey', 'writeStrength', 'eraseVector', 'writeVector', 'freeGates',
+  'allocationGate', 'writeGate', 'readModes',
+  'prevMemory', 'prevLinkMatrix', 'prevPrecedence', 'prevReadWeights', 'prevWriteWeights', 'prevUsage',
+] as const;
+
+export type DenseStepInputName = (typeof DENSE_STEP_INPUT_NAMES)[number];
+
+/** Per-batch-row shape (without the batch axis) of each input. */
+export function denseStepInputShapes(sizes: DenseStepSizes): Record<DenseStepInputName, number[]> {
+  const { memorySize: n, cellSize: w, readHeads: r } = sizes;
+  return {
+    readKeys: [r, w], readStrengths: [r], writeKey: [w], writeStrength: [], eraseVector: [w], writeVector: [w],
+    freeGates: [r], allocationGate: [], writeGate: [], readModes: [r, 3],
+    prevMemory: [n, w], prevLinkMatrix: [n, n], prevPrecedence: [n], prevReadWeights: [r, n],
+    prevWriteWeights: [n], prevUsage: [n],
+  };
+}
+
+/**
+ * Where each output sits inside one batch row of the packed output `[B, stride]`: read vectors [R,W], then the new
+ * state memory [N,W], linkMatrix [N,N], precedence [N], readWeights [R,N], writeWeights [N], usage [N].
+ */
+export interface DensePackedLayout {
+  readonly readVectors: number;
+  readonly memory: number;
+  readonly linkMatrix: number;
+  readonly precedence: number;
+  readonly readWeights: number;
+  readonly writeWeights: number;
+  readonly usage: number;
+  /** Elements per batch row. */
+  readonly stride: number;
+}
+
+export function densePackedLayout(sizes: DenseStepSizes): DensePackedLayout {
+  const { memorySize: n, cellSize: w, readHeads: r } = sizes;
+  const readVectors = 0;
+  const memory = readVectors + r * w;
+  const linkMatrix = memory + n * w;
+  const precedence = linkMatrix + n * n;
+  const readWeights = precedence + n;
+  const writeWeights = readWeights + r * n;
+  const usage = writeWeights + n;
+  return { readVectors, memory, linkMatrix, precedence, readWeights, writeWeights, usage, stride: usage + n };
+}
+
+/** δ in pytorch-dnc: keeps usage away from 0 before the cumulative product, and keeps the cosine finite. */
+export const DELTA = 1e-6;
+
+/** What the backward pass needs from the forward, per batch row, beyond the inputs and the packed output. */
+export interface DenseStepTape {
+  /** u after the write term, before retention ψ: [B,N]. */
+  readonly usageAfterWrite: Float64Array;
+  /** Usage after retention, u: [B,N]. */
+  readonly usage: Float64Array;
+  /** Allocation order φ (ascending û, ties to the lower index): [B,N]. */
+  readonly sortOrder: Int32Array;
+  /** û[φ_j]: [B,N]. */
+  readonly sortedUsage: Float64Array;
+  /** Π_{i<j} û[φ_i]: [B,N]. */
+  readonly exclusiveProducts: Float64Array;
+  /** a: [B,N]. */
+  readonly allocationWeights: Float64Array;
+  /** c_w: [B,N]; cosines and norms of the previous memory rows and the write key. */
+  readonly writeContentWeights: Float64Array;
+  readonly writeCosines: Float64Array;
+  readonly prevMemoryNorms: Float64Array;
+  readonly writeKeyNorms: Float64Array;
+  /** w_w: [B,N]. */
+  readonly writeWeights: Float64Array;
+  /** c_r: [B,R,N]; cosines [B,R,N], new-memory row norms [B,N], read key norms [B,R]. */
+  readonly readContentWeights: Float64Array;
+  readonly readCosines: Float64Array;
+  readonly memoryNorms: Float64Array;
+  readonly readKeyNorms: Float64Array;
+  /** Temporal weightings f = L·w_r and b = Lᵀ·w_r: [B,R,N]. */
+  readonly forwardWeights: Float64Array;
+  readonly backwardWeights: Float64Array;
+}
+
+function allocateTape(sizes: DenseStepSizes): DenseStepTape {
+  const bn = sizes.batch * sizes.memorySize;
+  const brn = bn * sizes.readHeads;
+  return {
+    usageAfterWrite: new Float64Array(bn), usage: new Float64Array(bn), sortOrder: new Int32Array(bn),
+    sortedUsage: new Float64Array(bn), exclusiveProducts: new Float64Array(bn), allocationWeights: new Float64Array(bn),
+    writeContentWeights: new Float64Array(bn), writeCosines: new Float64Array(bn), prevMemoryNorms: new Float64Array(bn),
+    writeKeyNorms: new Float64Array(sizes.batch), writeWeights: new Float64Array(bn),
+    readContentWeights: new Float64Array(brn), readCosines: new Float64Array(brn), memoryNorms: new Float64Array(bn),
+    readKeyNorms: new Float64Array(sizes.batch * sizes.readHeads),
+    forwardWeights: new Float64Array(brn), backwardWeights: new Float64Array(brn),
+  };
+}
+
+/** Euclidean norms of `count` rows of width `width` starting at `offset`, into `norms[normOffset…]`. */
+export function rowNorms(rows: FloatArray, offset: number, count: number, width: number, norms: Float64Array, normOffset: number): void {
+  for (let row = 0; row < count; row++) {
+    let sum = 0;
+    const base = offset + row * width;
+    for (let k = 0; k < width; k++) sum += rows[base + k] * rows[base + k];
+    norms[normOffset + row] = Math.sqrt(sum);
+  }
+}
+
+/**
+ * Content weighting (paper: C(M, k, β)): softmax over cells of β·cos(M_n, k), with pytorch-dnc's cosine.
+ * Reads memory rows at `memory[memoryOffset…]` (norms precomputed), writes cosines and weights at `outOffset`.
+ * Returns ‖k‖.
+ */
+function contentWeighting(
+  memory: FloatArray, memoryOffset: number, memoryNorms: Float64Array, normOffset: number,
+  key: FloatArray, keyOffset: number, strength: number, cells: number, width: number,
+  cosines: Float64Array, weights: Float64Array, outOffset: number,
+): number {
+  let keySquares = 0;
+  for (let k = 0; k < width; k++) keySquares += key[keyOffset + k] * key[keyOffset + k];
+  const keyNorm = Math.sqrt(keySquares);
+  let maxLogit = -Infinity;
+  for (let n = 0; n < cells; n++) {
+    let dot = 0;
+    const base = memoryOffset + n * width;
+    for (let k = 0; k < width; k++) dot += memory[base + k] * key[keyOffset + k];
+    const cosine = dot / (memoryNorms[normOffset + n] * keyNorm + DELTA);
+    cosines[outOffset + n] = cosine;
+    const logit = strength * cosine;
+    if (logit > maxLogit) maxLogit = logit;
+  }
+  let total = 0;
+  for (let n = 0; n < cells; n++) {
+    const e = Math.exp(strength * cosines[outOffset + n] - maxLogit);
+    weights[outOffset + n] = e;
+    total += e;
+  }
+  for (let n = 0; n < cells; n++) weights[outOffset + n] /= total;
+  return keyNorm;
+}
+
+/**
+ * Run one memory step for every batch row. Writes read vectors and the new state into `packed`
+ * (`[B, layout.stride]`, see `densePackedLayout`) and returns the tape for `denseStepBackward`.
+ */
+export function denseStepForward(sizes: DenseStepSizes, inputs: DenseStepArrays, packed: FloatArray): DenseStepTape {
+  const { batch, memorySize: cells, cellSize: width, readHeads: heads } = sizes;
+  const layout = densePackedLayout(sizes);
+  if (packed.length !== batch * layout.stride) {
+    throw new Error(`denseStepForward: packed output has ${packed.length} elements, expected ${batch * layout.stride}`);
+  }
+  const tape = allocateTape(sizes);
+  const uh = new Float64Array(cells);
+  const sortKeys = new Float64Array(cells);
+  const readVector = new Float64Array(width);
+
+  for (let b = 0; b < batch; b++) {
+    const out = b * layout.stride;
+    const cellOffset = b * cells;
+    const memoryOffset = b * cells * width;
+    const linkOffset = b * cells * cells;
+    const headCellOffset = b * heads * cells;
+    const headOffset = b * heads;
+    const wordOffset = b * width;
+
+    // 1. Usage: u ← (u + (1 − u)·w_w) · Π_h (1 − f_h·w_r,h), from the previous write and read weights.
+    for (let n = 0; n < cells; n++) {
+      const prevUsage = inputs.prevUsage[cellOffset + n];
+      const afterWrite = prevUsage + (1 - prevUsage) * inputs.prevWriteWeights[cellOffset + n];
+      let retention = 1;
+      for (let h = 0; h < heads; h++) {
+        retention *= 1 - inputs.freeGates[headOffset + h] * inputs.prevReadWeights[headCellOffset + h * cells + n];
+      }
+      tape.usageAfterWrite[cellOffset + n] = afterWrite;
+      tape.usage[cellOffset + n] = afterWrite * retention;
+      packed[out + layout.usage + n] = afterWrite * retention;
+    }
+
+    // 2. Write content weights c_w over the previous memory.
+    rowNorms(inputs.prevMemory, memoryOffset, cells, width, tape.prevMemoryNorms, cellOffset);
+    tape.writeKeyNorms[b] = contentWeighting(
+      inputs.prevMemory, memoryOffset, tape.prevMemoryNorms, cellOffset, inputs.writeKey, wordOffset,
+      inputs.writeStrength[b], cells, width, tape.writeCosines, tape.writeContentWeights, cellOffset,
+    );
+
+    // 3. Allocation a: free list φ in ascending û; a[φ_j] = (1 − û[φ_j])·Π_{i<j} û[φ_i].
+    const order = tape.sortOrder.subarray(cellOffset, cellOffset + cells);
+    for (let n = 0; n < cells; n++) {
+      uh[n] = DELTA + (1 - DELTA) * tape.usage[cellOffset + n];
+      // Order by the float32 value a float32 implementation sorts, so near-ties break the same way (by index).
+      sortKeys[n] = Math.fround(uh[n]);
+      order[n] = n;
+    }
+    order.sort((left, right) => sortKeys[left] - sortKeys[right] || left - right);
+    let product = 1;
+    for (let j = 0; j < cells; j++) {
+      const cell = order[j];
+      const sorted = uh[cell];
+      tape.sortedUsage[cellOffset + j] = sorted;
+      tape.exclusiveProducts[cellOffset + j] = product;
+      tape.allocationWeights[cellOffset + cell] = (1 - sorted) * product;
+      product *= sorted;
+    }
+
+    // 4. Write weights w_w = g_w·(g_a·a + (1 − g_a)·c_w).
+    const writeGate = inputs.writeGate[b];
+    const allocationGate = inputs.allocationGate[b];
+    let writeSum = 0;
+    for (let n = 0; n < cells; n++) {
+      const weight = writeGate * (allocationGate * tape.allocationWeights[cellOffset + n]
+        + (1 - allocationGate) * tape.writeContentWeights[cellOffset + n]);
+      tape.writeWeights[cellOffset + n] = weight;
+      packed[out + layout.writeWeights + n] = weight;
+      writeSum += weight;
+    }
+    const writeWeights = tape.writeWeights.subarray(cellOffset, cellOffset + cells);
+
+    // 5. Erase then add: M ← M ⊙ (1 − w_w eᵀ) + w_w vᵀ.
+    for (let n = 0; n < cells; n++) {
+      const weight = writeWeights[n];
+      const row = n * width;
+      for (let k = 0; k < width; k++) {
+        packed[out + layout.memory + row + k] = inputs.prevMemory[memoryOffset + row + k] * (1 - weight * inputs.eraseVector[wordOffset + k])
+          + weight * inputs.writeVector[wordOffset + k];
+      }
+    }
+
+    // 6. Links: L[i,j] ← (1 − w_w[i] − w_w[j])·L[i,j] + w_w[i]·p[j] with the previous p; no self-links.
+    for (let i = 0; i < cells; i++) {
+      const weightI = writeWeights[i];
+      const row = i * cells;
+      for (let j = 0; j < cells; j++) {
+        packed[out + layout.linkMatrix + row + j] = i === j ? 0
+          : (1 - weightI - writeWeights[j]) * inputs.prevLinkMatrix[linkOffset + row + j] + weightI * inputs.prevPrecedence[cellOffset + j];
+      }
+    }
+
+    // 7. Precedence p ← (1 − Σ w_w)·p + w_w.
+    for (let n = 0; n < cells; n++) {
+      packed[out + layout.precedence + n] = (1 - writeSum) * inputs.prevPrecedence[cellOffset + n] + writeWeights[n];
+    }
+
+    // 8. Read content weights c_r,h over the new memory (as stored, so float32 in the engine like pytorch).
+    rowNorms(packed, out + layout.memory, cells, width, tape.memoryNorms, cellOffset);
+    for (let h = 0; h < heads; h++) {
+      tape.readKeyNorms[headOffset + h] = contentWeighting(
+        packed, out + layout.memory, tape.memoryNorms, cellOffset, inputs.readKeys, (headOffset + h) * width,
+        inputs.readStrengths[headOffset + h], cells, width, tape.readCosines, tape.readContentWeights, headCellOffset + h * cells,
+      );
+    }
+
+    // 9. Temporal weights from the previous read weights: f = L·w_r, b = Lᵀ·w_r (one pass over L per head).
+    for (let h = 0; h < heads; h++) {
+      const headCells = headCellOffset + h * cells;
+      for (let i = 0; i < cells; i++) {
+        const row = out + layout.linkMatrix + i * cells;
+        const prevReadI = inputs.prevReadWeights[headCells + i];
+        let forward = 0;
+        for (let j = 0; j < cells; j++) {
+          const link = packed[row + j];
+          forward += link * inputs.prevReadWeights[headCells + j];
+          tape.backwardWeights[headCells + j] += link * prevReadI;
+        }
+        tape.forwardWeights[headCells + i] = forward;
+      }
+    }
+
+    // 10–11. Read weights w_r = π_b·b + π_f·f + π_c·c_r, then read vectors r = Mᵀ·w_r.
+    for (let h = 0; h < heads; h++) {
+      const headCells = headCellOffset + h * cells;
+      const modes = (headOffset + h) * 3;
+      const backwardMode = inputs.readModes[modes];
+      const forwardMode = inputs.readModes[modes + 1];
+      const contentMode = inputs.readModes[modes + 2];
+      const readWeightsAt = out + layout.readWeights + h * cells;
+      const readVectorAt = out + layout.readVectors + h * width;
+      readVector.fill(0);
+      for (let n = 0; n < cells; n++) {
+        const weight = backwardMode * tape.backwardWeights[headCells + n] + forwardMode * tape.forwardWeights[headCells + n]
+          + contentMode * tape.readContentWeights[headCells + n];
+        packed[readWeightsAt + n] = weight;
+        const stored = packed[readWeightsAt + n];
+        const row = out + layout.memory + n * width;
+        for (let k = 0; k < width; k++) readVector[k] += stored * packed[row + k];
+      }
+      for (let k = 0; k < width; k++) packed[readVectorAt + k] = readVector[k];
+    }
+  }
+  return tape;
+}

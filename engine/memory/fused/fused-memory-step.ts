@@ -1,0 +1,209 @@
+/**
+ * The dense DNC memory step (Graves et al. 2016, Methods: memory addressing — usage, allocation, write weighting,
+ * erase/write, temporal linkage, read weighting, read vectors) as ONE taped TensorFlow.js op: `tf.customGrad` over
+ * the typed-array kernel in `dense-step-kernel.ts` with the analytic gradient of `dense-step-kernel-backward.ts`.
+ * Plain tfjs pays ≈20 µs per taped op and one step is dozens of ops; here a step is one custom op, one split and
+ * four reshapes. The kernel reads every input with `dataSync` once (a backend sync, which is the point) and keeps
+ * what its backward needs in the gradient closure as typed arrays, so no tensor outlives the call but its outputs.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { MemoryState, MemoryStepDebug, MemoryStepResult } from '../types';
+import {
+  DENSE_STEP_INPUT_NAMES, denseStepForward, denseStepInputShapes, densePackedLayout,
+  type DenseStepArrays, type DenseStepInputName, type DenseStepSizes, type DenseStepTape,
+} from './dense-step-kernel';
+import { denseStepBackward } from './dense-step-kernel-backward';
+
+/** The parsed interface of one step, after activations (reference/dnc-algorithm.md §1). */
+export interface FusedDenseInterface {
+  /** k_r: `[batch, readHeads, cellSize]`, in (−1, 1) after tanh. */
+  readonly readKeys: tf.Tensor3D;
+  /** β_r: `[batch, readHeads]`, > 0 (softplus). */
+  readonly readStrengths: tf.Tensor2D;
+  /** k_w: `[batch, cellSize]`. */
+  readonly writeKey: tf.Tensor2D;
+  /** β_w: `[batch]` or `[batch, 1]`, > 0. */
+  readonly writeStrength: tf.Tensor1D | tf.Tensor2D;
+  /** e: `[batch, cellSize]`, in [0, 1]. */
+  readonly eraseVector: tf.Tensor2D;
+  /** v: `[batch, cellSize]`. */
+  readonly writeVector: tf.Tensor2D;
+  /** f: `[batch, readHeads]`, in [0, 1]. */
+  readonly freeGates: tf.Tensor2D;
+  /** g_a: `[batch]` or `[batch, 1]`, in [0, 1]. */
+  readonly allocationGate: tf.Tensor1D | tf.Tensor2D;
+  /** g_w: `[batch]` or `[batch, 1]`, in [0, 1]. */
+  readonly writeGate: tf.Tensor1D | tf.Tensor2D;
+  /** π: `[batch, readHeads, 3]`, each row a distribution over (backward, forward, content). */
+  readonly readModes: tf.Tensor3D;
+}
+
+/** Dense memory state for the whole batch. */
+export interface FusedDenseState extends MemoryState {
+  /** M: `[batch, memorySize, cellSize]`. */
+  readonly memory: tf.Tensor3D;
+  /** L: `[batch, memorySize, memorySize]`, zero diagonal, entries in [0, 1]. */
+  readonly linkMatrix: tf.Tensor3D;
+  /** p: `[batch, memorySize]`, sums ≤ 1. */
+  readonly precedence: tf.Tensor2D;
+  /** w_r: `[batch, readHeads, memorySize]`, rows sum ≤ 1. */
+  readonly readWeights: tf.Tensor3D;
+  /** w_w: `[batch, memorySize]`, sums ≤ 1. */
+  readonly writeWeights: tf.Tensor2D;
+  /** u: `[batch, memorySize]`, in [0, 1]. */
+  readonly usage: tf.Tensor2D;
+}
+
+const UNIT_RANGE: readonly [number, number] = [0, 1];
+
+function sameShape(actual: readonly number[], expected: readonly number[]): boolean {
+  return actual.length === expected.length && actual.every((size, axis) => size === expected[axis]);
+}
+
+/** Sizes from the state; every other argument is checked against them. */
+function checkedSizes(parsed: FusedDenseInterface, prev: FusedDenseState): DenseStepSizes {
+  if (prev.memory.rank !== 3 || prev.readWeights.rank !== 3) {
+    throw new Error(`fusedMemoryStep: prev.memory [${prev.memory.shape}] and prev.readWeights [${prev.readWeights.shape}] must be rank 3`);
+  }
+  const [batch, memorySize, cellSize] = prev.memory.shape;
+  const sizes: DenseStepSizes = { batch, memorySize, cellSize, readHeads: prev.readWeights.shape[1] };
+  const rowShapes = denseStepInputShapes(sizes);
+  for (const name of DENSE_STEP_INPUT_NAMES) {
+    const tensor = inputTensor(parsed, prev, name);
+    const expected = [batch, ...rowShapes[name]];
+    // Scalars per row come as [batch] or, from the interface parser, as [batch, 1]; both have the same layout.
+    const scalarColumn = expected.length === 1 && sameShape(tensor.shape, [batch, 1]);
+    if (!sameShape(tensor.shape, expected) && !scalarColumn) {
+      throw new Error(`fusedMemoryStep: ${argumentName(name)} has shape [${tensor.shape}], expected [${expected}]`);
+    }
+    if (tensor.dtype !== 'float32') {
+      throw new Error(`fusedMemoryStep: ${argumentName(name)} has dtype ${tensor.dtype}, expected float32`);
+    }
+  }
+  return sizes;
+}
+
+const STATE_FIELDS: Readonly<Partial<Record<DenseStepInputName, keyof FusedDenseState>>> = {
+  prevMemory: 'memory', prevLinkMatrix: 'linkMatrix', prevPrecedence: 'precedence',
+  prevReadWeights: 'readWeights', prevWriteWeights: 'writeWeights', prevUsage: 'usage',
+};
+
+function argumentName(name: DenseStepInputName): string {
+  const field = STATE_FIELDS[name];
+  return field === undefined ? `parsed.${name}` : `prev.${String(field)}`;
+}
+
+function inputTensor(parsed: FusedDenseInterface, prev: FusedDenseState, name: DenseStepInputName): tf.Tensor {
+  switch (name) {
+    case 'prevMemory': return prev.memory;
+    case 'prevLinkMatrix': return prev.linkMatrix;
+    case 'prevPrecedence': return prev.precedence;
+    case 'prevReadWeights': return prev.readWeights;
+    case 'prevWriteWeights': return prev.writeWeights;
+    case 'prevUsage': return prev.usage;
+    default: return parsed[name];
+  }
+}
+
+function float32Data(tensor: tf.Tensor, what: string): Float32Array {
+  const data = tensor.dataSync();
+  if (!(data instanceof Float32Array)) throw new Error(`fusedMemoryStep: ${what} is ${tensor.dtype}, expected float32`);
+  return data;
+}
+
+function toArrays(values: readonly Float32Array[]): DenseStepArrays<Float32Array> {
+  const entries = DENSE_STEP_INPUT_NAMES.map((name, index) => [name, values[index]] as const);
+  return Object.fromEntries(entries) as Record<DenseStepInputName, Float32Array>;
+}
+
+/** Batch element 0 of everything the dashboard shows, read from the kernel's arrays (no extra sync). */
+function debugFor(sizes: DenseStepSizes, packed: Float32Array, tape: DenseStepTape): MemoryStepDebug {
+  const { memorySize: cells, cellSize: width, readHeads: heads } = sizes;
+  const layout = densePackedLayout(sizes);
+  const fromPacked = (offset: number, shape: number[]): tf.Tensor =>
+    tf.tensor(packed.slice(offset, offset + shape.reduce((a, b) => a * b, 1)), shape);
+  const fromTape = (values: Float64Array, shape: number[]): tf.Tensor =>
+    tf.tensor(Float32Array.from(values.subarray(0, shape.reduce((a, b) => a * b, 1))), shape);
+  return {
+    tensors: {
+      memory: fromPacked(layout.memory, [cells, width]),
+      linkMatrix: fromPacked(layout.linkMatrix, [cells, cells]),
+      precedence: fromPacked(layout.precedence, [cells]),
+      readWeights: fromPacked(layout.readWeights, [heads, cells]),
+      writeWeights: fromPacked(layout.writeWeights, [cells]),
+      usage: fromPacked(layout.usage, [cells]),
+      readVectors: fromPacked(layout.readVectors, [heads, width]),
+      allocationWeights: fromTape(tape.allocationWeights, [cells]),
+      writeContentWeights: fromTape(tape.writeContentWeights, [cells]),
+      readContentWeights: fromTape(tape.readContentWeights, [heads, cells]),
+      forwardWeights: fromTape(tape.forwardWeights, [heads, cells]),
+      backwardWeights: fromTape(tape.backwardWeights, [heads, cells]),
+    },
+    axes: {
+      memory: ['cell', 'word'], linkMatrix: ['cell', 'cell'], precedence: ['cell'], readWeights: ['head', 'cell'],
+      writeWeights: ['cell'], usage: ['cell'], readVectors: ['head', 'word'], allocationWeights: ['cell'],
+      writeContentWeights: ['cell'], readContentWeights: ['head', 'cell'], forwardWeights: ['head', 'cell'],
+      backwardWeights: ['head', 'cell'],
+    },
+    ranges: {
+      linkMatrix: UNIT_RANGE, precedence: UNIT_RANGE, readWeights: UNIT_RANGE, writeWeights: UNIT_RANGE, usage: UNIT_RANGE,
+      allocationWeights: UNIT_RANGE, writeContentWeights: UNIT_RANGE, readContentWeights: UNIT_RANGE,
+      forwardWeights: UNIT_RANGE, backwardWeights: UNIT_RANGE,
+    },
+  };
+}
+
+/**
+ * One dense memory step for the whole batch as a single differentiable op (drop-in for the plain tfjs step).
+ * Gradients reach every interface part and every previous-state tensor. Pure: `prev` is not disposed or changed;
+ * the caller owns the returned tensors (including debug tensors, present only with `{ debug: true }`, for batch
+ * element 0 without the batch axis).
+ *
+ * @example
+ * const { readVectors, state } = tf.tidy(() => fusedMemoryStep(parsed, prevState));
+ */
+export function fusedMemoryStep(
+  parsed: FusedDenseInterface, prev: FusedDenseState, options: { debug?: boolean } = {},
+): MemoryStepResult<FusedDenseState> {
+  const sizes = checkedSizes(parsed, prev);
+  const { batch, memorySize: cells, cellSize: width, readHeads: heads } = sizes;
+  const layout = densePackedLayout(sizes);
+  const inputs = DENSE_STEP_INPUT_NAMES.map((name) => inputTensor(parsed, prev, name));
+  let forwardResult: { packed: Float32Array; tape: DenseStepTape } | undefined;
+
+  const kernel = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const tensors = args.filter((arg): arg is tf.Tensor => arg instanceof tf.Tensor);
+    const arrays = toArrays(tensors.map((tensor, index) => float32Data(tensor, argumentName(DENSE_STEP_INPUT_NAMES[index]))));
+    const packed = new Float32Array(batch * layout.stride);
+    const tape = denseStepForward(sizes, arrays, packed);
+    forwardResult = { packed, tape };
+    return {
+      value: tf.tensor2d(packed, [batch, layout.stride]),
+      gradFunc: (dy: tf.Tensor) => {
+        const gradients = toArrays(tensors.map((tensor) => new Float32Array(tensor.size)));
+        denseStepBackward(sizes, arrays, packed, tape, float32Data(dy, 'the packed output gradient'), gradients);
+        return DENSE_STEP_INPUT_NAMES.map((name, index) => tf.tensor(gradients[name], tensors[index].shape));
+      },
+    };
+  });
+
+  const result = tf.tidy(() => {
+    const packedTensor = kernel(...inputs);
+    const [readVectors, memory, linkMatrix, precedence, readWeights, writeWeights, usage] = tf.split<tf.Tensor2D>(
+      packedTensor, [heads * width, cells * width, cells * cells, cells, heads * cells, cells, cells], 1,
+    );
+    return {
+      readVectors: tf.reshape<tf.Rank.R3>(readVectors, [batch, heads, width]),
+      state: {
+        memory: tf.reshape<tf.Rank.R3>(memory, [batch, cells, width]),
+        linkMatrix: tf.reshape<tf.Rank.R3>(linkMatrix, [batch, cells, cells]),
+        precedence,
+        readWeights: tf.reshape<tf.Rank.R3>(readWeights, [batch, heads, cells]),
+        writeWeights,
+        usage,
+      },
+    };
+  });
+  if (options.debug !== true || forwardResult === undefined) return result;
+  return { ...result, debug: debugFor(sizes, forwardResult.packed, forwardResult.tape) };
+}
