@@ -25,6 +25,7 @@ export function createAssociativeRecallTask(config: TaskConfig): Task {
     inputSize,
     outputSize: inputSize,
     minLength: 2,
+    maxLength: distinctItems,
     testLengthFactor: 2,
     generate(rng: Rng, batchSize: number, length: number): TaskBatch {
       checkBatchRequest('associative-recall', batchSize, length, 2);

@@ -43,6 +43,8 @@ export interface Task {
   readonly outputSize: number;
   /** Smallest sequence length a batch may have (pytorch-dnc draws copy from 1, adding and argmax from 2). */
   readonly minLength: number;
+  /** Longest length the generator can serve, when bounded (associative recall needs distinct items). */
+  readonly maxLength?: number;
   /** Longest test-phase length as a multiple of the training bound (pytorch-dnc: 10× copy/adding, 2× argmax). */
   readonly testLengthFactor: number;
   /** Draw a batch of `batchSize` episodes of `length` items. Throws when the length cannot be served. */
