@@ -1,23 +1,41 @@
 /**
- * Entry point behind `npm run dev` and `npm start`: one http.Server on 127.0.0.1:3000 carrying Next's
- * request handler (and, as the server lands, socket.io and the HTTP API).
+ * Entry point behind `npm run dev` and `npm start`: one http.Server on 127.0.0.1:3000 (by default) carrying Next's
+ * request handler, socket.io and the HTTP API. See `cli-options.ts` for flags and environment variables.
  */
-import http from 'node:http';
-import next from 'next';
-
-const port = Number(process.env.PORT ?? 3000);
-const host = process.env.HOST ?? '127.0.0.1';
-const dev = process.env.NODE_ENV !== 'production';
+import { createEngramServer } from './app';
+import { CliError, parseCliOptions } from './cli-options';
 
 async function main(): Promise<void> {
-  const app = next({ dev, dir: process.cwd() });
-  await app.prepare();
-  const handle = app.getRequestHandler();
-  const server = http.createServer((req, res) => void handle(req, res));
-  server.listen(port, host, () => console.log(`Engram ready: open http://${host}:${port}`));
+  const options = parseCliOptions(process.argv.slice(2), process.env);
+  const server = await createEngramServer({
+    port: options.port,
+    host: options.host,
+    dataDir: options.dataDir,
+    token: options.token,
+    fresh: options.fresh,
+    testHooks: options.testHooks,
+    checkpointIntervalMs: options.checkpointIntervalMs,
+    ...(options.next ? {} : { next: false as const }),
+  });
+  console.log(`Engram ready: open ${server.url}${options.token === undefined ? '' : '/?token=<ENGRAM_TOKEN>'} (data in ${options.dataDir})`);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) process.exit(1); // a second Ctrl-C means now
+    stopping = true;
+    console.log(`[engram] ${signal}: checkpointing runs and closing`);
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
+main().catch((error: unknown) => {
+  console.error(error instanceof CliError ? `engram: ${error.message}` : error);
+  process.exit(error instanceof CliError ? 2 : 1);
 });

@@ -1,0 +1,211 @@
+/**
+ * The Engram server factory: one http.Server carrying the HTTP API, socket.io and (unless `next: false`) Next's
+ * request handler, over a run manager and its SQLite storage. Tests start the real thing with `next: false` on
+ * port 0; `server/main.ts` wraps it for `npm run dev` / `npm start`.
+ */
+import http from 'node:http';
+import { rmSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { resolve } from 'node:path';
+import { timingSafeEqual } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import { Server } from 'socket.io';
+import { ApiError } from './errors';
+import { createApiHandler, sendError } from './http-api';
+import { MAX_PAYLOAD_BYTES, TOKEN_HEADER, TOKEN_QUERY } from './protocol';
+import { RunManager, type RunListener } from './run-manager';
+import { attachSocketApi, type EngramIo } from './socket-api';
+import { Storage, type FrameBudget } from './storage';
+
+export interface EngramServerOptions {
+  port?: number;
+  host?: string;
+  dataDir?: string;
+  /** Required when `host` is not a loopback address; then every request and socket must carry it. */
+  token?: string;
+  /** `false`: serve only the API and socket.io (tests, benchmarks). Default: Next's handler as well. */
+  next?: false;
+  /** Next in development mode (default: NODE_ENV !== 'production'). */
+  dev?: boolean;
+  /** Wipe the data dir first. */
+  fresh?: boolean;
+  /** Accept `_`-prefixed test/benchmark hooks in run configs. */
+  testHooks?: boolean;
+  /** How often running workers checkpoint (they also do at pause, stop and finish). Default 3 minutes. */
+  checkpointIntervalMs?: number;
+  frameBudget?: Partial<FrameBudget>;
+  workerMaxOldGenerationMb?: number;
+  /** Metric batching interval. Default 100 ms. */
+  flushIntervalMs?: number;
+}
+
+export interface EngramServer {
+  /** Where to open the dashboard / reach the API, e.g. `http://127.0.0.1:3000`. */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_FRAME_BUDGET: FrameBudget = { maxFrames: 200, maxBytes: 256 * 1024 * 1024 };
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export async function createEngramServer(options: EngramServerOptions = {}): Promise<EngramServer> {
+  const host = options.host ?? '127.0.0.1';
+  const token = options.token === undefined || options.token === '' ? null : options.token;
+  if (!isLoopback(host) && token === null) {
+    throw new Error(`refusing to listen on ${host} without a token: set ENGRAM_TOKEN (or listen on 127.0.0.1)`);
+  }
+  const dataDir = resolve(options.dataDir ?? 'data');
+  if (options.fresh === true) wipe(dataDir);
+
+  const storage = new Storage(dataDir, { ...DEFAULT_FRAME_BUDGET, ...options.frameBudget });
+  let nextHandler: ((req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>) | null = null;
+  let nextUpgrade: ((req: http.IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>) | null = null;
+  let closeNext: (() => Promise<void>) | null = null;
+
+  const server = http.createServer();
+  const io: EngramIo = new Server(server, {
+    maxHttpBufferSize: MAX_PAYLOAD_BYTES,
+    // Other upgrades (Next's HMR socket) must not be torn down by engine.io.
+    destroyUpgrade: false,
+    serveClient: false,
+  });
+
+  // The manager is created after socket.io so its listener exists; handlers only run after both exist.
+  let manager: RunManager | null = null;
+  const getManager = (): RunManager => {
+    if (manager === null) throw new ApiError('internal', 'server is starting');
+    return manager;
+  };
+  const listener: RunListener = attachSocketApi(io, getManager);
+  manager = new RunManager(storage, listener, {
+    checkpointIntervalMs: options.checkpointIntervalMs ?? 180_000,
+    flushIntervalMs: options.flushIntervalMs ?? 100,
+    workerMaxOldGenerationMb: options.workerMaxOldGenerationMb ?? 4096,
+    testHooks: options.testHooks === true,
+  });
+  const api = createApiHandler(manager);
+
+  io.use((socket, next) => {
+    const auth = socket.handshake.auth as Record<string, unknown> | undefined;
+    const given = typeof auth?.token === 'string' ? auth.token : firstQuery(socket.handshake.query[TOKEN_QUERY]);
+    if (token !== null && !tokenMatches(given, token)) {
+      next(new Error('unauthorized: missing or wrong token'));
+      return;
+    }
+    if (!originAllowed(socket.handshake.headers.origin, socket.handshake.headers.host)) {
+      next(new Error('forbidden_origin: cross-origin connection refused'));
+      return;
+    }
+    next();
+  });
+
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const url = req.url ?? '/';
+    // socket.io's own requests are handled by its listener on this server.
+    if (url.startsWith('/socket.io/')) return;
+    try {
+      if (url.startsWith('/api/') || url === '/api') {
+        if (token !== null) {
+          const query = new URL(url, 'http://localhost').searchParams.get(TOKEN_QUERY) ?? undefined;
+          const header = req.headers[TOKEN_HEADER];
+          if (!tokenMatches(typeof header === 'string' ? header : query, token)) throw new ApiError('unauthorized', `missing or wrong ${TOKEN_HEADER}`);
+        }
+        if (req.method !== 'GET' && req.method !== 'HEAD' && !originAllowed(req.headers.origin, req.headers.host)) {
+          throw new ApiError('forbidden_origin', `origin ${req.headers.origin ?? ''} may not send commands to this server`);
+        }
+        api(req, res);
+        return;
+      }
+      if (token !== null && !pageTokenOk(req, token)) throw new ApiError('unauthorized', 'missing or wrong token');
+      if (nextHandler === null) throw new ApiError('not_found', `no route ${req.method ?? 'GET'} ${url.split('?')[0]}`);
+      nextHandler(req, res).catch((error: unknown) => sendError(res, error, 'next'));
+    } catch (error) {
+      sendError(res, error, 'request');
+    }
+  });
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    if ((req.url ?? '').startsWith('/socket.io/')) return;
+    if (nextUpgrade === null) {
+      socket.destroy();
+      return;
+    }
+    nextUpgrade(req, socket, head).catch(() => socket.destroy());
+  });
+  server.on('clientError', (_error, socket) => socket.destroy());
+
+  if (options.next !== false) {
+    const { default: next } = await import('next');
+    const app = next({ dev: options.dev ?? process.env.NODE_ENV !== 'production', dir: process.cwd(), hostname: host, port: options.port ?? 3000 });
+    await app.prepare();
+    nextHandler = app.getRequestHandler();
+    nextUpgrade = app.getUpgradeHandler();
+    closeNext = () => app.close();
+  }
+
+  await new Promise<void>((resolveListen, rejectListen) => {
+    server.once('error', rejectListen);
+    server.listen(options.port ?? 3000, host, () => {
+      server.off('error', rejectListen);
+      resolveListen();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 3000);
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${shownHost}:${port}`,
+    port,
+    close() {
+      closing ??= (async () => {
+        await manager.close();
+        await new Promise<void>((done) => {
+          io.close(() => done());
+          server.closeAllConnections();
+        });
+        if (closeNext !== null) await closeNext().catch(() => undefined);
+        storage.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Pages (not the API) may carry the token as `?token=` or a header; the dashboard then keeps it for its socket. */
+function pageTokenOk(req: http.IncomingMessage, token: string): boolean {
+  const header = req.headers[TOKEN_HEADER];
+  const query = new URL(req.url ?? '/', 'http://localhost').searchParams.get(TOKEN_QUERY) ?? undefined;
+  return tokenMatches(typeof header === 'string' ? header : query, token) || (req.url ?? '').startsWith('/_next/');
+}
+
+function firstQuery(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function tokenMatches(given: string | undefined, token: string): boolean {
+  if (given === undefined) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Commands may come from scripts (no Origin) or from a page served by this same host. */
+function originAllowed(origin: string | undefined, host: string | undefined): boolean {
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
+function wipe(dataDir: string): void {
+  const forbidden = [resolve('/'), resolve(process.cwd()), resolve(homedir())];
+  if (forbidden.includes(dataDir)) throw new Error(`--fresh refuses to wipe ${dataDir}`);
+  rmSync(dataDir, { recursive: true, force: true });
+}

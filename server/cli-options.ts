@@ -1,0 +1,71 @@
+/**
+ * Command-line and environment options of `npm run dev` / `npm start`: `--port`/PORT, `--host`/HOST,
+ * `--data-dir`/ENGRAM_DATA_DIR, `--fresh`, `--no-next` (API and socket.io only), ENGRAM_TOKEN, and
+ * ENGRAM_TEST_HOOKS=1 for test/benchmark run hooks. Flags win over the environment.
+ */
+export interface CliOptions {
+  port: number;
+  host: string;
+  dataDir: string;
+  fresh: boolean;
+  next: boolean;
+  token: string | undefined;
+  testHooks: boolean;
+  checkpointIntervalMs: number | undefined;
+}
+
+export class CliError extends Error {}
+
+export function parseCliOptions(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliOptions {
+  const options: CliOptions = {
+    port: env.PORT === undefined ? 3000 : parsePort(env.PORT, 'PORT'),
+    host: env.HOST ?? '127.0.0.1',
+    dataDir: env.ENGRAM_DATA_DIR ?? 'data',
+    fresh: false,
+    next: true,
+    token: env.ENGRAM_TOKEN === '' ? undefined : env.ENGRAM_TOKEN,
+    testHooks: env.ENGRAM_TEST_HOOKS === '1',
+    checkpointIntervalMs: env.ENGRAM_CHECKPOINT_MS === undefined ? undefined : parseCount(env.ENGRAM_CHECKPOINT_MS, 'ENGRAM_CHECKPOINT_MS'),
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined || v === '') throw new CliError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--port':
+        options.port = parsePort(value(), '--port');
+        break;
+      case '--host':
+        options.host = value();
+        break;
+      case '--data-dir':
+        options.dataDir = value();
+        break;
+      case '--fresh':
+        options.fresh = true;
+        break;
+      case '--no-next':
+        options.next = false;
+        break;
+      default:
+        throw new CliError(`unknown option ${arg} (known: --port N, --host H, --data-dir DIR, --fresh, --no-next)`);
+    }
+  }
+  return options;
+}
+
+function parsePort(raw: string, name: string): number {
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`${name} must be a port number in [0, 65535], got ${JSON.stringify(raw)}`);
+  return port;
+}
+
+function parseCount(raw: string, name: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return n;
+}

@@ -1,0 +1,222 @@
+/**
+ * HTTP side of the API (`/api/…`): the same commands as the socket events, JSON in and out as `{ok, data|error}`
+ * with status codes from the error code, plus stored frames as JSON or `.npy`. Bodies are capped at
+ * MAX_PAYLOAD_BYTES.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApiError, failure } from './errors';
+import { tensorValues } from './frame-codec';
+import { encodeNpy } from './npy';
+import { HTTP_STATUS, MAX_PAYLOAD_BYTES, type Ack } from './protocol';
+import type { RunManager } from './run-manager';
+import { asObject, describe, integerField, optionalString, positiveNumberField, type Fields } from './validate';
+
+type Route = (match: RegExpMatchArray, url: URL, body: () => Promise<Fields>) => Promise<unknown>;
+
+export type ApiHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export function createApiHandler(manager: RunManager): ApiHandler {
+  const routes: { method: string; pattern: RegExp; route: Route }[] = [
+    { method: 'GET', pattern: /^\/api\/runs\/?$/, route: async () => manager.list() },
+    {
+      method: 'POST',
+      pattern: /^\/api\/runs\/?$/,
+      route: async (_m, _u, body) => {
+        const p = await body();
+        return manager.create(asObject(p.config, 'config'), optionalString(p, 'name', 200));
+      },
+    },
+    { method: 'GET', pattern: /^\/api\/runs\/([^/]+)$/, route: async (m) => manager.get(decode(m[1])) },
+    { method: 'POST', pattern: /^\/api\/runs\/([^/]+)\/pause$/, route: async (m) => manager.pause(decode(m[1])) },
+    { method: 'POST', pattern: /^\/api\/runs\/([^/]+)\/resume$/, route: async (m) => manager.resume(decode(m[1])) },
+    { method: 'POST', pattern: /^\/api\/runs\/([^/]+)\/stop$/, route: async (m) => manager.stop(decode(m[1])) },
+    {
+      method: 'POST',
+      pattern: /^\/api\/runs\/([^/]+)\/step$/,
+      route: async (m, _u, body) => manager.step(decode(m[1]), integerField(await body(), 'n', 1, 100_000, true)),
+    },
+    {
+      method: 'POST',
+      pattern: /^\/api\/runs\/([^/]+)\/configure$/,
+      route: async (m, _u, body) => {
+        const p = await body();
+        return manager.configure(decode(m[1]), positiveNumberField(p, 'lr'), integerField(p, 'summarize_freq', 1, 1_000_000_000, false));
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/api\/runs\/([^/]+)\/capture$/,
+      route: async (m) => {
+        await manager.capture(decode(m[1]));
+        return null;
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/runs\/([^/]+)\/metrics$/,
+      route: async (m, url) => manager.metrics(decode(m[1]), queryInteger(url, 'since') ?? 0),
+    },
+    { method: 'GET', pattern: /^\/api\/runs\/([^/]+)\/frames$/, route: async (m) => ({ iterations: manager.frameIterations(decode(m[1])) }) },
+  ];
+  const framePattern = /^\/api\/runs\/([^/]+)\/frames\/([^/]+)$/;
+
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = req.method ?? 'GET';
+    const body = () => readJsonBody(req);
+    const frameMatch = url.pathname.match(framePattern);
+    if (frameMatch !== null && method === 'GET') {
+      void serveFrame(manager, frameMatch, url, res);
+      return;
+    }
+    for (const { method: routeMethod, pattern, route } of routes) {
+      const match = url.pathname.match(pattern);
+      if (match === null || routeMethod !== method) continue;
+      route(match, url, body).then(
+        (data) => sendJson(res, method === 'POST' && pattern === routes[1].pattern ? 201 : 200, { ok: true, data }),
+        (error: unknown) => sendError(res, error, `${method} ${url.pathname}`),
+      );
+      return;
+    }
+    sendError(res, new ApiError('not_found', `no route ${method} ${url.pathname}`), 'route');
+  };
+}
+
+async function serveFrame(manager: RunManager, match: RegExpMatchArray, url: URL, res: ServerResponse): Promise<void> {
+  try {
+    const runId = decode(match[1]);
+    const iteration = Number(match[2]);
+    if (!Number.isInteger(iteration) || iteration < 0) throw new ApiError('bad_request', `iteration must be a non-negative integer, got ${describe(match[2])}`);
+    const format = url.searchParams.get('format') ?? 'json';
+    if (format !== 'json' && format !== 'npy') throw new ApiError('bad_request', `format must be json or npy, got ${describe(format)}`);
+    const tensorName = url.searchParams.get('tensor');
+    const layer = queryInteger(url, 'layer');
+    const frame = manager.storedFrame(runId, iteration);
+    let tensors = frame.tensors;
+    if (tensorName !== null) {
+      tensors = tensors.filter((t) => t.name === tensorName && (layer === undefined || t.layer === layer));
+      if (tensors.length === 0) {
+        const names = frame.tensors.map((t) => `${t.name}@${t.layer}`).join(', ');
+        throw new ApiError('not_found', `frame ${iteration} of run ${runId} has no tensor ${describe(tensorName)}${layer === undefined ? '' : ` in layer ${layer}`} (has ${names})`);
+      }
+    }
+    if (format === 'npy') {
+      if (tensorName === null) throw new ApiError('bad_request', 'format=npy needs tensor=NAME (one .npy holds one array)');
+      const tensor = tensors[0];
+      const bytes = encodeNpy(tensorValues(frame, tensor), tensor.shape);
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': bytes.length,
+        'content-disposition': `attachment; filename="${safeFileName(`${runId}-${iteration}-${tensor.name}-${tensor.layer}`)}.npy"`,
+      });
+      res.end(bytes);
+      return;
+    }
+    const data = {
+      runId,
+      iteration: frame.iteration,
+      timesteps: frame.timesteps,
+      capturedAt: frame.capturedAt,
+      tensors: tensors.map((t) => ({
+        name: t.name,
+        layer: t.layer,
+        shape: t.shape,
+        axes: t.axes,
+        range: t.range,
+        description: t.description,
+        // JSON has no NaN/Infinity: those values become null.
+        data: Array.from(tensorValues(frame, t), (v) => (Number.isFinite(v) ? v : null)),
+      })),
+    };
+    sendJson(res, 200, { ok: true, data });
+  } catch (error) {
+    sendError(res, error, `GET ${url.pathname}`);
+  }
+}
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new ApiError('bad_request', `malformed run id ${describe(segment)}`);
+  }
+}
+
+function queryInteger(url: URL, name: string): number | undefined {
+  const raw = url.searchParams.get(name);
+  if (raw === null) return undefined;
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(value)) throw new ApiError('bad_request', `${name} must be an integer, got ${describe(raw)}`);
+  return value;
+}
+
+function safeFileName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+/** Read a JSON object body of at most MAX_PAYLOAD_BYTES; an empty body is `{}`. */
+function readJsonBody(req: IncomingMessage): Promise<Fields> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_PAYLOAD_BYTES) {
+      reject(new ApiError('payload_too_large', `body of ${declared} bytes exceeds ${MAX_PAYLOAD_BYTES}`));
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let rejected = false;
+    req.on('data', (chunk: Buffer) => {
+      if (rejected) return;
+      size += chunk.length;
+      if (size > MAX_PAYLOAD_BYTES) {
+        rejected = true;
+        chunks.length = 0;
+        reject(new ApiError('payload_too_large', `body exceeds ${MAX_PAYLOAD_BYTES} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', (error) => {
+      if (!rejected) reject(error);
+      rejected = true;
+    });
+    req.on('end', () => {
+      if (rejected) return;
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (text.trim() === '') {
+        resolve({});
+        return;
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        reject(new ApiError('bad_request', 'body is not valid JSON'));
+        return;
+      }
+      try {
+        resolve(asObject(parsed, 'body'));
+      } catch (error) {
+        reject(error);
+      }
+    });
+  });
+}
+
+export function sendJson(res: ServerResponse, status: number, body: Ack<unknown>): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, error: unknown, context: string): void {
+  const ack = failure<unknown>(error, context);
+  if (ack.ok) return;
+  if (ack.error.code === 'payload_too_large') res.setHeader('connection', 'close');
+  sendJson(res, HTTP_STATUS[ack.error.code], ack);
+}

@@ -1,0 +1,312 @@
+/**
+ * Persistent state in `<dataDir>/engram.sqlite` (better-sqlite3, WAL): runs and their configs, every metric point,
+ * stored debug frames (blobs, thinned within a per-run budget) and each run's latest checkpoint. Every write is a
+ * transaction, so a `kill -9` at any moment leaves the last committed state: a checkpoint is replaced atomically.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MetricPoint, RunConfig, RunFailure, RunState, RunSummary } from './protocol';
+import type { RunHooks } from './worker/messages';
+
+export interface StoredRun extends RunSummary {
+  hooks: RunHooks;
+}
+
+export interface FrameBudget {
+  /** Most frames kept per run (pinned frames, e.g. a NaN's, are not counted). */
+  maxFrames: number;
+  /** Most frame bytes kept per run. */
+  maxBytes: number;
+}
+
+interface RunRow {
+  id: string;
+  name: string;
+  state: string;
+  iteration: number;
+  config: string;
+  created_at: number;
+  updated_at: number;
+  loss: number | null;
+  metric: number | null;
+  metric_name: string;
+  it_per_sec: number | null;
+  failure: string | null;
+  hooks: string;
+}
+
+interface MetricRow {
+  iteration: number;
+  loss: number | null;
+  metric: number | null;
+  it_per_sec: number | null;
+  t: number;
+  sequence_length: number | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS runs (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, state TEXT NOT NULL, iteration INTEGER NOT NULL, config TEXT NOT NULL,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, loss REAL, metric REAL, metric_name TEXT NOT NULL,
+  it_per_sec REAL, failure TEXT, hooks TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS metrics (
+  run_id TEXT NOT NULL, iteration INTEGER NOT NULL, loss REAL, metric REAL, it_per_sec REAL, t INTEGER NOT NULL,
+  sequence_length INTEGER, PRIMARY KEY (run_id, iteration)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS frames (
+  run_id TEXT NOT NULL, iteration INTEGER NOT NULL, bytes INTEGER NOT NULL, pinned INTEGER NOT NULL, data BLOB NOT NULL,
+  PRIMARY KEY (run_id, iteration)
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+  run_id TEXT PRIMARY KEY, iteration INTEGER NOT NULL, created_at INTEGER NOT NULL, data BLOB NOT NULL
+);
+`;
+
+/** In-memory index of one run's stored frames, oldest first, so thinning needs no query. */
+interface FrameIndex {
+  iterations: number[];
+  bytes: Map<number, number>;
+  pinned: Set<number>;
+  totalBytes: number;
+}
+
+export class Storage {
+  private readonly db: Database.Database;
+  private readonly frameIndexes = new Map<string, FrameIndex>();
+  private readonly statements;
+
+  constructor(
+    dataDir: string,
+    private readonly budget: FrameBudget,
+  ) {
+    mkdirSync(dataDir, { recursive: true });
+    this.db = new Database(join(dataDir, 'engram.sqlite'));
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode survives a process crash (kill -9); only an OS crash may lose the last transactions.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(SCHEMA);
+    this.statements = {
+      insertRun: this.db.prepare(
+        `INSERT INTO runs (id, name, state, iteration, config, created_at, updated_at, loss, metric, metric_name, it_per_sec, failure, hooks)
+         VALUES (@id, @name, @state, @iteration, @config, @created_at, @updated_at, @loss, @metric, @metric_name, @it_per_sec, @failure, @hooks)`,
+      ),
+      updateRun: this.db.prepare(
+        `UPDATE runs SET state = @state, iteration = @iteration, updated_at = @updated_at, loss = @loss, metric = @metric,
+         metric_name = @metric_name, it_per_sec = @it_per_sec, failure = @failure WHERE id = @id`,
+      ),
+      updateConfig: this.db.prepare('UPDATE runs SET config = ? WHERE id = ?'),
+      allRuns: this.db.prepare('SELECT * FROM runs ORDER BY created_at, id'),
+      insertMetric: this.db.prepare(
+        `INSERT OR REPLACE INTO metrics (run_id, iteration, loss, metric, it_per_sec, t, sequence_length)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      metricsSince: this.db.prepare(
+        'SELECT iteration, loss, metric, it_per_sec, t, sequence_length FROM metrics WHERE run_id = ? AND iteration > ? ORDER BY iteration',
+      ),
+      deleteMetricsAfter: this.db.prepare('DELETE FROM metrics WHERE run_id = ? AND iteration > ?'),
+      insertFrame: this.db.prepare('INSERT OR REPLACE INTO frames (run_id, iteration, bytes, pinned, data) VALUES (?, ?, ?, ?, ?)'),
+      frameIndex: this.db.prepare('SELECT iteration, bytes, pinned FROM frames WHERE run_id = ? ORDER BY iteration'),
+      getFrame: this.db.prepare('SELECT data FROM frames WHERE run_id = ? AND iteration = ?'),
+      deleteFrame: this.db.prepare('DELETE FROM frames WHERE run_id = ? AND iteration = ?'),
+      putCheckpoint: this.db.prepare('INSERT OR REPLACE INTO checkpoints (run_id, iteration, created_at, data) VALUES (?, ?, ?, ?)'),
+      getCheckpoint: this.db.prepare('SELECT iteration, data FROM checkpoints WHERE run_id = ?'),
+    };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // ------------------------------------------------------------------------------------------ runs
+
+  insertRun(run: StoredRun): void {
+    this.statements.insertRun.run(toRow(run));
+  }
+
+  updateRun(run: RunSummary): void {
+    const row = toRow({ ...run, hooks: {} });
+    this.statements.updateRun.run({
+      id: row.id,
+      state: row.state,
+      iteration: row.iteration,
+      updated_at: row.updated_at,
+      loss: row.loss,
+      metric: row.metric,
+      metric_name: row.metric_name,
+      it_per_sec: row.it_per_sec,
+      failure: row.failure,
+    });
+  }
+
+  updateRunConfig(runId: string, config: RunConfig): void {
+    this.statements.updateConfig.run(JSON.stringify(config), runId);
+  }
+
+  allRuns(): StoredRun[] {
+    return (this.statements.allRuns.all() as RunRow[]).map(fromRow);
+  }
+
+  // ------------------------------------------------------------------------------------------ metrics
+
+  /** Append metric points (and the run's summary) in one transaction. */
+  readonly appendMetrics = (runId: string, points: readonly MetricPoint[], run: RunSummary | null): void => {
+    this.db.transaction(() => {
+      for (const p of points) {
+        this.statements.insertMetric.run(runId, p.iteration, p.loss, p.metric, p.itPerSec, p.t, p.sequenceLength ?? null);
+      }
+      if (run !== null) this.updateRun(run);
+    })();
+  };
+
+  metricsSince(runId: string, since: number): MetricPoint[] {
+    return (this.statements.metricsSince.all(runId, since) as MetricRow[]).map((r) => {
+      const point: MetricPoint = { iteration: r.iteration, loss: r.loss ?? Number.NaN, metric: r.metric ?? Number.NaN, itPerSec: r.it_per_sec ?? 0, t: r.t };
+      if (r.sequence_length !== null) point.sequenceLength = r.sequence_length;
+      return point;
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------ frames
+
+  /**
+   * Store a frame, then thin the run's oldest frames if it is over budget: every other frame of the oldest half
+   * goes, so the history stays scrubbable from the first iteration to the last. Returns true if thinning happened.
+   */
+  putFrame(runId: string, iteration: number, blob: Buffer, pinned: boolean): boolean {
+    const index = this.frameIndex(runId);
+    let thinned = false;
+    this.db.transaction(() => {
+      this.statements.insertFrame.run(runId, iteration, blob.length, pinned ? 1 : 0, blob);
+      const previous = index.bytes.get(iteration);
+      if (previous === undefined) {
+        const at = sortedInsertPosition(index.iterations, iteration);
+        index.iterations.splice(at, 0, iteration);
+      } else {
+        index.totalBytes -= previous;
+      }
+      index.bytes.set(iteration, blob.length);
+      index.totalBytes += blob.length;
+      if (pinned) index.pinned.add(iteration);
+      thinned = this.thin(runId, index);
+    })();
+    return thinned;
+  }
+
+  private thin(runId: string, index: FrameIndex): boolean {
+    let thinned = false;
+    for (;;) {
+      const unpinned = index.iterations.filter((it) => !index.pinned.has(it));
+      const unpinnedBytes = unpinned.reduce((sum, it) => sum + (index.bytes.get(it) ?? 0), 0);
+      if (unpinned.length <= this.budget.maxFrames && unpinnedBytes <= this.budget.maxBytes) return thinned;
+      if (unpinned.length < 3) return thinned; // keep the first and the newest whatever the budget says
+      const oldestHalf = unpinned.slice(0, Math.max(2, Math.floor(unpinned.length / 2)));
+      const drop = new Set(oldestHalf.filter((_, i) => i % 2 === 1));
+      for (const it of drop) {
+        this.statements.deleteFrame.run(runId, it);
+        index.totalBytes -= index.bytes.get(it) ?? 0;
+        index.bytes.delete(it);
+      }
+      index.iterations = index.iterations.filter((it) => !drop.has(it));
+      thinned = true;
+    }
+  }
+
+  frameIterations(runId: string): number[] {
+    return [...this.frameIndex(runId).iterations];
+  }
+
+  getFrame(runId: string, iteration: number): Buffer | null {
+    const row = this.statements.getFrame.get(runId, iteration) as { data: Buffer } | undefined;
+    return row === undefined ? null : row.data;
+  }
+
+  private frameIndex(runId: string): FrameIndex {
+    let index = this.frameIndexes.get(runId);
+    if (index === undefined) {
+      const rows = this.statements.frameIndex.all(runId) as { iteration: number; bytes: number; pinned: number }[];
+      index = { iterations: [], bytes: new Map(), pinned: new Set(), totalBytes: 0 };
+      for (const r of rows) {
+        index.iterations.push(r.iteration);
+        index.bytes.set(r.iteration, r.bytes);
+        index.totalBytes += r.bytes;
+        if (r.pinned === 1) index.pinned.add(r.iteration);
+      }
+      this.frameIndexes.set(runId, index);
+    }
+    return index;
+  }
+
+  // ------------------------------------------------------------------------------------------ checkpoints
+
+  putCheckpoint(runId: string, iteration: number, bytes: Uint8Array): void {
+    this.statements.putCheckpoint.run(runId, iteration, Date.now(), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  }
+
+  getCheckpoint(runId: string): { iteration: number; bytes: Uint8Array } | null {
+    const row = this.statements.getCheckpoint.get(runId) as { iteration: number; data: Buffer } | undefined;
+    return row === undefined ? null : { iteration: row.iteration, bytes: new Uint8Array(row.data) };
+  }
+
+  /** Forget metrics and unpinned frames after `iteration` (a run rolled back to its checkpoint). */
+  rollBack(runId: string, iteration: number): void {
+    const index = this.frameIndex(runId);
+    this.db.transaction(() => {
+      this.statements.deleteMetricsAfter.run(runId, iteration);
+      for (const it of index.iterations.filter((i) => i > iteration && !index.pinned.has(i))) {
+        this.statements.deleteFrame.run(runId, it);
+        index.totalBytes -= index.bytes.get(it) ?? 0;
+        index.bytes.delete(it);
+      }
+      index.iterations = index.iterations.filter((i) => i <= iteration || index.pinned.has(i));
+    })();
+  }
+}
+
+function sortedInsertPosition(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function toRow(run: StoredRun): RunRow {
+  return {
+    id: run.id,
+    name: run.name,
+    state: run.state,
+    iteration: run.iteration,
+    config: JSON.stringify(run.config),
+    created_at: run.createdAt,
+    updated_at: run.updatedAt,
+    loss: run.loss,
+    metric: run.metric,
+    metric_name: run.metricName,
+    it_per_sec: run.itPerSec,
+    failure: run.failure === null ? null : JSON.stringify(run.failure),
+    hooks: JSON.stringify(run.hooks),
+  };
+}
+
+function fromRow(row: RunRow): StoredRun {
+  return {
+    id: row.id,
+    name: row.name,
+    state: row.state as RunState,
+    iteration: row.iteration,
+    config: JSON.parse(row.config) as RunConfig,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    loss: row.loss,
+    metric: row.metric,
+    metricName: row.metric_name,
+    itPerSec: row.it_per_sec,
+    failure: row.failure === null ? null : (JSON.parse(row.failure) as RunFailure),
+    hooks: JSON.parse(row.hooks) as RunHooks,
+  };
+}
