@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { MemoryState, MemoryStepDebug, MemoryStepResult } from '../types';
 import {
   DENSE_STEP_INPUT_NAMES, denseStepForward, denseStepInputShapes, densePackedLayout,
-  type DenseStepArrays, type DenseStepInputName, type DenseStepSizes, type DenseStepTape,
+  type DenseStepArrays, type DenseStepInputName, type DenseStepSizes, type DenseStepTape, type FloatArray,
 } from './dense-step-kernel';
 import { denseStepBackward } from './dense-step-kernel-backward';
 
@@ -52,6 +52,13 @@ export interface FusedDenseState extends MemoryState {
   readonly writeWeights: tf.Tensor2D;
   /** u: `[batch, memorySize]`, in [0, 1]. */
   readonly usage: tf.Tensor2D;
+}
+
+/** What the forward pass leaves for the debug read-out. */
+interface ForwardRecord {
+  readonly packed: Float32Array;
+  readonly tape: DenseStepTape;
+  readonly inputs: DenseStepArrays<Float32Array>;
 }
 
 const UNIT_RANGE: readonly [number, number] = [0, 1];
@@ -116,41 +123,41 @@ function toArrays(values: readonly Float32Array[]): DenseStepArrays<Float32Array
   return Object.fromEntries(entries) as Record<DenseStepInputName, Float32Array>;
 }
 
-/** Batch element 0 of everything the dashboard shows, read from the kernel's arrays (no extra sync). */
-function debugFor(sizes: DenseStepSizes, packed: Float32Array, tape: DenseStepTape): MemoryStepDebug {
+/**
+ * Batch element 0 of what the dashboard shows, read from the kernel's arrays (no extra sync): the same names, axes
+ * and ranges as the plain path's debug output.
+ */
+function debugFor(sizes: DenseStepSizes, forward: ForwardRecord): MemoryStepDebug {
   const { memorySize: cells, cellSize: width, readHeads: heads } = sizes;
+  const { packed, tape, inputs } = forward;
   const layout = densePackedLayout(sizes);
-  const fromPacked = (offset: number, shape: number[]): tf.Tensor =>
-    tf.tensor(packed.slice(offset, offset + shape.reduce((a, b) => a * b, 1)), shape);
-  const fromTape = (values: Float64Array, shape: number[]): tf.Tensor =>
-    tf.tensor(Float32Array.from(values.subarray(0, shape.reduce((a, b) => a * b, 1))), shape);
-  return {
-    tensors: {
-      memory: fromPacked(layout.memory, [cells, width]),
-      linkMatrix: fromPacked(layout.linkMatrix, [cells, cells]),
-      precedence: fromPacked(layout.precedence, [cells]),
-      readWeights: fromPacked(layout.readWeights, [heads, cells]),
-      writeWeights: fromPacked(layout.writeWeights, [cells]),
-      usage: fromPacked(layout.usage, [cells]),
-      readVectors: fromPacked(layout.readVectors, [heads, width]),
-      allocationWeights: fromTape(tape.allocationWeights, [cells]),
-      writeContentWeights: fromTape(tape.writeContentWeights, [cells]),
-      readContentWeights: fromTape(tape.readContentWeights, [heads, cells]),
-      forwardWeights: fromTape(tape.forwardWeights, [heads, cells]),
-      backwardWeights: fromTape(tape.backwardWeights, [heads, cells]),
-    },
-    axes: {
-      memory: ['cell', 'word'], linkMatrix: ['cell', 'cell'], precedence: ['cell'], readWeights: ['head', 'cell'],
-      writeWeights: ['cell'], usage: ['cell'], readVectors: ['head', 'word'], allocationWeights: ['cell'],
-      writeContentWeights: ['cell'], readContentWeights: ['head', 'cell'], forwardWeights: ['head', 'cell'],
-      backwardWeights: ['head', 'cell'],
-    },
-    ranges: {
-      linkMatrix: UNIT_RANGE, precedence: UNIT_RANGE, readWeights: UNIT_RANGE, writeWeights: UNIT_RANGE, usage: UNIT_RANGE,
-      allocationWeights: UNIT_RANGE, writeContentWeights: UNIT_RANGE, readContentWeights: UNIT_RANGE,
-      forwardWeights: UNIT_RANGE, backwardWeights: UNIT_RANGE,
-    },
+  const first = (values: FloatArray, offset: number, shape: number[]): tf.Tensor =>
+    tf.tensor(Float32Array.from(values.subarray(offset, offset + shape.reduce((a, b) => a * b, 1))), shape);
+  const tensors: Record<string, tf.Tensor> = {
+    memory: first(packed, layout.memory, [cells, width]),
+    linkMatrix: first(packed, layout.linkMatrix, [cells, cells]),
+    precedence: first(packed, layout.precedence, [cells]),
+    readWeights: first(packed, layout.readWeights, [heads, cells]),
+    writeWeights: first(packed, layout.writeWeights, [cells]),
+    usage: first(packed, layout.usage, [cells]),
+    allocationWeights: first(tape.allocationWeights, 0, [cells]),
+    writeContentWeights: first(tape.writeContentWeights, 0, [cells]),
+    readContentWeights: first(tape.readContentWeights, 0, [heads, cells]),
+    readModes: first(inputs.readModes, 0, [heads, 3]),
+    freeGates: first(inputs.freeGates, 0, [heads]),
+    allocationGate: first(inputs.allocationGate, 0, [1]),
+    writeGate: first(inputs.writeGate, 0, [1]),
+    readVectors: first(packed, layout.readVectors, [heads, width]),
   };
+  const axes: Record<string, readonly string[]> = {
+    memory: ['cell', 'word'], linkMatrix: ['cell', 'cell'], precedence: ['cell'], readWeights: ['head', 'cell'],
+    writeWeights: ['cell'], usage: ['cell'], allocationWeights: ['cell'], writeContentWeights: ['cell'],
+    readContentWeights: ['head', 'cell'], readModes: ['head', 'mode'], freeGates: ['head'], allocationGate: ['gate'],
+    writeGate: ['gate'], readVectors: ['head', 'word'],
+  };
+  const ranges: Record<string, readonly [number, number]> = {};
+  for (const name of Object.keys(tensors)) if (name !== 'memory' && name !== 'readVectors') ranges[name] = UNIT_RANGE;
+  return { tensors, axes, ranges };
 }
 
 /**
@@ -169,14 +176,14 @@ export function fusedMemoryStep(
   const { batch, memorySize: cells, cellSize: width, readHeads: heads } = sizes;
   const layout = densePackedLayout(sizes);
   const inputs = DENSE_STEP_INPUT_NAMES.map((name) => inputTensor(parsed, prev, name));
-  let forwardResult: { packed: Float32Array; tape: DenseStepTape } | undefined;
+  let forwardResult: ForwardRecord | undefined;
 
   const kernel = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const tensors = args.filter((arg): arg is tf.Tensor => arg instanceof tf.Tensor);
     const arrays = toArrays(tensors.map((tensor, index) => float32Data(tensor, argumentName(DENSE_STEP_INPUT_NAMES[index]))));
     const packed = new Float32Array(batch * layout.stride);
     const tape = denseStepForward(sizes, arrays, packed);
-    forwardResult = { packed, tape };
+    forwardResult = { packed, tape, inputs: arrays };
     return {
       value: tf.tensor2d(packed, [batch, layout.stride]),
       gradFunc: (dy: tf.Tensor) => {
@@ -205,5 +212,5 @@ export function fusedMemoryStep(
     };
   });
   if (options.debug !== true || forwardResult === undefined) return result;
-  return { ...result, debug: debugFor(sizes, forwardResult.packed, forwardResult.tape) };
+  return { ...result, debug: debugFor(sizes, forwardResult) };
 }
