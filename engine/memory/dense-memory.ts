@@ -1,0 +1,255 @@
+/**
+ * The DNC's dense external memory (Graves et al. 2016) as a `MemoryModule`: trainable interface weights that map
+ * the controller output ξ to the heads' controls, and a pure step over an N×W memory with one write head and R
+ * read heads, numerically matching pytorch-dnc 2.0's `Memory` (see `engine/README.md` for the dimension legend
+ * and `../shared/reference/dnc-algorithm.md` for its deviations from the paper, which we keep only where the
+ * fixtures require them; allocation ties go to the lowest cell index).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { assertDtype, assertPositiveInteger, assertShape } from '../util/assert-shape';
+import { assertDenseState, denseMemoryStep } from './dense-step';
+import type { DenseMemoryState, DenseStepTrace } from './dense-step';
+import { computeInterfaceRaw, interfaceParameterShapes, parseInterface } from './interface';
+import type { MemoryInterface } from './interface';
+import { offDiagonal } from './temporal-linkage';
+import type { MemoryModule, MemoryStepResult } from './types';
+
+export type { DenseMemoryState, DenseStepTrace } from './dense-step';
+
+/** Sizes and options of a dense memory. */
+export interface DenseMemoryConfig {
+  /** Width of ξ, the controller output the interface is computed from. */
+  readonly inputSize: number;
+  /** N: number of memory cells (pytorch-dnc `nr_cells`). */
+  readonly memorySize: number;
+  /** W: cell width (pytorch-dnc `cell_size`). */
+  readonly cellSize: number;
+  /** R: number of read heads. */
+  readonly readHeads: number;
+  /** Ten separate Linears instead of one packed `interface_weights` (pytorch-dnc `independent_linears`). */
+  readonly independentLinears?: boolean;
+  /** Seed of the PyTorch-style uniform(±1/√inputSize) initialisation. Default 0. */
+  readonly seed?: number;
+}
+
+/** Options of `DenseMemory.step`. */
+export interface DenseMemoryStepOptions {
+  /** Return batch element 0's tensors for the debugger. */
+  readonly debug?: boolean;
+  /** `[batch, memorySize]` int32 free-list order to use instead of sorting the usage (fixture replay). */
+  readonly allocationSortOrder?: tf.Tensor2D;
+}
+
+/** A named parameter value as stored in fixtures and checkpoints: row-major data with its shape. */
+export interface ParameterRecord {
+  readonly shape: readonly number[];
+  readonly data: ArrayLike<number>;
+}
+
+const WEIGHTING_RANGE: readonly [number, number] = [0, 1];
+
+/** One debug tensor (full batch) with its axis labels (batch axis excluded) and known range. */
+interface DebugEntry {
+  readonly name: string;
+  readonly tensor: tf.Tensor;
+  readonly axes: readonly string[];
+  readonly range?: readonly [number, number];
+}
+
+/** The state, weightings, gates and reads the debugger shows, labelled. */
+function debugEntries(controls: MemoryInterface, trace: DenseStepTrace): readonly DebugEntry[] {
+  const { state } = trace;
+  const weighting = (name: string, tensor: tf.Tensor, axes: readonly string[]): DebugEntry => ({ name, tensor, axes, range: WEIGHTING_RANGE });
+  return [
+    { name: 'memory', tensor: state.memory, axes: ['cell', 'word'] },
+    weighting('linkMatrix', state.linkMatrix, ['cell', 'cell']),
+    weighting('precedence', state.precedence, ['cell']),
+    weighting('readWeights', state.readWeights, ['head', 'cell']),
+    weighting('writeWeights', state.writeWeights, ['cell']),
+    weighting('usage', state.usage, ['cell']),
+    weighting('allocationWeights', trace.allocationWeights, ['cell']),
+    weighting('writeContentWeights', trace.writeContentWeights, ['cell']),
+    weighting('readContentWeights', trace.readContentWeights, ['head', 'cell']),
+    weighting('readModes', controls.readModes, ['head', 'mode']),
+    weighting('freeGates', controls.freeGates, ['head']),
+    weighting('allocationGate', controls.allocationGate, ['gate']),
+    weighting('writeGate', controls.writeGate, ['gate']),
+    { name: 'readVectors', tensor: trace.readVectors, axes: ['head', 'word'] },
+  ];
+}
+
+/** Batch element 0 of `tensor`, without the batch axis. */
+function firstBatchElement(tensor: tf.Tensor): tf.Tensor {
+  const [, ...rest] = tensor.shape;
+  return tf.reshape(tf.slice(tensor, 0, 1), rest);
+}
+
+/**
+ * Dense DNC memory.
+ *
+ * @example
+ * const memory = new DenseMemory({ inputSize: 64, memorySize: 16, cellSize: 8, readHeads: 2, seed: 1 });
+ * let state = memory.initialState(4);
+ * const { readVectors, state: next } = tf.tidy(() => memory.step(xi, state));
+ */
+export class DenseMemory implements MemoryModule<DenseMemoryState> {
+  readonly kind = 'dnc';
+  readonly inputSize: number;
+  readonly memorySize: number;
+  readonly cellSize: number;
+  readonly readHeads: number;
+  readonly independentLinears: boolean;
+  readonly variables: ReadonlyMap<string, tf.Variable>;
+  private readonly parameterShapes: ReadonlyMap<string, readonly number[]>;
+  /** 1 − I, kept for the life of the module so the link update does not rebuild it every step. */
+  private readonly offDiagonalMask: tf.Tensor2D;
+
+  constructor(config: DenseMemoryConfig) {
+    for (const key of ['inputSize', 'memorySize', 'cellSize', 'readHeads'] as const) {
+      assertPositiveInteger('DenseMemory', `config.${key}`, config[key]);
+    }
+    this.inputSize = config.inputSize;
+    this.memorySize = config.memorySize;
+    this.cellSize = config.cellSize;
+    this.readHeads = config.readHeads;
+    this.independentLinears = config.independentLinears ?? false;
+    this.parameterShapes = interfaceParameterShapes(this.inputSize, this.readHeads, this.cellSize, this.independentLinears);
+    const seed = config.seed ?? 0;
+    // PyTorch's Linear draws weight and bias from uniform(±1/√fan_in).
+    const bound = 1 / Math.sqrt(this.inputSize);
+    const variables = new Map<string, tf.Variable>();
+    let index = 0;
+    for (const [name, shape] of this.parameterShapes) {
+      const initial = tf.tidy(() => tf.randomUniform([...shape], -bound, bound, 'float32', seed * 1000 + index));
+      variables.set(name, tf.variable(initial, true));
+      initial.dispose();
+      index += 1;
+    }
+    this.variables = variables;
+    this.offDiagonalMask = tf.keep(offDiagonal(this.memorySize));
+  }
+
+  /**
+   * Set the interface parameters from PyTorch-named records (`interface_weights.weight`, …; no module prefix).
+   * Every parameter of this module must be present with its exact shape; unknown names are rejected too, so a
+   * mismatched checkpoint fails loudly instead of half-loading.
+   */
+  loadParams(records: Readonly<Record<string, ParameterRecord>>): void {
+    const unknown = Object.keys(records).filter((name) => !this.parameterShapes.has(name));
+    if (unknown.length > 0) {
+      throw new Error(`DenseMemory.loadParams: unknown parameter(s) ${unknown.join(', ')}; expected ${[...this.parameterShapes.keys()].join(', ')}`);
+    }
+    for (const [name, shape] of this.parameterShapes) {
+      const record = records[name];
+      if (record === undefined) throw new Error(`DenseMemory.loadParams: parameter '${name}' is missing`);
+      const size = shape.reduce((a, b) => a * b, 1);
+      const sameShape = record.shape.length === shape.length && record.shape.every((d, i) => d === shape[i]);
+      if (!sameShape || record.data.length !== size) {
+        throw new Error(
+          `DenseMemory.loadParams: parameter '${name}' must have shape [${shape.join(', ')}] (${size} values), ` +
+            `got shape [${record.shape.join(', ')}] with ${record.data.length} values`,
+        );
+      }
+    }
+    for (const [name, shape] of this.parameterShapes) {
+      const variable = this.variables.get(name);
+      if (variable === undefined) throw new Error(`DenseMemory.loadParams: no variable for '${name}'`);
+      const value = tf.tensor(Float32Array.from(records[name].data), [...shape], 'float32');
+      variable.assign(value);
+      value.dispose();
+    }
+  }
+
+  initialState(batchSize: number): DenseMemoryState {
+    assertPositiveInteger('DenseMemory.initialState', 'batchSize', batchSize);
+    const n = this.memorySize;
+    return {
+      memory: tf.zeros([batchSize, n, this.cellSize]),
+      linkMatrix: tf.zeros([batchSize, n, n]),
+      precedence: tf.zeros([batchSize, n]),
+      readWeights: tf.zeros([batchSize, this.readHeads, n]),
+      writeWeights: tf.zeros([batchSize, n]),
+      usage: tf.zeros([batchSize, n]),
+    };
+  }
+
+  stateShapes(batchSize: number): Readonly<Record<string, readonly number[]>> {
+    const n = this.memorySize;
+    return {
+      memory: [batchSize, n, this.cellSize],
+      linkMatrix: [batchSize, n, n],
+      precedence: [batchSize, n],
+      readWeights: [batchSize, this.readHeads, n],
+      writeWeights: [batchSize, n],
+      usage: [batchSize, n],
+    };
+  }
+
+  /** ξ_raw = ξ Wᵀ + b: `[batch, inputSize]` → `[batch, RW+3W+5R+3]`, before activations. */
+  interfaceRaw(xi: tf.Tensor2D): tf.Tensor2D {
+    assertShape('DenseMemory.interfaceRaw', 'xi', xi, [null, this.inputSize]);
+    return computeInterfaceRaw(xi, this.variables, this.readHeads, this.cellSize, this.independentLinears);
+  }
+
+  /** The parsed interface of `xi` (see `MemoryInterface` for shapes and ranges). */
+  parseInterface(xi: tf.Tensor2D): MemoryInterface {
+    return parseInterface(this.interfaceRaw(xi), this.readHeads, this.cellSize);
+  }
+
+  /**
+   * One step with every intermediate kept (for parity checks and tests). Allocates in the current scope: call
+   * it inside `tf.tidy`.
+   */
+  trace(xi: tf.Tensor2D, prev: DenseMemoryState, options: DenseMemoryStepOptions = {}): { controls: MemoryInterface; trace: DenseStepTrace } {
+    this.checkStepArguments(xi, prev, options);
+    const controls = this.parseInterface(xi);
+    const trace = denseMemoryStep(prev, controls, {
+      allocationSortOrder: options.allocationSortOrder,
+      offDiagonalMask: this.offDiagonalMask,
+    });
+    return { controls, trace };
+  }
+
+  step(xi: tf.Tensor2D, prev: DenseMemoryState, options: DenseMemoryStepOptions = {}): MemoryStepResult<DenseMemoryState> {
+    let result: MemoryStepResult<DenseMemoryState> | undefined;
+    // tf.tidy keeps the tensors listed in its return value (the same objects, not copies) and frees the rest.
+    tf.tidy(() => {
+      const { controls, trace } = this.trace(xi, prev, options);
+      const { state, readVectors } = trace;
+      const keep: tf.Tensor[] = [readVectors, ...Object.values(state)];
+      if (options.debug !== true) {
+        result = { readVectors, state };
+        return keep;
+      }
+      const tensors: Record<string, tf.Tensor> = {};
+      const axes: Record<string, readonly string[]> = {};
+      const ranges: Record<string, readonly [number, number]> = {};
+      for (const entry of debugEntries(controls, trace)) {
+        tensors[entry.name] = firstBatchElement(entry.tensor);
+        axes[entry.name] = entry.axes;
+        if (entry.range !== undefined) ranges[entry.name] = entry.range;
+        keep.push(tensors[entry.name]);
+      }
+      result = { readVectors, state, debug: { tensors, axes, ranges } };
+      return keep;
+    });
+    if (result === undefined) throw new Error('DenseMemory.step: the step produced no result');
+    return result;
+  }
+
+  dispose(): void {
+    for (const variable of this.variables.values()) variable.dispose();
+    this.offDiagonalMask.dispose();
+  }
+
+  private checkStepArguments(xi: tf.Tensor2D, prev: DenseMemoryState, options: DenseMemoryStepOptions): void {
+    assertShape('DenseMemory.step', 'xi', xi, [null, this.inputSize]);
+    const batch = xi.shape[0];
+    assertDenseState('DenseMemory.step', prev, batch, this.memorySize, this.cellSize, this.readHeads);
+    if (options.allocationSortOrder !== undefined) {
+      assertShape('DenseMemory.step', 'options.allocationSortOrder', options.allocationSortOrder, [batch, this.memorySize]);
+      assertDtype('DenseMemory.step', 'options.allocationSortOrder', options.allocationSortOrder, 'int32');
+    }
+  }
+
+}
