@@ -1,0 +1,323 @@
+/**
+ * The Differentiable Neural Computer (Graves et al. 2016, "Methods": controller network, interface, memory,
+ * output): at every step t the controller reads [x_t; r_{t−1}], its clipped output ξ_t drives one memory step,
+ * and the output is y_t = W_y·[ξ_t; r_t] + b_y. Layers, parameter names and options follow pytorch-dnc 2.0 so its
+ * weights load unchanged, with two deliberate departures (see reference/dnc-algorithm.md): the reads of step t−1
+ * reach the controller at step t within one call too (`readFeedback: 'initial'` restores pytorch-dnc's behaviour
+ * for parity), and `batchFirst` holds for the output as well as the input.
+ *
+ * Layer wiring (pytorch-dnc `dnc.py`): layer 0's controller reads [x_t; r^{top}_{t−1}]; layer ℓ > 0 reads
+ * [ξ^{ℓ−1}_t; r^{ℓ−1}_t]; the output layer reads [ξ^{top}_t; r^{top}_t]. With `shareMemory` all layers step the
+ * one memory in turn (`rnn_layer_memory_shared`), else each has its own (`rnn_layer_memory_{ℓ}`).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { StackedController, type PreparedController } from './controller/stacked';
+import { SeededRandom } from './controller/seeded-random';
+import type { ControllerState } from './controller/types';
+import { DebugRecorder } from './dnc-debug';
+import { resolveDNCOptions, type DNCOptions, type ReadFeedback, type ResolvedDNCOptions } from './dnc-options';
+import type { DebugFrame } from './frames';
+import { createMemory } from './memory/registry';
+import type { MemoryModule, MemoryState } from './memory/types';
+
+export type { DNCOptions, ReadFeedback } from './dnc-options';
+
+/** Everything a DNC carries from one call to the next. The caller owns these tensors (`disposeHidden`). */
+export interface DNCHidden {
+  /** Controller state per DNC layer: `hidden` (and `cell` for LSTM) per hidden layer, each `[batch, hidden]`. */
+  readonly controller: readonly ControllerState[];
+  /** Memory state: one entry when memory is shared, else one per DNC layer (shapes from `stateShapes`). */
+  readonly memory: readonly MemoryState[];
+  /** Last read vectors per DNC layer, `[batch, readHeads·cellSize]` flattened head-major. */
+  readonly readVectors: readonly tf.Tensor2D[];
+}
+
+export interface ForwardOptions {
+  /** Start the memory from its initial state, ignoring the memory in `hidden` (pytorch-dnc `reset_experience`). */
+  resetExperience?: boolean;
+  /** When false the memory is not stepped and reads are zeros (pytorch-dnc `pass_through_memory`). Default true. */
+  passThroughMemory?: boolean;
+  /** Enables dropout. Default false. */
+  training?: boolean;
+  /** Overrides the model's `readFeedback` for this call. */
+  readFeedback?: ReadFeedback;
+  /** Parity hook: extra options for one memory step (e.g. an injected allocation sort order). */
+  memoryStepOptions?: (timestep: number, layer: number) => Readonly<Record<string, unknown>> | undefined;
+}
+
+export interface ForwardResult {
+  /** `[batch, time, outputSize]` with `batchFirst`, else `[time, batch, outputSize]`. */
+  readonly output: tf.Tensor3D;
+  readonly hidden: DNCHidden;
+  /** Present only when the model was built with `debug: true`. */
+  readonly debug?: DebugFrame;
+}
+
+/** Shape of one tensor entry of a pytorch `state_dict` exported as JSON. */
+export interface StateDictEntry {
+  readonly shape: readonly number[];
+  readonly data: ArrayLike<number>;
+}
+
+export class DNC {
+  readonly options: ResolvedDNCOptions;
+  /** Trainable variables by pytorch-dnc `state_dict` name, in `state_dict` order. */
+  readonly variables: ReadonlyMap<string, tf.Variable>;
+  private readonly controllers: StackedController[];
+  private readonly memories: MemoryModule[];
+  private readonly outputWeights: tf.Variable;
+  private readonly outputBias: tf.Variable;
+  private readonly dropoutRandom: SeededRandom;
+
+  constructor(options: DNCOptions) {
+    this.options = resolveDNCOptions(options);
+    const o = this.options;
+    const random = new SeededRandom(o.seed);
+    const readSize = o.readHeads * o.cellSize;
+    const variables = new Map<string, tf.Variable>();
+    this.controllers = [];
+    this.memories = [];
+    const makeMemory = () =>
+      createMemory(
+        o.memoryType,
+        {
+          inputSize: o.hiddenSize,
+          memorySize: o.nrCells,
+          cellSize: o.cellSize,
+          readHeads: o.readHeads,
+          independentLinears: o.independentLinears,
+          sparseReads: o.sparseReads,
+          temporalReads: o.temporalReads,
+          indexType: o.indexType,
+        },
+        random.nextSeed(),
+      );
+    const addMemory = (prefix: string) => {
+      const memory = makeMemory();
+      this.memories.push(memory);
+      for (const [name, v] of memory.variables) variables.set(`${prefix}.${name}`, v);
+    };
+    for (let layer = 0; layer < o.numLayers; layer++) {
+      const controller = new StackedController(
+        {
+          rnnType: o.rnnType,
+          inputSize: (layer === 0 ? o.inputSize : o.hiddenSize) + readSize,
+          hiddenSize: o.hiddenSize,
+          numHiddenLayers: o.numHiddenLayers,
+          bias: o.bias,
+          dropout: o.dropout,
+          nonlinearity: o.nonlinearity,
+        },
+        random.nextSeed(),
+      );
+      this.controllers.push(controller);
+      for (const [name, v] of controller.variables) variables.set(`${o.rnnType}_layer_${layer}.${name}`, v);
+      if (!o.shareMemory) addMemory(`rnn_layer_memory_${layer}`);
+    }
+    if (o.shareMemory) addMemory('rnn_layer_memory_shared');
+    // pytorch-dnc: kaiming_uniform_ (bound √(6/fan_in)) on the weight, PyTorch's default ±1/√fan_in on the bias.
+    const fanIn = o.hiddenSize + readSize;
+    this.outputWeights = tf.variable(tf.tensor2d(random.uniform(o.outputSize * fanIn, Math.sqrt(6 / fanIn)), [o.outputSize, fanIn]), true);
+    this.outputBias = tf.variable(tf.tensor1d(random.uniform(o.outputSize, 1 / Math.sqrt(fanIn))), true);
+    variables.set('output.weight', this.outputWeights);
+    variables.set('output.bias', this.outputBias);
+    this.variables = variables;
+    this.dropoutRandom = new SeededRandom(random.nextSeed());
+  }
+
+  /** Fresh hidden state: zero controller states and reads, each memory's initial state. */
+  initialHidden(batchSize: number): DNCHidden {
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`DNC.initialHidden: batchSize must be a positive integer, got ${batchSize}`);
+    const readSize = this.options.readHeads * this.options.cellSize;
+    return {
+      controller: this.controllers.map((c) => c.initialState(batchSize)),
+      memory: this.memories.map((m) => m.initialState(batchSize)),
+      readVectors: this.controllers.map(() => tf.zeros([batchSize, readSize]) as tf.Tensor2D),
+    };
+  }
+
+  /** Dispose every tensor of a hidden state. */
+  disposeHidden(hidden: DNCHidden): void {
+    tf.dispose(hiddenTensors(hidden));
+  }
+
+  /**
+   * Run the DNC over a sequence.
+   * @param input `[batch, time, inputSize]` (`batchFirst`) or `[time, batch, inputSize]`, float32
+   * @param hidden state from a previous call (not disposed, not mutated); fresh zeros when omitted
+   * @returns the output (same layout as the input, width outputSize), the new hidden state, and the debug frame
+   *   when the model was built with `debug: true`. The caller owns the returned tensors.
+   * @example
+   * const { output, hidden } = model.forward(x);            // paper semantics
+   * const next = model.forward(x2, hidden); model.disposeHidden(hidden);
+   */
+  forward(input: tf.Tensor3D, hidden?: DNCHidden, options: ForwardOptions = {}): ForwardResult {
+    const o = this.options;
+    if (!(input instanceof tf.Tensor)) throw new Error(`DNC.forward: argument 'input' must be a tf.Tensor, got ${typeof input}`);
+    if (input.rank !== 3) throw new Error(`DNC.forward: argument 'input' must have rank 3 (${o.batchFirst ? '[batch, time, inputSize]' : '[time, batch, inputSize]'}), got shape [${input.shape.join(', ')}]`);
+    if (input.dtype !== 'float32') throw new Error(`DNC.forward: argument 'input' must be float32, got ${input.dtype}`);
+    const [batchSize, timesteps] = o.batchFirst ? [input.shape[0], input.shape[1]] : [input.shape[1], input.shape[0]];
+    if (input.shape[2] !== o.inputSize) throw new Error(`DNC.forward: argument 'input' must have ${o.inputSize} features (inputSize) on its last axis, got shape [${input.shape.join(', ')}]`);
+    if (batchSize < 1 || timesteps < 1) throw new Error(`DNC.forward: argument 'input' needs at least one batch row and one timestep, got shape [${input.shape.join(', ')}]`);
+    if (hidden !== undefined) this.checkHidden(hidden, batchSize);
+    const readFeedback = options.readFeedback ?? o.readFeedback;
+    if (readFeedback !== 'previous' && readFeedback !== 'initial') throw new Error(`DNC.forward: option 'readFeedback' must be 'previous' or 'initial', got ${String(readFeedback)}`);
+    const passThroughMemory = options.passThroughMemory ?? true;
+    const nextSeed = options.training === true && o.dropout > 0 ? () => this.dropoutRandom.nextSeed() : undefined;
+
+    let result: { output: tf.Tensor3D; hidden: DNCHidden } | undefined;
+    let debug: DebugFrame | undefined;
+    tf.tidy(() => {
+      const start = hidden ?? this.initialHidden(batchSize);
+      const recorder = o.debug ? new DebugRecorder() : undefined;
+      const readSize = o.readHeads * o.cellSize;
+      const timeMajor = o.batchFirst ? tf.transpose(input, [1, 0, 2]) : input;
+      const prepared: PreparedController[] = this.controllers.map((c, layer) => c.prepare(layer === 0 ? o.inputSize : 0));
+      // x_t's share of layer 0's gates for all timesteps in one matMul; only r_{t−1} and h_{t−1} remain per step.
+      const projected = tf.split(prepared[0].projectSequence(tf.reshape(timeMajor, [timesteps * batchSize, o.inputSize])), timesteps, 0) as tf.Tensor2D[];
+      const controllerStates = [...start.controller];
+      const memoryStates = options.resetExperience === true ? this.memories.map((m) => m.initialState(batchSize)) : [...start.memory];
+      const readVectors = [...start.readVectors];
+      const topLayer = o.numLayers - 1;
+      const initialTopReads = start.readVectors[topLayer];
+      // One zero tensor per layer, so disposing one layer's returned reads cannot free another's.
+      const zeroReads = passThroughMemory ? undefined : this.controllers.map(() => tf.zeros([batchSize, readSize]) as tf.Tensor2D);
+      const perLayerXi: tf.Tensor2D[][] = this.controllers.map(() => []);
+      const perLayerReads: tf.Tensor2D[][] = this.controllers.map(() => []);
+
+      for (let t = 0; t < timesteps; t++) {
+        let layerInputs: tf.Tensor2D[] = [readFeedback === 'initial' ? initialTopReads : readVectors[topLayer]];
+        for (let layer = 0; layer < o.numLayers; layer++) {
+          const step = prepared[layer].step(layerInputs, controllerStates[layer], { projected: layer === 0 ? projected[t] : undefined, nextSeed });
+          controllerStates[layer] = step.state;
+          // ξ: the controller output clamped to ±clip; the only clipping pytorch-dnc does.
+          const xi = o.clip > 0 ? (tf.clipByValue(step.output, -o.clip, o.clip) as tf.Tensor2D) : step.output;
+          let reads: tf.Tensor2D;
+          if (zeroReads === undefined) {
+            const memoryIndex = o.shareMemory ? 0 : layer;
+            const extra = options.memoryStepOptions?.(t, layer);
+            const stepped = this.memories[memoryIndex].step(xi, memoryStates[memoryIndex], { ...extra, debug: recorder !== undefined });
+            memoryStates[memoryIndex] = stepped.state;
+            if (recorder !== undefined && stepped.debug !== undefined) recorder.recordMemoryStep(layer, stepped.debug);
+            reads = tf.reshape(stepped.readVectors, [batchSize, readSize]);
+          } else {
+            reads = zeroReads[layer];
+          }
+          readVectors[layer] = reads;
+          perLayerXi[layer].push(xi);
+          perLayerReads[layer].push(reads);
+          layerInputs = [xi, reads];
+        }
+      }
+
+      // y_t = W_y·[ξ^{top}_t; r^{top}_t] + b_y for all timesteps in one fused matMul.
+      const topFeatures = tf.concat([tf.concat(perLayerXi[topLayer], 0), tf.concat(perLayerReads[topLayer], 0)], 1);
+      const flatOutput = tf.fused.matMul({ a: topFeatures, b: this.outputWeights, transposeB: true, bias: this.outputBias });
+      const outputTimeMajor = tf.reshape(flatOutput, [timesteps, batchSize, o.outputSize]) as tf.Tensor3D;
+      const output = o.batchFirst ? (tf.transpose(outputTimeMajor, [1, 0, 2]) as tf.Tensor3D) : outputTimeMajor;
+
+      if (recorder !== undefined) {
+        for (let layer = 0; layer < o.numLayers; layer++) {
+          // Batch element 0 of ξ and r over time; the tensors already exist, so this costs two ops per layer.
+          const xiSeries = tf.squeeze(tf.slice(tf.stack(perLayerXi[layer]), [0, 0, 0], [timesteps, 1, o.hiddenSize]), [1]);
+          recorder.recordSequence('controllerOutput', layer, xiSeries, ['unit'], { range: o.clip > 0 ? [-o.clip, o.clip] : undefined, description: 'ξ: clipped controller output fed to the memory interface' });
+          if (!recorder.has('readVectors', layer)) {
+            const readSeries = tf.reshape(tf.slice(tf.stack(perLayerReads[layer]), [0, 0, 0], [timesteps, 1, readSize]), [timesteps, o.readHeads, o.cellSize]);
+            recorder.recordSequence('readVectors', layer, readSeries, ['head', 'word'], { description: 'r: vectors read from memory' });
+          }
+        }
+        debug = recorder.readOut(timesteps);
+      }
+
+      // A state passed through untouched (no memory step) is cloned so the returned hidden never aliases the input.
+      const ownMemory = memoryStates.map((state, i) => (state === start.memory[i] && hidden !== undefined ? mapState(state, (t) => tf.clone(t)) : state));
+      const next: DNCHidden = { controller: controllerStates, memory: ownMemory, readVectors };
+      for (const t of [output, ...hiddenTensors(next)]) tf.keep(t);
+      result = { output, hidden: next };
+    });
+    if (result === undefined) throw new Error('DNC.forward: internal error, no result');
+    return debug === undefined ? result : { ...result, debug };
+  }
+
+  /**
+   * Copy pytorch weights into the variables. `params` maps `state_dict` names to `{shape, data}` (row-major).
+   * With `strict` (default) missing and unexpected names are errors, as in PyTorch's `load_state_dict`.
+   */
+  loadStateDict(params: Readonly<Record<string, StateDictEntry>> | ReadonlyMap<string, StateDictEntry>, options: { strict?: boolean } = {}): void {
+    const entries = params instanceof Map ? new Map(params) : new Map(Object.entries(params));
+    const strict = options.strict ?? true;
+    const missing = [...this.variables.keys()].filter((name) => !entries.has(name));
+    const unexpected = [...entries.keys()].filter((name) => !this.variables.has(name));
+    if (strict && (missing.length > 0 || unexpected.length > 0)) {
+      throw new Error(`DNC.loadStateDict: missing ${missing.length === 0 ? 'none' : missing.join(', ')}; unexpected ${unexpected.length === 0 ? 'none' : unexpected.join(', ')}`);
+    }
+    // Check everything before assigning anything, so a bad dict leaves the model untouched.
+    const assignments: [tf.Variable, Float32Array][] = [];
+    for (const [name, variable] of this.variables) {
+      const entry = entries.get(name);
+      if (entry === undefined) continue;
+      const shape = [...entry.shape];
+      if (shape.length !== variable.shape.length || shape.some((d, i) => d !== variable.shape[i])) {
+        throw new Error(`DNC.loadStateDict: '${name}' has shape [${shape.join(', ')}], the model expects [${variable.shape.join(', ')}]`);
+      }
+      if (entry.data.length !== variable.size) {
+        throw new Error(`DNC.loadStateDict: '${name}' has ${entry.data.length} values for shape [${shape.join(', ')}] (${variable.size} needed)`);
+      }
+      const data = Float32Array.from(entry.data);
+      if (!data.every(Number.isFinite)) throw new Error(`DNC.loadStateDict: '${name}' contains NaN or infinite values`);
+      assignments.push([variable, data]);
+    }
+    for (const [variable, data] of assignments) {
+      tf.tidy(() => variable.assign(tf.tensor(data, variable.shape)));
+    }
+  }
+
+  dispose(): void {
+    for (const c of this.controllers) c.dispose();
+    for (const m of this.memories) m.dispose();
+    this.outputWeights.dispose();
+    this.outputBias.dispose();
+  }
+
+  private checkHidden(hidden: DNCHidden, batchSize: number): void {
+    const o = this.options;
+    if (hidden === null || typeof hidden !== 'object') throw new Error(`DNC.forward: argument 'hidden' must be a DNCHidden, got ${String(hidden)}`);
+    if (!Array.isArray(hidden.controller) || hidden.controller.length !== o.numLayers) {
+      throw new Error(`DNC.forward: hidden.controller must have ${o.numLayers} entries (numLayers), got ${Array.isArray(hidden.controller) ? hidden.controller.length : typeof hidden.controller}`);
+    }
+    hidden.controller.forEach((state, layer) => this.controllers[layer].checkState(state, batchSize, `DNC.forward: hidden.controller[${layer}]`));
+    if (!Array.isArray(hidden.memory) || hidden.memory.length !== this.memories.length) {
+      throw new Error(`DNC.forward: hidden.memory must have ${this.memories.length} entries (${o.shareMemory ? 'shared memory' : 'one per layer'}), got ${Array.isArray(hidden.memory) ? hidden.memory.length : typeof hidden.memory}`);
+    }
+    hidden.memory.forEach((state, i) => {
+      for (const [name, shape] of Object.entries(this.memories[i].stateShapes(batchSize))) {
+        const actual: readonly number[] | undefined = state[name]?.shape;
+        if (actual === undefined || actual.length !== shape.length || actual.some((d, k) => d !== shape[k])) {
+          throw new Error(`DNC.forward: hidden.memory[${i}].${name} must have shape [${shape.join(', ')}], got ${actual === undefined ? 'undefined' : `[${actual.join(', ')}]`}`);
+        }
+      }
+    });
+    const readSize = o.readHeads * o.cellSize;
+    if (!Array.isArray(hidden.readVectors) || hidden.readVectors.length !== o.numLayers) {
+      throw new Error(`DNC.forward: hidden.readVectors must have ${o.numLayers} entries (numLayers), got ${Array.isArray(hidden.readVectors) ? hidden.readVectors.length : typeof hidden.readVectors}`);
+    }
+    hidden.readVectors.forEach((t, layer) => {
+      if (t.rank !== 2 || t.shape[0] !== batchSize || t.shape[1] !== readSize) {
+        throw new Error(`DNC.forward: hidden.readVectors[${layer}] must have shape [${batchSize}, ${readSize}], got [${t.shape.join(', ')}]`);
+      }
+    });
+  }
+}
+
+function mapState(state: MemoryState, fn: (t: tf.Tensor) => tf.Tensor): MemoryState {
+  return Object.fromEntries(Object.entries(state).map(([k, t]) => [k, fn(t)]));
+}
+
+/** Every tensor of a hidden state, for keep/dispose. */
+export function hiddenTensors(hidden: DNCHidden): tf.Tensor[] {
+  return [
+    ...hidden.controller.flatMap((s) => [...s.hidden, ...(s.cell ?? [])]),
+    ...hidden.memory.flatMap((s) => Object.values(s)),
+    ...hidden.readVectors,
+  ];
+}
