@@ -14,6 +14,11 @@ before(async () => {
   await tf.setBackend('cpu');
 });
 
+/** tf.grad for a function of one [rows, columns] tensor (tf.grad itself is typed for rank-free tensors). */
+function grad2d(f: (x: tf.Tensor2D) => tf.Tensor): (x: tf.Tensor2D) => tf.Tensor {
+  return (x) => tf.grad((input) => f(input.as2D(x.shape[0], x.shape[1])))(x);
+}
+
 function close(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number, what: string): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
   for (let i = 0; i < actual.length; i++) {
@@ -50,14 +55,14 @@ test('permutationGather reorders rows and its gradient scatters back (gather by 
   const inverse = inversePermutation(order);
   assert.deepEqual(permutationGather(values, order, inverse).arraySync(), [[30, 10, 40, 20], [4, 3, 2, 1]]);
   const upstream = tf.tensor2d([[1, 2, 3, 4], [5, 6, 7, 8]]);
-  const gradient = tf.grad<tf.Tensor2D, tf.Tensor>((x) => tf.sum(tf.mul(permutationGather(x, order, inverse), upstream)))(values);
+  const gradient = grad2d((x) => tf.sum(tf.mul(permutationGather(x, order, inverse), upstream)))(values);
   // d/dx[order[j]] = upstream[j]
   assert.deepEqual(gradient.arraySync(), [[2, 4, 1, 3], [8, 7, 6, 5]]);
 });
 
 test('gradients do not flow through the sort order, only through the gathered values', () => {
   const values = tf.tensor2d([[0.3, 0.1, 0.2]]);
-  const gradient = tf.grad<tf.Tensor2D, tf.Tensor>((x) => {
+  const gradient = grad2d((x) => {
     const order = ascendingOrder(x);
     return tf.sum(tf.mul(permutationGather(x, order, inversePermutation(order)), tf.tensor2d([[1, 10, 100]])));
   })(values);
@@ -68,7 +73,7 @@ test('gradients do not flow through the sort order, only through the gathered va
 test('exclusiveCumprod gives Π_{i<j} x_i and the product rule gradient', () => {
   const values = tf.tensor2d([[0.5, 0.2, 0.8, 0.4]]);
   close(exclusiveCumprod(values).dataSync(), [1, 0.5, 0.1, 0.08], 1e-6, 'value');
-  const gradient = tf.grad<tf.Tensor2D, tf.Tensor>((x) => tf.sum(exclusiveCumprod(x)))(values);
+  const gradient = grad2d((x) => tf.sum(exclusiveCumprod(x)))(values);
   // d/dx0 (1 + x0 + x0x1 + x0x1x2) = 1 + x1 + x1x2; d/dx1 = x0 + x0x2; d/dx2 = x0x1; d/dx3 = 0
   close(gradient.dataSync(), [1 + 0.2 + 0.16, 0.5 + 0.4, 0.1, 0], 1e-5, 'gradient');
 });
@@ -76,7 +81,7 @@ test('exclusiveCumprod gives Π_{i<j} x_i and the product rule gradient', () => 
 test('safeNorm: value, gradient x/‖x‖, and gradient 0 (not NaN) for a zero vector', () => {
   const values = tf.tensor2d([[3, 4], [0, 0]]);
   close(safeNorm(values).dataSync(), [5, 0], 1e-6, 'norm');
-  const gradient = tf.grad<tf.Tensor2D, tf.Tensor>((x) => tf.sum(safeNorm(x)))(values);
+  const gradient = grad2d((x) => tf.sum(safeNorm(x)))(values);
   close(gradient.dataSync(), [0.6, 0.8, 0, 0], 1e-6, 'gradient');
 });
 
