@@ -287,7 +287,8 @@ class TrainerImpl implements TrainerSession {
         const target = tf.tensor3d(batch.target, [batch.batchSize, batch.timesteps, batch.outputSize]);
         const result = this.model.forward(input, undefined, { resetExperience: true });
         const scored = tf.stack([this.task.loss(result.output, target, batch), this.task.metric(result.output, target, batch)]);
-        tf.dispose(hiddenTensors(result.hidden));
+        // forward() keeps its results out of any tidy scope, so they are released by hand.
+        tf.dispose([result.output, ...hiddenTensors(result.hidden)]);
         return scored;
       });
       const [loss, metric] = await scores.data();
