@@ -1,0 +1,28 @@
+/**
+ * Picks and builds the nearest-neighbour index of one sparse-memory batch element (Rae et al. 2016, §3.4): exact
+ * search for small memories, HNSW above `EXACT_INDEX_MAX_CELLS` cells or when asked, and exact search with a
+ * warning when hnswlib-node cannot load.
+ */
+import type { RowStore } from '../row-store';
+import { ExactIndex } from './exact-index';
+import { HnswIndex, loadHnswlib } from './hnsw-index';
+import { EXACT_INDEX_MAX_CELLS, type CellIndex, type IndexType } from './types';
+
+export const INDEX_TYPES: readonly IndexType[] = ['exact', 'hnsw', 'auto'];
+
+/** The concrete index kind `type` means for a memory of `memorySize` cells. */
+export function resolveIndexType(type: IndexType, memorySize: number): 'exact' | 'hnsw' {
+  if (!INDEX_TYPES.includes(type)) {
+    throw new Error(`resolveIndexType: option 'indexType' must be one of ${INDEX_TYPES.join(', ')}, got ${String(type)}`);
+  }
+  if (type === 'auto') return memorySize <= EXACT_INDEX_MAX_CELLS ? 'exact' : 'hnsw';
+  return type;
+}
+
+export function createCellIndex(type: IndexType, store: RowStore, options: { flushRows: number; seed: number }): CellIndex {
+  if (resolveIndexType(type, store.memorySize) === 'hnsw') {
+    const library = loadHnswlib();
+    if (library !== null) return new HnswIndex(library, store, options);
+  }
+  return new ExactIndex(store);
+}

@@ -1,0 +1,40 @@
+/**
+ * Exact k-nearest-neighbour search for the sparse memories (Rae et al. 2016 use exact search as the reference the
+ * approximate indices are measured against). It scans only the rows that were ever written — all others are zero
+ * and score 0, handled in index order — so its cost is O(written rows · W · queries), never O(N) for a memory an
+ * episode barely touched, and it needs no update when rows change: it always reads the current row store.
+ */
+import type { RowStore } from '../row-store';
+import { hostCosine, offerZeroRows, queryNorm, TopCells, type CellIndex } from './types';
+
+export class ExactIndex implements CellIndex {
+  readonly kind = 'exact' as const;
+
+  constructor(private readonly store: RowStore) {}
+
+  search(queries: Float32Array, queryCount: number, k: number): Int32Array {
+    const width = this.store.cellSize;
+    const tops = Array.from({ length: queryCount }, () => new TopCells(k));
+    const norms = Array.from({ length: queryCount }, (_, q) => queryNorm(queries, q, width));
+    for (let i = 0; i < this.store.writtenRowCount; i++) {
+      const cell = this.store.writtenCell(i);
+      const where = this.store.locate(cell);
+      if (where === null) continue;
+      for (let q = 0; q < queryCount; q++) {
+        tops[q].offer(hostCosine(where.page, where.offset, queries, q * width, width, norms[q]), cell);
+      }
+    }
+    offerZeroRows(tops, this.store, k);
+    const out = new Int32Array(queryCount * k);
+    tops.forEach((top, q) => out.set(top.cells, q * k));
+    return out;
+  }
+
+  markDirty(): void {
+    // Nothing cached: every search reads the row store.
+  }
+
+  clear(): void {}
+
+  dispose(): void {}
+}

@@ -1,0 +1,132 @@
+/**
+ * Approximate nearest-neighbour index for the sparse memories (Rae et al. 2016, §3.4 and Supplementary D use
+ * FLANN randomised k-d trees and LSH; this project uses HNSW from hnswlib-node). The index is updated
+ * incrementally: rows that changed are collected as dirty and re-added in place under their cell label
+ * (`addPoint` on an existing label) or `markDelete`d when they went back to zero, once enough accumulate — never
+ * rebuilt from all N rows. Until then searches score the dirty rows exactly against the row store and ignore the
+ * index's stale entries for them, so rows written since the last update are always found.
+ */
+import { createRequire } from 'node:module';
+import type * as Hnswlib from 'hnswlib-node';
+import type { RowStore } from '../row-store';
+import { hostCosine, offerZeroRows, queryNorm, TopCells, type CellIndex } from './types';
+
+/** HNSW graph degree (M) and construction breadth; 64 rather than 200 keeps each in-place update cheap. */
+const HNSW_DEGREE = 16;
+const HNSW_CONSTRUCTION_BREADTH = 64;
+/** Search breadth; stack-notes measured recall ≥ 0.96 at 1e5 cells with ef 128. */
+const HNSW_SEARCH_BREADTH = 128;
+/** Initial label capacity; the graph grows by doubling, so a 1M-cell memory that holds 1k rows stays small. */
+const INITIAL_CAPACITY = 1024;
+
+let loaded: typeof Hnswlib | null | undefined;
+
+/** hnswlib-node, or null (once, with a warning) when its native addon does not load on this machine. */
+export function loadHnswlib(): typeof Hnswlib | null {
+  if (loaded !== undefined) return loaded;
+  try {
+    loaded = createRequire(import.meta.url)('hnswlib-node') as typeof Hnswlib;
+  } catch (error) {
+    console.warn(`[engram] hnswlib-node failed to load (${String(error)}); sparse memories fall back to exact search`);
+    loaded = null;
+  }
+  return loaded;
+}
+
+export interface HnswOptions {
+  /** Dirty rows to accumulate before updating the graph in place. */
+  readonly flushRows: number;
+  readonly seed: number;
+}
+
+export class HnswIndex implements CellIndex {
+  readonly kind = 'hnsw' as const;
+  private graph: Hnswlib.HierarchicalNSW;
+  private capacity = INITIAL_CAPACITY;
+  /** Cells currently present (not deleted) in the graph. */
+  private readonly present = new Set<number>();
+  /** Labels ever added (a deleted label must be re-added through addPoint, which un-deletes it). */
+  private readonly everAdded = new Set<number>();
+  private readonly dirty = new Set<number>();
+
+  constructor(
+    private readonly library: typeof Hnswlib,
+    private readonly store: RowStore,
+    private readonly options: HnswOptions,
+  ) {
+    this.graph = this.newGraph();
+  }
+
+  search(queries: Float32Array, queryCount: number, k: number): Int32Array {
+    if (this.dirty.size >= this.options.flushRows) this.flush();
+    const width = this.store.cellSize;
+    const tops = Array.from({ length: queryCount }, () => new TopCells(k));
+    const available = this.present.size;
+    for (let q = 0; q < queryCount; q++) {
+      const norm = queryNorm(queries, q, width);
+      if (available > 0 && norm > 0) {
+        const wanted = Math.min(available, k + this.dirty.size);
+        const query = Array.from(queries.subarray(q * width, (q + 1) * width));
+        const result = this.graph.searchKnn(query, wanted);
+        result.neighbors.forEach((cell, i) => {
+          // Stale entries: the dirty loop below scores these rows from their current contents.
+          if (!this.dirty.has(cell)) tops[q].offer(1 - result.distances[i], cell);
+        });
+      }
+      for (const cell of this.dirty) {
+        const where = this.store.locate(cell);
+        tops[q].offer(where === null || !this.store.isWritten(cell) ? 0 : hostCosine(where.page, where.offset, queries, q * width, width, norm), cell);
+      }
+    }
+    offerZeroRows(tops, this.store, k);
+    const out = new Int32Array(queryCount * k);
+    tops.forEach((top, q) => out.set(top.cells, q * k));
+    return out;
+  }
+
+  markDirty(cell: number): void {
+    this.dirty.add(cell);
+  }
+
+  /** Bring the graph up to date with the dirty rows, in place. */
+  flush(): void {
+    const row = new Float32Array(this.store.cellSize);
+    for (const cell of this.dirty) {
+      this.store.readInto(cell, row, 0);
+      const nonZero = this.store.isWritten(cell) && row.some((value) => value !== 0);
+      if (nonZero) {
+        if (!this.everAdded.has(cell) && this.everAdded.size >= this.capacity) {
+          this.capacity *= 2;
+          this.graph.resizeIndex(this.capacity);
+        }
+        this.graph.addPoint(Array.from(row), cell);
+        this.everAdded.add(cell);
+        this.present.add(cell);
+      } else if (this.present.has(cell)) {
+        // A zero row has no direction under cosine distance; zero rows are found by index order instead.
+        this.graph.markDelete(cell);
+        this.present.delete(cell);
+      }
+    }
+    this.dirty.clear();
+  }
+
+  clear(): void {
+    this.present.clear();
+    this.everAdded.clear();
+    this.dirty.clear();
+    this.capacity = INITIAL_CAPACITY;
+    this.graph = this.newGraph();
+  }
+
+  dispose(): void {
+    this.clear();
+  }
+
+  private newGraph(): Hnswlib.HierarchicalNSW {
+    const graph = new this.library.HierarchicalNSW('cosine', this.store.cellSize);
+    graph.initIndex(this.capacity, HNSW_DEGREE, HNSW_CONSTRUCTION_BREADTH, this.options.seed);
+    graph.setEf(HNSW_SEARCH_BREADTH);
+    return graph;
+  }
+}

@@ -1,0 +1,268 @@
+/**
+ * Sparse Access Memory (SAM) and the Sparse DNC (SDNC) of Rae et al. 2016, "Scaling Memory-Augmented Neural
+ * Networks with Sparse Reads and Writes", as `MemoryModule`s for the DNC wrapper.
+ *
+ * How host structures are tied to the state: the module owns one host store per batch element (memory rows,
+ * LRU list, index, SDNC links; see `element-store.ts`). The state holds tensors only: the top-K read weights and
+ * their positions, a journal of recently written rows, and a history id that names the host version it belongs
+ * to (`sparse-history.ts` rolls the host back when an older state is passed in, so `step` stays a function of its
+ * inputs). Gradients flow through what the step reads: visible rows written in the last `journalSteps` steps come
+ * from the journal, which is on the tape, so a read reaches the write that produced its row (sparse BPTT); older
+ * rows, links and usage are host constants. One call touches O(V·W + K·K_L) values; nothing is O(N) per step.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { assertPositiveInteger, assertShape } from '../../util/assert-shape';
+import type { MemoryModule, MemoryState, MemoryStepDebug, MemoryStepResult } from '../types';
+import { type ElementStepResult, type ElementUndo } from './element-store';
+import { INDEX_TYPES, resolveIndexType } from './index/create-index';
+import type { IndexType } from './index/types';
+import { SparseHistory } from './sparse-history';
+import { createInterfaceVariables, parseSparseInterface, sparseInterfaceSize } from './sparse-interface';
+import { sparseDebug } from './sparse-debug';
+import * as ops from './sparse-step';
+import { planVisible, stackPlans, visibleSizeFor, type VisiblePlan, type VisibleSizes } from './visible-set';
+
+/** δ: a cell counts as accessed (its LRU time is refreshed) when a read or write weight on it exceeds this. */
+export const ACCESS_THRESHOLD = 0.005;
+
+export interface SparseMemoryConfig {
+  /** Width of ξ. */
+  readonly inputSize: number;
+  /** N: memory cells (up to at least 1,000,000). */
+  readonly memorySize: number;
+  /** W: cell width. */
+  readonly cellSize: number;
+  /** R: read heads. */
+  readonly readHeads: number;
+  /** K: rows each read head attends to. Default 4. */
+  readonly sparseReads?: number;
+  /** K_L: forward and backward positions per head (SDNC only). Default 4. */
+  readonly temporalReads?: number;
+  /** Nearest-neighbour index; `auto` = exact up to 1e5 cells, hnsw above. Default auto. */
+  readonly indexType?: IndexType;
+  /** Only the packed `interface_weights` layout exists for sparse memories. */
+  readonly independentLinears?: boolean;
+  /** Steps of written rows kept differentiable in the journal (BPTT horizon through memory). Default 32. */
+  readonly journalSteps?: number;
+  /** Dirty rows an hnsw index accumulates before updating in place. Default 64. */
+  readonly indexFlushRows?: number;
+  /** Undo records kept; beyond it a reset clears in O(N). Default 100,000. */
+  readonly maxUndoSteps?: number;
+}
+
+export interface SparseMemoryState extends MemoryState {
+  /** `[batch, R, K]` top-K read weights of the last step, in [0, 1]. */
+  readonly readWeights: tf.Tensor3D;
+  /** `[batch, R, K]` int32 cells of `readWeights` (−1 before the first step). */
+  readonly readPositions: tf.Tensor3D;
+  /** `[batch, J, W]` rows written in the last `journalSteps` steps, newest first, on the tape. */
+  readonly journal: tf.Tensor3D;
+  /** `[batch]` int32 id of the host version this state belongs to. */
+  readonly history: tf.Tensor1D;
+}
+
+let instanceCounter = 0;
+
+class SparseMemory implements MemoryModule<SparseMemoryState> {
+  readonly inputSize: number;
+  readonly readHeads: number;
+  readonly cellSize: number;
+  readonly variables: ReadonlyMap<string, tf.Variable>;
+  readonly sizes: VisibleSizes;
+  readonly indexKind: 'exact' | 'hnsw';
+  private history: SparseHistory | null = null;
+
+  constructor(
+    private readonly name: string,
+    readonly config: SparseMemoryConfig,
+    readonly temporal: boolean,
+    private readonly seed: number,
+  ) {
+    for (const option of ['inputSize', 'memorySize', 'cellSize', 'readHeads', 'sparseReads', 'temporalReads', 'journalSteps', 'indexFlushRows', 'maxUndoSteps'] as const) {
+      const value = config[option];
+      if (value !== undefined) assertPositiveInteger(name, option, value);
+    }
+    if (config.independentLinears === true) throw new Error(`${name}: option 'independentLinears' must be false for sparse memories, got true`);
+    const indexType = config.indexType ?? 'auto';
+    if (!INDEX_TYPES.includes(indexType)) throw new Error(`${name}: option 'indexType' must be one of ${INDEX_TYPES.join(', ')}, got ${String(indexType)}`);
+    const sparseReads = config.sparseReads ?? 4;
+    if (sparseReads > config.memorySize) {
+      throw new Error(`${name}: option 'sparseReads' must be ≤ memorySize ${config.memorySize}, got ${sparseReads}`);
+    }
+    const temporalReads = temporal ? (config.temporalReads ?? 4) : 0;
+    const visibleSize = visibleSizeFor(config.memorySize, config.readHeads, sparseReads, temporalReads);
+    const writeSlots = Math.min(config.memorySize, config.readHeads * sparseReads + 1);
+    this.sizes = {
+      memorySize: config.memorySize,
+      cellSize: config.cellSize,
+      readHeads: config.readHeads,
+      sparseReads,
+      temporalReads,
+      visibleSize,
+      writeSlots,
+      journalRows: writeSlots * (config.journalSteps ?? 32),
+    };
+    this.inputSize = config.inputSize;
+    this.readHeads = config.readHeads;
+    this.cellSize = config.cellSize;
+    this.indexKind = resolveIndexType(indexType, config.memorySize);
+    const outputSize = sparseInterfaceSize(config.readHeads, config.cellSize, temporal);
+    this.variables = createInterfaceVariables(config.inputSize, outputSize, seed, `${name}_${instanceCounter++}/`);
+  }
+
+  initialState(batchSize: number): SparseMemoryState {
+    assertPositiveInteger(`${this.name}.initialState`, 'batchSize', batchSize);
+    if (this.history === null || this.history.batchSize !== batchSize) {
+      this.history?.dispose();
+      const { memorySize, cellSize, readHeads, sparseReads, temporalReads } = this.sizes;
+      const storeConfig = { memorySize, cellSize, readHeads, sparseReads, temporalReads, indexType: this.config.indexType ?? 'auto', indexFlushRows: this.config.indexFlushRows ?? 64, seed: this.seed };
+      this.history = new SparseHistory(batchSize, storeConfig, this.config.maxUndoSteps ?? 100_000);
+    }
+    const root = this.history.reset();
+    const { readHeads, sparseReads, journalRows, cellSize } = this.sizes;
+    return {
+      readWeights: tf.zeros([batchSize, readHeads, sparseReads]),
+      readPositions: tf.fill([batchSize, readHeads, sparseReads], -1, 'int32'),
+      journal: tf.zeros([batchSize, journalRows, cellSize]),
+      history: tf.fill([batchSize], root, 'int32'),
+    };
+  }
+
+  stateShapes(batchSize: number): Readonly<Record<string, readonly number[]>> {
+    const { readHeads, sparseReads, journalRows, cellSize } = this.sizes;
+    return { readWeights: [batchSize, readHeads, sparseReads], readPositions: [batchSize, readHeads, sparseReads], journal: [batchSize, journalRows, cellSize], history: [batchSize] };
+  }
+
+  step(xi: tf.Tensor2D, prev: SparseMemoryState, options: { debug?: boolean } = {}): MemoryStepResult<SparseMemoryState> {
+    const fn = `${this.name}.step`;
+    const batch = xi.shape[0];
+    assertShape(fn, 'xi', xi, [null, this.inputSize]);
+    for (const [key, shape] of Object.entries(this.stateShapes(batch))) assertShape(fn, `prev.${key}`, prev[key], shape);
+    const history = this.history;
+    if (history === null || history.batchSize !== batch) throw new Error(`${fn}: no host memory for batch size ${batch}; call initialState(${batch}) first`);
+    history.rollbackTo(prev.history.dataSync()[0], fn);
+    const { visibleSize: visible, readHeads, sparseReads, cellSize, writeSlots } = this.sizes;
+
+    const weight = this.required('interface_weights.weight');
+    const bias = this.required('interface_weights.bias');
+    const controls = parseSparseInterface(tf.add(tf.matMul(xi, weight, false, true), bias), readHeads, cellSize, this.temporal);
+    const keys = controls.readKeys.dataSync() as Float32Array;
+    const plans = history.elements.map((element, b) =>
+      planVisible(element, keys.subarray(b * readHeads * cellSize, (b + 1) * readHeads * cellSize), this.sizes, history.depth),
+    );
+    const floats = (pick: (plan: VisiblePlan) => Float32Array, shape: number[]) => tf.tensor(stackPlans(plans, pick, (n) => new Float32Array(n)), shape);
+    const ints = (pick: (plan: VisiblePlan) => Int32Array, shape: number[]) => tf.tensor(stackPlans(plans, pick, (n) => new Int32Array(n)), shape, 'int32');
+
+    const rows = ops.gatherVisibleRows(
+      floats((p) => p.hostRows, [batch, visible, cellSize]) as tf.Tensor3D,
+      ints((p) => p.journalIndex, [batch, visible]) as tf.Tensor2D,
+      prev.journal,
+    );
+    const prevReadWeights = ops.spreadOverVisible(prev.readWeights, ints((p) => p.prevReadSlots, [batch, readHeads, sparseReads]) as tf.Tensor3D, visible);
+    const leastUsed = ops.oneHotFloat(tf.tensor1d(plans.map((p) => p.leastUsedSlot), 'int32'), visible) as tf.Tensor2D;
+    const writeWeights = ops.sparseWriteWeights(prevReadWeights, leastUsed, controls.interpolationGate, controls.writeGate);
+    const memory = ops.eraseAndWrite(rows, writeWeights, controls.eraseVector, controls.writeVector);
+    const candidateMask = floats((p) => p.candidateMask, [batch, readHeads, visible]) as tf.Tensor3D;
+    const content = ops.maskedContentWeights(memory, controls.readKeys, controls.readStrengths, candidateMask);
+    let links: tf.Tensor3D | null = null;
+    let readWeights = content;
+    if (controls.readModes !== null) {
+      const visibleMask = floats((p) => p.visibleMask, [batch, visible]) as tf.Tensor2D;
+      const prevLinks = floats((p) => p.links, [batch, visible, visible]) as tf.Tensor3D;
+      links = ops.updateVisibleLinks(prevLinks, floats((p) => p.precedence, [batch, visible]) as tf.Tensor2D, writeWeights, visibleMask);
+      readWeights = ops.mixReadModes(links, prevReadWeights, content, controls.readModes);
+    }
+    const readVectors = tf.matMul(readWeights, memory) as tf.Tensor3D;
+
+    // One read-back per step: the host stores need the written rows and the weights that decide access and top-K.
+    const memoryValues = memory.dataSync() as Float32Array;
+    const writeValues = writeWeights.dataSync() as Float32Array;
+    const readValues = readWeights.dataSync() as Float32Array;
+    const readSlots = new Int32Array(batch * readHeads * sparseReads);
+    const undos: ElementUndo[] = [];
+    const time = history.depth + 1;
+    history.elements.forEach((element, b) => {
+      const result = this.elementResult(plans[b], b, memoryValues, writeValues, readValues, readSlots, time);
+      undos.push(element.apply(result, time, writeSlots));
+    });
+    const id = history.push(undos);
+
+    const readSlotTensor = tf.tensor3d(readSlots, [batch, readHeads, sparseReads], 'int32');
+    const writeSlotTensor = ints((p) => p.writeSlots, [batch, writeSlots]);
+    const appended = tf.matMul(ops.oneHotFloat(writeSlotTensor, visible) as tf.Tensor3D, memory);
+    const kept = tf.slice(prev.journal, [0, 0, 0], [batch, this.sizes.journalRows - writeSlots, cellSize]);
+    const positions = history.elements.flatMap((element) => Array.from(element.readPositions));
+    const state: SparseMemoryState = {
+      readWeights: ops.pickSlots(readWeights, readSlotTensor),
+      readPositions: tf.tensor3d(positions, [batch, readHeads, sparseReads], 'int32'),
+      journal: tf.concat([appended, kept], 1) as tf.Tensor3D,
+      history: tf.fill([batch], id, 'int32') as tf.Tensor1D,
+    };
+    const debug: MemoryStepDebug | undefined = options.debug
+      ? sparseDebug({ memory, readWeights, writeWeights, readVectors, links, readModes: controls.readModes, plan: plans[0], element: history.elements[0], sizes: this.sizes, time })
+      : undefined;
+    return { readVectors, state, debug };
+  }
+
+  dispose(): void {
+    for (const variable of this.variables.values()) variable.dispose();
+    this.history?.dispose();
+    this.history = null;
+  }
+
+  /** The host-side outcome of one step for batch element `b`; fills its `[R, K]` block of `readSlots`. */
+  private elementResult(plan: VisiblePlan, b: number, memory: Float32Array, write: Float32Array, read: Float32Array, readSlots: Int32Array, time: number): ElementStepResult {
+    const { visibleSize: visible, readHeads, sparseReads, cellSize } = this.sizes;
+    const writeCells: number[] = [];
+    const writeWeights: number[] = [];
+    const journalSlots: number[] = [];
+    const writeRows = new Float32Array(plan.writeSlots.length * cellSize);
+    plan.writeSlots.forEach((slot, i) => {
+      if (slot < 0) return;
+      writeRows.set(memory.subarray((b * visible + slot) * cellSize, (b * visible + slot + 1) * cellSize), writeCells.length * cellSize);
+      writeCells.push(plan.cells[slot]);
+      writeWeights.push(write[b * visible + slot]);
+      journalSlots.push(i);
+    });
+    const accessed = new Set<number>();
+    const readPositions = new Int32Array(readHeads * sparseReads);
+    const readWeights = new Float32Array(readHeads * sparseReads);
+    for (let slot = 0; slot < visible; slot++) {
+      if (plan.cells[slot] >= 0 && write[b * visible + slot] > ACCESS_THRESHOLD) accessed.add(plan.cells[slot]);
+    }
+    for (let head = 0; head < readHeads; head++) {
+      const base = (b * readHeads + head) * visible;
+      const order = Array.from({ length: visible }, (_, slot) => slot)
+        .filter((slot) => plan.cells[slot] >= 0)
+        .sort((x, y) => read[base + y] - read[base + x] || x - y);
+      for (let k = 0; k < sparseReads; k++) {
+        const slot = k < order.length ? order[k] : -1;
+        readSlots[(b * readHeads + head) * sparseReads + k] = slot;
+        readPositions[head * sparseReads + k] = slot < 0 ? -1 : plan.cells[slot];
+        readWeights[head * sparseReads + k] = slot < 0 ? 0 : read[base + slot];
+      }
+      for (const slot of order) if (read[base + slot] > ACCESS_THRESHOLD) accessed.add(plan.cells[slot]);
+    }
+    return { writeCells, writeRows: writeRows.subarray(0, writeCells.length * cellSize), writeWeights, accessedCells: [...accessed], readPositions, readWeights, depth: time, journalSlots };
+  }
+
+  private required(key: string): tf.Variable {
+    const variable = this.variables.get(key);
+    if (variable === undefined) throw new Error(`${this.name}: missing variable '${key}'`);
+    return variable;
+  }
+}
+
+/** SAM: sparse content reads, writes to previously read rows or the least recently used row. */
+export class SparseAccessMemory extends SparseMemory {
+  constructor(config: SparseMemoryConfig, seed = 0) {
+    super('SparseAccessMemory', config, false, seed);
+  }
+}
+
+/** SDNC: SAM plus sparse temporal links and per-head read modes (backward, forward, content). */
+export class SparseTemporalMemory extends SparseMemory {
+  constructor(config: SparseMemoryConfig, seed = 0) {
+    super('SparseTemporalMemory', config, true, seed);
+  }
+}
