@@ -6,7 +6,7 @@
  * contributes no gradient, as torch's norm backward does).
  */
 import {
-  DELTA, densePackedLayout,
+  DELTA, densePackedLayout, denseRowOffsets,
   type DenseStepArrays, type DenseStepSizes, type DenseStepTape, type FloatArray,
 } from './dense-step-kernel';
 
@@ -76,7 +76,7 @@ export function denseStepBackward(
   const g = gradients;
 
   for (let b = 0; b < batch; b++) {
-    const out = b * layout.stride;
+    const out = denseRowOffsets(layout, sizes, b);
     const cellOffset = b * cells;
     const memoryOffset = b * cells * width;
     const linkOffset = b * cells * cells;
@@ -85,25 +85,25 @@ export function denseStepBackward(
     const wordOffset = b * width;
     const writeWeights = tape.writeWeights.subarray(cellOffset, cellOffset + cells);
 
-    for (let i = 0; i < cells * width; i++) memoryGradient[i] = packedGradient[out + layout.memory + i];
-    for (let i = 0; i < cells * cells; i++) linkGradient[i] = packedGradient[out + layout.linkMatrix + i];
-    for (let i = 0; i < heads * cells; i++) readWeightsGradient[i] = packedGradient[out + layout.readWeights + i];
+    for (let i = 0; i < cells * width; i++) memoryGradient[i] = packedGradient[out.memory + i];
+    for (let i = 0; i < cells * cells; i++) linkGradient[i] = packedGradient[out.linkMatrix + i];
+    for (let i = 0; i < heads * cells; i++) readWeightsGradient[i] = packedGradient[out.readWeights + i];
     for (let n = 0; n < cells; n++) {
-      writeWeightsGradient[n] = packedGradient[out + layout.writeWeights + n];
-      usageGradient[n] = packedGradient[out + layout.usage + n];
+      writeWeightsGradient[n] = packedGradient[out.writeWeights + n];
+      usageGradient[n] = packedGradient[out.usage + n];
     }
 
     // 11. r_h = Mᵀ w_r,h.
     for (let h = 0; h < heads; h++) {
-      const vectorGradientAt = out + layout.readVectors + h * width;
+      const vectorGradientAt = out.readVectors + h * width;
       for (let n = 0; n < cells; n++) {
-        const readWeight = packed[out + layout.readWeights + h * cells + n];
+        const readWeight = packed[out.readWeights + h * cells + n];
         const row = n * width;
         let sum = 0;
         for (let k = 0; k < width; k++) {
           const vectorGradient = packedGradient[vectorGradientAt + k];
           memoryGradient[row + k] += vectorGradient * readWeight;
-          sum += vectorGradient * packed[out + layout.memory + row + k];
+          sum += vectorGradient * packed[out.memory + row + k];
         }
         readWeightsGradient[h * cells + n] += sum;
       }
@@ -139,7 +139,7 @@ export function denseStepBackward(
         const prevReadI = inputs.prevReadWeights[headCells + i];
         let prevReadGradientI = 0;
         for (let j = 0; j < cells; j++) {
-          const link = packed[out + layout.linkMatrix + row + j];
+          const link = packed[out.linkMatrix + row + j];
           const backwardGradientJ = backwardGradient[h * cells + j];
           linkGradient[row + j] += forwardGradientI * inputs.prevReadWeights[headCells + j] + backwardGradientJ * prevReadI;
           g.prevReadWeights[headCells + j] += forwardGradientI * link;
@@ -152,7 +152,7 @@ export function denseStepBackward(
     // 8. c_r,h = softmax(β_h·cos(M_new, k_h)).
     for (let h = 0; h < heads; h++) {
       g.readStrengths[headOffset + h] = contentWeightingBackward(
-        packed, out + layout.memory, tape.memoryNorms, cellOffset, inputs.readKeys, (headOffset + h) * width,
+        packed, out.memory, tape.memoryNorms, cellOffset, inputs.readKeys, (headOffset + h) * width,
         tape.readKeyNorms[headOffset + h], inputs.readStrengths[headOffset + h], cells, width,
         tape.readCosines, tape.readContentWeights, headCellOffset + h * cells, contentGradient, h * cells,
         memoryGradient, 0, g.readKeys,
@@ -164,10 +164,10 @@ export function denseStepBackward(
     let precedenceDot = 0;
     for (let n = 0; n < cells; n++) {
       writeSum += writeWeights[n];
-      precedenceDot += packedGradient[out + layout.precedence + n] * inputs.prevPrecedence[cellOffset + n];
+      precedenceDot += packedGradient[out.precedence + n] * inputs.prevPrecedence[cellOffset + n];
     }
     for (let n = 0; n < cells; n++) {
-      const precedenceGradient = packedGradient[out + layout.precedence + n];
+      const precedenceGradient = packedGradient[out.precedence + n];
       g.prevPrecedence[cellOffset + n] = (1 - writeSum) * precedenceGradient;
       writeWeightsGradient[n] += precedenceGradient - precedenceDot;
     }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  DENSE_STEP_INPUT_NAMES, denseStepForward, densePackedLayout,
+  DENSE_STEP_INPUT_NAMES, denseRowOffsets, denseStepForward, densePackedLayout,
   type DenseStepArrays, type DenseStepInputName, type DenseStepSizes,
 } from './dense-step-kernel';
 import { denseStepBackward } from './dense-step-kernel-backward';
@@ -23,7 +23,7 @@ function lossOf(sizes: DenseStepSizes, inputs: DenseStepArrays, projection: Floa
 function checkGradients(sizes: DenseStepSizes, inputs: DenseStepArrays<Float64Array>, seed: number): void {
   const layout = densePackedLayout(sizes);
   const random = seededRandom(seed + 1000);
-  const projection = Float64Array.from({ length: sizes.batch * layout.stride }, () => random() * 2 - 1);
+  const projection = Float64Array.from({ length: layout.size }, () => random() * 2 - 1);
   const packed = new Float64Array(projection.length);
   const tape = denseStepForward(sizes, inputs, packed);
   const gradients = Object.fromEntries(DENSE_STEP_INPUT_NAMES.map((name) => [name, new Float64Array(inputs[name].length)])) as
@@ -70,7 +70,7 @@ test('allocation puts the least-used cell first and breaks ties by the lowest in
   inputs.prevUsage.set([0.5, 0.2, 0.2, 0.9]);
   inputs.prevWriteWeights.fill(0);
   inputs.freeGates.fill(0);
-  const tape = denseStepForward(sizes, inputs, new Float64Array(densePackedLayout(sizes).stride));
+  const tape = denseStepForward(sizes, inputs, new Float64Array(densePackedLayout(sizes).size));
   assert.deepEqual(Array.from(tape.sortOrder), [1, 2, 0, 3]);
   const clamped = (u: number) => 1e-6 + (1 - 1e-6) * u;
   const expected = [
@@ -89,7 +89,7 @@ test('an all-zero state gives finite outputs and gradients, a zero link diagonal
     inputs[name].fill(0);
   }
   const layout = densePackedLayout(sizes);
-  const packed = new Float64Array(sizes.batch * layout.stride);
+  const packed = new Float64Array(layout.size);
   const tape = denseStepForward(sizes, inputs, packed);
   const gradients = Object.fromEntries(DENSE_STEP_INPUT_NAMES.map((name) => [name, new Float64Array(inputs[name].length)])) as
     Record<DenseStepInputName, Float64Array>;
@@ -97,12 +97,12 @@ test('an all-zero state gives finite outputs and gradients, a zero link diagonal
   assert.ok(packed.every(Number.isFinite), 'outputs finite');
   for (const name of DENSE_STEP_INPUT_NAMES) assert.ok(gradients[name].every(Number.isFinite), `${name} gradient finite`);
   for (let b = 0; b < sizes.batch; b++) {
-    const out = b * layout.stride;
-    for (let n = 0; n < sizes.memorySize; n++) assert.equal(packed[out + layout.linkMatrix + n * sizes.memorySize + n], 0);
-    const writeSum = packed.subarray(out + layout.writeWeights, out + layout.writeWeights + sizes.memorySize).reduce((a, v) => a + v, 0);
+    const out = denseRowOffsets(layout, sizes, b);
+    for (let n = 0; n < sizes.memorySize; n++) assert.equal(packed[out.linkMatrix + n * sizes.memorySize + n], 0);
+    const writeSum = packed.subarray(out.writeWeights, out.writeWeights + sizes.memorySize).reduce((a, v) => a + v, 0);
     assert.ok(writeSum <= 1 + 1e-12 && writeSum >= 0, `write weights sum ${writeSum}`);
     for (let h = 0; h < sizes.readHeads; h++) {
-      const start = out + layout.readWeights + h * sizes.memorySize;
+      const start = out.readWeights + h * sizes.memorySize;
       const readSum = packed.subarray(start, start + sizes.memorySize).reduce((a, v) => a + v, 0);
       assert.ok(readSum <= 1 + 1e-12 && readSum >= 0, `read weights sum ${readSum}`);
     }

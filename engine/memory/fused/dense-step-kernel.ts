@@ -74,8 +74,10 @@ export function denseStepInputShapes(sizes: DenseStepSizes): Record<DenseStepInp
 }
 
 /**
- * Where each output sits inside one batch row of the packed output `[B, stride]`: read vectors [R,W], then the new
- * state memory [N,W], linkMatrix [N,N], precedence [N], readWeights [R,N], writeWeights [N], usage [N].
+ * Where each output sits in the packed output, a flat array of `size` elements holding one contiguous block per
+ * output, batch-major inside: read vectors [B,R,W], then the new state memory [B,N,W], linkMatrix [B,N,N],
+ * precedence [B,N], readWeights [B,R,N], writeWeights [B,N], usage [B,N]. Contiguous blocks make the split back
+ * into tensors seven plain copies (a split along a strided axis costs more than the whole step on the cpu backend).
  */
 export interface DensePackedLayout {
   readonly readVectors: number;
@@ -85,20 +87,47 @@ export interface DensePackedLayout {
   readonly readWeights: number;
   readonly writeWeights: number;
   readonly usage: number;
-  /** Elements per batch row. */
+  /** Elements per batch row, summed over the outputs. */
   readonly stride: number;
+  /** Total elements: batch · stride. */
+  readonly size: number;
+  /** Elements of each block in output order, for splitting the packed tensor. */
+  readonly blockSizes: readonly number[];
 }
 
 export function densePackedLayout(sizes: DenseStepSizes): DensePackedLayout {
+  const { batch, memorySize: n, cellSize: w, readHeads: r } = sizes;
+  const rowSizes = [r * w, n * w, n * n, n, r * n, n, n];
+  const blockSizes = rowSizes.map((rowSize) => batch * rowSize);
+  const starts: number[] = [];
+  let offset = 0;
+  for (const blockSize of blockSizes) {
+    starts.push(offset);
+    offset += blockSize;
+  }
+  const [readVectors, memory, linkMatrix, precedence, readWeights, writeWeights, usage] = starts;
+  const stride = rowSizes.reduce((a, b) => a + b, 0);
+  return { readVectors, memory, linkMatrix, precedence, readWeights, writeWeights, usage, stride, size: batch * stride, blockSizes };
+}
+
+/** Start of batch row `b` of every output inside the packed array. */
+export interface DenseRowOffsets {
+  readonly readVectors: number;
+  readonly memory: number;
+  readonly linkMatrix: number;
+  readonly precedence: number;
+  readonly readWeights: number;
+  readonly writeWeights: number;
+  readonly usage: number;
+}
+
+export function denseRowOffsets(layout: DensePackedLayout, sizes: DenseStepSizes, b: number): DenseRowOffsets {
   const { memorySize: n, cellSize: w, readHeads: r } = sizes;
-  const readVectors = 0;
-  const memory = readVectors + r * w;
-  const linkMatrix = memory + n * w;
-  const precedence = linkMatrix + n * n;
-  const readWeights = precedence + n;
-  const writeWeights = readWeights + r * n;
-  const usage = writeWeights + n;
-  return { readVectors, memory, linkMatrix, precedence, readWeights, writeWeights, usage, stride: usage + n };
+  return {
+    readVectors: layout.readVectors + b * r * w, memory: layout.memory + b * n * w,
+    linkMatrix: layout.linkMatrix + b * n * n, precedence: layout.precedence + b * n,
+    readWeights: layout.readWeights + b * r * n, writeWeights: layout.writeWeights + b * n, usage: layout.usage + b * n,
+  };
 }
 
 /** δ in pytorch-dnc: keeps usage away from 0 before the cumulative product, and keeps the cosine finite. */
@@ -194,13 +223,13 @@ function contentWeighting(
 
 /**
  * Run one memory step for every batch row. Writes read vectors and the new state into `packed`
- * (`[B, layout.stride]`, see `densePackedLayout`) and returns the tape for `denseStepBackward`.
+ * (`layout.size` elements, see `densePackedLayout`) and returns the tape for `denseStepBackward`.
  */
 export function denseStepForward(sizes: DenseStepSizes, inputs: DenseStepArrays, packed: FloatArray): DenseStepTape {
   const { batch, memorySize: cells, cellSize: width, readHeads: heads } = sizes;
   const layout = densePackedLayout(sizes);
-  if (packed.length !== batch * layout.stride) {
-    throw new Error(`denseStepForward: packed output has ${packed.length} elements, expected ${batch * layout.stride}`);
+  if (packed.length !== layout.size) {
+    throw new Error(`denseStepForward: packed output has ${packed.length} elements, expected ${layout.size}`);
   }
   const tape = allocateTape(sizes);
   const uh = new Float64Array(cells);
@@ -208,7 +237,7 @@ export function denseStepForward(sizes: DenseStepSizes, inputs: DenseStepArrays,
   const readVector = new Float64Array(width);
 
   for (let b = 0; b < batch; b++) {
-    const out = b * layout.stride;
+    const out = denseRowOffsets(layout, sizes, b);
     const cellOffset = b * cells;
     const memoryOffset = b * cells * width;
     const linkOffset = b * cells * cells;
@@ -226,7 +255,7 @@ export function denseStepForward(sizes: DenseStepSizes, inputs: DenseStepArrays,
       }
       tape.usageAfterWrite[cellOffset + n] = afterWrite;
       tape.usage[cellOffset + n] = afterWrite * retention;
-      packed[out + layout.usage + n] = afterWrite * retention;
+      packed[out.usage + n] = afterWrite * retention;
     }
 
     // 2. Write content weights c_w over the previous memory.
@@ -263,7 +292,7 @@ export function denseStepForward(sizes: DenseStepSizes, inputs: DenseStepArrays,
       const weight = writeGate * (allocationGate * tape.allocationWeights[cellOffset + n]
         + (1 - allocationGate) * tape.writeContentWeights[cellOffset + n]);
       tape.writeWeights[cellOffset + n] = weight;
-      packed[out + layout.writeWeights + n] = weight;
+      packed[out.writeWeights + n] = weight;
       writeSum += weight;
     }
     const writeWeights = tape.writeWeights.subarray(cellOffset, cellOffset + cells);
@@ -273,7 +302,7 @@ export function denseStepForward(sizes: DenseStepSizes, inputs: DenseStepArrays,
       const weight = writeWeights[n];
       const row = n * width;
       for (let k = 0; k < width; k++) {
-        packed[out + layout.memory + row + k] = inputs.prevMemory[memoryOffset + row + k] * (1 - weight * inputs.eraseVector[wordOffset + k])
+        packed[out.memory + row + k] = inputs.prevMemory[memoryOffset + row + k] * (1 - weight * inputs.eraseVector[wordOffset + k])
           + weight * inputs.writeVector[wordOffset + k];
       }
     }
@@ -283,21 +312,21 @@ export function denseStepForward(sizes: DenseStepSizes, inputs: DenseStepArrays,
       const weightI = writeWeights[i];
       const row = i * cells;
       for (let j = 0; j < cells; j++) {
-        packed[out + layout.linkMatrix + row + j] = i === j ? 0
+        packed[out.linkMatrix + row + j] = i === j ? 0
           : (1 - weightI - writeWeights[j]) * inputs.prevLinkMatrix[linkOffset + row + j] + weightI * inputs.prevPrecedence[cellOffset + j];
       }
     }
 
     // 7. Precedence p ← (1 − Σ w_w)·p + w_w.
     for (let n = 0; n < cells; n++) {
-      packed[out + layout.precedence + n] = (1 - writeSum) * inputs.prevPrecedence[cellOffset + n] + writeWeights[n];
+      packed[out.precedence + n] = (1 - writeSum) * inputs.prevPrecedence[cellOffset + n] + writeWeights[n];
     }
 
     // 8. Read content weights c_r,h over the new memory (as stored, so float32 in the engine like pytorch).
-    rowNorms(packed, out + layout.memory, cells, width, tape.memoryNorms, cellOffset);
+    rowNorms(packed, out.memory, cells, width, tape.memoryNorms, cellOffset);
     for (let h = 0; h < heads; h++) {
       tape.readKeyNorms[headOffset + h] = contentWeighting(
-        packed, out + layout.memory, tape.memoryNorms, cellOffset, inputs.readKeys, (headOffset + h) * width,
+        packed, out.memory, tape.memoryNorms, cellOffset, inputs.readKeys, (headOffset + h) * width,
         inputs.readStrengths[headOffset + h], cells, width, tape.readCosines, tape.readContentWeights, headCellOffset + h * cells,
       );
     }
@@ -306,7 +335,7 @@ export function denseStepForward(sizes: DenseStepSizes, inputs: DenseStepArrays,
     for (let h = 0; h < heads; h++) {
       const headCells = headCellOffset + h * cells;
       for (let i = 0; i < cells; i++) {
-        const row = out + layout.linkMatrix + i * cells;
+        const row = out.linkMatrix + i * cells;
         const prevReadI = inputs.prevReadWeights[headCells + i];
         let forward = 0;
         for (let j = 0; j < cells; j++) {
@@ -325,15 +354,15 @@ export function denseStepForward(sizes: DenseStepSizes, inputs: DenseStepArrays,
       const backwardMode = inputs.readModes[modes];
       const forwardMode = inputs.readModes[modes + 1];
       const contentMode = inputs.readModes[modes + 2];
-      const readWeightsAt = out + layout.readWeights + h * cells;
-      const readVectorAt = out + layout.readVectors + h * width;
+      const readWeightsAt = out.readWeights + h * cells;
+      const readVectorAt = out.readVectors + h * width;
       readVector.fill(0);
       for (let n = 0; n < cells; n++) {
         const weight = backwardMode * tape.backwardWeights[headCells + n] + forwardMode * tape.forwardWeights[headCells + n]
           + contentMode * tape.readContentWeights[headCells + n];
         packed[readWeightsAt + n] = weight;
         const stored = packed[readWeightsAt + n];
-        const row = out + layout.memory + n * width;
+        const row = out.memory + n * width;
         for (let k = 0; k < width; k++) readVector[k] += stored * packed[row + k];
       }
       for (let k = 0; k < width; k++) packed[readVectorAt + k] = readVector[k];

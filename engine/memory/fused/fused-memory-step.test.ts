@@ -121,7 +121,7 @@ test('gradients through the tape equal the kernel gradients for every input', ()
       prevReadWeights: prev.readWeights, prevWriteWeights: prev.writeWeights, prevUsage: prev.usage,
     };
     const layout = densePackedLayout({ batch, memorySize: cells, cellSize: width, readHeads: heads });
-    const projection = Float64Array.from({ length: batch * layout.stride }, (_, i) => Math.sin(i * 0.37));
+    const projection = Float64Array.from({ length: layout.size }, (_, i) => Math.sin(i * 0.37));
     const tensors = DENSE_STEP_INPUT_NAMES.map((name) => inputs[name]);
     const gradients = tf.grads((...xs: tf.Tensor[]) => {
       const input = (name: DenseStepInputName) => xs[DENSE_STEP_INPUT_NAMES.indexOf(name)];
@@ -141,7 +141,7 @@ test('gradients through the tape equal the kernel gradients for every input', ()
       );
       const outputs = [result.readVectors, result.state.memory, result.state.linkMatrix, result.state.precedence,
         result.state.readWeights, result.state.writeWeights, result.state.usage];
-      const flat = tf.concat(outputs.map((output) => tf.reshape(output, [batch, -1])), 1);
+      const flat = tf.concat(outputs.map((output) => tf.reshape(output, [-1])), 0);
       return tf.sum(tf.mul(flat, tf.tensor(Float32Array.from(projection), flat.shape)));
     })(tensors);
 

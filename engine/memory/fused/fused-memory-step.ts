@@ -3,7 +3,7 @@
  * erase/write, temporal linkage, read weighting, read vectors) as ONE taped TensorFlow.js op: `tf.customGrad` over
  * the typed-array kernel in `dense-step-kernel.ts` with the analytic gradient of `dense-step-kernel-backward.ts`.
  * Plain tfjs pays ≈20 µs per taped op and one step is dozens of ops; here a step is one custom op, one split and
- * four reshapes. The kernel reads every input with `dataSync` once (a backend sync, which is the point) and keeps
+ * seven reshapes. The kernel reads every input with `dataSync` once (a backend sync, which is the point) and keeps
  * what its backward needs in the gradient closure as typed arrays, so no tensor outlives the call but its outputs.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -181,11 +181,11 @@ export function fusedMemoryStep(
   const kernel = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const tensors = args.filter((arg): arg is tf.Tensor => arg instanceof tf.Tensor);
     const arrays = toArrays(tensors.map((tensor, index) => float32Data(tensor, argumentName(DENSE_STEP_INPUT_NAMES[index]))));
-    const packed = new Float32Array(batch * layout.stride);
+    const packed = new Float32Array(layout.size);
     const tape = denseStepForward(sizes, arrays, packed);
     forwardResult = { packed, tape, inputs: arrays };
     return {
-      value: tf.tensor2d(packed, [batch, layout.stride]),
+      value: tf.tensor1d(packed),
       gradFunc: (dy: tf.Tensor) => {
         const gradients = toArrays(tensors.map((tensor) => new Float32Array(tensor.size)));
         denseStepBackward(sizes, arrays, packed, tape, float32Data(dy, 'the packed output gradient'), gradients);
@@ -196,18 +196,18 @@ export function fusedMemoryStep(
 
   const result = tf.tidy(() => {
     const packedTensor = kernel(...inputs);
-    const [readVectors, memory, linkMatrix, precedence, readWeights, writeWeights, usage] = tf.split<tf.Tensor2D>(
-      packedTensor, [heads * width, cells * width, cells * cells, cells, heads * cells, cells, cells], 1,
+    const [readVectors, memory, linkMatrix, precedence, readWeights, writeWeights, usage] = tf.split(
+      packedTensor, [...layout.blockSizes], 0,
     );
     return {
       readVectors: tf.reshape<tf.Rank.R3>(readVectors, [batch, heads, width]),
       state: {
         memory: tf.reshape<tf.Rank.R3>(memory, [batch, cells, width]),
         linkMatrix: tf.reshape<tf.Rank.R3>(linkMatrix, [batch, cells, cells]),
-        precedence,
+        precedence: tf.reshape<tf.Rank.R2>(precedence, [batch, cells]),
         readWeights: tf.reshape<tf.Rank.R3>(readWeights, [batch, heads, cells]),
-        writeWeights,
-        usage,
+        writeWeights: tf.reshape<tf.Rank.R2>(writeWeights, [batch, cells]),
+        usage: tf.reshape<tf.Rank.R2>(usage, [batch, cells]),
       },
     };
   });

@@ -1,0 +1,181 @@
+/**
+ * Microseconds per dense DNC memory step: the fused kernel (`engine/memory/fused`, one taped op) against the plain
+ * tfjs path (`denseMemoryStep`, one op per mechanism), on the cpu and wasm backends.
+ *
+ *   npm run bench:memory-step [-- --backends cpu,wasm --configs all --seconds 0.5]
+ *
+ * For each backend and size it times, median over repetitions after a warm-up:
+ *  - `forward`: one step outside any gradient tape (inference, debug replays);
+ *  - `forwardBackward`: value and gradients w.r.t. all 16 inputs (interface parts and previous state) of a loss
+ *    Σ_k sum(output_k ⊙ P_k) over the read vectors and the six new state tensors — the same ≈20 small loss ops on
+ *    both paths, so every output receives a gradient as it does inside a BPTT unroll;
+ *  - `kernel` (fused only): the typed-array forward + backward alone, without tfjs, i.e. the floor.
+ * Prints a table per backend and, as the last line, a JSON summary.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { denseMemoryStep, type DenseMemoryState } from '../engine/memory/dense-step';
+import type { MemoryInterface } from '../engine/memory/interface';
+import {
+  DENSE_STEP_INPUT_NAMES, denseStepForward, densePackedLayout, denseStepInputShapes,
+  type DenseStepInputName, type DenseStepSizes,
+} from '../engine/memory/fused/dense-step-kernel';
+import { denseStepBackward } from '../engine/memory/fused/dense-step-kernel-backward';
+import { fusedMemoryStep } from '../engine/memory/fused/fused-memory-step';
+import { randomStepInputs, seededRandom } from '../engine/memory/fused/random-step-inputs';
+
+interface BenchConfig extends DenseStepSizes {
+  readonly name: string;
+}
+
+const CONFIGS: readonly BenchConfig[] = [
+  { name: 'B100-N16-W20-R4', batch: 100, memorySize: 16, cellSize: 20, readHeads: 4 },
+  { name: 'B8-N64-W32-R1', batch: 8, memorySize: 64, cellSize: 32, readHeads: 1 },
+  { name: 'B8-N256-W32-R1', batch: 8, memorySize: 256, cellSize: 32, readHeads: 1 },
+  { name: 'B8-N1024-W32-R1', batch: 8, memorySize: 1024, cellSize: 32, readHeads: 1 },
+];
+
+function option(name: string, fallback: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 && index + 1 < process.argv.length ? process.argv[index + 1] : fallback;
+}
+
+const backends = option('backends', 'cpu,wasm').split(',').filter((name) => name !== '');
+const configNames = option('configs', 'all');
+const minSeconds = Number(option('seconds', '0.5'));
+if (!Number.isFinite(minSeconds) || minSeconds <= 0) throw new Error(`--seconds must be a positive number, got ${option('seconds', '')}`);
+const configs = configNames === 'all' ? CONFIGS : CONFIGS.filter((config) => configNames.split(',').includes(config.name));
+if (configs.length === 0) throw new Error(`--configs matched nothing; known: ${CONFIGS.map((c) => c.name).join(', ')}`);
+
+/** Median µs per call: 2 warm-up calls, then at least 3 timed calls and `minSeconds` in total. */
+function timeMicros(run: () => void): { micros: number; repetitions: number } {
+  run();
+  run();
+  const samples: number[] = [];
+  const start = performance.now();
+  while (samples.length < 3 || performance.now() - start < minSeconds * 1000) {
+    const t0 = performance.now();
+    run();
+    samples.push((performance.now() - t0) * 1000);
+  }
+  samples.sort((a, b) => a - b);
+  return { micros: samples[Math.floor(samples.length / 2)], repetitions: samples.length };
+}
+
+type StepFunction = (parsed: MemoryInterface, prev: DenseMemoryState) => { readVectors: tf.Tensor3D; state: DenseMemoryState };
+
+const fusedStep: StepFunction = (parsed, prev) => fusedMemoryStep(parsed, prev);
+const plainStep: StepFunction = (parsed, prev) => denseMemoryStep(prev, parsed);
+
+function stepArguments(xs: readonly tf.Tensor[], sizes: DenseStepSizes): { parsed: MemoryInterface; prev: DenseMemoryState } {
+  const input = (name: DenseStepInputName) => xs[DENSE_STEP_INPUT_NAMES.indexOf(name)];
+  const column = (name: DenseStepInputName) => tf.reshape<tf.Rank.R2>(input(name), [sizes.batch, 1]);
+  return {
+    parsed: {
+      readKeys: input('readKeys') as tf.Tensor3D, readStrengths: input('readStrengths') as tf.Tensor2D,
+      writeKey: input('writeKey') as tf.Tensor2D, writeStrength: column('writeStrength'),
+      eraseVector: input('eraseVector') as tf.Tensor2D, writeVector: input('writeVector') as tf.Tensor2D,
+      freeGates: input('freeGates') as tf.Tensor2D, allocationGate: column('allocationGate'),
+      writeGate: column('writeGate'), readModes: input('readModes') as tf.Tensor3D,
+    },
+    prev: {
+      memory: input('prevMemory') as tf.Tensor3D, linkMatrix: input('prevLinkMatrix') as tf.Tensor3D,
+      precedence: input('prevPrecedence') as tf.Tensor2D, readWeights: input('prevReadWeights') as tf.Tensor3D,
+      writeWeights: input('prevWriteWeights') as tf.Tensor2D, usage: input('prevUsage') as tf.Tensor2D,
+    },
+  };
+}
+
+interface Row {
+  backend: string;
+  config: string;
+  fusedForward: number;
+  plainForward: number;
+  fusedForwardBackward: number;
+  plainForwardBackward: number;
+  kernelForwardBackward: number;
+  speedupForwardBackward: number;
+}
+
+function benchConfig(backend: string, config: BenchConfig): Row {
+  const arrays = randomStepInputs(config, 1);
+  const shapes = denseStepInputShapes(config);
+  const inputs = DENSE_STEP_INPUT_NAMES.map((name) => tf.tensor(Float32Array.from(arrays[name]), [config.batch, ...shapes[name]]));
+  const random = seededRandom(2);
+  const outputShapes = [
+    [config.batch, config.readHeads, config.cellSize], [config.batch, config.memorySize, config.cellSize],
+    [config.batch, config.memorySize, config.memorySize], [config.batch, config.memorySize],
+    [config.batch, config.readHeads, config.memorySize], [config.batch, config.memorySize], [config.batch, config.memorySize],
+  ];
+  const projections = outputShapes.map((shape) => tf.randomUniform(shape, -1, 1, 'float32', Math.floor(random() * 1e6)));
+  const loss = (step: StepFunction) => (...xs: tf.Tensor[]): tf.Scalar => {
+    const { parsed, prev } = stepArguments(xs, config);
+    const { readVectors, state } = step(parsed, prev);
+    const outputs = [readVectors, state.memory, state.linkMatrix, state.precedence, state.readWeights, state.writeWeights, state.usage];
+    return tf.addN(outputs.map((output, k) => tf.sum(tf.mul(output, projections[k])))) as tf.Scalar;
+  };
+  const forward = (step: StepFunction) => () => {
+    tf.tidy(() => {
+      const { parsed, prev } = stepArguments(inputs, config);
+      step(parsed, prev);
+    });
+  };
+  const forwardBackward = (step: StepFunction) => () => {
+    tf.tidy(() => {
+      tf.valueAndGrads(loss(step))(inputs);
+    });
+  };
+
+  const layout = densePackedLayout(config);
+  const float32Inputs = Object.fromEntries(DENSE_STEP_INPUT_NAMES.map((name) => [name, Float32Array.from(arrays[name])])) as
+    Record<DenseStepInputName, Float32Array>;
+  const packedGradient = Float32Array.from({ length: layout.size }, () => random() * 2 - 1);
+  const kernelOnly = () => {
+    const packed = new Float32Array(layout.size);
+    const tape = denseStepForward(config, float32Inputs, packed);
+    const gradients = Object.fromEntries(DENSE_STEP_INPUT_NAMES.map((name) => [name, new Float32Array(float32Inputs[name].length)])) as
+      Record<DenseStepInputName, Float32Array>;
+    denseStepBackward(config, float32Inputs, packed, tape, packedGradient, gradients);
+  };
+
+  const tensorsBefore = tf.memory().numTensors;
+  const fusedForward = timeMicros(forward(fusedStep));
+  const plainForward = timeMicros(forward(plainStep));
+  const fusedForwardBackward = timeMicros(forwardBackward(fusedStep));
+  const plainForwardBackward = timeMicros(forwardBackward(plainStep));
+  const kernel = timeMicros(kernelOnly);
+  if (tf.memory().numTensors !== tensorsBefore) {
+    throw new Error(`bench ${backend} ${config.name}: ${tf.memory().numTensors - tensorsBefore} tensors leaked`);
+  }
+  tf.dispose([...inputs, ...projections]);
+  return {
+    backend, config: config.name,
+    fusedForward: Math.round(fusedForward.micros), plainForward: Math.round(plainForward.micros),
+    fusedForwardBackward: Math.round(fusedForwardBackward.micros), plainForwardBackward: Math.round(plainForwardBackward.micros),
+    kernelForwardBackward: Math.round(kernel.micros),
+    speedupForwardBackward: Number((plainForwardBackward.micros / fusedForwardBackward.micros).toFixed(2)),
+  };
+}
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  for (const backend of backends) {
+    if (!(await tf.setBackend(backend))) throw new Error(`--backends: tfjs backend '${backend}' failed to initialise`);
+    await tf.ready();
+    console.log(`\n${backend}: µs per memory step (median)`);
+    console.log('config              fwd fused   fwd plain   f+b fused   f+b plain   kernel f+b   f+b speedup');
+    for (const config of configs) {
+      const row = benchConfig(backend, config);
+      rows.push(row);
+      const cell = (value: number) => String(value).padStart(11);
+      console.log(`${config.name.padEnd(18)}${cell(row.fusedForward)} ${cell(row.plainForward)} ${cell(row.fusedForwardBackward)} `
+        + `${cell(row.plainForwardBackward)} ${cell(row.kernelForwardBackward)}  ${String(row.speedupForwardBackward).padStart(10)}×`);
+    }
+  }
+  console.log(JSON.stringify({ bench: 'memory-step', unit: 'microseconds', minSeconds, rows }));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
