@@ -1,10 +1,11 @@
 /**
- * Memory kinds by name: the dense DNC memory of Graves et al. 2016 now; the sparse SAM and SDNC memories of Rae
- * et al. 2016 register here when they exist. The DNC wrapper asks for a memory by the `memory_type` flag and
+ * Memory kinds by name: the dense DNC memory of Graves et al. 2016 and the sparse SAM and SDNC memories of Rae
+ * et al. 2016 (`sparse/`). The DNC wrapper asks for a memory by the `memory_type` flag and
  * drives it only through `MemoryModule`.
  */
 import type { MemoryTypeName } from '../training/types';
 import { DenseMemory } from './dense-memory';
+import { SparseAccessMemory, SparseTemporalMemory } from './sparse/sparse-memory';
 import type { MemoryModule } from './types';
 
 /** Sizes shared by every memory kind, plus the sparse kinds' own options (ignored by the dense memory). */
@@ -44,11 +45,22 @@ export function createMemory(kind: MemoryTypeName, config: MemoryConfig, seed = 
         seed,
       });
     case 'sam':
-    case 'sdnc':
-      throw new Error(`createMemory: memory type '${kind}' is not available yet; available: 'dnc'`);
+    case 'sdnc': {
+      const sparseConfig = {
+        inputSize: config.inputSize,
+        memorySize: config.memorySize,
+        cellSize: config.cellSize,
+        readHeads: config.readHeads,
+        independentLinears: config.independentLinears,
+        sparseReads: config.sparseReads,
+        temporalReads: config.temporalReads,
+        indexType: config.indexType,
+      };
+      return kind === 'sam' ? new SparseAccessMemory(sparseConfig, seed) : new SparseTemporalMemory(sparseConfig, seed);
+    }
     default: {
       const unknown: never = kind;
-      throw new Error(`createMemory: unknown memory type '${String(unknown)}'; available: 'dnc'`);
+      throw new Error(`createMemory: unknown memory type '${String(unknown)}'; available: 'dnc', 'sam', 'sdnc'`);
     }
   }
 }
