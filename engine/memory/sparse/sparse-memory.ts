@@ -204,6 +204,21 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
     return { readVectors, state, debug };
   }
 
+  /**
+   * The current host row `cell` of batch element `batchIndex` (`[W]`), for inspection and tests: the memory as of
+   * the last step taken or rolled back to.
+   */
+  readHostRow(batchIndex: number, cell: number): Float32Array {
+    const element = this.history?.elements[batchIndex];
+    if (element === undefined) throw new Error(`${this.name}.readHostRow: no host memory for batch index ${batchIndex}`);
+    if (!Number.isInteger(cell) || cell < 0 || cell >= this.sizes.memorySize) {
+      throw new Error(`${this.name}.readHostRow: argument 'cell' must be in [0, ${this.sizes.memorySize}), got ${cell}`);
+    }
+    const row = new Float32Array(this.cellSize);
+    element.rows.readInto(cell, row, 0);
+    return row;
+  }
+
   dispose(): void {
     for (const variable of this.variables.values()) variable.dispose();
     this.history?.dispose();

@@ -1,0 +1,122 @@
+/**
+ * Host-side structures of the sparse memories (Rae et al. 2016, §3.3–3.6): the LRU list, the row store, the exact
+ * and HNSW indices and the sparse temporal links, each with exact undo.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ExactIndex } from './index/exact-index';
+import { HnswIndex, loadHnswlib } from './index/hnsw-index';
+import { resolveIndexType } from './index/create-index';
+import { LruList, type LruMove } from './lru-list';
+import { RowStore } from './row-store';
+import { SparseLinks } from './sparse-links';
+
+function oneHotRow(width: number, hot: number): Float32Array {
+  const row = new Float32Array(width);
+  row[hot] = 1;
+  return row;
+}
+
+describe('LruList', () => {
+  it('hands out never-used cells in index order, then the least recently touched', () => {
+    const lru = new LruList(5);
+    assert.equal(lru.leastUsed(), 0);
+    const log: LruMove[] = [];
+    lru.touch([0, 1], 1, log);
+    assert.equal(lru.leastUsed(), 2);
+    lru.touch([3, 2, 4], 2, log);
+    assert.deepEqual(lru.order(), [0, 1, 2, 3, 4]);
+    lru.touch([0], 3, log);
+    assert.equal(lru.leastUsed(), 1);
+    assert.deepEqual(Array.from(lru.accessTime), [3, 1, 2, 2, 2]);
+  });
+
+  it('undoes moves exactly', () => {
+    const lru = new LruList(6);
+    const first: LruMove[] = [];
+    lru.touch([4, 1], 1, first);
+    const order = lru.order();
+    const times = Array.from(lru.accessTime);
+    const second: LruMove[] = [];
+    lru.touch([1, 5, 0], 2, second);
+    lru.undo(second);
+    assert.deepEqual(lru.order(), order);
+    assert.deepEqual(Array.from(lru.accessTime), times);
+    lru.undo(first);
+    assert.deepEqual(lru.order(), [0, 1, 2, 3, 4, 5]);
+  });
+});
+
+describe('RowStore and ExactIndex', () => {
+  it('finds written rows by cosine, fills with zero rows in index order, and forgets restored rows', () => {
+    const store = new RowStore(3000, 4);
+    const index = new ExactIndex(store);
+    const a = store.write(2500, oneHotRow(4, 1), 0);
+    store.write(7, Float32Array.from([0, -1, 0, 0]), 0);
+    const found = index.search(Float32Array.from([0, 1, 0, 0, 0, -1, 0, 0]), 2, 3);
+    assert.deepEqual(Array.from(found), [2500, 0, 1, 7, 0, 1]);
+    store.restore(a);
+    assert.equal(store.isWritten(2500), false);
+    assert.deepEqual(Array.from(index.search(Float32Array.from([0, 1, 0, 0]), 1, 2)), [0, 1]);
+  });
+});
+
+describe('HnswIndex', () => {
+  const library = loadHnswlib();
+  it('finds rows written since the last update and after the in-place update', { skip: library === null }, () => {
+    if (library === null) return;
+    const store = new RowStore(5000, 8);
+    const index = new HnswIndex(library, store, { flushRows: 4, seed: 1 });
+    const rows = new Map<number, Float32Array>();
+    for (let i = 0; i < 40; i++) {
+      const cell = (i * 997) % 5000;
+      const row = Float32Array.from({ length: 8 }, (_, j) => Math.sin(i * 3.1 + j * 1.7));
+      rows.set(cell, row);
+      store.write(cell, row, 0);
+      index.markDirty(cell);
+      // Every query is one of the written rows: its own cell must come first, dirty or already in the graph.
+      const found = index.search(row, 1, 1);
+      assert.equal(found[0], cell, `row ${i} written to cell ${cell}`);
+    }
+    index.flush();
+    for (const [cell, row] of rows) assert.equal(index.search(row, 1, 1)[0], cell);
+    // Overwrite in place: the old direction no longer finds it, the new one does.
+    const moved = [...rows.keys()][3];
+    const negated = rows.get(moved)?.map((v) => -v) ?? new Float32Array(8);
+    store.write(moved, negated, 0);
+    index.markDirty(moved);
+    index.flush();
+    assert.equal(index.search(negated, 1, 1)[0], moved);
+  });
+
+  it('auto picks exact up to 1e5 cells and hnsw above', () => {
+    assert.equal(resolveIndexType('auto', 100_000), 'exact');
+    assert.equal(resolveIndexType('auto', 100_001), 'hnsw');
+    assert.throws(() => resolveIndexType('kd' as 'exact', 10), /indexType.*kd/);
+  });
+});
+
+describe('SparseLinks', () => {
+  it('links written cells to the previous precedence with a zero diagonal, and undoes exactly', () => {
+    const links = new SparseLinks(2, 4);
+    links.update([3], [1]);
+    assert.equal(links.precedenceOf(3), 1);
+    const undo = links.update([5], [0.8]);
+    assert.ok(Math.abs(links.link(5, 3) - 0.8) < 1e-6);
+    assert.equal(links.link(3, 5), 0);
+    assert.equal(links.link(5, 5), 0);
+    assert.ok(Math.abs(links.precedenceOf(3) - 0.2) < 1e-6);
+    const candidates = links.temporalCandidates([3], [1], 2);
+    assert.deepEqual(candidates.forward, [5]);
+    links.undo(undo);
+    assert.equal(links.link(5, 3), 0);
+    assert.equal(links.precedenceOf(3), 1);
+  });
+
+  it('keeps at most K_L entries per row', () => {
+    const links = new SparseLinks(2, 8);
+    links.update([0, 1, 2], [0.3, 0.3, 0.3]);
+    links.update([7], [1]);
+    assert.ok((links.forward.get(7)?.cells.length ?? 0) <= 2);
+  });
+});
