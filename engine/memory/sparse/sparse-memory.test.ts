@@ -53,7 +53,7 @@ describe('SparseAccessMemory', () => {
         tf.matMul(keys, full, false, true),
         tf.add(tf.mul(tf.expandDims(tf.norm(keys, 2, 2), 2), tf.expandDims(tf.norm(full, 2, 2), 1)), 1e-6),
       );
-      const weights = tf.softmax(tf.mul(cosine, tf.expandDims(controls.readStrengths, 2)));
+      const weights = tf.softmax(tf.mul(cosine, tf.expandDims(controls.readStrengths, 2))) as tf.Tensor3D;
       const expected = tf.matMul(weights, full).arraySync();
       const actual = result.readVectors.arraySync();
       expected.flat(2).forEach((value, i) => assert.ok(Math.abs(value - actual.flat(2)[i]) < 1e-5, `read ${i}: ${actual.flat(2)[i]} vs dense ${value}`));
@@ -99,7 +99,7 @@ describe('SparseTemporalMemory', () => {
     for (const x of xs.slice(0, 4)) state = memory.step(x, state).state;
     const last = xs[4];
     const lossOf = (x: tf.Tensor2D): tf.Scalar => tf.sum(tf.mul(memory.step(x, state).readVectors, projection));
-    const analytic = (tf.grad(lossOf)(last).arraySync() as number[][]).flat();
+    const analytic = (tf.grad((x: tf.Tensor) => lossOf(x as tf.Tensor2D))(last).arraySync() as number[][]).flat();
     const values = last.arraySync().flat();
     const epsilon = 5e-3;
     for (const i of [0, 3, 6, 8, 12]) {
