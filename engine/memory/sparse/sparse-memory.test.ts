@@ -54,7 +54,7 @@ describe('SparseAccessMemory', () => {
         tf.add(tf.mul(tf.expandDims(tf.norm(keys, 2, 2), 2), tf.expandDims(tf.norm(full, 2, 2), 1)), 1e-6),
       );
       const weights = tf.softmax(tf.mul(cosine, tf.expandDims(controls.readStrengths, 2))) as tf.Tensor3D;
-      const expected = tf.matMul(weights, full).arraySync();
+      const expected = (tf.matMul(weights, full) as tf.Tensor3D).arraySync();
       const actual = result.readVectors.arraySync();
       expected.flat(2).forEach((value, i) => assert.ok(Math.abs(value - actual.flat(2)[i]) < 1e-5, `read ${i}: ${actual.flat(2)[i]} vs dense ${value}`));
       state = result.state;
