@@ -232,8 +232,10 @@ export class DNC {
       // A state passed through untouched (no memory step) is cloned so the returned hidden never aliases the input.
       const ownMemory = memoryStates.map((state, i) => (state === start.memory[i] && hidden !== undefined ? mapState(state, (t) => tf.clone(t)) : state));
       const next: DNCHidden = { controller: controllerStates, memory: ownMemory, readVectors };
-      for (const t of [output, ...hiddenTensors(next)]) tf.keep(t);
       result = { output, hidden: next };
+      // Returning the tensors (not tf.keep) hands them to the caller's scope, so an enclosing tidy or
+      // variableGrads still frees them.
+      return [output, ...hiddenTensors(next)];
     });
     if (result === undefined) throw new Error('DNC.forward: internal error, no result');
     return debug === undefined ? result : { ...result, debug };

@@ -5,6 +5,7 @@
  * The hidden projection keeps its own bias because b_hn sits inside the reset gate's product.
  */
 import * as tf from '@tensorflow/tfjs';
+import { matMulPlus } from './lstm';
 import type { CellStep } from './types';
 
 export const GRU_GATE_COUNT = 3;
@@ -30,7 +31,7 @@ export const gruStep: CellStep = (layer, inputs, prevHidden, _prevCell, projecte
   let inputGates: tf.Tensor2D;
   if (inputs.length > 0) {
     const joined = inputs.length === 1 ? inputs[0] : tf.concat([...inputs], 1);
-    inputGates = tf.fused.matMul({ a: joined, b: layer.stepWeights, transposeB: true, bias: projected ?? layer.bias }) as tf.Tensor2D;
+    inputGates = matMulPlus(joined, layer.stepWeights, projected ?? layer.bias);
   } else if (projected !== undefined) {
     inputGates = projected;
   } else {

@@ -41,6 +41,22 @@ export function gatesFromConcatenated(
   activation: 'linear' | 'relu' = 'linear',
 ): tf.Tensor2D {
   const joined = inputs.length === 0 ? prevHidden : tf.concat([...inputs, prevHidden], 1);
-  const bias = projected ?? layer.bias;
-  return tf.fused.matMul({ a: joined, b: layer.stepWeights, transposeB: true, bias, activation }) as tf.Tensor2D;
+  return matMulPlus(joined, layer.stepWeights, projected ?? layer.bias, activation);
+}
+
+/**
+ * act(a·bᵀ + addend). A rank-1 addend (a bias) rides in the fused kernel; a per-row addend (a projected input)
+ * is a separate add, because the wasm backend's fused kernel takes rank-1 biases only.
+ */
+export function matMulPlus(
+  a: tf.Tensor2D,
+  b: tf.Tensor2D,
+  addend: tf.Tensor1D | tf.Tensor2D | undefined,
+  activation: 'linear' | 'relu' = 'linear',
+): tf.Tensor2D {
+  if (addend === undefined || addend.rank === 1) {
+    return tf.fused.matMul({ a, b, transposeB: true, bias: addend, activation }) as tf.Tensor2D;
+  }
+  const sum = tf.add(tf.matMul(a, b, false, true), addend) as tf.Tensor2D;
+  return activation === 'relu' ? tf.relu(sum) : sum;
 }
