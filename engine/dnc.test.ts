@@ -226,7 +226,7 @@ describe('DNC debug frames', () => {
     const { output, hidden, debug } = model.forward(x);
     assert.equal(readSpy.mock.callCount(), 1, 'one host readout per call');
     readSpy.mock.restore();
-    assert.ok(debug !== undefined);
+    if (debug === undefined) throw new Error('forward returned no debug frame');
     assert.equal(debug.timesteps, 4);
     for (const layer of [0, 1]) {
       const memory = findTensor(debug, 'memory', layer)!;
