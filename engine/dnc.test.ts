@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it, mock } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { DNC, hiddenTensors, type DNCHidden, type DNCOptions } from './dnc';
-import { findTensor } from './frames';
+import { findTensor, type FrameTensor } from './frames';
 import { DenseMemory } from './memory/dense-memory';
 
 before(async () => {
@@ -229,19 +229,19 @@ describe('DNC debug frames', () => {
     if (debug === undefined) throw new Error('forward returned no debug frame');
     assert.equal(debug.timesteps, 4);
     for (const layer of [0, 1]) {
-      const memory = findTensor(debug, 'memory', layer)!;
+      const memory: FrameTensor = findTensor(debug, 'memory', layer)!;
       assert.deepEqual(memory.shape, [4, 6, 4]);
       assert.deepEqual(memory.axes, ['time', 'cell', 'word']);
-      const linkMatrix = findTensor(debug, 'linkMatrix', layer)!;
+      const linkMatrix: FrameTensor = findTensor(debug, 'linkMatrix', layer)!;
       assert.deepEqual(linkMatrix.shape, [4, 6, 6]);
       assert.deepEqual(findTensor(debug, 'readWeights', layer)!.axes, ['time', 'head', 'cell']);
       assert.deepEqual(findTensor(debug, 'usage', layer)!.shape, [4, 6]);
-      const xi = findTensor(debug, 'controllerOutput', layer)!;
+      const xi: FrameTensor = findTensor(debug, 'controllerOutput', layer)!;
       assert.deepEqual([xi.shape, xi.axes], [[4, 5], ['time', 'unit']]);
       // The last timestep of batch element 0 is the returned state's batch row 0.
       const lastMemory = memory.data.subarray(3 * 24, 4 * 24);
       assert.deepEqual(Array.from(lastMemory), Array.from(hidden.memory[layer].memory.dataSync().subarray(0, 24)));
-      const reads = findTensor(debug, 'readVectors', layer)!;
+      const reads: FrameTensor = findTensor(debug, 'readVectors', layer)!;
       assert.deepEqual(Array.from(reads.data.subarray(3 * 8)), Array.from(hidden.readVectors[layer].dataSync().subarray(0, 8)));
       const lastLinks = linkMatrix.data.subarray(3 * 36);
       for (let i = 0; i < 6; i++) assert.equal(lastLinks[i * 6 + i], 0, 'zero link diagonal');
