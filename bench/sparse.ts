@@ -1,0 +1,113 @@
+/**
+ * Milliseconds per forward+backward step of the sparse memories SAM and SDNC (Rae et al. 2016) as N grows:
+ * batch 8, 16-step sequences, W 32, R 4, K 4 (K_L 4), interface weights and inputs differentiated through the
+ * whole sequence (BPTT through the journal). Each iteration starts from an empty memory, as an episode does
+ * (`initialState` undoes the last sequence's writes in O(rows written)); the index is whatever `indexType auto`
+ * picks at that N (exact ≤ 1e5 < hnsw) and is filled incrementally by the writes, never built from all N rows.
+ *
+ *   npm run bench:sparse [-- --backend wasm|cpu --sizes 1000,4000,... --seconds 4 --cap 120]
+ *
+ * Prints one line per (model, N) and, as the last line, a JSON summary with `ratio_64k_over_1k`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { SparseAccessMemory, SparseTemporalMemory, type SparseMemoryState } from '../engine/memory/sparse/sparse-memory';
+
+function option(name: string, fallback: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 && index + 1 < process.argv.length ? process.argv[index + 1] : fallback;
+}
+
+const BATCH = 8;
+const STEPS = 16;
+const CELL_SIZE = 32;
+const READ_HEADS = 4;
+const SPARSE_READS = 4;
+const INPUT_SIZE = 64;
+const backend = option('backend', 'wasm');
+const sizes = option('sizes', '1000,4000,16000,64000,256000,1000000').split(',').map(Number);
+const minSeconds = Number(option('seconds', '4'));
+const capSeconds = Number(option('cap', '120'));
+for (const size of sizes) if (!Number.isInteger(size) || size <= 0) throw new Error(`--sizes: every size must be a positive integer, got ${size}`);
+
+interface Row {
+  model: 'sam' | 'sdnc';
+  memorySize: number;
+  index: string;
+  msPerStep: number | null;
+  iterations: number;
+  setupMs: number;
+  note?: string;
+}
+
+function iteration(memory: SparseAccessMemory, xs: tf.Variable[], projections: tf.Tensor3D[]): void {
+  const weight = [...memory.variables.values()];
+  const { value, grads } = tf.variableGrads(() => {
+    let state: SparseMemoryState = memory.initialState(BATCH);
+    let loss: tf.Scalar = tf.scalar(0);
+    xs.forEach((x, t) => {
+      const result = memory.step(x as tf.Tensor2D, state);
+      loss = tf.add(loss, tf.sum(tf.mul(result.readVectors, projections[t])));
+      state = result.state;
+    });
+    return loss;
+  }, [...weight, ...xs]);
+  value.dataSync();
+  value.dispose();
+  for (const grad of Object.values(grads)) grad.dispose();
+}
+
+async function main(): Promise<void> {
+  if (!(await tf.setBackend(backend))) throw new Error(`--backend: could not initialise '${backend}'`);
+  await tf.ready();
+  const xs = Array.from({ length: STEPS }, (_, t) => tf.variable(tf.randomNormal([BATCH, INPUT_SIZE], 0, 1, 'float32', t), true, `bench_x${t}`));
+  const projections = Array.from({ length: STEPS }, (_, t) => tf.randomNormal([BATCH, READ_HEADS, CELL_SIZE], 0, 1, 'float32', 100 + t) as tf.Tensor3D);
+  const rows: Row[] = [];
+  console.log(`backend ${tf.getBackend()}, batch ${BATCH}, ${STEPS} steps, W ${CELL_SIZE}, R ${READ_HEADS}, K ${SPARSE_READS}, K_L 4`);
+  for (const model of ['sam', 'sdnc'] as const) {
+    for (const memorySize of sizes) {
+      const setupStart = performance.now();
+      const config = { inputSize: INPUT_SIZE, memorySize, cellSize: CELL_SIZE, readHeads: READ_HEADS, sparseReads: SPARSE_READS, temporalReads: 4 };
+      const memory = model === 'sam' ? new SparseAccessMemory(config, 1) : new SparseTemporalMemory(config, 1);
+      memory.initialState(BATCH);
+      const setupMs = performance.now() - setupStart;
+      const times: number[] = [];
+      const started = performance.now();
+      let note: string | undefined;
+      // Two warm-up iterations (kernel set-up, index growth), then timed ones until minSeconds have passed (at
+      // least 2) or the cap is reached.
+      for (let i = 0; ; i++) {
+        const t0 = performance.now();
+        iteration(memory, xs, projections);
+        if (i > 1) times.push(performance.now() - t0);
+        const elapsed = (performance.now() - started) / 1000;
+        if (elapsed > capSeconds) {
+          note = `capped at ${capSeconds} s`;
+          break;
+        }
+        if (times.length >= 2 && elapsed > minSeconds) break;
+      }
+      times.sort((a, b) => a - b);
+      const median = times.length > 0 ? times[Math.floor(times.length / 2)] / STEPS : null;
+      const row: Row = { model, memorySize, index: memory.indexKind, msPerStep: median, iterations: times.length, setupMs: Math.round(setupMs), note };
+      rows.push(row);
+      console.log(
+        `${model.padEnd(5)} N ${String(memorySize).padStart(8)}  index ${row.index.padEnd(6)} ` +
+          `${median === null ? 'n/a' : median.toFixed(2).padStart(8)} ms/step  (${times.length} iterations, setup ${row.setupMs} ms${note ? `, ${note}` : ''})`,
+      );
+      memory.dispose();
+    }
+  }
+  const at = (model: 'sam' | 'sdnc', size: number) => rows.find((r) => r.model === model && r.memorySize === size)?.msPerStep ?? null;
+  const ratio = (model: 'sam' | 'sdnc') => {
+    const small = at(model, 1000);
+    const large = at(model, 64000);
+    return small === null || large === null ? null : Number((large / small).toFixed(3));
+  };
+  console.log(JSON.stringify({ bench: 'sparse', backend: tf.getBackend(), batch: BATCH, steps: STEPS, cellSize: CELL_SIZE, readHeads: READ_HEADS, sparseReads: SPARSE_READS, start: 'empty memory per sequence', results: rows, ratio_64k_over_1k: { sam: ratio('sam'), sdnc: ratio('sdnc') } }));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
