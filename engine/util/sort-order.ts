@@ -70,18 +70,37 @@ export function permutationGather(values: tf.Tensor2D, order: tf.Tensor2D, inver
   assertDtype('permutationGather', 'order', order, 'int32');
   assertDtype('permutationGather', 'inverse', inverse, 'int32');
   const gatherWithInverseGradient = customGradient((_inputs, save) => {
+    const flatOrder = flatRowIndices(order);
+    const flatInverse = flatRowIndices(inverse);
     // Tensors captured by the closure may be disposed before backprop; saved ones are kept.
-    save([inverse]);
+    save([flatInverse]);
     return {
-      value: tf.gather(values, order, 1, 1),
+      value: gatherRows(values, flatOrder, batch, length),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
-        tf.gather(dy, saved[0], 1, 1),
+        gatherRows(dy, saved[0], batch, length),
         tf.zeros([batch, length]),
         tf.zeros([batch, length]),
       ],
     };
   });
   return gatherWithInverseGradient(values, order, inverse);
+}
+
+/**
+ * Row-wise indices `[batch, length]` as indices into the flattened `[batch · length]` tensor. A flat gather
+ * replaces `tf.gather(x, indices, 1, 1)` because the wasm backend's gather with batchDims = 1 reads wrong rows
+ * beyond the first (tfjs 4.22; checked in `dense-memory-wasm.test.ts`).
+ */
+function flatRowIndices(indices: tf.Tensor2D): tf.Tensor1D {
+  const [batch, length] = indices.shape;
+  const offsets = new Int32Array(batch);
+  for (let row = 0; row < batch; row++) offsets[row] = row * length;
+  return tf.reshape(tf.add(indices, tf.tensor2d(offsets, [batch, 1], 'int32')), [batch * length]);
+}
+
+/** `values` `[batch, length]` gathered at flat indices from `flatRowIndices`, back in `[batch, length]`. */
+function gatherRows(values: tf.Tensor, flatIndices: tf.Tensor, batch: number, length: number): tf.Tensor2D {
+  return tf.reshape(tf.gather(tf.reshape(values, [batch * length]), flatIndices), [batch, length]);
 }
 
 /**
