@@ -218,6 +218,22 @@ describe('DNC forward', () => {
   });
 });
 
+describe('DNC one-step calls', () => {
+  it('computes gradients for a single-timestep input (the stepwise training path)', () => {
+    const model = new DNC(SMALL);
+    const x = input(2, 1);
+    const { value, grads } = tf.variableGrads(() => {
+      const r = model.forward(x);
+      model.disposeHidden(r.hidden);
+      return tf.sum(tf.square(r.output)) as tf.Scalar;
+    });
+    assert.equal(Object.keys(grads).length, model.variables.size);
+    assert.ok(Object.values(grads).every((g) => g.dataSync().every(Number.isFinite)));
+    tf.dispose([value, grads, x]);
+    model.dispose();
+  });
+});
+
 describe('DNC debug frames', () => {
   it('stacks every step of every layer, read out once per call, consistent with the final state', () => {
     const model = new DNC({ ...SMALL, numLayers: 2, shareMemory: false, debug: true });

@@ -174,7 +174,9 @@ export class DNC {
       const timeMajor = o.batchFirst ? tf.transpose(input, [1, 0, 2]) : input;
       const prepared: PreparedController[] = this.controllers.map((c, layer) => c.prepare(layer === 0 ? o.inputSize : 0));
       // x_t's share of layer 0's gates for all timesteps in one matMul; only r_{t−1} and h_{t−1} remain per step.
-      const projected = tf.split(prepared[0].projectSequence(tf.reshape(timeMajor, [timesteps * batchSize, o.inputSize])), timesteps, 0) as tf.Tensor2D[];
+      const projectedAll = prepared[0].projectSequence(tf.reshape(timeMajor, [timesteps * batchSize, o.inputSize]));
+      // tfjs's SplitV gradient breaks on a single piece (it concatenates a lone dy), so one step skips the split.
+      const projected = timesteps === 1 ? [projectedAll] : (tf.split(projectedAll, timesteps, 0) as tf.Tensor2D[]);
       const controllerStates = [...start.controller];
       const memoryStates = options.resetExperience === true ? this.memories.map((m) => m.initialState(batchSize)) : [...start.memory];
       const readVectors = [...start.readVectors];

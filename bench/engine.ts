@@ -1,0 +1,181 @@
+/**
+ * Milliseconds per forward+backward iteration of the whole DNC (controller, memory, output, BCE-with-logits loss,
+ * gradients of every variable; no optimizer update) on the backend `selectBackend()` picks (`ENGRAM_BACKEND`
+ * overrides), for:
+ *  - pytorch-dnc's copy-task default: batch 100, N 16, W 20, R 4, LSTM hidden 64 with 2 hidden layers, input 6
+ *    (the copy task's `input_size`: 5 data bits + 1 end marker), sequence length 9 (2·4+1 for
+ *    `sequence_max_length` 4);
+ *  - memory scaling, N ∈ {16, 64, 256, 1024}: batch 8, 16 steps, W 32, R 1, LSTM hidden 64 with 1 hidden layer,
+ *    input 6 — the settings of ../shared/bench/pytorch-dnc/mem_scaling.py, so the two can be compared.
+ *
+ *   npm run bench:engine [-- --configs copy,N16,N64 --repeats 5 --debug]
+ *
+ * Per config: 2 warm-up iterations, then the median of `--repeats` timed ones (forward-only is timed too);
+ * kernels per iteration counted once with tf.profile; heap and RSS after the config. `--debug` also times a
+ * forward with debug frames. Prints a table and, as the last line, a JSON summary.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../engine/backend';
+import { DNC, type DNCOptions } from '../engine/dnc';
+
+interface BenchConfig {
+  readonly name: string;
+  readonly batch: number;
+  readonly steps: number;
+  readonly options: DNCOptions;
+}
+
+const COPY_TASK: BenchConfig = {
+  name: 'copy',
+  batch: 100,
+  steps: 9,
+  options: { inputSize: 6, hiddenSize: 64, numHiddenLayers: 2, nrCells: 16, cellSize: 20, readHeads: 4, seed: 1 },
+};
+
+const SCALING: BenchConfig[] = [16, 64, 256, 1024].map((cells) => ({
+  name: `N${cells}`,
+  batch: 8,
+  steps: 16,
+  options: { inputSize: 6, hiddenSize: 64, numHiddenLayers: 1, nrCells: cells, cellSize: 32, readHeads: 1, seed: 1 },
+}));
+
+function option(name: string, fallback: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 && index + 1 < process.argv.length ? process.argv[index + 1] : fallback;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Random 0/1 bits, as the copy task feeds. */
+function bits(shape: [number, number, number], seed: number): tf.Tensor3D {
+  return tf.tidy(() => tf.cast(tf.greater(tf.randomUniform(shape, 0, 1, 'float32', seed), 0.5), 'float32')) as tf.Tensor3D;
+}
+
+interface Result {
+  name: string;
+  batch: number;
+  steps: number;
+  nrCells: number;
+  cellSize: number;
+  readHeads: number;
+  hiddenSize: number;
+  numHiddenLayers: number;
+  parameters: number;
+  forwardBackwardMs: number;
+  forwardMs: number;
+  forwardDebugMs?: number;
+  msPerTimestep: number;
+  kernelsPerIteration: number;
+  repeats: number;
+  heapUsedMb: number;
+  rssMb: number;
+  tfjsMb: number;
+}
+
+function timeMs(run: () => void, repeats: number): number {
+  run();
+  run();
+  const samples: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    run();
+    samples.push(performance.now() - t0);
+  }
+  return median(samples);
+}
+
+async function benchOne(config: BenchConfig, repeats: number, withDebug: boolean): Promise<Result> {
+  const model = new DNC(config.options);
+  const x = bits([config.batch, config.steps, config.options.inputSize], 1);
+  const target = bits([config.batch, config.steps, config.options.inputSize], 2);
+  const loss = () => {
+    const { output, hidden } = model.forward(x, undefined, { resetExperience: true, training: true });
+    model.disposeHidden(hidden);
+    // binary_cross_entropy_with_logits, mean over all elements (pytorch-dnc's copy-task criterion).
+    return tf.losses.sigmoidCrossEntropy(target, output) as tf.Scalar;
+  };
+  const iteration = () => {
+    const { value, grads } = tf.variableGrads(loss);
+    value.dataSync();
+    tf.dispose([value, grads]);
+  };
+  const forward = () => {
+    const { output, hidden } = model.forward(x);
+    output.dataSync();
+    output.dispose();
+    model.disposeHidden(hidden);
+  };
+  const forwardBackwardMs = timeMs(iteration, repeats);
+  const forwardMs = timeMs(forward, repeats);
+  let forwardDebugMs: number | undefined;
+  if (withDebug) {
+    const debugModel = new DNC({ ...config.options, debug: true });
+    forwardDebugMs = timeMs(() => {
+      const { output, hidden } = debugModel.forward(x);
+      output.dispose();
+      debugModel.disposeHidden(hidden);
+    }, repeats);
+    debugModel.dispose();
+  }
+  // One profiled iteration: every kernel the forward, the loss and the backward dispatch.
+  const kernelsPerIteration = (await tf.profile(() => iteration())).kernels.length;
+  const memory = process.memoryUsage();
+  const parameters = [...model.variables.values()].reduce((n, v) => n + v.size, 0);
+  const result: Result = {
+    name: config.name,
+    batch: config.batch,
+    steps: config.steps,
+    nrCells: config.options.nrCells ?? 5,
+    cellSize: config.options.cellSize ?? 10,
+    readHeads: config.options.readHeads ?? 2,
+    hiddenSize: config.options.hiddenSize,
+    numHiddenLayers: config.options.numHiddenLayers ?? 2,
+    parameters,
+    forwardBackwardMs,
+    forwardMs,
+    forwardDebugMs,
+    msPerTimestep: forwardBackwardMs / config.steps,
+    kernelsPerIteration,
+    repeats,
+    heapUsedMb: memory.heapUsed / 2 ** 20,
+    rssMb: memory.rss / 2 ** 20,
+    tfjsMb: tf.memory().numBytes / 2 ** 20,
+  };
+  tf.dispose([x, target]);
+  model.dispose();
+  return result;
+}
+
+async function main(): Promise<void> {
+  const choice = await selectBackend();
+  const wanted = option('configs', 'all');
+  const repeats = Number(option('repeats', '5'));
+  if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`--repeats must be a positive integer, got ${option('repeats', '')}`);
+  const all = [COPY_TASK, ...SCALING];
+  const configs = wanted === 'all' ? all : all.filter((c) => wanted.split(',').includes(c.name));
+  if (configs.length === 0) throw new Error(`--configs matched nothing; known: ${all.map((c) => c.name).join(', ')}`);
+  const withDebug = process.argv.includes('--debug');
+  const results: Result[] = [];
+  for (const config of configs) {
+    // Fewer repeats where one iteration takes seconds; the median of 3 is still robust to one outlier.
+    const plain = await benchOne(config, config.options.nrCells !== undefined && config.options.nrCells >= 1024 ? Math.min(repeats, 3) : repeats, withDebug);
+    results.push(plain);
+    console.log(
+      `${plain.name.padEnd(6)} B${String(plain.batch).padEnd(4)} T${String(plain.steps).padEnd(3)} N${String(plain.nrCells).padEnd(5)} W${String(plain.cellSize).padEnd(3)} R${plain.readHeads} ` +
+        `fwd+bwd ${plain.forwardBackwardMs.toFixed(1).padStart(8)} ms  fwd ${plain.forwardMs.toFixed(1).padStart(7)} ms` +
+        `${plain.forwardDebugMs === undefined ? '' : `  fwd+debug ${plain.forwardDebugMs.toFixed(1).padStart(7)} ms`}  ` +
+        `${plain.msPerTimestep.toFixed(2).padStart(7)} ms/step  ${String(plain.kernelsPerIteration).padStart(6)} kernels  ` +
+        `heap ${plain.heapUsedMb.toFixed(0)} MB  rss ${plain.rssMb.toFixed(0)} MB`,
+    );
+  }
+  console.log(JSON.stringify({ bench: 'engine', backend: choice.name, node: process.version, unit: 'ms per iteration (median)', results }));
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench:engine: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});
