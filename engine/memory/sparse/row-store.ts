@@ -22,6 +22,8 @@ export class RowStore {
   private readonly writtenPosition: Int32Array;
   private written: Int32Array = new Int32Array(64);
   private writtenCount = 0;
+  /** No cell below this is unwritten: lets zero-row scans skip the written prefix LRU writes fill first. */
+  private unwrittenFloor = 0;
 
   constructor(
     readonly memorySize: number,
@@ -42,6 +44,14 @@ export class RowStore {
 
   isWritten(cell: number): boolean {
     return this.writtenPosition[cell] >= 0;
+  }
+
+  /** The lowest unwritten cell at or above `from`, or −1; amortised O(1) for scans from 0. */
+  nextUnwritten(from: number): number {
+    let cell = from <= this.unwrittenFloor ? this.unwrittenFloor : from;
+    while (cell < this.memorySize && this.writtenPosition[cell] >= 0) cell++;
+    if (from <= this.unwrittenFloor) this.unwrittenFloor = cell;
+    return cell < this.memorySize ? cell : -1;
   }
 
   /** The page holding `cell` and the row's offset in it, or null for a row in an unallocated (zero) page. */
@@ -80,6 +90,7 @@ export class RowStore {
     if (overwrite.previous === null) {
       where.page.fill(0, where.offset, where.offset + this.cellSize);
       this.removeWritten(overwrite.cell);
+      this.unwrittenFloor = Math.min(this.unwrittenFloor, overwrite.cell);
     } else {
       where.page.set(overwrite.previous, where.offset);
     }
@@ -89,6 +100,7 @@ export class RowStore {
   clear(): void {
     for (let i = 0; i < this.writtenCount; i++) this.writtenPosition[this.written[i]] = -1;
     this.writtenCount = 0;
+    this.unwrittenFloor = 0;
     this.pages.clear();
   }
 

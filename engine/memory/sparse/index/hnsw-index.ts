@@ -67,11 +67,15 @@ export class HnswIndex implements CellIndex {
       if (available > 0 && norm > 0) {
         const wanted = Math.min(available, k + this.dirty.size);
         const query = Array.from(queries.subarray(q * width, (q + 1) * width));
-        const result = this.graph.searchKnn(query, wanted);
-        result.neighbors.forEach((cell, i) => {
-          // Stale entries: the dirty loop below scores these rows from their current contents.
-          if (!this.dirty.has(cell)) tops[q].offer(1 - result.distances[i], cell);
-        });
+        const result = this.searchGraph(query, wanted);
+        if (result === null) {
+          this.scanPresent(tops[q], queries, q, norm);
+        } else {
+          result.neighbors.forEach((cell, i) => {
+            // Stale entries: the dirty loop below scores these rows from their current contents.
+            if (!this.dirty.has(cell)) tops[q].offer(1 - result.distances[i], cell);
+          });
+        }
       }
       for (const cell of this.dirty) {
         const where = this.store.locate(cell);
@@ -82,6 +86,24 @@ export class HnswIndex implements CellIndex {
     const out = new Int32Array(queryCount * k);
     tops.forEach((top, q) => out.set(top.cells, q * k));
     return out;
+  }
+
+  /** k-NN from the graph, or null when hnswlib cannot return k results (many deletions, tiny graphs). */
+  private searchGraph(query: number[], wanted: number): Hnswlib.SearchResult | null {
+    try {
+      return this.graph.searchKnn(query, wanted);
+    } catch {
+      return null;
+    }
+  }
+
+  /** Exact fallback over the rows present in the graph. */
+  private scanPresent(top: TopCells, queries: Float32Array, q: number, norm: number): void {
+    const width = this.store.cellSize;
+    for (const cell of this.present) {
+      const where = this.store.locate(cell);
+      if (where !== null && !this.dirty.has(cell)) top.offer(hostCosine(where.page, where.offset, queries, q * width, width, norm), cell);
+    }
   }
 
   markDirty(cell: number): void {

@@ -76,14 +76,13 @@ export class TopCells {
 
 /**
  * Offer the never-written cells (rows exactly zero, cosine 0) in index order: only the first `k` of them can make
- * any top-k, because later ones tie with them at a higher index. Skips cells for which `skip` is true.
+ * any top-k, because later ones tie with them at a higher index.
  */
 export function offerZeroRows(tops: readonly TopCells[], store: RowStore, k: number): void {
-  let offered = 0;
-  for (let cell = 0; cell < store.memorySize && offered < k; cell++) {
-    if (store.isWritten(cell)) continue;
+  let cell = store.nextUnwritten(0);
+  for (let offered = 0; offered < k && cell >= 0; offered++) {
     for (const top of tops) top.offer(0, cell);
-    offered++;
+    cell = store.nextUnwritten(cell + 1);
   }
 }
 
