@@ -186,11 +186,11 @@ test('debug output: batch element 0 of state, weightings, gates and reads, with 
     state = first.state;
     const { debug, state: next, readVectors } = memory.step(xi, state, { debug: true });
     assert.ok(debug !== undefined);
-    const [n, w, r] = [SMALL.memorySize, SMALL.cellSize, SMALL.readHeads];
+    const [cells, width, heads] = [SMALL.memorySize, SMALL.cellSize, SMALL.readHeads];
     const expectedShapes: Record<string, number[]> = {
-      memory: [n, w], linkMatrix: [n, n], precedence: [n], readWeights: [r, n], writeWeights: [n], usage: [n],
-      allocationWeights: [n], writeContentWeights: [n], readContentWeights: [r, n], readModes: [r, 3], freeGates: [r],
-      allocationGate: [1], writeGate: [1], readVectors: [r, w],
+      memory: [cells, width], linkMatrix: [cells, cells], precedence: [cells], readWeights: [heads, cells], writeWeights: [cells],
+      usage: [cells], allocationWeights: [cells], writeContentWeights: [cells], readContentWeights: [heads, cells],
+      readModes: [heads, 3], freeGates: [heads], allocationGate: [1], writeGate: [1], readVectors: [heads, width],
     };
     assert.deepEqual(Object.keys(debug.tensors).sort(), Object.keys(expectedShapes).sort());
     for (const [name, shape] of Object.entries(expectedShapes)) {

@@ -48,7 +48,7 @@ export interface ParameterRecord {
 
 const WEIGHTING_RANGE: readonly [number, number] = [0, 1];
 
-/** One debug tensor (full batch) with its axis labels (batch axis excluded) and known range. */
+// One debug tensor (full batch) with its axis labels (batch axis excluded) and known range.
 interface DebugEntry {
   readonly name: string;
   readonly tensor: tf.Tensor;
@@ -56,7 +56,7 @@ interface DebugEntry {
   readonly range?: readonly [number, number];
 }
 
-/** The state, weightings, gates and reads the debugger shows, labelled. */
+// The state, weightings, gates and reads the debugger shows, labelled.
 function debugEntries(controls: MemoryInterface, trace: DenseStepTrace): readonly DebugEntry[] {
   const { state } = trace;
   const weighting = (name: string, tensor: tf.Tensor, axes: readonly string[]): DebugEntry => ({ name, tensor, axes, range: WEIGHTING_RANGE });
@@ -78,7 +78,7 @@ function debugEntries(controls: MemoryInterface, trace: DenseStepTrace): readonl
   ];
 }
 
-/** Batch element 0 of `tensor`, without the batch axis. */
+// Batch element 0 of `tensor`, without the batch axis.
 function firstBatchElement(tensor: tf.Tensor): tf.Tensor {
   const [, ...rest] = tensor.shape;
   return tf.reshape(tf.slice(tensor, 0, 1), rest);
@@ -142,8 +142,8 @@ export class DenseMemory implements MemoryModule<DenseMemoryState> {
     for (const [name, shape] of this.parameterShapes) {
       const record = records[name];
       if (record === undefined) throw new Error(`DenseMemory.loadParams: parameter '${name}' is missing`);
-      const size = shape.reduce((a, b) => a * b, 1);
-      const sameShape = record.shape.length === shape.length && record.shape.every((d, i) => d === shape[i]);
+      const size = shape.reduce((product, dimension) => product * dimension, 1);
+      const sameShape = record.shape.length === shape.length && record.shape.every((dimension, axis) => dimension === shape[axis]);
       if (!sameShape || record.data.length !== size) {
         throw new Error(
           `DenseMemory.loadParams: parameter '${name}' must have shape [${shape.join(', ')}] (${size} values), ` +
@@ -162,26 +162,25 @@ export class DenseMemory implements MemoryModule<DenseMemoryState> {
 
   initialState(batchSize: number): DenseMemoryState {
     assertPositiveInteger('DenseMemory.initialState', 'batchSize', batchSize);
-    const n = this.memorySize;
     return {
-      memory: tf.zeros([batchSize, n, this.cellSize]),
-      linkMatrix: tf.zeros([batchSize, n, n]),
-      precedence: tf.zeros([batchSize, n]),
-      readWeights: tf.zeros([batchSize, this.readHeads, n]),
-      writeWeights: tf.zeros([batchSize, n]),
-      usage: tf.zeros([batchSize, n]),
+      memory: tf.zeros([batchSize, this.memorySize, this.cellSize]),
+      linkMatrix: tf.zeros([batchSize, this.memorySize, this.memorySize]),
+      precedence: tf.zeros([batchSize, this.memorySize]),
+      readWeights: tf.zeros([batchSize, this.readHeads, this.memorySize]),
+      writeWeights: tf.zeros([batchSize, this.memorySize]),
+      usage: tf.zeros([batchSize, this.memorySize]),
     };
   }
 
   stateShapes(batchSize: number): Readonly<Record<string, readonly number[]>> {
-    const n = this.memorySize;
+    const cells = this.memorySize;
     return {
-      memory: [batchSize, n, this.cellSize],
-      linkMatrix: [batchSize, n, n],
-      precedence: [batchSize, n],
-      readWeights: [batchSize, this.readHeads, n],
-      writeWeights: [batchSize, n],
-      usage: [batchSize, n],
+      memory: [batchSize, cells, this.cellSize],
+      linkMatrix: [batchSize, cells, cells],
+      precedence: [batchSize, cells],
+      readWeights: [batchSize, this.readHeads, cells],
+      writeWeights: [batchSize, cells],
+      usage: [batchSize, cells],
     };
   }
 

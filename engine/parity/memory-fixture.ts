@@ -59,7 +59,7 @@ function asTensor(value: Json, where: string): FixtureTensor {
   const shape = field(value, 'shape', where);
   const data = field(value, 'data', where);
   if (!isNumberArray(shape) || !isNumberArray(data)) throw new Error(`replayMemoryFixture: ${where} must be {shape: number[], data: number[]}`);
-  const size = shape.reduce((a, b) => a * b, 1);
+  const size = shape.reduce((product, dimension) => product * dimension, 1);
   if (size !== data.length) throw new Error(`replayMemoryFixture: ${where} has ${data.length} values for shape [${shape.join(', ')}]`);
   return { shape, data };
 }
@@ -68,7 +68,7 @@ function tensorField(value: Json, name: string, where: string): FixtureTensor {
   return asTensor(field(value, name, where), `${where}.${name}`);
 }
 
-/** Largest absolute difference; sizes must agree (fixture shapes may carry extra unit axes, e.g. [B, 1, N]). */
+// Largest absolute difference; sizes must agree (fixture shapes may carry extra unit axes, e.g. [B, 1, N]).
 function maxAbsDifference(actual: Float32Array | Int32Array | Uint8Array, expected: FixtureTensor, name: string): number {
   if (actual.length !== expected.data.length) {
     throw new Error(`replayMemoryFixture: ${name} has ${actual.length} values in the engine, ${expected.data.length} in the fixture`);
@@ -81,7 +81,7 @@ function maxAbsDifference(actual: Float32Array | Int32Array | Uint8Array, expect
   return worst;
 }
 
-/** The fixture's free-list orders and tie flags of one step, per batch row. */
+// The fixture's free-list orders and tie flags of one step, per batch row.
 function sortInfo(intermediates: Json, where: string): { order: number[][]; ties: boolean[] } | undefined {
   if (!isRecord(intermediates) || !('allocation_sort_order' in intermediates)) return undefined;
   const order = intermediates.allocation_sort_order;

@@ -86,11 +86,9 @@ export function permutationGather(values: tf.Tensor2D, order: tf.Tensor2D, inver
   return gatherWithInverseGradient(values, order, inverse);
 }
 
-/**
- * Row-wise indices `[batch, length]` as indices into the flattened `[batch · length]` tensor. A flat gather
- * replaces `tf.gather(x, indices, 1, 1)` because the wasm backend's gather with batchDims = 1 reads wrong rows
- * beyond the first (tfjs 4.22; checked in `dense-memory-wasm.test.ts`).
- */
+// Row-wise indices `[batch, length]` as indices into the flattened `[batch · length]` tensor. A flat gather
+// replaces `tf.gather(x, indices, 1, 1)` because the wasm backend's gather with batchDims = 1 reads wrong rows
+// beyond the first (tfjs 4.22; checked in `dense-memory-wasm.test.ts`).
 function flatRowIndices(indices: tf.Tensor2D): tf.Tensor1D {
   const [batch, length] = indices.shape;
   const offsets = new Int32Array(batch);
@@ -98,7 +96,7 @@ function flatRowIndices(indices: tf.Tensor2D): tf.Tensor1D {
   return tf.reshape(tf.add(indices, tf.tensor2d(offsets, [batch, 1], 'int32')), [batch * length]);
 }
 
-/** `values` `[batch, length]` gathered at flat indices from `flatRowIndices`, back in `[batch, length]`. */
+// `values` `[batch, length]` gathered at flat indices from `flatRowIndices`, back in `[batch, length]`.
 function gatherRows(values: tf.Tensor, flatIndices: tf.Tensor, batch: number, length: number): tf.Tensor2D {
   return tf.reshape(tf.gather(tf.reshape(values, [batch * length]), flatIndices), [batch, length]);
 }
