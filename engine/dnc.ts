@@ -214,7 +214,8 @@ export class DNC {
 
       // y_t = W_y·[ξ^{top}_t; r^{top}_t] + b_y for all timesteps in one fused matMul.
       const topFeatures = tf.concat([tf.concat(perLayerXi[topLayer], 0), tf.concat(perLayerReads[topLayer], 0)], 1);
-      const flatOutput = tf.fused.matMul({ a: topFeatures, b: this.outputWeights, transposeB: true, bias: this.outputBias });
+      // Transposed once per call rather than `transposeB`: wasm's fused matMul misplaces the bias with transposeB.
+      const flatOutput = tf.fused.matMul({ a: topFeatures, b: tf.transpose(this.outputWeights), bias: this.outputBias });
       const outputTimeMajor = tf.reshape(flatOutput, [timesteps, batchSize, o.outputSize]) as tf.Tensor3D;
       const output = o.batchFirst ? (tf.transpose(outputTimeMajor, [1, 0, 2]) as tf.Tensor3D) : outputTimeMajor;
 

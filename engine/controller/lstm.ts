@@ -32,7 +32,7 @@ export const lstmStep: CellStep = (layer: PreparedLayer, inputs, prevHidden, pre
   return lstmFromGates(gates, prevCell);
 };
 
-/** [inputs…; h]·[W_in | W_hh]ᵀ + (projected ?? bias): shared by the LSTM and the plain RNN. */
+/** [inputs…; h]·[W_in | W_hh]ᵀ + (projected ?? bias), with the weights prepared transposed: shared by LSTM and RNN. */
 export function gatesFromConcatenated(
   layer: PreparedLayer,
   inputs: readonly tf.Tensor2D[],
@@ -45,7 +45,7 @@ export function gatesFromConcatenated(
 }
 
 /**
- * act(a·bᵀ + addend). A rank-1 addend (a bias) rides in the fused kernel; a per-row addend (a projected input)
+ * act(a·b + addend), `b` already transposed to `[in, out]`. A rank-1 addend (a bias) rides in the fused kernel; a per-row addend (a projected input)
  * is a separate add, because the wasm backend's fused kernel takes rank-1 biases only.
  */
 export function matMulPlus(
@@ -55,8 +55,8 @@ export function matMulPlus(
   activation: 'linear' | 'relu' = 'linear',
 ): tf.Tensor2D {
   if (addend === undefined || addend.rank === 1) {
-    return tf.fused.matMul({ a, b, transposeB: true, bias: addend, activation }) as tf.Tensor2D;
+    return tf.fused.matMul({ a, b, bias: addend, activation }) as tf.Tensor2D;
   }
-  const sum = tf.add(tf.matMul(a, b, false, true), addend) as tf.Tensor2D;
+  const sum = tf.add(tf.matMul(a, b), addend) as tf.Tensor2D;
   return activation === 'relu' ? tf.relu(sum) : sum;
 }

@@ -137,16 +137,16 @@ export class StackedController {
       let inputWeights = variable(`weight_ih_l${layer}`) as tf.Tensor2D;
       const hiddenWeights = variable(`weight_hh_l${layer}`) as tf.Tensor2D;
       if (layer === 0 && projectedWidth > 0) {
-        projectionWeights = tf.slice(inputWeights, [0, 0], [rows, projectedWidth]);
+        projectionWeights = tf.transpose(tf.slice(inputWeights, [0, 0], [rows, projectedWidth]));
         inputWeights = tf.slice(inputWeights, [0, projectedWidth], [rows, inputSize - projectedWidth]);
       }
       const biasIh = this.config.bias ? (variable(`bias_ih_l${layer}`) as tf.Tensor1D) : undefined;
       const biasHh = this.config.bias ? (variable(`bias_hh_l${layer}`) as tf.Tensor1D) : undefined;
       if (rnnType === 'gru') {
-        layers.push({ stepWeights: inputWeights, bias: biasIh, hiddenWeights, hiddenBias: biasHh });
+        layers.push({ stepWeights: tf.transpose(inputWeights), bias: biasIh, hiddenWeights: tf.transpose(hiddenWeights), hiddenBias: biasHh });
       } else {
         layers.push({
-          stepWeights: tf.concat([inputWeights, hiddenWeights], 1),
+          stepWeights: tf.transpose(tf.concat([inputWeights, hiddenWeights], 1)),
           bias: biasIh !== undefined && biasHh !== undefined ? tf.add(biasIh, biasHh) : undefined,
         });
       }
@@ -159,7 +159,7 @@ export class StackedController {
         if (inputs.rank !== 2 || inputs.shape[1] !== projectedWidth) {
           throw new Error(`PreparedController.projectSequence: inputs must be [rows, ${projectedWidth}], got [${inputs.shape.join(', ')}]`);
         }
-        return tf.fused.matMul({ a: inputs, b: projectionWeights, transposeB: true, bias: layers[0].bias }) as tf.Tensor2D;
+        return tf.fused.matMul({ a: inputs, b: projectionWeights, bias: layers[0].bias }) as tf.Tensor2D;
       },
       step(inputs, prev, options = {}) {
         if (projectionWeights !== undefined && options.projected === undefined) {

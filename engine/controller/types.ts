@@ -15,9 +15,11 @@ export interface ControllerState {
 
 /**
  * One hidden layer's weights rearranged once per forward call, so the per-step work is as few kernels as possible.
- * For LSTM/RNN `stepWeights` is `[G·hidden, stepInputs + hidden]` = [W_ih (step columns) | W_hh] and `bias` is
- * b_ih + b_hh. For GRU `stepWeights` is W_ih's step columns `[3·hidden, stepInputs]`, `bias` is b_ih, and the
- * hidden projection keeps `hiddenWeights` W_hh and `hiddenBias` b_hh.
+ * Weights are stored transposed (`[in, G·hidden]`), so steps multiply without `transposeB`: the wasm backend's
+ * fused matMul adds the bias to the wrong rows when `transposeB` and a bias are combined (tfjs 4.22).
+ * For LSTM/RNN `stepWeights` is `[stepInputs + hidden, G·hidden]` = [W_ih (step columns) | W_hh]ᵀ and `bias` is
+ * b_ih + b_hh. For GRU `stepWeights` is W_ih's step columns transposed `[stepInputs, 3·hidden]`, `bias` is b_ih,
+ * and the hidden projection keeps `hiddenWeights` W_hhᵀ `[hidden, 3·hidden]` and `hiddenBias` b_hh.
  */
 export interface PreparedLayer {
   readonly stepWeights: tf.Tensor2D;
