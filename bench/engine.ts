@@ -65,11 +65,14 @@ interface Result {
   hiddenSize: number;
   numHiddenLayers: number;
   parameters: number;
-  forwardBackwardMs: number;
+  /** Absent when the iteration failed (see `error`). */
+  forwardBackwardMs?: number;
   forwardMs: number;
   forwardDebugMs?: number;
-  msPerTimestep: number;
-  kernelsPerIteration: number;
+  msPerTimestep?: number;
+  kernelsPerIteration?: number;
+  /** Why forward+backward could not run (e.g. the wasm heap's 4 GB limit with the tape of a large memory). */
+  error?: string;
   repeats: number;
   heapUsedMb: number;
   rssMb: number;
@@ -109,7 +112,7 @@ async function benchOne(config: BenchConfig, repeats: number, withDebug: boolean
     output.dispose();
     model.disposeHidden(hidden);
   };
-  const forwardBackwardMs = timeMs(iteration, repeats);
+  // Forward first: when forward+backward exhausts the backend's memory, the forward figure is still recorded.
   const forwardMs = timeMs(forward, repeats);
   let forwardDebugMs: number | undefined;
   if (withDebug) {
@@ -121,8 +124,16 @@ async function benchOne(config: BenchConfig, repeats: number, withDebug: boolean
     }, repeats);
     debugModel.dispose();
   }
-  // One profiled iteration: every kernel the forward, the loss and the backward dispatch.
-  const kernelsPerIteration = (await tf.profile(() => iteration())).kernels.length;
+  let forwardBackwardMs: number | undefined;
+  let kernelsPerIteration: number | undefined;
+  let error: string | undefined;
+  try {
+    forwardBackwardMs = timeMs(iteration, repeats);
+    // One profiled iteration: every kernel the forward, the loss and the backward dispatch.
+    kernelsPerIteration = (await tf.profile(() => iteration())).kernels.length;
+  } catch (caught) {
+    error = caught instanceof Error ? caught.message.split('\n')[0] : String(caught);
+  }
   const memory = process.memoryUsage();
   const parameters = [...model.variables.values()].reduce((n, v) => n + v.size, 0);
   const result: Result = {
@@ -138,15 +149,18 @@ async function benchOne(config: BenchConfig, repeats: number, withDebug: boolean
     forwardBackwardMs,
     forwardMs,
     forwardDebugMs,
-    msPerTimestep: forwardBackwardMs / config.steps,
+    msPerTimestep: forwardBackwardMs === undefined ? undefined : forwardBackwardMs / config.steps,
     kernelsPerIteration,
+    error,
     repeats,
     heapUsedMb: memory.heapUsed / 2 ** 20,
     rssMb: memory.rss / 2 ** 20,
     tfjsMb: tf.memory().numBytes / 2 ** 20,
   };
-  tf.dispose([x, target]);
-  model.dispose();
+  if (error === undefined) {
+    tf.dispose([x, target]);
+    model.dispose();
+  }
   return result;
 }
 
@@ -164,13 +178,16 @@ async function main(): Promise<void> {
     // Fewer repeats where one iteration takes seconds; the median of 3 is still robust to one outlier.
     const plain = await benchOne(config, config.options.nrCells !== undefined && config.options.nrCells >= 1024 ? Math.min(repeats, 3) : repeats, withDebug);
     results.push(plain);
+    const fixed = (value: number | undefined, digits: number, width: number) => (value === undefined ? '—' : value.toFixed(digits)).padStart(width);
     console.log(
       `${plain.name.padEnd(6)} B${String(plain.batch).padEnd(4)} T${String(plain.steps).padEnd(3)} N${String(plain.nrCells).padEnd(5)} W${String(plain.cellSize).padEnd(3)} R${plain.readHeads} ` +
-        `fwd+bwd ${plain.forwardBackwardMs.toFixed(1).padStart(8)} ms  fwd ${plain.forwardMs.toFixed(1).padStart(7)} ms` +
-        `${plain.forwardDebugMs === undefined ? '' : `  fwd+debug ${plain.forwardDebugMs.toFixed(1).padStart(7)} ms`}  ` +
-        `${plain.msPerTimestep.toFixed(2).padStart(7)} ms/step  ${String(plain.kernelsPerIteration).padStart(6)} kernels  ` +
-        `heap ${plain.heapUsedMb.toFixed(0)} MB  rss ${plain.rssMb.toFixed(0)} MB`,
+        `fwd+bwd ${fixed(plain.forwardBackwardMs, 1, 8)} ms  fwd ${fixed(plain.forwardMs, 1, 7)} ms` +
+        `${plain.forwardDebugMs === undefined ? '' : `  fwd+debug ${fixed(plain.forwardDebugMs, 1, 7)} ms`}  ` +
+        `${fixed(plain.msPerTimestep, 2, 7)} ms/step  ${String(plain.kernelsPerIteration ?? '—').padStart(6)} kernels  ` +
+        `heap ${plain.heapUsedMb.toFixed(0)} MB  rss ${plain.rssMb.toFixed(0)} MB${plain.error === undefined ? '' : `  error: ${plain.error}`}`,
     );
+    // A wasm abort leaves the module unusable: later configs would only fail the same way.
+    if (plain.error !== undefined) break;
   }
   console.log(JSON.stringify({ bench: 'engine', backend: choice.name, node: process.version, unit: 'ms per iteration (median)', results }));
 }
