@@ -147,8 +147,8 @@ export function computeInterfaceRaw(
 
 /**
  * Split the raw interface vector into its parts and apply pytorch-dnc's activations. Each activation runs once
- * over the whole vector and the parts are sliced from the result: three kernels instead of nine, and the
- * gradient of the unused entries is simply zero.
+ * over the whole vector and is split into all parts at once: three activations and three splits instead of nine
+ * activations and ten slices; the gradient of the unused entries is simply zero.
  *
  * Softplus: TensorFlow.js switches to the identity above ≈13.9 where PyTorch (β = 1) switches at 20; the two
  * differ by log1p(e^−x) < 1e−6 there.
@@ -159,16 +159,23 @@ export function parseInterface(interfaceRaw: tf.Tensor2D, readHeads: number, cel
   const size = interfaceSize(readHeads, cellSize);
   assertShape('parseInterface', 'interfaceRaw', interfaceRaw, [null, size]);
   const batch = interfaceRaw.shape[0];
-  const activated: Record<Exclude<InterfaceActivation, 'softmaxPerHead'>, tf.Tensor2D> = {
-    tanh: tf.tanh(interfaceRaw),
-    softplus: tf.softplus(interfaceRaw),
-    sigmoid: tf.sigmoid(interfaceRaw),
+  const layout = interfaceLayout(readHeads, cellSize);
+  const lengths = layout.map((part) => part.length);
+  // One split per activated copy: every part in one kernel, the unused parts' gradients are zeros.
+  const partsOf = (source: tf.Tensor2D): tf.Tensor2D[] => tf.split(source, lengths, 1);
+  const activated: Record<Exclude<InterfaceActivation, 'softmaxPerHead'>, tf.Tensor2D[]> = {
+    tanh: partsOf(tf.tanh(interfaceRaw)),
+    softplus: partsOf(tf.softplus(interfaceRaw)),
+    sigmoid: partsOf(tf.sigmoid(interfaceRaw)),
   };
-  const partTensor = (part: InterfacePart): tf.Tensor2D => {
-    const source = part.activation === 'softmaxPerHead' ? interfaceRaw : activated[part.activation];
-    return tf.slice(source, [0, part.offset], [batch, part.length]);
-  };
-  const byName = new Map(interfaceLayout(readHeads, cellSize).map((part) => [part.name, partTensor(part)]));
+  const byName = new Map(
+    layout.map((part, index) => [
+      part.name,
+      part.activation === 'softmaxPerHead'
+        ? tf.slice(interfaceRaw, [0, part.offset], [batch, part.length])
+        : activated[part.activation][index],
+    ]),
+  );
   const get = (name: keyof MemoryInterface): tf.Tensor2D => {
     const value = byName.get(name);
     if (value === undefined) throw new Error(`parseInterface: layout has no part '${name}'`);
