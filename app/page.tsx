@@ -1,8 +1,5 @@
-export default function Home() {
-  return (
-    <main>
-      <h1>Engram</h1>
-      <p>Live memory debugger for Differentiable Neural Computers.</p>
-    </main>
-  );
+import { RunsView } from '../components/runs/RunsView';
+
+export default function RunsPage() {
+  return <RunsView />;
 }

@@ -1,0 +1,32 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { MetricPoint } from '../../server/protocol';
+import { curve, sparklinePath } from './traces';
+
+const history = (n: number): MetricPoint[] =>
+  Array.from({ length: n }, (_, i) => ({ iteration: i + 1, loss: 1 / (i + 1), metric: (i % 2) * 0.5, itPerSec: 10, t: 1_000_000 + i * 100 }));
+
+test('curves respect the display budget and align smoothed values with retained x', () => {
+  const c = curve(history(100_000), 'loss', { xAxis: 'iteration', smoothing: 0.9, maxPoints: 1000 });
+  assert.ok(c.x.length <= 1000);
+  assert.equal(c.smooth?.length, c.x.length);
+  assert.equal(c.x[0], 1);
+  assert.equal(c.raw[0], 1);
+  assert.ok(Math.abs((c.smooth?.[0] ?? 0) - 1) < 1e-12, 'debiased EMA starts at the first value');
+});
+
+test('wall-time axis is seconds since the first point; smoothing 0 gives no smoothed line', () => {
+  const c = curve(history(3), 'metric', { xAxis: 'wall', smoothing: 0, maxPoints: 100 });
+  assert.deepEqual(c.x, [0, 0.1, 0.2]);
+  assert.deepEqual(c.raw, [0, 0.5, 0]);
+  assert.equal(c.smooth, null);
+});
+
+test('sparklines fit their box and need two points', () => {
+  assert.equal(sparklinePath(history(1), 80, 20), '');
+  const path = sparklinePath(history(50), 80, 20);
+  const pts = path.split(' ').map((p) => p.split(',').map(Number));
+  assert.ok(pts.every(([x, y]) => x >= 0 && x <= 80 && y >= 0 && y <= 20));
+  assert.equal(pts[0][0], 0);
+  assert.equal(pts[pts.length - 1][0], 80);
+});

@@ -1,0 +1,68 @@
+/**
+ * Curve data for the loss and metric charts, derived from metric history with pure helpers: pick the x axis
+ * (iteration or wall time), downsample with min/max buckets, and add an EMA-smoothed line over a faint raw one.
+ */
+import type { MetricPoint } from '../../server/protocol';
+import { minMaxDownsample } from '../lib/downsample';
+import { emaSmooth } from '../lib/smoothing';
+
+export type XAxisMode = 'iteration' | 'wall';
+
+export interface CurveOptions {
+  xAxis: XAxisMode;
+  /** EMA weight in [0, 1); 0 shows only the raw curve. */
+  smoothing: number;
+  /** Display budget per curve. */
+  maxPoints: number;
+}
+
+export interface Curve {
+  x: number[];
+  raw: number[];
+  /** Smoothed values on the same x, or null when smoothing is off. */
+  smooth: number[] | null;
+}
+
+/** x values: iteration, or seconds since the first point for wall time. */
+function xOf(points: readonly MetricPoint[], mode: XAxisMode): number[] {
+  if (mode === 'iteration') return points.map((p) => p.iteration);
+  const t0 = points.length ? points[0].t : 0;
+  return points.map((p) => (p.t - t0) / 1000);
+}
+
+/** A curve for `field` of the history. Smoothing runs on the full series (so it does not depend on zoom or
+ *  budget), then both lines are downsampled on the same x positions. */
+export function curve(points: readonly MetricPoint[], field: 'loss' | 'metric', options: CurveOptions): Curve {
+  const x = xOf(points, options.xAxis);
+  const y = points.map((p) => p[field]);
+  const raw = minMaxDownsample(x, y, options.maxPoints);
+  if (options.smoothing <= 0) return { x: raw.x, raw: raw.y, smooth: null };
+  const smoothed = emaSmooth(y, options.smoothing);
+  // Keep the smoothed value at each retained x: index lookup by position in the original x (x is increasing).
+  const smooth: number[] = [];
+  let j = 0;
+  for (const xv of raw.x) {
+    while (j < x.length - 1 && x[j] < xv) j++;
+    smooth.push(smoothed[j]);
+  }
+  return { x: raw.x, raw: raw.y, smooth };
+}
+
+/** Points for a tiny sparkline polyline in a `width × height` box (loss, min/max downsampled). */
+export function sparklinePath(points: readonly MetricPoint[], width: number, height: number, log = true): string {
+  const finite = points.filter((p) => Number.isFinite(p.loss) && (!log || p.loss > 0));
+  if (finite.length < 2) return '';
+  const ds = minMaxDownsample(finite.map((p) => p.iteration), finite.map((p) => (log ? Math.log10(p.loss) : p.loss)), Math.max(4, Math.floor(width)));
+  const x0 = ds.x[0];
+  const x1 = ds.x[ds.x.length - 1];
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of ds.y) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  const span = hi - lo || 1;
+  return ds.x
+    .map((xv, i) => `${(((xv - x0) / (x1 - x0 || 1)) * width).toFixed(1)},${(height - 1 - ((ds.y[i] - lo) / span) * (height - 2)).toFixed(1)}`)
+    .join(' ');
+}

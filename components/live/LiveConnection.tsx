@@ -1,0 +1,105 @@
+'use client';
+/**
+ * The one socket of the page, renderless. It connects, lists runs, (re)subscribes to the run the page shows —
+ * after every reconnect too, so a server restart heals by itself — and writes pushes into the store. Frames are
+ * decoded, stored (panels draw them through transient subscriptions, synchronously), and acknowledged on the next
+ * animation frame, i.e. after the draw; the server then sends the newest frame (newest wins).
+ * Handlers are named and removed with `off`, so StrictMode's double setup leaves no duplicates.
+ */
+import { useEffect } from 'react';
+import { io, type Socket } from 'socket.io-client';
+import {
+  decodeFrame,
+  TOKEN_QUERY,
+  type ClientToServerEvents,
+  type MetricsBatch,
+  type RunSummary,
+  type ServerToClientEvents,
+  type WireFrame,
+} from '../../server/protocol';
+import { useDashboardStoreApi } from '../state/StoreProvider';
+import { command, notify, setCommandSocket, type CommandSocket } from './commands';
+
+type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export function LiveConnection() {
+  const store = useDashboardStoreApi();
+
+  useEffect(() => {
+    const token = new URLSearchParams(window.location.search).get(TOKEN_QUERY);
+    const socket: ClientSocket = io({
+      transports: ['websocket'],
+      reconnectionDelay: 250,
+      reconnectionDelayMax: 2000,
+      ...(token ? { auth: { token }, query: { [TOKEN_QUERY]: token } } : {}),
+    });
+    // socket.io types acks under timeout() loosely; commands only need this narrow view of it.
+    setCommandSocket(socket as unknown as CommandSocket);
+    let subscribed: string | null = null;
+    let pendingAck = 0;
+
+    const subscribe = async (runId: string | null) => {
+      if (subscribed && subscribed !== runId && socket.connected) void command('run:unsubscribe', { runId: subscribed });
+      subscribed = runId;
+      if (!runId || !socket.connected) return;
+      const res = await command('run:subscribe', { runId });
+      if (subscribed !== runId) return;
+      if (res.ok) store.getState().applySnapshot(res.data);
+      else store.getState().setFrameError(`subscribe: ${res.error.message}`);
+    };
+
+    const onConnect = async () => {
+      store.getState().setConnection('connected');
+      const list = await command('run:list', {});
+      if (list.ok) store.getState().setRuns(list.data);
+      await subscribe(store.getState().runId);
+    };
+    const onDisconnect = () => store.getState().setConnection('disconnected');
+    const onConnectError = (err: Error) => store.getState().setConnection('disconnected', err.message);
+    const onRunUpdated = (run: RunSummary) => store.getState().upsertRun(run);
+    const onMetrics = (batch: MetricsBatch) => {
+      store.getState().appendMetrics(batch);
+      if (batch.runId in store.getState().runMetrics) store.getState().appendRunMetrics(batch.runId, batch.points);
+    };
+    const onFramesStored = (payload: { runId: string; frameIterations: number[] }) =>
+      store.getState().setFrameIterations(payload.runId, payload.frameIterations);
+    const onFrame = (wire: WireFrame) => {
+      try {
+        store.getState().receiveFrame(decodeFrame(wire));
+      } catch (err) {
+        store.getState().setFrameError(err instanceof Error ? err.message : String(err));
+      }
+      // Acknowledge after the panels drew it (they draw synchronously inside receiveFrame's notification).
+      cancelAnimationFrame(pendingAck);
+      pendingAck = requestAnimationFrame(() => notify('frame:ack', { runId: wire.runId, iteration: wire.iteration }));
+    };
+
+    socket.on('connect', onConnect);
+    socket.on('disconnect', onDisconnect);
+    socket.on('connect_error', onConnectError);
+    socket.on('run:updated', onRunUpdated);
+    socket.on('metrics:batch', onMetrics);
+    socket.on('frames:stored', onFramesStored);
+    socket.on('memory:frame', onFrame);
+
+    const unsubscribeStore = store.subscribe((s, prev) => {
+      if (s.runId !== prev.runId) void subscribe(s.runId);
+    });
+
+    return () => {
+      unsubscribeStore();
+      cancelAnimationFrame(pendingAck);
+      socket.off('connect', onConnect);
+      socket.off('disconnect', onDisconnect);
+      socket.off('connect_error', onConnectError);
+      socket.off('run:updated', onRunUpdated);
+      socket.off('metrics:batch', onMetrics);
+      socket.off('frames:stored', onFramesStored);
+      socket.off('memory:frame', onFrame);
+      setCommandSocket(null);
+      socket.disconnect();
+    };
+  }, [store]);
+
+  return null;
+}

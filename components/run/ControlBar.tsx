@@ -1,0 +1,58 @@
+'use client';
+/**
+ * Training controls. Buttons reflect the server's state (from the run summary the server pushes or acks), never a
+ * local guess; errors from the server are shown inline.
+ */
+import { useEffect, useState } from 'react';
+import type { RunSummary } from '../../server/protocol';
+import { command } from '../live/commands';
+import { useDashboardStoreApi } from '../state/StoreProvider';
+
+export function ControlBar({ run }: { run: RunSummary }) {
+  const store = useDashboardStoreApi();
+  const [stepN, setStepN] = useState('10');
+  const [lr, setLr] = useState(String(run.config.lr));
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => setLr(String(run.config.lr)), [run.config.lr]);
+
+  const send = async (p: Promise<import('../../server/protocol').Ack<RunSummary>>) => {
+    setBusy(true);
+    const res = await p;
+    setBusy(false);
+    if (res.ok) {
+      store.getState().upsertRun(res.data);
+      setError(null);
+    } else setError(res.error.message);
+  };
+  const runId = run.id;
+  const live = run.state === 'running' || run.state === 'paused';
+  const canResume = run.state === 'paused' || run.state === 'stopped' || run.state === 'interrupted';
+  const canStep = run.state === 'paused' || run.state === 'stopped' || run.state === 'interrupted';
+  const n = Number(stepN);
+  const stepNValid = Number.isInteger(n) && n >= 1 && n <= 100_000;
+  const lrValue = Number(lr);
+  const lrValid = Number.isFinite(lrValue) && lrValue > 0 && lrValue <= 10;
+
+  return (
+    <div className="control-bar" data-state={run.state}>
+      {run.state === 'running' ? (
+        <button type="button" className="btn" data-testid="pause-button" disabled={busy} onClick={() => void send(command('training:pause', { runId }))}>❚❚ Pause</button>
+      ) : (
+        <button type="button" className="btn btn-primary" data-testid="resume-button" disabled={busy || !canResume} onClick={() => void send(command('training:resume', { runId }))}>▶ Resume</button>
+      )}
+      <button type="button" className="btn" data-testid="step-button" disabled={busy || !canStep} title="run exactly one iteration, then pause" onClick={() => void send(command('training:step', { runId, n: 1 }))}>Step 1</button>
+      <span className="step-n">
+        <input value={stepN} onChange={(e) => setStepN(e.target.value)} aria-label="iterations to step" aria-invalid={!stepNValid || undefined} data-testid="step-n-input" />
+        <button type="button" className="btn" data-testid="step-n-button" disabled={busy || !canStep || !stepNValid} onClick={() => void send(command('training:step', { runId, n }))}>Step N</button>
+      </span>
+      <button type="button" className="btn btn-danger" data-testid="stop-button" disabled={busy || !live} onClick={() => void send(command('training:stop', { runId }))}>■ Stop</button>
+      <span className="lr">
+        <label htmlFor="lr-input">lr</label>
+        <input id="lr-input" value={lr} onChange={(e) => setLr(e.target.value)} aria-invalid={!lrValid || undefined} data-testid="lr-input" />
+        <button type="button" className="btn btn-small" disabled={busy || !lrValid || lrValue === run.config.lr || !live} data-testid="lr-apply" onClick={() => void send(command('training:configure', { runId, lr: lrValue }))}>set</button>
+      </span>
+      {error ? <span className="control-error" role="alert" data-testid="control-error">{error}</span> : null}
+    </div>
+  );
+}

@@ -1,0 +1,164 @@
+'use client';
+/**
+ * The run page: header with the server's state and iteration, training and time controls, a failure banner that
+ * says why and where, the heatmap panels, loss and metric curves, and exports. The view position (timestep,
+ * scrubbed iteration) lives in the URL so a reload comes back to it.
+ */
+import { useEffect, useMemo, useState } from 'react';
+import { decodeFrame } from '../../server/protocol';
+import { CurveControls } from '../charts/CurveControls';
+import { MetricsChart } from '../charts/MetricsChart';
+import { downloadBlob, metricsCsvFile, snapshotZip } from '../export/browser';
+import { command } from '../live/commands';
+import { formatLoss, modelLabel } from '../runs/format';
+import { runViewSelectors, shownFrame } from '../state/store';
+import { useDashboardStore, useDashboardStoreApi } from '../state/StoreProvider';
+import { ConnectionBadge } from './ConnectionBadge';
+import { ControlBar } from './ControlBar';
+import { PanelGrid } from './PanelGrid';
+import { TimeBar } from './TimeBar';
+import { formatViewPosition, parseViewPosition } from './url-state';
+
+function useHistoryFrames() {
+  const store = useDashboardStoreApi();
+  useEffect(() => {
+    let requested: string | null = null;
+    const check = async () => {
+      const s = store.getState();
+      if (s.mode !== 'history' || s.scrubIteration === null || !s.runId) return;
+      if (s.historyFrame?.iteration === s.scrubIteration) return;
+      const key = `${s.runId}@${s.scrubIteration}/${s.connection}`;
+      if (requested === key) return;
+      requested = key;
+      const res = await command('frame:get', { runId: s.runId, iteration: s.scrubIteration });
+      if (res.ok) {
+        try {
+          store.getState().setHistoryFrame(decodeFrame(res.data));
+        } catch (err) {
+          store.getState().setFrameError(err instanceof Error ? err.message : String(err));
+        }
+      } else if (store.getState().scrubIteration === s.scrubIteration) {
+        store.getState().setFrameError(`frame ${s.scrubIteration}: ${res.error.message}`);
+        requested = null;
+      }
+    };
+    void check();
+    return store.subscribe((s, prev) => {
+      if (s.mode !== prev.mode || s.scrubIteration !== prev.scrubIteration || s.connection !== prev.connection) void check();
+    });
+  }, [store]);
+}
+
+function useUrlPosition(runId: string) {
+  const store = useDashboardStoreApi();
+  useEffect(() => {
+    store.getState().openRun(runId, parseViewPosition(window.location.search));
+    return store.subscribe((s, prev) => {
+      if (s.runId !== runId) return;
+      if (s.timestep === prev.timestep && s.scrubIteration === prev.scrubIteration) return;
+      const search = formatViewPosition(window.location.search, { timestep: s.timestep, scrubIteration: s.mode === 'history' ? s.scrubIteration : null });
+      if (search !== window.location.search) window.history.replaceState(window.history.state, '', `${window.location.pathname}${search}`);
+    });
+  }, [store, runId]);
+}
+
+function FailureBanner() {
+  const run = useDashboardStore(runViewSelectors.run);
+  const scrubTo = useDashboardStore((s) => s.scrubTo);
+  const setTimestep = useDashboardStore((s) => s.setTimestep);
+  const failure = run?.failure;
+  if (!run || !failure) return null;
+  return (
+    <div className="failure" role="alert" data-testid="failure-banner">
+      <strong>{run.state === 'failed' ? 'Run failed' : 'Run stopped'}: {failure.reason}</strong>
+      <span>{failure.message}</span>
+      {failure.tensor ? <span className="mono">tensor {failure.tensor}</span> : null}
+      {failure.iteration !== undefined ? <span className="mono">iteration {failure.iteration}{failure.timestep !== null && failure.timestep !== undefined ? `, timestep ${failure.timestep}` : ''}</span> : null}
+      {failure.iteration !== undefined ? (
+        <button type="button" className="btn btn-small" data-testid="show-failure-frame" onClick={() => {
+          scrubTo(failure.iteration as number);
+          if (typeof failure.timestep === 'number') setTimestep(failure.timestep);
+        }}>show that frame</button>
+      ) : null}
+    </div>
+  );
+}
+
+function FrameLag() {
+  const store = useDashboardStoreApi();
+  const [lag, setLag] = useState<number | null>(null);
+  useEffect(() => {
+    let latest: number | null = null;
+    const unsub = store.subscribe((s, prev) => {
+      // Only frames of a running run measure lag; a finished run's newest frame is old by design.
+      const running = s.runId !== null && s.runs[s.runId]?.state === 'running';
+      if (s.liveFrame !== prev.liveFrame && s.liveFrame) latest = running ? Date.now() - s.liveFrame.capturedAt : null;
+    });
+    const timer = setInterval(() => setLag(latest), 1000);
+    return () => { unsub(); clearInterval(timer); };
+  }, [store]);
+  return <span className="stat" title="time from capture on the server to arrival here"><em>frame lag</em>{lag === null ? '—' : `${Math.max(0, lag)} ms`}</span>;
+}
+
+export function RunView({ runId }: { runId: string }) {
+  const store = useDashboardStoreApi();
+  useUrlPosition(runId);
+  useHistoryFrames();
+  const run = useDashboardStore(runViewSelectors.run);
+  const metrics = useDashboardStore(runViewSelectors.metrics);
+  const frameError = useDashboardStore(runViewSelectors.frameError);
+  const [exporting, setExporting] = useState(false);
+  const runName = run?.name || runId;
+  const lossSeries = useMemo(() => [{ label: runName, points: metrics }], [runName, metrics]);
+  const last = metrics.at(-1);
+
+  const exportSnapshot = async () => {
+    const s = store.getState();
+    const frame = shownFrame(s);
+    if (!frame) return;
+    setExporting(true);
+    try {
+      const file = await snapshotZip({ frame, timestep: s.timestep, run: run ?? null, runName, metrics: s.metrics, lockedRanges: s.lockedRanges });
+      downloadBlob(file.blob, file.filename);
+    } finally {
+      setExporting(false);
+    }
+  };
+
+  const charts = (
+    <div className="charts">
+      <div className="charts-head"><span className="section-title">Curves</span><span className="spacer" /><CurveControls /></div>
+      <MetricsChart series={lossSeries} field="loss" title="loss" testId="loss-chart" />
+      <MetricsChart series={lossSeries} field="metric" title={run?.metricName || 'metric'} testId="metric-chart" />
+    </div>
+  );
+
+  return (
+    <div className="page run-page" data-run-id={runId}>
+      <header className="topbar">
+        <a className="brand" href="/" data-testid="home-link">Engram</a>
+        <span className="crumb">/</span>
+        <span className="run-name" data-testid="run-name">{runName}</span>
+        {run ? <span className={`state state-${run.state}`} data-testid="run-state">{run.state}</span> : <span className="state">loading</span>}
+        {run ? <span className="muted mono model">{run.config.task} · {modelLabel(run)}</span> : null}
+        <span className="spacer" />
+        <span className="stat"><em>iteration</em><b className="mono" data-testid="iteration">{run?.iteration ?? 0}</b></span>
+        <span className="stat"><em>loss</em><span className="mono">{formatLoss(last?.loss ?? run?.loss)}</span></span>
+        <span className="stat"><em>{run?.metricName || 'metric'}</em><span className="mono">{formatLoss(last?.metric ?? run?.metric)}</span></span>
+        <span className="stat"><em>it/s</em><span className="mono">{run?.itPerSec ? run.itPerSec.toFixed(1) : '—'}</span></span>
+        <FrameLag />
+        <ConnectionBadge />
+      </header>
+      <div className="toolbar">
+        {run ? <ControlBar run={run} /> : <div className="control-bar" />}
+        <TimeBar />
+        <span className="spacer" />
+        <button type="button" className="btn" onClick={() => { const f = metricsCsvFile(store.getState().metrics, run ?? null, runName); downloadBlob(f.blob, f.filename); }} data-testid="export-metrics">metrics CSV</button>
+        <button type="button" className="btn btn-primary" onClick={() => void exportSnapshot()} disabled={exporting} data-testid="snapshot-button">{exporting ? 'packing…' : 'Snapshot ⤓'}</button>
+      </div>
+      <FailureBanner />
+      {frameError ? <div className="notice" role="status" data-testid="frame-error">{frameError}</div> : null}
+      <PanelGrid aside={charts} />
+    </div>
+  );
+}

@@ -1,0 +1,30 @@
+/** Small display formatters shared by the runs table and the run header. */
+import type { RunSummary } from '../../server/protocol';
+
+export function formatLoss(v: number | null | undefined): string {
+  if (v === null || v === undefined) return '—';
+  if (!Number.isFinite(v)) return String(v);
+  return Math.abs(v) >= 100 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toFixed(4);
+}
+
+export function modelLabel(run: RunSummary): string {
+  const c = run.config;
+  return `${c.memory_type ?? '?'} N${c.mem_slot} W${c.mem_size} R${c.read_heads} · ${c.rnn_type ?? ''}${c.nhid ?? ''}`;
+}
+
+export function formatAge(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}
+
+/** Which lifecycle buttons make sense in a state. */
+export function runActions(state: RunSummary['state']): { pause: boolean; resume: boolean; stop: boolean } {
+  return {
+    pause: state === 'running',
+    resume: state === 'paused' || state === 'stopped' || state === 'interrupted',
+    stop: state === 'running' || state === 'paused',
+  };
+}
