@@ -62,7 +62,7 @@ export function denseStepBackward(
   const layout = densePackedLayout(sizes);
   for (const array of Object.values(gradients)) array.fill(0);
   const memoryGradient = new Float64Array(cells * width);
-  const linkGradient = new Float64Array(cells * cells);
+  const linkRowGradient = new Float64Array(cells);
   const readWeightsGradient = new Float64Array(heads * cells);
   const forwardGradient = new Float64Array(heads * cells);
   const backwardGradient = new Float64Array(heads * cells);
@@ -86,7 +86,6 @@ export function denseStepBackward(
     const writeWeights = tape.writeWeights.subarray(cellOffset, cellOffset + cells);
 
     for (let i = 0; i < cells * width; i++) memoryGradient[i] = packedGradient[out.memory + i];
-    for (let i = 0; i < cells * cells; i++) linkGradient[i] = packedGradient[out.linkMatrix + i];
     for (let i = 0; i < heads * cells; i++) readWeightsGradient[i] = packedGradient[out.readWeights + i];
     for (let n = 0; n < cells; n++) {
       writeWeightsGradient[n] = packedGradient[out.writeWeights + n];
@@ -130,25 +129,6 @@ export function denseStepBackward(
       g.readModes[modes + 2] = contentModeGradient;
     }
 
-    // 9. f[i] = Σ_j L[i,j]·w_r[j], b[j] = Σ_i L[i,j]·w_r[i] (previous read weights).
-    for (let h = 0; h < heads; h++) {
-      const headCells = headCellOffset + h * cells;
-      for (let i = 0; i < cells; i++) {
-        const row = i * cells;
-        const forwardGradientI = forwardGradient[h * cells + i];
-        const prevReadI = inputs.prevReadWeights[headCells + i];
-        let prevReadGradientI = 0;
-        for (let j = 0; j < cells; j++) {
-          const link = packed[out.linkMatrix + row + j];
-          const backwardGradientJ = backwardGradient[h * cells + j];
-          linkGradient[row + j] += forwardGradientI * inputs.prevReadWeights[headCells + j] + backwardGradientJ * prevReadI;
-          g.prevReadWeights[headCells + j] += forwardGradientI * link;
-          prevReadGradientI += backwardGradientJ * link;
-        }
-        g.prevReadWeights[headCells + i] += prevReadGradientI;
-      }
-    }
-
     // 8. c_r,h = softmax(β_h·cos(M_new, k_h)).
     for (let h = 0; h < heads; h++) {
       g.readStrengths[headOffset + h] = contentWeightingBackward(
@@ -168,23 +148,47 @@ export function denseStepBackward(
     }
     for (let n = 0; n < cells; n++) {
       const precedenceGradient = packedGradient[out.precedence + n];
-      g.prevPrecedence[cellOffset + n] = (1 - writeSum) * precedenceGradient;
+      g.prevPrecedence[cellOffset + n] += (1 - writeSum) * precedenceGradient;
       writeWeightsGradient[n] += precedenceGradient - precedenceDot;
     }
 
-    // 6. L[i,j] = (1 − w_w[i] − w_w[j])·L_prev[i,j] + w_w[i]·p_prev[j] off the diagonal; the diagonal is constant 0.
+    // 9 and 6 in one pass over L, row by row. f[i] = Σ_j L[i,j]·w_r[j] and b[j] = Σ_i L[i,j]·w_r[i] (previous read
+    // weights) add their terms to dL[i,j], which is then complete and flows through
+    // L[i,j] = (1 − w_w[i] − w_w[j])·L_prev[i,j] + w_w[i]·p_prev[j] off the diagonal (the diagonal is constant 0).
+    const prevLinks = inputs.prevLinkMatrix;
+    const prevPrecedence = inputs.prevPrecedence;
+    const prevRead = inputs.prevReadWeights;
+    const prevReadGradient = g.prevReadWeights;
+    const prevLinksGradient = g.prevLinkMatrix;
+    const prevPrecedenceGradient = g.prevPrecedence;
     for (let i = 0; i < cells; i++) {
-      const row = i * cells;
+      const linkRow = out.linkMatrix + i * cells;
+      const prevRow = linkOffset + i * cells;
+      for (let j = 0; j < cells; j++) linkRowGradient[j] = packedGradient[linkRow + j];
+      for (let h = 0; h < heads; h++) {
+        const headCells = headCellOffset + h * cells;
+        const forwardGradientI = forwardGradient[h * cells + i];
+        const prevReadI = prevRead[headCells + i];
+        let prevReadGradientI = 0;
+        for (let j = 0; j < cells; j++) {
+          const link = packed[linkRow + j];
+          const backwardGradientJ = backwardGradient[h * cells + j];
+          linkRowGradient[j] += forwardGradientI * prevRead[headCells + j] + backwardGradientJ * prevReadI;
+          prevReadGradient[headCells + j] += forwardGradientI * link;
+          prevReadGradientI += backwardGradientJ * link;
+        }
+        prevReadGradient[headCells + i] += prevReadGradientI;
+      }
       const weightI = writeWeights[i];
       let rowSum = 0;
       for (let j = 0; j < cells; j++) {
         if (i === j) continue;
-        const linkGradientIJ = linkGradient[row + j];
-        const prevLink = inputs.prevLinkMatrix[linkOffset + row + j];
-        g.prevLinkMatrix[linkOffset + row + j] = (1 - weightI - writeWeights[j]) * linkGradientIJ;
-        rowSum += linkGradientIJ * (inputs.prevPrecedence[cellOffset + j] - prevLink);
+        const linkGradientIJ = linkRowGradient[j];
+        const prevLink = prevLinks[prevRow + j];
+        prevLinksGradient[prevRow + j] = (1 - weightI - writeWeights[j]) * linkGradientIJ;
+        rowSum += linkGradientIJ * (prevPrecedence[cellOffset + j] - prevLink);
         writeWeightsGradient[j] -= linkGradientIJ * prevLink;
-        g.prevPrecedence[cellOffset + j] += linkGradientIJ * weightI;
+        prevPrecedenceGradient[cellOffset + j] += linkGradientIJ * weightI;
       }
       writeWeightsGradient[i] += rowSum;
     }

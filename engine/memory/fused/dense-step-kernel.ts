@@ -75,39 +75,40 @@ export function denseStepInputShapes(sizes: DenseStepSizes): Record<DenseStepInp
 
 /**
  * Where each output sits in the packed output, a flat array of `size` elements holding one contiguous block per
- * output, batch-major inside: read vectors [B,R,W], then the new state memory [B,N,W], linkMatrix [B,N,N],
- * precedence [B,N], readWeights [B,R,N], writeWeights [B,N], usage [B,N]. Contiguous blocks make the split back
- * into tensors seven plain copies (a split along a strided axis costs more than the whole step on the cpu backend).
+ * output, batch-major inside: read vectors [B,R,W], then the new state memory [B,N,W], precedence [B,N],
+ * readWeights [B,R,N], writeWeights [B,N], usage [B,N] and last the link matrix [B,N,N]. Contiguous blocks make
+ * the split back into tensors plain copies (a split along a strided axis cost more than the whole step on the cpu
+ * backend); the big link matrix comes last so that it can be split off the small outputs first (the wasm backend
+ * copies the whole input once per slice).
  */
 export interface DensePackedLayout {
   readonly readVectors: number;
   readonly memory: number;
-  readonly linkMatrix: number;
   readonly precedence: number;
   readonly readWeights: number;
   readonly writeWeights: number;
   readonly usage: number;
+  readonly linkMatrix: number;
   /** Elements per batch row, summed over the outputs. */
   readonly stride: number;
   /** Total elements: batch · stride. */
   readonly size: number;
-  /** Elements of each block in output order, for splitting the packed tensor. */
-  readonly blockSizes: readonly number[];
+  /** Elements of each block but the link matrix, in order (they precede the link matrix block). */
+  readonly smallBlockSizes: readonly number[];
 }
 
 export function densePackedLayout(sizes: DenseStepSizes): DensePackedLayout {
   const { batch, memorySize: n, cellSize: w, readHeads: r } = sizes;
-  const rowSizes = [r * w, n * w, n * n, n, r * n, n, n];
-  const blockSizes = rowSizes.map((rowSize) => batch * rowSize);
+  const smallBlockSizes = [r * w, n * w, n, r * n, n, n].map((rowSize) => batch * rowSize);
   const starts: number[] = [];
   let offset = 0;
-  for (const blockSize of blockSizes) {
+  for (const blockSize of smallBlockSizes) {
     starts.push(offset);
     offset += blockSize;
   }
-  const [readVectors, memory, linkMatrix, precedence, readWeights, writeWeights, usage] = starts;
-  const stride = rowSizes.reduce((a, b) => a + b, 0);
-  return { readVectors, memory, linkMatrix, precedence, readWeights, writeWeights, usage, stride, size: batch * stride, blockSizes };
+  const [readVectors, memory, precedence, readWeights, writeWeights, usage] = starts;
+  const size = offset + batch * n * n;
+  return { readVectors, memory, precedence, readWeights, writeWeights, usage, linkMatrix: offset, stride: size / batch, size, smallBlockSizes };
 }
 
 /** Start of batch row `b` of every output inside the packed array. */
@@ -307,13 +308,31 @@ export function denseStepForward(sizes: DenseStepSizes, inputs: DenseStepArrays,
       }
     }
 
-    // 6. Links: L[i,j] ← (1 − w_w[i] − w_w[j])·L[i,j] + w_w[i]·p[j] with the previous p; no self-links.
+    // 6 and 9 in one pass over L, row by row: the new links L[i,j] ← (1 − w_w[i] − w_w[j])·L[i,j] + w_w[i]·p[j]
+    // (previous p; no self-links), then, while the row is in cache, the temporal weights from the previous read
+    // weights f_h = L·w_r,h and b_h = Lᵀ·w_r,h.
+    const prevLinks = inputs.prevLinkMatrix;
+    const prevPrecedence = inputs.prevPrecedence;
+    const prevRead = inputs.prevReadWeights;
+    const forwardWeights = tape.forwardWeights;
+    const backwardWeights = tape.backwardWeights;
     for (let i = 0; i < cells; i++) {
       const weightI = writeWeights[i];
-      const row = i * cells;
+      const linkRow = out.linkMatrix + i * cells;
+      const prevRow = linkOffset + i * cells;
       for (let j = 0; j < cells; j++) {
-        packed[out.linkMatrix + row + j] = i === j ? 0
-          : (1 - weightI - writeWeights[j]) * inputs.prevLinkMatrix[linkOffset + row + j] + weightI * inputs.prevPrecedence[cellOffset + j];
+        packed[linkRow + j] = i === j ? 0 : (1 - weightI - writeWeights[j]) * prevLinks[prevRow + j] + weightI * prevPrecedence[cellOffset + j];
+      }
+      for (let h = 0; h < heads; h++) {
+        const headCells = headCellOffset + h * cells;
+        const prevReadI = prevRead[headCells + i];
+        let forward = 0;
+        for (let j = 0; j < cells; j++) {
+          const link = packed[linkRow + j];
+          forward += link * prevRead[headCells + j];
+          backwardWeights[headCells + j] += link * prevReadI;
+        }
+        forwardWeights[headCells + i] = forward;
       }
     }
 
@@ -329,22 +348,6 @@ export function denseStepForward(sizes: DenseStepSizes, inputs: DenseStepArrays,
         packed, out.memory, tape.memoryNorms, cellOffset, inputs.readKeys, (headOffset + h) * width,
         inputs.readStrengths[headOffset + h], cells, width, tape.readCosines, tape.readContentWeights, headCellOffset + h * cells,
       );
-    }
-
-    // 9. Temporal weights from the previous read weights: f = L·w_r, b = Lᵀ·w_r (one pass over L per head).
-    for (let h = 0; h < heads; h++) {
-      const headCells = headCellOffset + h * cells;
-      for (let i = 0; i < cells; i++) {
-        const row = out.linkMatrix + i * cells;
-        const prevReadI = inputs.prevReadWeights[headCells + i];
-        let forward = 0;
-        for (let j = 0; j < cells; j++) {
-          const link = packed[row + j];
-          forward += link * inputs.prevReadWeights[headCells + j];
-          tape.backwardWeights[headCells + j] += link * prevReadI;
-        }
-        tape.forwardWeights[headCells + i] = forward;
-      }
     }
 
     // 10–11. Read weights w_r = π_b·b + π_f·f + π_c·c_r, then read vectors r = Mᵀ·w_r.

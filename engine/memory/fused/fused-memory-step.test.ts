@@ -139,8 +139,8 @@ test('gradients through the tape equal the kernel gradients for every input', ()
           writeWeights: input('prevWriteWeights') as tf.Tensor2D, usage: input('prevUsage') as tf.Tensor2D,
         },
       );
-      const outputs = [result.readVectors, result.state.memory, result.state.linkMatrix, result.state.precedence,
-        result.state.readWeights, result.state.writeWeights, result.state.usage];
+      const outputs = [result.readVectors, result.state.memory, result.state.precedence, result.state.readWeights,
+        result.state.writeWeights, result.state.usage, result.state.linkMatrix];
       const flat = tf.concat(outputs.map((output) => tf.reshape(output, [-1])), 0);
       return tf.sum(tf.mul(flat, tf.tensor(Float32Array.from(projection), flat.shape)));
     })(tensors);

@@ -2,7 +2,7 @@
  * The dense DNC memory step (Graves et al. 2016, Methods: memory addressing — usage, allocation, write weighting,
  * erase/write, temporal linkage, read weighting, read vectors) as ONE taped TensorFlow.js op: `tf.customGrad` over
  * the typed-array kernel in `dense-step-kernel.ts` with the analytic gradient of `dense-step-kernel-backward.ts`.
- * Plain tfjs pays ≈20 µs per taped op and one step is dozens of ops; here a step is one custom op, one split and
+ * Plain tfjs pays ≈20 µs per taped op and one step is dozens of ops; here a step is one custom op, two splits and
  * seven reshapes. The kernel reads every input with `dataSync` once (a backend sync, which is the point) and keeps
  * what its backward needs in the gradient closure as typed arrays, so no tensor outlives the call but its outputs.
  */
@@ -196,9 +196,9 @@ export function fusedMemoryStep(
 
   const result = tf.tidy(() => {
     const packedTensor = kernel(...inputs);
-    const [readVectors, memory, linkMatrix, precedence, readWeights, writeWeights, usage] = tf.split(
-      packedTensor, [...layout.blockSizes], 0,
-    );
+    const linkSize = batch * cells * cells;
+    const [smallOutputs, linkMatrix] = tf.split(packedTensor, [layout.size - linkSize, linkSize], 0);
+    const [readVectors, memory, precedence, readWeights, writeWeights, usage] = tf.split(smallOutputs, [...layout.smallBlockSizes], 0);
     return {
       readVectors: tf.reshape<tf.Rank.R3>(readVectors, [batch, heads, width]),
       state: {
