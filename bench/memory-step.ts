@@ -7,9 +7,10 @@
  * For each backend and size it times, median over repetitions after a warm-up:
  *  - `forward`: one step outside any gradient tape (inference, debug replays);
  *  - `forwardBackward`: value and gradients w.r.t. all 16 inputs (interface parts and previous state) of a loss
- *    Σ_k sum(output_k ⊙ P_k) over the read vectors and the six new state tensors — the same ≈20 small loss ops on
- *    both paths, so every output receives a gradient as it does inside a BPTT unroll;
+ *    Σ_k ⟨output_k, P_k⟩ over the read vectors and the six new state tensors — the same ≈30 small loss ops on
+ *    both paths, so every output receives a gradient as it does inside a BPTT unroll (`loss` times them alone);
  *  - `kernel` (fused only): the typed-array forward + backward alone, without tfjs, i.e. the floor.
+ * Candidates run interleaved so machine load hits them alike; the table gives median (min) per call.
  * Prints a table per backend and, as the last line, a JSON summary.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -47,19 +48,35 @@ if (!Number.isFinite(minSeconds) || minSeconds <= 0) throw new Error(`--seconds 
 const configs = configNames === 'all' ? CONFIGS : CONFIGS.filter((config) => configNames.split(',').includes(config.name));
 if (configs.length === 0) throw new Error(`--configs matched nothing; known: ${CONFIGS.map((c) => c.name).join(', ')}`);
 
-/** Median µs per call: 2 warm-up calls, then at least 3 timed calls and `minSeconds` in total. */
-function timeMicros(run: () => void): { micros: number; repetitions: number } {
-  run();
-  run();
-  const samples: number[] = [];
-  const start = performance.now();
-  while (samples.length < 3 || performance.now() - start < minSeconds * 1000) {
-    const t0 = performance.now();
+interface Timing {
+  /** Median µs per call. */
+  readonly median: number;
+  /** Fastest call in µs: the least disturbed by other processes on a shared machine. */
+  readonly min: number;
+}
+
+/**
+ * Time several candidates interleaved (A B C A B C …) so that load from other processes hits all of them alike:
+ * 2 warm-up calls each, then rounds until `minSeconds` have passed and at least 3 rounds ran.
+ */
+function timeInterleaved(runs: readonly (() => void)[]): Timing[] {
+  for (const run of runs) {
     run();
-    samples.push((performance.now() - t0) * 1000);
+    run();
   }
-  samples.sort((a, b) => a - b);
-  return { micros: samples[Math.floor(samples.length / 2)], repetitions: samples.length };
+  const samples: number[][] = runs.map(() => []);
+  const start = performance.now();
+  while (samples[0].length < 3 || performance.now() - start < minSeconds * 1000) {
+    runs.forEach((run, index) => {
+      const t0 = performance.now();
+      run();
+      samples[index].push((performance.now() - t0) * 1000);
+    });
+  }
+  return samples.map((values) => {
+    values.sort((a, b) => a - b);
+    return { median: values[Math.floor(values.length / 2)], min: values[0] };
+  });
 }
 
 type StepFunction = (parsed: MemoryInterface, prev: DenseMemoryState) => { readVectors: tf.Tensor3D; state: DenseMemoryState };
@@ -87,14 +104,19 @@ function stepArguments(xs: readonly tf.Tensor[], sizes: DenseStepSizes): { parse
 }
 
 interface Row {
-  backend: string;
-  config: string;
-  fusedForward: number;
-  plainForward: number;
-  fusedForwardBackward: number;
-  plainForwardBackward: number;
-  kernelForwardBackward: number;
-  speedupForwardBackward: number;
+  readonly backend: string;
+  readonly config: string;
+  readonly fusedForward: Timing;
+  readonly fusedForwardBackward: Timing;
+  readonly plainForward?: Timing;
+  readonly plainForwardBackward?: Timing;
+  /** The fused kernel's typed-array forward + backward without tfjs. */
+  readonly kernel: Timing;
+  /** The projected loss and its gradient alone (included in both forward+backward figures). */
+  readonly lossOverhead: Timing;
+  /** Plain over fused forward+backward, medians. */
+  readonly speedupForwardBackward: number | null;
+  readonly plainError?: string;
 }
 
 function benchConfig(backend: string, config: BenchConfig): Row {
@@ -108,11 +130,21 @@ function benchConfig(backend: string, config: BenchConfig): Row {
     [config.batch, config.readHeads, config.memorySize], [config.batch, config.memorySize], [config.batch, config.memorySize],
   ];
   const projections = outputShapes.map((shape) => tf.randomUniform(shape, -1, 1, 'float32', Math.floor(random() * 1e6)));
+  // Σ_k ⟨output_k, P_k⟩ as [1, n]·[n, 1] matMuls: their gradients are matMuls too, unlike tf.sum, whose gradient is a
+  // broadcasting mul that costs the cpu backend more than the whole fused step.
+  const inner = (output: tf.Tensor, k: number) =>
+    tf.matMul(tf.reshape(output, [1, -1]), tf.reshape(projections[k], [-1, 1]));
   const loss = (step: StepFunction) => (...xs: tf.Tensor[]): tf.Scalar => {
     const { parsed, prev } = stepArguments(xs, config);
     const { readVectors, state } = step(parsed, prev);
     const outputs = [readVectors, state.memory, state.linkMatrix, state.precedence, state.readWeights, state.writeWeights, state.usage];
-    return tf.addN(outputs.map((output, k) => tf.sum(tf.mul(output, projections[k])))) as tf.Scalar;
+    return tf.reshape(tf.addN(outputs.map(inner)), []);
+  };
+  // The loss alone, on constant stand-ins for the outputs: the overhead included in both forward+backward figures.
+  const lossOnly = () => {
+    tf.tidy(() => {
+      tf.valueAndGrads((...outputs: tf.Tensor[]) => tf.reshape(tf.addN(outputs.map(inner)), []) as tf.Scalar)(projections);
+    });
   };
   const forward = (step: StepFunction) => () => {
     tf.tidy(() => {
@@ -139,22 +171,31 @@ function benchConfig(backend: string, config: BenchConfig): Row {
   };
 
   const tensorsBefore = tf.memory().numTensors;
-  const fusedForward = timeMicros(forward(fusedStep));
-  const plainForward = timeMicros(forward(plainStep));
-  const fusedForwardBackward = timeMicros(forwardBackward(fusedStep));
-  const plainForwardBackward = timeMicros(forwardBackward(plainStep));
-  const kernel = timeMicros(kernelOnly);
+  const [kernel, lossOverhead] = timeInterleaved([kernelOnly, lossOnly]);
+  // The plain path may fail on a backend; record why and time the fused path alone.
+  let plainError: string | undefined;
+  try {
+    forwardBackward(plainStep)();
+  } catch (error) {
+    plainError = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  }
+  const candidates = [forward(fusedStep), forwardBackward(fusedStep)];
+  if (plainError === undefined) candidates.push(forward(plainStep), forwardBackward(plainStep));
+  const [fusedForward, fusedForwardBackward, plainForward, plainForwardBackward] = timeInterleaved(candidates);
   if (tf.memory().numTensors !== tensorsBefore) {
     throw new Error(`bench ${backend} ${config.name}: ${tf.memory().numTensors - tensorsBefore} tensors leaked`);
   }
   tf.dispose([...inputs, ...projections]);
   return {
-    backend, config: config.name,
-    fusedForward: Math.round(fusedForward.micros), plainForward: Math.round(plainForward.micros),
-    fusedForwardBackward: Math.round(fusedForwardBackward.micros), plainForwardBackward: Math.round(plainForwardBackward.micros),
-    kernelForwardBackward: Math.round(kernel.micros),
-    speedupForwardBackward: Number((plainForwardBackward.micros / fusedForwardBackward.micros).toFixed(2)),
+    backend, config: config.name, fusedForward, fusedForwardBackward, plainForward, plainForwardBackward, kernel, lossOverhead,
+    speedupForwardBackward: plainForwardBackward === undefined ? null
+      : Number((plainForwardBackward.median / fusedForwardBackward.median).toFixed(2)),
+    ...(plainError === undefined ? {} : { plainError }),
   };
+}
+
+function rounded(timing: Timing | undefined): { median: number; min: number } | null {
+  return timing === undefined ? null : { median: Math.round(timing.median), min: Math.round(timing.min) };
 }
 
 async function main(): Promise<void> {
@@ -162,17 +203,27 @@ async function main(): Promise<void> {
   for (const backend of backends) {
     if (!(await tf.setBackend(backend))) throw new Error(`--backends: tfjs backend '${backend}' failed to initialise`);
     await tf.ready();
-    console.log(`\n${backend}: µs per memory step (median)`);
-    console.log('config              fwd fused   fwd plain   f+b fused   f+b plain   kernel f+b   f+b speedup');
+    console.log(`\n${backend}: µs per memory step, median (min)`);
+    console.log(`${'config'.padEnd(17)}${['fwd fused', 'fwd plain', 'f+b fused', 'f+b plain', 'kernel f+b', 'loss f+b'].map((h) => h.padStart(18)).join('')}   f+b speedup`);
     for (const config of configs) {
       const row = benchConfig(backend, config);
       rows.push(row);
-      const cell = (value: number) => String(value).padStart(11);
-      console.log(`${config.name.padEnd(18)}${cell(row.fusedForward)} ${cell(row.plainForward)} ${cell(row.fusedForwardBackward)} `
-        + `${cell(row.plainForwardBackward)} ${cell(row.kernelForwardBackward)}  ${String(row.speedupForwardBackward).padStart(10)}×`);
+      const cell = (timing: Timing | undefined) =>
+        (timing === undefined ? 'failed' : `${Math.round(timing.median)} (${Math.round(timing.min)})`).padStart(18);
+      const speedup = row.speedupForwardBackward === null ? '–' : `${row.speedupForwardBackward}×`;
+      console.log(`${config.name.padEnd(17)}${[row.fusedForward, row.plainForward, row.fusedForwardBackward, row.plainForwardBackward,
+        row.kernel, row.lossOverhead].map(cell).join('')}   ${speedup.padStart(11)}${row.plainError === undefined ? '' : `   plain path: ${row.plainError}`}`);
     }
   }
-  console.log(JSON.stringify({ bench: 'memory-step', unit: 'microseconds', minSeconds, rows }));
+  const summary = rows.map((row) => ({
+    backend: row.backend, config: row.config,
+    fusedForward: rounded(row.fusedForward), plainForward: rounded(row.plainForward),
+    fusedForwardBackward: rounded(row.fusedForwardBackward), plainForwardBackward: rounded(row.plainForwardBackward),
+    kernelForwardBackward: rounded(row.kernel), lossForwardBackward: rounded(row.lossOverhead),
+    speedupForwardBackward: row.speedupForwardBackward,
+    ...(row.plainError === undefined ? {} : { plainError: row.plainError }),
+  }));
+  console.log(JSON.stringify({ bench: 'memory-step', unit: 'microseconds', minSeconds, rows: summary }));
 }
 
 main().catch((error: unknown) => {
