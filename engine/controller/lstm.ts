@@ -4,6 +4,7 @@
  * stacked i, f, g, o; c' = σ(f)·c + σ(i)·tanh(g); h' = σ(o)·tanh(c').
  */
 import * as tf from '@tensorflow/tfjs';
+import { fusedLstmCell, useFusedLstmCell } from './fused-lstm-cell';
 import type { CellStep, PreparedLayer } from './types';
 
 /** PyTorch LSTM gate order inside the 4H rows: input, forget, cell candidate, output. */
@@ -29,7 +30,7 @@ export function lstmFromGates(gates: tf.Tensor2D, prevCell: tf.Tensor2D): { hidd
 export const lstmStep: CellStep = (layer: PreparedLayer, inputs, prevHidden, prevCell, projected) => {
   if (prevCell === undefined) throw new Error('lstmStep: prevCell is required for an LSTM layer, got undefined');
   const gates = gatesFromConcatenated(layer, inputs, prevHidden, projected);
-  return lstmFromGates(gates, prevCell);
+  return useFusedLstmCell() ? fusedLstmCell(gates, prevCell) : lstmFromGates(gates, prevCell);
 };
 
 /** [inputs…; h]·[W_in | W_hh]ᵀ + (projected ?? bias), with the weights prepared transposed: shared by LSTM and RNN. */

@@ -1,0 +1,98 @@
+/**
+ * The LSTM cell's gate math (Hochreiter & Schmidhuber 1997; the DNC paper's controller) as ONE taped op:
+ * `tf.customGrad` over a typed-array forward and its analytic backward. The plain tfjs path (`lstmFromGates`)
+ * is a split, three sigmoids, two tanh, three multiplies and an add — eleven kernels forward and about thirty
+ * backward per step and layer, where per-op dispatch, not arithmetic, is the cost at controller sizes.
+ *
+ * Forward, per element, with gate pre-activations (i, f, g, o) in PyTorch's block order:
+ *   c' = σ(f)·c + σ(i)·tanh(g),  h' = σ(o)·tanh(c').
+ * Backward, given dh' and dc' (the latter from the next step's cell):
+ *   dc_total = dc' + dh'·σ(o)·(1 − tanh²(c')),
+ *   di = dc_total·tanh(g)·σ(i)(1 − σ(i)),  df = dc_total·c·σ(f)(1 − σ(f)),
+ *   dg = dc_total·σ(i)·(1 − tanh²(g)),     do = dh'·tanh(c')·σ(o)(1 − σ(o)),
+ *   dc = dc_total·σ(f).
+ * It reads its inputs with one `dataSync` each, so it suits backends whose tensors live in host memory
+ * (cpu, wasm); `useFusedLstmCell` says when to use it.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** Backends whose tensor data lives in host (or wasm) memory, where a typed-array kernel costs no device copy. */
+const HOST_BACKENDS = new Set(['cpu', 'wasm']);
+
+/** Whether the current backend should run the fused cell rather than the plain tfjs ops. */
+export function useFusedLstmCell(): boolean {
+  return HOST_BACKENDS.has(tf.getBackend());
+}
+
+function sigmoid(value: number): number {
+  return 1 / (1 + Math.exp(-value));
+}
+
+/**
+ * One LSTM cell step as a single differentiable op.
+ * @param gates pre-activations `[batch, 4·hidden]`, blocks i, f, g, o
+ * @param prevCell c_{t−1} `[batch, hidden]`
+ * @returns h_t and c_t, each `[batch, hidden]`
+ */
+export function fusedLstmCell(gates: tf.Tensor2D, prevCell: tf.Tensor2D): { hidden: tf.Tensor2D; cell: tf.Tensor2D } {
+  const [batch, width] = gates.shape;
+  const size = width / 4;
+  if (!Number.isInteger(size) || prevCell.shape[0] !== batch || prevCell.shape[1] !== size) {
+    throw new Error(`fusedLstmCell: gates [${gates.shape.join(', ')}] need width 4·hidden and prevCell [${batch}, hidden], got prevCell [${prevCell.shape.join(', ')}]`);
+  }
+  const cellOp = tf.customGrad((gateTensor: tf.Tensor, cellTensor: tf.Tensor) => {
+    const pre = gateTensor.dataSync() as Float32Array;
+    const previous = cellTensor.dataSync() as Float32Array;
+    // Activations kept for the backward; the output packs [h | c] per row so one op returns both.
+    const activated = new Float32Array(batch * width);
+    const cellTanh = new Float32Array(batch * size);
+    const packed = new Float32Array(batch * 2 * size);
+    for (let b = 0; b < batch; b++) {
+      const row = b * width;
+      for (let k = 0; k < size; k++) {
+        const inputGate = sigmoid(pre[row + k]);
+        const forgetGate = sigmoid(pre[row + size + k]);
+        const candidate = Math.tanh(pre[row + 2 * size + k]);
+        const outputGate = sigmoid(pre[row + 3 * size + k]);
+        activated[row + k] = inputGate;
+        activated[row + size + k] = forgetGate;
+        activated[row + 2 * size + k] = candidate;
+        activated[row + 3 * size + k] = outputGate;
+        const cell = forgetGate * previous[b * size + k] + inputGate * candidate;
+        const squashed = Math.tanh(cell);
+        cellTanh[b * size + k] = squashed;
+        packed[b * 2 * size + k] = outputGate * squashed;
+        packed[b * 2 * size + size + k] = cell;
+      }
+    }
+    return {
+      value: tf.tensor2d(packed, [batch, 2 * size]),
+      gradFunc: (dy: tf.Tensor) => {
+        const upstream = dy.dataSync() as Float32Array;
+        const gateGradient = new Float32Array(batch * width);
+        const cellGradient = new Float32Array(batch * size);
+        for (let b = 0; b < batch; b++) {
+          const row = b * width;
+          for (let k = 0; k < size; k++) {
+            const inputGate = activated[row + k];
+            const forgetGate = activated[row + size + k];
+            const candidate = activated[row + 2 * size + k];
+            const outputGate = activated[row + 3 * size + k];
+            const squashed = cellTanh[b * size + k];
+            const dHidden = upstream[b * 2 * size + k];
+            const dCell = upstream[b * 2 * size + size + k] + dHidden * outputGate * (1 - squashed * squashed);
+            gateGradient[row + k] = dCell * candidate * inputGate * (1 - inputGate);
+            gateGradient[row + size + k] = dCell * previous[b * size + k] * forgetGate * (1 - forgetGate);
+            gateGradient[row + 2 * size + k] = dCell * inputGate * (1 - candidate * candidate);
+            gateGradient[row + 3 * size + k] = dHidden * squashed * outputGate * (1 - outputGate);
+            cellGradient[b * size + k] = dCell * forgetGate;
+          }
+        }
+        return [tf.tensor2d(gateGradient, [batch, width]), tf.tensor2d(cellGradient, [batch, size])];
+      },
+    };
+  });
+  const packed = cellOp(gates, prevCell) as tf.Tensor2D;
+  const [hidden, cell] = tf.split(packed, 2, 1) as tf.Tensor2D[];
+  return { hidden, cell };
+}
