@@ -15,6 +15,7 @@
  * (cpu, wasm); `useFusedLstmCell` says when to use it.
  */
 import * as tf from '@tensorflow/tfjs';
+import { customGradient } from '../util/custom-gradient';
 
 /** Backends whose tensor data lives in host (or wasm) memory, where a typed-array kernel costs no device copy. */
 const HOST_BACKENDS = new Set(['cpu', 'wasm']);
@@ -40,9 +41,9 @@ export function fusedLstmCell(gates: tf.Tensor2D, prevCell: tf.Tensor2D): { hidd
   if (!Number.isInteger(size) || prevCell.shape[0] !== batch || prevCell.shape[1] !== size) {
     throw new Error(`fusedLstmCell: gates [${gates.shape.join(', ')}] need width 4·hidden and prevCell [${batch}, hidden], got prevCell [${prevCell.shape.join(', ')}]`);
   }
-  const cellOp = tf.customGrad((gateTensor: tf.Tensor, cellTensor: tf.Tensor) => {
-    const pre = gateTensor.dataSync() as Float32Array;
-    const previous = cellTensor.dataSync() as Float32Array;
+  const cellOp = customGradient(() => {
+    const pre = gates.dataSync() as Float32Array;
+    const previous = prevCell.dataSync() as Float32Array;
     // Activations kept for the backward; the output packs [h | c] per row so one op returns both.
     const activated = new Float32Array(batch * width);
     const cellTanh = new Float32Array(batch * size);
@@ -92,7 +93,7 @@ export function fusedLstmCell(gates: tf.Tensor2D, prevCell: tf.Tensor2D): { hidd
       },
     };
   });
-  const packed = cellOp(gates, prevCell) as tf.Tensor2D;
+  const packed = cellOp(gates, prevCell);
   const [hidden, cell] = tf.split(packed, 2, 1) as tf.Tensor2D[];
   return { hidden, cell };
 }
