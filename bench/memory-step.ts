@@ -17,10 +17,11 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { denseMemoryStep, type DenseMemoryState } from '../engine/memory/dense-step';
 import type { MemoryInterface } from '../engine/memory/interface';
+import { denseStepForward } from '../engine/memory/fused/dense-step-kernel';
 import {
-  DENSE_STEP_INPUT_NAMES, denseStepForward, densePackedLayout, denseStepInputShapes,
+  DENSE_STEP_INPUT_NAMES, densePackedLayout, denseStepInputShapes,
   type DenseStepInputName, type DenseStepSizes,
-} from '../engine/memory/fused/dense-step-kernel';
+} from '../engine/memory/fused/dense-step-layout';
 import { denseStepBackward } from '../engine/memory/fused/dense-step-kernel-backward';
 import { fusedMemoryStep } from '../engine/memory/fused/fused-memory-step';
 import { randomStepInputs, seededRandom } from '../engine/memory/fused/random-step-inputs';

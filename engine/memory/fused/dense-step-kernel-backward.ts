@@ -5,10 +5,11 @@
  * of the allocation but not through the sort order, and through both norms of the cosine similarity (a zero norm
  * contributes no gradient, as torch's norm backward does).
  */
+import { DELTA, type DenseStepTape } from './dense-step-kernel';
 import {
-  DELTA, densePackedLayout, denseRowOffsets,
-  type DenseStepArrays, type DenseStepSizes, type DenseStepTape, type FloatArray,
-} from './dense-step-kernel';
+  densePackedLayout, denseRowOffsets,
+  type DenseStepArrays, type DenseStepSizes, type FloatArray,
+} from './dense-step-layout';
 
 /**
  * Backward of softmax_n(β·cos(M_n, k)) for one key: adds into `memoryGradient` (rows at `gradientOffset`) and

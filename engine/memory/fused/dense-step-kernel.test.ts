@@ -4,10 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { denseStepForward } from './dense-step-kernel';
 import {
-  DENSE_STEP_INPUT_NAMES, denseRowOffsets, denseStepForward, densePackedLayout,
+  DENSE_STEP_INPUT_NAMES, denseRowOffsets, densePackedLayout,
   type DenseStepArrays, type DenseStepInputName, type DenseStepSizes,
-} from './dense-step-kernel';
+} from './dense-step-layout';
 import { denseStepBackward } from './dense-step-kernel-backward';
 import { randomStepInputs as randomInputs, seededRandom } from './random-step-inputs';
 

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { DENSE_STEP_INPUT_NAMES, denseStepForward, densePackedLayout, type DenseStepInputName } from './dense-step-kernel';
+import { denseStepForward } from './dense-step-kernel';
+import { DENSE_STEP_INPUT_NAMES, densePackedLayout, type DenseStepInputName } from './dense-step-layout';
 import { denseStepBackward } from './dense-step-kernel-backward';
 import { fusedMemoryStep, type FusedDenseInterface, type FusedDenseState } from './fused-memory-step';
 

@@ -7,11 +7,13 @@
  * what its backward needs in the gradient closure as typed arrays, so no tensor outlives the call but its outputs.
  */
 import * as tf from '@tensorflow/tfjs';
+import { customGradient } from '../../util/custom-gradient';
 import type { MemoryState, MemoryStepDebug, MemoryStepResult } from '../types';
+import { denseStepForward, type DenseStepTape } from './dense-step-kernel';
 import {
-  DENSE_STEP_INPUT_NAMES, denseStepForward, denseStepInputShapes, densePackedLayout,
-  type DenseStepArrays, type DenseStepInputName, type DenseStepSizes, type DenseStepTape, type FloatArray,
-} from './dense-step-kernel';
+  DENSE_STEP_INPUT_NAMES, denseStepInputShapes, densePackedLayout,
+  type DenseStepArrays, type DenseStepInputName, type DenseStepSizes, type FloatArray,
+} from './dense-step-layout';
 import { denseStepBackward } from './dense-step-kernel-backward';
 
 /** The parsed interface of one step, after activations (reference/dnc-algorithm.md §1). */
@@ -178,18 +180,19 @@ export function fusedMemoryStep(
   const inputs = DENSE_STEP_INPUT_NAMES.map((name) => inputTensor(parsed, prev, name));
   let forwardResult: ForwardRecord | undefined;
 
-  const kernel = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const tensors = args.filter((arg): arg is tf.Tensor => arg instanceof tf.Tensor);
+  const kernel = customGradient((tensors) => {
     const arrays = toArrays(tensors.map((tensor, index) => float32Data(tensor, argumentName(DENSE_STEP_INPUT_NAMES[index]))));
+    // Shapes only: the gradient closure keeps typed arrays, never tensors (those may be disposed before backprop).
+    const shapes = tensors.map((tensor) => tensor.shape);
     const packed = new Float32Array(layout.size);
     const tape = denseStepForward(sizes, arrays, packed);
     forwardResult = { packed, tape, inputs: arrays };
     return {
       value: tf.tensor1d(packed),
       gradFunc: (dy: tf.Tensor) => {
-        const gradients = toArrays(tensors.map((tensor) => new Float32Array(tensor.size)));
+        const gradients = toArrays(shapes.map((shape) => new Float32Array(shape.reduce((a, b) => a * b, 1))));
         denseStepBackward(sizes, arrays, packed, tape, float32Data(dy, 'the packed output gradient'), gradients);
-        return DENSE_STEP_INPUT_NAMES.map((name, index) => tf.tensor(gradients[name], tensors[index].shape));
+        return DENSE_STEP_INPUT_NAMES.map((name, index) => tf.tensor(gradients[name], shapes[index]));
       },
     };
   });

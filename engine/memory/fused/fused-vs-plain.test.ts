@@ -8,7 +8,10 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { denseMemoryStep, type DenseMemoryState } from '../dense-step';
 import type { MemoryInterface } from '../interface';
-import { DENSE_STEP_INPUT_NAMES, densePackedLayout, type DenseStepArrays, type DenseStepInputName, type DenseStepSizes } from './dense-step-kernel';
+import {
+  DENSE_STEP_INPUT_NAMES, densePackedLayout,
+  type DenseStepArrays, type DenseStepInputName, type DenseStepSizes,
+} from './dense-step-layout';
 import { fusedMemoryStep } from './fused-memory-step';
 import { randomStepInputs } from './random-step-inputs';
 

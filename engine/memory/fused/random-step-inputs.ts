@@ -7,7 +7,7 @@
 import {
   DENSE_STEP_INPUT_NAMES, denseStepInputShapes,
   type DenseStepArrays, type DenseStepInputName, type DenseStepSizes,
-} from './dense-step-kernel';
+} from './dense-step-layout';
 
 /** Deterministic uniform [0, 1) generator (mulberry32) so failures reproduce. */
 export function seededRandom(seed: number): () => number {

@@ -1,0 +1,125 @@
+/**
+ * Data layout of the fused dense DNC memory step (Graves et al. 2016, Methods "Memory addressing"): the sizes
+ * (B, N, W, R), the sixteen inputs — the parsed interface of the write and read heads and the previous memory
+ * state — as flat row-major typed arrays, and where the read vectors and the new state sit in the packed output.
+ * Shared by the kernel's forward and backward, the tfjs wrapper, the tests and the bench.
+ */
+
+/** Any of the float typed arrays a kernel reads. */
+export type FloatArray = Float32Array | Float64Array;
+
+/** Sizes of one fused step. */
+export interface DenseStepSizes {
+  /** B: batch rows. */
+  readonly batch: number;
+  /** N: memory cells. */
+  readonly memorySize: number;
+  /** W: cell width. */
+  readonly cellSize: number;
+  /** R: read heads. */
+  readonly readHeads: number;
+}
+
+/**
+ * Row-major input arrays of one step (batch first). Interface parts are after their activations.
+ * readKeys [B,R,W], readStrengths [B,R], writeKey [B,W], writeStrength [B], eraseVector [B,W], writeVector [B,W],
+ * freeGates [B,R], allocationGate [B], writeGate [B], readModes [B,R,3] (backward, forward, content);
+ * prevMemory [B,N,W], prevLinkMatrix [B,N,N], prevPrecedence [B,N], prevReadWeights [B,R,N],
+ * prevWriteWeights [B,N], prevUsage [B,N].
+ */
+export interface DenseStepArrays<A extends FloatArray = FloatArray> {
+  readonly readKeys: A;
+  readonly readStrengths: A;
+  readonly writeKey: A;
+  readonly writeStrength: A;
+  readonly eraseVector: A;
+  readonly writeVector: A;
+  readonly freeGates: A;
+  readonly allocationGate: A;
+  readonly writeGate: A;
+  readonly readModes: A;
+  readonly prevMemory: A;
+  readonly prevLinkMatrix: A;
+  readonly prevPrecedence: A;
+  readonly prevReadWeights: A;
+  readonly prevWriteWeights: A;
+  readonly prevUsage: A;
+}
+
+/** The input names in the order the tfjs wrapper passes them (and receives their gradients). */
+export const DENSE_STEP_INPUT_NAMES = [
+  'readKeys', 'readStrengths', 'writeKey', 'writeStrength', 'eraseVector', 'writeVector', 'freeGates',
+  'allocationGate', 'writeGate', 'readModes',
+  'prevMemory', 'prevLinkMatrix', 'prevPrecedence', 'prevReadWeights', 'prevWriteWeights', 'prevUsage',
+] as const;
+
+export type DenseStepInputName = (typeof DENSE_STEP_INPUT_NAMES)[number];
+
+/** Per-batch-row shape (without the batch axis) of each input. */
+export function denseStepInputShapes(sizes: DenseStepSizes): Record<DenseStepInputName, number[]> {
+  const { memorySize: n, cellSize: w, readHeads: r } = sizes;
+  return {
+    readKeys: [r, w], readStrengths: [r], writeKey: [w], writeStrength: [], eraseVector: [w], writeVector: [w],
+    freeGates: [r], allocationGate: [], writeGate: [], readModes: [r, 3],
+    prevMemory: [n, w], prevLinkMatrix: [n, n], prevPrecedence: [n], prevReadWeights: [r, n],
+    prevWriteWeights: [n], prevUsage: [n],
+  };
+}
+
+/**
+ * Where each output sits in the packed output, a flat array of `size` elements holding one contiguous block per
+ * output, batch-major inside: read vectors [B,R,W], then the new state memory [B,N,W], precedence [B,N],
+ * readWeights [B,R,N], writeWeights [B,N], usage [B,N] and last the link matrix [B,N,N]. Contiguous blocks make
+ * the split back into tensors plain copies (a split along a strided axis cost more than the whole step on the cpu
+ * backend); the big link matrix comes last so that it can be split off the small outputs first (the wasm backend
+ * copies the whole input once per slice).
+ */
+export interface DensePackedLayout {
+  readonly readVectors: number;
+  readonly memory: number;
+  readonly precedence: number;
+  readonly readWeights: number;
+  readonly writeWeights: number;
+  readonly usage: number;
+  readonly linkMatrix: number;
+  /** Elements per batch row, summed over the outputs. */
+  readonly stride: number;
+  /** Total elements: batch · stride. */
+  readonly size: number;
+  /** Elements of each block but the link matrix, in order (they precede the link matrix block). */
+  readonly smallBlockSizes: readonly number[];
+}
+
+export function densePackedLayout(sizes: DenseStepSizes): DensePackedLayout {
+  const { batch, memorySize: n, cellSize: w, readHeads: r } = sizes;
+  const smallBlockSizes = [r * w, n * w, n, r * n, n, n].map((rowSize) => batch * rowSize);
+  const starts: number[] = [];
+  let offset = 0;
+  for (const blockSize of smallBlockSizes) {
+    starts.push(offset);
+    offset += blockSize;
+  }
+  const [readVectors, memory, precedence, readWeights, writeWeights, usage] = starts;
+  const size = offset + batch * n * n;
+  return { readVectors, memory, precedence, readWeights, writeWeights, usage, linkMatrix: offset, stride: size / batch, size, smallBlockSizes };
+}
+
+/** Start of batch row `b` of every output inside the packed array. */
+export interface DenseRowOffsets {
+  readonly readVectors: number;
+  readonly memory: number;
+  readonly linkMatrix: number;
+  readonly precedence: number;
+  readonly readWeights: number;
+  readonly writeWeights: number;
+  readonly usage: number;
+}
+
+export function denseRowOffsets(layout: DensePackedLayout, sizes: DenseStepSizes, b: number): DenseRowOffsets {
+  const { memorySize: n, cellSize: w, readHeads: r } = sizes;
+  return {
+    readVectors: layout.readVectors + b * r * w, memory: layout.memory + b * n * w,
+    linkMatrix: layout.linkMatrix + b * n * n, precedence: layout.precedence + b * n,
+    readWeights: layout.readWeights + b * r * n, writeWeights: layout.writeWeights + b * n, usage: layout.usage + b * n,
+  };
+}
