@@ -5,7 +5,11 @@
  * (`initialState` undoes the last sequence's writes in O(rows written)); the index is whatever `indexType auto`
  * picks at that N (exact ≤ 1e5 < hnsw) and is filled incrementally by the writes, never built from all N rows.
  *
- *   npm run bench:sparse [-- --backend wasm|cpu --sizes 1000,4000,... --seconds 4 --cap 120]
+ *   npm run bench:sparse [-- --backend wasm|cpu --sizes 1000,4000,... --seconds 4 --cap 120 --fill-rows 0]
+ *
+ * `--fill-rows F` seeds min(N, F) random rows (spread evenly over the cells) into every batch element's starting
+ * memory before timing, to show search costs on a populated memory (exact search scans every seeded row; hnsw
+ * builds its graph from them once, in the set-up time).
  *
  * Prints one line per (model, N) and, as the last line, a JSON summary with `ratio_64k_over_1k`.
  */
@@ -28,6 +32,8 @@ const backend = option('backend', 'wasm');
 const sizes = option('sizes', '1000,4000,16000,64000,256000,1000000').split(',').map(Number);
 const minSeconds = Number(option('seconds', '4'));
 const capSeconds = Number(option('cap', '120'));
+const fillRows = Number(option('fill-rows', '0'));
+if (!Number.isInteger(fillRows) || fillRows < 0) throw new Error(`--fill-rows must be a non-negative integer, got ${option('fill-rows', '')}`);
 for (const size of sizes) if (!Number.isInteger(size) || size <= 0) throw new Error(`--sizes: every size must be a positive integer, got ${size}`);
 
 interface Row {
@@ -37,6 +43,7 @@ interface Row {
   msPerStep: number | null;
   iterations: number;
   setupMs: number;
+  filledRows: number;
   note?: string;
 }
 
@@ -70,6 +77,17 @@ async function main(): Promise<void> {
       const config = { inputSize: INPUT_SIZE, memorySize, cellSize: CELL_SIZE, readHeads: READ_HEADS, sparseReads: SPARSE_READS, temporalReads: 4 };
       const memory = model === 'sam' ? new SparseAccessMemory(config, 1) : new SparseTemporalMemory(config, 1);
       memory.initialState(BATCH);
+      const filledRows = Math.min(memorySize, fillRows);
+      if (filledRows > 0) {
+        const stride = memorySize / filledRows;
+        const cells = Int32Array.from({ length: filledRows }, (_, i) => Math.floor(i * stride));
+        for (let b = 0; b < BATCH; b++) {
+          const rows = Float32Array.from({ length: filledRows * CELL_SIZE }, () => Math.random() * 2 - 1);
+          memory.seedRows(b, cells, rows);
+        }
+        // The first iteration brings an hnsw graph up to date with the seeded rows: part of the set-up.
+        iteration(memory, xs, projections);
+      }
       const setupMs = performance.now() - setupStart;
       const times: number[] = [];
       const started = performance.now();
@@ -89,11 +107,11 @@ async function main(): Promise<void> {
       }
       times.sort((a, b) => a - b);
       const median = times.length > 0 ? times[Math.floor(times.length / 2)] / STEPS : null;
-      const row: Row = { model, memorySize, index: memory.indexKind, msPerStep: median, iterations: times.length, setupMs: Math.round(setupMs), note };
+      const row: Row = { model, memorySize, index: memory.indexKind, msPerStep: median, iterations: times.length, setupMs: Math.round(setupMs), filledRows, note };
       rows.push(row);
       console.log(
         `${model.padEnd(5)} N ${String(memorySize).padStart(8)}  index ${row.index.padEnd(6)} ` +
-          `${median === null ? 'n/a' : median.toFixed(2).padStart(8)} ms/step  (${times.length} iterations, setup ${row.setupMs} ms${note ? `, ${note}` : ''})`,
+          `${median === null ? 'n/a' : median.toFixed(2).padStart(8)} ms/step  (${times.length} iterations, ${filledRows} rows seeded, setup ${row.setupMs} ms${note ? `, ${note}` : ''})`,
       );
       memory.dispose();
     }
@@ -104,7 +122,7 @@ async function main(): Promise<void> {
     const large = at(model, 64000);
     return small === null || large === null ? null : Number((large / small).toFixed(3));
   };
-  console.log(JSON.stringify({ bench: 'sparse', backend: tf.getBackend(), batch: BATCH, steps: STEPS, cellSize: CELL_SIZE, readHeads: READ_HEADS, sparseReads: SPARSE_READS, start: 'empty memory per sequence', results: rows, ratio_64k_over_1k: { sam: ratio('sam'), sdnc: ratio('sdnc') } }));
+  console.log(JSON.stringify({ bench: 'sparse', backend: tf.getBackend(), batch: BATCH, steps: STEPS, cellSize: CELL_SIZE, readHeads: READ_HEADS, sparseReads: SPARSE_READS, start: fillRows > 0 ? `${fillRows} seeded rows (≤ N) per element, restored each sequence` : 'empty memory per sequence', results: rows, ratio_64k_over_1k: { sam: ratio('sam'), sdnc: ratio('sdnc') } }));
 }
 
 main().catch((error: unknown) => {

@@ -60,6 +60,15 @@ export class RowStore {
     return page === undefined ? null : { page, offset: (cell & (PAGE_ROWS - 1)) * this.cellSize };
   }
 
+  /** The page holding `cell`, or undefined when unallocated (all zero); the row starts at `rowOffset(cell)`. */
+  pageOf(cell: number): Float32Array | undefined {
+    return this.pages.get(cell >> PAGE_BITS);
+  }
+
+  rowOffset(cell: number): number {
+    return (cell & (PAGE_ROWS - 1)) * this.cellSize;
+  }
+
   /** Copy row `cell` into `out` at `offset` (zeros for unwritten rows). */
   readInto(cell: number, out: Float32Array, offset: number): void {
     const where = this.locate(cell);

@@ -70,6 +70,11 @@ export class SparseHistory {
     this.currentId = id;
   }
 
+  /** True at the empty-memory root: no step has been taken since the last reset. */
+  get atRoot(): boolean {
+    return this.entries.length === 0 && this.currentId === this.rootId;
+  }
+
   /** Record a step's undos; returns the new state's id. */
   push(undos: ElementUndo[]): number {
     const id = nextHistoryId++;

@@ -219,6 +219,26 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
     return row;
   }
 
+  /**
+   * Write `rows` (`[cells.length, W]` row-major) into batch element `batchIndex` as part of the starting memory:
+   * not undone by `initialState`, visible to the index like any write. Only right after `initialState`, before a
+   * step (for benchmarks and for loading a stored memory).
+   */
+  seedRows(batchIndex: number, cells: ArrayLike<number>, rows: Float32Array): void {
+    const fn = `${this.name}.seedRows`;
+    const history = this.history;
+    const element = history?.elements[batchIndex];
+    if (history === null || element === undefined) throw new Error(`${fn}: no host memory for batch index ${batchIndex}; call initialState first`);
+    if (!history.atRoot) throw new Error(`${fn}: memory has taken steps since initialState; seed rows before the first step`);
+    if (rows.length !== cells.length * this.cellSize) throw new Error(`${fn}: argument 'rows' has ${rows.length} values, ${cells.length} cells × W ${this.cellSize} need ${cells.length * this.cellSize}`);
+    for (let i = 0; i < cells.length; i++) {
+      const cell = cells[i];
+      if (!Number.isInteger(cell) || cell < 0 || cell >= this.sizes.memorySize) throw new Error(`${fn}: cell ${cell} outside [0, ${this.sizes.memorySize})`);
+      element.rows.write(cell, rows, i * this.cellSize);
+      element.index.markDirty(cell);
+    }
+  }
+
   dispose(): void {
     for (const variable of this.variables.values()) variable.dispose();
     this.history?.dispose();

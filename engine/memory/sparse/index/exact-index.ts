@@ -5,7 +5,7 @@
  * episode barely touched, and it needs no update when rows change: it always reads the current row store.
  */
 import type { RowStore } from '../row-store';
-import { hostCosine, offerZeroRows, queryNorm, TopCells, type CellIndex } from './types';
+import { offerZeroRows, queryNorm, TopCells, type CellIndex } from './types';
 
 export class ExactIndex implements CellIndex {
   readonly kind = 'exact' as const;
@@ -16,12 +16,24 @@ export class ExactIndex implements CellIndex {
     const width = this.store.cellSize;
     const tops = Array.from({ length: queryCount }, () => new TopCells(k));
     const norms = Array.from({ length: queryCount }, (_, q) => queryNorm(queries, q, width));
+    const dots = new Float64Array(queryCount);
     for (let i = 0; i < this.store.writtenRowCount; i++) {
       const cell = this.store.writtenCell(i);
-      const where = this.store.locate(cell);
-      if (where === null) continue;
+      const page = this.store.pageOf(cell);
+      if (page === undefined) continue;
+      const offset = this.store.rowOffset(cell);
+      // One pass over the row for its norm and every query's dot product.
+      let rowSquared = 0;
+      dots.fill(0);
+      for (let j = 0; j < width; j++) {
+        const value = page[offset + j];
+        rowSquared += value * value;
+        for (let q = 0; q < queryCount; q++) dots[q] += value * queries[q * width + j];
+      }
+      const rowNorm = Math.sqrt(rowSquared);
       for (let q = 0; q < queryCount; q++) {
-        tops[q].offer(hostCosine(where.page, where.offset, queries, q * width, width, norms[q]), cell);
+        const score = dots[q] / (rowNorm * norms[q] + 1e-6);
+        if (tops[q].accepts(score, cell)) tops[q].offer(score, cell);
       }
     }
     offerZeroRows(tops, this.store, k);
