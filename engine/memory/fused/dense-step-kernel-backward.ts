@@ -61,7 +61,9 @@ export function denseStepBackward(
 ): void {
   const { batch, memorySize: cells, cellSize: width, readHeads: heads } = sizes;
   const layout = densePackedLayout(sizes);
-  for (const array of Object.values(gradients)) array.fill(0);
+  // Every gradient but the link matrix's is accumulated into; that one (B·N² entries) is assigned in full below,
+  // which saves a pass over the largest array.
+  for (const [name, array] of Object.entries(gradients)) if (name !== 'prevLinkMatrix') array.fill(0);
   const memoryGradient = new Float64Array(cells * width);
   const linkRowGradient = new Float64Array(cells);
   const readWeightsGradient = new Float64Array(heads * cells);
@@ -183,7 +185,10 @@ export function denseStepBackward(
       const weightI = writeWeights[i];
       let rowSum = 0;
       for (let j = 0; j < cells; j++) {
-        if (i === j) continue;
+        if (i === j) {
+          prevLinksGradient[prevRow + j] = 0;
+          continue;
+        }
         const linkGradientIJ = linkRowGradient[j];
         const prevLink = prevLinks[prevRow + j];
         prevLinksGradient[prevRow + j] = (1 - weightI - writeWeights[j]) * linkGradientIJ;

@@ -83,7 +83,7 @@ test('allocation puts the least-used cell first and breaks ties by the lowest in
   expected.forEach((value, cell) => assert.ok(Math.abs(tape.allocationWeights[cell] - value) < 1e-12, `allocation[${cell}]`));
 });
 
-test('an all-zero state gives finite outputs and gradients, a zero link diagonal and weightings summing ≤ 1', () => {
+test('an all-zero state gives finite outputs and fully overwritten gradients, a zero link diagonal and weightings summing ≤ 1', () => {
   const sizes = { batch: 2, memorySize: 6, cellSize: 3, readHeads: 2 };
   const inputs = randomInputs(sizes, 5);
   for (const name of ['prevMemory', 'prevLinkMatrix', 'prevPrecedence', 'prevReadWeights', 'prevWriteWeights', 'prevUsage'] as const) {
@@ -94,6 +94,8 @@ test('an all-zero state gives finite outputs and gradients, a zero link diagonal
   const tape = denseStepForward(sizes, inputs, packed);
   const gradients = Object.fromEntries(DENSE_STEP_INPUT_NAMES.map((name) => [name, new Float64Array(inputs[name].length)])) as
     Record<DenseStepInputName, Float64Array>;
+  // Gradient arrays come in dirty: the backward must overwrite every entry, not accumulate onto old values.
+  for (const name of DENSE_STEP_INPUT_NAMES) gradients[name].fill(Number.NaN);
   denseStepBackward(sizes, inputs, packed, tape, new Float64Array(packed.length).fill(1), gradients);
   assert.ok(packed.every(Number.isFinite), 'outputs finite');
   for (const name of DENSE_STEP_INPUT_NAMES) assert.ok(gradients[name].every(Number.isFinite), `${name} gradient finite`);
