@@ -375,6 +375,8 @@ export class RunManager {
     this.storage.putFrame(live.run.id, frame.iteration, encodeFrameBlob(frame), pinned);
     live.framesDirty = true;
     this.listener.frame(live.run.id, wire);
+    const consumed: ToWorker = { type: 'frame-consumed' };
+    live.worker?.postMessage(consumed);
   }
 
   private command(live: LiveRun, command: WorkerCommand): Promise<void> {
@@ -407,11 +409,11 @@ export class RunManager {
     live.run.state = state;
     if (state === 'running' && live.run.failure?.reason === 'nan') live.run.failure = null;
     if (state !== 'running') live.run.itPerSec = null;
-    if (state === 'finished' || state === 'stopped') {
+    if ((state === 'finished' || state === 'stopped') && live.worker !== null) {
+      // The worker still sends its reply, then closes its port and exits (the exit handler forgets it);
+      // terminate covers one that lingers.
       const worker = live.worker;
-      live.worker = null;
-      // The worker closes its own port after its last message; terminate covers one that lingers.
-      if (worker !== null) setTimeout(() => void worker.terminate(), 1000).unref();
+      setTimeout(() => void worker.terminate(), 2000).unref();
     }
     live.run.updatedAt = Date.now();
     this.storage.updateRun(live.run);

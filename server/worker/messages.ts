@@ -63,7 +63,9 @@ export type ToWorker =
       startPaused: boolean;
       checkpointIntervalMs: number;
     }
-  | ({ type: 'command'; id: number } & WorkerCommand);
+  | ({ type: 'command'; id: number } & WorkerCommand)
+  /** The main thread has stored and dispatched one frame: the worker may have one more in flight. */
+  | { type: 'frame-consumed' };
 
 /** The state the worker reports; the manager maps it onto the run's RunState. */
 export type WorkerState = 'running' | 'paused' | 'finished' | 'stopped';

@@ -23,10 +23,18 @@ type QueuedCommand = { id: number } & WorkerCommand;
 const queue: QueuedCommand[] = [];
 let wake: (() => void) | null = null;
 let initMessage: Extract<ToWorker, { type: 'init' }> | null = null;
+/** Frames posted but not yet stored by the main thread. Past MAX_FRAMES_IN_FLIGHT, periodic frames are dropped
+ *  (never step or capture frames) so a main thread that falls behind cannot make messages pile up without bound;
+ *  the worker itself never waits. */
+let framesInFlight = 0;
+const MAX_FRAMES_IN_FLIGHT = 8;
 
 port.on('message', (message: ToWorker) => {
   if (message.type === 'init') {
     initMessage = message;
+  } else if (message.type === 'frame-consumed') {
+    framesInFlight = Math.max(0, framesInFlight - 1);
+    return;
   } else {
     const { type: _type, ...command } = message;
     queue.push(command);
@@ -170,6 +178,7 @@ async function main(): Promise<void> {
       stepsLeft = 0;
       const frameSource = frameOf(error);
       const frame = frameSource === null ? null : packFrame(frameSource, error.iteration, Date.now());
+      if (frame !== null) framesInFlight += 1;
       post(
         {
           type: 'nonfinite',
@@ -183,6 +192,7 @@ async function main(): Promise<void> {
       state('paused');
       continue;
     }
+    const requested = stepping || captureNext;
     captureNext = false;
     const now = performance.now();
     const instant = 1000 / Math.max(now - lastEnd, 1e-3);
@@ -190,7 +200,10 @@ async function main(): Promise<void> {
     itPerSec = itPerSec === 0 ? instant : itPerSec * 0.9 + instant * 0.1;
     lastEnd = now;
     let frame: PackedFrame | null = null;
-    if (result.frame !== undefined) frame = packFrame(result.frame, result.iteration, Date.now());
+    if (result.frame !== undefined && (requested || framesInFlight < MAX_FRAMES_IN_FLIGHT)) {
+      frame = packFrame(result.frame, result.iteration, Date.now());
+      framesInFlight += 1;
+    }
     post(
       {
         type: 'iteration',
