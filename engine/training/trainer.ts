@@ -155,7 +155,9 @@ class TrainerImpl implements TrainerSession {
       const variables = [...this.model.variables.values()];
       const { value: loss, grads } = tf.variableGrads(() => {
         const result = this.model.forward(input, undefined, { resetExperience: true, training: true });
-        output = result.output;
+        // Kept past the tape's scope for the metric and the state check; released in `finally`.
+        output = tf.keep(result.output);
+        for (const tensor of hiddenTensors(result.hidden)) tf.keep(tensor);
         const memory = result.hidden.memory.flatMap((memoryState, index) =>
           Object.entries(memoryState).map(([name, tensor]) => ({ name: `memory${index === 0 ? '' : index}.${name}`, tensor })),
         );
