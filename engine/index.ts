@@ -15,3 +15,12 @@ export type { MemoryModule, MemoryState, MemoryStepDebug, MemoryStepResult } fro
 export { parseStateDict, readStateDictFile, loadPytorchWeights, inferDNCOptions, type StateDict } from './weights';
 export { replayDncFixture, isDncFixture, DNC_REPLAY_MODES, type DncReplayMode, type DncReplayReport } from './parity/dnc-fixture';
 export { replayMemoryFixture, type MemoryFixtureReport } from './parity/memory-fixture';
+// Training: tasks, config, optimizers, the loop and its checkpoints (engine/training/README.md has the format).
+export { createTrainer, restoreTrainer, RESUME_OVERRIDABLE, type TrainerSession, type TrainerOptions } from './training/trainer';
+export { resolveTrainConfig, sequenceLengthAt, TRAIN_FIELDS, type FieldSpec } from './training/config';
+export { ConfigError, NonFiniteError, type TrainConfig, type IterationResult, type Trainer, type TaskName, type OptimizerName, type MemoryTypeName, type RnnTypeName } from './training/types';
+export { encodeCheckpoint, decodeCheckpoint, CheckpointError, CHECKPOINT_VERSION, type CheckpointContents } from './training/checkpoint-format';
+export { saveCheckpointFile, loadCheckpointFile } from './training/checkpoint-file';
+export { Optimizer, clipByGlobalNorm, OPTIMIZER_DEFAULTS, type OptimizerSnapshot } from './training/optimizers';
+export { Rng, type RngState } from './training/rng';
+export { createTask, TASK_NAMES, type Task, type TaskBatch, type TaskConfig } from './tasks/index';
