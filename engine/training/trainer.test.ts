@@ -26,14 +26,14 @@ const TINY = {
 };
 
 test('a short copy run on a tiny config lowers the loss clearly', async () => {
-  const trainer = createTrainer({ ...TINY, batch_size: 16, nhid: 24, read_heads: 1, sequence_max_length: 2, lr: 0.02 });
+  const trainer = createTrainer({ ...TINY, batch_size: 8, nhid: 16, read_heads: 1, sequence_max_length: 2, lr: 0.03 });
   const losses: number[] = [];
-  for (let i = 0; i < 50; i++) losses.push((await trainer.step()).loss);
+  for (let i = 0; i < 30; i++) losses.push((await trainer.step()).loss);
   const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
   const first = mean(losses.slice(0, 5));
   const last = mean(losses.slice(-5));
-  assert.ok(last < 0.75 * first, `loss went from ${first.toFixed(4)} to ${last.toFixed(4)}`);
-  assert.equal(trainer.iteration, 50);
+  assert.ok(last < 0.6 * first, `loss went from ${first.toFixed(4)} to ${last.toFixed(4)}`);
+  assert.equal(trainer.iteration, 30);
   trainer.dispose();
 });
 
