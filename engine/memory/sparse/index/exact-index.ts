@@ -16,23 +16,20 @@ export class ExactIndex implements CellIndex {
     const width = this.store.cellSize;
     const tops = Array.from({ length: queryCount }, () => new TopCells(k));
     const norms = Array.from({ length: queryCount }, (_, q) => queryNorm(queries, q, width));
-    const dots = new Float64Array(queryCount);
+    const queryRows = Array.from({ length: queryCount }, (_, q) => queries.subarray(q * width, (q + 1) * width));
     for (let i = 0; i < this.store.writtenRowCount; i++) {
       const cell = this.store.writtenCell(i);
       const page = this.store.pageOf(cell);
       if (page === undefined) continue;
       const offset = this.store.rowOffset(cell);
-      // One pass over the row for its norm and every query's dot product.
       let rowSquared = 0;
-      dots.fill(0);
-      for (let j = 0; j < width; j++) {
-        const value = page[offset + j];
-        rowSquared += value * value;
-        for (let q = 0; q < queryCount; q++) dots[q] += value * queries[q * width + j];
-      }
+      for (let j = 0; j < width; j++) rowSquared += page[offset + j] * page[offset + j];
       const rowNorm = Math.sqrt(rowSquared);
       for (let q = 0; q < queryCount; q++) {
-        const score = dots[q] / (rowNorm * norms[q] + 1e-6);
+        const query = queryRows[q];
+        let dot = 0;
+        for (let j = 0; j < width; j++) dot += page[offset + j] * query[j];
+        const score = dot / (rowNorm * norms[q] + 1e-6);
         if (tops[q].accepts(score, cell)) tops[q].offer(score, cell);
       }
     }
