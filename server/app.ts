@@ -12,7 +12,7 @@ import type { Duplex } from 'node:stream';
 import { Server } from 'socket.io';
 import { ApiError } from './errors';
 import { createApiHandler, sendError } from './http-api';
-import { MAX_PAYLOAD_BYTES, TOKEN_HEADER, TOKEN_QUERY } from './protocol';
+import { MAX_PAYLOAD_BYTES, socketParser, TOKEN_HEADER, TOKEN_QUERY } from './protocol';
 import { RunManager, type RunListener } from './run-manager';
 import { attachSocketApi, type EngramIo } from './socket-api';
 import { Storage, type FrameBudget } from './storage';
@@ -72,6 +72,7 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
     // Other upgrades (Next's HMR socket) must not be torn down by engine.io.
     destroyUpgrade: false,
     serveClient: false,
+    parser: socketParser,
   });
 
   // The manager is created after socket.io so its listener exists; handlers only run after both exist.

@@ -7,6 +7,8 @@
  * ack with `Ack<T>`. Pushes (server → client) are nouns or past tense.
  */
 
+import { Decoder, Encoder } from 'socket.io-parser';
+
 export const PROTOCOL_VERSION = 1;
 /** Version of exported snapshot files. */
 export const SNAPSHOT_SCHEMA_VERSION = 1;
@@ -278,3 +280,25 @@ export const MAX_PAYLOAD_BYTES = 1_000_000;
 /** Header or query parameter carrying ENGRAM_TOKEN when the server is not on loopback. */
 export const TOKEN_HEADER = 'x-engram-token';
 export const TOKEN_QUERY = 'token';
+
+// ---------------------------------------------------------------------------------------------- socket parser
+
+/**
+ * Most binary attachments one socket.io packet may carry. A `memory:frame` carries one per tensor (a DNC layer has
+ * about 19), but socket.io-parser's decoder refuses more than 10 by default (a guard against memory exhaustion)
+ * and then drops the connection with "parse error".
+ */
+export const MAX_SOCKET_ATTACHMENTS = 1024;
+
+class FrameDecoder extends Decoder {
+  constructor() {
+    super({ maxAttachments: MAX_SOCKET_ATTACHMENTS });
+  }
+}
+
+/**
+ * The socket.io parser both ends must use. Clients pass it when connecting:
+ * @example
+ * const socket = io(url, { parser: socketParser });
+ */
+export const socketParser = { Encoder, Decoder: FrameDecoder };

@@ -7,7 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
 import { createEngramServer, type EngramServer, type EngramServerOptions } from './app';
-import type { Ack, ClientToServerEvents, RunSummary, ServerToClientEvents } from './protocol';
+import { socketParser, type Ack, type ClientToServerEvents, type RunSummary, type ServerToClientEvents } from './protocol';
+
+// Workers inherit the environment: the engine runs on the exact cpu backend in tests.
+process.env.ENGRAM_BACKEND ??= 'cpu';
 
 export type TestClient = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -62,6 +65,7 @@ export async function startTestServer(options: EngramServerOptions = {}): Promis
     async client(clientOptions = {}) {
       const socket: TestClient = connect(server.url, {
         transports: ['websocket'],
+        parser: socketParser,
         forceNew: true,
         reconnection: false,
         auth: clientOptions.token === undefined ? {} : { token: clientOptions.token },

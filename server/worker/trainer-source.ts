@@ -2,7 +2,9 @@
  * The one place the server reaches the engine's training loop: config resolution (main thread) and trainer
  * construction (workers). Swapping the training implementation is a change to this file only.
  */
+import { selectBackend } from '../../engine/backend';
 import { resolveTrainConfig } from '../../engine/training/config';
+import { createTrainer, restoreTrainer } from '../../engine/training/trainer';
 import type { Trainer } from '../../engine/training/types';
 import type { RunConfig } from '../protocol';
 import type { RunHooks } from './messages';
@@ -16,9 +18,14 @@ export async function resolveRunConfig(input: Record<string, unknown>): Promise<
 /** Build (or restore from a checkpoint) the trainer a worker runs. */
 export async function openTrainer(config: RunConfig, hooks: RunHooks, checkpoint: Uint8Array | null): Promise<Trainer> {
   const resolved = resolveTrainConfig(config);
-  const options = { cells: hooks.frameCells, width: hooks.frameWidth, stepMs: hooks.stepMs };
-  if (hooks.trainer === 'synthetic' || hooks.trainer === undefined) {
+  if (hooks.trainer === 'synthetic') {
+    const options = { cells: hooks.frameCells, width: hooks.frameWidth, stepMs: hooks.stepMs };
     return checkpoint === null ? new SyntheticTrainer(resolved, options) : SyntheticTrainer.restore(checkpoint, options);
   }
-  throw new Error('the engine trainer has not landed yet');
+  await selectBackend();
+  if (checkpoint === null) return createTrainer(resolved);
+  // Settings changed while running live in the run's config; the checkpoint may predate the change.
+  return restoreTrainer(checkpoint, {
+    overrides: { lr: resolved.lr, summarize_freq: resolved.summarize_freq, iterations: resolved.iterations },
+  });
 }
