@@ -87,6 +87,18 @@ describe('HnswIndex', () => {
     index.markDirty(moved);
     index.flush();
     assert.equal(index.search(negated, 1, 1)[0], moved);
+    // Back to zero (an undone write): deleted from the graph, then found again after a new write.
+    const overwrite = store.write(moved, negated, 0);
+    store.restore({ cell: moved, previous: null });
+    index.markDirty(moved);
+    index.flush();
+    assert.notEqual(index.search(negated, 1, 1)[0], moved);
+    store.write(moved, negated, 0);
+    index.markDirty(moved);
+    assert.equal(index.search(negated, 1, 1)[0], moved, 'dirty row found before the update');
+    index.flush();
+    assert.equal(index.search(negated, 1, 1)[0], moved, 'un-deleted row found after the update');
+    assert.ok(overwrite.previous);
   });
 
   it('auto picks exact up to 1e5 cells and hnsw above', () => {

@@ -165,6 +165,18 @@ describe('sparse memory invariants', () => {
     memory.dispose();
   });
 
+  it('keeps separate host stores per batch size, so a batch-1 replay does not disturb a running batch', () => {
+    const memory = new SparseAccessMemory({ inputSize: INPUT, memorySize: 30, cellSize: 4, readHeads: 2, sparseReads: 2 }, 4);
+    const [x0, x1] = inputs(2, 71);
+    const start = memory.initialState(BATCH);
+    const first = memory.step(x0, start);
+    const expected = memory.step(x1, first.state).readVectors.arraySync();
+    const single = memory.initialState(1);
+    memory.step(tf.slice(x0, 0, 1), single);
+    assert.deepEqual(memory.step(x1, first.state).readVectors.arraySync(), expected);
+    memory.dispose();
+  });
+
   it('names the option and the value in configuration errors', () => {
     const base = { inputSize: INPUT, memorySize: 16, cellSize: 4, readHeads: 2 };
     assert.throws(() => new SparseAccessMemory({ ...base, sparseReads: 0 }), /sparseReads.*0/);

@@ -70,6 +70,9 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
   readonly variables: ReadonlyMap<string, tf.Variable>;
   readonly sizes: VisibleSizes;
   readonly indexKind: 'exact' | 'hnsw';
+  /** Host stores per batch size (training and a batch-1 replay can alternate without rebuilding them). */
+  private readonly histories = new Map<number, SparseHistory>();
+  /** The stores of the last `initialState` call, for `readHostRow` and `seedRows`. */
   private history: SparseHistory | null = null;
 
   constructor(
@@ -112,13 +115,15 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
 
   initialState(batchSize: number): SparseMemoryState {
     assertPositiveInteger(`${this.name}.initialState`, 'batchSize', batchSize);
-    if (this.history === null || this.history.batchSize !== batchSize) {
-      this.history?.dispose();
+    let history = this.histories.get(batchSize);
+    if (history === undefined) {
       const { memorySize, cellSize, readHeads, sparseReads, temporalReads } = this.sizes;
       const storeConfig = { memorySize, cellSize, readHeads, sparseReads, temporalReads, indexType: this.config.indexType ?? 'auto', indexFlushRows: this.config.indexFlushRows ?? 64, seed: this.seed };
-      this.history = new SparseHistory(batchSize, storeConfig, this.config.maxUndoSteps ?? 100_000);
+      history = new SparseHistory(batchSize, storeConfig, this.config.maxUndoSteps ?? 100_000);
+      this.histories.set(batchSize, history);
     }
-    const root = this.history.reset();
+    this.history = history;
+    const root = history.reset();
     const { readHeads, sparseReads, journalRows, cellSize } = this.sizes;
     return {
       readWeights: tf.zeros([batchSize, readHeads, sparseReads]),
@@ -138,8 +143,8 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
     const batch = xi.shape[0];
     assertShape(fn, 'xi', xi, [null, this.inputSize]);
     for (const [key, shape] of Object.entries(this.stateShapes(batch))) assertShape(fn, `prev.${key}`, prev[key], shape);
-    const history = this.history;
-    if (history === null || history.batchSize !== batch) throw new Error(`${fn}: no host memory for batch size ${batch}; call initialState(${batch}) first`);
+    const history = this.histories.get(batch);
+    if (history === undefined) throw new Error(`${fn}: no host memory for batch size ${batch}; call initialState(${batch}) first`);
     history.rollbackTo(prev.history.dataSync()[0], fn);
     const { visibleSize: visible, readHeads, sparseReads, cellSize, writeSlots } = this.sizes;
 
@@ -241,7 +246,8 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
 
   dispose(): void {
     for (const variable of this.variables.values()) variable.dispose();
-    this.history?.dispose();
+    for (const history of this.histories.values()) history.dispose();
+    this.histories.clear();
     this.history = null;
   }
 
