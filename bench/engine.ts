@@ -8,14 +8,17 @@
  *  - memory scaling, N ∈ {16, 64, 256, 1024}: batch 8, 16 steps, W 32, R 1, LSTM hidden 64 with 1 hidden layer,
  *    input 6 — the settings of ../shared/bench/pytorch-dnc/mem_scaling.py, so the two can be compared.
  *
- *   npm run bench:engine [-- --configs copy,N16,N64 --repeats 5 --debug]
+ *   npm run bench:engine [-- --configs copy,N16,N64 --repeats 5 --debug --plain-lstm]
  *
  * Per config: 2 warm-up iterations, then the median of `--repeats` timed ones (forward-only is timed too);
  * kernels per iteration counted once with tf.profile; heap and RSS after the config. `--debug` also times a
- * forward with debug frames. Prints a table and, as the last line, a JSON summary.
+ * forward with debug frames; `--plain-lstm` runs the LSTM gates as plain tfjs ops instead of the fused cell (A/B).
+ * Prints a table and, as the last line, a JSON summary.
  */
+import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../engine/backend';
+import { setFusedLstmCell, useFusedLstmCell } from '../engine/controller/fused-lstm-cell';
 import { DNC, type DNCOptions } from '../engine/dnc';
 
 interface BenchConfig {
@@ -173,6 +176,7 @@ async function main(): Promise<void> {
   const configs = wanted === 'all' ? all : all.filter((c) => wanted.split(',').includes(c.name));
   if (configs.length === 0) throw new Error(`--configs matched nothing; known: ${all.map((c) => c.name).join(', ')}`);
   const withDebug = process.argv.includes('--debug');
+  if (process.argv.includes('--plain-lstm')) setFusedLstmCell('off');
   const results: Result[] = [];
   for (const config of configs) {
     // Fewer repeats where one iteration takes seconds; the median of 3 is still robust to one outlier.
@@ -189,7 +193,8 @@ async function main(): Promise<void> {
     // A wasm abort leaves the module unusable: later configs would only fail the same way.
     if (plain.error !== undefined) break;
   }
-  console.log(JSON.stringify({ bench: 'engine', backend: choice.name, node: process.version, unit: 'ms per iteration (median)', results }));
+  const loadAverage = loadavg()[0];
+  console.log(JSON.stringify({ bench: 'engine', backend: choice.name, fusedLstmCell: useFusedLstmCell(), node: process.version, loadAverage1m: loadAverage, unit: 'ms per iteration (median)', results }));
 }
 
 main().catch((error: unknown) => {

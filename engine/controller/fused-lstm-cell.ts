@@ -20,9 +20,16 @@ import { customGradient } from '../util/custom-gradient';
 /** Backends whose tensor data lives in host (or wasm) memory, where a typed-array kernel costs no device copy. */
 const HOST_BACKENDS = new Set(['cpu', 'wasm']);
 
+let fusedMode: 'auto' | 'off' = 'auto';
+
+/** Force the plain tfjs path (`off`) or restore backend-based choice (`auto`); for benchmarks and tests. */
+export function setFusedLstmCell(mode: 'auto' | 'off'): void {
+  fusedMode = mode;
+}
+
 /** Whether the current backend should run the fused cell rather than the plain tfjs ops. */
 export function useFusedLstmCell(): boolean {
-  return HOST_BACKENDS.has(tf.getBackend());
+  return fusedMode === 'auto' && HOST_BACKENDS.has(tf.getBackend());
 }
 
 function sigmoid(value: number): number {

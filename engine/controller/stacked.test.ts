@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { setFusedLstmCell } from './fused-lstm-cell';
 import { StackedController, type ControllerConfig } from './stacked';
 import type { ControllerState, RnnType } from './types';
 
@@ -143,6 +144,17 @@ describe('StackedController', () => {
     assert.deepEqual([...controller.variables.keys()], ['weight_ih_l0', 'weight_hh_l0', 'weight_ih_l1', 'weight_hh_l1']);
     compareWithReference(controller, 0);
     controller.dispose();
+  });
+
+  it('lstm on the plain tfjs path (non-host backends) matches PyTorch\'s equations too', () => {
+    setFusedLstmCell('off');
+    try {
+      const controller = new StackedController(config('lstm'), 13);
+      compareWithReference(controller, 2);
+      controller.dispose();
+    } finally {
+      setFusedLstmCell('auto');
+    }
   });
 
   for (const rnnType of ['lstm', 'gru'] as const) {
