@@ -73,7 +73,8 @@ function buildModel(config: TrainConfig, task: Task, debug: boolean): DNC {
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    if (config.memory_type !== 'dnc') {
+    // The memory registry says so when a kind is not registered yet; other construction errors pass through.
+    if (config.memory_type !== 'dnc' && /not available|unknown memory type/.test(message)) {
       throw new ConfigError(
         'memory_type',
         `'${config.memory_type}' is not available in this build: the sparse memories (SAM, SDNC) come with their own issue (${message})`,
