@@ -5,7 +5,8 @@
  * of the allocation but not through the sort order, and through both norms of the cosine similarity (a zero norm
  * contributes no gradient, as torch's norm backward does).
  */
-import { DELTA, type DenseStepTape } from './dense-step-kernel';
+import { ALLOCATION_DELTA, COSINE_EPSILON } from '../../util/constants';
+import type { DenseStepTape } from './dense-step-kernel';
 import {
   densePackedLayout, denseRowOffsets,
   type DenseStepArrays, type DenseStepSizes, type FloatArray,
@@ -32,7 +33,7 @@ function contentWeightingBackward(
     const cosineGradient = logitGradient * strength;
     if (cosineGradient === 0) continue;
     const memoryNorm = memoryNorms[normOffset + n];
-    const denominator = memoryNorm * keyNorm + DELTA;
+    const denominator = memoryNorm * keyNorm + COSINE_EPSILON;
     const dotGradient = cosineGradient / denominator;
     // d cos / d denominator = −cos / denominator; the denominator depends on both norms.
     const denominatorGradient = -cosineGradient * cosine / denominator;
@@ -242,7 +243,7 @@ export function denseStepBackward(
       const product = tape.exclusiveProducts[cellOffset + j];
       const sortedGradient = (productGradient - gradient) * product;
       productGradient = gradient * (1 - sorted) + productGradient * sorted;
-      usageGradient[cell] += (1 - DELTA) * sortedGradient;
+      usageGradient[cell] += (1 - ALLOCATION_DELTA) * sortedGradient;
     }
 
     // 2. c_w = softmax(β_w·cos(M_prev, k_w)).

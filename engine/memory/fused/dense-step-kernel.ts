@@ -11,10 +11,8 @@
  * per-cell intermediates the backward pass needs are kept in Float64Arrays (`DenseStepTape`).
  * The analytic backward lives in `dense-step-kernel-backward.ts`, the data layout in `dense-step-layout.ts`.
  */
+import { ALLOCATION_DELTA, COSINE_EPSILON } from '../../util/constants';
 import { denseRowOffsets, densePackedLayout, type DenseStepArrays, type DenseStepSizes, type FloatArray } from './dense-step-layout';
-
-/** δ in pytorch-dnc: keeps usage away from 0 before the cumulative product, and keeps the cosine finite. */
-export const DELTA = 1e-6;
 
 /** What the backward pass needs from the forward, per batch row, beyond the inputs and the packed output. */
 export interface DenseStepTape {
@@ -62,7 +60,7 @@ function allocateTape(sizes: DenseStepSizes): DenseStepTape {
 }
 
 /** Euclidean norms of `count` rows of width `width` starting at `offset`, into `norms[normOffset…]`. */
-export function rowNorms(rows: FloatArray, offset: number, count: number, width: number, norms: Float64Array, normOffset: number): void {
+function rowNorms(rows: FloatArray, offset: number, count: number, width: number, norms: Float64Array, normOffset: number): void {
   for (let row = 0; row < count; row++) {
     let sum = 0;
     const base = offset + row * width;
@@ -89,7 +87,7 @@ function contentWeighting(
     let dot = 0;
     const base = memoryOffset + n * width;
     for (let k = 0; k < width; k++) dot += memory[base + k] * key[keyOffset + k];
-    const cosine = dot / (memoryNorms[normOffset + n] * keyNorm + DELTA);
+    const cosine = dot / (memoryNorms[normOffset + n] * keyNorm + COSINE_EPSILON);
     cosines[outOffset + n] = cosine;
     const logit = strength * cosine;
     if (logit > maxLogit) maxLogit = logit;
@@ -151,7 +149,7 @@ export function denseStepForward(sizes: DenseStepSizes, inputs: DenseStepArrays,
     // 3. Allocation a: free list φ in ascending û; a[φ_j] = (1 − û[φ_j])·Π_{i<j} û[φ_i].
     const order = tape.sortOrder.subarray(cellOffset, cellOffset + cells);
     for (let n = 0; n < cells; n++) {
-      uh[n] = DELTA + (1 - DELTA) * tape.usage[cellOffset + n];
+      uh[n] = ALLOCATION_DELTA + (1 - ALLOCATION_DELTA) * tape.usage[cellOffset + n];
       // Order by the float32 value a float32 implementation sorts, so near-ties break the same way (by index).
       sortKeys[n] = Math.fround(uh[n]);
       order[n] = n;
