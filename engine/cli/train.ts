@@ -6,7 +6,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { selectBackend } from '../backend';
+import { chooseBackend } from '../backend';
 import { loadCheckpointFile, saveCheckpointFile } from '../training/checkpoint-file';
 import { CheckpointError } from '../training/checkpoint-format';
 import { createTrainer, restoreTrainer, type TrainerSession } from '../training/trainer';
@@ -115,7 +115,8 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
 
-  await selectBackend();
+  // Diagnostics go to stderr so that stdout stays pure JSON lines under --json. One choice per process.
+  await chooseBackend({ log: (line) => process.stderr.write(`${line}\n`) });
   let trainer: TrainerSession;
   try {
     trainer = await openTrainer(command);
