@@ -134,7 +134,7 @@ describe('frame streaming (synthetic source)', () => {
 
   test('a late joiner gets the metric history in the ack and the newest frame at once', async () => {
     const client = await server.client();
-    const run = unwrap(await client.emitWithAck('run:create', { config: { _trainer: 'synthetic', summarize_freq: 1, iterations: 20 } }));
+    const run = unwrap(await client.emitWithAck('run:create', { config: { _trainer: 'synthetic', summarize_freq: 1, iterations: 20, _step_ms: 2 } }));
     await waitFor('the run to finish', async () => (await runOf(server.url, run.id)).state === 'finished');
     const late = await server.client();
     const frames: DecodedFrame[] = [];
@@ -143,11 +143,14 @@ describe('frame streaming (synthetic source)', () => {
     assert.equal(snapshot.run.state, 'finished');
     assertContiguous(snapshot.metrics, 1);
     assert.equal(snapshot.metrics.length, 20);
-    assert.deepEqual(snapshot.frameIterations, Array.from({ length: 20 }, (_, i) => i + 1));
+    // Periodic frames may be skipped when the main thread falls behind, so only their order is certain.
+    assert.ok(snapshot.frameIterations.length > 0);
+    assert.deepEqual([...snapshot.frameIterations].sort((a, b) => a - b), snapshot.frameIterations);
+    const newest = snapshot.frameIterations[snapshot.frameIterations.length - 1];
     await waitFor('the newest frame', () => frames.length === 1);
-    assert.equal(frames[0].iteration, 20);
-    const stored = unwrap(await late.emitWithAck('frame:get', { runId: run.id, iteration: 7 }));
-    assert.equal(decodeFrame(stored).tensors.find((t) => t.name === 'iteration')?.data[0], 7);
+    assert.equal(frames[0].iteration, newest);
+    const stored = unwrap(await late.emitWithAck('frame:get', { runId: run.id, iteration: snapshot.frameIterations[0] }));
+    assert.equal(decodeFrame(stored).tensors.find((t) => t.name === 'iteration')?.data[0], snapshot.frameIterations[0]);
   });
 
   test('configure and capture change when frames come', async () => {

@@ -196,7 +196,7 @@ function readJsonBody(req: IncomingMessage): Promise<Fields> {
         return;
       }
       try {
-        resolve(asObject(parsed, 'body'));
+        resolve(asObject(parsed, 'body', true));
       } catch (error) {
         reject(error);
       }

@@ -161,7 +161,9 @@ function command<T>(
   event: string,
   handler: (payload: Fields, after: (fn: () => void) => void) => T | Promise<T>,
 ): (payload: unknown, ack: (res: Ack<T>) => void) => void {
-  return (payload, ack) => {
+  return (payloadOrAck: unknown, maybeAck?: (res: Ack<T>) => void) => {
+    // A client that sends no payload puts its ack function first.
+    const [payload, ack] = typeof payloadOrAck === 'function' && maybeAck === undefined ? [undefined, payloadOrAck as (res: Ack<T>) => void] : [payloadOrAck, maybeAck];
     if (typeof ack !== 'function') return;
     let afterAck: (() => void) | null = null;
     const respond = (res: Ack<T>) => {
@@ -173,7 +175,7 @@ function command<T>(
       }
     };
     Promise.resolve()
-      .then(() => handler(asObject(payload), (fn) => (afterAck = fn)))
+      .then(() => handler(asObject(payload, 'payload', true), (fn) => (afterAck = fn)))
       .then(
         (data) => respond({ ok: true, data }),
         (error: unknown) => respond(failure<T>(error, event)),

@@ -6,9 +6,10 @@ import { ApiError } from './errors';
 
 export type Fields = Record<string, unknown>;
 
-export function asObject(value: unknown, what = 'payload'): Fields {
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) {
+/** `value` as a plain object; `undefined` counts as `{}` only when `optional`. */
+export function asObject(value: unknown, what = 'payload', optional = false): Fields {
+  if (value === undefined && optional) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ApiError('bad_request', `${what} must be an object, got ${describe(value)}`);
   }
   return value as Fields;
