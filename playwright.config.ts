@@ -1,21 +1,28 @@
 import { defineConfig } from '@playwright/test';
 
+/**
+ * Browser tests of the dashboard against the real server (`tsx server/main.ts`) on a port of its own, with a fresh
+ * data directory. Playwright's own output goes to test-results/playwright (it is wiped per run); the server's data
+ * and the kept dashboard screenshots sit beside it in test-results/e2e-data and test-results/screenshots.
+ */
 const port = Number(process.env.E2E_PORT ?? 3311);
 
 export default defineConfig({
   testDir: './e2e',
   testMatch: /.*\.spec\.ts/,
-  timeout: 120_000,
+  timeout: 90_000,
   expect: { timeout: 30_000 },
   fullyParallel: false,
   workers: 1,
   retries: 0,
   reporter: [['list']],
-  outputDir: 'test-results',
+  outputDir: 'test-results/playwright',
   use: {
     baseURL: `http://127.0.0.1:${port}`,
     acceptDownloads: true,
-    screenshot: 'on',
+    viewport: { width: 1600, height: 1000 },
+    colorScheme: 'dark',
+    screenshot: 'only-on-failure',
     trace: 'retain-on-failure',
     launchOptions: {
       executablePath: process.env.ENGRAM_CHROMIUM ?? '/usr/bin/chromium',
@@ -24,11 +31,11 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `tsx server/main.ts --port ${port} --data-dir test-results/e2e-data --fresh`,
+    command: `npx tsx server/main.ts --port ${port} --data-dir test-results/e2e-data --fresh`,
     url: `http://127.0.0.1:${port}/`,
     timeout: 180_000,
     reuseExistingServer: false,
     stdout: 'pipe',
-    env: { ENGRAM_BACKEND: 'wasm' },
+    env: { ENGRAM_BACKEND: process.env.ENGRAM_BACKEND ?? 'wasm', NEXT_TELEMETRY_DISABLED: '1' },
   },
 });

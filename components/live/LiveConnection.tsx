@@ -10,6 +10,7 @@ import { useEffect } from 'react';
 import { io, type Socket } from 'socket.io-client';
 import {
   decodeFrame,
+  socketParser,
   TOKEN_QUERY,
   type ClientToServerEvents,
   type MetricsBatch,
@@ -29,6 +30,8 @@ export function LiveConnection() {
     const token = new URLSearchParams(window.location.search).get(TOKEN_QUERY);
     const socket: ClientSocket = io({
       transports: ['websocket'],
+      // A frame carries one binary attachment per tensor, more than socket.io's default decoder accepts.
+      parser: socketParser,
       reconnectionDelay: 250,
       reconnectionDelayMax: 2000,
       ...(token ? { auth: { token }, query: { [TOKEN_QUERY]: token } } : {}),
