@@ -14,14 +14,16 @@
  * the same backend (controller dropout excepted: its mask generator lives inside the model).
  */
 import * as tf from '@tensorflow/tfjs';
-import { DNC, hiddenTensors } from '../dnc';
-import { frameTensor, type DebugFrame } from '../frames';
-import { createTask, type Task, type TaskBatch } from '../tasks/index';
+import { type DNC, hiddenTensors } from '../dnc';
+import { createTask, type Task } from '../tasks/index';
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type NamedValues } from './checkpoint-format';
 import { canonicalFieldName, isTrainField, resolveTrainConfig, sequenceLengthAt } from './config';
+import { readChecks } from './finite-checks';
+import { FrameCapture } from './frame-capture';
+import { buildModel } from './model-factory';
 import { clipByGlobalNorm, Optimizer } from './optimizers';
 import { Rng } from './rng';
-import { ConfigError, NonFiniteError, type IterationResult, type Trainer, type TrainConfig } from './types';
+import { ConfigError, type IterationResult, type Trainer, type TrainConfig } from './types';
 
 /** Options that are not part of a run's config. */
 export interface TrainerOptions {
@@ -49,41 +51,6 @@ export interface TrainerSession extends Trainer {
   weights(): Promise<Map<string, Float32Array>>;
 }
 
-function buildModel(config: TrainConfig, task: Task, debug: boolean): DNC {
-  try {
-    return new DNC({
-      inputSize: task.inputSize,
-      outputSize: task.outputSize,
-      hiddenSize: config.nhid,
-      rnnType: config.rnn_type,
-      numLayers: config.nlayer,
-      numHiddenLayers: config.nhlayer,
-      dropout: config.dropout,
-      nrCells: config.mem_slot,
-      cellSize: config.mem_size,
-      readHeads: config.read_heads,
-      // pytorch-dnc's task scripts build the dense DNC with independent linears and the sparse ones without.
-      independentLinears: config.memory_type === 'dnc',
-      memoryType: config.memory_type,
-      sparseReads: config.sparse_reads,
-      temporalReads: config.temporal_reads,
-      batchFirst: true,
-      seed: config.seed,
-      debug,
-    });
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    // The memory registry says so when a kind is not registered yet; other construction errors pass through.
-    if (config.memory_type !== 'dnc' && /not available|unknown memory type/.test(message)) {
-      throw new ConfigError(
-        'memory_type',
-        `'${config.memory_type}' is not available in this build: the sparse memories (SAM, SDNC) come with their own issue (${message})`,
-      );
-    }
-    throw error;
-  }
-}
-
 class TrainerImpl implements TrainerSession {
   readonly model: DNC;
   readonly task: Task;
@@ -91,7 +58,7 @@ class TrainerImpl implements TrainerSession {
   private rng: Rng;
   private completed = 0;
   private summarizeEvery: number;
-  private debugTwin: DNC | undefined;
+  private readonly frames: FrameCapture;
   /** tf.Variable.name → pytorch-dnc parameter name (variableGrads keys gradients by the former). */
   private readonly parameterNames = new Map<string, string>();
   private disposed = false;
@@ -106,6 +73,7 @@ class TrainerImpl implements TrainerSession {
     this.optimizer = new Optimizer(config.optim, config.lr, this.model.variables);
     this.rng = Rng.fromSeed(config.seed);
     this.summarizeEvery = config.summarize_freq;
+    this.frames = new FrameCapture(config, this.task);
   }
 
   get iteration(): number {
@@ -184,47 +152,21 @@ class TrainerImpl implements TrainerSession {
           gradients[parameter] = zeros;
         }
       }
-      const parameterList = Object.keys(gradients);
       const { clipped, norm } = clipByGlobalNorm(gradients, this.config.clip);
       owned.push(norm, ...Object.values(clipped));
       const metric = this.task.metric(finalOutput, target, batch);
       owned.push(metric);
-      // One readout for every check: 0·x sums to 0 exactly when every element of x is finite.
-      const checks = tf.tidy(() =>
-        tf.stack([
-          loss,
-          metric,
-          norm,
-          ...parameterList.map((name) => tf.sum(tf.mul(gradients[name], 0))),
-          ...state.map(({ tensor }) => tf.sum(tf.mul(tensor, 0))),
-        ]),
-      );
-      owned.push(checks);
-      const values = await checks.data();
-      const lossValue = values[0];
-      if (!Number.isFinite(lossValue)) {
-        throw new NonFiniteError('loss', iteration, await firstNonFiniteTimestep(finalOutput), `loss is ${lossValue}`);
-      }
-      for (let i = 0; i < parameterList.length; i++) {
-        if (!Number.isFinite(values[3 + i])) {
-          throw new NonFiniteError(`gradient of ${parameterList[i]}`, iteration, null, 'the gradient has NaN or infinite entries');
-        }
-      }
-      for (let i = 0; i < state.length; i++) {
-        if (!Number.isFinite(values[3 + parameterList.length + i])) {
-          throw new NonFiniteError(`state ${state[i].name}`, iteration, null, 'the final memory state has NaN or infinite entries');
-        }
-      }
+      const values = await readChecks(iteration, { loss, metric, norm, gradients, state, output: finalOutput });
       const capture = options.captureFrame === true || iteration % this.summarizeEvery === 0;
       // The frame shows the forward pass these gradients came from, so it is taken before the update.
-      const frame = capture ? this.captureFrame(batch, input, target) : undefined;
+      const frame = capture ? this.frames.capture(this.model, batch, input, target) : undefined;
       this.optimizer.apply(clipped);
       this.rng = rng;
       this.completed = iteration;
       return {
         iteration,
-        loss: lossValue,
-        metric: values[1],
+        loss: values.loss,
+        metric: values.metric,
         metricName: this.task.metricName,
         wallMs: performance.now() - started,
         sequenceLength: bound,
@@ -233,43 +175,6 @@ class TrainerImpl implements TrainerSession {
     } finally {
       tf.dispose(owned);
     }
-  }
-
-  /** Re-run batch element 0 on the debug twin (weights copied on the device) and build the frame. */
-  private captureFrame(batch: TaskBatch, input: tf.Tensor3D, target: tf.Tensor3D): DebugFrame {
-    if (this.debugTwin === undefined) this.debugTwin = buildModel(this.config, this.task, true);
-    const twin = this.debugTwin;
-    for (const [name, variable] of this.model.variables) {
-      const copy = twin.variables.get(name);
-      if (copy === undefined) throw new Error(`Trainer.captureFrame: debug model has no parameter '${name}'`);
-      copy.assign(variable);
-    }
-    const { timesteps, inputSize, outputSize } = batch;
-    const first = tf.tidy(() => tf.slice(input, [0, 0, 0], [1, timesteps, inputSize]));
-    const result = twin.forward(first, undefined, { resetExperience: true });
-    const sequences = tf.tidy(() =>
-      tf.concat([
-        tf.reshape(first, [-1]),
-        tf.reshape(tf.slice(target, [0, 0, 0], [1, timesteps, outputSize]), [-1]),
-        tf.reshape(this.task.activate(result.output), [-1]),
-      ]),
-    );
-    const data = sequences.dataSync() as Float32Array;
-    tf.dispose([first, result.output, sequences, ...hiddenTensors(result.hidden)]);
-    const inputEnd = timesteps * inputSize;
-    const targetEnd = inputEnd + timesteps * outputSize;
-    const axes = ['time', 'channel'];
-    return {
-      timesteps,
-      tensors: [
-        ...(result.debug?.tensors ?? []),
-        frameTensor('input', [timesteps, inputSize], axes, data.slice(0, inputEnd), { description: 'task input, batch element 0' }),
-        frameTensor('target', [timesteps, outputSize], axes, data.slice(inputEnd, targetEnd), { description: 'task target, batch element 0' }),
-        frameTensor('output', [timesteps, outputSize], axes, data.slice(targetEnd), {
-          description: `model output after the task's output nonlinearity, batch element 0`,
-        }),
-      ],
-    };
   }
 
   async test(options: { batches?: number; lengthFactor?: number } = {}): Promise<{ metric: number; metricName: string; loss: number }> {
@@ -371,21 +276,12 @@ class TrainerImpl implements TrainerSession {
     this.disposed = true;
     this.optimizer.dispose();
     this.model.dispose();
-    this.debugTwin?.dispose();
+    this.frames.dispose();
   }
 
   private checkAlive(method: string): void {
     if (this.disposed) throw new Error(`Trainer.${method}: the trainer was disposed`);
   }
-}
-
-/** First timestep whose output has a NaN or infinite entry (any batch element), or null. Error path only. */
-async function firstNonFiniteTimestep(output: tf.Tensor3D): Promise<number | null> {
-  const perStep = tf.tidy(() => tf.sum(tf.mul(output, 0), [0, 2]));
-  const values = await perStep.data();
-  perStep.dispose();
-  const index = values.findIndex((v) => !Number.isFinite(v));
-  return index < 0 ? null : index;
 }
 
 /**
