@@ -149,6 +149,15 @@ describe('frame streaming (synthetic source)', () => {
     const newest = snapshot.frameIterations[snapshot.frameIterations.length - 1];
     await waitFor('the newest frame', () => frames.length === 1);
     assert.equal(frames[0].iteration, newest);
+    const tensorUrl = `${server.url}/api/runs/${run.id}/frames/${newest}?tensor=memory`;
+    const json = unwrap((await getJson(tensorUrl)).body) as { tensors: { shape: number[]; axes: string[]; data: number[] }[] };
+    assert.deepEqual(json.tensors[0].axes, ['time', 'cell', 'word']);
+    const npy = Buffer.from(await (await fetch(`${tensorUrl}&format=npy`)).arrayBuffer());
+    const headerLength = npy.readUInt16LE(8);
+    assert.match(npy.subarray(10, 10 + headerLength).toString('latin1'), new RegExp(`'shape': \\(${json.tensors[0].shape.join(', ')}\\)`));
+    const values = new Float32Array(npy.length - 10 - headerLength >> 2);
+    new Uint8Array(values.buffer).set(npy.subarray(10 + headerLength));
+    assert.deepEqual(Array.from(values), json.tensors[0].data);
     const stored = unwrap(await late.emitWithAck('frame:get', { runId: run.id, iteration: snapshot.frameIterations[0] }));
     assert.equal(decodeFrame(stored).tensors.find((t) => t.name === 'iteration')?.data[0], snapshot.frameIterations[0]);
   });

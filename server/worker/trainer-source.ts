@@ -2,9 +2,7 @@
  * The one place the server reaches the engine's training loop: config resolution (main thread) and trainer
  * construction (workers). Swapping the training implementation is a change to this file only.
  */
-import { selectBackend } from '../../engine/backend';
 import { resolveTrainConfig } from '../../engine/training/config';
-import { createTrainer, restoreTrainer } from '../../engine/training/trainer';
 import type { Trainer } from '../../engine/training/types';
 import type { RunConfig } from '../protocol';
 import type { RunHooks } from './messages';
@@ -22,6 +20,9 @@ export async function openTrainer(config: RunConfig, hooks: RunHooks, checkpoint
     const options = { cells: hooks.frameCells, width: hooks.frameWidth, stepMs: hooks.stepMs };
     return checkpoint === null ? new SyntheticTrainer(resolved, options) : SyntheticTrainer.restore(checkpoint, options);
   }
+  // Loaded only here: tfjs takes seconds to load, and synthetic runs never need it.
+  const { selectBackend } = await import('../../engine/backend');
+  const { createTrainer, restoreTrainer } = await import('../../engine/training/trainer');
   await selectBackend();
   if (checkpoint === null) return createTrainer(resolved);
   // Settings changed while running live in the run's config; the checkpoint may predate the change.

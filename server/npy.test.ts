@@ -1,0 +1,66 @@
+// NPY encoding and the frame blob codec: byte-level checks of what numpy.load and the stream rely on.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeFrameBlob, encodeFrameBlob, packFrame, tensorValues, toWireFrame } from './frame-codec';
+import { encodeNpy } from './npy';
+import { decodeFrame } from './protocol';
+
+/** Parse an .npy file the way numpy does, enough to check header and data. */
+function parseNpy(bytes: Buffer): { header: string; shape: number[]; data: Float32Array } {
+  assert.equal(bytes[0], 0x93);
+  assert.equal(bytes.subarray(1, 6).toString('latin1'), 'NUMPY');
+  assert.deepEqual([bytes[6], bytes[7]], [1, 0], 'version 1.0');
+  const headerLength = bytes.readUInt16LE(8);
+  assert.equal((10 + headerLength) % 64, 0, 'data starts on a 64-byte boundary');
+  const header = bytes.subarray(10, 10 + headerLength).toString('latin1');
+  assert.ok(header.endsWith('\n'));
+  assert.match(header, /^\{'descr': '<f4', 'fortran_order': False, 'shape': \([0-9, ]*\), \} *\n$/);
+  const shapeText = (header.match(/'shape': \(([^)]*)\)/) as RegExpMatchArray)[1];
+  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const body = bytes.subarray(10 + headerLength);
+  const data = new Float32Array(body.length / 4);
+  new Uint8Array(data.buffer).set(body);
+  return { header, shape, data };
+}
+
+test('encodeNpy writes a v1.0 header numpy accepts and the float32 bytes after it', () => {
+  const data = Float32Array.from({ length: 24 }, (_, i) => i * 0.5 - 3);
+  const parsed = parseNpy(encodeNpy(data, [2, 3, 4]));
+  assert.deepEqual(parsed.shape, [2, 3, 4]);
+  assert.match(parsed.header, /'shape': \(2, 3, 4\)/);
+  assert.deepEqual(parsed.data, data);
+  assert.match(parseNpy(encodeNpy(Float32Array.of(1, 2, 3), [3])).header, /'shape': \(3,\)/);
+  assert.match(parseNpy(encodeNpy(Float32Array.of(7), [])).header, /'shape': \(\)/);
+  assert.throws(() => encodeNpy(new Float32Array(5), [2, 3]), /5 values for shape \[2, 3\]/);
+});
+
+test('a frame survives pack → blob → unpack → wire → decode with its shapes, axes and values', () => {
+  const memory = Float32Array.from({ length: 2 * 3 * 4 }, (_, i) => Math.sin(i));
+  const gate = Float32Array.of(0.25, Number.NaN);
+  const packed = packFrame(
+    {
+      timesteps: 2,
+      tensors: [
+        { name: 'memory', layer: 0, shape: [2, 3, 4], axes: ['time', 'cell', 'word'], data: memory },
+        { name: 'writeGate', layer: 1, shape: [2, 1], axes: ['time', 'gate'], data: gate, range: [0, 1], description: 'g^w' },
+      ],
+    },
+    17,
+    1234,
+  );
+  const restored = decodeFrameBlob(encodeFrameBlob(packed));
+  assert.equal(restored.iteration, 17);
+  assert.deepEqual(tensorValues(restored, restored.tensors[0]), memory);
+  const wire = toWireFrame('run-a', restored);
+  const decoded = decodeFrame(wire);
+  assert.deepEqual(decoded.tensors.map((t) => [t.name, t.layer, t.shape, t.axes]), [
+    ['memory', 0, [2, 3, 4], ['time', 'cell', 'word']],
+    ['writeGate', 1, [2, 1], ['time', 'gate']],
+  ]);
+  assert.deepEqual(decoded.tensors[1].range, [0, 1]);
+  assert.equal(decoded.tensors[1].data[0], 0.25);
+  assert.ok(Number.isNaN(decoded.tensors[1].data[1]));
+  const blob = encodeFrameBlob(packed);
+  blob.writeUInt32LE(0, 0);
+  assert.throws(() => decodeFrameBlob(blob), /bad magic/);
+});

@@ -1,0 +1,81 @@
+// Durability: the server process is SIGKILLed mid-training and restarted on the same data dir; runs and their
+// history are intact and the interrupted run resumes from its last checkpoint.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import type { MetricPoint, RunSummary } from './protocol';
+import { getJson, postJson, runOf, startTestServer, tempDataDir, TINY_CONFIG, unwrap, waitFor } from './test-helpers';
+
+const root = join(__dirname, '..');
+
+/** Start `server/main.ts` as a child (API only) and resolve with its URL from the console line. */
+function spawnServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--port', '0', '--data-dir', dataDir, '--no-next'], {
+    cwd: root,
+    env: { ...process.env, ENGRAM_CHECKPOINT_MS: '300' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = output.match(/open (http:\/\/[^\s/]+)/);
+      if (match !== null) resolve({ child, url: match[1] });
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
+  });
+}
+
+test('kill -9, restart on the same data dir: runs and history intact, the interrupted run resumes', async () => {
+  const dataDir = tempDataDir('restart');
+  const { child, url } = await spawnServer(dataDir);
+  let killed = false;
+  try {
+    const training = unwrap((await postJson(`${url}/api/runs`, { config: { ...TINY_CONFIG, summarize_freq: 2 }, name: 'killed' })).body) as RunSummary;
+    const held = unwrap((await postJson(`${url}/api/runs`, { config: { ...TINY_CONFIG, summarize_freq: 1000 }, name: 'held' })).body) as RunSummary;
+    unwrap((await postJson(`${url}/api/runs/${held.id}/pause`, {})).body);
+    await waitFor('some training before the kill', async () => (await runOf(url, training.id)).iteration >= 12, 60_000);
+    child.kill('SIGKILL');
+    killed = true;
+    await new Promise((resolve) => child.once('exit', resolve));
+  } finally {
+    if (!killed) child.kill('SIGKILL');
+  }
+
+  const server = await startTestServer({ dataDir });
+  try {
+    const runs = unwrap((await getJson(`${server.url}/api/runs`)).body) as RunSummary[];
+    const killedRun = runs.find((r) => r.name === 'killed');
+    const heldRun = runs.find((r) => r.name === 'held');
+    assert.ok(killedRun !== undefined && heldRun !== undefined);
+    assert.equal(killedRun.state, 'interrupted');
+    assert.equal(heldRun.state, 'paused');
+    const history = unwrap((await getJson(`${server.url}/api/runs/${killedRun.id}/metrics`)).body) as MetricPoint[];
+    assert.ok(history.length >= 10, `history has ${history.length} points`);
+    history.forEach((p, i) => assert.equal(p.iteration, i + 1));
+    const frames = unwrap((await getJson(`${server.url}/api/runs/${killedRun.id}/frames`)).body) as { iterations: number[] };
+    assert.ok(frames.iterations.length > 0 && frames.iterations.every((it) => it % 2 === 0));
+
+    const client = await server.client();
+    const resumed = unwrap(await client.emitWithAck('training:resume', { runId: killedRun.id }));
+    assert.equal(resumed.state, 'running');
+    assert.ok(resumed.iteration <= history.length, 'rolled back to the checkpoint, not past the history');
+    const target = history.length + 3;
+    await waitFor('training past the kill point', async () => (await runOf(server.url, killedRun.id)).iteration >= target, 60_000);
+    unwrap(await client.emitWithAck('training:pause', { runId: killedRun.id }));
+    const after = unwrap((await getJson(`${server.url}/api/runs/${killedRun.id}/metrics`)).body) as MetricPoint[];
+    after.forEach((p, i) => assert.equal(p.iteration, i + 1, 'one point per iteration, no gaps or duplicates'));
+
+    const stepped = unwrap(await client.emitWithAck('training:step', { runId: heldRun.id, n: 1 }));
+    assert.equal(stepped.state, 'running');
+    await waitFor('the held run to step once', async () => {
+      const r = await runOf(server.url, heldRun.id);
+      return r.state === 'paused' && r.iteration === heldRun.iteration + 1;
+    }, 60_000);
+  } finally {
+    await server.teardown();
+  }
+});

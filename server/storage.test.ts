@@ -1,0 +1,52 @@
+// Storage: frame thinning keeps history scrubbable end to end within the budget; roll-back and checkpoints.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { Storage } from './storage';
+import { tempDataDir } from './test-helpers';
+
+test('over budget, every other frame of the oldest half goes; first, newest and pinned frames stay', () => {
+  const dir = tempDataDir('storage');
+  const storage = new Storage(dir, { maxFrames: 10, maxBytes: 1e9 });
+  try {
+    const blob = Buffer.alloc(100);
+    for (let it = 1; it <= 100; it++) storage.putFrame('r', it, blob, it === 7);
+    const kept = storage.frameIterations('r');
+    const unpinned = kept.filter((it) => it !== 7);
+    assert.ok(unpinned.length <= 10, `${unpinned.length} frames kept`);
+    assert.ok(kept.includes(1), 'the first frame stays');
+    assert.ok(kept.includes(100), 'the newest frame stays');
+    assert.ok(kept.includes(7), 'the pinned frame stays');
+    assert.ok(unpinned.filter((it) => it > 50).length >= 3, 'recent history is denser than old history');
+    assert.deepEqual([...kept].sort((a, b) => a - b), kept);
+
+    const byBytes = new Storage(tempDataDir('bytes'), { maxFrames: 1000, maxBytes: 1000 });
+    for (let it = 1; it <= 40; it++) byBytes.putFrame('r', it, blob, false);
+    assert.ok(byBytes.frameIterations('r').length <= 10);
+    byBytes.close();
+  } finally {
+    storage.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('roll back forgets metrics and frames after the checkpoint; data survives reopening', () => {
+  const dir = tempDataDir('rollback');
+  let storage = new Storage(dir, { maxFrames: 100, maxBytes: 1e9 });
+  try {
+    const points = Array.from({ length: 10 }, (_, i) => ({ iteration: i + 1, loss: 1 / (i + 1), metric: 0.5, itPerSec: 3, t: i }));
+    storage.appendMetrics('r', points, null);
+    for (const it of [2, 4, 6, 8, 10]) storage.putFrame('r', it, Buffer.alloc(8), false);
+    storage.putCheckpoint('r', 6, Uint8Array.of(1, 2, 3));
+    storage.close();
+    storage = new Storage(dir, { maxFrames: 100, maxBytes: 1e9 });
+    assert.deepEqual(storage.getCheckpoint('r'), { iteration: 6, bytes: Uint8Array.of(1, 2, 3) });
+    storage.rollBack('r', 6);
+    assert.deepEqual(storage.metricsSince('r', 0).map((p) => p.iteration), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(storage.frameIterations('r'), [2, 4, 6]);
+    assert.equal(storage.getFrame('r', 8), null);
+  } finally {
+    storage.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
