@@ -13,17 +13,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { assertPositiveInteger, assertShape } from '../../util/assert-shape';
 import type { MemoryModule, MemoryState, MemoryStepDebug, MemoryStepResult } from '../types';
-import { type ElementStepResult, type ElementUndo } from './element-store';
+import type { ElementUndo } from './element-store';
 import { INDEX_TYPES, resolveIndexType } from './index/create-index';
 import type { IndexType } from './index/types';
 import { SparseHistory } from './sparse-history';
 import { createInterfaceVariables, parseSparseInterface, sparseInterfaceSize } from './sparse-interface';
 import { sparseDebug } from './sparse-debug';
 import * as ops from './sparse-step';
+import { stepOutcome } from './step-outcome';
 import { planVisible, stackPlans, visibleSizeFor, type VisiblePlan, type VisibleSizes } from './visible-set';
 
-/** δ: a cell counts as accessed (its LRU time is refreshed) when a read or write weight on it exceeds this. */
-export const ACCESS_THRESHOLD = 0.005;
+export { ACCESS_THRESHOLD } from './step-outcome';
 
 export interface SparseMemoryConfig {
   /** Width of ξ. */
@@ -187,7 +187,7 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
     const undos: ElementUndo[] = [];
     const time = history.depth + 1;
     history.elements.forEach((element, b) => {
-      const result = this.elementResult(plans[b], b, memoryValues, writeValues, readValues, readSlots, time);
+      const result = stepOutcome(plans[b], b, this.sizes, { memory: memoryValues, write: writeValues, read: readValues }, readSlots, time);
       undos.push(element.apply(result, time, writeSlots));
     });
     const id = history.push(undos);
@@ -249,42 +249,6 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
     for (const history of this.histories.values()) history.dispose();
     this.histories.clear();
     this.history = null;
-  }
-
-  /** The host-side outcome of one step for batch element `b`; fills its `[R, K]` block of `readSlots`. */
-  private elementResult(plan: VisiblePlan, b: number, memory: Float32Array, write: Float32Array, read: Float32Array, readSlots: Int32Array, time: number): ElementStepResult {
-    const { visibleSize: visible, readHeads, sparseReads, cellSize } = this.sizes;
-    const writeCells: number[] = [];
-    const writeWeights: number[] = [];
-    const journalSlots: number[] = [];
-    const writeRows = new Float32Array(plan.writeSlots.length * cellSize);
-    plan.writeSlots.forEach((slot, i) => {
-      if (slot < 0) return;
-      writeRows.set(memory.subarray((b * visible + slot) * cellSize, (b * visible + slot + 1) * cellSize), writeCells.length * cellSize);
-      writeCells.push(plan.cells[slot]);
-      writeWeights.push(write[b * visible + slot]);
-      journalSlots.push(i);
-    });
-    const accessed = new Set<number>();
-    const readPositions = new Int32Array(readHeads * sparseReads);
-    const readWeights = new Float32Array(readHeads * sparseReads);
-    for (let slot = 0; slot < visible; slot++) {
-      if (plan.cells[slot] >= 0 && write[b * visible + slot] > ACCESS_THRESHOLD) accessed.add(plan.cells[slot]);
-    }
-    for (let head = 0; head < readHeads; head++) {
-      const base = (b * readHeads + head) * visible;
-      const order = Array.from({ length: visible }, (_, slot) => slot)
-        .filter((slot) => plan.cells[slot] >= 0)
-        .sort((x, y) => read[base + y] - read[base + x] || x - y);
-      for (let k = 0; k < sparseReads; k++) {
-        const slot = k < order.length ? order[k] : -1;
-        readSlots[(b * readHeads + head) * sparseReads + k] = slot;
-        readPositions[head * sparseReads + k] = slot < 0 ? -1 : plan.cells[slot];
-        readWeights[head * sparseReads + k] = slot < 0 ? 0 : read[base + slot];
-      }
-      for (const slot of order) if (read[base + slot] > ACCESS_THRESHOLD) accessed.add(plan.cells[slot]);
-    }
-    return { writeCells, writeRows: writeRows.subarray(0, writeCells.length * cellSize), writeWeights, accessedCells: [...accessed], readPositions, readWeights, depth: time, journalSlots };
   }
 
   private required(key: string): tf.Variable {
