@@ -59,6 +59,7 @@ const HOOK_FIELDS: Record<string, keyof RunHooks> = {
   _trainer: 'trainer',
   _frame_cells: 'frameCells',
   _frame_width: 'frameWidth',
+  _frame_steps: 'frameSteps',
   _step_ms: 'stepMs',
   _throw_at: 'throwAt',
   _nan_at: 'nanAt',

@@ -13,6 +13,8 @@ export interface RunHooks {
   /** Synthetic source: memory cells N and word width W of its frames, and wall time per step in ms. */
   frameCells?: number;
   frameWidth?: number;
+  /** Synthetic source: timesteps T of its frames (default 4). */
+  frameSteps?: number;
   stepMs?: number;
   /** Throw a plain Error at this iteration (a crashing worker). */
   throwAt?: number;

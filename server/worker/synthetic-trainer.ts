@@ -11,6 +11,8 @@ export interface SyntheticOptions {
   cells?: number;
   /** Word width W (default: config.mem_size). */
   width?: number;
+  /** Timesteps T of the per-step tensors (default 4). */
+  timesteps?: number;
   /** Wall time per step in ms, spent waiting on a timer so the thread stays responsive (default 0). */
   stepMs?: number;
 }
@@ -23,8 +25,6 @@ interface SyntheticCheckpoint {
   config: TrainConfig;
 }
 
-const TIMESTEPS = 4;
-
 export class SyntheticTrainer implements Trainer {
   private currentIteration: number;
   private lr: number;
@@ -32,6 +32,7 @@ export class SyntheticTrainer implements Trainer {
   private readonly cells: number;
   private readonly width: number;
   private readonly stepMs: number;
+  private readonly timesteps: number;
 
   constructor(
     readonly config: Readonly<TrainConfig>,
@@ -44,6 +45,7 @@ export class SyntheticTrainer implements Trainer {
     this.cells = options.cells ?? config.mem_slot;
     this.width = options.width ?? config.mem_size;
     this.stepMs = options.stepMs ?? 0;
+    this.timesteps = options.timesteps ?? 4;
   }
 
   static restore(bytes: Uint8Array, options: SyntheticOptions = {}): SyntheticTrainer {
@@ -104,15 +106,15 @@ export class SyntheticTrainer implements Trainer {
 
   /** A frame whose every value encodes (iteration, position), so tests can tell frames apart. */
   private frame(iteration: number): DebugFrame {
-    const memory = new Float32Array(TIMESTEPS * this.cells * this.width);
+    const memory = new Float32Array(this.timesteps * this.cells * this.width);
     for (let i = 0; i < memory.length; i++) memory[i] = Math.sin(iteration * 0.1 + i * 0.01);
-    const usage = new Float32Array(TIMESTEPS * this.cells);
+    const usage = new Float32Array(this.timesteps * this.cells);
     for (let i = 0; i < usage.length; i++) usage[i] = (iteration + i) % this.cells / this.cells;
     const tensors: FrameTensor[] = [
-      { name: 'memory', layer: 0, shape: [TIMESTEPS, this.cells, this.width], axes: ['time', 'cell', 'word'], data: memory },
-      { name: 'usage', layer: 0, shape: [TIMESTEPS, this.cells], axes: ['time', 'cell'], data: usage, range: [0, 1] },
+      { name: 'memory', layer: 0, shape: [this.timesteps, this.cells, this.width], axes: ['time', 'cell', 'word'], data: memory },
+      { name: 'usage', layer: 0, shape: [this.timesteps, this.cells], axes: ['time', 'cell'], data: usage, range: [0, 1] },
       { name: 'iteration', layer: 0, shape: [1], axes: ['value'], data: Float32Array.of(iteration), description: 'the iteration this frame belongs to' },
     ];
-    return { timesteps: TIMESTEPS, tensors };
+    return { timesteps: this.timesteps, tensors };
   }
 }

@@ -17,7 +17,7 @@ export async function resolveRunConfig(input: Record<string, unknown>): Promise<
 export async function openTrainer(config: RunConfig, hooks: RunHooks, checkpoint: Uint8Array | null): Promise<Trainer> {
   const resolved = resolveTrainConfig(config);
   if (hooks.trainer === 'synthetic') {
-    const options = { cells: hooks.frameCells, width: hooks.frameWidth, stepMs: hooks.stepMs };
+    const options = { cells: hooks.frameCells, width: hooks.frameWidth, timesteps: hooks.frameSteps, stepMs: hooks.stepMs };
     return checkpoint === null ? new SyntheticTrainer(resolved, options) : SyntheticTrainer.restore(checkpoint, options);
   }
   // Loaded only here: tfjs takes seconds to load, and synthetic runs never need it.

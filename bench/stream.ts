@@ -1,0 +1,210 @@
+/**
+ * `npm run bench:stream`: how the server streams. Starts `server/main.ts` as a child process (API + socket.io, no
+ * Next) on a fresh data dir and measures:
+ *  1. frames per second and capture-to-receipt latency (p50/p95) of 256×256 frames at 20 Hz to 1 and to 4 clients
+ *     (synthetic frame source in a worker; clients decode each frame and ack it, as the dashboard does);
+ *  2. training it/s of a real engine run headless vs with one client attached (goal: within 10%);
+ *  3. server RSS while 10,000 frames of 256×256 stream through at full speed (flat once the frame budget is full).
+ * Prints the figures, then a JSON summary as the last line.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { io as connect, type Socket } from 'socket.io-client';
+import { decodeFrame, socketParser, type Ack, type ClientToServerEvents, type MetricPoint, type RunSummary, type ServerToClientEvents } from '../server/protocol';
+
+type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+const root = join(__dirname, '..');
+const quick = process.argv.includes('--quick');
+const STREAM_SECONDS = quick ? 3 : 8;
+const TRAIN_SECONDS = quick ? 4 : 10;
+const RSS_FRAMES = quick ? 2000 : 10_000;
+
+function unwrap<T>(ack: Ack<T>): T {
+  if (!ack.ok) throw new Error(`${ack.error.code}: ${ack.error.message}`);
+  return ack.data;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--port', '0', '--data-dir', dataDir, '--fresh', '--no-next'], {
+    cwd: root,
+    env: { ...process.env, ENGRAM_TEST_HOOKS: '1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      const match = text.match(/open (http:\/\/[^\s/]+)/);
+      if (match !== null) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { child, url };
+}
+
+async function client(url: string): Promise<Client> {
+  const socket: Client = connect(url, { transports: ['websocket'], parser: socketParser, forceNew: true, reconnection: false });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', reject);
+  });
+  return socket;
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number((status.match(/VmRSS:\s+(\d+)/) as RegExpMatchArray)[1]);
+  return Math.round(kb / 102.4) / 10;
+}
+
+/** Stream 256×256 frames at 20 Hz to `count` acking clients; per-client fps and latency over all clients. */
+async function streamFrames(url: string, count: number) {
+  const control = await client(url);
+  const run = unwrap(
+    await control.emitWithAck('run:create', {
+      config: { _trainer: 'synthetic', _frame_cells: 256, _frame_width: 256, _frame_steps: 1, _step_ms: 50, summarize_freq: 1 },
+    }),
+  );
+  const clients = await Promise.all(Array.from({ length: count }, () => client(url)));
+  const latencies: number[] = [];
+  const received = clients.map(() => 0);
+  let measuring = false;
+  clients.forEach((socket, i) => {
+    socket.on('memory:frame', (frame) => {
+      const decoded = decodeFrame(frame);
+      if (measuring) {
+        latencies.push(Date.now() - decoded.capturedAt);
+        received[i] += 1;
+      }
+      socket.emit('frame:ack', { runId: frame.runId, iteration: frame.iteration });
+    });
+  });
+  await Promise.all(clients.map((socket) => socket.emitWithAck('run:subscribe', { runId: run.id })));
+  await sleep(1000); // warm-up: worker start and the first frames
+  const startIteration = unwrap(await control.emitWithAck('run:subscribe', { runId: run.id })).run.iteration;
+  measuring = true;
+  const started = Date.now();
+  await sleep(STREAM_SECONDS * 1000);
+  measuring = false;
+  const seconds = (Date.now() - started) / 1000;
+  const produced = unwrap(await control.emitWithAck('run:subscribe', { runId: run.id })).run.iteration - startIteration;
+  unwrap(await control.emitWithAck('training:stop', { runId: run.id }));
+  for (const socket of [control, ...clients]) socket.disconnect();
+  latencies.sort((a, b) => a - b);
+  return {
+    clients: count,
+    sourceHz: round(produced / seconds),
+    fpsPerClient: received.map((n) => round(n / seconds)),
+    latencyMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95) },
+  };
+}
+
+/** it/s of a real engine run over a window, from its metric points' wall-clock times. */
+async function trainingRate(url: string) {
+  const control = await client(url);
+  const config = { task: 'copy', mem_slot: 32, mem_size: 16, read_heads: 2, nhid: 32, batch_size: 4, sequence_max_length: 4, summarize_freq: 1 };
+  const run = unwrap(await control.emitWithAck('run:create', { config }));
+  const rateOver = async (seconds: number): Promise<number> => {
+    const first = (await metricsSince(control, run.id, 0)).at(-1);
+    await sleep(seconds * 1000);
+    const points = await metricsSince(control, run.id, first?.iteration ?? 0);
+    if (first === undefined || points.length === 0) return Number.NaN;
+    const last = points[points.length - 1];
+    return (last.iteration - first.iteration) / ((last.t - first.t) / 1000);
+  };
+  await sleep(quick ? 4000 : 8000); // warm-up: backend init and first iterations
+  const headless = await rateOver(TRAIN_SECONDS);
+  const viewer = await client(url);
+  let frames = 0;
+  viewer.on('memory:frame', (frame) => {
+    decodeFrame(frame);
+    frames += 1;
+    viewer.emit('frame:ack', { runId: frame.runId, iteration: frame.iteration });
+  });
+  unwrap(await viewer.emitWithAck('run:subscribe', { runId: run.id }));
+  const attached = await rateOver(TRAIN_SECONDS);
+  unwrap(await control.emitWithAck('training:stop', { runId: run.id }));
+  control.disconnect();
+  viewer.disconnect();
+  return { config, headlessItPerSec: round(headless), attachedItPerSec: round(attached), attachedOverHeadless: round(attached / headless), framesToViewer: frames };
+}
+
+async function metricsSince(socket: Client, runId: string, since: number): Promise<MetricPoint[]> {
+  return unwrap(await socket.emitWithAck('metrics:get', { runId, since }));
+}
+
+/** Server RSS while frames stream at full speed to one acking client. */
+async function rssUnderLoad(url: string, pid: number) {
+  const control = await client(url);
+  const run: RunSummary = unwrap(
+    await control.emitWithAck('run:create', {
+      config: { _trainer: 'synthetic', _frame_cells: 256, _frame_width: 256, _frame_steps: 1, summarize_freq: 1, iterations: RSS_FRAMES },
+    }),
+  );
+  let received = 0;
+  let stored = 0;
+  control.on('memory:frame', (frame) => {
+    received += 1;
+    control.emit('frame:ack', { runId: frame.runId, iteration: frame.iteration });
+  });
+  control.on('frames:stored', (payload) => (stored = payload.frameIterations.length));
+  unwrap(await control.emitWithAck('run:subscribe', { runId: run.id }));
+  const samples: { iteration: number; rssMb: number }[] = [];
+  const started = Date.now();
+  let nextSample = 0;
+  for (;;) {
+    const current = unwrap(await control.emitWithAck('run:subscribe', { runId: run.id })).run;
+    if (current.iteration >= nextSample) {
+      samples.push({ iteration: current.iteration, rssMb: rssMb(pid) });
+      nextSample = current.iteration + RSS_FRAMES / 10;
+    }
+    if (current.state !== 'running') break;
+    await sleep(200);
+  }
+  samples.push({ iteration: RSS_FRAMES, rssMb: rssMb(pid) });
+  const frameIterations = unwrap(await control.emitWithAck('run:subscribe', { runId: run.id })).frameIterations;
+  control.disconnect();
+  return { frames: RSS_FRAMES, seconds: round((Date.now() - started) / 1000), framesToClient: received, storedFrames: frameIterations.length, lastStoredNotice: stored, samples };
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'engram-bench-'));
+  const { child, url } = await startServer(dataDir);
+  try {
+    const pid = child.pid as number;
+    console.log(`server ${url} (pid ${pid}), rss at start ${rssMb(pid)} MB`);
+    const one = await streamFrames(url, 1);
+    console.log(`256×256 @ 20 Hz → 1 client: source ${one.sourceHz} Hz, ${one.fpsPerClient.join('/')} fps, latency p50 ${one.latencyMs.p50} ms, p95 ${one.latencyMs.p95} ms`);
+    const four = await streamFrames(url, 4);
+    console.log(`256×256 @ 20 Hz → 4 clients: source ${four.sourceHz} Hz, ${four.fpsPerClient.join('/')} fps, latency p50 ${four.latencyMs.p50} ms, p95 ${four.latencyMs.p95} ms`);
+    const training = await trainingRate(url);
+    console.log(`training it/s (N=32, W=16, R=2, frame every iteration): headless ${training.headlessItPerSec}, one client ${training.attachedItPerSec} (ratio ${training.attachedOverHeadless})`);
+    const rss = await rssUnderLoad(url, pid);
+    console.log(`RSS over ${rss.frames} frames of 256×256 (${rss.seconds} s, ${rss.framesToClient} reached the acking client, ${rss.storedFrames} kept):`);
+    console.log('  ' + rss.samples.map((s) => `${s.iteration}: ${s.rssMb} MB`).join(', '));
+    console.log(JSON.stringify({ bench: 'stream', stream1: one, stream4: four, training, rss }));
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
