@@ -184,7 +184,9 @@ export const HeatmapPanel = memo(function HeatmapPanel({ spec }: { spec: PanelSp
     }
   };
 
+  const menuRef = useRef<HTMLDetailsElement>(null);
   const exportAs = async (kind: 'png' | 'svg' | 'npy' | 'csv' | 'json') => {
+    if (menuRef.current) menuRef.current.open = false;
     const s = store.getState();
     const frame = shownFrame(s);
     const tensor = findTensor(frame, spec);
@@ -221,7 +223,7 @@ export const HeatmapPanel = memo(function HeatmapPanel({ spec }: { spec: PanelSp
           <button type="button" className={`chip${locked ? ' chip-on' : ''}`} onClick={toggleLock} title={locked ? 'colour range locked; click for automatic' : 'automatic colour range; click to lock'} data-testid={`lock-${spec.key}`}>
             {locked ? 'locked' : 'auto'}
           </button>
-          <details className="export-menu">
+          <details className="export-menu" ref={menuRef}>
             <summary data-testid={`export-menu-${spec.key}`} title="export this panel">⤓</summary>
             <div className="export-items">
               {(['png', 'svg', 'npy', 'csv', 'json'] as const).map((k) => (
