@@ -20,6 +20,7 @@ import {
 } from '../../server/protocol';
 import { useDashboardStoreApi } from '../state/StoreProvider';
 import { command, notify, setCommandSocket, type CommandSocket } from './commands';
+import { recordFrameTiming } from './frame-timings';
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -67,6 +68,7 @@ export function LiveConnection() {
     const onFramesStored = (payload: { runId: string; frameIterations: number[] }) =>
       store.getState().setFrameIterations(payload.runId, payload.frameIterations);
     const onFrame = (wire: WireFrame) => {
+      const receivedAt = Date.now();
       try {
         store.getState().receiveFrame(decodeFrame(wire));
       } catch (err) {
@@ -74,7 +76,10 @@ export function LiveConnection() {
       }
       // Acknowledge after the panels drew it (they draw synchronously inside receiveFrame's notification).
       cancelAnimationFrame(pendingAck);
-      pendingAck = requestAnimationFrame(() => notify('frame:ack', { runId: wire.runId, iteration: wire.iteration }));
+      pendingAck = requestAnimationFrame(() => {
+        notify('frame:ack', { runId: wire.runId, iteration: wire.iteration });
+        recordFrameTiming({ iteration: wire.iteration, capturedAt: wire.capturedAt, receivedAt, drawnAt: Date.now() });
+      });
     };
 
     socket.on('connect', onConnect);

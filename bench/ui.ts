@@ -1,0 +1,151 @@
+/**
+ * `npm run bench:ui`: how fast the dashboard turns live frames into pixels, measured end to end in headless
+ * Chromium against the real server. Starts `server/main.ts` (Next dev + socket.io) with test hooks on a fresh data
+ * dir; for each panel size (64², 256², 512²) creates a run of the server's synthetic trainer (memory `[4, N, N]`
+ * frames, one per iteration, paced at 20 Hz), opens its run page — the real page, with every panel and the
+ * plotly curves live — and records, per drawn frame, server capture time and the animation frame after the
+ * canvas draw (the page's opt-in `window.__engramFrameTimings` probe). Reports frames rendered per second and
+ * step-to-pixel latency p50/p95, then a JSON summary as the last line. `--quick` measures 4 s per size instead of 10.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser } from '@playwright/test';
+import type { Ack, RunSummary } from '../server/protocol';
+
+interface FrameTiming {
+  iteration: number;
+  capturedAt: number;
+  receivedAt: number;
+  drawnAt: number;
+}
+
+const root = join(__dirname, '..');
+const quick = process.argv.includes('--quick');
+const MEASURE_MS = quick ? 4000 : 10_000;
+const SIZES = [64, 256, 512];
+/** Server-side pacing: one iteration (and frame) per 50 ms = the 20 fps goal. */
+const STEP_MS = 50;
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--port', '0', '--data-dir', dataDir, '--fresh'], {
+    cwd: root,
+    env: { ...process.env, ENGRAM_TEST_HOOKS: '1', NEXT_TELEMETRY_DISABLED: '1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      const match = text.match(/open (http:\/\/[^\s/]+)/);
+      if (match !== null) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { child, url };
+}
+
+async function api<T>(url: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${url}${path}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const ack = (await res.json()) as Ack<T>;
+  if (!ack.ok) throw new Error(`${path}: ${ack.error.code}: ${ack.error.message}`);
+  return ack.data;
+}
+
+interface SizeResult {
+  size: number;
+  frames: number;
+  fps: number;
+  latencyP50Ms: number;
+  latencyP95Ms: number;
+  receiveToDrawP50Ms: number;
+  receiveToDrawP95Ms: number;
+}
+
+async function measure(browser: Browser, url: string, size: number): Promise<SizeResult> {
+  const run = await api<RunSummary>(url, '/api/runs', {
+    name: `bench-ui-${size}`,
+    config: { iterations: 10_000_000, summarize_freq: 1, _trainer: 'synthetic', _frame_cells: size, _frame_width: size, _step_ms: STEP_MS },
+  });
+  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  try {
+    await page.addInitScript(() => {
+      window.__engramFrameTimings = [];
+    });
+    await page.goto(`${url}/runs/${run.id}`);
+    // Warm up: the panel exists and has drawn a few frames (first compile, plotly load, JIT).
+    await page.waitForFunction(() => (window.__engramFrameTimings?.length ?? 0) >= 10, undefined, { timeout: 120_000 });
+    await page.evaluate(() => {
+      window.__engramFrameTimings = [];
+    });
+    const started = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, MEASURE_MS));
+    const timings = await page.evaluate(() => window.__engramFrameTimings ?? []);
+    const elapsed = (Date.now() - started) / 1000;
+    const panel = await page.getAttribute('[data-testid="heatmap-memory"]', 'data-shape');
+    if (panel !== `4x${size}x${size}`) throw new Error(`memory panel shows ${panel}, expected 4x${size}x${size}`);
+    const latency = timings.map((t: FrameTiming) => t.drawnAt - t.capturedAt).sort((a, b) => a - b);
+    const local = timings.map((t: FrameTiming) => t.drawnAt - t.receivedAt).sort((a, b) => a - b);
+    return {
+      size,
+      frames: timings.length,
+      fps: timings.length / elapsed,
+      latencyP50Ms: percentile(latency, 50),
+      latencyP95Ms: percentile(latency, 95),
+      receiveToDrawP50Ms: percentile(local, 50),
+      receiveToDrawP95Ms: percentile(local, 95),
+    };
+  } finally {
+    await page.close();
+    await api(url, `/api/runs/${run.id}/stop`, {}).catch(() => undefined);
+  }
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'engram-bench-ui-'));
+  const { child, url } = await startServer(dataDir);
+  const browser = await chromium.launch({
+    executablePath: process.env.ENGRAM_CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+  });
+  const results: SizeResult[] = [];
+  try {
+    for (const size of SIZES) {
+      const r = await measure(browser, url, size);
+      results.push(r);
+      console.log(
+        `${String(size).padStart(3)}²: ${r.fps.toFixed(1)} frames/s drawn (${r.frames} in ${MEASURE_MS / 1000} s), ` +
+          `capture→pixel p50 ${r.latencyP50Ms} ms, p95 ${r.latencyP95Ms} ms; receive→pixel p50 ${r.receiveToDrawP50Ms} ms, p95 ${r.receiveToDrawP95Ms} ms`,
+      );
+    }
+  } finally {
+    await browser.close();
+    if (child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        child.kill('SIGTERM');
+      }
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  const at256 = results.find((r) => r.size === 256);
+  const goal = at256 ? at256.fps >= 19 && at256.latencyP95Ms < 150 : false;
+  console.log(`goal (256²: 20 fps, p95 < 150 ms): ${goal ? 'met' : 'not met'}`);
+  console.log(JSON.stringify({ bench: 'ui', harness: 'real run page + server synthetic trainer', stepMs: STEP_MS, measureMs: MEASURE_MS, goalMet: goal, results }));
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
