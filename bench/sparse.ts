@@ -13,6 +13,7 @@
  *
  * Prints one line per (model, N) and, as the last line, a JSON summary with `ratio_64k_over_1k`.
  */
+import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { SparseAccessMemory, SparseTemporalMemory, type SparseMemoryState } from '../engine/memory/sparse/sparse-memory';
@@ -122,7 +123,7 @@ async function main(): Promise<void> {
     const large = at(model, 64000);
     return small === null || large === null ? null : Number((large / small).toFixed(3));
   };
-  console.log(JSON.stringify({ bench: 'sparse', backend: tf.getBackend(), batch: BATCH, steps: STEPS, cellSize: CELL_SIZE, readHeads: READ_HEADS, sparseReads: SPARSE_READS, start: fillRows > 0 ? `${fillRows} seeded rows (≤ N) per element, restored each sequence` : 'empty memory per sequence', results: rows, ratio_64k_over_1k: { sam: ratio('sam'), sdnc: ratio('sdnc') } }));
+  console.log(JSON.stringify({ bench: 'sparse', backend: tf.getBackend(), batch: BATCH, steps: STEPS, cellSize: CELL_SIZE, readHeads: READ_HEADS, sparseReads: SPARSE_READS, start: fillRows > 0 ? `${fillRows} seeded rows (≤ N) per element, restored each sequence` : 'empty memory per sequence', loadAverage: loadavg().map((x) => Number(x.toFixed(2))), results: rows, ratio_64k_over_1k: { sam: ratio('sam'), sdnc: ratio('sdnc') } }));
 }
 
 main().catch((error: unknown) => {
