@@ -122,8 +122,7 @@ async function trainingRate(url: string) {
     const last = points[points.length - 1];
     return (last.iteration - first.iteration) / ((last.t - first.t) / 1000);
   };
-  await sleep(quick ? 4000 : 8000); // warm-up: backend init and first iterations
-  const headless = await rateOver(TRAIN_SECONDS);
+  await sleep(quick ? 4000 : 10_000); // warm-up: backend init and first iterations
   const viewer = await client(url);
   let frames = 0;
   viewer.on('memory:frame', (frame) => {
@@ -131,12 +130,21 @@ async function trainingRate(url: string) {
     frames += 1;
     viewer.emit('frame:ack', { runId: frame.runId, iteration: frame.iteration });
   });
-  unwrap(await viewer.emitWithAck('run:subscribe', { runId: run.id }));
-  const attached = await rateOver(TRAIN_SECONDS);
+  // Alternating windows (headless, attached, headless, attached) so a drifting training speed hits both alike.
+  const rates = { headless: [] as number[], attached: [] as number[] };
+  for (let round = 0; round < 4; round++) {
+    rates.headless.push(round(await rateOver(TRAIN_SECONDS / 2)));
+    unwrap(await viewer.emitWithAck('run:subscribe', { runId: run.id }));
+    rates.attached.push(round(await rateOver(TRAIN_SECONDS / 2)));
+    unwrap(await viewer.emitWithAck('run:unsubscribe', { runId: run.id }));
+  }
   unwrap(await control.emitWithAck('training:stop', { runId: run.id }));
   control.disconnect();
   viewer.disconnect();
-  return { config, headlessItPerSec: round(headless), attachedItPerSec: round(attached), attachedOverHeadless: round(attached / headless), framesToViewer: frames };
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  const headless = median(rates.headless);
+  const attached = median(rates.attached);
+  return { config, windows: rates, headlessItPerSec: round(headless), attachedItPerSec: round(attached), attachedOverHeadless: round(attached / headless), framesToViewer: frames };
 }
 
 async function metricsSince(socket: Client, runId: string, since: number): Promise<MetricPoint[]> {
@@ -192,7 +200,7 @@ async function main(): Promise<void> {
     const four = await streamFrames(url, 4);
     console.log(`256×256 @ 20 Hz → 4 clients: source ${four.sourceHz} Hz, ${four.fpsPerClient.join('/')} fps, latency p50 ${four.latencyMs.p50} ms, p95 ${four.latencyMs.p95} ms`);
     const training = await trainingRate(url);
-    console.log(`training it/s (N=32, W=16, R=2, frame every iteration): headless ${training.headlessItPerSec}, one client ${training.attachedItPerSec} (ratio ${training.attachedOverHeadless})`);
+    console.log(`training it/s (N=32, W=16, R=2, frame every iteration): median of 4 alternating windows: headless ${training.headlessItPerSec} [${training.windows.headless.join(', ')}], one client ${training.attachedItPerSec} [${training.windows.attached.join(', ')}] (ratio ${training.attachedOverHeadless})`);
     const rss = await rssUnderLoad(url, pid);
     console.log(`RSS over ${rss.frames} frames of 256×256 (${rss.seconds} s, ${rss.framesToClient} reached the acking client, ${rss.storedFrames} kept):`);
     console.log('  ' + rss.samples.map((s) => `${s.iteration}: ${s.rssMb} MB`).join(', '));

@@ -6,7 +6,7 @@ import { parseCliOptions } from './cli-options';
 test('flags override the environment, which overrides defaults', () => {
   assert.deepEqual(
     { ...parseCliOptions([], {}) },
-    { port: 3000, host: '127.0.0.1', dataDir: 'data', fresh: false, next: true, token: undefined, testHooks: false, checkpointIntervalMs: undefined },
+    { port: 3000, host: '127.0.0.1', dataDir: 'data', fresh: false, next: true, token: undefined, testHooks: false, checkpointIntervalMs: undefined, maxFrames: undefined, maxFrameMb: undefined },
   );
   const env = { PORT: '4000', HOST: '0.0.0.0', ENGRAM_DATA_DIR: '/tmp/x', ENGRAM_TOKEN: 't' };
   assert.equal(parseCliOptions([], env).port, 4000);

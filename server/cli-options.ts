@@ -1,7 +1,7 @@
 /**
  * Command-line and environment options of `npm run dev` / `npm start`: `--port`/PORT, `--host`/HOST,
  * `--data-dir`/ENGRAM_DATA_DIR, `--fresh`, `--no-next` (API and socket.io only), ENGRAM_TOKEN, and
- * ENGRAM_TEST_HOOKS=1 for test/benchmark run hooks. Flags win over the environment.
+ * ENGRAM_TEST_HOOKS=1 for test/benchmark run hooks, ENGRAM_CHECKPOINT_MS, ENGRAM_MAX_FRAMES and ENGRAM_MAX_FRAME_MB. Flags win over the environment.
  */
 export interface CliOptions {
   port: number;
@@ -12,6 +12,9 @@ export interface CliOptions {
   token: string | undefined;
   testHooks: boolean;
   checkpointIntervalMs: number | undefined;
+  /** Per-run frame budget: ENGRAM_MAX_FRAMES frames and ENGRAM_MAX_FRAME_MB megabytes. */
+  maxFrames: number | undefined;
+  maxFrameMb: number | undefined;
 }
 
 export class CliError extends Error {}
@@ -26,6 +29,8 @@ export function parseCliOptions(argv: readonly string[], env: Readonly<Record<st
     token: env.ENGRAM_TOKEN === '' ? undefined : env.ENGRAM_TOKEN,
     testHooks: env.ENGRAM_TEST_HOOKS === '1',
     checkpointIntervalMs: env.ENGRAM_CHECKPOINT_MS === undefined ? undefined : parseCount(env.ENGRAM_CHECKPOINT_MS, 'ENGRAM_CHECKPOINT_MS'),
+    maxFrames: env.ENGRAM_MAX_FRAMES === undefined ? undefined : parseCount(env.ENGRAM_MAX_FRAMES, 'ENGRAM_MAX_FRAMES'),
+    maxFrameMb: env.ENGRAM_MAX_FRAME_MB === undefined ? undefined : parseCount(env.ENGRAM_MAX_FRAME_MB, 'ENGRAM_MAX_FRAME_MB'),
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];

@@ -15,6 +15,10 @@ async function main(): Promise<void> {
     fresh: options.fresh,
     testHooks: options.testHooks,
     checkpointIntervalMs: options.checkpointIntervalMs,
+    frameBudget: {
+      ...(options.maxFrames === undefined ? {} : { maxFrames: options.maxFrames }),
+      ...(options.maxFrameMb === undefined ? {} : { maxBytes: options.maxFrameMb * 1024 * 1024 }),
+    },
     ...(options.next ? {} : { next: false as const }),
   });
   console.log(`Engram ready: open ${server.url}${options.token === undefined ? '' : '/?token=<ENGRAM_TOKEN>'} (data in ${options.dataDir})`);

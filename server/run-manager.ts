@@ -220,7 +220,9 @@ export class RunManager {
     if (lr !== undefined) live.run.config = { ...live.run.config, lr };
     if (summarizeFreq !== undefined) live.run.config = { ...live.run.config, summarize_freq: summarizeFreq };
     this.storage.updateRunConfig(live.run.id, live.run.config);
-    this.broadcast(live);
+    // An interrupted run that was given a worker to configure now waits, paused, at its checkpoint.
+    if (live.run.state === 'interrupted') this.setState(live, 'paused');
+    else this.broadcast(live);
     return summary(live.run);
   }
 
