@@ -132,7 +132,7 @@ async function trainingRate(url: string) {
   });
   // Alternating windows (headless, attached, headless, attached) so a drifting training speed hits both alike.
   const rates = { headless: [] as number[], attached: [] as number[] };
-  for (let round = 0; round < 4; round++) {
+  for (let pass = 0; pass < 4; pass++) {
     rates.headless.push(round(await rateOver(TRAIN_SECONDS / 2)));
     unwrap(await viewer.emitWithAck('run:subscribe', { runId: run.id }));
     rates.attached.push(round(await rateOver(TRAIN_SECONDS / 2)));
