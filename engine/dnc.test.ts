@@ -218,6 +218,23 @@ describe('DNC forward', () => {
   });
 });
 
+describe('DNC clipping', () => {
+  for (const [label, override, clip] of [['lstm, clip below 1', { rnnType: 'lstm' }, 0.05], ['relu rnn', { rnnType: 'rnn', nonlinearity: 'relu' }, 0.5]] as const) {
+    it(`clamps ξ to ±clip (${label})`, () => {
+      const model = new DNC({ ...SMALL, ...override, clip, debug: true });
+      const x = tf.mul(input(2, 4), 5) as tf.Tensor3D;
+      const { output, hidden, debug } = model.forward(x);
+      const xi = debug === undefined ? undefined : findTensor(debug, 'controllerOutput');
+      if (xi === undefined) throw new Error('no controllerOutput in the debug frame');
+      assert.ok(xi.data.every((v) => Math.abs(v) <= clip + 1e-7));
+      assert.ok(xi.data.some((v) => Math.abs(v) > clip - 1e-6), 'some outputs reach the clip');
+      tf.dispose([x, output]);
+      model.disposeHidden(hidden);
+      model.dispose();
+    });
+  }
+});
+
 describe('DNC one-step calls', () => {
   it('computes gradients for a single-timestep input (the stepwise training path)', () => {
     const model = new DNC(SMALL);

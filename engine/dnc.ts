@@ -164,6 +164,10 @@ export class DNC {
     if (readFeedback !== 'previous' && readFeedback !== 'initial') throw new Error(`DNC.forward: option 'readFeedback' must be 'previous' or 'initial', got ${String(readFeedback)}`);
     const passThroughMemory = options.passThroughMemory ?? true;
     const nextSeed = options.training === true && o.dropout > 0 ? () => this.dropoutRandom.nextSeed() : undefined;
+    // LSTM and tanh-RNN outputs lie in (−1, 1), where clamping to ±clip (clip ≥ 1) changes neither value nor
+    // gradient: skipping it saves a kernel per step forward and several backward.
+    const bounded = o.rnnType === 'lstm' || (o.rnnType === 'rnn' && o.nonlinearity === 'tanh');
+    const clipNeeded = o.clip > 0 && !(bounded && o.clip >= 1);
 
     let result: { output: tf.Tensor3D; hidden: DNCHidden } | undefined;
     let debug: DebugFrame | undefined;
@@ -193,7 +197,7 @@ export class DNC {
           const step = prepared[layer].step(layerInputs, controllerStates[layer], { projected: layer === 0 ? projected[t] : undefined, nextSeed });
           controllerStates[layer] = step.state;
           // ξ: the controller output clamped to ±clip; the only clipping pytorch-dnc does.
-          const xi = o.clip > 0 ? (tf.clipByValue(step.output, -o.clip, o.clip) as tf.Tensor2D) : step.output;
+          const xi = clipNeeded ? (tf.clipByValue(step.output, -o.clip, o.clip) as tf.Tensor2D) : step.output;
           let reads: tf.Tensor2D;
           if (zeroReads === undefined) {
             const memoryIndex = o.shareMemory ? 0 : layer;
