@@ -53,8 +53,9 @@ function contentWeightingBackward(
 }
 
 /**
- * Gradients of one fused step. `packed` is the forward's output, `packedGradient` dLoss/d(packed) with the same
- * layout; `gradients` receives dLoss/d(input) for every input (overwritten, same shapes as `inputs`).
+ * Gradients of one fused step. `packed` is the forward's output; only its blocks before the link matrix are read
+ * (`packed.subarray(0, layout.linkMatrix)` suffices). `packedGradient` is dLoss/d(packed) in the full layout;
+ * `gradients` receives dLoss/d(input) for every input (overwritten, same shapes as `inputs`).
  */
 export function denseStepBackward(
   sizes: DenseStepSizes, inputs: DenseStepArrays, packed: FloatArray, tape: DenseStepTape,
@@ -67,6 +68,7 @@ export function denseStepBackward(
   for (const [name, array] of Object.entries(gradients)) if (name !== 'prevLinkMatrix') array.fill(0);
   const memoryGradient = new Float64Array(cells * width);
   const linkRowGradient = new Float64Array(cells);
+  const linkRowValues = new Float64Array(cells);
   const readWeightsGradient = new Float64Array(heads * cells);
   const forwardGradient = new Float64Array(heads * cells);
   const backwardGradient = new Float64Array(heads * cells);
@@ -168,14 +170,20 @@ export function denseStepBackward(
     for (let i = 0; i < cells; i++) {
       const linkRow = out.linkMatrix + i * cells;
       const prevRow = linkOffset + i * cells;
-      for (let j = 0; j < cells; j++) linkRowGradient[j] = packedGradient[linkRow + j];
+      const weightI = writeWeights[i];
+      // The new row of L is recomputed from the inputs rather than read back, so the forward's output need not be
+      // kept for the backward pass (it is the largest array of the step).
+      for (let j = 0; j < cells; j++) {
+        linkRowGradient[j] = packedGradient[linkRow + j];
+        linkRowValues[j] = i === j ? 0 : (1 - weightI - writeWeights[j]) * prevLinks[prevRow + j] + weightI * prevPrecedence[cellOffset + j];
+      }
       for (let h = 0; h < heads; h++) {
         const headCells = headCellOffset + h * cells;
         const forwardGradientI = forwardGradient[h * cells + i];
         const prevReadI = prevRead[headCells + i];
         let prevReadGradientI = 0;
         for (let j = 0; j < cells; j++) {
-          const link = packed[linkRow + j];
+          const link = linkRowValues[j];
           const backwardGradientJ = backwardGradient[h * cells + j];
           linkRowGradient[j] += forwardGradientI * prevRead[headCells + j] + backwardGradientJ * prevReadI;
           prevReadGradient[headCells + j] += forwardGradientI * link;
@@ -183,7 +191,6 @@ export function denseStepBackward(
         }
         prevReadGradient[headCells + i] += prevReadGradientI;
       }
-      const weightI = writeWeights[i];
       let rowSum = 0;
       for (let j = 0; j < cells; j++) {
         if (i === j) {

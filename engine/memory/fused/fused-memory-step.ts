@@ -187,11 +187,14 @@ export function fusedMemoryStep(
     const packed = new Float32Array(layout.size);
     const tape = denseStepForward(sizes, arrays, packed);
     forwardResult = { packed, tape, inputs: arrays };
+    // The backward reads the small outputs only (it recomputes the link matrix): keep a copy of those, not the
+    // whole output, alive for back-propagation through time.
+    const smallOutputs = packed.slice(0, layout.linkMatrix);
     return {
       value: tf.tensor1d(packed),
       gradFunc: (dy: tf.Tensor) => {
         const gradients = toArrays(shapes.map((shape) => new Float32Array(shape.reduce((a, b) => a * b, 1))));
-        denseStepBackward(sizes, arrays, packed, tape, float32Data(dy, 'the packed output gradient'), gradients);
+        denseStepBackward(sizes, arrays, smallOutputs, tape, float32Data(dy, 'the packed output gradient'), gradients);
         return DENSE_STEP_INPUT_NAMES.map((name, index) => tf.tensor(gradients[name], shapes[index]));
       },
     };
@@ -214,6 +217,10 @@ export function fusedMemoryStep(
       },
     };
   });
-  if (options.debug !== true || forwardResult === undefined) return result;
-  return { ...result, debug: debugFor(sizes, forwardResult) };
+  const forward = forwardResult;
+  // The kernel closure (kept by the gradient tape) shares this scope: drop the record so it does not keep the
+  // whole packed output alive until back-propagation.
+  forwardResult = undefined;
+  if (options.debug !== true || forward === undefined) return result;
+  return { ...result, debug: debugFor(sizes, forward) };
 }
