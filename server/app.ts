@@ -92,7 +92,7 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
 
   io.use((socket, next) => {
     const auth = socket.handshake.auth as Record<string, unknown> | undefined;
-    const given = typeof auth?.token === 'string' ? auth.token : firstQuery(socket.handshake.query[TOKEN_QUERY]);
+    const given = typeof auth?.token === 'string' ? auth.token : (firstQuery(socket.handshake.query[TOKEN_QUERY]) ?? cookieToken(socket.handshake.headers.cookie));
     if (token !== null && !tokenMatches(given, token)) {
       next(new Error('unauthorized: missing or wrong token'));
       return;
@@ -113,7 +113,8 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
         if (token !== null) {
           const query = new URL(url, 'http://localhost').searchParams.get(TOKEN_QUERY) ?? undefined;
           const header = req.headers[TOKEN_HEADER];
-          if (!tokenMatches(typeof header === 'string' ? header : query, token)) throw new ApiError('unauthorized', `missing or wrong ${TOKEN_HEADER}`);
+          const given = typeof header === 'string' ? header : (query ?? cookieToken(req.headers.cookie));
+          if (!tokenMatches(given, token)) throw new ApiError('unauthorized', `missing or wrong ${TOKEN_HEADER}`);
         }
         if (req.method !== 'GET' && req.method !== 'HEAD' && !originAllowed(req.headers.origin, req.headers.host)) {
           throw new ApiError('forbidden_origin', `origin ${req.headers.origin ?? ''} may not send commands to this server`);
@@ -121,7 +122,12 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
         api(req, res);
         return;
       }
-      if (token !== null && !pageTokenOk(req, token)) throw new ApiError('unauthorized', 'missing or wrong token');
+      if (token !== null) {
+        const page = pageToken(req, token);
+        if (page === 'refused') throw new ApiError('unauthorized', 'missing or wrong token');
+        // A page opened with ?token= remembers it, so links inside the app and reloads keep working.
+        if (page === 'query') res.setHeader('set-cookie', `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`);
+      }
       if (nextHandler === null) throw new ApiError('not_found', `no route ${req.method ?? 'GET'} ${url.split('?')[0]}`);
       nextHandler(req, res).catch((error: unknown) => sendError(res, error, 'next'));
     } catch (error) {
@@ -177,11 +183,32 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
   };
 }
 
-/** Pages (not the API) may carry the token as `?token=` or a header; the dashboard then keeps it for its socket. */
-function pageTokenOk(req: http.IncomingMessage, token: string): boolean {
-  const header = req.headers[TOKEN_HEADER];
+const TOKEN_COOKIE = 'engram_token';
+
+/** How a page request (not the API) proves the token: `?token=`, the header, the cookie set earlier, or not at all.
+ *  Next's static assets (`/_next/`) carry no secrets and are served without it. */
+function pageToken(req: http.IncomingMessage, token: string): 'query' | 'other' | 'refused' {
   const query = new URL(req.url ?? '/', 'http://localhost').searchParams.get(TOKEN_QUERY) ?? undefined;
-  return tokenMatches(typeof header === 'string' ? header : query, token) || (req.url ?? '').startsWith('/_next/');
+  if (tokenMatches(query, token)) return 'query';
+  const header = req.headers[TOKEN_HEADER];
+  if (tokenMatches(typeof header === 'string' ? header : undefined, token)) return 'other';
+  if (tokenMatches(cookieToken(req.headers.cookie), token)) return 'other';
+  return (req.url ?? '').startsWith('/_next/') ? 'other' : 'refused';
+}
+
+function cookieToken(cookie: string | undefined): string | undefined {
+  if (cookie === undefined) return undefined;
+  for (const part of cookie.split(';')) {
+    const [name, ...rest] = part.trim().split('=');
+    if (name === TOKEN_COOKIE) {
+      try {
+        return decodeURIComponent(rest.join('='));
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
 }
 
 function firstQuery(value: string | string[] | undefined): string | undefined {

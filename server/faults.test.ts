@@ -146,6 +146,10 @@ describe('token and origin when not on loopback', () => {
       const evil = await postJson(`${server.url}/api/runs`, config, { 'x-engram-token': 's3cret', origin: 'http://evil.example' });
       assert.equal(evil.status, 403);
       assert.equal(evil.body.ok ? 'ok' : evil.body.error.code, 'forbidden_origin');
+      assert.equal((await getJson(`${server.url}/api/runs`, { headers: { cookie: 'engram_token=s3cret' } })).status, 200);
+      const page = await fetch(`${server.url}/?token=s3cret`);
+      assert.match(page.headers.get('set-cookie') ?? '', /engram_token=s3cret; HttpOnly; SameSite=Strict/);
+      assert.equal((await fetch(`${server.url}/`)).status, 401);
       await assert.rejects(server.client(), /unauthorized/);
       await assert.rejects(server.client({ token: 'wrong' }), /unauthorized/);
       const client = await server.client({ token: 's3cret' });
