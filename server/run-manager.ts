@@ -285,6 +285,7 @@ export class RunManager {
     this.storage.rollBack(live.run.id, iteration);
     live.latestFrame = null;
     live.pendingMetrics = [];
+    live.framesDirty = true; // frames after the checkpoint are gone: tell subscribers
     live.run.iteration = iteration;
     this.spawn(live, checkpoint?.bytes ?? null, true);
   }
