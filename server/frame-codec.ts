@@ -5,7 +5,7 @@
  * Blob layout (little-endian): magic "ENGF", u32 version, u32 header length H, H bytes of UTF-8 JSON
  * (`FrameHeader`), zero padding to a multiple of 4, then the tensor bytes at the offsets the header gives.
  */
-import type { DebugFrame } from '../engine/frames';
+import type { DebugFrame } from '../engine';
 import { tensorSize, type WireFrame, type WireTensor } from './protocol';
 import type { PackedFrame, PackedTensorInfo } from './worker/messages';
 

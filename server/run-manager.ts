@@ -10,14 +10,13 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { ConfigError } from '../engine/training/types';
 import { ApiError } from './errors';
 import { decodeFrameBlob, encodeFrameBlob, toWireFrame } from './frame-codec';
 import type { MetricPoint, RunConfigInput, RunFailure, RunState, RunSummary, WireFrame } from './protocol';
 import type { Storage, StoredRun } from './storage';
 import { describe } from './validate';
 import type { FromWorker, PackedFrame, RunHooks, ToWorker, WorkerCommand } from './worker/messages';
-import { resolveRunConfig } from './worker/trainer-source';
+import { ConfigError, resolveRunConfig } from './worker/trainer-source';
 
 export interface RunListener {
   runUpdated(run: RunSummary): void;

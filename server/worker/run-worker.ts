@@ -5,11 +5,10 @@
  * main thread or for clients: it posts metrics and transfers frame buffers, and goes on.
  */
 import { parentPort } from 'node:worker_threads';
-import { NonFiniteError, type IterationResult, type Trainer } from '../../engine/training/types';
-import type { DebugFrame } from '../../engine/frames';
+import type { DebugFrame, IterationResult, Trainer } from '../../engine';
 import { packFrame } from '../frame-codec';
 import type { FromWorker, PackedFrame, RunHooks, ToWorker, WorkerCommand } from './messages';
-import { openTrainer } from './trainer-source';
+import { NonFiniteError, openTrainer } from './trainer-source';
 
 if (parentPort === null) throw new Error('run-worker.ts must run in a worker thread');
 const port = parentPort;

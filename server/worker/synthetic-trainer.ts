@@ -3,8 +3,7 @@
  * wall time per step. The stream benchmark uses it to measure the server alone (frames of 256×256 at 20 Hz without
  * a model that can produce them), and fast tests use it where the training math is beside the point.
  */
-import type { DebugFrame, FrameTensor } from '../../engine/frames';
-import type { IterationResult, TrainConfig, Trainer } from '../../engine/training/types';
+import type { DebugFrame, FrameTensor, IterationResult, TrainConfig, Trainer } from '../../engine';
 
 export interface SyntheticOptions {
   /** Memory cells N of the frames (default: config.mem_slot). */

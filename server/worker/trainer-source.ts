@@ -1,12 +1,19 @@
 /**
- * The one place the server reaches the engine's training loop: config resolution (main thread) and trainer
- * construction (workers). Swapping the training implementation is a change to this file only.
+ * The one place the server reaches the engine's training code at run time: config resolution and error classes
+ * (main thread and workers) and trainer construction (workers). Swapping the training implementation is a change
+ * to this file only.
+ *
+ * The engine's public surface is `engine/index.ts`, but loading it loads TensorFlow.js (seconds, tens of MB). The
+ * main thread only validates configs and synthetic workers never train, so the light config and error modules are
+ * imported directly, and the index only where a real trainer is built.
  */
 import { resolveTrainConfig } from '../../engine/training/config';
-import type { Trainer } from '../../engine/training/types';
+import type { Trainer } from '../../engine';
 import type { RunConfig } from '../protocol';
 import type { RunHooks } from './messages';
 import { SyntheticTrainer } from './synthetic-trainer';
+
+export { ConfigError, NonFiniteError } from '../../engine/training/types';
 
 /** Resolve a client's config input (flag names, omitted fields defaulted); throws ConfigError naming the field. */
 export async function resolveRunConfig(input: Record<string, unknown>): Promise<RunConfig> {
@@ -20,9 +27,7 @@ export async function openTrainer(config: RunConfig, hooks: RunHooks, checkpoint
     const options = { cells: hooks.frameCells, width: hooks.frameWidth, timesteps: hooks.frameSteps, stepMs: hooks.stepMs };
     return checkpoint === null ? new SyntheticTrainer(resolved, options) : SyntheticTrainer.restore(checkpoint, options);
   }
-  // Loaded only here: tfjs takes seconds to load, and synthetic runs never need it.
-  const { selectBackend } = await import('../../engine/backend');
-  const { createTrainer, restoreTrainer } = await import('../../engine/training/trainer');
+  const { createTrainer, restoreTrainer, selectBackend } = await import('../../engine');
   await selectBackend();
   if (checkpoint === null) return createTrainer(resolved);
   // Settings changed while running live in the run's config; the checkpoint may predate the change.
