@@ -4,7 +4,7 @@
  * memory-sized slices at the timestep, over-time views and small strips. Re-renders only when the frame's layout
  * key (tensor names and shapes) changes; the panels themselves draw every frame without React.
  */
-import { useMemo } from 'react';
+import { memo, useMemo } from 'react';
 import { panelsForFrame, type PanelGroup, type PanelSpec } from '../lib/panels';
 import { HeatmapPanel } from '../heatmap/HeatmapPanel';
 import { runViewSelectors, shownFrame } from '../state/store';
@@ -29,7 +29,7 @@ function Group({ group, panels }: { group: PanelGroup; panels: PanelSpec[] }) {
   );
 }
 
-export function PanelGrid({ aside }: { aside: React.ReactNode }) {
+export const PanelGrid = memo(function PanelGrid({ aside }: { aside: React.ReactNode }) {
   const store = useDashboardStoreApi();
   const key = useDashboardStore(runViewSelectors.frameLayoutKey);
   const highlight = useDashboardStore(runViewSelectors.highlightCell);
@@ -59,4 +59,4 @@ export function PanelGrid({ aside }: { aside: React.ReactNode }) {
       ) : null}
     </div>
   );
-}
+});

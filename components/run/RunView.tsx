@@ -8,6 +8,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { decodeFrame } from '../../server/protocol';
 import { CurveControls } from '../charts/CurveControls';
 import { MetricsChart } from '../charts/MetricsChart';
+import { useThrottled } from '../charts/use-throttled';
 import { downloadBlob, metricsCsvFile, snapshotZip } from '../export/browser';
 import { command } from '../live/commands';
 import { formatLoss, modelLabel } from '../runs/format';
@@ -100,17 +101,29 @@ function FrameLag() {
   return <span className="stat" title="time from capture on the server to arrival here"><em>frame lag</em>{lag === null ? '—' : `${Math.max(0, lag)} ms`}</span>;
 }
 
+/** Loss and metric curves of the open run: the only part of the page that selects the metric history, throttled. */
+function RunCurves({ runName, metricName }: { runName: string; metricName: string }) {
+  const metrics = useThrottled(useDashboardStore(runViewSelectors.metrics), CURVE_REFRESH_MS);
+  const lossSeries = useMemo(() => [{ label: runName, points: metrics }], [runName, metrics]);
+  return (
+    <div className="charts">
+      <div className="charts-head"><span className="section-title">Curves</span><span className="spacer" /><CurveControls /></div>
+      <MetricsChart series={lossSeries} field="loss" title="loss" testId="loss-chart" />
+      <MetricsChart series={lossSeries} field="metric" title={metricName} testId="metric-chart" />
+    </div>
+  );
+}
+
+const CURVE_REFRESH_MS = 500;
+
 export function RunView({ runId }: { runId: string }) {
   const store = useDashboardStoreApi();
   useUrlPosition(runId);
   useHistoryFrames();
   const run = useDashboardStore(runViewSelectors.run);
-  const metrics = useDashboardStore(runViewSelectors.metrics);
   const frameError = useDashboardStore(runViewSelectors.frameError);
   const [exporting, setExporting] = useState(false);
   const runName = run?.name || runId;
-  const lossSeries = useMemo(() => [{ label: runName, points: metrics }], [runName, metrics]);
-  const last = metrics.at(-1);
 
   const exportSnapshot = async () => {
     const s = store.getState();
@@ -125,13 +138,7 @@ export function RunView({ runId }: { runId: string }) {
     }
   };
 
-  const charts = (
-    <div className="charts">
-      <div className="charts-head"><span className="section-title">Curves</span><span className="spacer" /><CurveControls /></div>
-      <MetricsChart series={lossSeries} field="loss" title="loss" testId="loss-chart" />
-      <MetricsChart series={lossSeries} field="metric" title={run?.metricName || 'metric'} testId="metric-chart" />
-    </div>
-  );
+  const charts = useMemo(() => <RunCurves runName={runName} metricName={run?.metricName || 'metric'} />, [runName, run?.metricName]);
 
   return (
     <div className="page run-page" data-run-id={runId}>
@@ -143,8 +150,8 @@ export function RunView({ runId }: { runId: string }) {
         {run ? <span className="muted mono model">{run.config.task} · {modelLabel(run)}</span> : null}
         <span className="spacer" />
         <span className="stat"><em>iteration</em><b className="mono" data-testid="iteration">{run?.iteration ?? 0}</b></span>
-        <span className="stat"><em>loss</em><span className="mono">{formatLoss(last?.loss ?? run?.loss)}</span></span>
-        <span className="stat"><em>{run?.metricName || 'metric'}</em><span className="mono">{formatLoss(last?.metric ?? run?.metric)}</span></span>
+        <span className="stat"><em>loss</em><span className="mono">{formatLoss(run?.loss)}</span></span>
+        <span className="stat"><em>{run?.metricName || 'metric'}</em><span className="mono">{formatLoss(run?.metric)}</span></span>
         <span className="stat"><em>it/s</em><span className="mono">{run?.itPerSec ? run.itPerSec.toFixed(1) : '—'}</span></span>
         <FrameLag />
         <ConnectionBadge />

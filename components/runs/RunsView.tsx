@@ -10,6 +10,7 @@ import type { RunSummary } from '../../server/protocol';
 import { MetricsChart, type MetricsSeries } from '../charts/MetricsChart';
 import { CurveControls } from '../charts/CurveControls';
 import { Sparkline } from '../charts/Sparkline';
+import { useThrottled } from '../charts/use-throttled';
 import { command } from '../live/commands';
 import { connectionSelectors, runsSelectors } from '../state/store';
 import { useDashboardStore, useDashboardStoreApi } from '../state/StoreProvider';
@@ -24,7 +25,7 @@ export function RunsView() {
   const router = useRouter();
   const runOrder = useDashboardStore(runsSelectors.runOrder);
   const runs = useDashboardStore(runsSelectors.runs);
-  const runMetrics = useDashboardStore(runsSelectors.runMetrics);
+  const runMetrics = useThrottled(useDashboardStore(runsSelectors.runMetrics), 1000);
   const compare = useDashboardStore(runsSelectors.compare);
   const connection = useDashboardStore(connectionSelectors.connection);
   const toggleCompare = useDashboardStore((s) => s.toggleCompare);
