@@ -11,6 +11,7 @@ import { assertDenseState, denseMemoryStep } from './dense-step';
 import type { DenseMemoryState, DenseStepTrace } from './dense-step';
 import { computeInterfaceRaw, interfaceParameterShapes, parseInterface } from './interface';
 import type { MemoryInterface } from './interface';
+import { fusedMemoryStep } from './fused/fused-memory-step';
 import { offDiagonal } from './temporal-linkage';
 import type { MemoryModule, MemoryStepResult } from './types';
 
@@ -30,6 +31,11 @@ export interface DenseMemoryConfig {
   readonly independentLinears?: boolean;
   /** Seed of the PyTorch-style uniform(±1/√inputSize) initialisation. Default 0. */
   readonly seed?: number;
+  /**
+   * Run each step as one fused op with an analytic gradient (`fused/fused-memory-step.ts`) instead of one tfjs op
+   * per mechanism. Same numbers and gradients; 1.2–6× faster per step on wasm, 20–60× on cpu. Default true.
+   */
+  readonly fused?: boolean;
 }
 
 /** Options of `DenseMemory.step`. */
@@ -99,6 +105,8 @@ export class DenseMemory implements MemoryModule<DenseMemoryState> {
   readonly cellSize: number;
   readonly readHeads: number;
   readonly independentLinears: boolean;
+  /** Whether `step` runs the fused kernel (see `DenseMemoryConfig.fused`). */
+  readonly fused: boolean;
   readonly variables: ReadonlyMap<string, tf.Variable>;
   private readonly parameterShapes: ReadonlyMap<string, readonly number[]>;
   /** 1 − I, kept for the life of the module so the link update does not rebuild it every step. */
@@ -113,6 +121,7 @@ export class DenseMemory implements MemoryModule<DenseMemoryState> {
     this.cellSize = config.cellSize;
     this.readHeads = config.readHeads;
     this.independentLinears = config.independentLinears ?? false;
+    this.fused = config.fused ?? true;
     this.parameterShapes = interfaceParameterShapes(this.inputSize, this.readHeads, this.cellSize, this.independentLinears);
     const seed = config.seed ?? 0;
     // PyTorch's Linear draws weight and bias from uniform(±1/√fan_in).
@@ -211,6 +220,17 @@ export class DenseMemory implements MemoryModule<DenseMemoryState> {
 
   step(xi: tf.Tensor2D, prev: DenseMemoryState, options: DenseMemoryStepOptions = {}): MemoryStepResult<DenseMemoryState> {
     let result: MemoryStepResult<DenseMemoryState> | undefined;
+    // An injected free-list order (fixture replay of tied usages) exists only on the plain path.
+    if (this.fused && options.allocationSortOrder === undefined) {
+      this.checkStepArguments(xi, prev, options);
+      tf.tidy(() => {
+        const fused = fusedMemoryStep(this.parseInterface(xi), prev, { debug: options.debug });
+        result = fused;
+        return [fused.readVectors, ...Object.values(fused.state), ...Object.values(fused.debug?.tensors ?? {})];
+      });
+      if (result === undefined) throw new Error('DenseMemory.step: the fused step produced no result');
+      return result;
+    }
     // tf.tidy keeps the tensors listed in its return value (the same objects, not copies) and frees the rest.
     tf.tidy(() => {
       const { controls, trace } = this.trace(xi, prev, options);

@@ -46,7 +46,7 @@ function makeInputs(): tf.Tensor[] {
   ];
 }
 
-const xi = () => tf.randomNormal([BATCH, INPUT], 0, 1, 'float32', 8);
+const xi = () => tf.randomNormal<tf.Rank.R2>([BATCH, INPUT], 0, 1, 'float32', 8);
 /** Fixed random projections turn every output into one scalar loss. */
 const projections = () => [
   tf.randomNormal([BATCH, HEADS, WIDTH], 0, 1, 'float32', 20),
