@@ -36,6 +36,7 @@ export default defineConfig({
     timeout: 180_000,
     reuseExistingServer: false,
     stdout: 'pipe',
-    env: { ENGRAM_BACKEND: process.env.ENGRAM_BACKEND ?? 'wasm', NEXT_TELEMETRY_DISABLED: '1' },
+    // Test hooks let a spec inject a NaN at a chosen iteration (config field `_nan_at`).
+    env: { ENGRAM_BACKEND: process.env.ENGRAM_BACKEND ?? 'wasm', ENGRAM_TEST_HOOKS: '1', NEXT_TELEMETRY_DISABLED: '1' },
   },
 });

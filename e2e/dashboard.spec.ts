@@ -166,6 +166,22 @@ test('a reload restores the run, timestep and scrubber position', async ({ runPa
   await request.post(`/api/runs/${run.id}/stop`);
 });
 
+test('a run that hits NaN says why and where, and shows that iteration', async ({ runPage, request, page }) => {
+  const run = await createRun(request, { nhid: 32, mem_slot: 8, mem_size: 8, read_heads: 1, batch_size: 2, sequence_max_length: 3, iterations: 1_000_000, summarize_freq: 1, _nan_at: 6 }, 'nan');
+  await runPage.open(run.id);
+  const banner = page.getByTestId('failure-banner');
+  await expect(banner).toBeVisible();
+  await expect(banner).toContainText('nan');
+  await expect(banner).toContainText('iteration 6');
+  await expect(page.getByTestId('run-state')).toHaveText('paused');
+  const failure = (await runPage.serverRun()).failure;
+  expect(failure?.reason).toBe('nan');
+  expect(failure?.iteration).toBe(6);
+  await runPage.screenshot('run-nan');
+  await page.getByTestId('stop-button').click();
+  await expect(page.getByTestId('run-state')).toHaveText('stopped');
+});
+
 test('a bad form value shows an error that names the field, and nothing is started', async ({ runsPage, page }) => {
   await runsPage.goto();
   await runsPage.fill({ mem_slot: '-3', lr: 'fast' });

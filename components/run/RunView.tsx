@@ -71,7 +71,7 @@ function FailureBanner() {
   if (!run || !failure) return null;
   return (
     <div className="failure" role="alert" data-testid="failure-banner">
-      <strong>{run.state === 'failed' ? 'Run failed' : 'Run stopped'}: {failure.reason}</strong>
+      <strong>{run.state === 'failed' ? 'Run failed' : failure.reason === 'nan' ? 'Paused on a non-finite value' : `Run ${run.state}`}: {failure.reason}</strong>
       <span>{failure.message}</span>
       {failure.tensor ? <span className="mono">tensor {failure.tensor}</span> : null}
       {failure.iteration !== undefined ? <span className="mono">iteration {failure.iteration}{failure.timestep !== null && failure.timestep !== undefined ? `, timestep ${failure.timestep}` : ''}</span> : null}
