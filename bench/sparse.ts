@@ -73,6 +73,11 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   console.log(`backend ${tf.getBackend()}, batch ${BATCH}, ${STEPS} steps, W ${CELL_SIZE}, R ${READ_HEADS}, K ${SPARSE_READS}, K_L 4`);
   for (const model of ['sam', 'sdnc'] as const) {
+    // JIT and kernel warm-up on a small memory, so the first size is not charged for it.
+    const warmConfig = { inputSize: INPUT_SIZE, memorySize: 1000, cellSize: CELL_SIZE, readHeads: READ_HEADS, sparseReads: SPARSE_READS, temporalReads: 4 };
+    const warm = model === 'sam' ? new SparseAccessMemory(warmConfig, 1) : new SparseTemporalMemory(warmConfig, 1);
+    for (let i = 0; i < 3; i++) iteration(warm, xs, projections);
+    warm.dispose();
     for (const memorySize of sizes) {
       const setupStart = performance.now();
       const config = { inputSize: INPUT_SIZE, memorySize, cellSize: CELL_SIZE, readHeads: READ_HEADS, sparseReads: SPARSE_READS, temporalReads: 4 };
