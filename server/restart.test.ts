@@ -37,7 +37,11 @@ test('kill -9, restart on the same data dir: runs and history intact, the interr
     const training = unwrap((await postJson(`${url}/api/runs`, { config: { ...TINY_CONFIG, summarize_freq: 2 }, name: 'killed' })).body) as RunSummary;
     const held = unwrap((await postJson(`${url}/api/runs`, { config: { ...TINY_CONFIG, summarize_freq: 1000 }, name: 'held' })).body) as RunSummary;
     unwrap((await postJson(`${url}/api/runs/${held.id}/pause`, {})).body);
-    await waitFor('some training before the kill', async () => (await runOf(url, training.id)).iteration >= 12, 60_000);
+    // Reading metrics flushes them to the database, so at least 10 points are on disk when the kill comes.
+    await waitFor('some training before the kill', async () => {
+      const points = unwrap((await getJson(`${url}/api/runs/${training.id}/metrics`)).body) as MetricPoint[];
+      return points.length >= 10;
+    }, 60_000);
     child.kill('SIGKILL');
     killed = true;
     await new Promise((resolve) => child.once('exit', resolve));
@@ -56,6 +60,7 @@ test('kill -9, restart on the same data dir: runs and history intact, the interr
     const history = unwrap((await getJson(`${server.url}/api/runs/${killedRun.id}/metrics`)).body) as MetricPoint[];
     assert.ok(history.length >= 10, `history has ${history.length} points`);
     history.forEach((p, i) => assert.equal(p.iteration, i + 1));
+    assert.equal(killedRun.iteration, history.length, 'the stored iteration is written with the metrics it counts');
     const frames = unwrap((await getJson(`${server.url}/api/runs/${killedRun.id}/frames`)).body) as { iterations: number[] };
     assert.ok(frames.iterations.length > 0 && frames.iterations.every((it) => it % 2 === 0));
 
