@@ -5,7 +5,7 @@
  * (`initialState` undoes the last sequence's writes in O(rows written)); the index is whatever `indexType auto`
  * picks at that N (exact ≤ 1e5 < hnsw) and is filled incrementally by the writes, never built from all N rows.
  *
- *   npm run bench:sparse [-- --backend wasm|cpu --sizes 1000,4000,... --seconds 4 --cap 120 --fill-rows 0]
+ *   npm run bench:sparse [-- --backend wasm|cpu --sizes 1000,4000,... --seconds 4 --cap 120 --fill-rows 0 --index auto]
  *
  * `--fill-rows F` seeds min(N, F) random rows (spread evenly over the cells) into every batch element's starting
  * memory before timing, to show search costs on a populated memory (exact search scans every seeded row; hnsw
@@ -34,6 +34,8 @@ const sizes = option('sizes', '1000,4000,16000,64000,256000,1000000').split(',')
 const minSeconds = Number(option('seconds', '4'));
 const capSeconds = Number(option('cap', '120'));
 const fillRows = Number(option('fill-rows', '0'));
+const indexType = option('index', 'auto');
+if (indexType !== 'auto' && indexType !== 'exact' && indexType !== 'hnsw') throw new Error(`--index must be auto, exact or hnsw, got ${indexType}`);
 if (!Number.isInteger(fillRows) || fillRows < 0) throw new Error(`--fill-rows must be a non-negative integer, got ${option('fill-rows', '')}`);
 for (const size of sizes) if (!Number.isInteger(size) || size <= 0) throw new Error(`--sizes: every size must be a positive integer, got ${size}`);
 
@@ -80,7 +82,7 @@ async function main(): Promise<void> {
     warm.dispose();
     for (const memorySize of sizes) {
       const setupStart = performance.now();
-      const config = { inputSize: INPUT_SIZE, memorySize, cellSize: CELL_SIZE, readHeads: READ_HEADS, sparseReads: SPARSE_READS, temporalReads: 4 };
+      const config = { inputSize: INPUT_SIZE, memorySize, cellSize: CELL_SIZE, readHeads: READ_HEADS, sparseReads: SPARSE_READS, temporalReads: 4, indexType };
       const memory = model === 'sam' ? new SparseAccessMemory(config, 1) : new SparseTemporalMemory(config, 1);
       memory.initialState(BATCH);
       const filledRows = Math.min(memorySize, fillRows);
