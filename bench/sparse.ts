@@ -16,6 +16,7 @@
 import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { INDEX_TYPES } from '../engine/memory/sparse/index/create-index';
 import { SparseAccessMemory, SparseTemporalMemory, type SparseMemoryState } from '../engine/memory/sparse/sparse-memory';
 
 function option(name: string, fallback: string): string {
@@ -34,8 +35,9 @@ const sizes = option('sizes', '1000,4000,16000,64000,256000,1000000').split(',')
 const minSeconds = Number(option('seconds', '4'));
 const capSeconds = Number(option('cap', '120'));
 const fillRows = Number(option('fill-rows', '0'));
-const indexType = option('index', 'auto');
-if (indexType !== 'auto' && indexType !== 'exact' && indexType !== 'hnsw') throw new Error(`--index must be auto, exact or hnsw, got ${indexType}`);
+const indexOption = option('index', 'auto');
+const indexType = INDEX_TYPES.find((type) => type === indexOption);
+if (indexType === undefined) throw new Error(`--index must be one of ${INDEX_TYPES.join(', ')}, got ${indexOption}`);
 if (!Number.isInteger(fillRows) || fillRows < 0) throw new Error(`--fill-rows must be a non-negative integer, got ${option('fill-rows', '')}`);
 for (const size of sizes) if (!Number.isInteger(size) || size <= 0) throw new Error(`--sizes: every size must be a positive integer, got ${size}`);
 
