@@ -53,6 +53,9 @@ describe('faults stay inside their run', () => {
       { reason: paused.failure?.reason, tensor: paused.failure?.tensor, iteration: paused.failure?.iteration },
       { reason: 'nan', tensor: 'loss', iteration: 4 },
     );
+    // The refused iteration's frame is stored, so the dashboard can show where the NaN appeared.
+    const stored = await getJson(`${server.url}/api/runs/${run.id}/frames/4?format=json`);
+    assert.equal(stored.status, 200);
     const resumed = unwrap(await client.emitWithAck('training:resume', { runId: run.id }));
     assert.equal(resumed.failure, null);
     await waitFor('training past the NaN', async () => (await runOf(server.url, run.id)).iteration > 5);

@@ -112,6 +112,10 @@ test('a NaN weight is refused before the update: error names loss, iteration and
     assert.equal(error.iteration, 2);
     assert.equal(error.timestep, 0, 'the output is NaN from the first step on');
     assert.match(error.message, /non-finite value in loss at iteration 2, timestep 0/);
+    // The refused forward pass travels with the error so a viewer can show where the NaN appeared.
+    assert.ok(error.frame !== undefined, 'the offending frame is attached');
+    const output = error.frame.tensors.find((t) => t.name === 'output');
+    assert.ok(output !== undefined && Number.isNaN(output.data[0]), 'the frame shows the NaN output');
     return true;
   });
   assert.equal(trainer.iteration, 1);

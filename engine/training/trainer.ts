@@ -23,7 +23,8 @@ import { FrameCapture } from './frame-capture';
 import { buildModel } from './model-factory';
 import { clipByGlobalNorm, Optimizer } from './optimizers';
 import { Rng } from './rng';
-import { ConfigError, type IterationResult, type Trainer, type TrainConfig } from './types';
+import type { DebugFrame } from '../frames';
+import { ConfigError, NonFiniteError, type IterationResult, type Trainer, type TrainConfig } from './types';
 
 /** Options that are not part of a run's config. */
 export interface TrainerOptions {
@@ -156,7 +157,14 @@ class TrainerImpl implements TrainerSession {
       owned.push(norm, ...Object.values(clipped));
       const metric = this.task.metric(finalOutput, target, batch);
       owned.push(metric);
-      const values = await readChecks(iteration, { loss, metric, norm, gradients, state, output: finalOutput });
+      let values: Awaited<ReturnType<typeof readChecks>>;
+      try {
+        values = await readChecks(iteration, { loss, metric, norm, gradients, state, output: finalOutput });
+      } catch (error) {
+        // Keep the offending forward pass for the viewer; the weights are still the ones that produced it.
+        if (error instanceof NonFiniteError) error.frame = this.captureQuietly(batch, input, target);
+        throw error;
+      }
       const capture = options.captureFrame === true || iteration % this.summarizeEvery === 0;
       // The frame shows the forward pass these gradients came from, so it is taken before the update.
       const frame = capture ? this.frames.capture(this.model, batch, input, target) : undefined;
@@ -277,6 +285,15 @@ class TrainerImpl implements TrainerSession {
     this.optimizer.dispose();
     this.model.dispose();
     this.frames.dispose();
+  }
+
+  /** A frame for a refused iteration; a failure to capture it must not hide the original error. */
+  private captureQuietly(batch: Parameters<FrameCapture['capture']>[1], input: tf.Tensor3D, target: tf.Tensor3D): DebugFrame | undefined {
+    try {
+      return this.frames.capture(this.model, batch, input, target);
+    } catch {
+      return undefined;
+    }
   }
 
   private checkAlive(method: string): void {

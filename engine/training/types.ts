@@ -68,6 +68,9 @@ export interface IterationResult {
 
 /** Thrown when loss, a gradient or a state tensor is NaN or infinite. The weights were not touched. */
 export class NonFiniteError extends Error {
+  /** The refused iteration's debug frame (the forward pass that produced the bad value), when it could be taken. */
+  frame?: DebugFrame;
+
   constructor(
     readonly tensor: string,
     readonly iteration: number,

@@ -5,7 +5,7 @@
  * main thread or for clients: it posts metrics and transfers frame buffers, and goes on.
  */
 import { parentPort } from 'node:worker_threads';
-import type { DebugFrame, IterationResult, Trainer } from '../../engine';
+import { frameTensor, type IterationResult, type Trainer } from '../../engine';
 import { packFrame } from '../frame-codec';
 import type { FromWorker, PackedFrame, RunHooks, ToWorker, WorkerCommand } from './messages';
 import { NonFiniteError, openTrainer } from './trainer-source';
@@ -62,18 +62,12 @@ async function hookedStep(trainer: Trainer, hooks: RunHooks, captureFrame: boole
   }
   if (hooks.nanAt === next && !nanFired.done) {
     nanFired.done = true;
-    throw new NonFiniteError('loss', next, null, 'test hook: injected NaN');
+    const error = new NonFiniteError('loss', next, null, 'test hook: injected NaN');
+    // Like the engine's own refusals, the error carries the offending frame so the server can keep it.
+    error.frame = { timesteps: 1, tensors: [frameTensor('output', [1, 1], ['time', 'channel'], new Float32Array([Number.NaN]))] };
+    throw error;
   }
   return trainer.step({ captureFrame });
-}
-
-/** A NonFiniteError may carry the offending iteration's frame (if the engine attaches one). */
-function frameOf(error: unknown): DebugFrame | null {
-  if (typeof error === 'object' && error !== null && 'frame' in error) {
-    const frame = (error as { frame?: unknown }).frame;
-    if (typeof frame === 'object' && frame !== null && 'tensors' in frame && 'timesteps' in frame) return frame as DebugFrame;
-  }
-  return null;
 }
 
 async function main(): Promise<void> {
@@ -175,8 +169,7 @@ async function main(): Promise<void> {
       // The weights were not touched: pause so the user can inspect, lower the lr and resume.
       mode = 'paused';
       stepsLeft = 0;
-      const frameSource = frameOf(error);
-      const frame = frameSource === null ? null : packFrame(frameSource, error.iteration, Date.now());
+      const frame = error.frame === undefined ? null : packFrame(error.frame, error.iteration, Date.now());
       if (frame !== null) framesInFlight += 1;
       post(
         {
