@@ -44,7 +44,7 @@ export interface SparseMemoryConfig {
   readonly independentLinears?: boolean;
   /** Steps of written rows kept differentiable in the journal (BPTT horizon through memory). Default 32. */
   readonly journalSteps?: number;
-  /** Dirty rows an hnsw index accumulates before updating in place. Default 64. */
+  /** Dirty rows an hnsw index accumulates before updating in place. Default 256. */
   readonly indexFlushRows?: number;
   /** Undo records kept; beyond it a reset clears in O(N). Default 100,000. */
   readonly maxUndoSteps?: number;
@@ -118,7 +118,7 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
     let history = this.histories.get(batchSize);
     if (history === undefined) {
       const { memorySize, cellSize, readHeads, sparseReads, temporalReads } = this.sizes;
-      const storeConfig = { memorySize, cellSize, readHeads, sparseReads, temporalReads, indexType: this.config.indexType ?? 'auto', indexFlushRows: this.config.indexFlushRows ?? 64, seed: this.seed };
+      const storeConfig = { memorySize, cellSize, readHeads, sparseReads, temporalReads, indexType: this.config.indexType ?? 'auto', indexFlushRows: this.config.indexFlushRows ?? 256, seed: this.seed };
       history = new SparseHistory(batchSize, storeConfig, this.config.maxUndoSteps ?? 100_000);
       this.histories.set(batchSize, history);
     }

@@ -117,6 +117,8 @@ export class HnswIndex implements CellIndex {
       this.store.readInto(cell, row, 0);
       const nonZero = this.store.isWritten(cell) && row.some((value) => value !== 0);
       if (nonZero) {
+        // Rows restored by a rollback usually hold what the graph already has: skip the costly re-insert.
+        if (this.present.has(cell) && this.graphHolds(cell, row)) continue;
         if (!this.everAdded.has(cell) && this.everAdded.size >= this.capacity) {
           this.capacity *= 2;
           this.graph.resizeIndex(this.capacity);
@@ -131,6 +133,15 @@ export class HnswIndex implements CellIndex {
       }
     }
     this.dirty.clear();
+  }
+
+  /** Whether the graph's (normalised) vector for `cell` is `row`'s direction, to float32 precision. */
+  private graphHolds(cell: number, row: Float32Array): boolean {
+    const stored = this.graph.getPoint(cell);
+    let norm = 0;
+    for (const value of row) norm += value * value;
+    norm = Math.sqrt(norm);
+    return stored.length === row.length && stored.every((value, i) => Math.abs(value - row[i] / norm) <= 1e-6);
   }
 
   clear(): void {
