@@ -11,14 +11,19 @@
  *   di = dc_total·tanh(g)·σ(i)(1 − σ(i)),  df = dc_total·c·σ(f)(1 − σ(f)),
  *   dg = dc_total·σ(i)·(1 − tanh²(g)),     do = dh'·tanh(c')·σ(o)(1 − σ(o)),
  *   dc = dc_total·σ(f).
- * It reads its inputs with one `dataSync` each, so it suits backends whose tensors live in host memory
- * (cpu, wasm); `useFusedLstmCell` says when to use it.
+ * It reads its inputs with one `dataSync` each, so it only suits backends whose tensors live in host memory;
+ * `useFusedLstmCell` says when to use it.
  */
 import * as tf from '@tensorflow/tfjs';
 import { customGradient } from '../util/custom-gradient';
 
-/** Backends whose tensor data lives in host (or wasm) memory, where a typed-array kernel costs no device copy. */
-const HOST_BACKENDS = new Set(['cpu', 'wasm']);
+/**
+ * Backends where the fused cell is used. Measured with `bench:engine --plain-lstm` (A/B, same machine): on cpu
+ * it is 8–12% faster on the copy-task config; on wasm it cuts kernels (2207 → 1295) but not time (the plain path
+ * was 0–5% faster: wasm's SIMD elementwise kernels beat a JS loop), so wasm keeps the plain ops. A device backend
+ * would pay a copy per step.
+ */
+const HOST_BACKENDS = new Set(['cpu']);
 
 let fusedMode: 'auto' | 'off' = 'auto';
 
