@@ -61,13 +61,18 @@ export class HnswIndex implements CellIndex {
     if (this.dirty.size >= this.options.flushRows) this.flush();
     const width = this.store.cellSize;
     const tops = Array.from({ length: queryCount }, () => new TopCells(k));
-    const available = this.present.size;
+    let stalePresent = 0;
+    for (const cell of this.dirty) if (this.present.has(cell)) stalePresent++;
+    // Stale graph entries (dirty rows) are filtered inside the search, so k stays small: asking for k + |dirty|
+    // instead would widen every search to hundreds of results.
+    const available = this.present.size - stalePresent;
+    const filter = stalePresent > 0 ? (label: number) => !this.dirty.has(label) : undefined;
     for (let q = 0; q < queryCount; q++) {
       const norm = queryNorm(queries, q, width);
       if (available > 0 && norm > 0) {
-        const wanted = Math.min(available, k + this.dirty.size);
+        const wanted = Math.min(available, k);
         const query = Array.from(queries.subarray(q * width, (q + 1) * width));
-        const result = this.searchGraph(query, wanted);
+        const result = this.searchGraph(query, wanted, filter);
         if (result === null) {
           this.scanPresent(tops[q], queries, q, norm);
         } else {
@@ -89,9 +94,9 @@ export class HnswIndex implements CellIndex {
   }
 
   /** k-NN from the graph, or null when hnswlib cannot return k results (many deletions, tiny graphs). */
-  private searchGraph(query: number[], wanted: number): Hnswlib.SearchResult | null {
+  private searchGraph(query: number[], wanted: number, filter: ((label: number) => boolean) | undefined): Hnswlib.SearchResult | null {
     try {
-      return this.graph.searchKnn(query, wanted);
+      return filter === undefined ? this.graph.searchKnn(query, wanted) : this.graph.searchKnn(query, wanted, filter);
     } catch {
       return null;
     }
