@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ExactIndex } from './index/exact-index';
 import { HnswIndex, loadHnswlib } from './index/hnsw-index';
-import { resolveIndexType } from './index/create-index';
+import { createCellIndex, resolveIndexType } from './index/create-index';
 import { LruList, type LruMove } from './lru-list';
 import { RowStore } from './row-store';
 import { SparseLinks } from './sparse-links';
@@ -99,6 +99,18 @@ describe('HnswIndex', () => {
     index.flush();
     assert.equal(index.search(negated, 1, 1)[0], moved, 'un-deleted row found after the update');
     assert.ok(overwrite.previous);
+  });
+
+  it('falls back to exact search with a warning when hnswlib-node does not load', () => {
+    const warnings: string[] = [];
+    const failing = loadHnswlib(() => {
+      throw new Error('addon.node: cannot open shared object file');
+    }, (message) => warnings.push(message));
+    assert.equal(failing, null);
+    assert.match(warnings.join('\n'), /hnswlib-node failed to load.*exact search/);
+    const index = createCellIndex('hnsw', new RowStore(10, 2), { flushRows: 4, seed: 0 }, () => null);
+    assert.equal(index.kind, 'exact');
+    if (library !== null) assert.equal(createCellIndex('hnsw', new RowStore(10, 2), { flushRows: 4, seed: 0 }).kind, 'hnsw');
   });
 
   it('auto picks exact up to 1e5 cells and hnsw above', () => {

@@ -19,10 +19,16 @@ export function resolveIndexType(type: IndexType, memorySize: number): 'exact' |
   return type;
 }
 
-export function createCellIndex(type: IndexType, store: RowStore, options: { flushRows: number; seed: number }): CellIndex {
+/** Build the index; `library` is injectable so tests can stand in for a machine without hnswlib-node. */
+export function createCellIndex(
+  type: IndexType,
+  store: RowStore,
+  options: { flushRows: number; seed: number },
+  library: () => ReturnType<typeof loadHnswlib> = () => loadHnswlib(),
+): CellIndex {
   if (resolveIndexType(type, store.memorySize) === 'hnsw') {
-    const library = loadHnswlib();
-    if (library !== null) return new HnswIndex(library, store, options);
+    const hnswlib = library();
+    if (hnswlib !== null) return new HnswIndex(hnswlib, store, options);
   }
   return new ExactIndex(store);
 }

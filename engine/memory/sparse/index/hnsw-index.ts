@@ -21,16 +21,21 @@ const INITIAL_CAPACITY = 1024;
 
 let loaded: typeof Hnswlib | null | undefined;
 
-/** hnswlib-node, or null (once, with a warning) when its native addon does not load on this machine. */
-export function loadHnswlib(): typeof Hnswlib | null {
-  if (loaded !== undefined) return loaded;
+/**
+ * hnswlib-node through `load` (Node's require by default), or null with a warning when its native addon does
+ * not load on this machine. The default is loaded once per process.
+ */
+export function loadHnswlib(load?: () => typeof Hnswlib, warn: (message: string) => void = console.warn): typeof Hnswlib | null {
+  if (load === undefined && loaded !== undefined) return loaded;
+  let library: typeof Hnswlib | null;
   try {
-    loaded = createRequire(import.meta.url)('hnswlib-node') as typeof Hnswlib;
+    library = load === undefined ? (createRequire(import.meta.url)('hnswlib-node') as typeof Hnswlib) : load();
   } catch (error) {
-    console.warn(`[engram] hnswlib-node failed to load (${String(error)}); sparse memories fall back to exact search`);
-    loaded = null;
+    warn(`[engram] hnswlib-node failed to load (${String(error)}); sparse memories fall back to exact search`);
+    library = null;
   }
-  return loaded;
+  if (load === undefined) loaded = library;
+  return library;
 }
 
 export interface HnswOptions {
