@@ -10,6 +10,7 @@ import { createCellIndex } from './index/create-index';
 import { LruList, type LruMove } from './lru-list';
 import { RowStore, type RowOverwrite } from './row-store';
 import { SparseLinks, type LinkUndo } from './sparse-links';
+import { precedenceSizeFor } from './visible-set';
 
 export interface ElementStoreConfig {
   readonly memorySize: number;
@@ -64,7 +65,7 @@ export class ElementStore {
     this.lru = new LruList(config.memorySize);
     this.index = createCellIndex(config.indexType, this.rows, { flushRows: config.indexFlushRows, seed: config.seed });
     const readSlots = config.readHeads * config.sparseReads;
-    this.links = config.temporalReads > 0 ? new SparseLinks(config.temporalReads, readSlots + 1) : null;
+    this.links = config.temporalReads > 0 ? new SparseLinks(config.temporalReads, precedenceSizeFor(config.readHeads, config.sparseReads)) : null;
     this.readPositions = new Int32Array(readSlots).fill(-1);
     this.readWeights = new Float32Array(readSlots);
   }

@@ -23,6 +23,8 @@ export interface SparseDebugInput {
   /** SDNC only: `[batch, V, V]` and `[batch, R, 3]`. */
   readonly links: tf.Tensor3D | null;
   readonly readModes: tf.Tensor3D | null;
+  /** SDNC only: `[batch, V]` the new precedence over the visible cells. */
+  readonly precedence: tf.Tensor2D | null;
   readonly plan: VisiblePlan;
   readonly element: ElementStore;
   readonly sizes: VisibleSizes;
@@ -70,15 +72,16 @@ export function sparseDebug(input: SparseDebugInput): MemoryStepDebug {
     readVectors: ['head', 'word'],
   };
   const ranges: Record<string, readonly [number, number]> = { readWeights: [0, 1], writeWeights: [0, 1], usage: [0, 1] };
-  if (input.links !== null && input.readModes !== null) {
+  if (input.links !== null && input.readModes !== null && input.precedence !== null) {
     tensors.linkMatrix = first(input.links);
-    tensors.precedence = tf.tensor1d(plan.precedence);
+    tensors.precedence = first(input.precedence);
     tensors.readModes = first(input.readModes);
     axes.linkMatrix = ['visible', 'visible'];
     axes.precedence = ['visible'];
     axes.readModes = ['head', 'mode'];
     ranges.linkMatrix = [0, 1];
     ranges.readModes = [0, 1];
+    ranges.precedence = [0, 1];
   }
   return { tensors, axes, ranges };
 }

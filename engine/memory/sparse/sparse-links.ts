@@ -3,8 +3,8 @@
  * L_t[i,j] = (1 − w_i − w_j)·L_{t−1}[i,j] + w_i·p_{t−1}[j] with a zero diagonal, and the precedence
  * p_t = (1 − Σ_i w_i)·p_{t−1} + w_t, where w is the write weighting — but each row of L (and, kept separately as
  * the paper does, each row of Lᵀ) holds at most K_L entries and p at most a few, so a step costs
- * O(K·K_L) instead of O(N²). These host values feed the tape only as constants for the visible cells; the update
- * on the visible set is recomputed on the tape so gradients reach this step's write weights.
+ * O(K·K_L) instead of O(N²). Link values feed the tape as constants for the visible cells and the update on the
+ * visible set is recomputed there; the precedence's positions come from here, its values from the state.
  */
 
 /** An immutable sparse row: `cells[i]` holds `values[i]`. Replaced, never mutated, so undo restores references. */

@@ -91,6 +91,38 @@ describe('SparseAccessMemory', () => {
 });
 
 describe('SparseTemporalMemory', () => {
+  it('gradients over two steps match finite differences: new links w_i·p[j] reach the first write through the precedence', () => {
+    const memory = new SparseTemporalMemory({ inputSize: INPUT, memorySize: 40, cellSize: 4, readHeads: 2, sparseReads: 3, temporalReads: 2 }, 5);
+    const xs = inputs(2, 81);
+    const projections = xs.map((_, t) => tf.randomNormal([BATCH, 2, 4], 0, 1, 'float32', 200 + t) as tf.Tensor3D);
+    const weight = memory.variables.get('interface_weights.weight');
+    const bias = memory.variables.get('interface_weights.bias');
+    assert.ok(weight && bias);
+    // Strong writes to the least recently used cell (α ≈ 1, γ ≈ 0), so p_1 and the links w_i·p[j] are large.
+    const biasValues = bias.arraySync() as number[];
+    biasValues[18] = -4;
+    biasValues[19] = 4;
+    bias.assign(tf.tensor1d(biasValues));
+    const { grads } = tf.variableGrads(() => sequenceLoss(memory, xs, projections), [weight]);
+    const analytic = grads[weight.name].arraySync() as number[][];
+    const original = weight.arraySync() as number[][];
+    const epsilon = 5e-3;
+    // Write-vector, gate and read-mode rows (interface rows 10–13, 18–19, 20–25 for R 2, W 4).
+    for (const [row, column] of [[11, 2], [18, 4], [19, 5], [20, 1], [23, 6], [25, 0]]) {
+      const lossAt = (delta: number): number => {
+        const perturbed = original.map((r) => [...r]);
+        perturbed[row][column] += delta;
+        weight.assign(tf.tensor2d(perturbed));
+        return tf.tidy(() => sequenceLoss(memory, xs, projections).dataSync()[0]);
+      };
+      const numeric = (lossAt(epsilon) - lossAt(-epsilon)) / (2 * epsilon);
+      weight.assign(tf.tensor2d(original));
+      const exact = analytic[row][column];
+      assert.ok(Math.abs(numeric - exact) < 5e-4 + 0.01 * Math.abs(exact), `∂loss/∂W[${row},${column}]: analytic ${exact}, numeric ${numeric}`);
+    }
+    memory.dispose();
+  });
+
   it('gradients of a step after a history match finite differences over the visible set (links, modes, content)', () => {
     const memory = new SparseTemporalMemory({ inputSize: INPUT, memorySize: 40, cellSize: 4, readHeads: 2, sparseReads: 3, temporalReads: 2 }, 5);
     const xs = inputs(5, 61);

@@ -8,12 +8,12 @@
  * to (`sparse-history.ts` rolls the host back when an older state is passed in, so `step` stays a function of its
  * inputs). Gradients flow through what the step reads: visible rows written in the last `journalSteps` steps come
  * from the journal, which is on the tape, so a read reaches the write that produced its row (sparse BPTT); older
- * rows, links and usage are host constants. One call touches O(V·W + K·K_L) values; nothing is O(N) per step.
+ * rows, link values older than a step and usage are host constants. One call touches O(V·W + K·K_L) values; nothing is O(N) per step.
  */
 import * as tf from '@tensorflow/tfjs';
 import { assertPositiveInteger, assertShape } from '../../util/assert-shape';
 import type { MemoryModule, MemoryState, MemoryStepDebug, MemoryStepResult } from '../types';
-import type { ElementUndo } from './element-store';
+import type { ElementStore, ElementUndo } from './element-store';
 import { INDEX_TYPES, resolveIndexType } from './index/create-index';
 import type { IndexType } from './index/types';
 import { SparseHistory } from './sparse-history';
@@ -21,7 +21,7 @@ import { createInterfaceVariables, parseSparseInterface, sparseInterfaceSize } f
 import { sparseDebug } from './sparse-debug';
 import * as ops from './sparse-step';
 import { stepOutcome } from './step-outcome';
-import { planVisible, stackPlans, visibleSizeFor, type VisiblePlan, type VisibleSizes } from './visible-set';
+import { planVisible, precedenceSizeFor, stackPlans, visibleSizeFor, type VisiblePlan, type VisibleSizes } from './visible-set';
 
 export { ACCESS_THRESHOLD } from './step-outcome';
 
@@ -59,6 +59,11 @@ export interface SparseMemoryState extends MemoryState {
   readonly journal: tf.Tensor3D;
   /** `[batch]` int32 id of the host version this state belongs to. */
   readonly history: tf.Tensor1D;
+  /**
+   * SDNC: `[batch, P]` precedence p_t at its P kept positions (P = R·K + 1), on the tape so the next step's new
+   * links w_i·p[j] carry gradient to earlier write weights. SAM: `[batch, 0]`.
+   */
+  readonly precedence: tf.Tensor2D;
 }
 
 let instanceCounter = 0;
@@ -130,12 +135,18 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
       readPositions: tf.fill([batchSize, readHeads, sparseReads], -1, 'int32'),
       journal: tf.zeros([batchSize, journalRows, cellSize]),
       history: tf.fill([batchSize], root, 'int32'),
+      precedence: tf.zeros([batchSize, this.precedenceSize]),
     };
+  }
+
+  /** P: precedence entries kept in the state (0 for SAM). */
+  get precedenceSize(): number {
+    return this.temporal ? precedenceSizeFor(this.sizes.readHeads, this.sizes.sparseReads) : 0;
   }
 
   stateShapes(batchSize: number): Readonly<Record<string, readonly number[]>> {
     const { readHeads, sparseReads, journalRows, cellSize } = this.sizes;
-    return { readWeights: [batchSize, readHeads, sparseReads], readPositions: [batchSize, readHeads, sparseReads], journal: [batchSize, journalRows, cellSize], history: [batchSize] };
+    return { readWeights: [batchSize, readHeads, sparseReads], readPositions: [batchSize, readHeads, sparseReads], journal: [batchSize, journalRows, cellSize], history: [batchSize], precedence: [batchSize, this.precedenceSize] };
   }
 
   step(xi: tf.Tensor2D, prev: SparseMemoryState, options: { debug?: boolean } = {}): MemoryStepResult<SparseMemoryState> {
@@ -170,11 +181,16 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
     const candidateMask = floats((p) => p.candidateMask, [batch, readHeads, visible]) as tf.Tensor3D;
     const content = ops.maskedContentWeights(memory, controls.readKeys, controls.readStrengths, candidateMask);
     let links: tf.Tensor3D | null = null;
+    let precedence: tf.Tensor2D | null = null;
     let readWeights = content;
+    const precedenceSize = this.precedenceSize;
     if (controls.readModes !== null) {
       const visibleMask = floats((p) => p.visibleMask, [batch, visible]) as tf.Tensor2D;
       const prevLinks = floats((p) => p.links, [batch, visible, visible]) as tf.Tensor3D;
-      links = ops.updateVisibleLinks(prevLinks, floats((p) => p.precedence, [batch, visible]) as tf.Tensor2D, writeWeights, visibleMask);
+      const precedenceSlots = ints((p) => p.precedenceSlots, [batch, 1, precedenceSize]) as tf.Tensor3D;
+      const prevPrecedence = tf.reshape(ops.spreadOverVisible(tf.reshape(prev.precedence, [batch, 1, precedenceSize]), precedenceSlots, visible), [batch, visible]) as tf.Tensor2D;
+      links = ops.updateVisibleLinks(prevLinks, prevPrecedence, writeWeights, visibleMask);
+      precedence = ops.updatePrecedence(prevPrecedence, writeWeights);
       readWeights = ops.mixReadModes(links, prevReadWeights, content, controls.readModes);
     }
     const readVectors = tf.matMul(readWeights, memory) as tf.Tensor3D;
@@ -202,11 +218,34 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
       readPositions: tf.tensor3d(positions, [batch, readHeads, sparseReads], 'int32'),
       journal: tf.concat([appended, kept], 1) as tf.Tensor3D,
       history: tf.fill([batch], id, 'int32') as tf.Tensor1D,
+      precedence: precedence === null ? tf.zeros([batch, 0]) : this.keptPrecedence(precedence, plans, history.elements),
     };
     const debug: MemoryStepDebug | undefined = options.debug
-      ? sparseDebug({ memory, readWeights, writeWeights, readVectors, links, readModes: controls.readModes, plan: plans[0], element: history.elements[0], sizes: this.sizes, time })
+      ? sparseDebug({ memory, readWeights, writeWeights, readVectors, links, readModes: controls.readModes, precedence, plan: plans[0], element: history.elements[0], sizes: this.sizes, time })
       : undefined;
     return { readVectors, state, debug };
+  }
+
+  /**
+   * The new precedence `[batch, V]` at the P positions the host kept (`SparseLinks.precedence`, in its order):
+   * `[batch, P]`. Every kept cell is visible, because p_t's support is p_{t−1}'s plus the written cells.
+   */
+  private keptPrecedence(precedence: tf.Tensor2D, plans: readonly VisiblePlan[], elements: readonly ElementStore[]): tf.Tensor2D {
+    const size = this.precedenceSize;
+    const slots = new Int32Array(plans.length * size).fill(-1);
+    elements.forEach((element, b) => {
+      const slotOf = new Map<number, number>();
+      plans[b].cells.forEach((cell, slot) => {
+        if (cell >= 0) slotOf.set(cell, slot);
+      });
+      element.links?.precedence.cells.forEach((cell, i) => {
+        const slot = slotOf.get(cell);
+        if (slot === undefined) throw new Error(`${this.name}.step: precedence cell ${cell} is not visible (internal error)`);
+        slots[b * size + i] = slot;
+      });
+    });
+    const picked = ops.pickSlots(tf.expandDims(precedence, 1) as tf.Tensor3D, tf.tensor3d(slots, [plans.length, 1, size], 'int32'));
+    return tf.reshape(picked, [plans.length, size]);
   }
 
   /**

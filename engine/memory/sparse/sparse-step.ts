@@ -94,6 +94,16 @@ export function updateVisibleLinks(prevLinks: tf.Tensor3D, prevPrecedence: tf.Te
 }
 
 /**
+ * The precedence update p_t = (1 − Σ_i w_i)·p_{t−1} + w_t on the visible set, `[batch, V]`, sum ≤ 1 — from the
+ * write weights (pytorch-dnc's SDNC uses the read weights here).
+ *
+ * @param prevPrecedence `[batch, V]`; @param writeWeights `[batch, V]`
+ */
+export function updatePrecedence(prevPrecedence: tf.Tensor2D, writeWeights: tf.Tensor2D): tf.Tensor2D {
+  return tf.add(tf.mul(tf.sub(1, tf.sum(writeWeights, 1, true)), prevPrecedence), writeWeights);
+}
+
+/**
  * SDNC read weights: π_b·b + π_f·f + π_c·c per head, with f = L·w^R_{t−1} and b = Lᵀ·w^R_{t−1} over the visible set.
  *
  * @param links `[batch, V, V]`; @param prevReadWeights `[batch, R, V]`; @param content `[batch, R, V]`;

@@ -22,9 +22,18 @@ export interface VisibleSizes {
   readonly journalRows: number;
 }
 
-/** V = min(N, R·K + 1 + R·K + 2·R·K_L): write support, content candidates and temporal candidates. */
+/** Entries kept in the SDNC's precedence: as many as one step can write (R·K + 1). */
+export function precedenceSizeFor(readHeads: number, sparseReads: number): number {
+  return readHeads * sparseReads + 1;
+}
+
+/**
+ * V = min(N, R·K + 1 + R·K + 2·R·K_L + P): write support, content candidates, temporal candidates and, for the
+ * SDNC, the P precedence positions (so the precedence update is exact on the visible set).
+ */
 export function visibleSizeFor(memorySize: number, readHeads: number, sparseReads: number, temporalReads: number): number {
-  return Math.min(memorySize, 2 * readHeads * sparseReads + 1 + 2 * readHeads * temporalReads);
+  const precedence = temporalReads > 0 ? precedenceSizeFor(readHeads, sparseReads) : 0;
+  return Math.min(memorySize, 2 * readHeads * sparseReads + 1 + 2 * readHeads * temporalReads + precedence);
 }
 
 export interface VisiblePlan {
@@ -44,9 +53,10 @@ export interface VisiblePlan {
   readonly candidateMask: Float32Array;
   /** `[V]` 1 for real slots. */
   readonly visibleMask: Float32Array;
-  /** SDNC: `[V, V]` L_{t−1} among visible cells and `[V]` p_{t−1}; empty for SAM. */
+  /** SDNC: `[V, V]` L_{t−1} among visible cells (empty for SAM). */
   readonly links: Float32Array;
-  readonly precedence: Float32Array;
+  /** SDNC: `[P]` visible slot of each entry of the previous precedence, −1 padded (empty for SAM). */
+  readonly precedenceSlots: Int32Array;
 }
 
 /**
@@ -72,6 +82,10 @@ export function planVisible(element: ElementStore, keys: Float32Array, sizes: Vi
   const writeSlots = new Int32Array(sizes.writeSlots).fill(-1);
   [...new Set([...prevReadSlots, leastUsedSlot].filter((slot) => slot >= 0))].forEach((slot, i) => {
     writeSlots[i] = slot;
+  });
+  const precedenceSlots = new Int32Array(element.links === null ? 0 : precedenceSizeFor(readHeads, sparseReads)).fill(-1);
+  element.links?.precedence.cells.forEach((cell, i) => {
+    precedenceSlots[i] = add(cell);
   });
   const candidateMask = new Float32Array(readHeads * visibleSize);
   const found = element.index.search(keys, readHeads, sparseReads);
@@ -104,10 +118,8 @@ export function planVisible(element: ElementStore, keys: Float32Array, sizes: Vi
     if (journalIndex[slot] < 0) element.rows.readInto(cell, hostRows, slot * cellSize);
   });
   const links = new Float32Array(element.links === null ? 0 : visibleSize * visibleSize);
-  const precedence = new Float32Array(element.links === null ? 0 : visibleSize);
   if (element.links !== null) {
     for (const [cell, slot] of slotOf) {
-      precedence[slot] = element.links.precedenceOf(cell);
       const row = element.links.forward.get(cell);
       row?.cells.forEach((target, n) => {
         const targetSlot = slotOf.get(target);
@@ -115,7 +127,7 @@ export function planVisible(element: ElementStore, keys: Float32Array, sizes: Vi
       });
     }
   }
-  return { cells, hostRows, journalIndex, prevReadSlots, leastUsedCell, leastUsedSlot, writeSlots, candidateMask, visibleMask, links, precedence };
+  return { cells, hostRows, journalIndex, prevReadSlots, leastUsedCell, leastUsedSlot, writeSlots, candidateMask, visibleMask, links, precedenceSlots };
 }
 
 /** Stack one field of every element's plan into a batch-major array. */
