@@ -15,6 +15,7 @@ import { StackedController, type PreparedController } from './controller/stacked
 import { SeededRandom } from './controller/seeded-random';
 import type { ControllerState } from './controller/types';
 import { DebugRecorder } from './dnc-debug';
+import { affine } from './util/affine';
 import { resolveDNCOptions, type DNCOptions, type ReadFeedback, type ResolvedDNCOptions } from './dnc-options';
 import type { DebugFrame } from './frames';
 import { createMemory } from './memory/registry';
@@ -219,7 +220,7 @@ export class DNC {
       // y_t = W_y·[ξ^{top}_t; r^{top}_t] + b_y for all timesteps in one fused matMul.
       const topFeatures = tf.concat([tf.concat(perLayerXi[topLayer], 0), tf.concat(perLayerReads[topLayer], 0)], 1);
       // Transposed once per call rather than `transposeB`: wasm's fused matMul misplaces the bias with transposeB.
-      const flatOutput = tf.fused.matMul({ a: topFeatures, b: tf.transpose(this.outputWeights), bias: this.outputBias });
+      const flatOutput = affine(topFeatures, tf.transpose(this.outputWeights as tf.Tensor2D), this.outputBias as tf.Tensor1D);
       const outputTimeMajor = tf.reshape(flatOutput, [timesteps, batchSize, o.outputSize]) as tf.Tensor3D;
       const output = o.batchFirst ? (tf.transpose(outputTimeMajor, [1, 0, 2]) as tf.Tensor3D) : outputTimeMajor;
 

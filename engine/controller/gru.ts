@@ -37,6 +37,6 @@ export const gruStep: CellStep = (layer, inputs, prevHidden, _prevCell, projecte
   } else {
     throw new Error('gruStep: a layer with no step inputs needs a projected input, got neither');
   }
-  const hiddenGates = tf.fused.matMul({ a: prevHidden, b: layer.hiddenWeights, bias: layer.hiddenBias }) as tf.Tensor2D;
+  const hiddenGates = matMulPlus(prevHidden, layer.hiddenWeights, layer.hiddenBias);
   return { hidden: gruFromGates(inputGates, hiddenGates, prevHidden) };
 };

@@ -4,6 +4,7 @@
  * stacked i, f, g, o; c' = σ(f)·c + σ(i)·tanh(g); h' = σ(o)·tanh(c').
  */
 import * as tf from '@tensorflow/tfjs';
+import { affine } from '../util/affine';
 import { fusedLstmCell, useFusedLstmCell } from './fused-lstm-cell';
 import type { CellStep, PreparedLayer } from './types';
 
@@ -46,8 +47,9 @@ export function gatesFromConcatenated(
 }
 
 /**
- * act(a·b + addend), `b` already transposed to `[in, out]`. A rank-1 addend (a bias) rides in the fused kernel; a per-row addend (a projected input)
- * is a separate add, because the wasm backend's fused kernel takes rank-1 biases only.
+ * act(a·b + addend), `b` already transposed to `[in, out]`, through `affine` (whose backward avoids the wasm
+ * backend's slow transposed products). A rank-1 addend (a bias) rides in the fused kernel; a per-row addend (a
+ * projected input) is a separate add, because the wasm backend's fused kernel takes rank-1 biases only.
  */
 export function matMulPlus(
   a: tf.Tensor2D,
@@ -55,9 +57,6 @@ export function matMulPlus(
   addend: tf.Tensor1D | tf.Tensor2D | undefined,
   activation: 'linear' | 'relu' = 'linear',
 ): tf.Tensor2D {
-  if (addend === undefined || addend.rank === 1) {
-    return tf.fused.matMul({ a, b, bias: addend, activation }) as tf.Tensor2D;
-  }
-  const sum = tf.add(tf.matMul(a, b), addend) as tf.Tensor2D;
+  const sum = addend === undefined || addend.rank === 1 ? affine(a, b, addend as tf.Tensor1D | undefined) : (tf.add(affine(a, b), addend) as tf.Tensor2D);
   return activation === 'relu' ? tf.relu(sum) : sum;
 }

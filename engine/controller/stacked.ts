@@ -9,6 +9,7 @@
  * timesteps in one matMul (`projectSequence`); a step then costs one fused matMul per layer plus the gate math.
  */
 import * as tf from '@tensorflow/tfjs';
+import { affine } from '../util/affine';
 import { GRU_GATE_COUNT, gruStep } from './gru';
 import { LSTM_GATE_COUNT, lstmStep } from './lstm';
 import { RNN_GATE_COUNT, rnnStep, type RnnNonlinearity } from './rnn';
@@ -159,7 +160,7 @@ export class StackedController {
         if (inputs.rank !== 2 || inputs.shape[1] !== projectedWidth) {
           throw new Error(`PreparedController.projectSequence: inputs must be [rows, ${projectedWidth}], got [${inputs.shape.join(', ')}]`);
         }
-        return tf.fused.matMul({ a: inputs, b: projectionWeights, bias: layers[0].bias }) as tf.Tensor2D;
+        return affine(inputs, projectionWeights, layers[0].bias);
       },
       step(inputs, prev, options = {}) {
         if (projectionWeights !== undefined && options.projected === undefined) {

@@ -10,6 +10,7 @@
  * in this order are exactly the packed vector, so both variants share one parser.
  */
 import * as tf from '@tensorflow/tfjs';
+import { affine } from '../util/affine';
 import { assertShape } from '../util/assert-shape';
 
 /** Activation applied to one interface part; the same for packed and independent linears. */
@@ -142,7 +143,8 @@ export function computeInterfaceRaw(
   const size = interfaceSize(readHeads, cellSize);
   assertShape('computeInterfaceRaw', 'weight', weight, [size, inputSize]);
   assertShape('computeInterfaceRaw', 'bias', bias, [size]);
-  return tf.add(tf.matMul(xi, weight, false, true), bias);
+  // `affine` takes the weight as [in, out]; its backward avoids wasm's slow transposed products.
+  return affine(xi, tf.transpose(weight as tf.Tensor2D), bias as tf.Tensor1D);
 }
 
 /**
