@@ -11,7 +11,7 @@ import { assertDenseState, denseMemoryStep } from './dense-step';
 import type { DenseMemoryState, DenseStepTrace } from './dense-step';
 import { computeInterfaceRaw, interfaceParameterShapes, parseInterface } from './interface';
 import type { MemoryInterface } from './interface';
-import { fusedMemoryStep } from './fused/fused-memory-step';
+import { fusedMemoryStepFromRaw } from './fused/fused-memory-step';
 import { offDiagonal } from './temporal-linkage';
 import type { MemoryModule, MemoryStepResult } from './types';
 
@@ -224,7 +224,7 @@ export class DenseMemory implements MemoryModule<DenseMemoryState> {
     if (this.fused && options.allocationSortOrder === undefined) {
       this.checkStepArguments(xi, prev, options);
       tf.tidy(() => {
-        const fused = fusedMemoryStep(this.parseInterface(xi), prev, { debug: options.debug });
+        const fused = fusedMemoryStepFromRaw(this.interfaceRaw(xi), prev, { debug: options.debug });
         result = fused;
         return [fused.readVectors, ...Object.values(fused.state), ...Object.values(fused.debug?.tensors ?? {})];
       });

@@ -15,6 +15,8 @@ import {
   type DenseStepArrays, type DenseStepInputName, type DenseStepSizes, type FloatArray,
 } from './dense-step-layout';
 import { denseStepBackward } from './dense-step-kernel-backward';
+import { activateInterface, activateInterfaceBackward, allocateInterfaceArrays } from './interface-activation';
+import { interfaceSize } from '../interface';
 
 /** The parsed interface of one step, after activations (reference/dnc-algorithm.md §1). */
 export interface FusedDenseInterface {
@@ -162,28 +164,25 @@ function debugFor(sizes: DenseStepSizes, forward: ForwardRecord): MemoryStepDebu
   return { tensors, axes, ranges };
 }
 
-/**
- * One dense memory step for the whole batch as a single differentiable op (drop-in for the plain tfjs step).
- * Gradients reach every interface part and every previous-state tensor. Pure: `prev` is not disposed or changed;
- * the caller owns the returned tensors (including debug tensors, present only with `{ debug: true }`, for batch
- * element 0 without the batch axis).
- *
- * @example
- * const { readVectors, state } = tf.tidy(() => fusedMemoryStep(parsed, prevState));
- */
-export function fusedMemoryStep(
-  parsed: FusedDenseInterface, prev: FusedDenseState, options: { debug?: boolean } = {},
+/** How one fused op reads its input tensors into the kernel's arrays and hands the kernel's gradients back. */
+interface KernelInputs {
+  readonly arrays: DenseStepArrays<Float32Array>;
+  /** One gradient tensor per op input, in input order, from the kernel's sixteen input gradients. */
+  readonly gradients: (kernelGradients: DenseStepArrays<Float32Array>) => tf.Tensor[];
+}
+
+/** The shared op: the kernel over `inputs` as one taped op, its packed output split back into tensors. */
+function packedStep(
+  sizes: DenseStepSizes, inputs: readonly tf.Tensor[], read: (tensors: readonly tf.Tensor[]) => KernelInputs, debug: boolean,
 ): MemoryStepResult<FusedDenseState> {
-  const sizes = checkedSizes(parsed, prev);
   const { batch, memorySize: cells, cellSize: width, readHeads: heads } = sizes;
   const layout = densePackedLayout(sizes);
-  const inputs = DENSE_STEP_INPUT_NAMES.map((name) => inputTensor(parsed, prev, name));
+  const kernelShapes = denseStepInputShapes(sizes);
   let forwardResult: ForwardRecord | undefined;
 
   const kernel = customGradient((tensors) => {
-    const arrays = toArrays(tensors.map((tensor, index) => float32Data(tensor, argumentName(DENSE_STEP_INPUT_NAMES[index]))));
-    // Shapes only: the gradient closure keeps typed arrays, never tensors (those may be disposed before backprop).
-    const shapes = tensors.map((tensor) => tensor.shape);
+    // The gradient closure keeps typed arrays, never tensors (those may be disposed before backprop).
+    const { arrays, gradients } = read(tensors);
     const packed = new Float32Array(layout.size);
     const tape = denseStepForward(sizes, arrays, packed);
     forwardResult = { packed, tape, inputs: arrays };
@@ -193,9 +192,9 @@ export function fusedMemoryStep(
     return {
       value: tf.tensor1d(packed),
       gradFunc: (dy: tf.Tensor) => {
-        const gradients = toArrays(shapes.map((shape) => new Float32Array(shape.reduce((a, b) => a * b, 1))));
-        denseStepBackward(sizes, arrays, smallOutputs, tape, float32Data(dy, 'the packed output gradient'), gradients);
-        return DENSE_STEP_INPUT_NAMES.map((name, index) => tf.tensor(gradients[name], shapes[index]));
+        const kernelGradients = toArrays(DENSE_STEP_INPUT_NAMES.map((name) => new Float32Array(batch * kernelShapes[name].reduce((a, b) => a * b, 1))));
+        denseStepBackward(sizes, arrays, smallOutputs, tape, float32Data(dy, 'the packed output gradient'), kernelGradients);
+        return gradients(kernelGradients);
       },
     };
   });
@@ -221,6 +220,81 @@ export function fusedMemoryStep(
   // The kernel closure (kept by the gradient tape) shares this scope: drop the record so it does not keep the
   // whole packed output alive until back-propagation.
   forwardResult = undefined;
-  if (options.debug !== true || forward === undefined) return result;
+  if (!debug || forward === undefined) return result;
   return { ...result, debug: debugFor(sizes, forward) };
+}
+
+/**
+ * One dense memory step for the whole batch as a single differentiable op (drop-in for the plain tfjs step).
+ * Gradients reach every interface part and every previous-state tensor. Pure: `prev` is not disposed or changed;
+ * the caller owns the returned tensors (including debug tensors, present only with `{ debug: true }`, for batch
+ * element 0 without the batch axis).
+ *
+ * @example
+ * const { readVectors, state } = tf.tidy(() => fusedMemoryStep(parsed, prevState));
+ */
+export function fusedMemoryStep(
+  parsed: FusedDenseInterface, prev: FusedDenseState, options: { debug?: boolean } = {},
+): MemoryStepResult<FusedDenseState> {
+  const sizes = checkedSizes(parsed, prev);
+  const inputs = DENSE_STEP_INPUT_NAMES.map((name) => inputTensor(parsed, prev, name));
+  return packedStep(sizes, inputs, (tensors) => {
+    const shapes = tensors.map((tensor) => tensor.shape);
+    return {
+      arrays: toArrays(tensors.map((tensor, index) => float32Data(tensor, argumentName(DENSE_STEP_INPUT_NAMES[index])))),
+      gradients: (kernelGradients) => DENSE_STEP_INPUT_NAMES.map((name, index) => tf.tensor(kernelGradients[name], shapes[index])),
+    };
+  }, options.debug === true);
+}
+
+const STATE_INPUT_NAMES = ['prevMemory', 'prevLinkMatrix', 'prevPrecedence', 'prevReadWeights', 'prevWriteWeights', 'prevUsage'] as const;
+
+/**
+ * The same step from the raw interface vector ξ_raw = ξ Wᵀ + b: the activations (tanh, softplus, sigmoid,
+ * per-head softmax; `interface-activation.ts`) run inside the op, so a DNC memory step is the interface matMul
+ * plus this one op instead of some ten parsing kernels forward and thirty backward. Same values and gradients as
+ * `fusedMemoryStep(parseInterface(interfaceRaw), prev)`.
+ * @param interfaceRaw `[batch, RW+3W+5R+3]`, pre-activation, packed as `interfaceLayout`
+ * @param prev the previous state (sizes taken from it)
+ */
+export function fusedMemoryStepFromRaw(
+  interfaceRaw: tf.Tensor2D, prev: FusedDenseState, options: { debug?: boolean } = {},
+): MemoryStepResult<FusedDenseState> {
+  if (prev.memory.rank !== 3 || prev.readWeights.rank !== 3) {
+    throw new Error(`fusedMemoryStepFromRaw: prev.memory [${prev.memory.shape}] and prev.readWeights [${prev.readWeights.shape}] must be rank 3`);
+  }
+  const [batch, memorySize, cellSize] = prev.memory.shape;
+  const sizes: DenseStepSizes = { batch, memorySize, cellSize, readHeads: prev.readWeights.shape[1] };
+  const width = interfaceSize(sizes.readHeads, cellSize);
+  if (interfaceRaw.rank !== 2 || interfaceRaw.shape[0] !== batch || interfaceRaw.shape[1] !== width || interfaceRaw.dtype !== 'float32') {
+    throw new Error(`fusedMemoryStepFromRaw: interfaceRaw must be float32 [${batch}, ${width}] (batch, RW+3W+5R+3), got ${interfaceRaw.dtype} [${interfaceRaw.shape}]`);
+  }
+  const rowShapes = denseStepInputShapes(sizes);
+  // In STATE_INPUT_NAMES order.
+  const stateTensors: readonly tf.Tensor[] = [prev.memory, prev.linkMatrix, prev.precedence, prev.readWeights, prev.writeWeights, prev.usage];
+  const stateShapes = stateTensors.map((tensor) => tensor.shape);
+  STATE_INPUT_NAMES.forEach((name, index) => {
+    const tensor = stateTensors[index];
+    if (!sameShape(tensor.shape, [batch, ...rowShapes[name]]) || tensor.dtype !== 'float32') {
+      throw new Error(`fusedMemoryStepFromRaw: ${argumentName(name)} must be float32 [${[batch, ...rowShapes[name]]}], got ${tensor.dtype} [${tensor.shape}]`);
+    }
+  });
+  return packedStep(sizes, [interfaceRaw, ...stateTensors], (tensors) => {
+    const raw = float32Data(tensors[0], 'interfaceRaw');
+    const parts = allocateInterfaceArrays(sizes);
+    activateInterface(sizes, raw, parts);
+    const state = Object.fromEntries(STATE_INPUT_NAMES.map((name, index) => [name, float32Data(tensors[index + 1], argumentName(name))]));
+    const arrays = { ...parts, ...state } as DenseStepArrays<Float32Array>;
+    return {
+      arrays,
+      gradients: (kernelGradients) => {
+        const rawGradient = new Float32Array(raw.length);
+        activateInterfaceBackward(sizes, raw, parts, kernelGradients, rawGradient);
+        return [
+          tf.tensor2d(rawGradient, [batch, width]),
+          ...STATE_INPUT_NAMES.map((name, index) => tf.tensor(kernelGradients[name], stateShapes[index])),
+        ];
+      },
+    };
+  }, options.debug === true);
 }
