@@ -18,7 +18,7 @@
 import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../engine/backend';
-import { setFusedLstmCell, useFusedLstmCell } from '../engine/controller/fused-lstm-cell';
+import { fusedLstmCellMode, setFusedLstmCell } from '../engine/controller/fused-lstm-cell';
 import { DNC, type DNCOptions } from '../engine/dnc';
 
 interface BenchConfig {
@@ -194,7 +194,7 @@ async function main(): Promise<void> {
     if (plain.error !== undefined) break;
   }
   const loadAverage = loadavg()[0];
-  console.log(JSON.stringify({ bench: 'engine', backend: choice.name, fusedLstmCell: useFusedLstmCell(), node: process.version, loadAverage1m: loadAverage, unit: 'ms per iteration (median)', results }));
+  console.log(JSON.stringify({ bench: 'engine', backend: choice.name, fusedLstmCell: fusedLstmCellMode(), node: process.version, loadAverage1m: loadAverage, unit: 'ms per iteration (median)', results }));
 }
 
 main().catch((error: unknown) => {

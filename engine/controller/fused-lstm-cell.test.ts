@@ -32,7 +32,9 @@ describe('fusedLstmCell', () => {
   for (const backend of ['cpu', 'wasm']) {
     it(`equals the plain tfjs cell in values and both gradients (${backend})`, async () => {
       await tf.setBackend(backend);
-      assert.equal(useFusedLstmCell(), backend === 'cpu', 'used on cpu only, where it measured faster');
+      assert.equal(useFusedLstmCell(), backend === 'cpu', 'large cells: fused on cpu only, where it measured faster');
+      assert.equal(useFusedLstmCell(8 * 64), true, 'small cells (batch 8, hidden 64): fused on both, dispatch dominates');
+      assert.equal(useFusedLstmCell(100 * 64), backend === 'cpu', 'batch 100, hidden 64: wasm keeps its SIMD kernels');
       compare(3, 5, 1);
       compare(2, 4, 6); // saturated gates
       const zeros = fusedLstmCell(tf.zeros([2, 8]) as tf.Tensor2D, tf.zeros([2, 2]) as tf.Tensor2D);

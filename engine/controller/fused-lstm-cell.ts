@@ -18,27 +18,48 @@ import * as tf from '@tensorflow/tfjs';
 import { customGradient } from '../util/custom-gradient';
 
 /**
- * Backends where the fused cell is used. Measured with `bench:engine --plain-lstm` (A/B, same machine): on cpu
- * it is 8–12% faster on the copy-task config; on wasm it cuts kernels (2207 → 1295) but not time (the plain path
- * was 0–5% faster: wasm's SIMD elementwise kernels beat a JS loop), so wasm keeps the plain ops. A device backend
- * would pay a copy per step.
+ * When the fused cell is used, measured A/B on the same machine (`bench:engine`, and one cell forward+backward at
+ * hidden 64). On cpu it is 8–12% faster on the copy-task config. On wasm it wins where per-op dispatch dominates,
+ * i.e. small batches: one cell step forward+backward 0.2 ms against 0.4 ms at batch 8 and ≈0.3–0.9 against ≈1.1–2
+ * ms at batch 32, the whole N16 iteration (batch 8) min 21 → 16 ms; from batch ≈50 on, wasm's SIMD elementwise
+ * kernels catch up with the JS loop (batch 100 even). A device backend would pay a copy per step.
  */
-const HOST_BACKENDS = new Set(['cpu']);
+const WASM_MAX_CELL_ELEMENTS = 2048;
 
-let fusedMode: 'auto' | 'off' = 'auto';
+let fusedMode: 'auto' | 'on' | 'off' = 'auto';
 
-/** Force the plain tfjs path (`off`) or restore backend-based choice (`auto`); for benchmarks and tests. */
-export function setFusedLstmCell(mode: 'auto' | 'off'): void {
+/** Force the fused cell (`on`) or the plain tfjs path (`off`), or restore the size- and backend-based choice (`auto`); for benchmarks and tests. */
+export function setFusedLstmCell(mode: 'auto' | 'on' | 'off'): void {
   fusedMode = mode;
 }
 
-/** Whether the current backend should run the fused cell rather than the plain tfjs ops. */
-export function useFusedLstmCell(): boolean {
-  return fusedMode === 'auto' && HOST_BACKENDS.has(tf.getBackend());
+/** The mode `setFusedLstmCell` set. */
+export function fusedLstmCellMode(): 'auto' | 'on' | 'off' {
+  return fusedMode;
+}
+
+/**
+ * Whether the current backend should run the fused cell rather than the plain tfjs ops.
+ * @param cellElements batch·hidden of the step (unknown: assume large)
+ */
+export function useFusedLstmCell(cellElements = Number.POSITIVE_INFINITY): boolean {
+  if (fusedMode !== 'auto') return fusedMode === 'on';
+  const backend = tf.getBackend();
+  return backend === 'cpu' || (backend === 'wasm' && cellElements <= WASM_MAX_CELL_ELEMENTS);
 }
 
 function sigmoid(value: number): number {
   return 1 / (1 + Math.exp(-value));
+}
+
+/**
+ * tanh from one `Math.exp` (V8's `Math.tanh` costs several times more, and this loop is the cell's whole cost):
+ * tanh|x| = (1 − e^{−2|x|}) / (1 + e^{−2|x|}), exact to ≈1e-16 absolute, far below float32 rounding.
+ */
+function tanh(value: number): number {
+  const decay = Math.exp(-2 * Math.abs(value));
+  const magnitude = (1 - decay) / (1 + decay);
+  return value < 0 ? -magnitude : magnitude;
 }
 
 /**
@@ -65,14 +86,14 @@ export function fusedLstmCell(gates: tf.Tensor2D, prevCell: tf.Tensor2D): { hidd
       for (let k = 0; k < size; k++) {
         const inputGate = sigmoid(pre[row + k]);
         const forgetGate = sigmoid(pre[row + size + k]);
-        const candidate = Math.tanh(pre[row + 2 * size + k]);
+        const candidate = tanh(pre[row + 2 * size + k]);
         const outputGate = sigmoid(pre[row + 3 * size + k]);
         activated[row + k] = inputGate;
         activated[row + size + k] = forgetGate;
         activated[row + 2 * size + k] = candidate;
         activated[row + 3 * size + k] = outputGate;
         const cell = forgetGate * previous[b * size + k] + inputGate * candidate;
-        const squashed = Math.tanh(cell);
+        const squashed = tanh(cell);
         cellTanh[b * size + k] = squashed;
         packed[b * 2 * size + k] = outputGate * squashed;
         packed[b * 2 * size + size + k] = cell;

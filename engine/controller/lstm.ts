@@ -31,7 +31,7 @@ export function lstmFromGates(gates: tf.Tensor2D, prevCell: tf.Tensor2D): { hidd
 export const lstmStep: CellStep = (layer: PreparedLayer, inputs, prevHidden, prevCell, projected) => {
   if (prevCell === undefined) throw new Error('lstmStep: prevCell is required for an LSTM layer, got undefined');
   const gates = gatesFromConcatenated(layer, inputs, prevHidden, projected);
-  return useFusedLstmCell() ? fusedLstmCell(gates, prevCell) : lstmFromGates(gates, prevCell);
+  return useFusedLstmCell(prevCell.size) ? fusedLstmCell(gates, prevCell) : lstmFromGates(gates, prevCell);
 };
 
 /** [inputs…; h]·[W_in | W_hh]ᵀ + (projected ?? bias), with the weights prepared transposed: shared by LSTM and RNN. */
