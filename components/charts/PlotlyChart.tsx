@@ -13,7 +13,14 @@ type PlotlyModule = typeof import('plotly.js-dist-min');
 let plotlyPromise: Promise<PlotlyModule> | null = null;
 /** Load plotly once per page. */
 export function loadPlotly(): Promise<PlotlyModule> {
-  plotlyPromise ??= import('plotly.js-dist-min').then((m) => ('default' in m && m.default ? (m.default as PlotlyModule) : m));
+  plotlyPromise ??= import('plotly.js-dist-min').then(
+    (m) => ('default' in m && m.default ? (m.default as PlotlyModule) : m),
+    (error: unknown) => {
+      // A chunk that failed to load (e.g. the server restarting) must be retried on the next plot, not cached.
+      plotlyPromise = null;
+      throw error;
+    },
+  );
   return plotlyPromise;
 }
 

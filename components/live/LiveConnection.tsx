@@ -30,7 +30,9 @@ export function LiveConnection() {
   useEffect(() => {
     const token = new URLSearchParams(window.location.search).get(TOKEN_QUERY);
     const socket: ClientSocket = io({
-      transports: ['websocket'],
+      // Long-polling first, then upgrade: after a server restart Chromium backs off repeated WebSocket attempts to
+      // the same host (each then hits socket.io's connect timeout), while an HTTP poll gets through at once.
+      transports: ['polling', 'websocket'],
       // A frame carries one binary attachment per tensor, more than socket.io's default decoder accepts.
       parser: socketParser,
       reconnectionDelay: 250,
