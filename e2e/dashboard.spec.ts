@@ -73,10 +73,18 @@ test('pause stops the iteration; step advances exactly one; scrub back and forwa
   expect(after.iteration).toBe(stoppedAt + 1);
   expect(after.state).toBe('paused');
 
+  // Step N runs exactly N more, then pauses again.
+  await page.getByTestId('step-n-input').fill('3');
+  await page.getByTestId('step-n-button').click();
+  await expect.poll(() => runPage.shownIteration()).toBe(stoppedAt + 4);
+  await expect.poll(async () => (await runPage.serverRun()).state).toBe('paused');
+  expect((await runPage.serverRun()).iteration).toBe(stoppedAt + 4);
+  await expect.poll(() => runPage.panelIteration('memory')).toBe(stoppedAt + 4);
+
   // Scrub back one stored frame, then another, then forward, then live.
   await page.getByTestId('scrub-back').click();
   await expect(page.getByTestId('live-button')).toHaveAttribute('data-mode', 'history');
-  await expect.poll(() => runPage.panelIteration('memory')).toBeLessThan(stoppedAt + 1);
+  await expect.poll(() => runPage.panelIteration('memory')).toBeLessThan(stoppedAt + 4);
   const back1 = await runPage.panelIteration('memory');
   await page.getByTestId('scrub-back').click();
   await expect.poll(() => runPage.panelIteration('memory')).toBeLessThan(back1);
@@ -84,7 +92,7 @@ test('pause stops the iteration; step advances exactly one; scrub back and forwa
   await expect.poll(() => runPage.panelIteration('memory')).toBe(back1);
   await page.getByTestId('live-button').click();
   await expect(page.getByTestId('live-button')).toHaveAttribute('data-mode', 'live');
-  await expect.poll(() => runPage.panelIteration('memory')).toBe(stoppedAt + 1);
+  await expect.poll(() => runPage.panelIteration('memory')).toBe(stoppedAt + 4);
 
   // The timestep slider moves the slices.
   const slider = page.getByTestId('timestep-slider');
@@ -93,9 +101,14 @@ test('pause stops the iteration; step advances exactly one; scrub back and forwa
   await expect(runPage.panel('memory')).toHaveAttribute('data-timestep', '1');
   await runPage.screenshot('run-paused');
 
+  // The learning rate goes to the server.
+  await page.getByTestId('lr-input').fill('0.0005');
+  await page.getByTestId('lr-apply').click();
+  await expect.poll(async () => (await runPage.serverRun()).config.lr).toBe(0.0005);
+
   await page.getByTestId('resume-button').click();
   await expect(page.getByTestId('run-state')).toHaveText('running');
-  await expect.poll(() => runPage.shownIteration()).toBeGreaterThan(stoppedAt + 1);
+  await expect.poll(() => runPage.shownIteration()).toBeGreaterThan(stoppedAt + 4);
   await page.getByTestId('stop-button').click();
   await expect(page.getByTestId('run-state')).toHaveText('stopped');
 });
@@ -124,6 +137,20 @@ test('export a panel as PNG and NPY, and the whole dashboard as a snapshot zip',
 
   const svg = await runPage.exportPanel('usage', 'svg');
   expect(readFileSync(await svg.path(), 'utf8')).toMatch(/^<svg [\s\S]*<image [\s\S]*engram-colorbar[\s\S]*<\/svg>$/);
+
+  // Hover reads a value; a click on a memory row highlights that cell in every panel.
+  const canvas = runPage.panel('memory').locator('.view-canvas').first();
+  await canvas.hover({ position: { x: 5, y: 5 } });
+  await expect(runPage.panel('memory').locator('.tooltip')).toHaveText(/^cell 0 · word 0 = -?\d/);
+  await canvas.click({ position: { x: 5, y: 5 } });
+  await expect(page.getByTestId('highlight-pill')).toContainText('cell 0');
+  await expect(runPage.panel('usage').locator('.mark-cell-col').first()).toBeVisible();
+
+  const csvDownload = page.waitForEvent('download');
+  await page.getByTestId('export-metrics').click();
+  const csv = readFileSync(await (await csvDownload).path(), 'utf8').trim().split('\n');
+  expect(csv[0]).toMatch(/^iteration,loss,[a-z_ ]+,it_per_sec,wall_time_ms,sequence_length$/);
+  expect(csv.length - 1).toBe(stoppedAt);
 
   const snapshotDownload = page.waitForEvent('download');
   await page.getByTestId('snapshot-button').click();
