@@ -50,7 +50,7 @@ export function MetricsChart({ series, field, title, testId }: { series: readonl
   return (
     <div className="chart-card">
       <div className="chart-title">{title}</div>
-      <PlotlyChart data={data} layout={layout} revision={lastIteration * 1000 + data.length + (logScale ? 1 : 0) + Math.round(smoothing * 100) * 7} step={lastIteration} testId={testId} />
+      <PlotlyChart data={data} layout={layout} revision={lastIteration * 1000 + data.length + (logScale ? 1 : 0) + Math.round(smoothing * 100) * 7} step={lastIteration} testId={testId} empty={series.every((s) => s.points.length === 0)} />
     </div>
   );
 }

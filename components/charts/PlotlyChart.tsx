@@ -5,7 +5,8 @@
  * constant `uirevision`, so zoom and pan survive updates; after each plot `data-step` and `data-ready` are set on
  * the wrapper for tests and screenshots.
  */
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
+import { CHART_STATUS_TEXT, type ChartStatus } from './chart-status';
 import type { Config, Data, Layout } from 'plotly.js-dist-min';
 
 type PlotlyModule = typeof import('plotly.js-dist-min');
@@ -34,11 +35,14 @@ export interface PlotlyChartProps {
   testId?: string;
   className?: string;
   config?: Partial<Config>;
+  /** Set by the container when it has nothing to plot; the wrapper adds 'loading' and 'error' itself. */
+  empty?: boolean;
 }
 
 const BASE_CONFIG: Partial<Config> = { displaylogo: false, responsive: true, displayModeBar: 'hover', modeBarButtonsToRemove: ['lasso2d', 'select2d'] };
 
-export function PlotlyChart({ data, layout, revision, step, testId, className, config }: PlotlyChartProps) {
+export function PlotlyChart({ data, layout, revision, step, testId, className, config, empty = false }: PlotlyChartProps) {
+  const [plotStatus, setPlotStatus] = useState<'loading' | 'ready' | 'error'>('loading');
   const ref = useRef<HTMLDivElement>(null);
   const latest = useRef({ data, layout, revision, step, config });
   latest.current = { data, layout, revision, step, config };
@@ -66,7 +70,11 @@ export function PlotlyChart({ data, layout, revision, step, testId, className, c
           await Plotly.react(el, p.data, { ...p.layout, uirevision: 'keep', datarevision: p.revision }, { ...BASE_CONFIG, ...p.config });
           el.dataset.step = String(p.step ?? p.revision);
           el.dataset.ready = 'true';
+          setPlotStatus('ready');
         } while (again.current);
+      } catch (error) {
+        console.error('PlotlyChart: plot failed', error);
+        if (mounted.current) setPlotStatus('error');
       } finally {
         busy.current = false;
       }
@@ -84,5 +92,11 @@ export function PlotlyChart({ data, layout, revision, step, testId, className, c
     };
   }, []);
 
-  return <div ref={ref} className={className ?? 'plotly-chart'} data-testid={testId} data-ready="false" />;
+  const status: ChartStatus = plotStatus === 'error' ? 'error' : plotStatus === 'loading' ? 'loading' : empty ? 'empty' : 'ready';
+  return (
+    <div className="plotly-wrap" data-state={status}>
+      <div ref={ref} className={className ?? 'plotly-chart'} data-testid={testId} data-ready="false" />
+      {status !== 'ready' ? <div className="chart-status">{CHART_STATUS_TEXT[status]}</div> : null}
+    </div>
+  );
 }
