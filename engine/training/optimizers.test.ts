@@ -114,3 +114,40 @@ test('clipByGlobalNorm scales to maxNorm like clip_grad_norm_ and leaves small g
   assert.deepEqual(Array.from(loose.clipped.a.dataSync()), [3, 0]);
   tf.dispose([gradients.a, gradients.b, clipped.a, clipped.b, norm, loose.clipped.a, loose.clipped.b, loose.norm]);
 });
+
+test('several parameters updated as one flat vector equal one optimizer per parameter, bit for bit, and snapshot per parameter', async () => {
+  for (const name of NAMES) {
+    const shapes: [string, number[]][] = [['a', [2, 3]], ['b', [4]], ['c', [1, 1]]];
+    const initial = (index: number, size: number) => Array.from({ length: size }, (_, k) => Math.sin(index * 7 + k));
+    const makeWeights = () => new Map(shapes.map(([key, shape], index) => [key, tf.variable(tf.tensor(initial(index, shape.reduce((x, y) => x * y, 1)), shape), true)]));
+    const together = makeWeights();
+    const apart = makeWeights();
+    const joint = new Optimizer(name, 0.02, together);
+    const singles = [...apart].map(([key, variable]) => new Optimizer(name, 0.02, new Map([[key, variable]])));
+    for (const [step, g] of GRADIENTS.entries()) {
+      const gradients = Object.fromEntries(shapes.map(([key, shape], index) => [key, tf.mul(tf.fill(shape, g), index + 1 + step * 0.1)]));
+      joint.apply(gradients);
+      singles.forEach((single, index) => single.apply({ [shapes[index][0]]: gradients[shapes[index][0]] }));
+      tf.dispose(Object.values(gradients));
+    }
+    for (const [key] of shapes) {
+      assert.deepEqual(together.get(key)!.dataSync(), apart.get(key)!.dataSync(), `${name}: parameter ${key}`);
+    }
+    const jointSlots = (await joint.snapshot()).slots;
+    const singleSlots = (await Promise.all(singles.map((single) => single.snapshot()))).flatMap((snapshot) => snapshot.slots);
+    assert.deepEqual(jointSlots, singleSlots, `${name}: slots in parameter order with their own shapes and values`);
+    joint.dispose();
+    singles.forEach((single) => single.dispose());
+    [...together.values(), ...apart.values()].forEach((variable) => variable.dispose());
+  }
+});
+
+test('apply names a gradient whose shape differs from its parameter', () => {
+  const weight = tf.variable(tf.zeros([2, 2]), true);
+  const optimizer = new Optimizer('adam', 0.1, new Map([['w', weight]]));
+  const gradient = tf.zeros([4]);
+  assert.throws(() => optimizer.apply({ w: gradient }), /Optimizer.apply: gradient for 'w' has shape \[4\], the parameter \[2, 2\]/);
+  assert.equal(optimizer.step, 0, 'a refused update does not count');
+  tf.dispose([weight, gradient]);
+  optimizer.dispose();
+});

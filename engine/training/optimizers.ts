@@ -7,6 +7,10 @@
  * powers as `pow(β, t)` where training accumulated them by repeated float32 products, so a resumed run would
  * drift from an uninterrupted one. Here every slot is a plain variable per parameter and the step count is a
  * JS number, so a checkpoint captures the whole state and a restore is bit-exact.
+ *
+ * Speed: every parameter's update is the same elementwise formula, so all parameters are updated at once on one
+ * flat vector (parameters and gradients concatenated, one flat variable per slot): about fifteen kernels per
+ * iteration instead of fifteen per parameter. Elementwise float32 arithmetic gives the same bits either way.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerName } from './types';
@@ -63,7 +67,13 @@ export interface OptimizerSnapshot {
   readonly slots: readonly SlotValues[];
 }
 
-type Slots = Map<string, tf.Variable>;
+/** Where one parameter sits in the flat vectors. */
+interface FlatSpan {
+  readonly parameter: string;
+  readonly variable: tf.Variable;
+  readonly offset: number;
+  readonly size: number;
+}
 
 /**
  * A stateful optimizer over a fixed set of named parameters.
@@ -73,7 +83,9 @@ type Slots = Map<string, tf.Variable>;
  * optimizer.apply(gradients); // gradients keyed like model.variables
  */
 export class Optimizer {
-  private readonly slots = new Map<string, Slots>();
+  /** One flat variable per slot name, parameters concatenated in `spans` order. */
+  private readonly slots = new Map<string, tf.Variable>();
+  private readonly spans: readonly FlatSpan[];
   private stepCount = 0;
   private rate: number;
   readonly hyper: OptimizerHyperparameters;
@@ -86,13 +98,14 @@ export class Optimizer {
     if (!(name in SLOT_NAMES)) throw new Error(`Optimizer: unknown optimizer '${name}'`);
     this.rate = checkLearningRate(learningRate);
     this.hyper = OPTIMIZER_DEFAULTS[name];
+    let offset = 0;
+    const spans: FlatSpan[] = [];
     for (const [parameter, variable] of parameters) {
-      const slots: Slots = new Map();
-      for (const slot of SLOT_NAMES[name]) {
-        slots.set(slot, tf.tidy(() => tf.variable(tf.zerosLike(variable), false)));
-      }
-      this.slots.set(parameter, slots);
+      spans.push({ parameter, variable, offset, size: variable.size });
+      offset += variable.size;
     }
+    this.spans = spans;
+    for (const slot of SLOT_NAMES[name]) this.slots.set(slot, tf.tidy(() => tf.variable(tf.zeros([offset]), false)));
   }
 
   get learningRate(): number {
@@ -112,20 +125,28 @@ export class Optimizer {
     for (const parameter of Object.keys(gradients)) {
       if (!this.parameters.has(parameter)) throw new Error(`Optimizer.apply: gradient for unknown parameter '${parameter}'`);
     }
-    this.stepCount += 1;
-    for (const [parameter, variable] of this.parameters) {
+    for (const { parameter, variable } of this.spans) {
       const gradient = gradients[parameter];
       if (!gradient) throw new Error(`Optimizer.apply: no gradient for parameter '${parameter}'`);
-      const slots = this.slots.get(parameter);
-      if (!slots) throw new Error(`Optimizer.apply: no slots for parameter '${parameter}'`);
-      tf.tidy(() => this.update(variable, gradient, slots));
+      if (gradient.shape.join(',') !== variable.shape.join(',')) {
+        throw new Error(`Optimizer.apply: gradient for '${parameter}' has shape [${gradient.shape.join(', ')}], the parameter [${variable.shape.join(', ')}]`);
+      }
     }
+    this.stepCount += 1;
+    if (this.spans.length === 0) return;
+    tf.tidy(() => {
+      const flat = (tensors: tf.Tensor[]) => (tensors.length === 1 ? tf.reshape(tensors[0], [-1]) : tf.concat(tensors.map((t) => tf.reshape(t, [-1]))));
+      const updated = this.update(flat(this.spans.map((span) => span.variable)), flat(this.spans.map((span) => gradients[span.parameter])));
+      const pieces = this.spans.length === 1 ? [updated] : tf.split(updated, this.spans.map((span) => span.size));
+      this.spans.forEach((span, index) => span.variable.assign(tf.reshape(pieces[index], span.variable.shape)));
+    });
   }
 
-  private update(variable: tf.Variable, gradient: tf.Tensor, slots: Slots): void {
+  /** The new flat parameter vector from the flat `variable` and `gradient`; slots are assigned here. */
+  private update(variable: tf.Tensor, gradient: tf.Tensor): tf.Tensor {
     const { beta1, beta2, epsilon, alpha, momentum, rho } = this.hyper;
     const slot = (slotName: string): tf.Variable => {
-      const found = slots.get(slotName);
+      const found = this.slots.get(slotName);
       if (!found) throw new Error(`Optimizer(${this.name}): missing slot '${slotName}'`);
       return found;
     };
@@ -139,8 +160,7 @@ export class Optimizer {
         const denominator = tf.add(tf.div(tf.sqrt(squareAverage), Math.sqrt(1 - beta2 ** step)), epsilon);
         slot('exp_avg').assign(average);
         slot('exp_avg_sq').assign(squareAverage);
-        variable.assign(tf.sub(variable, tf.mul(tf.div(average, denominator), stepSize)));
-        return;
+        return tf.sub(variable, tf.mul(tf.div(average, denominator), stepSize));
       }
       case 'adamax': {
         const average = tf.add(tf.mul(slot('exp_avg'), beta1), tf.mul(gradient, 1 - beta1));
@@ -148,8 +168,7 @@ export class Optimizer {
         const stepSize = rate / (1 - beta1 ** step);
         slot('exp_avg').assign(average);
         slot('exp_inf').assign(infinityNorm);
-        variable.assign(tf.sub(variable, tf.mul(tf.div(average, infinityNorm), stepSize)));
-        return;
+        return tf.sub(variable, tf.mul(tf.div(average, infinityNorm), stepSize));
       }
       case 'rmsprop': {
         const squareAverage = tf.add(tf.mul(slot('square_avg'), alpha), tf.mul(tf.square(gradient), 1 - alpha));
@@ -157,17 +176,14 @@ export class Optimizer {
         const buffer = tf.add(tf.mul(slot('momentum_buffer'), momentum), scaled);
         slot('square_avg').assign(squareAverage);
         slot('momentum_buffer').assign(buffer);
-        variable.assign(tf.sub(variable, tf.mul(buffer, rate)));
-        return;
+        return tf.sub(variable, tf.mul(buffer, rate));
       }
       case 'sgd':
-        variable.assign(tf.sub(variable, tf.mul(gradient, rate)));
-        return;
+        return tf.sub(variable, tf.mul(gradient, rate));
       case 'adagrad': {
         const sum = tf.add(slot('sum'), tf.square(gradient));
         slot('sum').assign(sum);
-        variable.assign(tf.sub(variable, tf.mul(tf.div(gradient, tf.add(tf.sqrt(sum), epsilon)), rate)));
-        return;
+        return tf.sub(variable, tf.mul(tf.div(gradient, tf.add(tf.sqrt(sum), epsilon)), rate));
       }
       case 'adadelta': {
         const squareAverage = tf.add(tf.mul(slot('square_avg'), rho), tf.mul(tf.square(gradient), 1 - rho));
@@ -175,8 +191,7 @@ export class Optimizer {
         const accumulatedDelta = tf.add(tf.mul(slot('acc_delta'), rho), tf.mul(tf.square(delta), 1 - rho));
         slot('square_avg').assign(squareAverage);
         slot('acc_delta').assign(accumulatedDelta);
-        variable.assign(tf.sub(variable, tf.mul(delta, rate)));
-        return;
+        return tf.sub(variable, tf.mul(delta, rate));
       }
     }
   }
@@ -184,11 +199,15 @@ export class Optimizer {
   /** Read every slot (one `data()` per slot) for a checkpoint. */
   async snapshot(): Promise<OptimizerSnapshot> {
     const slots: SlotValues[] = [];
-    for (const [parameter, parameterSlots] of this.slots) {
-      for (const [slot, variable] of parameterSlots) {
-        const values = await variable.data();
-        if (!(values instanceof Float32Array)) throw new Error(`Optimizer.snapshot: slot ${parameter}/${slot} is not float32`);
-        slots.push({ parameter, slot, shape: [...variable.shape], values });
+    const flatValues = new Map<string, Float32Array>();
+    for (const [slot, variable] of this.slots) {
+      const values = await variable.data();
+      if (!(values instanceof Float32Array)) throw new Error(`Optimizer.snapshot: slot ${slot} is not float32`);
+      flatValues.set(slot, values);
+    }
+    for (const span of this.spans) {
+      for (const [slot, values] of flatValues) {
+        slots.push({ parameter: span.parameter, slot, shape: [...span.variable.shape], values: values.slice(span.offset, span.offset + span.size) });
       }
     }
     return { name: this.name, learningRate: this.rate, step: this.stepCount, slots };
@@ -202,27 +221,34 @@ export class Optimizer {
     if (!Number.isInteger(snapshot.step) || snapshot.step < 0) {
       throw new Error(`Optimizer.restore: step must be a non-negative integer, got ${snapshot.step}`);
     }
-    const expected = [...this.slots].reduce((count, [, slots]) => count + slots.size, 0);
+    const expected = this.spans.length * this.slots.size;
     if (snapshot.slots.length !== expected) {
       throw new Error(`Optimizer.restore: snapshot has ${snapshot.slots.length} slots, '${this.name}' needs ${expected}`);
     }
+    const spanOf = new Map(this.spans.map((span) => [span.parameter, span]));
+    const flatValues = new Map([...this.slots].map(([slot, variable]) => [slot, new Float32Array(variable.size)]));
     for (const entry of snapshot.slots) {
-      const variable = this.slots.get(entry.parameter)?.get(entry.slot);
-      if (!variable) throw new Error(`Optimizer.restore: unknown slot ${entry.parameter}/${entry.slot}`);
-      if (entry.shape.join(',') !== variable.shape.join(',') || entry.values.length !== variable.size) {
+      const span = spanOf.get(entry.parameter);
+      const values = flatValues.get(entry.slot);
+      if (!span || !values) throw new Error(`Optimizer.restore: unknown slot ${entry.parameter}/${entry.slot}`);
+      if (entry.shape.join(',') !== span.variable.shape.join(',') || entry.values.length !== span.size) {
         throw new Error(
           `Optimizer.restore: slot ${entry.parameter}/${entry.slot} has shape [${entry.shape.join(', ')}], ` +
-            `expected [${variable.shape.join(', ')}]`,
+            `expected [${span.variable.shape.join(', ')}]`,
         );
       }
-      tf.tidy(() => variable.assign(tf.tensor(entry.values, variable.shape, 'float32')));
+      values.set(entry.values, span.offset);
+    }
+    for (const [slot, values] of flatValues) {
+      const variable = this.slots.get(slot);
+      if (variable) tf.tidy(() => variable.assign(tf.tensor1d(values)));
     }
     this.stepCount = snapshot.step;
     this.rate = checkLearningRate(snapshot.learningRate);
   }
 
   dispose(): void {
-    for (const slots of this.slots.values()) for (const variable of slots.values()) variable.dispose();
+    for (const variable of this.slots.values()) variable.dispose();
     this.slots.clear();
   }
 }
