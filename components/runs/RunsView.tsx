@@ -101,10 +101,12 @@ export function RunsView() {
                     <td className="num mono">{run.iteration}</td>
                     <td className="num mono">{formatLoss(run.loss)}</td>
                     <td className="spark"><Sparkline points={runMetrics[id] ?? []} /></td>
-                    <td className="row-actions">
+                    <td>
+                      <div className="row-actions">
                       {actions.pause ? <button type="button" className="btn btn-small" onClick={() => void act(run, 'pause')}>pause</button> : null}
                       {actions.resume ? <button type="button" className="btn btn-small" onClick={() => void act(run, 'resume')}>resume</button> : null}
                       {actions.stop ? <button type="button" className="btn btn-small btn-danger" onClick={() => void act(run, 'stop')}>stop</button> : null}
+                      </div>
                     </td>
                   </tr>
                 );
