@@ -219,3 +219,19 @@ test('a bad form value shows an error that names the field, and nothing is start
   await expect(page).toHaveURL(/\/$/);
   await page.screenshot({ path: 'test-results/screenshots/form-error.png' });
 });
+
+test('the runs page overlays the loss curves of the runs ticked for comparison', async ({ runsPage, request, page }) => {
+  const a = await createRun(request, { nhid: 32, mem_slot: 8, mem_size: 8, read_heads: 1, batch_size: 2, sequence_max_length: 3, iterations: 12, summarize_freq: 4 }, 'compare-a');
+  const b = await createRun(request, { nhid: 32, mem_slot: 8, mem_size: 8, read_heads: 1, batch_size: 2, sequence_max_length: 3, iterations: 12, summarize_freq: 4, lr: 0.01 }, 'compare-b');
+  await runsPage.goto();
+  for (const run of [a, b]) {
+    await expect(page.getByTestId(`run-row-${run.id}`)).toHaveAttribute('data-state', 'finished');
+    await expect(page.getByTestId(`run-row-${run.id}`).locator('polyline')).toHaveCount(1);
+    await page.getByTestId(`compare-${run.id}`).check();
+  }
+  const chart = page.getByTestId('compare-chart');
+  await expect(chart).toHaveAttribute('data-ready', 'true');
+  await expect(chart).toHaveAttribute('data-step', '12');
+  await expect(chart.locator('.legendtext')).toHaveText(['compare-a', 'compare-b']);
+  await page.screenshot({ path: 'test-results/screenshots/runs-compare.png', fullPage: true });
+});
