@@ -53,16 +53,6 @@ function sigmoid(value: number): number {
 }
 
 /**
- * tanh from one `Math.exp` (V8's `Math.tanh` costs several times more, and this loop is the cell's whole cost):
- * tanh|x| = (1 − e^{−2|x|}) / (1 + e^{−2|x|}), exact to ≈1e-16 absolute, far below float32 rounding.
- */
-function tanh(value: number): number {
-  const decay = Math.exp(-2 * Math.abs(value));
-  const magnitude = (1 - decay) / (1 + decay);
-  return value < 0 ? -magnitude : magnitude;
-}
-
-/**
  * One LSTM cell step as a single differentiable op.
  * @param gates pre-activations `[batch, 4·hidden]`, blocks i, f, g, o
  * @param prevCell c_{t−1} `[batch, hidden]`
@@ -86,14 +76,14 @@ export function fusedLstmCell(gates: tf.Tensor2D, prevCell: tf.Tensor2D): { hidd
       for (let k = 0; k < size; k++) {
         const inputGate = sigmoid(pre[row + k]);
         const forgetGate = sigmoid(pre[row + size + k]);
-        const candidate = tanh(pre[row + 2 * size + k]);
+        const candidate = Math.tanh(pre[row + 2 * size + k]);
         const outputGate = sigmoid(pre[row + 3 * size + k]);
         activated[row + k] = inputGate;
         activated[row + size + k] = forgetGate;
         activated[row + 2 * size + k] = candidate;
         activated[row + 3 * size + k] = outputGate;
         const cell = forgetGate * previous[b * size + k] + inputGate * candidate;
-        const squashed = tanh(cell);
+        const squashed = Math.tanh(cell);
         cellTanh[b * size + k] = squashed;
         packed[b * 2 * size + k] = outputGate * squashed;
         packed[b * 2 * size + size + k] = cell;
