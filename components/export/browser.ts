@@ -7,6 +7,7 @@ import { colorTable, mapValues, rgbCss } from '../lib/colormap';
 import { metricsCsv, tensorCsv } from '../lib/csv';
 import { encodeNpy } from '../lib/npy';
 import { extractView, panelsForFrame, type PanelSpec } from '../lib/panels';
+import { pooledGrid, poolValues } from '../lib/pool';
 import { createZip, type ZipEntry } from '../lib/zip';
 import { panelScale, type PanelScale } from '../heatmap/view-math';
 import { exportStem, FIGURE_COLORS, figureLayout, formatValue, panelSvg, tickIndices, type FigureText } from './figure';
@@ -56,14 +57,18 @@ export interface PanelExportInput {
 
 function prepare(input: PanelExportInput) {
   const { spec, tensor, iteration, timestep, runName } = input;
-  const values = spec.views.map((v) => extractView(tensor.data, v, spec.perTimestep ? timestep : 0).slice());
-  const scale = panelScale(values, input.locked);
-  const layout = figureLayout(spec.views);
+  const raw = spec.views.map((v) => extractView(tensor.data, v, spec.perTimestep ? timestep : 0).slice());
+  const scale = panelScale(raw, input.locked);
+  // Views larger than a canvas are pooled (largest magnitude per bin), as on screen; the axis titles say so.
+  const grids = spec.views.map((v) => pooledGrid(v.rows, v.cols));
+  const values = raw.map((r, i) => poolValues(r, spec.views[i].rows, spec.views[i].cols, grids[i]));
+  const layout = figureLayout(spec.views.map((v, i) => ({ label: v.label, rows: grids[i].rows, cols: grids[i].cols })));
+  const binned = (axis: string, bin: number) => (bin > 1 ? `${axis} (max |value| per ${bin})` : axis);
   const text: FigureText = {
     title: spec.title,
     subtitle: `${runName} · iteration ${iteration}${spec.perTimestep ? ` · timestep ${timestep}` : ''} · [${spec.shape.join('×')}] ${spec.axes.join(', ')}`,
-    rowAxis: spec.views[0].rowAxis,
-    colAxis: spec.views[0].colAxis,
+    rowAxis: binned(spec.views[0].rowAxis, grids[0].rowBin),
+    colAxis: binned(spec.views[0].colAxis, grids[0].colBin),
   };
   return { values, scale, layout, text, stem: exportStem(runName, iteration, spec.perTimestep ? timestep : null, spec.key) };
 }

@@ -9,6 +9,7 @@ import { memo, useEffect, useRef, useState } from 'react';
 import type { DecodedFrame, DecodedTensor } from '../../server/protocol';
 import { colorTable, mapValues, rgbCss } from '../lib/colormap';
 import { cellAxes, extractView, wrongBits, type PanelSpec } from '../lib/panels';
+import { pooledGrid, poolValues } from '../lib/pool';
 import { formatValue } from '../export/figure';
 import { figureLayout } from '../export/figure';
 import { downloadBlob, panelPng, panelSvgFile, tensorCsvFile, tensorJsonFile, tensorNpy } from '../export/browser';
@@ -43,10 +44,13 @@ export const HeatmapPanel = memo(function HeatmapPanel({ spec }: { spec: PanelSp
   const [locked, setLocked] = useState(() => spec.key in store.getState().lockedRanges);
   const box = GROUP_BOX[spec.group];
   const sizes = spec.views.map((v) => viewDisplaySize(v.rows, v.cols, box));
-  const exportSize = figureLayout(spec.views);
+  const grids = spec.views.map((v) => pooledGrid(v.rows, v.cols));
+  const exportSize = figureLayout(spec.views.map((v, i) => ({ label: v.label, rows: grids[i].rows, cols: grids[i].cols })));
 
   useEffect(() => {
     const scratch = spec.views.map((v) => new Float32Array(v.rows * v.cols));
+    const viewGrids = spec.views.map((v) => pooledGrid(v.rows, v.cols));
+    const pooledScratch = viewGrids.map((g) => new Float32Array(g.rows * g.cols));
     const images: (ImageData | null)[] = spec.views.map(() => null);
     let barMap = '';
     let last: { frame: DecodedFrame | null; timestep: number; lock: [number, number] | undefined; highlight: number | null } = {
@@ -69,8 +73,9 @@ export const HeatmapPanel = memo(function HeatmapPanel({ spec }: { spec: PanelSp
         const refs = viewRefs.current[i];
         const ctx = refs.canvas?.getContext('2d');
         if (!ctx) return;
-        const image = images[i] ?? (images[i] = ctx.createImageData(v.cols, v.rows));
-        mapValues(values[i], new Uint32Array(image.data.buffer), table, scale.min, scale.max);
+        const grid = viewGrids[i];
+        const image = images[i] ?? (images[i] = ctx.createImageData(grid.cols, grid.rows));
+        mapValues(poolValues(values[i], v.rows, v.cols, grid, pooledScratch[i]), new Uint32Array(image.data.buffer), table, scale.min, scale.max);
         ctx.putImageData(image, 0, 0);
         if (refs.timeRow) {
           const showRow = v.rowAxis === 'time' && v.rows > 1;
@@ -244,7 +249,7 @@ export const HeatmapPanel = memo(function HeatmapPanel({ spec }: { spec: PanelSp
               onMouseLeave={onLeave}
               onClick={(e) => onClick(i, e)}
             >
-              <canvas ref={(el) => { viewRefs.current[i].canvas = el; }} width={v.cols} height={v.rows} />
+              <canvas ref={(el) => { viewRefs.current[i].canvas = el; }} width={grids[i].cols} height={grids[i].rows} />
               {spec.name === 'output' && i === 0 ? (
                 <canvas className="marks" ref={(el) => { viewRefs.current[i].marks = el; }} width={v.cols * WRONG_MARK_PX} height={v.rows * WRONG_MARK_PX} />
               ) : null}

@@ -8,6 +8,8 @@ test('views get whole pixels per cell, capped, and shrink below one pixel only w
   const big = viewDisplaySize(512, 512, GROUP_BOX.memory);
   assert.equal(big.width, 300);
   assert.ok(big.cellPx < 1);
+  const tall = viewDisplaySize(100_000, 64, GROUP_BOX.memory);
+  assert.deepEqual([tall.width, tall.height], [256, 300], 'each axis fits on its own when cells outnumber pixels');
   assert.throws(() => viewDisplaySize(0, 3, GROUP_BOX.memory), /0×3 cells/);
 });
 

@@ -20,8 +20,17 @@ const MAX_CELL_PX = 20;
 export function viewDisplaySize(rows: number, cols: number, box: { width: number; height: number }): { width: number; height: number; cellPx: number } {
   if (!(rows >= 1 && cols >= 1)) throw new Error(`viewDisplaySize: view has ${rows}×${cols} cells`);
   const fit = Math.min(box.width / cols, box.height / rows, MAX_CELL_PX);
-  const cellPx = fit >= 1 ? Math.floor(fit) : fit;
-  return { width: Math.max(1, Math.round(cols * cellPx)), height: Math.max(1, Math.round(rows * cellPx)), cellPx };
+  if (fit >= 1) {
+    const cellPx = Math.floor(fit);
+    return { width: cols * cellPx, height: rows * cellPx, cellPx };
+  }
+  // More cells than pixels on some axis: fit each axis on its own, so a 100k × 64 memory is a readable block, not a
+  // one-pixel sliver.
+  const axis = (n: number, room: number) => {
+    const px = Math.min(room / n, MAX_CELL_PX);
+    return Math.max(1, Math.round(n * (px >= 1 ? Math.floor(px) : px)));
+  };
+  return { width: axis(cols, box.width), height: axis(rows, box.height), cellPx: fit };
 }
 
 export interface PanelScale {
