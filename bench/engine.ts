@@ -10,7 +10,8 @@
  *
  *   npm run bench:engine [-- --configs copy,N16,N64 --repeats 5 --debug --plain-lstm]
  *
- * Per config: 2 warm-up iterations, then the median of `--repeats` timed ones (forward-only is timed too);
+ * Per config: 2 warm-up iterations, then the median of `--repeats` timed ones, wall and CPU time (forward-only is
+ * timed too);
  * kernels per iteration counted once with tf.profile; heap and RSS after the config. `--debug` also times a
  * forward with debug frames; `--plain-lstm` runs the LSTM gates as plain tfjs ops instead of the fused cell (A/B).
  * Prints a table and, as the last line, a JSON summary.
@@ -70,6 +71,8 @@ interface Result {
   parameters: number;
   /** Absent when the iteration failed (see `error`). */
   forwardBackwardMs?: number;
+  /** CPU milliseconds of this process per forward+backward (median); steadier than wall time under load. */
+  forwardBackwardCpuMs?: number;
   forwardMs: number;
   forwardDebugMs?: number;
   msPerTimestep?: number;
@@ -82,16 +85,22 @@ interface Result {
   tfjsMb: number;
 }
 
-function timeMs(run: () => void, repeats: number): number {
+/** Median wall and CPU (user + system of this process) milliseconds per run. CPU time is the steadier figure on a
+ * shared, loaded machine: other processes stretch the wall clock, not our CPU time. */
+function timeMs(run: () => void, repeats: number): { wall: number; cpu: number } {
   run();
   run();
-  const samples: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < repeats; i++) {
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     run();
-    samples.push(performance.now() - t0);
+    wall.push(performance.now() - t0);
+    const used = process.cpuUsage(cpu0);
+    cpu.push((used.user + used.system) / 1000);
   }
-  return median(samples);
+  return { wall: median(wall), cpu: median(cpu) };
 }
 
 async function benchOne(config: BenchConfig, repeats: number, withDebug: boolean): Promise<Result> {
@@ -116,7 +125,7 @@ async function benchOne(config: BenchConfig, repeats: number, withDebug: boolean
     model.disposeHidden(hidden);
   };
   // Forward first: when forward+backward exhausts the backend's memory, the forward figure is still recorded.
-  const forwardMs = timeMs(forward, repeats);
+  const forwardMs = timeMs(forward, repeats).wall;
   let forwardDebugMs: number | undefined;
   if (withDebug) {
     const debugModel = new DNC({ ...config.options, debug: true });
@@ -124,14 +133,15 @@ async function benchOne(config: BenchConfig, repeats: number, withDebug: boolean
       const { output, hidden } = debugModel.forward(x);
       output.dispose();
       debugModel.disposeHidden(hidden);
-    }, repeats);
+    }, repeats).wall;
     debugModel.dispose();
   }
   let forwardBackwardMs: number | undefined;
+  let forwardBackwardCpuMs: number | undefined;
   let kernelsPerIteration: number | undefined;
   let error: string | undefined;
   try {
-    forwardBackwardMs = timeMs(iteration, repeats);
+    ({ wall: forwardBackwardMs, cpu: forwardBackwardCpuMs } = timeMs(iteration, repeats));
     // One profiled iteration: every kernel the forward, the loss and the backward dispatch.
     kernelsPerIteration = (await tf.profile(() => iteration())).kernels.length;
   } catch (caught) {
@@ -150,6 +160,7 @@ async function benchOne(config: BenchConfig, repeats: number, withDebug: boolean
     numHiddenLayers: config.options.numHiddenLayers ?? 2,
     parameters,
     forwardBackwardMs,
+    forwardBackwardCpuMs,
     forwardMs,
     forwardDebugMs,
     msPerTimestep: forwardBackwardMs === undefined ? undefined : forwardBackwardMs / config.steps,
@@ -185,7 +196,7 @@ async function main(): Promise<void> {
     const fixed = (value: number | undefined, digits: number, width: number) => (value === undefined ? '—' : value.toFixed(digits)).padStart(width);
     console.log(
       `${plain.name.padEnd(6)} B${String(plain.batch).padEnd(4)} T${String(plain.steps).padEnd(3)} N${String(plain.nrCells).padEnd(5)} W${String(plain.cellSize).padEnd(3)} R${plain.readHeads} ` +
-        `fwd+bwd ${fixed(plain.forwardBackwardMs, 1, 8)} ms  fwd ${fixed(plain.forwardMs, 1, 7)} ms` +
+        `fwd+bwd ${fixed(plain.forwardBackwardMs, 1, 8)} ms (cpu ${fixed(plain.forwardBackwardCpuMs, 1, 6)} ms)  fwd ${fixed(plain.forwardMs, 1, 7)} ms` +
         `${plain.forwardDebugMs === undefined ? '' : `  fwd+debug ${fixed(plain.forwardDebugMs, 1, 7)} ms`}  ` +
         `${fixed(plain.msPerTimestep, 2, 7)} ms/step  ${String(plain.kernelsPerIteration ?? '—').padStart(6)} kernels  ` +
         `heap ${plain.heapUsedMb.toFixed(0)} MB  rss ${plain.rssMb.toFixed(0)} MB${plain.error === undefined ? '' : `  error: ${plain.error}`}`,

@@ -7,7 +7,7 @@
  *   npm run bench:train [-- --iterations 30 --warmup 3 --max_seconds 120]
  *
  * Prints one line per timed iteration and, as the last line, a JSON summary (it/s, ms per iteration: mean,
- * median, p90). Debug-frame capture is off (summarize_freq above the run length) and timed separately once.
+ * median, p90; CPU ms median). Debug-frame capture is off (summarize_freq above the run length) and timed separately once.
  */
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../engine/backend';
@@ -34,9 +34,13 @@ async function main(): Promise<void> {
   const trainer = createTrainer(config);
   for (let i = 0; i < warmup; i++) await trainer.step();
   const times: number[] = [];
+  const cpuTimes: number[] = [];
   const started = performance.now();
   while (times.length < iterations && (performance.now() - started) / 1000 < maxSeconds) {
+    const cpu0 = process.cpuUsage();
     const result = await trainer.step();
+    const used = process.cpuUsage(cpu0);
+    cpuTimes.push((used.user + used.system) / 1000);
     times.push(result.wallMs);
     console.log(`iteration ${result.iteration}: ${result.wallMs.toFixed(1)} ms (length ≤ ${result.sequenceLength}), loss ${result.loss.toFixed(4)}`);
   }
@@ -52,6 +56,8 @@ async function main(): Promise<void> {
     seconds: Number(seconds.toFixed(2)),
     itPerSecond: Number((times.length / seconds).toFixed(3)),
     msPerIteration: { mean: Number(mean.toFixed(1)), median: Number(percentile(sorted, 0.5).toFixed(1)), p90: Number(percentile(sorted, 0.9).toFixed(1)) },
+    // CPU time of this process per iteration (median): steadier than wall time on a shared, loaded machine.
+    cpuMsPerIterationMedian: Number(percentile([...cpuTimes].sort((a, b) => a - b), 0.5).toFixed(1)),
     msCapturedIteration: Number(captured.wallMs.toFixed(1)),
     numTensors: tf.memory().numTensors,
   };
