@@ -43,6 +43,7 @@ test('newcomer: start a copy run from the form, see heatmaps change and the loss
   const step = await runPage.chartStep('loss-chart');
   await expect.poll(() => runPage.chartStep('loss-chart')).toBeGreaterThan(step);
   await runPage.screenshot('run-live');
+  await expect(page.locator('[data-testid^="heatmap-"][data-error]')).toHaveCount(0);
 
   // Back on the runs page the run is listed with its sparkline, and can be overlaid.
   await page.getByTestId('home-link').click();

@@ -65,6 +65,9 @@ export const HeatmapPanel = memo(function HeatmapPanel({ spec }: { spec: PanelSp
       const root = rootRef.current;
       const tensor = findTensor(frame, spec);
       if (!root || !frame || !tensor) return;
+      // A frame whose shapes changed (curriculum: longer sequences) is drawn by the panel React mounts for the new
+      // layout; this one is about to unmount.
+      if (tensor.shape.length !== spec.shape.length || tensor.shape.some((d, k) => d !== spec.shape[k])) return;
       const t = s.timestep;
       const values = spec.views.map((v, i) => extractView(tensor.data, v, spec.perTimestep ? t : 0, scratch[i]));
       const scale = panelScale(values, lock);
@@ -146,8 +149,18 @@ export const HeatmapPanel = memo(function HeatmapPanel({ spec }: { spec: PanelSp
       if (badge) badge.textContent = count === 0 ? 'all bits right' : `${count} wrong bit${count === 1 ? '' : 's'}`;
     };
 
-    draw(store.getState());
-    return store.subscribe(draw);
+    // A subscriber that throws would break every other subscriber of the store: contain failures to this panel.
+    const safeDraw = (s: DashboardState) => {
+      try {
+        draw(s);
+        if (rootRef.current) delete rootRef.current.dataset.error;
+      } catch (error) {
+        console.error(`heatmap ${spec.key}: draw failed`, error);
+        if (rootRef.current) rootRef.current.dataset.error = error instanceof Error ? error.message : String(error);
+      }
+    };
+    safeDraw(store.getState());
+    return store.subscribe(safeDraw);
   }, [store, spec]);
 
   const onMove = (i: number, e: React.MouseEvent<HTMLDivElement>) => {
