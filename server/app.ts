@@ -134,12 +134,16 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
       sendError(res, error, 'request');
     }
   });
+  const upgraded = new Set<Duplex>();
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     if ((req.url ?? '').startsWith('/socket.io/')) return;
     if (nextUpgrade === null) {
       socket.destroy();
       return;
     }
+    // Upgraded sockets (Next's HMR) leave the server's connection tracking; keep them so close() can end them.
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
     nextUpgrade(req, socket, head).catch(() => socket.destroy());
   });
   server.on('clientError', (_error, socket) => socket.destroy());
@@ -174,8 +178,10 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
         await new Promise<void>((done) => {
           io.close(() => done());
           server.closeAllConnections();
+          for (const socket of upgraded) socket.destroy();
         });
-        if (closeNext !== null) await closeNext().catch(() => undefined);
+        // Next's dev server can take long to release its watchers; the data is safe by now, so do not wait forever.
+        if (closeNext !== null) await Promise.race([closeNext().catch(() => undefined), delay(NEXT_CLOSE_TIMEOUT_MS)]);
         storage.close();
       })();
       return closing;
@@ -184,6 +190,10 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
 }
 
 const TOKEN_COOKIE = 'engram_token';
+/** How long close() waits for Next to shut down before going on without it. */
+const NEXT_CLOSE_TIMEOUT_MS = 5000;
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /** How a page request (not the API) proves the token: `?token=`, the header, the cookie set earlier, or not at all.
  *  Next's static assets (`/_next/`) carry no secrets and are served without it. */

@@ -5,6 +5,9 @@
 import { createEngramServer } from './app';
 import { CliError, parseCliOptions } from './cli-options';
 
+/** Longest a graceful shutdown may take before the process exits anyway. */
+const SHUTDOWN_TIMEOUT_MS = 15_000;
+
 async function main(): Promise<void> {
   const options = parseCliOptions(process.argv.slice(2), process.env);
   const server = await createEngramServer({
@@ -27,6 +30,11 @@ async function main(): Promise<void> {
     if (stopping) process.exit(1); // a second Ctrl-C means now
     stopping = true;
     console.log(`[engram] ${signal}: checkpointing runs and closing`);
+    // Checkpoints are written within seconds; a hung handle must not keep the port's process (and Next's lock) alive.
+    setTimeout(() => {
+      console.error('[engram] shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS).unref();
     server.close().then(
       () => process.exit(0),
       (error: unknown) => {

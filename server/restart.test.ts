@@ -4,8 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import type { MetricPoint, RunSummary } from './protocol';
-import { getJson, postJson, runOf, startTestServer, tempDataDir, TINY_CONFIG, unwrap, waitFor } from './test-helpers';
+import { io as connect } from 'socket.io-client';
+import { socketParser, type MetricPoint, type RunSummary } from './protocol';
+import { getJson, postJson, runOf, startTestServer, tempDataDir, TINY_CONFIG, unwrap, waitFor, type TestClient } from './test-helpers';
 
 const root = join(__dirname, '..');
 
@@ -80,6 +81,36 @@ test('kill -9, restart on the same data dir: runs and history intact, the interr
       const r = await runOf(server.url, heldRun.id);
       return r.state === 'paused' && r.iteration === heldRun.iteration + 1;
     }, 60_000);
+  } finally {
+    await server.teardown();
+  }
+});
+
+test('SIGTERM with a client attached and a run training: the process exits 0 and the run is kept as interrupted', async () => {
+  const dataDir = tempDataDir('sigterm');
+  const { child, url } = await spawnServer(dataDir);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const socket: TestClient = connect(url, { transports: ['websocket'], parser: socketParser, forceNew: true, reconnection: false });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', reject);
+    });
+    const run = unwrap((await postJson(`${url}/api/runs`, { config: TINY_CONFIG, name: 'terminated' })).body) as RunSummary;
+    unwrap(await socket.emitWithAck('run:subscribe', { runId: run.id }));
+    await waitFor('training to start', async () => (await runOf(url, run.id)).iteration >= 3, 60_000);
+    child.kill('SIGTERM');
+    // The shutdown's own deadline is 15 s; a process still alive well past it is the hang this guards against.
+    const code = await Promise.race([exited, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 30_000).unref())]);
+    assert.equal(code, 0);
+  } finally {
+    socket.disconnect();
+    child.kill('SIGKILL');
+  }
+  const server = await startTestServer({ dataDir });
+  try {
+    const runs = unwrap((await getJson(`${server.url}/api/runs`)).body) as RunSummary[];
+    assert.equal(runs.find((r) => r.name === 'terminated')?.state, 'interrupted');
   } finally {
     await server.teardown();
   }
