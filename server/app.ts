@@ -11,7 +11,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { Server } from 'socket.io';
 import { ApiError } from './errors';
-import { createApiHandler, sendError } from './http-api';
+import { createApiHandler, sendError, sendJson, type ApiHandler } from './http-api';
 import { MAX_PAYLOAD_BYTES, socketParser, TOKEN_HEADER, TOKEN_QUERY } from './protocol';
 import { RunManager, type RunListener } from './run-manager';
 import { attachSocketApi, type EngramIo } from './socket-api';
@@ -82,13 +82,15 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
     return manager;
   };
   const listener: RunListener = attachSocketApi(io, getManager);
-  manager = new RunManager(storage, listener, {
+  const managerOptions = {
     checkpointIntervalMs: options.checkpointIntervalMs ?? 180_000,
     flushIntervalMs: options.flushIntervalMs ?? 100,
     workerMaxOldGenerationMb: options.workerMaxOldGenerationMb ?? 4096,
     testHooks: options.testHooks === true,
-  });
-  const api = createApiHandler(manager);
+  };
+  manager = new RunManager(storage, listener, managerOptions);
+  // Replaced (with the manager) only by the test hook that simulates a restart.
+  let api: ApiHandler = createApiHandler(manager);
 
   io.use((socket, next) => {
     const auth = socket.handshake.auth as Record<string, unknown> | undefined;
@@ -104,10 +106,48 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
     next();
   });
 
+  // The TCP connections socket.io's requests and upgrades came over, so a test hook can cut them like a restart would.
+  const ioConnections = new Set<Duplex>();
+  const trackIoConnection = (socket: Duplex) => {
+    if (!options.testHooks || ioConnections.has(socket)) return;
+    ioConnections.add(socket);
+    socket.once('close', () => ioConnections.delete(socket));
+  };
+
+  /**
+   * Test-only routes under /api/_test/ (ENGRAM_TEST_HOOKS=1; otherwise they are unknown routes): `drop-connections`
+   * disconnects every socket server-side, `sever-connections` destroys their TCP connections (what a restart looks
+   * like to a browser), `restart` also does what a restart does to runs: checkpoint and stop every worker, running
+   * runs come back interrupted, under a new run manager over the same storage.
+   */
+  const testHook = async (method: string, name: string): Promise<{ sockets: number }> => {
+    if (method !== 'POST') throw new ApiError('not_found', `no route ${method} ${TEST_HOOK_PREFIX}${name}`);
+    const sockets = io.of('/').sockets.size;
+    if (name === 'drop-connections') {
+      io.disconnectSockets(true);
+    } else if (name === 'sever-connections' || name === 'restart') {
+      if (name === 'restart') {
+        const old = getManager();
+        manager = null;
+        await old.close();
+        const restarted = new RunManager(storage, listener, managerOptions);
+        manager = restarted;
+        api = createApiHandler(restarted);
+      }
+      for (const socket of ioConnections) socket.destroy();
+    } else {
+      throw new ApiError('not_found', `no route ${method} ${TEST_HOOK_PREFIX}${name}`);
+    }
+    return { sockets };
+  };
+
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = req.url ?? '/';
     // socket.io's own requests are handled by its listener on this server.
-    if (url.startsWith('/socket.io/')) return;
+    if (url.startsWith('/socket.io/')) {
+      trackIoConnection(req.socket);
+      return;
+    }
     try {
       if (url.startsWith('/api/') || url === '/api') {
         if (token !== null) {
@@ -118,6 +158,13 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
         }
         if (req.method !== 'GET' && req.method !== 'HEAD' && !originAllowed(req.headers.origin, req.headers.host)) {
           throw new ApiError('forbidden_origin', `origin ${req.headers.origin ?? ''} may not send commands to this server`);
+        }
+        if (options.testHooks === true && url.startsWith(TEST_HOOK_PREFIX)) {
+          testHook(req.method ?? 'GET', url.split('?')[0].slice(TEST_HOOK_PREFIX.length)).then(
+            (data) => sendJson(res, 200, { ok: true, data }),
+            (error: unknown) => sendError(res, error, `test hook ${url}`),
+          );
+          return;
         }
         api(req, res);
         return;
@@ -136,7 +183,10 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
   });
   const upgraded = new Set<Duplex>();
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    if ((req.url ?? '').startsWith('/socket.io/')) return;
+    if ((req.url ?? '').startsWith('/socket.io/')) {
+      trackIoConnection(socket);
+      return;
+    }
     if (nextUpgrade === null) {
       socket.destroy();
       return;
@@ -174,7 +224,7 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
     port,
     close() {
       closing ??= (async () => {
-        await manager.close();
+        await getManager().close();
         await new Promise<void>((done) => {
           io.close(() => done());
           server.closeAllConnections();
@@ -190,6 +240,7 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
 }
 
 const TOKEN_COOKIE = 'engram_token';
+const TEST_HOOK_PREFIX = '/api/_test/';
 /** How long close() waits for Next to shut down before going on without it. */
 const NEXT_CLOSE_TIMEOUT_MS = 5000;
 

@@ -60,7 +60,12 @@ export function LiveConnection() {
       if (list.ok) store.getState().setRuns(list.data);
       await subscribe(store.getState().runId);
     };
-    const onDisconnect = () => store.getState().setConnection('disconnected');
+    const onDisconnect = (reason: Socket.DisconnectReason) => {
+      store.getState().setConnection('disconnected');
+      // socket.io retries by itself after a lost transport, but not after the server closed the socket; this server
+      // never does that to end a session (only when it drops every connection), so come back as after a restart.
+      if (reason === 'io server disconnect') socket.connect();
+    };
     const onConnectError = (err: Error) => store.getState().setConnection('disconnected', err.message);
     const onRunUpdated = (run: RunSummary) => store.getState().upsertRun(run);
     const onMetrics = (batch: MetricsBatch) => {
