@@ -67,8 +67,9 @@ export function denseStepBackward(
   // which saves a pass over the largest array.
   for (const [name, array] of Object.entries(gradients)) if (name !== 'prevLinkMatrix') array.fill(0);
   const memoryGradient = new Float64Array(cells * width);
-  const linkRowGradient = new Float64Array(cells);
-  const linkRowValues = new Float64Array(cells);
+  const forwardGradientsI = new Float64Array(heads);
+  const prevReadsI = new Float64Array(heads);
+  const prevReadGradientsI = new Float64Array(heads);
   const readWeightsGradient = new Float64Array(heads * cells);
   const forwardGradient = new Float64Array(heads * cells);
   const backwardGradient = new Float64Array(heads * cells);
@@ -171,39 +172,38 @@ export function denseStepBackward(
       const linkRow = out.linkMatrix + i * cells;
       const prevRow = linkOffset + i * cells;
       const weightI = writeWeights[i];
-      // The new row of L is recomputed from the inputs rather than read back, so the forward's output need not be
-      // kept for the backward pass (it is the largest array of the step).
-      for (let j = 0; j < cells; j++) {
-        linkRowGradient[j] = packedGradient[linkRow + j];
-        linkRowValues[j] = i === j ? 0 : (1 - weightI - writeWeights[j]) * prevLinks[prevRow + j] + weightI * prevPrecedence[cellOffset + j];
-      }
       for (let h = 0; h < heads; h++) {
-        const headCells = headCellOffset + h * cells;
-        const forwardGradientI = forwardGradient[h * cells + i];
-        const prevReadI = prevRead[headCells + i];
-        let prevReadGradientI = 0;
-        for (let j = 0; j < cells; j++) {
-          const link = linkRowValues[j];
-          const backwardGradientJ = backwardGradient[h * cells + j];
-          linkRowGradient[j] += forwardGradientI * prevRead[headCells + j] + backwardGradientJ * prevReadI;
-          prevReadGradient[headCells + j] += forwardGradientI * link;
-          prevReadGradientI += backwardGradientJ * link;
-        }
-        prevReadGradient[headCells + i] += prevReadGradientI;
+        forwardGradientsI[h] = forwardGradient[h * cells + i];
+        prevReadsI[h] = prevRead[headCellOffset + h * cells + i];
+        prevReadGradientsI[h] = 0;
       }
+      // One pass over the row (it streams three N² arrays; separate passes per term cost twice as much at N 256).
+      // The new L[i,j] is recomputed from the inputs rather than read back, so the forward's output need not be
+      // kept for the backward pass (it is the largest array of the step).
       let rowSum = 0;
       for (let j = 0; j < cells; j++) {
         if (i === j) {
           prevLinksGradient[prevRow + j] = 0;
           continue;
         }
-        const linkGradientIJ = linkRowGradient[j];
         const prevLink = prevLinks[prevRow + j];
-        prevLinksGradient[prevRow + j] = (1 - weightI - writeWeights[j]) * linkGradientIJ;
-        rowSum += linkGradientIJ * (prevPrecedence[cellOffset + j] - prevLink);
+        const precedenceJ = prevPrecedence[cellOffset + j];
+        const keep = 1 - weightI - writeWeights[j];
+        const link = keep * prevLink + weightI * precedenceJ;
+        let linkGradientIJ = packedGradient[linkRow + j];
+        for (let h = 0; h < heads; h++) {
+          const headCellJ = headCellOffset + h * cells + j;
+          const backwardGradientJ = backwardGradient[h * cells + j];
+          linkGradientIJ += forwardGradientsI[h] * prevRead[headCellJ] + backwardGradientJ * prevReadsI[h];
+          prevReadGradient[headCellJ] += forwardGradientsI[h] * link;
+          prevReadGradientsI[h] += backwardGradientJ * link;
+        }
+        prevLinksGradient[prevRow + j] = keep * linkGradientIJ;
+        rowSum += linkGradientIJ * (precedenceJ - prevLink);
         writeWeightsGradient[j] -= linkGradientIJ * prevLink;
         prevPrecedenceGradient[cellOffset + j] += linkGradientIJ * weightI;
       }
+      for (let h = 0; h < heads; h++) prevReadGradient[headCellOffset + h * cells + i] += prevReadGradientsI[h];
       writeWeightsGradient[i] += rowSum;
     }
 
