@@ -114,14 +114,18 @@ export interface MetricsBatch {
 
 // ---------------------------------------------------------------------------------------------- frames
 
-/** One tensor on the wire. `data` is little-endian float32 bytes; its byte length is 4 × product(shape). */
-export interface WireTensor {
+/** What describes a frame tensor, apart from its values: the same on the wire, decoded, and between threads. */
+export interface TensorInfo {
   name: string;
   layer: number;
   shape: number[];
   axes: string[];
   range?: [number, number];
   description?: string;
+}
+
+/** One tensor on the wire. `data` is little-endian float32 bytes; its byte length is 4 × product(shape). */
+export interface WireTensor extends TensorInfo {
   data: ArrayBuffer | Uint8Array;
 }
 
@@ -135,13 +139,7 @@ export interface WireFrame {
 }
 
 /** A decoded tensor, ready to draw. */
-export interface DecodedTensor {
-  name: string;
-  layer: number;
-  shape: number[];
-  axes: string[];
-  range?: [number, number];
-  description?: string;
+export interface DecodedTensor extends TensorInfo {
   data: Float32Array;
 }
 

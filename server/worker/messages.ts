@@ -3,7 +3,7 @@
  * wire protocol for clients is `server/protocol.ts`. Every command carries an `id` and is answered by exactly one
  * `reply` with that id, sent at a safe point between iterations, after every `iteration` message it precedes.
  */
-import type { MetricPoint, RunConfig, RunFailure } from '../protocol';
+import type { MetricPoint, RunConfig, RunFailure, TensorInfo } from '../protocol';
 
 /** Test and benchmark hooks, stripped from a run's config before the engine sees it. Only honoured when the server
  *  was started with test hooks enabled. */
@@ -33,13 +33,7 @@ export interface PackedFrame {
   buffer: ArrayBuffer;
 }
 
-export interface PackedTensorInfo {
-  name: string;
-  layer: number;
-  shape: number[];
-  axes: string[];
-  range?: [number, number];
-  description?: string;
+export interface PackedTensorInfo extends TensorInfo {
   byteOffset: number;
   byteLength: number;
 }
