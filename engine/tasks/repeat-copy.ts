@@ -12,22 +12,28 @@ import { bitErrorRate, checkBatchRequest, checkInputSize, sigmoidCrossEntropy } 
 import type { Task, TaskBatch, TaskConfig } from './types';
 
 export function createRepeatCopyTask(config: TaskConfig): Task {
-  const inputSize = config.inputSize;
-  const repeats = config.repeats ?? 2;
-  checkInputSize('repeat-copy', inputSize);
+  return repeatedCopyTask('repeat-copy', config.inputSize, config.repeats ?? 2);
+}
+
+/**
+ * The copy family: `repeats` copies of the sequence after the marker. The copy task is the case `repeats = 1`,
+ * so both draw their bits in the same order from the generator.
+ */
+export function repeatedCopyTask(name: 'copy' | 'repeat-copy', inputSize: number, repeats: number): Task {
+  checkInputSize(name, inputSize);
   if (!Number.isInteger(repeats) || repeats < 1) {
-    throw new Error(`repeat-copy: repeats must be a positive integer, got ${repeats}`);
+    throw new Error(`${name}: repeats must be a positive integer, got ${repeats}`);
   }
   const bits = inputSize - 1;
   return {
-    name: 'repeat-copy',
+    name,
     metricName: 'bit error rate',
     inputSize,
     outputSize: inputSize,
     minLength: 1,
     testLengthFactor: 10,
     generate(rng: Rng, batchSize: number, length: number): TaskBatch {
-      checkBatchRequest('repeat-copy', batchSize, length, 1);
+      checkBatchRequest(name, batchSize, length, 1);
       const timesteps = length + 1 + repeats * length;
       const input = new Float32Array(batchSize * timesteps * inputSize);
       const target = new Float32Array(batchSize * timesteps * inputSize);
