@@ -55,6 +55,26 @@ export const DENSE_STEP_INPUT_NAMES = [
 
 export type DenseStepInputName = (typeof DENSE_STEP_INPUT_NAMES)[number];
 
+/**
+ * The sixteen arrays, in `DENSE_STEP_INPUT_NAMES` order, as one object literal. Every object the kernels read is
+ * built here so that all share one hidden class: objects assembled by spread or `Object.fromEntries` came with
+ * varying maps, and V8 threw the kernels' optimized code away on them ("wrong map" deopts, then slow code until
+ * re-optimized).
+ */
+export function denseStepArrays<A extends FloatArray>(values: readonly A[]): DenseStepArrays<A> {
+  if (values.length !== DENSE_STEP_INPUT_NAMES.length) {
+    throw new Error(`denseStepArrays: values has ${values.length} arrays, expected ${DENSE_STEP_INPUT_NAMES.length} (${DENSE_STEP_INPUT_NAMES.join(', ')})`);
+  }
+  const [
+    readKeys, readStrengths, writeKey, writeStrength, eraseVector, writeVector, freeGates, allocationGate, writeGate, readModes,
+    prevMemory, prevLinkMatrix, prevPrecedence, prevReadWeights, prevWriteWeights, prevUsage,
+  ] = values;
+  return {
+    readKeys, readStrengths, writeKey, writeStrength, eraseVector, writeVector, freeGates, allocationGate, writeGate, readModes,
+    prevMemory, prevLinkMatrix, prevPrecedence, prevReadWeights, prevWriteWeights, prevUsage,
+  };
+}
+
 /** Per-batch-row shape (without the batch axis) of each input. */
 export function denseStepInputShapes(sizes: DenseStepSizes): Record<DenseStepInputName, number[]> {
   const { memorySize: n, cellSize: w, readHeads: r } = sizes;

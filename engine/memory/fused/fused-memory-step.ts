@@ -11,7 +11,7 @@ import { customGradient } from '../../util/custom-gradient';
 import type { MemoryState, MemoryStepDebug, MemoryStepResult } from '../types';
 import { denseStepForward, type DenseStepTape } from './dense-step-kernel';
 import {
-  DENSE_STEP_INPUT_NAMES, denseStepInputShapes, densePackedLayout,
+  DENSE_STEP_INPUT_NAMES, denseStepArrays, denseStepInputShapes, densePackedLayout,
   type DenseStepArrays, type DenseStepInputName, type DenseStepSizes, type FloatArray,
 } from './dense-step-layout';
 import { denseStepBackward } from './dense-step-kernel-backward';
@@ -123,8 +123,7 @@ function float32Data(tensor: tf.Tensor, what: string): Float32Array {
 }
 
 function toArrays(values: readonly Float32Array[]): DenseStepArrays<Float32Array> {
-  const entries = DENSE_STEP_INPUT_NAMES.map((name, index) => [name, values[index]] as const);
-  return Object.fromEntries(entries) as Record<DenseStepInputName, Float32Array>;
+  return denseStepArrays(values);
 }
 
 /**
@@ -283,8 +282,11 @@ export function fusedMemoryStepFromRaw(
     const raw = float32Data(tensors[0], 'interfaceRaw');
     const parts = allocateInterfaceArrays(sizes);
     activateInterface(sizes, raw, parts);
-    const state = Object.fromEntries(STATE_INPUT_NAMES.map((name, index) => [name, float32Data(tensors[index + 1], argumentName(name))]));
-    const arrays = { ...parts, ...state } as DenseStepArrays<Float32Array>;
+    const state = STATE_INPUT_NAMES.map((name, index) => float32Data(tensors[index + 1], argumentName(name)));
+    const arrays = denseStepArrays([
+      parts.readKeys, parts.readStrengths, parts.writeKey, parts.writeStrength, parts.eraseVector, parts.writeVector,
+      parts.freeGates, parts.allocationGate, parts.writeGate, parts.readModes, ...state,
+    ]);
     return {
       arrays,
       gradients: (kernelGradients) => {
