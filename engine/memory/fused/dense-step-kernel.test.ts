@@ -54,6 +54,11 @@ test('analytic gradients match central finite differences (B 2, N 5, W 3, R 2)',
   checkGradients(sizes, randomInputs(sizes, 7), 7);
 });
 
+test('analytic gradients match finite differences with one read head (B 2, N 5, W 3, R 1; the backward has its own one-head loop)', () => {
+  const sizes = { batch: 2, memorySize: 5, cellSize: 3, readHeads: 1 };
+  checkGradients(sizes, randomInputs(sizes, 13), 13);
+});
+
 test('analytic gradients match finite differences (B 1, N 7, W 4, R 3) with one read head fully freed', () => {
   const sizes = { batch: 1, memorySize: 7, cellSize: 4, readHeads: 3 };
   const inputs = randomInputs(sizes, 11);
