@@ -8,7 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { customGradient } from '../../util/custom-gradient';
-import type { MemoryState, MemoryStepDebug, MemoryStepResult } from '../types';
+import type { DenseMemoryState } from '../dense-step';
+import type { MemoryStepDebug, MemoryStepResult } from '../types';
 import { denseStepForward, type DenseStepTape } from './dense-step-kernel';
 import {
   DENSE_STEP_INPUT_NAMES, denseStepArrays, denseStepInputShapes, densePackedLayout,
@@ -42,21 +43,8 @@ export interface FusedDenseInterface {
   readonly readModes: tf.Tensor3D;
 }
 
-/** Dense memory state for the whole batch. */
-export interface FusedDenseState extends MemoryState {
-  /** M: `[batch, memorySize, cellSize]`. */
-  readonly memory: tf.Tensor3D;
-  /** L: `[batch, memorySize, memorySize]`, zero diagonal, entries in [0, 1]. */
-  readonly linkMatrix: tf.Tensor3D;
-  /** p: `[batch, memorySize]`, sums ≤ 1. */
-  readonly precedence: tf.Tensor2D;
-  /** w_r: `[batch, readHeads, memorySize]`, rows sum ≤ 1. */
-  readonly readWeights: tf.Tensor3D;
-  /** w_w: `[batch, memorySize]`, sums ≤ 1. */
-  readonly writeWeights: tf.Tensor2D;
-  /** u: `[batch, memorySize]`, in [0, 1]. */
-  readonly usage: tf.Tensor2D;
-}
+/** The fused step reads and writes exactly the dense memory's state. */
+export type FusedDenseState = DenseMemoryState;
 
 /** What the forward pass leaves for the debug read-out. */
 interface ForwardRecord {
