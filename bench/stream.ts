@@ -7,16 +7,15 @@
  *  3. server RSS while 10,000 frames of 256×256 stream through at full speed (flat once the frame budget is full).
  * Prints the figures, then a JSON summary as the last line.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
 import { decodeFrame, socketParser, type Ack, type ClientToServerEvents, type MetricPoint, type RunSummary, type ServerToClientEvents } from '../server/protocol';
+import { percentile, startServer } from './support';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-const root = join(__dirname, '..');
 const quick = process.argv.includes('--quick');
 const STREAM_SECONDS = quick ? 3 : 8;
 const TRAIN_SECONDS = quick ? 4 : 10;
@@ -27,30 +26,9 @@ function unwrap<T>(ack: Ack<T>): T {
   return ack.data;
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--port', '0', '--data-dir', dataDir, '--fresh', '--no-next'], {
-    cwd: root,
-    env: { ...process.env, ENGRAM_TEST_HOOKS: '1' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let text = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      const match = text.match(/open (http:\/\/[^\s/]+)/);
-      if (match !== null) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return { child, url };
-}
 
 async function client(url: string): Promise<Client> {
   const socket: Client = connect(url, { transports: ['websocket'], parser: socketParser, forceNew: true, reconnection: false });
@@ -191,7 +169,7 @@ function round(x: number): number {
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'engram-bench-'));
-  const { child, url } = await startServer(dataDir);
+  const { child, url } = await startServer(dataDir, { next: false });
   try {
     const pid = child.pid as number;
     console.log(`server ${url} (pid ${pid}), rss at start ${rssMb(pid)} MB`);

@@ -12,12 +12,12 @@
  *     → pixel, so it includes the worker, the socket and the server's frame pacing on this machine.
  * Prints the figures, then a JSON summary as the last line. `--quick` measures 4 s per case instead of 10.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from '@playwright/test';
 import type { Ack, RunSummary } from '../server/protocol';
+import { percentile, startServer } from './support';
 
 interface FrameTiming {
   iteration: number;
@@ -26,7 +26,6 @@ interface FrameTiming {
   drawnAt: number;
 }
 
-const root = join(__dirname, '..');
 const quick = process.argv.includes('--quick');
 const MEASURE_MS = quick ? 4000 : 10_000;
 const SIZES = [64, 256, 512];
@@ -34,29 +33,7 @@ const SIZES = [64, 256, 512];
  *  20 fps goal (at 50 ms the trainer's own frame work would cap the offer just under 20 Hz). */
 const STEP_MS = 40;
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
-async function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--port', '0', '--data-dir', dataDir, '--fresh'], {
-    cwd: root,
-    env: { ...process.env, ENGRAM_TEST_HOOKS: '1', NEXT_TELEMETRY_DISABLED: '1' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-    detached: true,
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let text = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      const match = text.match(/open (http:\/\/[^\s/]+)/);
-      if (match !== null) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return { child, url };
-}
 
 async function api<T>(url: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(`${url}${path}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -120,7 +97,7 @@ async function measure(browser: Browser, url: string, size: number, mode: Mode):
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'engram-bench-ui-'));
-  const { child, url } = await startServer(dataDir);
+  const { child, url } = await startServer(dataDir, { next: true, detached: true });
   const browser = await chromium.launch({
     executablePath: process.env.ENGRAM_CHROMIUM ?? '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],

@@ -1,0 +1,39 @@
+/**
+ * What the benchmarks that drive a real server share: starting `server/main.ts` as a child process on a free
+ * port (test hooks on, so runs can use the synthetic trainer) and reading percentiles.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+const root = join(__dirname, '..');
+
+/**
+ * Start the server on port 0 with a fresh data dir and resolve with its URL from the console line.
+ * `next: false` serves the API and socket.io only; `detached` puts it in its own process group, so the caller can
+ * stop Next's children with it (`process.kill(-child.pid)`).
+ */
+export async function startServer(dataDir: string, options: { next: boolean; detached?: boolean }): Promise<{ child: ChildProcess; url: string }> {
+  const args = ['--import', 'tsx', 'server/main.ts', '--port', '0', '--data-dir', dataDir, '--fresh', ...(options.next ? [] : ['--no-next'])];
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...process.env, ENGRAM_TEST_HOOKS: '1', NEXT_TELEMETRY_DISABLED: '1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+    detached: options.detached ?? false,
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      const match = text.match(/open (http:\/\/[^\s/]+)/);
+      if (match !== null) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { child, url };
+}
+
+/** The p-th percentile (0–100) of ascending `sorted`, NaN when empty. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
