@@ -24,7 +24,7 @@ import {
 import { denseStepBackward } from '../engine/memory/fused/dense-step-kernel-backward';
 import { fusedMemoryStep } from '../engine/memory/fused/fused-memory-step';
 import { customGradient } from '../engine/util/custom-gradient';
-import { randomStepInputs, seededRandom } from '../engine/memory/fused/random-step-inputs';
+import { randomStepInputs, seededRandom, stepArguments } from '../engine/memory/fused/random-step-inputs';
 
 interface BenchConfig extends DenseStepSizes {
   readonly name: string;
@@ -85,24 +85,6 @@ type StepFunction = (parsed: MemoryInterface, prev: DenseMemoryState) => { readV
 const fusedStep: StepFunction = (parsed, prev) => fusedMemoryStep(parsed, prev);
 const plainStep: StepFunction = (parsed, prev) => denseMemoryStep(prev, parsed);
 
-function stepArguments(xs: readonly tf.Tensor[], sizes: DenseStepSizes): { parsed: MemoryInterface; prev: DenseMemoryState } {
-  const input = (name: DenseStepInputName) => xs[DENSE_STEP_INPUT_NAMES.indexOf(name)];
-  const column = (name: DenseStepInputName) => tf.reshape<tf.Rank.R2>(input(name), [sizes.batch, 1]);
-  return {
-    parsed: {
-      readKeys: input('readKeys') as tf.Tensor3D, readStrengths: input('readStrengths') as tf.Tensor2D,
-      writeKey: input('writeKey') as tf.Tensor2D, writeStrength: column('writeStrength'),
-      eraseVector: input('eraseVector') as tf.Tensor2D, writeVector: input('writeVector') as tf.Tensor2D,
-      freeGates: input('freeGates') as tf.Tensor2D, allocationGate: column('allocationGate'),
-      writeGate: column('writeGate'), readModes: input('readModes') as tf.Tensor3D,
-    },
-    prev: {
-      memory: input('prevMemory') as tf.Tensor3D, linkMatrix: input('prevLinkMatrix') as tf.Tensor3D,
-      precedence: input('prevPrecedence') as tf.Tensor2D, readWeights: input('prevReadWeights') as tf.Tensor3D,
-      writeWeights: input('prevWriteWeights') as tf.Tensor2D, usage: input('prevUsage') as tf.Tensor2D,
-    },
-  };
-}
 
 interface Row {
   readonly backend: string;

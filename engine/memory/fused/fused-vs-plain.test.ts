@@ -7,37 +7,17 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { denseMemoryStep, type DenseMemoryState } from '../dense-step';
-import type { MemoryInterface } from '../interface';
 import {
   DENSE_STEP_INPUT_NAMES, densePackedLayout,
   type DenseStepArrays, type DenseStepInputName, type DenseStepSizes,
 } from './dense-step-layout';
 import { fusedMemoryStep } from './fused-memory-step';
-import { randomStepInputs } from './random-step-inputs';
+import { randomStepInputs, stepArguments } from './random-step-inputs';
 
 before(async () => {
   await tf.setBackend('cpu');
 });
 
-/** The parser's shapes: the per-row scalars come as [batch, 1]. */
-function stepArguments(xs: readonly tf.Tensor[], sizes: DenseStepSizes): { parsed: MemoryInterface; prev: DenseMemoryState } {
-  const input = (name: DenseStepInputName) => xs[DENSE_STEP_INPUT_NAMES.indexOf(name)];
-  const column = (name: DenseStepInputName) => tf.reshape<tf.Rank.R2>(input(name), [sizes.batch, 1]);
-  return {
-    parsed: {
-      readKeys: input('readKeys') as tf.Tensor3D, readStrengths: input('readStrengths') as tf.Tensor2D,
-      writeKey: input('writeKey') as tf.Tensor2D, writeStrength: column('writeStrength'),
-      eraseVector: input('eraseVector') as tf.Tensor2D, writeVector: input('writeVector') as tf.Tensor2D,
-      freeGates: input('freeGates') as tf.Tensor2D, allocationGate: column('allocationGate'),
-      writeGate: column('writeGate'), readModes: input('readModes') as tf.Tensor3D,
-    },
-    prev: {
-      memory: input('prevMemory') as tf.Tensor3D, linkMatrix: input('prevLinkMatrix') as tf.Tensor3D,
-      precedence: input('prevPrecedence') as tf.Tensor2D, readWeights: input('prevReadWeights') as tf.Tensor3D,
-      writeWeights: input('prevWriteWeights') as tf.Tensor2D, usage: input('prevUsage') as tf.Tensor2D,
-    },
-  };
-}
 
 function inputTensors(sizes: DenseStepSizes, arrays: DenseStepArrays): tf.Tensor[] {
   const { batch, memorySize: cells, cellSize: width, readHeads: heads } = sizes;

@@ -4,6 +4,9 @@
  * spread at least 0.9/N apart so no allocation tie or sort-order flip occurs under small perturbations. Shared by
  * the fused kernel's gradient tests, its comparison with the plain path and `bench/memory-step.ts`.
  */
+import * as tf from '@tensorflow/tfjs';
+import type { DenseMemoryState } from '../dense-step';
+import type { MemoryInterface } from '../interface';
 import {
   DENSE_STEP_INPUT_NAMES, denseStepInputShapes,
   type DenseStepArrays, type DenseStepInputName, type DenseStepSizes,
@@ -64,4 +67,24 @@ export function randomStepInputs(sizes: DenseStepSizes, seed: number): DenseStep
     arrays.prevUsage.set(levels, b * cells);
   }
   return arrays;
+}
+
+/** Step inputs (in `DENSE_STEP_INPUT_NAMES` order) as the plain path's arguments; per-row scalars as [batch, 1]. */
+export function stepArguments(xs: readonly tf.Tensor[], sizes: DenseStepSizes): { parsed: MemoryInterface; prev: DenseMemoryState } {
+  const input = (name: DenseStepInputName) => xs[DENSE_STEP_INPUT_NAMES.indexOf(name)];
+  const column = (name: DenseStepInputName) => tf.reshape<tf.Rank.R2>(input(name), [sizes.batch, 1]);
+  return {
+    parsed: {
+      readKeys: input('readKeys') as tf.Tensor3D, readStrengths: input('readStrengths') as tf.Tensor2D,
+      writeKey: input('writeKey') as tf.Tensor2D, writeStrength: column('writeStrength'),
+      eraseVector: input('eraseVector') as tf.Tensor2D, writeVector: input('writeVector') as tf.Tensor2D,
+      freeGates: input('freeGates') as tf.Tensor2D, allocationGate: column('allocationGate'),
+      writeGate: column('writeGate'), readModes: input('readModes') as tf.Tensor3D,
+    },
+    prev: {
+      memory: input('prevMemory') as tf.Tensor3D, linkMatrix: input('prevLinkMatrix') as tf.Tensor3D,
+      precedence: input('prevPrecedence') as tf.Tensor2D, readWeights: input('prevReadWeights') as tf.Tensor3D,
+      writeWeights: input('prevWriteWeights') as tf.Tensor2D, usage: input('prevUsage') as tf.Tensor2D,
+    },
+  };
 }
