@@ -6,7 +6,7 @@
  *    (the copy task's `input_size`: 5 data bits + 1 end marker), sequence length 9 (2·4+1 for
  *    `sequence_max_length` 4);
  *  - memory scaling, N ∈ {16, 64, 256, 1024}: batch 8, 16 steps, W 32, R 1, LSTM hidden 64 with 1 hidden layer,
- *    input 6 — the settings of ../shared/bench/pytorch-dnc/mem_scaling.py, so the two can be compared.
+ *    input 6 — the settings of bench/pytorch-dnc/mem_scaling.py, so the two can be compared.
  *
  *   npm run bench:engine [-- --configs copy,N16,N64 --repeats 5 --debug --plain-lstm]
  *

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { DNC } from './dnc';
+import { parityFixturePath } from './parity/fixtures';
 import { inferDNCOptions, loadPytorchWeights, parseStateDict, readStateDictFile } from './weights';
 
-const FIXTURE = join(process.cwd(), '..', 'shared', 'fixtures', 'pytorch-dnc', 'dnc_A.json');
+const FIXTURE = parityFixturePath('dnc_A.json');
 
 before(async () => {
   await tf.setBackend('cpu');

@@ -5,17 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { parityFixturePath } from '../parity/fixtures';
 import { replayMemoryFixture } from '../parity/memory-fixture';
 import { ascendingOrder, inversePermutation, permutationGather } from '../util/sort-order';
 import { DenseMemory } from './dense-memory';
 import type { DenseMemoryState } from './dense-memory';
 
-const repoRoot = path.resolve(import.meta.dirname, '..', '..');
-const fixturePath = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'pytorch-dnc', 'memory_A.json');
+const fixturePath = parityFixturePath('memory_A.json');
 const CONFIG = { inputSize: 6, memorySize: 7, cellSize: 4, readHeads: 2, seed: 5 };
 
 /** Gradients of a two-step rollout's loss w.r.t. the interface variables, computed on `backend`. */

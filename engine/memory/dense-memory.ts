@@ -2,7 +2,7 @@
  * The DNC's dense external memory (Graves et al. 2016) as a `MemoryModule`: trainable interface weights that map
  * the controller output ξ to the heads' controls, and a pure step over an N×W memory with one write head and R
  * read heads, numerically matching pytorch-dnc 2.0's `Memory` (see `engine/README.md` for the dimension legend
- * and `../shared/reference/dnc-algorithm.md` for its deviations from the paper, which we keep only where the
+ * and `docs/dnc-algorithm.md` for its deviations from the paper, which we keep only where the
  * fixtures require them; allocation ties go to the lowest cell index).
  */
 import * as tf from '@tensorflow/tfjs';

@@ -10,8 +10,9 @@ import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { replayDncFixture } from './dnc-fixture';
+import { PARITY_FIXTURE_DIR } from './fixtures';
 
-const FIXTURES = join(process.cwd(), '..', 'shared', 'fixtures', 'pytorch-dnc');
+const FIXTURES = PARITY_FIXTURE_DIR;
 
 before(async () => {
   assert.ok(await tf.setBackend('wasm'), 'wasm backend initialises');

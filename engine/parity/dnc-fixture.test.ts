@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { PARITY_FIXTURE_DIR } from './fixtures';
 import { DNC_REPLAY_MODES, isDncFixture, replayDncFixture } from './dnc-fixture';
 
 /** The shared fixtures, relative to the repository root (tests run from there). */
-const FIXTURES = join(process.cwd(), '..', 'shared', 'fixtures', 'pytorch-dnc');
+const FIXTURES = PARITY_FIXTURE_DIR;
 const dncFixtures = readdirSync(FIXTURES).filter((f) => /^dnc_.*\.json$/.test(f));
 const load = (file: string): unknown => JSON.parse(readFileSync(join(FIXTURES, file), 'utf8'));
 const TOLERANCE = 1e-5;

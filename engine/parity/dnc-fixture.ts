@@ -1,5 +1,5 @@
 /**
- * Replay of a pytorch-dnc `DNC` fixture (format in `../shared/fixtures/pytorch-dnc/README.md`) through the
+ * Replay of a pytorch-dnc `DNC` fixture (format in `fixtures/pytorch-dnc/README.md`) through the
  * engine's whole DNC (Graves et al. 2016: controller, interface, memory, output) with the fixture's own weights,
  * inputs and starting state, measuring the largest error of every recorded tensor. Fields are found by name.
  *

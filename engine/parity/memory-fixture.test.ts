@@ -8,10 +8,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { PARITY_FIXTURE_DIR } from './fixtures';
 import { replayMemoryFixture } from './memory-fixture';
 
-const repoRoot = path.resolve(import.meta.dirname, '..', '..');
-const fixtureDir = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'pytorch-dnc');
+const fixtureDir = PARITY_FIXTURE_DIR;
 const TOLERANCE = 1e-5;
 
 const fixtureFiles = readdirSync(fixtureDir).filter((name) => name.startsWith('memory_') && name.endsWith('.json')).sort();

@@ -1,6 +1,6 @@
 /**
  * Replay of a pytorch-dnc `Memory` fixture (recorded from pytorch-dnc 2.0, format in
- * `../shared/fixtures/pytorch-dnc/README.md`) through the engine's dense DNC memory (Graves et al. 2016), step by
+ * `fixtures/pytorch-dnc/README.md`) through the engine's dense DNC memory (Graves et al. 2016), step by
  * step from the fixture's initial state, comparing the interface, every intermediate weighting, the state after
  * each step and the read vectors. Fields are found by name, so any fixture of this format works.
  *

@@ -4,9 +4,9 @@
  * recorded inputs, and back-propagation through the whole unroll gives the same interface-weight gradients.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { readParityFixture } from '../../parity/fixtures';
 import { DenseMemory, type DenseMemoryState, type ParameterRecord } from '../dense-memory';
 import { fusedMemoryStep } from './fused-memory-step';
 
@@ -18,7 +18,7 @@ interface MemoryFixture {
   readonly steps: readonly { readonly controller_output_xi: FixtureTensor }[];
 }
 
-const fixture = JSON.parse(readFileSync('/work/shared/fixtures/pytorch-dnc/memory_A_randinit.json', 'utf8')) as MemoryFixture;
+const fixture = readParityFixture('memory_A_randinit.json') as MemoryFixture;
 const { batch, nr_cells: cells, cell_size: width, read_heads: heads, input_size: inputSize } = fixture.config;
 
 function initialState(): DenseMemoryState {

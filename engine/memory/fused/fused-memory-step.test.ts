@@ -3,15 +3,14 @@
  * equal the kernel's Float64 gradients (so the wiring of inputs, split and reshape is right), shape errors, leaks.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { readParityFixture } from '../../parity/fixtures';
 import { denseStepForward } from './dense-step-kernel';
 import { DENSE_STEP_INPUT_NAMES, densePackedLayout, type DenseStepInputName } from './dense-step-layout';
 import { denseStepBackward } from './dense-step-kernel-backward';
 import { fusedMemoryStep, type FusedDenseInterface, type FusedDenseState } from './fused-memory-step';
 
-const FIXTURES = '/work/shared/fixtures/pytorch-dnc';
 const TOLERANCE = 1e-5;
 
 interface FixtureTensor { readonly shape: number[]; readonly data: number[] }
@@ -28,7 +27,7 @@ interface MemoryFixture {
 }
 
 function loadFixture(name: string): MemoryFixture {
-  return JSON.parse(readFileSync(`${FIXTURES}/${name}`, 'utf8')) as MemoryFixture;
+  return readParityFixture(name) as MemoryFixture;
 }
 
 function fixtureTensor(value: FixtureTensor, shape: number[]): tf.Tensor {
