@@ -181,7 +181,7 @@ async function main(): Promise<void> {
     console.log(`training it/s (N=32, W=16, R=2, frame every iteration): median of 4 alternating windows: headless ${training.headlessItPerSec} [${training.windows.headless.join(', ')}], one client ${training.attachedItPerSec} [${training.windows.attached.join(', ')}] (ratio ${training.attachedOverHeadless})`);
     const rss = await rssUnderLoad(url, pid);
     console.log(`RSS over ${rss.frames} frames of 256×256 (${rss.seconds} s, ${rss.framesToClient} reached the acking client, ${rss.storedFrames} kept):`);
-    console.log('  ' + rss.samples.map((s) => `${s.iteration}: ${s.rssMb} MB`).join(', '));
+    console.log(`  ${rss.samples.map((s) => `${s.iteration}: ${s.rssMb} MB`).join(', ')}`);
     console.log(JSON.stringify({ bench: 'stream', stream1: one, stream4: four, training, rss }));
   } finally {
     child.kill('SIGTERM');

@@ -24,7 +24,7 @@ export function encodeNpy(data: Float32Array, shape: readonly number[]): Buffer 
   }
   let dict = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shapeLiteral(shape)}, }`;
   const unpadded = PREAMBLE_BYTES + dict.length + 1;
-  dict += ' '.repeat((NPY_ALIGN - (unpadded % NPY_ALIGN)) % NPY_ALIGN) + '\n';
+  dict += `${' '.repeat((NPY_ALIGN - (unpadded % NPY_ALIGN)) % NPY_ALIGN)}\n`;
   const out = Buffer.alloc(PREAMBLE_BYTES + dict.length + data.byteLength);
   out.writeUInt8(0x93, 0);
   out.write('NUMPY', 1, 'latin1');

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ApiError } from './errors';
 import { decodeFrameBlob, encodeFrameBlob, toWireFrame } from './frame-codec';
-import type { MetricPoint, RunConfigInput, RunFailure, RunState, RunSummary, WireFrame } from './protocol';
+import type { MetricPoint, RunConfig, RunConfigInput, RunFailure, RunState, RunSummary, WireFrame } from './protocol';
 import type { Storage, StoredRun } from './storage';
 import { describe } from './validate';
 import type { FromWorker, PackedFrame, RunHooks, ToWorker, WorkerCommand } from './worker/messages';
@@ -138,7 +138,7 @@ export class RunManager {
   async create(input: RunConfigInput, name: string | undefined): Promise<RunSummary> {
     this.assertOpen();
     const { config: configInput, hooks } = this.splitHooks(input);
-    let config;
+    let config: RunConfig;
     try {
       config = await resolveRunConfig(configInput);
     } catch (error) {

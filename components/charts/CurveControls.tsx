@@ -20,6 +20,7 @@ export function CurveControls() {
       <label>
         <input type="checkbox" checked={logScale} onChange={(e) => setLogScale(e.target.checked)} data-testid="log-scale" /> log y
       </label>
+      {/* biome-ignore lint/a11y/useSemanticElements: a segmented button pair inline in the toolbar; a fieldset would bring its own border and legend layout */}
       <span className="seg" role="group" aria-label="x axis">
         <button type="button" className={xAxis === 'iteration' ? 'on' : ''} onClick={() => setXAxis('iteration')}>iteration</button>
         <button type="button" className={xAxis === 'wall' ? 'on' : ''} onClick={() => setXAxis('wall')}>wall time</button>

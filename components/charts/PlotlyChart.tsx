@@ -51,6 +51,7 @@ export function PlotlyChart({ data, layout, revision, step, testId, className, c
 
   const mounted = useRef(false);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the props are read through refs inside; listing them re-runs the plot loop when any changes
   useEffect(() => {
     // Coalesce: if props change while a plot is in flight, plot the newest once it finishes. The loop reads the
     // latest props and a mounted flag (not a per-effect flag), so StrictMode's setup/cleanup/setup loses no update.

@@ -77,7 +77,8 @@ export const HeatmapPanel = memo(function HeatmapPanel({ spec }: { spec: PanelSp
         const ctx = refs.canvas?.getContext('2d');
         if (!ctx) return;
         const grid = viewGrids[i];
-        const image = images[i] ?? (images[i] = ctx.createImageData(grid.cols, grid.rows));
+        const image = images[i] ?? ctx.createImageData(grid.cols, grid.rows);
+        images[i] = image;
         mapValues(poolValues(values[i], v.rows, v.cols, grid, pooledScratch[i]), new Uint32Array(image.data.buffer), table, scale.min, scale.max);
         ctx.putImageData(image, 0, 0);
         if (refs.timeRow) {
@@ -253,8 +254,10 @@ export const HeatmapPanel = memo(function HeatmapPanel({ spec }: { spec: PanelSp
       </header>
       <div className="panel-body">
         {spec.views.map((v, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: a panel's views are positional and fixed by its spec
           <figure className="view" key={i}>
             {v.label ? <figcaption>{v.label}</figcaption> : null}
+            {/* biome-ignore lint/a11y/noStaticElementInteractions lint/a11y/useKeyWithClickEvents: picking a cell is a pointer gesture on the canvas; the same cell can be read from the exported .npy/CSV */}
             <div
               className="view-canvas"
               style={{ width: sizes[i].width, height: sizes[i].height }}

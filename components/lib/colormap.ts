@@ -129,7 +129,7 @@ export function mapValues(
   const last = table.length - 1;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (v !== v || v === Infinity || v === -Infinity) {
+    if (!Number.isFinite(v)) {
       out[i] = NON_FINITE_PACKED;
       continue;
     }

@@ -18,7 +18,7 @@ export function toCsv(header: readonly string[], rows: Iterable<ReadonlyArray<st
     }
     lines.push(row.map(cell).join(','));
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** Metric history as CSV; `metricName` titles the task-metric column (e.g. `bit_error`). */

@@ -26,7 +26,7 @@ export function encodeNpy(data: Float32Array, shape: readonly number[]): Uint8Ar
   const preamble = MAGIC.length + 2 + 2;
   const unpadded = preamble + dict.length + 1;
   const total = Math.ceil(unpadded / HEADER_ALIGN) * HEADER_ALIGN;
-  const headerText = dict + ' '.repeat(total - unpadded) + '\n';
+  const headerText = `${dict + ' '.repeat(total - unpadded)}\n`;
   if (headerText.length > 0xffff) throw new Error(`encodeNpy: header of ${headerText.length} bytes exceeds v1.0's limit`);
   const out = new Uint8Array(total + data.length * 4);
   out.set(MAGIC, 0);

@@ -36,8 +36,8 @@ export function poolValues(values: Float32Array, rows: number, cols: number, gri
       const v = values[r * cols + c];
       const k = base + Math.floor(c / grid.colBin);
       // NaN wins its bin: a broken value must not be pooled away.
-      if (!seen[k] || v !== v || Math.abs(v) > Math.abs(result[k])) {
-        if (seen[k] && result[k] !== result[k]) continue;
+      if (!seen[k] || Number.isNaN(v) || Math.abs(v) > Math.abs(result[k])) {
+        if (seen[k] && Number.isNaN(result[k])) continue;
         result[k] = v;
         seen[k] = 1;
       }

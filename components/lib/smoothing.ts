@@ -18,7 +18,7 @@ export function emaSmooth(y: readonly number[], weight: number): number[] {
     }
     accumulator = accumulator * weight + (1 - weight) * v;
     count++;
-    const debias = weight === 0 ? 1 : 1 - Math.pow(weight, count);
+    const debias = weight === 0 ? 1 : 1 - weight ** count;
     out[i] = accumulator / debias;
   }
   return out;

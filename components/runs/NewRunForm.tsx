@@ -41,6 +41,7 @@ export function NewRunForm({ onCreated }: { onCreated: (runId: string) => void }
         <input value={name} placeholder="optional" onChange={(e) => setName(e.target.value)} data-testid="field-name" />
       </label>
       {RUN_FORM_FIELDS.map((f) => (
+        // biome-ignore lint/a11y/noLabelWithoutControl: the control (select or input) is chosen below, inside the label
         <label key={f.key} className={`field${errors[f.key] ? ' field-bad' : ''}`}>
           <span>
             {f.label}

@@ -90,16 +90,16 @@ export function trainUsage(): string {
   ];
   for (const [name, spec] of Object.entries(TRAIN_FIELDS)) {
     const values = spec.kind === 'choice' ? ` {${(spec.choices ?? []).join('|')}}` : ` <${spec.kind}>`;
-    lines.push(`  --${name}${values}`.padEnd(57) + ` ${spec.help} (default ${spec.default})`);
+    lines.push(`${`  --${name}${values}`.padEnd(57)} ${spec.help} (default ${spec.default})`);
   }
   lines.push(
     '',
     'Run control:',
-    '  --checkpoint_dir <dir>'.padEnd(57) + ' ' + `write <dir>/${LATEST_CHECKPOINT} every check_freq iterations and at the end`,
-    '  --resume [file]'.padEnd(57) + ' ' + `continue from a checkpoint (default <checkpoint_dir>/${LATEST_CHECKPOINT});`,
-    ''.padEnd(57) + ' ' + 'only iterations, summarize_freq, check_freq and lr may change',
-    '  --json'.padEnd(57) + ' ' + 'one JSON line per iteration and a JSON summary instead of the progress bar',
-    '  --help'.padEnd(57) + ' ' + 'this text',
+    `${'  --checkpoint_dir <dir>'.padEnd(57)} write <dir>/${LATEST_CHECKPOINT} every check_freq iterations and at the end`,
+    `${'  --resume [file]'.padEnd(57)} continue from a checkpoint (default <checkpoint_dir>/${LATEST_CHECKPOINT});`,
+    `${''.padEnd(57)} only iterations, summarize_freq, check_freq and lr may change`,
+    `${'  --json'.padEnd(57)} one JSON line per iteration and a JSON summary instead of the progress bar`,
+    `${'  --help'.padEnd(57)} this text`,
     '',
     'Backend: ENGRAM_BACKEND=tensorflow-gpu|tensorflow|wasm|cpu (default: the first that loads).',
     'Exit codes: 0 done, 1 training failed (NaN/Inf, unreadable checkpoint), 2 bad flags.',

@@ -142,7 +142,7 @@ export function replayMemoryFixture(json: Json, options: { injectSortOrder: bool
       const where = `steps[${t}]`;
       const intermediates = isRecord(stepJson) ? stepJson.intermediates : undefined;
       const sort = sortInfo(intermediates, `${where}.intermediates`);
-      const tied = sort !== undefined && sort.ties.some((flag) => flag);
+      const tied = sort?.ties.some((flag) => flag);
       if (tied) tieSteps.push(t);
       const inject = options.injectSortOrder && tied && sort !== undefined;
       if (inject) injectedSteps.push(t);

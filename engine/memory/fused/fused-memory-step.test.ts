@@ -34,7 +34,7 @@ function fixtureTensor(value: FixtureTensor, shape: number[]): tf.Tensor {
   return tf.tensor(value.data, shape, 'float32');
 }
 
-function fixtureInterface(parsed: FixtureRecord, batch: number, cells: number, width: number, heads: number): FusedDenseInterface {
+function fixtureInterface(parsed: FixtureRecord, batch: number, _cells: number, width: number, heads: number): FusedDenseInterface {
   return {
     readKeys: fixtureTensor(parsed.read_keys, [batch, heads, width]) as tf.Tensor3D,
     readStrengths: fixtureTensor(parsed.read_strengths, [batch, heads]) as tf.Tensor2D,
