@@ -20,7 +20,8 @@ function flag(name: string, fallback: string): string {
 
 function positive(name: string, fallback: number): number {
   const value = Number(flag(name, String(fallback)));
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`bench:converge: --${name} needs a positive number, got ${flag(name, '')}`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`bench:converge: --${name} needs a positive number, got ${flag(name, '')}`);
   return value;
 }
 
@@ -34,8 +35,20 @@ interface SeedResult {
   finalTrailingLoss: number;
 }
 
-async function runSeed(seed: number, maxIterations: number, maxSeconds: number, threshold: number): Promise<SeedResult> {
-  const trainer = createTrainer({ task: 'copy', lr: 0.01, optim: 'adam', seed, summarize_freq: 1_000_000, iterations: maxIterations });
+async function runSeed(
+  seed: number,
+  maxIterations: number,
+  maxSeconds: number,
+  threshold: number,
+): Promise<SeedResult> {
+  const trainer = createTrainer({
+    task: 'copy',
+    lr: 0.01,
+    optim: 'adam',
+    seed,
+    summarize_freq: 1_000_000,
+    iterations: maxIterations,
+  });
   const errors: number[] = [];
   const losses: number[] = [];
   const started = performance.now();
@@ -59,7 +72,9 @@ async function runSeed(seed: number, maxIterations: number, maxSeconds: number, 
       trailingLoss = losses.reduce((a, b) => a + b, 0) / losses.length;
       if (result.iteration % 100 === 0) {
         const seconds = (performance.now() - started) / 1000;
-        console.log(`seed ${seed} iteration ${result.iteration}: trailing-${WINDOW} bit error ${trailing.toFixed(4)}, loss ${trailingLoss.toFixed(4)} (${(result.iteration / seconds).toFixed(2)} it/s)`);
+        console.log(
+          `seed ${seed} iteration ${result.iteration}: trailing-${WINDOW} bit error ${trailing.toFixed(4)}, loss ${trailingLoss.toFixed(4)} (${(result.iteration / seconds).toFixed(2)} it/s)`,
+        );
       }
       if (errors.length === WINDOW && trailing < threshold) {
         stoppedBy = 'converged';
@@ -81,8 +96,11 @@ async function runSeed(seed: number, maxIterations: number, maxSeconds: number, 
 }
 
 async function main(): Promise<void> {
-  const seeds = flag('seeds', '1,2,3').split(',').map((s) => Number(s));
-  if (seeds.some((s) => !Number.isSafeInteger(s) || s < 0)) throw new Error(`bench:converge: --seeds must be integers, got ${flag('seeds', '')}`);
+  const seeds = flag('seeds', '1,2,3')
+    .split(',')
+    .map((s) => Number(s));
+  if (seeds.some((s) => !Number.isSafeInteger(s) || s < 0))
+    throw new Error(`bench:converge: --seeds must be integers, got ${flag('seeds', '')}`);
   const maxIterations = positive('max_iterations', 3000);
   const maxSeconds = positive('max_seconds', 900);
   const threshold = positive('threshold', 0.01);

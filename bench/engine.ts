@@ -56,7 +56,9 @@ function median(values: number[]): number {
 
 /** Random 0/1 bits, as the copy task feeds. */
 function bits(shape: [number, number, number], seed: number): tf.Tensor3D {
-  return tf.tidy(() => tf.cast(tf.greater(tf.randomUniform(shape, 0, 1, 'float32', seed), 0.5), 'float32')) as tf.Tensor3D;
+  return tf.tidy(() =>
+    tf.cast(tf.greater(tf.randomUniform(shape, 0, 1, 'float32', seed), 0.5), 'float32'),
+  ) as tf.Tensor3D;
 }
 
 interface Result {
@@ -182,7 +184,8 @@ async function main(): Promise<void> {
   const choice = await selectBackend();
   const wanted = option('configs', 'all');
   const repeats = Number(option('repeats', '5'));
-  if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`--repeats must be a positive integer, got ${option('repeats', '')}`);
+  if (!Number.isInteger(repeats) || repeats < 1)
+    throw new Error(`--repeats must be a positive integer, got ${option('repeats', '')}`);
   const all = [COPY_TASK, ...SCALING];
   const configs = wanted === 'all' ? all : all.filter((c) => wanted.split(',').includes(c.name));
   if (configs.length === 0) throw new Error(`--configs matched nothing; known: ${all.map((c) => c.name).join(', ')}`);
@@ -191,9 +194,14 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   for (const config of configs) {
     // Fewer repeats where one iteration takes seconds; the median of 3 is still robust to one outlier.
-    const plain = await benchOne(config, config.options.nrCells !== undefined && config.options.nrCells >= 1024 ? Math.min(repeats, 3) : repeats, withDebug);
+    const plain = await benchOne(
+      config,
+      config.options.nrCells !== undefined && config.options.nrCells >= 1024 ? Math.min(repeats, 3) : repeats,
+      withDebug,
+    );
     results.push(plain);
-    const fixed = (value: number | undefined, digits: number, width: number) => (value === undefined ? '—' : value.toFixed(digits)).padStart(width);
+    const fixed = (value: number | undefined, digits: number, width: number) =>
+      (value === undefined ? '—' : value.toFixed(digits)).padStart(width);
     console.log(
       `${plain.name.padEnd(6)} B${String(plain.batch).padEnd(4)} T${String(plain.steps).padEnd(3)} N${String(plain.nrCells).padEnd(5)} W${String(plain.cellSize).padEnd(3)} R${plain.readHeads} ` +
         `fwd+bwd ${fixed(plain.forwardBackwardMs, 1, 8)} ms (cpu ${fixed(plain.forwardBackwardCpuMs, 1, 6)} ms)  fwd ${fixed(plain.forwardMs, 1, 7)} ms` +
@@ -205,7 +213,17 @@ async function main(): Promise<void> {
     if (plain.error !== undefined) break;
   }
   const loadAverage = loadavg()[0];
-  console.log(JSON.stringify({ bench: 'engine', backend: choice.name, fusedLstmCell: fusedLstmCellMode(), node: process.version, loadAverage1m: loadAverage, unit: 'ms per iteration (median)', results }));
+  console.log(
+    JSON.stringify({
+      bench: 'engine',
+      backend: choice.name,
+      fusedLstmCell: fusedLstmCellMode(),
+      node: process.version,
+      loadAverage1m: loadAverage,
+      unit: 'ms per iteration (median)',
+      results,
+    }),
+  );
 }
 
 main().catch((error: unknown) => {

@@ -18,8 +18,11 @@ import { denseMemoryStep, type DenseMemoryState } from '../engine/memory/dense-s
 import type { MemoryInterface } from '../engine/memory/interface';
 import { denseStepForward } from '../engine/memory/fused/dense-step-kernel';
 import {
-  DENSE_STEP_INPUT_NAMES, densePackedLayout, denseStepInputShapes,
-  type DenseStepInputName, type DenseStepSizes,
+  DENSE_STEP_INPUT_NAMES,
+  densePackedLayout,
+  denseStepInputShapes,
+  type DenseStepInputName,
+  type DenseStepSizes,
 } from '../engine/memory/fused/dense-step-layout';
 import { denseStepBackward } from '../engine/memory/fused/dense-step-kernel-backward';
 import { fusedMemoryStep } from '../engine/memory/fused/fused-memory-step';
@@ -42,11 +45,15 @@ function option(name: string, fallback: string): string {
   return index >= 0 && index + 1 < process.argv.length ? process.argv[index + 1] : fallback;
 }
 
-const backends = option('backends', 'cpu,wasm').split(',').filter((name) => name !== '');
+const backends = option('backends', 'cpu,wasm')
+  .split(',')
+  .filter((name) => name !== '');
 const configNames = option('configs', 'all');
 const minSeconds = Number(option('seconds', '0.5'));
-if (!Number.isFinite(minSeconds) || minSeconds <= 0) throw new Error(`--seconds must be a positive number, got ${option('seconds', '')}`);
-const configs = configNames === 'all' ? CONFIGS : CONFIGS.filter((config) => configNames.split(',').includes(config.name));
+if (!Number.isFinite(minSeconds) || minSeconds <= 0)
+  throw new Error(`--seconds must be a positive number, got ${option('seconds', '')}`);
+const configs =
+  configNames === 'all' ? CONFIGS : CONFIGS.filter((config) => configNames.split(',').includes(config.name));
 if (configs.length === 0) throw new Error(`--configs matched nothing; known: ${CONFIGS.map((c) => c.name).join(', ')}`);
 
 interface Timing {
@@ -80,11 +87,13 @@ function timeInterleaved(runs: readonly (() => void)[]): Timing[] {
   });
 }
 
-type StepFunction = (parsed: MemoryInterface, prev: DenseMemoryState) => { readVectors: tf.Tensor3D; state: DenseMemoryState };
+type StepFunction = (
+  parsed: MemoryInterface,
+  prev: DenseMemoryState,
+) => { readVectors: tf.Tensor3D; state: DenseMemoryState };
 
 const fusedStep: StepFunction = (parsed, prev) => fusedMemoryStep(parsed, prev);
 const plainStep: StepFunction = (parsed, prev) => denseMemoryStep(prev, parsed);
-
 
 interface Row {
   readonly backend: string;
@@ -103,14 +112,22 @@ interface Row {
 function benchConfig(backend: string, config: BenchConfig): Row {
   const arrays = randomStepInputs(config, 1);
   const shapes = denseStepInputShapes(config);
-  const inputs = DENSE_STEP_INPUT_NAMES.map((name) => tf.tensor(Float32Array.from(arrays[name]), [config.batch, ...shapes[name]]));
+  const inputs = DENSE_STEP_INPUT_NAMES.map((name) =>
+    tf.tensor(Float32Array.from(arrays[name]), [config.batch, ...shapes[name]]),
+  );
   const random = seededRandom(2);
   const outputShapes = [
-    [config.batch, config.readHeads, config.cellSize], [config.batch, config.memorySize, config.cellSize],
-    [config.batch, config.memorySize, config.memorySize], [config.batch, config.memorySize],
-    [config.batch, config.readHeads, config.memorySize], [config.batch, config.memorySize], [config.batch, config.memorySize],
+    [config.batch, config.readHeads, config.cellSize],
+    [config.batch, config.memorySize, config.cellSize],
+    [config.batch, config.memorySize, config.memorySize],
+    [config.batch, config.memorySize],
+    [config.batch, config.readHeads, config.memorySize],
+    [config.batch, config.memorySize],
+    [config.batch, config.memorySize],
   ];
-  const projections = outputShapes.map((shape) => tf.randomUniform(shape, -1, 1, 'float32', Math.floor(random() * 1e6)));
+  const projections = outputShapes.map((shape) =>
+    tf.randomUniform(shape, -1, 1, 'float32', Math.floor(random() * 1e6)),
+  );
   // Upstream gradients injected by a custom op whose gradient w.r.t. output k is the constant P_k (its value, 0, is
   // never used): every output receives a gradient, as inside a BPTT unroll, at next to no cost on either path —
   // a real loss (sum, matMul) costs the cpu backend as much as the fused step itself at some sizes.
@@ -118,11 +135,21 @@ function benchConfig(backend: string, config: BenchConfig): Row {
     value: tf.scalar(0),
     gradFunc: () => projections.map((projection) => tf.clone(projection)),
   }));
-  const loss = (step: StepFunction) => (...xs: tf.Tensor[]): tf.Scalar => {
-    const { parsed, prev } = stepArguments(xs, config);
-    const { readVectors, state } = step(parsed, prev);
-    return injectGradients(readVectors, state.memory, state.linkMatrix, state.precedence, state.readWeights, state.writeWeights, state.usage) as tf.Scalar;
-  };
+  const loss =
+    (step: StepFunction) =>
+    (...xs: tf.Tensor[]): tf.Scalar => {
+      const { parsed, prev } = stepArguments(xs, config);
+      const { readVectors, state } = step(parsed, prev);
+      return injectGradients(
+        readVectors,
+        state.memory,
+        state.linkMatrix,
+        state.precedence,
+        state.readWeights,
+        state.writeWeights,
+        state.usage,
+      ) as tf.Scalar;
+    };
   const forward = (step: StepFunction) => () => {
     tf.tidy(() => {
       const { parsed, prev } = stepArguments(inputs, config);
@@ -136,14 +163,16 @@ function benchConfig(backend: string, config: BenchConfig): Row {
   };
 
   const layout = densePackedLayout(config);
-  const float32Inputs = Object.fromEntries(DENSE_STEP_INPUT_NAMES.map((name) => [name, Float32Array.from(arrays[name])])) as
-    Record<DenseStepInputName, Float32Array>;
+  const float32Inputs = Object.fromEntries(
+    DENSE_STEP_INPUT_NAMES.map((name) => [name, Float32Array.from(arrays[name])]),
+  ) as Record<DenseStepInputName, Float32Array>;
   const packedGradient = Float32Array.from({ length: layout.size }, () => random() * 2 - 1);
   const kernelOnly = () => {
     const packed = new Float32Array(layout.size);
     const tape = denseStepForward(config, float32Inputs, packed);
-    const gradients = Object.fromEntries(DENSE_STEP_INPUT_NAMES.map((name) => [name, new Float32Array(float32Inputs[name].length)])) as
-      Record<DenseStepInputName, Float32Array>;
+    const gradients = Object.fromEntries(
+      DENSE_STEP_INPUT_NAMES.map((name) => [name, new Float32Array(float32Inputs[name].length)]),
+    ) as Record<DenseStepInputName, Float32Array>;
     denseStepBackward(config, float32Inputs, packed, tape, packedGradient, gradients);
   };
 
@@ -164,9 +193,17 @@ function benchConfig(backend: string, config: BenchConfig): Row {
   }
   tf.dispose([...inputs, ...projections]);
   return {
-    backend, config: config.name, fusedForward, fusedForwardBackward, plainForward, plainForwardBackward, kernel,
-    speedupForwardBackward: plainForwardBackward === undefined ? null
-      : Number((plainForwardBackward.median / fusedForwardBackward.median).toFixed(2)),
+    backend,
+    config: config.name,
+    fusedForward,
+    fusedForwardBackward,
+    plainForward,
+    plainForwardBackward,
+    kernel,
+    speedupForwardBackward:
+      plainForwardBackward === undefined
+        ? null
+        : Number((plainForwardBackward.median / fusedForwardBackward.median).toFixed(2)),
     ...(plainError === undefined ? {} : { plainError }),
   };
 }
@@ -181,21 +218,37 @@ async function main(): Promise<void> {
     if (!(await tf.setBackend(backend))) throw new Error(`--backends: tfjs backend '${backend}' failed to initialise`);
     await tf.ready();
     console.log(`\n${backend}: µs per memory step, median (min)`);
-    console.log(`${'config'.padEnd(17)}${['fwd fused', 'fwd plain', 'f+b fused', 'f+b plain', 'kernel f+b'].map((h) => h.padStart(18)).join('')}   f+b speedup`);
+    console.log(
+      `${'config'.padEnd(17)}${['fwd fused', 'fwd plain', 'f+b fused', 'f+b plain', 'kernel f+b'].map((h) => h.padStart(18)).join('')}   f+b speedup`,
+    );
     for (const config of configs) {
       const row = benchConfig(backend, config);
       rows.push(row);
       const cell = (timing: Timing | undefined) =>
         (timing === undefined ? 'failed' : `${Math.round(timing.median)} (${Math.round(timing.min)})`).padStart(18);
       const speedup = row.speedupForwardBackward === null ? '–' : `${row.speedupForwardBackward}×`;
-      console.log(`${config.name.padEnd(17)}${[row.fusedForward, row.plainForward, row.fusedForwardBackward, row.plainForwardBackward,
-        row.kernel].map(cell).join('')}   ${speedup.padStart(11)}${row.plainError === undefined ? '' : `   plain path: ${row.plainError}`}`);
+      console.log(
+        `${config.name.padEnd(17)}${[
+          row.fusedForward,
+          row.plainForward,
+          row.fusedForwardBackward,
+          row.plainForwardBackward,
+          row.kernel,
+        ]
+          .map(cell)
+          .join(
+            '',
+          )}   ${speedup.padStart(11)}${row.plainError === undefined ? '' : `   plain path: ${row.plainError}`}`,
+      );
     }
   }
   const summary = rows.map((row) => ({
-    backend: row.backend, config: row.config,
-    fusedForward: rounded(row.fusedForward), plainForward: rounded(row.plainForward),
-    fusedForwardBackward: rounded(row.fusedForwardBackward), plainForwardBackward: rounded(row.plainForwardBackward),
+    backend: row.backend,
+    config: row.config,
+    fusedForward: rounded(row.fusedForward),
+    plainForward: rounded(row.plainForward),
+    fusedForwardBackward: rounded(row.fusedForwardBackward),
+    plainForwardBackward: rounded(row.plainForwardBackward),
     kernelForwardBackward: rounded(row.kernel),
     speedupForwardBackward: row.speedupForwardBackward,
     ...(row.plainError === undefined ? {} : { plainError: row.plainError }),

@@ -17,7 +17,11 @@ import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { INDEX_TYPES } from '../engine/memory/sparse/index/create-index';
-import { SparseAccessMemory, SparseTemporalMemory, type SparseMemoryState } from '../engine/memory/sparse/sparse-memory';
+import {
+  SparseAccessMemory,
+  SparseTemporalMemory,
+  type SparseMemoryState,
+} from '../engine/memory/sparse/sparse-memory';
 
 function option(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -38,8 +42,11 @@ const fillRows = Number(option('fill-rows', '0'));
 const indexOption = option('index', 'auto');
 const indexType = INDEX_TYPES.find((type) => type === indexOption);
 if (indexType === undefined) throw new Error(`--index must be one of ${INDEX_TYPES.join(', ')}, got ${indexOption}`);
-if (!Number.isInteger(fillRows) || fillRows < 0) throw new Error(`--fill-rows must be a non-negative integer, got ${option('fill-rows', '')}`);
-for (const size of sizes) if (!Number.isInteger(size) || size <= 0) throw new Error(`--sizes: every size must be a positive integer, got ${size}`);
+if (!Number.isInteger(fillRows) || fillRows < 0)
+  throw new Error(`--fill-rows must be a non-negative integer, got ${option('fill-rows', '')}`);
+for (const size of sizes)
+  if (!Number.isInteger(size) || size <= 0)
+    throw new Error(`--sizes: every size must be a positive integer, got ${size}`);
 
 interface Row {
   model: 'sam' | 'sdnc';
@@ -74,19 +81,41 @@ function iteration(memory: SparseAccessMemory, xs: tf.Variable[], projections: t
 async function main(): Promise<void> {
   if (!(await tf.setBackend(backend))) throw new Error(`--backend: could not initialise '${backend}'`);
   await tf.ready();
-  const xs = Array.from({ length: STEPS }, (_, t) => tf.variable(tf.randomNormal([BATCH, INPUT_SIZE], 0, 1, 'float32', t), true, `bench_x${t}`));
-  const projections = Array.from({ length: STEPS }, (_, t) => tf.randomNormal([BATCH, READ_HEADS, CELL_SIZE], 0, 1, 'float32', 100 + t) as tf.Tensor3D);
+  const xs = Array.from({ length: STEPS }, (_, t) =>
+    tf.variable(tf.randomNormal([BATCH, INPUT_SIZE], 0, 1, 'float32', t), true, `bench_x${t}`),
+  );
+  const projections = Array.from(
+    { length: STEPS },
+    (_, t) => tf.randomNormal([BATCH, READ_HEADS, CELL_SIZE], 0, 1, 'float32', 100 + t) as tf.Tensor3D,
+  );
   const rows: Row[] = [];
-  console.log(`backend ${tf.getBackend()}, batch ${BATCH}, ${STEPS} steps, W ${CELL_SIZE}, R ${READ_HEADS}, K ${SPARSE_READS}, K_L 4`);
+  console.log(
+    `backend ${tf.getBackend()}, batch ${BATCH}, ${STEPS} steps, W ${CELL_SIZE}, R ${READ_HEADS}, K ${SPARSE_READS}, K_L 4`,
+  );
   for (const model of ['sam', 'sdnc'] as const) {
     // JIT and kernel warm-up on a small memory, so the first size is not charged for it.
-    const warmConfig = { inputSize: INPUT_SIZE, memorySize: 1000, cellSize: CELL_SIZE, readHeads: READ_HEADS, sparseReads: SPARSE_READS, temporalReads: 4 };
+    const warmConfig = {
+      inputSize: INPUT_SIZE,
+      memorySize: 1000,
+      cellSize: CELL_SIZE,
+      readHeads: READ_HEADS,
+      sparseReads: SPARSE_READS,
+      temporalReads: 4,
+    };
     const warm = model === 'sam' ? new SparseAccessMemory(warmConfig, 1) : new SparseTemporalMemory(warmConfig, 1);
     for (let i = 0; i < 3; i++) iteration(warm, xs, projections);
     warm.dispose();
     for (const memorySize of sizes) {
       const setupStart = performance.now();
-      const config = { inputSize: INPUT_SIZE, memorySize, cellSize: CELL_SIZE, readHeads: READ_HEADS, sparseReads: SPARSE_READS, temporalReads: 4, indexType };
+      const config = {
+        inputSize: INPUT_SIZE,
+        memorySize,
+        cellSize: CELL_SIZE,
+        readHeads: READ_HEADS,
+        sparseReads: SPARSE_READS,
+        temporalReads: 4,
+        indexType,
+      };
       const memory = model === 'sam' ? new SparseAccessMemory(config, 1) : new SparseTemporalMemory(config, 1);
       memory.initialState(BATCH);
       const filledRows = Math.min(memorySize, fillRows);
@@ -120,7 +149,17 @@ async function main(): Promise<void> {
       times.sort((a, b) => a - b);
       const median = times.length > 0 ? times[Math.floor(times.length / 2)] / STEPS : null;
       const fastest = times.length > 0 ? times[0] / STEPS : null;
-      const row: Row = { model, memorySize, index: memory.indexKind, msPerStep: median, minMsPerStep: fastest, iterations: times.length, setupMs: Math.round(setupMs), filledRows, note };
+      const row: Row = {
+        model,
+        memorySize,
+        index: memory.indexKind,
+        msPerStep: median,
+        minMsPerStep: fastest,
+        iterations: times.length,
+        setupMs: Math.round(setupMs),
+        filledRows,
+        note,
+      };
       rows.push(row);
       console.log(
         `${model.padEnd(5)} N ${String(memorySize).padStart(8)}  index ${row.index.padEnd(6)} ` +
@@ -129,13 +168,32 @@ async function main(): Promise<void> {
       memory.dispose();
     }
   }
-  const at = (model: 'sam' | 'sdnc', size: number, field: 'msPerStep' | 'minMsPerStep') => rows.find((r) => r.model === model && r.memorySize === size)?.[field] ?? null;
+  const at = (model: 'sam' | 'sdnc', size: number, field: 'msPerStep' | 'minMsPerStep') =>
+    rows.find((r) => r.model === model && r.memorySize === size)?.[field] ?? null;
   const ratio = (model: 'sam' | 'sdnc', field: 'msPerStep' | 'minMsPerStep' = 'msPerStep') => {
     const small = at(model, 1000, field);
     const large = at(model, 64000, field);
     return small === null || large === null ? null : Number((large / small).toFixed(3));
   };
-  console.log(JSON.stringify({ bench: 'sparse', backend: tf.getBackend(), batch: BATCH, steps: STEPS, cellSize: CELL_SIZE, readHeads: READ_HEADS, sparseReads: SPARSE_READS, start: fillRows > 0 ? `${fillRows} seeded rows (≤ N) per element, restored each sequence` : 'empty memory per sequence', loadAverage: loadavg().map((x) => Number(x.toFixed(2))), results: rows, ratio_64k_over_1k: { sam: ratio('sam'), sdnc: ratio('sdnc') }, ratio_64k_over_1k_fastest: { sam: ratio('sam', 'minMsPerStep'), sdnc: ratio('sdnc', 'minMsPerStep') } }));
+  console.log(
+    JSON.stringify({
+      bench: 'sparse',
+      backend: tf.getBackend(),
+      batch: BATCH,
+      steps: STEPS,
+      cellSize: CELL_SIZE,
+      readHeads: READ_HEADS,
+      sparseReads: SPARSE_READS,
+      start:
+        fillRows > 0
+          ? `${fillRows} seeded rows (≤ N) per element, restored each sequence`
+          : 'empty memory per sequence',
+      loadAverage: loadavg().map((x) => Number(x.toFixed(2))),
+      results: rows,
+      ratio_64k_over_1k: { sam: ratio('sam'), sdnc: ratio('sdnc') },
+      ratio_64k_over_1k_fastest: { sam: ratio('sam', 'minMsPerStep'), sdnc: ratio('sdnc', 'minMsPerStep') },
+    }),
+  );
 }
 
 main().catch((error: unknown) => {

@@ -11,7 +11,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
-import { decodeFrame, socketParser, type Ack, type ClientToServerEvents, type MetricPoint, type RunSummary, type ServerToClientEvents } from '../server/protocol';
+import {
+  decodeFrame,
+  socketParser,
+  type Ack,
+  type ClientToServerEvents,
+  type MetricPoint,
+  type RunSummary,
+  type ServerToClientEvents,
+} from '../server/protocol';
 import { percentile, startServer } from './support';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -26,12 +34,15 @@ function unwrap<T>(ack: Ack<T>): T {
   return ack.data;
 }
 
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-
 async function client(url: string): Promise<Client> {
-  const socket: Client = connect(url, { transports: ['websocket'], parser: socketParser, forceNew: true, reconnection: false });
+  const socket: Client = connect(url, {
+    transports: ['websocket'],
+    parser: socketParser,
+    forceNew: true,
+    reconnection: false,
+  });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
     socket.once('connect_error', reject);
@@ -50,7 +61,14 @@ async function streamFrames(url: string, count: number) {
   const control = await client(url);
   const run = unwrap(
     await control.emitWithAck('run:create', {
-      config: { _trainer: 'synthetic', _frame_cells: 256, _frame_width: 256, _frame_steps: 1, _step_ms: 50, summarize_freq: 1 },
+      config: {
+        _trainer: 'synthetic',
+        _frame_cells: 256,
+        _frame_width: 256,
+        _frame_steps: 1,
+        _step_ms: 50,
+        summarize_freq: 1,
+      },
     }),
   );
   const clients = await Promise.all(Array.from({ length: count }, () => client(url)));
@@ -90,7 +108,16 @@ async function streamFrames(url: string, count: number) {
 /** it/s of a real engine run over a window, from its metric points' wall-clock times. */
 async function trainingRate(url: string) {
   const control = await client(url);
-  const config = { task: 'copy', mem_slot: 32, mem_size: 16, read_heads: 2, nhid: 32, batch_size: 4, sequence_max_length: 4, summarize_freq: 1 };
+  const config = {
+    task: 'copy',
+    mem_slot: 32,
+    mem_size: 16,
+    read_heads: 2,
+    nhid: 32,
+    batch_size: 4,
+    sequence_max_length: 4,
+    summarize_freq: 1,
+  };
   const run = unwrap(await control.emitWithAck('run:create', { config }));
   const rateOver = async (seconds: number): Promise<number> => {
     const first = (await metricsSince(control, run.id, 0)).at(-1);
@@ -122,7 +149,14 @@ async function trainingRate(url: string) {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   const headless = median(rates.headless);
   const attached = median(rates.attached);
-  return { config, windows: rates, headlessItPerSec: round(headless), attachedItPerSec: round(attached), attachedOverHeadless: round(attached / headless), framesToViewer: frames };
+  return {
+    config,
+    windows: rates,
+    headlessItPerSec: round(headless),
+    attachedItPerSec: round(attached),
+    attachedOverHeadless: round(attached / headless),
+    framesToViewer: frames,
+  };
 }
 
 async function metricsSince(socket: Client, runId: string, since: number): Promise<MetricPoint[]> {
@@ -134,7 +168,14 @@ async function rssUnderLoad(url: string, pid: number) {
   const control = await client(url);
   const run: RunSummary = unwrap(
     await control.emitWithAck('run:create', {
-      config: { _trainer: 'synthetic', _frame_cells: 256, _frame_width: 256, _frame_steps: 1, summarize_freq: 1, iterations: RSS_FRAMES },
+      config: {
+        _trainer: 'synthetic',
+        _frame_cells: 256,
+        _frame_width: 256,
+        _frame_steps: 1,
+        summarize_freq: 1,
+        iterations: RSS_FRAMES,
+      },
     }),
   );
   let received = 0;
@@ -160,7 +201,14 @@ async function rssUnderLoad(url: string, pid: number) {
   samples.push({ iteration: RSS_FRAMES, rssMb: rssMb(pid) });
   const frameIterations = unwrap(await control.emitWithAck('run:subscribe', { runId: run.id })).frameIterations;
   control.disconnect();
-  return { frames: RSS_FRAMES, seconds: round((Date.now() - started) / 1000), framesToClient: received, storedFrames: frameIterations.length, lastStoredNotice: stored, samples };
+  return {
+    frames: RSS_FRAMES,
+    seconds: round((Date.now() - started) / 1000),
+    framesToClient: received,
+    storedFrames: frameIterations.length,
+    lastStoredNotice: stored,
+    samples,
+  };
 }
 
 function round(x: number): number {
@@ -174,13 +222,21 @@ async function main(): Promise<void> {
     const pid = child.pid as number;
     console.log(`server ${url} (pid ${pid}), rss at start ${rssMb(pid)} MB`);
     const one = await streamFrames(url, 1);
-    console.log(`256×256 @ 20 Hz → 1 client: source ${one.sourceHz} Hz, ${one.fpsPerClient.join('/')} fps, latency p50 ${one.latencyMs.p50} ms, p95 ${one.latencyMs.p95} ms`);
+    console.log(
+      `256×256 @ 20 Hz → 1 client: source ${one.sourceHz} Hz, ${one.fpsPerClient.join('/')} fps, latency p50 ${one.latencyMs.p50} ms, p95 ${one.latencyMs.p95} ms`,
+    );
     const four = await streamFrames(url, 4);
-    console.log(`256×256 @ 20 Hz → 4 clients: source ${four.sourceHz} Hz, ${four.fpsPerClient.join('/')} fps, latency p50 ${four.latencyMs.p50} ms, p95 ${four.latencyMs.p95} ms`);
+    console.log(
+      `256×256 @ 20 Hz → 4 clients: source ${four.sourceHz} Hz, ${four.fpsPerClient.join('/')} fps, latency p50 ${four.latencyMs.p50} ms, p95 ${four.latencyMs.p95} ms`,
+    );
     const training = await trainingRate(url);
-    console.log(`training it/s (N=32, W=16, R=2, frame every iteration): median of 4 alternating windows: headless ${training.headlessItPerSec} [${training.windows.headless.join(', ')}], one client ${training.attachedItPerSec} [${training.windows.attached.join(', ')}] (ratio ${training.attachedOverHeadless})`);
+    console.log(
+      `training it/s (N=32, W=16, R=2, frame every iteration): median of 4 alternating windows: headless ${training.headlessItPerSec} [${training.windows.headless.join(', ')}], one client ${training.attachedItPerSec} [${training.windows.attached.join(', ')}] (ratio ${training.attachedOverHeadless})`,
+    );
     const rss = await rssUnderLoad(url, pid);
-    console.log(`RSS over ${rss.frames} frames of 256×256 (${rss.seconds} s, ${rss.framesToClient} reached the acking client, ${rss.storedFrames} kept):`);
+    console.log(
+      `RSS over ${rss.frames} frames of 256×256 (${rss.seconds} s, ${rss.framesToClient} reached the acking client, ${rss.storedFrames} kept):`,
+    );
     console.log(`  ${rss.samples.map((s) => `${s.iteration}: ${s.rssMb} MB`).join(', ')}`);
     console.log(JSON.stringify({ bench: 'stream', stream1: one, stream4: four, training, rss }));
   } finally {

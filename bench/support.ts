@@ -12,8 +12,21 @@ const root = join(__dirname, '..');
  * `next: false` serves the API and socket.io only; `detached` puts it in its own process group, so the caller can
  * stop Next's children with it (`process.kill(-child.pid)`).
  */
-export async function startServer(dataDir: string, options: { next: boolean; detached?: boolean }): Promise<{ child: ChildProcess; url: string }> {
-  const args = ['--import', 'tsx', 'server/main.ts', '--port', '0', '--data-dir', dataDir, '--fresh', ...(options.next ? [] : ['--no-next'])];
+export async function startServer(
+  dataDir: string,
+  options: { next: boolean; detached?: boolean },
+): Promise<{ child: ChildProcess; url: string }> {
+  const args = [
+    '--import',
+    'tsx',
+    'server/main.ts',
+    '--port',
+    '0',
+    '--data-dir',
+    dataDir,
+    '--fresh',
+    ...(options.next ? [] : ['--no-next']),
+  ];
   const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...process.env, ENGRAM_TEST_HOOKS: '1', NEXT_TELEMETRY_DISABLED: '1' },

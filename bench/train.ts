@@ -17,7 +17,8 @@ function flag(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
   if (index < 0) return fallback;
   const value = Number(process.argv[index + 1]);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`bench:train: --${name} needs a positive number, got ${process.argv[index + 1]}`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`bench:train: --${name} needs a positive number, got ${process.argv[index + 1]}`);
   return value;
 }
 
@@ -42,7 +43,9 @@ async function main(): Promise<void> {
     const used = process.cpuUsage(cpu0);
     cpuTimes.push((used.user + used.system) / 1000);
     times.push(result.wallMs);
-    console.log(`iteration ${result.iteration}: ${result.wallMs.toFixed(1)} ms (length ≤ ${result.sequenceLength}), loss ${result.loss.toFixed(4)}`);
+    console.log(
+      `iteration ${result.iteration}: ${result.wallMs.toFixed(1)} ms (length ≤ ${result.sequenceLength}), loss ${result.loss.toFixed(4)}`,
+    );
   }
   const seconds = (performance.now() - started) / 1000;
   const captured = await trainer.step({ captureFrame: true });
@@ -55,14 +58,25 @@ async function main(): Promise<void> {
     iterations: times.length,
     seconds: Number(seconds.toFixed(2)),
     itPerSecond: Number((times.length / seconds).toFixed(3)),
-    msPerIteration: { mean: Number(mean.toFixed(1)), median: Number(percentile(sorted, 0.5).toFixed(1)), p90: Number(percentile(sorted, 0.9).toFixed(1)) },
+    msPerIteration: {
+      mean: Number(mean.toFixed(1)),
+      median: Number(percentile(sorted, 0.5).toFixed(1)),
+      p90: Number(percentile(sorted, 0.9).toFixed(1)),
+    },
     // CPU time of this process per iteration (median): steadier than wall time on a shared, loaded machine.
-    cpuMsPerIterationMedian: Number(percentile([...cpuTimes].sort((a, b) => a - b), 0.5).toFixed(1)),
+    cpuMsPerIterationMedian: Number(
+      percentile(
+        [...cpuTimes].sort((a, b) => a - b),
+        0.5,
+      ).toFixed(1),
+    ),
     msCapturedIteration: Number(captured.wallMs.toFixed(1)),
     numTensors: tf.memory().numTensors,
   };
   trainer.dispose();
-  console.log(`${summary.itPerSecond} it/s on ${summary.backend} (median ${summary.msPerIteration.median} ms; with a debug frame ${summary.msCapturedIteration} ms)`);
+  console.log(
+    `${summary.itPerSecond} it/s on ${summary.backend} (median ${summary.msPerIteration.median} ms; with a debug frame ${summary.msCapturedIteration} ms)`,
+  );
   console.log(JSON.stringify(summary));
 }
 

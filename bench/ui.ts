@@ -33,10 +33,13 @@ const SIZES = [64, 256, 512];
  *  20 fps goal (at 50 ms the trainer's own frame work would cap the offer just under 20 Hz). */
 const STEP_MS = 40;
 
-
-
 async function api<T>(url: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${url}${path}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(
+    `${url}${path}`,
+    body === undefined
+      ? {}
+      : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+  );
   const ack = (await res.json()) as Ack<T>;
   if (!ack.ok) throw new Error(`${path}: ${ack.error.code}: ${ack.error.message}`);
   return ack.data;
@@ -55,18 +58,29 @@ interface SizeResult {
 type Mode = 'harness' | 'live';
 
 async function measure(browser: Browser, url: string, size: number, mode: Mode): Promise<SizeResult> {
-  const run = mode === 'live'
-    ? await api<RunSummary>(url, '/api/runs', {
-      name: `bench-ui-${size}`,
-      config: { iterations: 10_000_000, summarize_freq: 1, _trainer: 'synthetic', _frame_cells: size, _frame_width: size, _step_ms: STEP_MS },
-    })
-    : null;
+  const run =
+    mode === 'live'
+      ? await api<RunSummary>(url, '/api/runs', {
+          name: `bench-ui-${size}`,
+          config: {
+            iterations: 10_000_000,
+            summarize_freq: 1,
+            _trainer: 'synthetic',
+            _frame_cells: size,
+            _frame_width: size,
+            _step_ms: STEP_MS,
+          },
+        })
+      : null;
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
   try {
     await page.addInitScript(() => {
       window.__engramFrameTimings = [];
     });
-    await page.goto(run ? `${url}/runs/${run.id}` : `${url}/bench/heatmap?size=${size}`, { waitUntil: 'commit', timeout: 120_000 });
+    await page.goto(run ? `${url}/runs/${run.id}` : `${url}/bench/heatmap?size=${size}`, {
+      waitUntil: 'commit',
+      timeout: 120_000,
+    });
     // Warm up: the panel exists and has drawn a few frames (first compile, plotly load, JIT).
     await page.waitForFunction(() => (window.__engramFrameTimings?.length ?? 0) >= 10, undefined, { timeout: 120_000 });
     await page.evaluate(() => {
@@ -77,7 +91,8 @@ async function measure(browser: Browser, url: string, size: number, mode: Mode):
     const timings = await page.evaluate(() => window.__engramFrameTimings ?? []);
     const elapsed = (Date.now() - started) / 1000;
     const panel = await page.getAttribute('[data-testid="heatmap-memory"]', 'data-shape');
-    if (panel !== `4x${size}x${size}`) throw new Error(`${mode}: memory panel shows ${panel}, expected 4x${size}x${size}`);
+    if (panel !== `4x${size}x${size}`)
+      throw new Error(`${mode}: memory panel shows ${panel}, expected 4x${size}x${size}`);
     const latency = timings.map((t: FrameTiming) => t.drawnAt - t.capturedAt).sort((a, b) => a - b);
     const local = timings.map((t: FrameTiming) => t.drawnAt - t.receivedAt).sort((a, b) => a - b);
     return {
@@ -105,7 +120,11 @@ async function main(): Promise<void> {
   const results: Record<Mode, SizeResult[]> = { harness: [], live: [] };
   try {
     for (const mode of ['harness', 'live'] as const) {
-      console.log(mode === 'harness' ? 'harness (UI alone, in-page synthetic frames, next frame after each draw):' : `live (real run page, server synthetic trainer paced at ${1000 / STEP_MS} Hz):`);
+      console.log(
+        mode === 'harness'
+          ? 'harness (UI alone, in-page synthetic frames, next frame after each draw):'
+          : `live (real run page, server synthetic trainer paced at ${1000 / STEP_MS} Hz):`,
+      );
       for (const size of SIZES) {
         const r = await measure(browser, url, size, mode);
         results[mode].push(r);
@@ -129,8 +148,18 @@ async function main(): Promise<void> {
   const goal = (r: SizeResult | undefined) => (r ? r.fps >= 19 && r.latencyP95Ms < 150 : false);
   const harnessGoal = goal(results.harness.find((r) => r.size === 256));
   const liveGoal = goal(results.live.find((r) => r.size === 256));
-  console.log(`goal (256²: 20 fps, p95 < 150 ms): harness ${harnessGoal ? 'met' : 'not met'}, live ${liveGoal ? 'met' : 'not met'}`);
-  console.log(JSON.stringify({ bench: 'ui', stepMs: STEP_MS, measureMs: MEASURE_MS, goalMet: { harness: harnessGoal, live: liveGoal }, results }));
+  console.log(
+    `goal (256²: 20 fps, p95 < 150 ms): harness ${harnessGoal ? 'met' : 'not met'}, live ${liveGoal ? 'met' : 'not met'}`,
+  );
+  console.log(
+    JSON.stringify({
+      bench: 'ui',
+      stepMs: STEP_MS,
+      measureMs: MEASURE_MS,
+      goalMet: { harness: harnessGoal, live: liveGoal },
+      results,
+    }),
+  );
 }
 
 main().then(

@@ -11,7 +11,12 @@ interface FrameJson {
   tensors: { name: string; layer: number; shape: number[] }[];
 }
 
-test('newcomer: start a copy run from the form, see heatmaps change and the loss curve grow', async ({ runsPage, runPage, request, page }) => {
+test('newcomer: start a copy run from the form, see heatmaps change and the loss curve grow', async ({
+  runsPage,
+  runPage,
+  request,
+  page,
+}) => {
   await runsPage.goto();
   await expect(page.getByTestId('new-run-form')).toBeVisible();
   await expect(runsPage.field('batch_size')).toHaveValue('8');
@@ -55,8 +60,25 @@ test('newcomer: start a copy run from the form, see heatmaps change and the loss
   await request.post(`/api/runs/${runId}/stop`);
 });
 
-test('pause stops the iteration; step advances exactly one; scrub back and forward through stored frames', async ({ runPage, request, page }) => {
-  const run = await createRun(request, { nhid: 32, mem_slot: 8, mem_size: 8, read_heads: 1, batch_size: 2, sequence_max_length: 3, iterations: 1_000_000, summarize_freq: 1 }, 'pause-step');
+test('pause stops the iteration; step advances exactly one; scrub back and forward through stored frames', async ({
+  runPage,
+  request,
+  page,
+}) => {
+  const run = await createRun(
+    request,
+    {
+      nhid: 32,
+      mem_slot: 8,
+      mem_size: 8,
+      read_heads: 1,
+      batch_size: 2,
+      sequence_max_length: 3,
+      iterations: 1_000_000,
+      summarize_freq: 1,
+    },
+    'pause-step',
+  );
   await runPage.open(run.id);
   await expect.poll(() => runPage.panelIteration('memory')).toBeGreaterThan(2);
 
@@ -115,7 +137,20 @@ test('pause stops the iteration; step advances exactly one; scrub back and forwa
 });
 
 test('export a panel as PNG and NPY, and the whole dashboard as a snapshot zip', async ({ runPage, request, page }) => {
-  const run = await createRun(request, { nhid: 32, mem_slot: 12, mem_size: 6, read_heads: 1, batch_size: 2, sequence_max_length: 3, iterations: 1_000_000, summarize_freq: 1 }, 'export');
+  const run = await createRun(
+    request,
+    {
+      nhid: 32,
+      mem_slot: 12,
+      mem_size: 6,
+      read_heads: 1,
+      batch_size: 2,
+      sequence_max_length: 3,
+      iterations: 1_000_000,
+      summarize_freq: 1,
+    },
+    'export',
+  );
   await runPage.open(run.id);
   await expect(runPage.panel('memory')).toHaveAttribute('data-iteration', /\d+/);
   const stoppedAt = await runPage.pause();
@@ -149,7 +184,9 @@ test('export a panel as PNG and NPY, and the whole dashboard as a snapshot zip',
 
   const csvDownload = page.waitForEvent('download');
   await page.getByTestId('export-metrics').click();
-  const csv = readFileSync(await (await csvDownload).path(), 'utf8').trim().split('\n');
+  const csv = readFileSync(await (await csvDownload).path(), 'utf8')
+    .trim()
+    .split('\n');
   expect(csv[0]).toMatch(/^iteration,loss,[a-z_ ]+,it_per_sec,wall_time_ms,sequence_length$/);
   expect(csv.length - 1).toBe(stoppedAt);
 
@@ -167,7 +204,20 @@ test('export a panel as PNG and NPY, and the whole dashboard as a snapshot zip',
 });
 
 test('a reload restores the run, timestep and scrubber position', async ({ runPage, request, page }) => {
-  const run = await createRun(request, { nhid: 32, mem_slot: 8, mem_size: 8, read_heads: 1, batch_size: 2, sequence_max_length: 3, iterations: 1_000_000, summarize_freq: 1 }, 'reload');
+  const run = await createRun(
+    request,
+    {
+      nhid: 32,
+      mem_slot: 8,
+      mem_size: 8,
+      read_heads: 1,
+      batch_size: 2,
+      sequence_max_length: 3,
+      iterations: 1_000_000,
+      summarize_freq: 1,
+    },
+    'reload',
+  );
   await runPage.open(run.id);
   await expect.poll(() => runPage.panelIteration('memory')).toBeGreaterThan(3);
   await runPage.pause();
@@ -181,10 +231,12 @@ test('a reload restores the run, timestep and scrubber position', async ({ runPa
   await page.keyboard.press('ArrowRight');
   await page.keyboard.press('ArrowRight');
   await expect(runPage.panel('memory')).toHaveAttribute('data-timestep', '2');
-  await expect.poll(() => {
-    const url = new URL(page.url());
-    return [url.pathname, url.searchParams.get('t'), url.searchParams.get('it')];
-  }).toEqual([`/runs/${run.id}`, '2', String(scrubbed)]);
+  await expect
+    .poll(() => {
+      const url = new URL(page.url());
+      return [url.pathname, url.searchParams.get('t'), url.searchParams.get('it')];
+    })
+    .toEqual([`/runs/${run.id}`, '2', String(scrubbed)]);
 
   await page.reload();
   await expect(runPage.panel('memory')).toHaveAttribute('data-iteration', String(scrubbed));
@@ -195,7 +247,21 @@ test('a reload restores the run, timestep and scrubber position', async ({ runPa
 });
 
 test('a run that hits NaN says why and where, and shows that iteration', async ({ runPage, request, page }) => {
-  const run = await createRun(request, { nhid: 32, mem_slot: 8, mem_size: 8, read_heads: 1, batch_size: 2, sequence_max_length: 3, iterations: 1_000_000, summarize_freq: 1, _nan_at: 6 }, 'nan');
+  const run = await createRun(
+    request,
+    {
+      nhid: 32,
+      mem_slot: 8,
+      mem_size: 8,
+      read_heads: 1,
+      batch_size: 2,
+      sequence_max_length: 3,
+      iterations: 1_000_000,
+      summarize_freq: 1,
+      _nan_at: 6,
+    },
+    'nan',
+  );
   await runPage.open(run.id);
   const banner = page.getByTestId('failure-banner');
   await expect(banner).toBeVisible();
@@ -221,9 +287,40 @@ test('a bad form value shows an error that names the field, and nothing is start
   await page.screenshot({ path: 'test-results/screenshots/form-error.png' });
 });
 
-test('the runs page overlays the loss curves of the runs ticked for comparison', async ({ runsPage, request, page }) => {
-  const a = await createRun(request, { nhid: 32, mem_slot: 8, mem_size: 8, read_heads: 1, batch_size: 2, sequence_max_length: 3, iterations: 12, summarize_freq: 4 }, 'compare-a');
-  const b = await createRun(request, { nhid: 32, mem_slot: 8, mem_size: 8, read_heads: 1, batch_size: 2, sequence_max_length: 3, iterations: 12, summarize_freq: 4, lr: 0.01 }, 'compare-b');
+test('the runs page overlays the loss curves of the runs ticked for comparison', async ({
+  runsPage,
+  request,
+  page,
+}) => {
+  const a = await createRun(
+    request,
+    {
+      nhid: 32,
+      mem_slot: 8,
+      mem_size: 8,
+      read_heads: 1,
+      batch_size: 2,
+      sequence_max_length: 3,
+      iterations: 12,
+      summarize_freq: 4,
+    },
+    'compare-a',
+  );
+  const b = await createRun(
+    request,
+    {
+      nhid: 32,
+      mem_slot: 8,
+      mem_size: 8,
+      read_heads: 1,
+      batch_size: 2,
+      sequence_max_length: 3,
+      iterations: 12,
+      summarize_freq: 4,
+      lr: 0.01,
+    },
+    'compare-b',
+  );
   await runsPage.goto();
   for (const run of [a, b]) {
     await expect(page.getByTestId(`run-row-${run.id}`)).toHaveAttribute('data-state', 'finished');

@@ -54,7 +54,10 @@ export class RunsPage {
 }
 
 export class RunPage {
-  constructor(readonly page: Page, readonly request: APIRequestContext) {}
+  constructor(
+    readonly page: Page,
+    readonly request: APIRequestContext,
+  ) {}
 
   async open(runId: string, query = ''): Promise<void> {
     await this.page.goto(`/runs/${encodeURIComponent(runId)}${query}`);
@@ -123,7 +126,11 @@ export const test = base.extend<{ runsPage: RunsPage; runPage: RunPage }>({
 export { expect };
 
 /** Create a run through the HTTP API (for tests whose subject is not the form). */
-export async function createRun(request: APIRequestContext, config: Record<string, unknown>, name?: string): Promise<RunSummary> {
+export async function createRun(
+  request: APIRequestContext,
+  config: Record<string, unknown>,
+  name?: string,
+): Promise<RunSummary> {
   const res = await request.post('/api/runs', { data: { config, ...(name ? { name } : {}) } });
   const body = (await res.json()) as Ack<RunSummary>;
   if (!body.ok) throw new Error(`create run: ${body.error.message}`);
@@ -145,6 +152,10 @@ export function npyHeader(bytes: Buffer): { version: string; descr: string; shap
   const header = bytes.toString('latin1', 10, 10 + headerLength);
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1] ?? '';
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? '';
-  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   return { version: `${bytes[6]}.${bytes[7]}`, descr, shape, dataBytes: bytes.length - 10 - headerLength };
 }

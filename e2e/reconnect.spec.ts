@@ -8,7 +8,16 @@
 import type { Ack } from '../server/protocol';
 import { createRun, expect, test, type RunPage } from './fixtures';
 
-const TINY_CONFIG = { nhid: 32, mem_slot: 8, mem_size: 8, read_heads: 1, batch_size: 2, sequence_max_length: 3, iterations: 1_000_000, summarize_freq: 1 };
+const TINY_CONFIG = {
+  nhid: 32,
+  mem_slot: 8,
+  mem_size: 8,
+  read_heads: 1,
+  batch_size: 2,
+  sequence_max_length: 3,
+  iterations: 1_000_000,
+  summarize_freq: 1,
+};
 
 /**
  * Record every state the connection badge shows from now on in the document's `data-seen-connection` attribute: a
@@ -23,7 +32,12 @@ async function recordConnectionStates(runPage: RunPage): Promise<void> {
       root.dataset.seenConnection = `${root.dataset.seenConnection ?? ''} ${state}`.trim();
     };
     // The badge may be re-rendered as a new element, so watch the whole body rather than one node.
-    new MutationObserver(record).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-state'] });
+    new MutationObserver(record).observe(document.body, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      attributeFilter: ['data-state'],
+    });
   });
 }
 
@@ -61,7 +75,7 @@ for (const name of ['drop-connections', 'sever-connections'] as const) {
   test(`${name}: the page reconnects, frames resume without a reload, pause still works`, async ({ runPage, page }) => {
     await openLiveRun(runPage, `reconnect-${name}`);
     // A marker on the window survives only if the page is not reloaded.
-    await page.evaluate(() => window.name = 'before-drop');
+    await page.evaluate(() => (window.name = 'before-drop'));
     await recordConnectionStates(runPage);
 
     await hook(runPage, name);
@@ -81,9 +95,12 @@ for (const name of ['drop-connections', 'sever-connections'] as const) {
   });
 }
 
-test('restart: the page reconnects, shows the run interrupted, and resume trains on from the checkpoint', async ({ runPage, page }) => {
+test('restart: the page reconnects, shows the run interrupted, and resume trains on from the checkpoint', async ({
+  runPage,
+  page,
+}) => {
   await openLiveRun(runPage, 'reconnect-restart');
-  await page.evaluate(() => window.name = 'before-restart');
+  await page.evaluate(() => (window.name = 'before-restart'));
   await recordConnectionStates(runPage);
 
   await hook(runPage, 'restart');

@@ -7,7 +7,19 @@ import { createRun, expect, test } from './fixtures';
 test('an SDNC run shows its sparse tensors as live heatmaps', async ({ runPage, request }) => {
   const run = await createRun(
     request,
-    { memory_type: 'sdnc', nhid: 32, mem_slot: 256, mem_size: 8, read_heads: 2, sparse_reads: 2, temporal_reads: 2, batch_size: 2, sequence_max_length: 3, iterations: 1_000_000, summarize_freq: 1 },
+    {
+      memory_type: 'sdnc',
+      nhid: 32,
+      mem_slot: 256,
+      mem_size: 8,
+      read_heads: 2,
+      sparse_reads: 2,
+      temporal_reads: 2,
+      batch_size: 2,
+      sequence_max_length: 3,
+      iterations: 1_000_000,
+      summarize_freq: 1,
+    },
     'sdnc',
   );
   await runPage.open(run.id);

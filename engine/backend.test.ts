@@ -32,7 +32,10 @@ describe('parseBackendName', () => {
     assert.equal(parseBackendName('  '), undefined);
   });
   it('rejects unknown names, naming the variable and value', () => {
-    assert.throws(() => parseBackendName('webgl'), /ENGRAM_BACKEND: unknown backend "webgl"; expected one of tensorflow-gpu, tensorflow, wasm, cpu/);
+    assert.throws(
+      () => parseBackendName('webgl'),
+      /ENGRAM_BACKEND: unknown backend "webgl"; expected one of tensorflow-gpu, tensorflow, wasm, cpu/,
+    );
   });
 });
 
@@ -43,7 +46,10 @@ describe('chooseBackend', () => {
     const choice = await chooseBackend({ env: {}, loader, log: (l) => lines.push(l) });
     assert.equal(choice.name, 'wasm');
     assert.equal(choice.source, 'auto');
-    assert.deepEqual(choice.skipped.map((s) => s.name), ['tensorflow-gpu', 'tensorflow']);
+    assert.deepEqual(
+      choice.skipped.map((s) => s.name),
+      ['tensorflow-gpu', 'tensorflow'],
+    );
     assert.match(choice.skipped[0].reason, /@tensorflow\/tfjs-node-gpu could not be loaded: Cannot find module/);
     assert.doesNotMatch(choice.skipped[0].reason, /Require stack/);
     assert.deepEqual(loader.calls, [
@@ -56,7 +62,10 @@ describe('chooseBackend', () => {
   });
 
   it('prefers the native binding when it is installed', async () => {
-    const loader = fakeLoader({ packages: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-backend-wasm'], backends: ['tensorflow', 'wasm', 'cpu'] });
+    const loader = fakeLoader({
+      packages: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-backend-wasm'],
+      backends: ['tensorflow', 'wasm', 'cpu'],
+    });
     const choice = await chooseBackend({ env: {}, loader, log: silent });
     assert.equal(choice.name, 'tensorflow');
     assert.equal(choice.tfjsBackend, 'tensorflow');
@@ -88,12 +97,18 @@ describe('chooseBackend', () => {
 
   it('throws when a named backend loads but does not initialise', async () => {
     const loader = fakeLoader({ packages: ['@tensorflow/tfjs-backend-wasm'], backends: ['cpu'] });
-    await assert.rejects(chooseBackend({ env: { ENGRAM_BACKEND: 'wasm' }, loader, log: silent }), /ENGRAM_BACKEND=wasm: tfjs backend 'wasm' failed to initialise/);
+    await assert.rejects(
+      chooseBackend({ env: { ENGRAM_BACKEND: 'wasm' }, loader, log: silent }),
+      /ENGRAM_BACKEND=wasm: tfjs backend 'wasm' failed to initialise/,
+    );
   });
 
   it('rejects an unknown ENGRAM_BACKEND before loading anything', async () => {
     const loader = fakeLoader({ packages: [], backends: ['cpu'] });
-    await assert.rejects(chooseBackend({ env: { ENGRAM_BACKEND: 'gpu' }, loader, log: silent }), /unknown backend "gpu"/);
+    await assert.rejects(
+      chooseBackend({ env: { ENGRAM_BACKEND: 'gpu' }, loader, log: silent }),
+      /unknown backend "gpu"/,
+    );
     assert.deepEqual(loader.calls, []);
   });
 

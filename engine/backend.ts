@@ -54,7 +54,9 @@ export function parseBackendName(value: string | undefined): BackendName | undef
   if (trimmed === '') return undefined;
   const match = BACKEND_NAMES.find((name) => name === trimmed);
   if (match === undefined) {
-    throw new Error(`ENGRAM_BACKEND: unknown backend ${JSON.stringify(value)}; expected one of ${BACKEND_NAMES.join(', ')}`);
+    throw new Error(
+      `ENGRAM_BACKEND: unknown backend ${JSON.stringify(value)}; expected one of ${BACKEND_NAMES.join(', ')}`,
+    );
   }
   return match;
 }
@@ -101,7 +103,11 @@ async function tryBackend(name: BackendName, loader: BackendLoader): Promise<str
  * `env.ENGRAM_BACKEND` that cannot load throws an error saying why; there is no silent fallback from a name.
  */
 export async function chooseBackend(
-  options: { env?: Readonly<Record<string, string | undefined>>; loader?: BackendLoader; log?: (line: string) => void } = {},
+  options: {
+    env?: Readonly<Record<string, string | undefined>>;
+    loader?: BackendLoader;
+    log?: (line: string) => void;
+  } = {},
 ): Promise<BackendChoice> {
   const env = options.env ?? process.env;
   const loader = options.loader ?? nodeBackendLoader;
@@ -113,7 +119,12 @@ export async function chooseBackend(
     if (reason !== undefined) {
       throw new Error(`ENGRAM_BACKEND=${requested}: ${reason}`);
     }
-    const choice: BackendChoice = { name: requested, tfjsBackend: BACKEND_SPECS[requested].tfjsBackend, source: 'env', skipped: [] };
+    const choice: BackendChoice = {
+      name: requested,
+      tfjsBackend: BACKEND_SPECS[requested].tfjsBackend,
+      source: 'env',
+      skipped: [],
+    };
     log(`[engram] tfjs backend: ${requested} (from ENGRAM_BACKEND)`);
     return choice;
   }

@@ -45,7 +45,13 @@ export class DebugRecorder {
   }
 
   /** Add a tensor that already has the time axis first, e.g. ξ for batch element 0 `[time, hidden]`. */
-  recordSequence(name: string, layer: number, stacked: tf.Tensor, axes: readonly string[], extra: { range?: readonly [number, number]; description?: string } = {}): void {
+  recordSequence(
+    name: string,
+    layer: number,
+    stacked: tf.Tensor,
+    axes: readonly string[],
+    extra: { range?: readonly [number, number]; description?: string } = {},
+  ): void {
     this.series.set(`${layer}:${name}`, { name, layer, axes, steps: [], stacked, ...extra });
   }
 
@@ -65,7 +71,9 @@ export class DebugRecorder {
       const shape = stacked[i].shape;
       const size = stacked[i].size;
       if (shape[0] !== timesteps) {
-        throw new Error(`DebugRecorder: series '${entry.name}' (layer ${entry.layer}) has ${shape[0]} timesteps, expected ${timesteps}`);
+        throw new Error(
+          `DebugRecorder: series '${entry.name}' (layer ${entry.layer}) has ${shape[0]} timesteps, expected ${timesteps}`,
+        );
       }
       // slice() copies, so each frame tensor owns a compact buffer the server can transfer on its own.
       tensors.push(

@@ -92,7 +92,9 @@ const DEFAULTS: Omit<ResolvedDNCOptions, 'inputSize' | 'hiddenSize' | 'outputSiz
 const KNOWN_OPTIONS = new Set<string>([...Object.keys(DEFAULTS), 'inputSize', 'hiddenSize', 'outputSize', 'seed']);
 
 function fail(option: string, expected: string, value: unknown): never {
-  throw new Error(`DNC: option '${option}' must be ${expected}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
+  throw new Error(
+    `DNC: option '${option}' must be ${expected}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`,
+  );
 }
 
 function oneOf<T extends string>(option: string, value: unknown, allowed: readonly T[]): void {
@@ -103,7 +105,8 @@ function oneOf<T extends string>(option: string, value: unknown, allowed: readon
 export function resolveDNCOptions(options: DNCOptions): ResolvedDNCOptions {
   if (options === null || typeof options !== 'object') fail('options', 'an object', options);
   for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) throw new Error(`DNC: unknown option '${key}' (options are camelCase: ${[...KNOWN_OPTIONS].join(', ')})`);
+    if (!KNOWN_OPTIONS.has(key))
+      throw new Error(`DNC: unknown option '${key}' (options are camelCase: ${[...KNOWN_OPTIONS].join(', ')})`);
   }
   const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<DNCOptions>;
   const resolved: ResolvedDNCOptions = {
@@ -114,7 +117,18 @@ export function resolveDNCOptions(options: DNCOptions): ResolvedDNCOptions {
     inputSize: options.inputSize,
     hiddenSize: options.hiddenSize,
   };
-  for (const key of ['inputSize', 'hiddenSize', 'outputSize', 'numLayers', 'numHiddenLayers', 'nrCells', 'readHeads', 'cellSize', 'sparseReads', 'temporalReads'] as const) {
+  for (const key of [
+    'inputSize',
+    'hiddenSize',
+    'outputSize',
+    'numLayers',
+    'numHiddenLayers',
+    'nrCells',
+    'readHeads',
+    'cellSize',
+    'sparseReads',
+    'temporalReads',
+  ] as const) {
     const value = resolved[key];
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) fail(key, 'a positive integer', value);
   }
@@ -126,8 +140,11 @@ export function resolveDNCOptions(options: DNCOptions): ResolvedDNCOptions {
   oneOf('memoryType', resolved.memoryType, ['dnc', 'sam', 'sdnc'] as const);
   oneOf('indexType', resolved.indexType, ['exact', 'hnsw', 'auto'] as const);
   oneOf('readFeedback', resolved.readFeedback, ['previous', 'initial'] as const);
-  if (typeof resolved.dropout !== 'number' || !(resolved.dropout >= 0 && resolved.dropout < 1)) fail('dropout', 'a number in [0, 1)', resolved.dropout);
-  if (typeof resolved.clip !== 'number' || !Number.isFinite(resolved.clip) || resolved.clip < 0) fail('clip', 'a finite number ≥ 0 (0 disables clipping)', resolved.clip);
-  if (typeof resolved.seed !== 'number' || !Number.isFinite(resolved.seed)) fail('seed', 'a finite number', resolved.seed);
+  if (typeof resolved.dropout !== 'number' || !(resolved.dropout >= 0 && resolved.dropout < 1))
+    fail('dropout', 'a number in [0, 1)', resolved.dropout);
+  if (typeof resolved.clip !== 'number' || !Number.isFinite(resolved.clip) || resolved.clip < 0)
+    fail('clip', 'a finite number ≥ 0 (0 disables clipping)', resolved.clip);
+  if (typeof resolved.seed !== 'number' || !Number.isFinite(resolved.seed))
+    fail('seed', 'a finite number', resolved.seed);
   return resolved;
 }

@@ -10,7 +10,15 @@ before(async () => {
 });
 
 /** Small unequal sizes: X 3, H 5, N 6, W 4, R 2. */
-const SMALL: DNCOptions = { inputSize: 3, hiddenSize: 5, nrCells: 6, cellSize: 4, readHeads: 2, numHiddenLayers: 1, seed: 3 };
+const SMALL: DNCOptions = {
+  inputSize: 3,
+  hiddenSize: 5,
+  nrCells: 6,
+  cellSize: 4,
+  readHeads: 2,
+  numHiddenLayers: 1,
+  seed: 3,
+};
 
 function input(batch: number, time: number, width = 3, seed = 1): tf.Tensor3D {
   return tf.randomUniform([batch, time, width], -1, 1, 'float32', seed) as tf.Tensor3D;
@@ -44,7 +52,20 @@ describe('DNC options', () => {
     const model = new DNC({ inputSize: 6, hiddenSize: 8, seed: 1 });
     const o = model.options;
     assert.deepEqual(
-      [o.rnnType, o.numLayers, o.numHiddenLayers, o.bias, o.batchFirst, o.dropout, o.nrCells, o.readHeads, o.cellSize, o.clip, o.shareMemory, o.outputSize],
+      [
+        o.rnnType,
+        o.numLayers,
+        o.numHiddenLayers,
+        o.bias,
+        o.batchFirst,
+        o.dropout,
+        o.nrCells,
+        o.readHeads,
+        o.cellSize,
+        o.clip,
+        o.shareMemory,
+        o.outputSize,
+      ],
       ['lstm', 1, 2, true, true, 0, 5, 2, 10, 20, true, 6],
     );
     model.dispose();
@@ -55,12 +76,21 @@ describe('DNC forward', () => {
   it('rejects bad inputs and hidden states, naming the argument and value', () => {
     const model = new DNC(SMALL);
     const flat = tf.zeros([2, 3]) as unknown as tf.Tensor3D;
-    assert.throws(() => model.forward(flat), /argument 'input' must have rank 3 \(\[batch, time, inputSize\]\), got shape \[2, 3\]/);
+    assert.throws(
+      () => model.forward(flat),
+      /argument 'input' must have rank 3 \(\[batch, time, inputSize\]\), got shape \[2, 3\]/,
+    );
     const wide = input(2, 4, 5);
-    assert.throws(() => model.forward(wide), /argument 'input' must have 3 features \(inputSize\) on its last axis, got shape \[2, 4, 5\]/);
+    assert.throws(
+      () => model.forward(wide),
+      /argument 'input' must have 3 features \(inputSize\) on its last axis, got shape \[2, 4, 5\]/,
+    );
     const x = input(2, 4);
     const hidden = model.initialHidden(3);
-    assert.throws(() => model.forward(x, hidden), /hidden.controller\[0\].hidden\[0\]: expected shape \[2, 5\], got \[3, 5\]/);
+    assert.throws(
+      () => model.forward(x, hidden),
+      /hidden.controller\[0\].hidden\[0\]: expected shape \[2, 5\], got \[3, 5\]/,
+    );
     const broken: DNCHidden = { ...model.initialHidden(2), readVectors: [] };
     assert.throws(() => model.forward(x, broken), /hidden.readVectors must have 1 entries \(numLayers\), got 0/);
     tf.dispose([flat, wide, x]);
@@ -70,19 +100,49 @@ describe('DNC forward', () => {
   });
 
   const variants: [string, Partial<DNCOptions>, string[]][] = [
-    ['lstm', {}, ['lstm_layer_0.weight_ih_l0', 'lstm_layer_0.weight_hh_l0', 'lstm_layer_0.bias_ih_l0', 'lstm_layer_0.bias_hh_l0', 'rnn_layer_memory_shared.interface_weights.weight', 'rnn_layer_memory_shared.interface_weights.bias', 'output.weight', 'output.bias']],
+    [
+      'lstm',
+      {},
+      [
+        'lstm_layer_0.weight_ih_l0',
+        'lstm_layer_0.weight_hh_l0',
+        'lstm_layer_0.bias_ih_l0',
+        'lstm_layer_0.bias_hh_l0',
+        'rnn_layer_memory_shared.interface_weights.weight',
+        'rnn_layer_memory_shared.interface_weights.bias',
+        'output.weight',
+        'output.bias',
+      ],
+    ],
     ['gru', { rnnType: 'gru', numHiddenLayers: 2 }, ['gru_layer_0.weight_ih_l1']],
-    ['rnn relu, no bias', { rnnType: 'rnn', nonlinearity: 'relu', bias: false }, ['rnn_layer_0.weight_ih_l0', 'rnn_layer_0.weight_hh_l0']],
-    ['2 layers, shared memory', { numLayers: 2 }, ['lstm_layer_1.weight_ih_l0', 'rnn_layer_memory_shared.interface_weights.weight']],
-    ['2 layers, memory per layer', { numLayers: 2, shareMemory: false }, ['rnn_layer_memory_0.interface_weights.weight', 'rnn_layer_memory_1.interface_weights.weight']],
-    ['independent linears', { independentLinears: true }, ['rnn_layer_memory_shared.read_keys_transform.weight', 'rnn_layer_memory_shared.read_modes_transform.bias']],
+    [
+      'rnn relu, no bias',
+      { rnnType: 'rnn', nonlinearity: 'relu', bias: false },
+      ['rnn_layer_0.weight_ih_l0', 'rnn_layer_0.weight_hh_l0'],
+    ],
+    [
+      '2 layers, shared memory',
+      { numLayers: 2 },
+      ['lstm_layer_1.weight_ih_l0', 'rnn_layer_memory_shared.interface_weights.weight'],
+    ],
+    [
+      '2 layers, memory per layer',
+      { numLayers: 2, shareMemory: false },
+      ['rnn_layer_memory_0.interface_weights.weight', 'rnn_layer_memory_1.interface_weights.weight'],
+    ],
+    [
+      'independent linears',
+      { independentLinears: true },
+      ['rnn_layer_memory_shared.read_keys_transform.weight', 'rnn_layer_memory_shared.read_modes_transform.bias'],
+    ],
     ['time-major, output size 7', { batchFirst: false, outputSize: 7 }, ['output.weight']],
   ];
   for (const [label, override, names] of variants) {
     it(`${label}: runs with pytorch-dnc names and correct shapes`, () => {
       const model = new DNC({ ...SMALL, ...override });
       const o = model.options;
-      for (const name of names) assert.ok(model.variables.has(name), `missing ${name}; have ${[...model.variables.keys()].join(', ')}`);
+      for (const name of names)
+        assert.ok(model.variables.has(name), `missing ${name}; have ${[...model.variables.keys()].join(', ')}`);
       if (o.rnnType === 'rnn' && !o.bias) assert.ok(![...model.variables.keys()].some((n) => n.includes('bias_ih')));
       // layer ℓ > 0 reads [ξ; r]: H + R·W columns
       if (o.numLayers === 2) assert.deepEqual(model.variables.get('lstm_layer_1.weight_ih_l0')!.shape, [4 * 5, 5 + 8]);
@@ -92,7 +152,10 @@ describe('DNC forward', () => {
       assert.deepEqual(output.shape, o.batchFirst ? [2, 4, o.outputSize] : [4, 2, o.outputSize]);
       assert.equal(hidden.controller.length, o.numLayers);
       assert.equal(hidden.memory.length, o.shareMemory ? 1 : o.numLayers);
-      assert.deepEqual(hidden.readVectors.map((r) => r.shape), Array(o.numLayers).fill([2, 8]));
+      assert.deepEqual(
+        hidden.readVectors.map((r) => r.shape),
+        Array(o.numLayers).fill([2, 8]),
+      );
       assert.deepEqual(hidden.memory[0].memory.shape, [2, 6, 4]);
       assert.ok(output.dataSync().every(Number.isFinite));
       tf.dispose([x, output]);
@@ -153,8 +216,15 @@ describe('DNC forward', () => {
     const first = model.forward(x);
     const skipped = model.forward(x, first.hidden, { passThroughMemory: false });
     assert.equal(maxDifference(skipped.hidden.memory[0].memory, first.hidden.memory[0].memory), 0);
-    assert.notEqual(skipped.hidden.memory[0].memory, first.hidden.memory[0].memory, 'returned state must not alias the input');
-    assert.equal(tf.tidy(() => tf.abs(skipped.hidden.readVectors[0]).sum().dataSync()[0]), 0);
+    assert.notEqual(
+      skipped.hidden.memory[0].memory,
+      first.hidden.memory[0].memory,
+      'returned state must not alias the input',
+    );
+    assert.equal(
+      tf.tidy(() => tf.abs(skipped.hidden.readVectors[0]).sum().dataSync()[0]),
+      0,
+    );
     const reset = model.forward(x, first.hidden, { resetExperience: true });
     const fresh = model.forward(x, { ...first.hidden, memory: model.initialHidden(2).memory });
     assert.ok(maxDifference(reset.output, fresh.output) < 1e-7);
@@ -219,7 +289,10 @@ describe('DNC forward', () => {
 });
 
 describe('DNC clipping', () => {
-  for (const [label, override, clip] of [['lstm, clip below 1', { rnnType: 'lstm' }, 0.05], ['relu rnn', { rnnType: 'rnn', nonlinearity: 'relu' }, 0.5]] as const) {
+  for (const [label, override, clip] of [
+    ['lstm, clip below 1', { rnnType: 'lstm' }, 0.05],
+    ['relu rnn', { rnnType: 'rnn', nonlinearity: 'relu' }, 0.5],
+  ] as const) {
     it(`clamps ξ to ±clip (${label})`, () => {
       const model = new DNC({ ...SMALL, ...override, clip, debug: true });
       const x = tf.mul(input(2, 4), 5) as tf.Tensor3D;
@@ -227,7 +300,10 @@ describe('DNC clipping', () => {
       const xi = debug === undefined ? undefined : findTensor(debug, 'controllerOutput');
       if (xi === undefined) throw new Error('no controllerOutput in the debug frame');
       assert.ok(xi.data.every((v) => Math.abs(v) <= clip + 1e-7));
-      assert.ok(xi.data.some((v) => Math.abs(v) > clip - 1e-6), 'some outputs reach the clip');
+      assert.ok(
+        xi.data.some((v) => Math.abs(v) > clip - 1e-6),
+        'some outputs reach the clip',
+      );
       tf.dispose([x, output]);
       model.disposeHidden(hidden);
       model.dispose();
@@ -261,7 +337,11 @@ describe('DNC debug frames', () => {
     const plain = plainModel.forward(x);
     const readsWithoutDebug = readSpy.mock.callCount();
     const { output, hidden, debug } = model.forward(x);
-    assert.equal(readSpy.mock.callCount() - readsWithoutDebug, readsWithoutDebug + 1, 'debug adds one host readout per call');
+    assert.equal(
+      readSpy.mock.callCount() - readsWithoutDebug,
+      readsWithoutDebug + 1,
+      'debug adds one host readout per call',
+    );
     readSpy.mock.restore();
     plain.output.dispose();
     plainModel.disposeHidden(plain.hidden);
@@ -277,12 +357,21 @@ describe('DNC debug frames', () => {
       assert.deepEqual(findTensor(debug, 'readWeights', layer)!.axes, ['time', 'head', 'cell']);
       assert.deepEqual(findTensor(debug, 'usage', layer)!.shape, [4, 6]);
       const xi: FrameTensor = findTensor(debug, 'controllerOutput', layer)!;
-      assert.deepEqual([xi.shape, xi.axes], [[4, 5], ['time', 'unit']]);
+      assert.deepEqual(
+        [xi.shape, xi.axes],
+        [
+          [4, 5],
+          ['time', 'unit'],
+        ],
+      );
       // The last timestep of batch element 0 is the returned state's batch row 0.
       const lastMemory = memory.data.subarray(3 * 24, 4 * 24);
       assert.deepEqual(Array.from(lastMemory), Array.from(hidden.memory[layer].memory.dataSync().subarray(0, 24)));
       const reads: FrameTensor = findTensor(debug, 'readVectors', layer)!;
-      assert.deepEqual(Array.from(reads.data.subarray(3 * 8)), Array.from(hidden.readVectors[layer].dataSync().subarray(0, 8)));
+      assert.deepEqual(
+        Array.from(reads.data.subarray(3 * 8)),
+        Array.from(hidden.readVectors[layer].dataSync().subarray(0, 8)),
+      );
       const lastLinks = linkMatrix.data.subarray(3 * 36);
       for (let i = 0; i < 6; i++) assert.equal(lastLinks[i * 6 + i], 0, 'zero link diagonal');
       const lastWeights = findTensor(debug, 'readWeights', layer)!.data.subarray(3 * 12);
@@ -329,7 +418,7 @@ describe('DNC gradients', () => {
       const analytic = grads[variable.name].dataSync();
       const values = variable.dataSync().slice();
       for (let k = 0; k < 4; k++) {
-        const index = Math.floor(((k * 7919 + name.length * 104729) % 1000) / 1000 * values.length);
+        const index = Math.floor((((k * 7919 + name.length * 104729) % 1000) / 1000) * values.length);
         const evaluate = (delta: number) => {
           const moved = values.slice();
           moved[index] += delta;
@@ -342,7 +431,10 @@ describe('DNC gradients', () => {
         const numeric = (evaluate(epsilon) - evaluate(-epsilon)) / (2 * epsilon);
         variable.assign(tf.tensor(values, variable.shape));
         const tolerance = 2e-3 + 0.03 * Math.abs(numeric);
-        assert.ok(Math.abs(numeric - analytic[index]) <= tolerance, `${name}[${index}]: analytic ${analytic[index]} vs numeric ${numeric}`);
+        assert.ok(
+          Math.abs(numeric - analytic[index]) <= tolerance,
+          `${name}[${index}]: analytic ${analytic[index]} vs numeric ${numeric}`,
+        );
         checked++;
       }
     }
@@ -356,15 +448,24 @@ describe('DNC.loadStateDict', () => {
   it('loads by name and rejects missing, unexpected and misshapen entries without partial loads', () => {
     const source = new DNC({ ...SMALL, seed: 1 });
     const target = new DNC({ ...SMALL, seed: 2 });
-    const dict = Object.fromEntries([...source.variables].map(([name, v]) => [name, { shape: v.shape, data: Array.from(v.dataSync()) }]));
+    const dict = Object.fromEntries(
+      [...source.variables].map(([name, v]) => [name, { shape: v.shape, data: Array.from(v.dataSync()) }]),
+    );
     const before = target.variables.get('output.bias')!.dataSync().slice();
     const { 'output.bias': _dropped, ...missing } = dict;
     assert.throws(() => target.loadStateDict(missing), /missing output.bias; unexpected none/);
-    assert.throws(() => target.loadStateDict({ ...dict, 'extra.weight': { shape: [1], data: [0] } }), /unexpected extra.weight/);
-    assert.throws(() => target.loadStateDict({ ...dict, 'output.weight': { shape: [13, 3], data: new Array(39).fill(0) } }), /'output.weight' has shape \[13, 3\], the model expects \[3, 13\]/);
+    assert.throws(
+      () => target.loadStateDict({ ...dict, 'extra.weight': { shape: [1], data: [0] } }),
+      /unexpected extra.weight/,
+    );
+    assert.throws(
+      () => target.loadStateDict({ ...dict, 'output.weight': { shape: [13, 3], data: new Array(39).fill(0) } }),
+      /'output.weight' has shape \[13, 3\], the model expects \[3, 13\]/,
+    );
     assert.deepEqual(target.variables.get('output.bias')!.dataSync(), before);
     target.loadStateDict(dict);
-    for (const [name, v] of target.variables) assert.deepEqual(v.dataSync(), source.variables.get(name)!.dataSync(), name);
+    for (const [name, v] of target.variables)
+      assert.deepEqual(v.dataSync(), source.variables.get(name)!.dataSync(), name);
     source.dispose();
     target.dispose();
   });

@@ -118,7 +118,10 @@ export class DNC {
     if (o.shareMemory) addMemory('rnn_layer_memory_shared');
     // pytorch-dnc: kaiming_uniform_ (bound √(6/fan_in)) on the weight, PyTorch's default ±1/√fan_in on the bias.
     const fanIn = o.hiddenSize + readSize;
-    this.outputWeights = tf.variable(tf.tensor2d(random.uniform(o.outputSize * fanIn, Math.sqrt(6 / fanIn)), [o.outputSize, fanIn]), true);
+    this.outputWeights = tf.variable(
+      tf.tensor2d(random.uniform(o.outputSize * fanIn, Math.sqrt(6 / fanIn)), [o.outputSize, fanIn]),
+      true,
+    );
     this.outputBias = tf.variable(tf.tensor1d(random.uniform(o.outputSize, 1 / Math.sqrt(fanIn))), true);
     variables.set('output.weight', this.outputWeights);
     variables.set('output.bias', this.outputBias);
@@ -128,7 +131,8 @@ export class DNC {
 
   /** Fresh hidden state: zero controller states and reads, each memory's initial state. */
   initialHidden(batchSize: number): DNCHidden {
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`DNC.initialHidden: batchSize must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new Error(`DNC.initialHidden: batchSize must be a positive integer, got ${batchSize}`);
     const readSize = this.options.readHeads * this.options.cellSize;
     return {
       controller: this.controllers.map((c) => c.initialState(batchSize)),
@@ -154,15 +158,28 @@ export class DNC {
    */
   forward(input: tf.Tensor3D, hidden?: DNCHidden, options: ForwardOptions = {}): ForwardResult {
     const o = this.options;
-    if (!(input instanceof tf.Tensor)) throw new Error(`DNC.forward: argument 'input' must be a tf.Tensor, got ${typeof input}`);
-    if (input.rank !== 3) throw new Error(`DNC.forward: argument 'input' must have rank 3 (${o.batchFirst ? '[batch, time, inputSize]' : '[time, batch, inputSize]'}), got shape [${input.shape.join(', ')}]`);
+    if (!(input instanceof tf.Tensor))
+      throw new Error(`DNC.forward: argument 'input' must be a tf.Tensor, got ${typeof input}`);
+    if (input.rank !== 3)
+      throw new Error(
+        `DNC.forward: argument 'input' must have rank 3 (${o.batchFirst ? '[batch, time, inputSize]' : '[time, batch, inputSize]'}), got shape [${input.shape.join(', ')}]`,
+      );
     if (input.dtype !== 'float32') throw new Error(`DNC.forward: argument 'input' must be float32, got ${input.dtype}`);
     const [batchSize, timesteps] = o.batchFirst ? [input.shape[0], input.shape[1]] : [input.shape[1], input.shape[0]];
-    if (input.shape[2] !== o.inputSize) throw new Error(`DNC.forward: argument 'input' must have ${o.inputSize} features (inputSize) on its last axis, got shape [${input.shape.join(', ')}]`);
-    if (batchSize < 1 || timesteps < 1) throw new Error(`DNC.forward: argument 'input' needs at least one batch row and one timestep, got shape [${input.shape.join(', ')}]`);
+    if (input.shape[2] !== o.inputSize)
+      throw new Error(
+        `DNC.forward: argument 'input' must have ${o.inputSize} features (inputSize) on its last axis, got shape [${input.shape.join(', ')}]`,
+      );
+    if (batchSize < 1 || timesteps < 1)
+      throw new Error(
+        `DNC.forward: argument 'input' needs at least one batch row and one timestep, got shape [${input.shape.join(', ')}]`,
+      );
     if (hidden !== undefined) this.checkHidden(hidden, batchSize);
     const readFeedback = options.readFeedback ?? o.readFeedback;
-    if (readFeedback !== 'previous' && readFeedback !== 'initial') throw new Error(`DNC.forward: option 'readFeedback' must be 'previous' or 'initial', got ${String(readFeedback)}`);
+    if (readFeedback !== 'previous' && readFeedback !== 'initial')
+      throw new Error(
+        `DNC.forward: option 'readFeedback' must be 'previous' or 'initial', got ${String(readFeedback)}`,
+      );
     const passThroughMemory = options.passThroughMemory ?? true;
     const nextSeed = options.training === true && o.dropout > 0 ? () => this.dropoutRandom.nextSeed() : undefined;
     // LSTM and tanh-RNN outputs lie in (−1, 1), where clamping to ±clip (clip ≥ 1) changes neither value nor
@@ -177,25 +194,33 @@ export class DNC {
       const recorder = o.debug ? new DebugRecorder() : undefined;
       const readSize = o.readHeads * o.cellSize;
       const timeMajor = o.batchFirst ? tf.transpose(input, [1, 0, 2]) : input;
-      const prepared: PreparedController[] = this.controllers.map((c, layer) => c.prepare(layer === 0 ? o.inputSize : 0));
+      const prepared: PreparedController[] = this.controllers.map((c, layer) =>
+        c.prepare(layer === 0 ? o.inputSize : 0),
+      );
       // x_t's share of layer 0's gates for all timesteps in one matMul; only r_{t−1} and h_{t−1} remain per step.
       const projectedAll = prepared[0].projectSequence(tf.reshape(timeMajor, [timesteps * batchSize, o.inputSize]));
       // tfjs's SplitV gradient breaks on a single piece (it concatenates a lone dy), so one step skips the split.
       const projected = timesteps === 1 ? [projectedAll] : (tf.split(projectedAll, timesteps, 0) as tf.Tensor2D[]);
       const controllerStates = [...start.controller];
-      const memoryStates = options.resetExperience === true ? this.memories.map((m) => m.initialState(batchSize)) : [...start.memory];
+      const memoryStates =
+        options.resetExperience === true ? this.memories.map((m) => m.initialState(batchSize)) : [...start.memory];
       const readVectors = [...start.readVectors];
       const topLayer = o.numLayers - 1;
       const initialTopReads = start.readVectors[topLayer];
       // One zero tensor per layer, so disposing one layer's returned reads cannot free another's.
-      const zeroReads = passThroughMemory ? undefined : this.controllers.map(() => tf.zeros([batchSize, readSize]) as tf.Tensor2D);
+      const zeroReads = passThroughMemory
+        ? undefined
+        : this.controllers.map(() => tf.zeros([batchSize, readSize]) as tf.Tensor2D);
       const perLayerXi: tf.Tensor2D[][] = this.controllers.map(() => []);
       const perLayerReads: tf.Tensor2D[][] = this.controllers.map(() => []);
 
       for (let t = 0; t < timesteps; t++) {
         let layerInputs: tf.Tensor2D[] = [readFeedback === 'initial' ? initialTopReads : readVectors[topLayer]];
         for (let layer = 0; layer < o.numLayers; layer++) {
-          const step = prepared[layer].step(layerInputs, controllerStates[layer], { projected: layer === 0 ? projected[t] : undefined, nextSeed });
+          const step = prepared[layer].step(layerInputs, controllerStates[layer], {
+            projected: layer === 0 ? projected[t] : undefined,
+            nextSeed,
+          });
           controllerStates[layer] = step.state;
           // ξ: the controller output clamped to ±clip; the only clipping pytorch-dnc does.
           const xi = clipNeeded ? (tf.clipByValue(step.output, -o.clip, o.clip) as tf.Tensor2D) : step.output;
@@ -203,7 +228,10 @@ export class DNC {
           if (zeroReads === undefined) {
             const memoryIndex = o.shareMemory ? 0 : layer;
             const extra = options.memoryStepOptions?.(t, layer);
-            const stepped = this.memories[memoryIndex].step(xi, memoryStates[memoryIndex], { ...extra, debug: recorder !== undefined });
+            const stepped = this.memories[memoryIndex].step(xi, memoryStates[memoryIndex], {
+              ...extra,
+              debug: recorder !== undefined,
+            });
             memoryStates[memoryIndex] = stepped.state;
             if (recorder !== undefined && stepped.debug !== undefined) recorder.recordMemoryStep(layer, stepped.debug);
             reads = tf.reshape(stepped.readVectors, [batchSize, readSize]);
@@ -220,25 +248,42 @@ export class DNC {
       // y_t = W_y·[ξ^{top}_t; r^{top}_t] + b_y for all timesteps in one fused matMul.
       const topFeatures = tf.concat([tf.concat(perLayerXi[topLayer], 0), tf.concat(perLayerReads[topLayer], 0)], 1);
       // Transposed once per call rather than `transposeB`: wasm's fused matMul misplaces the bias with transposeB.
-      const flatOutput = affine(topFeatures, tf.transpose(this.outputWeights as tf.Tensor2D), this.outputBias as tf.Tensor1D);
+      const flatOutput = affine(
+        topFeatures,
+        tf.transpose(this.outputWeights as tf.Tensor2D),
+        this.outputBias as tf.Tensor1D,
+      );
       const outputTimeMajor = tf.reshape(flatOutput, [timesteps, batchSize, o.outputSize]) as tf.Tensor3D;
       const output = o.batchFirst ? (tf.transpose(outputTimeMajor, [1, 0, 2]) as tf.Tensor3D) : outputTimeMajor;
 
       if (recorder !== undefined) {
         for (let layer = 0; layer < o.numLayers; layer++) {
           // Batch element 0 of ξ and r over time; the tensors already exist, so this costs two ops per layer.
-          const xiSeries = tf.squeeze(tf.slice(tf.stack(perLayerXi[layer]), [0, 0, 0], [timesteps, 1, o.hiddenSize]), [1]);
-          recorder.recordSequence('controllerOutput', layer, xiSeries, ['unit'], { range: o.clip > 0 ? [-o.clip, o.clip] : undefined, description: 'ξ: clipped controller output fed to the memory interface' });
+          const xiSeries = tf.squeeze(
+            tf.slice(tf.stack(perLayerXi[layer]), [0, 0, 0], [timesteps, 1, o.hiddenSize]),
+            [1],
+          );
+          recorder.recordSequence('controllerOutput', layer, xiSeries, ['unit'], {
+            range: o.clip > 0 ? [-o.clip, o.clip] : undefined,
+            description: 'ξ: clipped controller output fed to the memory interface',
+          });
           if (!recorder.has('readVectors', layer)) {
-            const readSeries = tf.reshape(tf.slice(tf.stack(perLayerReads[layer]), [0, 0, 0], [timesteps, 1, readSize]), [timesteps, o.readHeads, o.cellSize]);
-            recorder.recordSequence('readVectors', layer, readSeries, ['head', 'word'], { description: 'r: vectors read from memory' });
+            const readSeries = tf.reshape(
+              tf.slice(tf.stack(perLayerReads[layer]), [0, 0, 0], [timesteps, 1, readSize]),
+              [timesteps, o.readHeads, o.cellSize],
+            );
+            recorder.recordSequence('readVectors', layer, readSeries, ['head', 'word'], {
+              description: 'r: vectors read from memory',
+            });
           }
         }
         debug = recorder.readOut(timesteps);
       }
 
       // A state passed through untouched (no memory step) is cloned so the returned hidden never aliases the input.
-      const ownMemory = memoryStates.map((state, i) => (state === start.memory[i] && hidden !== undefined ? mapState(state, (t) => tf.clone(t)) : state));
+      const ownMemory = memoryStates.map((state, i) =>
+        state === start.memory[i] && hidden !== undefined ? mapState(state, (t) => tf.clone(t)) : state,
+      );
       const next: DNCHidden = { controller: controllerStates, memory: ownMemory, readVectors };
       result = { output, hidden: next };
       // Returning the tensors (not tf.keep) hands them to the caller's scope, so an enclosing tidy or
@@ -253,13 +298,18 @@ export class DNC {
    * Copy pytorch weights into the variables. `params` maps `state_dict` names to `{shape, data}` (row-major).
    * With `strict` (default) missing and unexpected names are errors, as in PyTorch's `load_state_dict`.
    */
-  loadStateDict(params: Readonly<Record<string, StateDictEntry>> | ReadonlyMap<string, StateDictEntry>, options: { strict?: boolean } = {}): void {
+  loadStateDict(
+    params: Readonly<Record<string, StateDictEntry>> | ReadonlyMap<string, StateDictEntry>,
+    options: { strict?: boolean } = {},
+  ): void {
     const entries = params instanceof Map ? new Map(params) : new Map(Object.entries(params));
     const strict = options.strict ?? true;
     const missing = [...this.variables.keys()].filter((name) => !entries.has(name));
     const unexpected = [...entries.keys()].filter((name) => !this.variables.has(name));
     if (strict && (missing.length > 0 || unexpected.length > 0)) {
-      throw new Error(`DNC.loadStateDict: missing ${missing.length === 0 ? 'none' : missing.join(', ')}; unexpected ${unexpected.length === 0 ? 'none' : unexpected.join(', ')}`);
+      throw new Error(
+        `DNC.loadStateDict: missing ${missing.length === 0 ? 'none' : missing.join(', ')}; unexpected ${unexpected.length === 0 ? 'none' : unexpected.join(', ')}`,
+      );
     }
     // Check everything before assigning anything, so a bad dict leaves the model untouched.
     const assignments: [tf.Variable, Float32Array][] = [];
@@ -268,10 +318,14 @@ export class DNC {
       if (entry === undefined) continue;
       const shape = [...entry.shape];
       if (shape.length !== variable.shape.length || shape.some((d, i) => d !== variable.shape[i])) {
-        throw new Error(`DNC.loadStateDict: '${name}' has shape [${shape.join(', ')}], the model expects [${variable.shape.join(', ')}]`);
+        throw new Error(
+          `DNC.loadStateDict: '${name}' has shape [${shape.join(', ')}], the model expects [${variable.shape.join(', ')}]`,
+        );
       }
       if (entry.data.length !== variable.size) {
-        throw new Error(`DNC.loadStateDict: '${name}' has ${entry.data.length} values for shape [${shape.join(', ')}] (${variable.size} needed)`);
+        throw new Error(
+          `DNC.loadStateDict: '${name}' has ${entry.data.length} values for shape [${shape.join(', ')}] (${variable.size} needed)`,
+        );
       }
       const data = Float32Array.from(entry.data);
       if (!data.every(Number.isFinite)) throw new Error(`DNC.loadStateDict: '${name}' contains NaN or infinite values`);
@@ -291,29 +345,42 @@ export class DNC {
 
   private checkHidden(hidden: DNCHidden, batchSize: number): void {
     const o = this.options;
-    if (hidden === null || typeof hidden !== 'object') throw new Error(`DNC.forward: argument 'hidden' must be a DNCHidden, got ${String(hidden)}`);
+    if (hidden === null || typeof hidden !== 'object')
+      throw new Error(`DNC.forward: argument 'hidden' must be a DNCHidden, got ${String(hidden)}`);
     if (!Array.isArray(hidden.controller) || hidden.controller.length !== o.numLayers) {
-      throw new Error(`DNC.forward: hidden.controller must have ${o.numLayers} entries (numLayers), got ${Array.isArray(hidden.controller) ? hidden.controller.length : typeof hidden.controller}`);
+      throw new Error(
+        `DNC.forward: hidden.controller must have ${o.numLayers} entries (numLayers), got ${Array.isArray(hidden.controller) ? hidden.controller.length : typeof hidden.controller}`,
+      );
     }
-    hidden.controller.forEach((state, layer) => this.controllers[layer].checkState(state, batchSize, `DNC.forward: hidden.controller[${layer}]`));
+    hidden.controller.forEach((state, layer) =>
+      this.controllers[layer].checkState(state, batchSize, `DNC.forward: hidden.controller[${layer}]`),
+    );
     if (!Array.isArray(hidden.memory) || hidden.memory.length !== this.memories.length) {
-      throw new Error(`DNC.forward: hidden.memory must have ${this.memories.length} entries (${o.shareMemory ? 'shared memory' : 'one per layer'}), got ${Array.isArray(hidden.memory) ? hidden.memory.length : typeof hidden.memory}`);
+      throw new Error(
+        `DNC.forward: hidden.memory must have ${this.memories.length} entries (${o.shareMemory ? 'shared memory' : 'one per layer'}), got ${Array.isArray(hidden.memory) ? hidden.memory.length : typeof hidden.memory}`,
+      );
     }
     hidden.memory.forEach((state, i) => {
       for (const [name, shape] of Object.entries(this.memories[i].stateShapes(batchSize))) {
         const actual: readonly number[] | undefined = state[name]?.shape;
         if (actual === undefined || actual.length !== shape.length || actual.some((d, k) => d !== shape[k])) {
-          throw new Error(`DNC.forward: hidden.memory[${i}].${name} must have shape [${shape.join(', ')}], got ${actual === undefined ? 'undefined' : `[${actual.join(', ')}]`}`);
+          throw new Error(
+            `DNC.forward: hidden.memory[${i}].${name} must have shape [${shape.join(', ')}], got ${actual === undefined ? 'undefined' : `[${actual.join(', ')}]`}`,
+          );
         }
       }
     });
     const readSize = o.readHeads * o.cellSize;
     if (!Array.isArray(hidden.readVectors) || hidden.readVectors.length !== o.numLayers) {
-      throw new Error(`DNC.forward: hidden.readVectors must have ${o.numLayers} entries (numLayers), got ${Array.isArray(hidden.readVectors) ? hidden.readVectors.length : typeof hidden.readVectors}`);
+      throw new Error(
+        `DNC.forward: hidden.readVectors must have ${o.numLayers} entries (numLayers), got ${Array.isArray(hidden.readVectors) ? hidden.readVectors.length : typeof hidden.readVectors}`,
+      );
     }
     hidden.readVectors.forEach((t, layer) => {
       if (t.rank !== 2 || t.shape[0] !== batchSize || t.shape[1] !== readSize) {
-        throw new Error(`DNC.forward: hidden.readVectors[${layer}] must have shape [${batchSize}, ${readSize}], got [${t.shape.join(', ')}]`);
+        throw new Error(
+          `DNC.forward: hidden.readVectors[${layer}] must have shape [${batchSize}, ${readSize}], got [${t.shape.join(', ')}]`,
+        );
       }
     });
   }

@@ -39,13 +39,25 @@ export function frameTensor(
   extra: { layer?: number; range?: readonly [number, number]; description?: string } = {},
 ): FrameTensor {
   if (shape.length !== axes.length) {
-    throw new Error(`frameTensor(${name}): ${axes.length} axis labels [${axes.join(', ')}] for shape [${shape.join(', ')}]`);
+    throw new Error(
+      `frameTensor(${name}): ${axes.length} axis labels [${axes.join(', ')}] for shape [${shape.join(', ')}]`,
+    );
   }
   const size = shape.reduce((a, b) => a * b, 1);
   if (data.length !== size) {
-    throw new Error(`frameTensor(${name}): data has ${data.length} elements, shape [${shape.join(', ')}] needs ${size}`);
+    throw new Error(
+      `frameTensor(${name}): data has ${data.length} elements, shape [${shape.join(', ')}] needs ${size}`,
+    );
   }
-  return { name, layer: extra.layer ?? 0, shape: [...shape], axes: [...axes], data, range: extra.range, description: extra.description };
+  return {
+    name,
+    layer: extra.layer ?? 0,
+    shape: [...shape],
+    axes: [...axes],
+    data,
+    range: extra.range,
+    description: extra.description,
+  };
 }
 
 /** Find a tensor by name (and layer) in a frame. */

@@ -3,9 +3,31 @@
  * the model, its memory kinds, debug frames, pytorch weight loading and fixture parity. Server and CLI code import
  * from here rather than from individual engine files.
  */
-export { selectBackend, chooseBackend, parseBackendName, BACKEND_NAMES, type BackendName, type BackendChoice, type BackendLoader } from './backend';
-export { DNC, hiddenTensors, type DNCHidden, type ForwardOptions, type ForwardResult, type StateDictEntry } from './dnc';
-export { resolveDNCOptions, type DNCOptions, type ResolvedDNCOptions, type ReadFeedback, type MemoryType, type IndexType } from './dnc-options';
+export {
+  selectBackend,
+  chooseBackend,
+  parseBackendName,
+  BACKEND_NAMES,
+  type BackendName,
+  type BackendChoice,
+  type BackendLoader,
+} from './backend';
+export {
+  DNC,
+  hiddenTensors,
+  type DNCHidden,
+  type ForwardOptions,
+  type ForwardResult,
+  type StateDictEntry,
+} from './dnc';
+export {
+  resolveDNCOptions,
+  type DNCOptions,
+  type ResolvedDNCOptions,
+  type ReadFeedback,
+  type MemoryType,
+  type IndexType,
+} from './dnc-options';
 export { StackedController, type ControllerConfig, type PreparedController } from './controller/stacked';
 export type { ControllerState, RnnType } from './controller/types';
 export type { RnnNonlinearity } from './controller/rnn';
@@ -13,13 +35,41 @@ export { frameTensor, findTensor, type DebugFrame, type FrameTensor } from './fr
 export { createMemory, type MemoryConfig } from './memory/registry';
 export type { MemoryModule, MemoryState, MemoryStepDebug, MemoryStepResult } from './memory/types';
 export { parseStateDict, readStateDictFile, loadPytorchWeights, inferDNCOptions, type StateDict } from './weights';
-export { replayDncFixture, isDncFixture, DNC_REPLAY_MODES, type DncReplayMode, type DncReplayReport } from './parity/dnc-fixture';
+export {
+  replayDncFixture,
+  isDncFixture,
+  DNC_REPLAY_MODES,
+  type DncReplayMode,
+  type DncReplayReport,
+} from './parity/dnc-fixture';
 export { replayMemoryFixture, type MemoryFixtureReport } from './parity/memory-fixture';
 // Training: tasks, config, optimizers, the loop and its checkpoints (engine/training/README.md has the format).
-export { createTrainer, restoreTrainer, RESUME_OVERRIDABLE, type TrainerSession, type TrainerOptions } from './training/trainer';
+export {
+  createTrainer,
+  restoreTrainer,
+  RESUME_OVERRIDABLE,
+  type TrainerSession,
+  type TrainerOptions,
+} from './training/trainer';
 export { resolveTrainConfig, sequenceLengthAt, TRAIN_FIELDS, type FieldSpec } from './training/config';
-export { ConfigError, NonFiniteError, type TrainConfig, type IterationResult, type Trainer, type TaskName, type OptimizerName, type MemoryTypeName, type RnnTypeName } from './training/types';
-export { encodeCheckpoint, decodeCheckpoint, CheckpointError, CHECKPOINT_VERSION, type CheckpointContents } from './training/checkpoint-format';
+export {
+  ConfigError,
+  NonFiniteError,
+  type TrainConfig,
+  type IterationResult,
+  type Trainer,
+  type TaskName,
+  type OptimizerName,
+  type MemoryTypeName,
+  type RnnTypeName,
+} from './training/types';
+export {
+  encodeCheckpoint,
+  decodeCheckpoint,
+  CheckpointError,
+  CHECKPOINT_VERSION,
+  type CheckpointContents,
+} from './training/checkpoint-format';
 export { saveCheckpointFile, loadCheckpointFile } from './training/checkpoint-file';
 export { Optimizer, clipByGlobalNorm, OPTIMIZER_DEFAULTS, type OptimizerSnapshot } from './training/optimizers';
 export { Rng, type RngState } from './training/rng';

@@ -24,13 +24,16 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** Flatten nested number arrays (`tensor.tolist()`), returning the data and the shape they imply. */
 function flattenNested(value: unknown, where: string): { shape: number[]; data: number[] } {
   if (typeof value === 'number') return { shape: [], data: [value] };
-  if (!Array.isArray(value)) throw new Error(`${where}: expected numbers or nested arrays of numbers, got ${typeof value}`);
+  if (!Array.isArray(value))
+    throw new Error(`${where}: expected numbers or nested arrays of numbers, got ${typeof value}`);
   if (value.length === 0) return { shape: [0], data: [] };
   const parts = value.map((item, i) => flattenNested(item, `${where}[${i}]`));
   const inner = parts[0].shape;
   parts.forEach((p, i) => {
     if (p.shape.length !== inner.length || p.shape.some((d, k) => d !== inner[k])) {
-      throw new Error(`${where}[${i}]: ragged nested array, shape [${p.shape.join(', ')}] next to [${inner.join(', ')}]`);
+      throw new Error(
+        `${where}[${i}]: ragged nested array, shape [${p.shape.join(', ')}] next to [${inner.join(', ')}]`,
+      );
     }
   });
   return { shape: [value.length, ...inner], data: parts.flatMap((p) => p.data) };
@@ -39,17 +42,21 @@ function flattenNested(value: unknown, where: string): { shape: number[]; data: 
 /** Validate one entry; `where` names it in errors. */
 function parseEntry(value: unknown, where: string): StateDictEntry {
   if (Array.isArray(value) || typeof value === 'number') return flattenNested(value, where);
-  if (!isRecord(value)) throw new Error(`${where}: expected {shape, data}, got ${value === null ? 'null' : typeof value}`);
+  if (!isRecord(value))
+    throw new Error(`${where}: expected {shape, data}, got ${value === null ? 'null' : typeof value}`);
   const { shape, data } = value;
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
     throw new Error(`${where}.shape: expected an array of non-negative integers, got ${JSON.stringify(shape)}`);
   }
   const flat = Array.isArray(data) && data.some(Array.isArray) ? flattenNested(data, `${where}.data`).data : data;
   if (!Array.isArray(flat) || !flat.every((v) => typeof v === 'number')) {
-    throw new Error(`${where}.data: expected an array of numbers, got ${Array.isArray(flat) ? 'an array with non-numbers' : typeof flat}`);
+    throw new Error(
+      `${where}.data: expected an array of numbers, got ${Array.isArray(flat) ? 'an array with non-numbers' : typeof flat}`,
+    );
   }
   const size = (shape as number[]).reduce((a, b) => a * b, 1);
-  if (flat.length !== size) throw new Error(`${where}.data: ${flat.length} values for shape [${shape.join(', ')}] (${size} needed)`);
+  if (flat.length !== size)
+    throw new Error(`${where}.data: ${flat.length} values for shape [${shape.join(', ')}] (${size} needed)`);
   return { shape: shape as number[], data: flat as number[] };
 }
 
@@ -58,7 +65,10 @@ function parseEntry(value: unknown, where: string): StateDictEntry {
  * fixture) or `{state_dict: …}`; entries may also be nested arrays. Throws naming the source and the bad entry.
  */
 export function parseStateDict(json: unknown, source = 'state dict'): StateDict {
-  if (!isRecord(json)) throw new Error(`${source}: expected a JSON object of name → {shape, data}, got ${Array.isArray(json) ? 'an array' : typeof json}`);
+  if (!isRecord(json))
+    throw new Error(
+      `${source}: expected a JSON object of name → {shape, data}, got ${Array.isArray(json) ? 'an array' : typeof json}`,
+    );
   const body = isRecord(json.params) ? json.params : isRecord(json.state_dict) ? json.state_dict : json;
   const names = Object.keys(body);
   if (names.length === 0) throw new Error(`${source}: no parameters found`);
@@ -73,13 +83,17 @@ export function readStateDictFile(path: string): StateDict {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new Error(`readStateDictFile: cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(
+      `readStateDictFile: cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new Error(`readStateDictFile: ${path} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(
+      `readStateDictFile: ${path} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   return parseStateDict(json, path);
 }
@@ -105,8 +119,13 @@ export function inferDNCOptions(stateDict: StateDict): Omit<DNCOptions, 'nrCells
     if (entry === undefined) throw new Error(`inferDNCOptions: parameter '${name}' is missing`);
     return entry.shape;
   };
-  const layerMatch = names.map((n) => /^(lstm|gru|rnn)_layer_(\d+)\.weight_ih_l(\d+)$/.exec(n)).filter((m) => m !== null);
-  if (layerMatch.length === 0) throw new Error(`inferDNCOptions: no controller weights ('{lstm,gru,rnn}_layer_0.weight_ih_l0') among ${names.join(', ')}`);
+  const layerMatch = names
+    .map((n) => /^(lstm|gru|rnn)_layer_(\d+)\.weight_ih_l(\d+)$/.exec(n))
+    .filter((m) => m !== null);
+  if (layerMatch.length === 0)
+    throw new Error(
+      `inferDNCOptions: no controller weights ('{lstm,gru,rnn}_layer_0.weight_ih_l0') among ${names.join(', ')}`,
+    );
   const rnnType = layerMatch[0][1] as 'lstm' | 'gru' | 'rnn';
   const numLayers = Math.max(...layerMatch.map((m) => Number(m[2]))) + 1;
   const numHiddenLayers = Math.max(...layerMatch.filter((m) => m[2] === '0').map((m) => Number(m[3]))) + 1;
@@ -129,8 +148,22 @@ export function inferDNCOptions(stateDict: StateDict): Omit<DNCOptions, 'nrCells
     }
   }
   if (readHeads === undefined || readSize % readHeads !== 0) {
-    throw new Error(`inferDNCOptions: cannot split the read width ${readSize} (output.weight columns − hidden) into heads × cell width`);
+    throw new Error(
+      `inferDNCOptions: cannot split the read width ${readSize} (output.weight columns − hidden) into heads × cell width`,
+    );
   }
   const inputSize = shapeOf(`${prefix}.weight_ih_l0`)[1] - readSize;
-  return { inputSize, hiddenSize, rnnType, numLayers, numHiddenLayers, bias, shareMemory, independentLinears, readHeads, cellSize: readSize / readHeads, outputSize };
+  return {
+    inputSize,
+    hiddenSize,
+    rnnType,
+    numLayers,
+    numHiddenLayers,
+    bias,
+    shareMemory,
+    independentLinears,
+    readHeads,
+    cellSize: readSize / readHeads,
+    outputSize,
+  };
 }

@@ -48,11 +48,18 @@ const rules: Record<string, (rel: string | null, pkg: string | null, from: strin
   },
   server: (rel, _pkg, from) => {
     if (rel && ['app', 'components', 'e2e'].includes(folderOf(rel))) return `server must not import ${rel}`;
-    if (rel && isProtocol(relative(root, from)) && !isProtocol(rel)) return `server/protocol must import nothing from the project (${rel})`;
+    if (rel && isProtocol(relative(root, from)) && !isProtocol(rel))
+      return `server/protocol must import nothing from the project (${rel})`;
     return null;
   },
-  components: (rel) => (rel && folderOf(rel) !== 'components' && !isProtocol(rel) ? `components may import only the protocol, not ${rel}` : null),
-  app: (rel) => (rel && !['components', 'app'].includes(folderOf(rel)) && !isProtocol(rel) ? `app may import components and the protocol, not ${rel}` : null),
+  components: (rel) =>
+    rel && folderOf(rel) !== 'components' && !isProtocol(rel)
+      ? `components may import only the protocol, not ${rel}`
+      : null,
+  app: (rel) =>
+    rel && !['components', 'app'].includes(folderOf(rel)) && !isProtocol(rel)
+      ? `app may import components and the protocol, not ${rel}`
+      : null,
   e2e: (rel) => (rel && ['engine', 'components', 'app'].includes(folderOf(rel)) ? `e2e must not import ${rel}` : null),
 };
 
@@ -60,7 +67,11 @@ test('import rules of STYLE.md hold across the tree', () => {
   const violations: string[] = [];
   for (const folder of Object.keys(rules)) {
     let files: string[] = [];
-    try { files = sources(join(root, folder)); } catch { continue; }
+    try {
+      files = sources(join(root, folder));
+    } catch {
+      continue;
+    }
     for (const file of files) {
       for (const spec of importsOf(readFileSync(file, 'utf8'))) {
         const { project, pkg } = target(file, spec);

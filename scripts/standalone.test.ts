@@ -9,7 +9,11 @@ import { test } from 'node:test';
 const root = resolve(__dirname, '..');
 
 function trackedCode(): string[] {
-  const out = execFileSync('git', ['ls-files', '-z', '--', '*.ts', '*.tsx', '*.mjs', '*.js', '*.py', '*.json', '.ci/*'], { cwd: root, encoding: 'utf8' });
+  const out = execFileSync(
+    'git',
+    ['ls-files', '-z', '--', '*.ts', '*.tsx', '*.mjs', '*.js', '*.py', '*.json', '.ci/*'],
+    { cwd: root, encoding: 'utf8' },
+  );
   return out.split('\0').filter((f) => f !== '' && !f.startsWith('fixtures/') && f !== 'package-lock.json');
 }
 
@@ -34,8 +38,17 @@ test('no tracked code file reads ../shared or an absolute machine path', () => {
 });
 
 test('the parity fixtures the tests replay are in the repository', () => {
-  const files = execFileSync('git', ['ls-files', 'fixtures/pytorch-dnc'], { cwd: root, encoding: 'utf8' }).split('\n').filter(Boolean);
-  for (const name of ['README.md', 'dnc_A.json', 'dnc_A_randinit.json', 'memory_A.json', 'memory_A_independent_linears.json', 'memory_A_randinit.json']) {
+  const files = execFileSync('git', ['ls-files', 'fixtures/pytorch-dnc'], { cwd: root, encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
+  for (const name of [
+    'README.md',
+    'dnc_A.json',
+    'dnc_A_randinit.json',
+    'memory_A.json',
+    'memory_A_independent_linears.json',
+    'memory_A_randinit.json',
+  ]) {
     assert.ok(files.includes(`fixtures/pytorch-dnc/${name}`), `fixtures/pytorch-dnc/${name} is not tracked`);
   }
 });

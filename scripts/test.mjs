@@ -42,10 +42,20 @@ function findTests(dir, out = []) {
 function run(label, cmd, cmdArgs, parse, env = {}) {
   return new Promise((resolve) => {
     console.log(`\n[test] ${label}: ${cmd} ${cmdArgs.join(' ')}`);
-    const child = spawn(cmd, cmdArgs, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, cmdArgs, {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let text = '';
-    child.stdout.on('data', (d) => { process.stdout.write(d); text += d; });
-    child.stderr.on('data', (d) => { process.stderr.write(d); text += d; });
+    child.stdout.on('data', (d) => {
+      process.stdout.write(d);
+      text += d;
+    });
+    child.stderr.on('data', (d) => {
+      process.stderr.write(d);
+      text += d;
+    });
     child.on('close', (code) => resolve({ code: code ?? 1, ...parse(text, code ?? 1) }));
   });
 }
@@ -63,28 +73,47 @@ function add(label, res) {
   }
 }
 
-const num = (text, re) => { const m = [...text.matchAll(re)].pop(); return m ? Number(m[1]) : 0; };
+const num = (text, re) => {
+  const m = [...text.matchAll(re)].pop();
+  return m ? Number(m[1]) : 0;
+};
 
 if (only !== 'unit') ensureChromium();
 
 if (only === 'all') {
-  add('typecheck', await run('typecheck', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json'], () => ({ passed: 0, failed: 0 })));
+  add(
+    'typecheck',
+    await run('typecheck', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json'], () => ({ passed: 0, failed: 0 })),
+  );
 }
 if (only !== 'e2e') {
   const files = ['engine', 'server', 'components', 'scripts', 'app'].flatMap((d) => findTests(join(root, d)));
-  add('unit', await run('unit', process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...files], (text) => ({
-    passed: num(text, /^ℹ pass (\d+)/gm),
-    failed: num(text, /^ℹ fail (\d+)/gm),
-    skipped: num(text, /^ℹ skipped (\d+)/gm),
-  })));
+  add(
+    'unit',
+    await run(
+      'unit',
+      process.execPath,
+      ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...files],
+      (text) => ({
+        passed: num(text, /^ℹ pass (\d+)/gm),
+        failed: num(text, /^ℹ fail (\d+)/gm),
+        skipped: num(text, /^ℹ skipped (\d+)/gm),
+      }),
+    ),
+  );
 }
 if (only !== 'unit') {
-  add('e2e', await run('e2e', 'npx', ['playwright', 'test'], (text) => ({
-    passed: num(text, /^\s*(\d+) passed/gm),
-    failed: num(text, /^\s*(\d+) failed/gm) + num(text, /^\s*(\d+) flaky/gm),
-    skipped: num(text, /^\s*(\d+) skipped/gm),
-  })));
+  add(
+    'e2e',
+    await run('e2e', 'npx', ['playwright', 'test'], (text) => ({
+      passed: num(text, /^\s*(\d+) passed/gm),
+      failed: num(text, /^\s*(\d+) failed/gm) + num(text, /^\s*(\d+) flaky/gm),
+      skipped: num(text, /^\s*(\d+) skipped/gm),
+    })),
+  );
 }
 
-console.log(`\ntotal: ${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
+console.log(
+  `\ntotal: ${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`,
+);
 process.exit(exitCode || (totals.failed > 0 ? 1 : 0));

@@ -2,11 +2,22 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeFrame, type DecodedFrame, type MetricPoint, type RunSummary } from './protocol';
-import { getJson, postJson, runOf, startTestServer, TINY_CONFIG, unwrap, waitFor, type TestServer } from './test-helpers';
+import {
+  getJson,
+  postJson,
+  runOf,
+  startTestServer,
+  TINY_CONFIG,
+  unwrap,
+  waitFor,
+  type TestServer,
+} from './test-helpers';
 
 /** Contiguous 1-based iterations, in order, without duplicates. */
 function assertContiguous(points: readonly MetricPoint[], from: number): void {
-  points.forEach((p, i) => assert.equal(p.iteration, from + i, `metric ${i} should be iteration ${from + i}, got ${p.iteration}`));
+  points.forEach((p, i) =>
+    assert.equal(p.iteration, from + i, `metric ${i} should be iteration ${from + i}, got ${p.iteration}`),
+  );
 }
 
 describe('a run through its lifecycle (real engine, tiny config)', () => {
@@ -34,14 +45,22 @@ describe('a run through its lifecycle (real engine, tiny config)', () => {
     const snapshot = unwrap(await client.emitWithAck('run:subscribe', { runId: run.id }));
     const history = [...snapshot.metrics];
 
-    await waitFor('three metric points and two frames', () => history.length + points.length >= 3 && frames.length >= 2, 60_000);
+    await waitFor(
+      'three metric points and two frames',
+      () => history.length + points.length >= 3 && frames.length >= 2,
+      60_000,
+    );
     assertContiguous([...history, ...points], 1);
     const frame = frames[frames.length - 1];
     assert.equal(frame.runId, run.id);
     assert.ok(frame.tensors.length > 0);
     for (const t of frame.tensors) {
       assert.equal(t.axes.length, t.shape.length, `${t.name} labels every axis`);
-      assert.equal(t.data.length, t.shape.reduce((a, b) => a * b, 1), `${t.name} data matches its shape`);
+      assert.equal(
+        t.data.length,
+        t.shape.reduce((a, b) => a * b, 1),
+        `${t.name} data matches its shape`,
+      );
     }
 
     const paused = unwrap(await client.emitWithAck('training:pause', { runId: run.id }));
@@ -63,7 +82,8 @@ describe('a run through its lifecycle (real engine, tiny config)', () => {
     await waitFor('the stepped metrics', () => [...history, ...points].at(-1)?.iteration === at + 3);
     assertContiguous([...history, ...points], 1);
     const stored = unwrap((await getJson(`${server.url}/api/runs/${run.id}/frames`)).body) as { iterations: number[] };
-    for (const it of [at + 1, at + 2, at + 3]) assert.ok(stored.iterations.includes(it), `stepped iteration ${it} has a stored frame`);
+    for (const it of [at + 1, at + 2, at + 3])
+      assert.ok(stored.iterations.includes(it), `stepped iteration ${it} has a stored frame`);
     await waitFor('the last stepped frame', () => frames.some((f) => f.iteration === at + 3));
 
     const resumed = unwrap(await client.emitWithAck('training:resume', { runId: run.id }));
@@ -76,7 +96,9 @@ describe('a run through its lifecycle (real engine, tiny config)', () => {
     assert.equal(again.ok, false);
     if (!again.ok) assert.equal(again.error.code, 'invalid_state');
 
-    const metrics = unwrap((await getJson(`${server.url}/api/runs/${run.id}/metrics?since=${at}`)).body) as MetricPoint[];
+    const metrics = unwrap(
+      (await getJson(`${server.url}/api/runs/${run.id}/metrics?since=${at}`)).body,
+    ) as MetricPoint[];
     assert.equal(metrics[0].iteration, at + 1);
     assertContiguous(metrics, at + 1);
   });
@@ -93,12 +115,17 @@ describe('a run through its lifecycle (real engine, tiny config)', () => {
       return r.state === 'paused' ? r : null;
     });
     assert.equal(stepped.iteration, paused.iteration + 2);
-    const configured = unwrap((await postJson(`${server.url}/api/runs/${run.id}/configure`, { lr: 0.01, summarize_freq: 5 })).body) as RunSummary;
+    const configured = unwrap(
+      (await postJson(`${server.url}/api/runs/${run.id}/configure`, { lr: 0.01, summarize_freq: 5 })).body,
+    ) as RunSummary;
     assert.equal(configured.config.lr, 0.01);
     assert.equal(configured.config.summarize_freq, 5);
     const list = unwrap((await getJson(`${server.url}/api/runs`)).body) as RunSummary[];
     assert.ok(list.some((r) => r.id === run.id));
-    assert.equal((unwrap((await postJson(`${server.url}/api/runs/${run.id}/stop`, {})).body) as RunSummary).state, 'stopped');
+    assert.equal(
+      (unwrap((await postJson(`${server.url}/api/runs/${run.id}/stop`, {})).body) as RunSummary).state,
+      'stopped',
+    );
   });
 });
 
@@ -111,7 +138,9 @@ describe('frame streaming (synthetic source)', () => {
 
   test('a stalled client never slows training and gets only the newest frame when it acks', async () => {
     const run = unwrap(
-      await (await server.client()).emitWithAck('run:create', { config: { _trainer: 'synthetic', summarize_freq: 1, _step_ms: 1 } }),
+      await (await server.client()).emitWithAck('run:create', {
+        config: { _trainer: 'synthetic', summarize_freq: 1, _step_ms: 1 },
+      }),
     );
     const stalled = await server.client();
     const frames: DecodedFrame[] = [];
@@ -129,7 +158,10 @@ describe('frame streaming (synthetic source)', () => {
     assert.ok(newestBeforeAck > first.iteration + 100);
     stalled.emit('frame:ack', { runId: run.id, iteration: first.iteration });
     await waitFor('the next frame after the ack', () => frames.length === 2);
-    assert.ok(frames[1].iteration >= newestBeforeAck, `got frame ${frames[1].iteration}, newest was ≥ ${newestBeforeAck}`);
+    assert.ok(
+      frames[1].iteration >= newestBeforeAck,
+      `got frame ${frames[1].iteration}, newest was ≥ ${newestBeforeAck}`,
+    );
     const iterationValue = frames[1].tensors.find((t) => t.name === 'iteration');
     assert.equal(iterationValue?.data[0], frames[1].iteration, 'the bytes are the frame they claim to be');
     unwrap(await stalled.emitWithAck('training:stop', { runId: run.id }));
@@ -137,7 +169,11 @@ describe('frame streaming (synthetic source)', () => {
 
   test('a late joiner gets the metric history in the ack and the newest frame at once', async () => {
     const client = await server.client();
-    const run = unwrap(await client.emitWithAck('run:create', { config: { _trainer: 'synthetic', summarize_freq: 1, iterations: 20, _step_ms: 2 } }));
+    const run = unwrap(
+      await client.emitWithAck('run:create', {
+        config: { _trainer: 'synthetic', summarize_freq: 1, iterations: 20, _step_ms: 2 },
+      }),
+    );
     await waitFor('the run to finish', async () => (await runOf(server.url, run.id)).state === 'finished');
     const late = await server.client();
     const frames: DecodedFrame[] = [];
@@ -148,20 +184,30 @@ describe('frame streaming (synthetic source)', () => {
     assert.equal(snapshot.metrics.length, 20);
     // Periodic frames may be skipped when the main thread falls behind, so only their order is certain.
     assert.ok(snapshot.frameIterations.length > 0);
-    assert.deepEqual([...snapshot.frameIterations].sort((a, b) => a - b), snapshot.frameIterations);
+    assert.deepEqual(
+      [...snapshot.frameIterations].sort((a, b) => a - b),
+      snapshot.frameIterations,
+    );
     const newest = snapshot.frameIterations[snapshot.frameIterations.length - 1];
     await waitFor('the newest frame', () => frames.length === 1);
     assert.equal(frames[0].iteration, newest);
     const tensorUrl = `${server.url}/api/runs/${run.id}/frames/${newest}?tensor=memory`;
-    const json = unwrap((await getJson(tensorUrl)).body) as { tensors: { shape: number[]; axes: string[]; data: number[] }[] };
+    const json = unwrap((await getJson(tensorUrl)).body) as {
+      tensors: { shape: number[]; axes: string[]; data: number[] }[];
+    };
     assert.deepEqual(json.tensors[0].axes, ['time', 'cell', 'word']);
     const npy = Buffer.from(await (await fetch(`${tensorUrl}&format=npy`)).arrayBuffer());
     const headerLength = npy.readUInt16LE(8);
-    assert.match(npy.subarray(10, 10 + headerLength).toString('latin1'), new RegExp(`'shape': \\(${json.tensors[0].shape.join(', ')}\\)`));
-    const values = new Float32Array(npy.length - 10 - headerLength >> 2);
+    assert.match(
+      npy.subarray(10, 10 + headerLength).toString('latin1'),
+      new RegExp(`'shape': \\(${json.tensors[0].shape.join(', ')}\\)`),
+    );
+    const values = new Float32Array((npy.length - 10 - headerLength) >> 2);
     new Uint8Array(values.buffer).set(npy.subarray(10 + headerLength));
     assert.deepEqual(Array.from(values), json.tensors[0].data);
-    const stored = unwrap(await late.emitWithAck('frame:get', { runId: run.id, iteration: snapshot.frameIterations[0] }));
+    const stored = unwrap(
+      await late.emitWithAck('frame:get', { runId: run.id, iteration: snapshot.frameIterations[0] }),
+    );
     assert.equal(decodeFrame(stored).tensors.find((t) => t.name === 'iteration')?.data[0], snapshot.frameIterations[0]);
   });
 
@@ -172,11 +218,17 @@ describe('frame streaming (synthetic source)', () => {
       frames.push(decodeFrame(frame));
       client.emit('frame:ack', { runId: frame.runId, iteration: frame.iteration });
     });
-    const run = unwrap(await client.emitWithAck('run:create', { config: { _trainer: 'synthetic', summarize_freq: 1_000_000, _step_ms: 2 } }));
+    const run = unwrap(
+      await client.emitWithAck('run:create', {
+        config: { _trainer: 'synthetic', summarize_freq: 1_000_000, _step_ms: 2 },
+      }),
+    );
     unwrap(await client.emitWithAck('run:subscribe', { runId: run.id }));
     unwrap(await client.emitWithAck('frame:capture', { runId: run.id }));
     await waitFor('the captured frame', () => frames.length >= 1);
-    const configured = unwrap(await client.emitWithAck('training:configure', { runId: run.id, summarize_freq: 2, lr: 0.5 }));
+    const configured = unwrap(
+      await client.emitWithAck('training:configure', { runId: run.id, summarize_freq: 2, lr: 0.5 }),
+    );
     assert.equal(configured.config.summarize_freq, 2);
     await waitFor('frames at the new frequency', () => frames.filter((f) => f.iteration % 2 === 0).length >= 3);
     unwrap(await client.emitWithAck('training:stop', { runId: run.id }));

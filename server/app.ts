@@ -94,7 +94,10 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
 
   io.use((socket, next) => {
     const auth = socket.handshake.auth as Record<string, unknown> | undefined;
-    const given = typeof auth?.token === 'string' ? auth.token : (firstQuery(socket.handshake.query[TOKEN_QUERY]) ?? cookieToken(socket.handshake.headers.cookie));
+    const given =
+      typeof auth?.token === 'string'
+        ? auth.token
+        : (firstQuery(socket.handshake.query[TOKEN_QUERY]) ?? cookieToken(socket.handshake.headers.cookie));
     if (token !== null && !tokenMatches(given, token)) {
       next(new Error('unauthorized: missing or wrong token'));
       return;
@@ -157,7 +160,10 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
           if (!tokenMatches(given, token)) throw new ApiError('unauthorized', `missing or wrong ${TOKEN_HEADER}`);
         }
         if (req.method !== 'GET' && req.method !== 'HEAD' && !originAllowed(req.headers.origin, req.headers.host)) {
-          throw new ApiError('forbidden_origin', `origin ${req.headers.origin ?? ''} may not send commands to this server`);
+          throw new ApiError(
+            'forbidden_origin',
+            `origin ${req.headers.origin ?? ''} may not send commands to this server`,
+          );
         }
         if (options.testHooks === true && url.startsWith(TEST_HOOK_PREFIX)) {
           testHook(req.method ?? 'GET', url.split('?')[0].slice(TEST_HOOK_PREFIX.length)).then(
@@ -173,7 +179,11 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
         const page = pageToken(req, token);
         if (page === 'refused') throw new ApiError('unauthorized', 'missing or wrong token');
         // A page opened with ?token= remembers it, so links inside the app and reloads keep working.
-        if (page === 'query') res.setHeader('set-cookie', `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`);
+        if (page === 'query')
+          res.setHeader(
+            'set-cookie',
+            `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
+          );
       }
       if (nextHandler === null) throw new ApiError('not_found', `no route ${req.method ?? 'GET'} ${url.split('?')[0]}`);
       nextHandler(req, res).catch((error: unknown) => sendError(res, error, 'next'));
@@ -200,7 +210,12 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
 
   if (options.next !== false) {
     const { default: next } = await import('next');
-    const app = next({ dev: options.dev ?? process.env.NODE_ENV !== 'production', dir: process.cwd(), hostname: host, port: options.port ?? 3000 });
+    const app = next({
+      dev: options.dev ?? process.env.NODE_ENV !== 'production',
+      dir: process.cwd(),
+      hostname: host,
+      port: options.port ?? 3000,
+    });
     await app.prepare();
     nextHandler = app.getRequestHandler();
     nextUpgrade = app.getUpgradeHandler();
@@ -216,7 +231,12 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
   });
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 3000);
-  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  const shownHost =
+    host === '0.0.0.0' || host === '::'
+      ? '127.0.0.1'
+      : host.includes(':') && !host.startsWith('[')
+        ? `[${host}]`
+        : host;
 
   let closing: Promise<void> | null = null;
   return {

@@ -6,12 +6,29 @@ import { parseCliOptions } from './cli-options';
 test('flags override the environment, which overrides defaults', () => {
   assert.deepEqual(
     { ...parseCliOptions([], {}) },
-    { port: 3000, host: '127.0.0.1', dataDir: 'data', fresh: false, next: true, token: undefined, testHooks: false, checkpointIntervalMs: undefined, maxFrames: undefined, maxFrameMb: undefined },
+    {
+      port: 3000,
+      host: '127.0.0.1',
+      dataDir: 'data',
+      fresh: false,
+      next: true,
+      token: undefined,
+      testHooks: false,
+      checkpointIntervalMs: undefined,
+      maxFrames: undefined,
+      maxFrameMb: undefined,
+    },
   );
   const env = { PORT: '4000', HOST: '0.0.0.0', ENGRAM_DATA_DIR: '/tmp/x', ENGRAM_TOKEN: 't' };
   assert.equal(parseCliOptions([], env).port, 4000);
-  const options = parseCliOptions(['--port', '5000', '--host=127.0.0.2', '--data-dir', 'd', '--fresh', '--no-next'], env);
-  assert.deepEqual([options.port, options.host, options.dataDir, options.fresh, options.next, options.token], [5000, '127.0.0.2', 'd', true, false, 't']);
+  const options = parseCliOptions(
+    ['--port', '5000', '--host=127.0.0.2', '--data-dir', 'd', '--fresh', '--no-next'],
+    env,
+  );
+  assert.deepEqual(
+    [options.port, options.host, options.dataDir, options.fresh, options.next, options.token],
+    [5000, '127.0.0.2', 'd', true, false, 't'],
+  );
 });
 
 test('bad flags name themselves', () => {

@@ -19,7 +19,10 @@ export interface CliOptions {
 
 export class CliError extends Error {}
 
-export function parseCliOptions(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliOptions {
+export function parseCliOptions(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): CliOptions {
   const options: CliOptions = {
     port: env.PORT === undefined ? 3000 : parsePort(env.PORT, 'PORT'),
     host: env.HOST ?? '127.0.0.1',
@@ -28,13 +31,17 @@ export function parseCliOptions(argv: readonly string[], env: Readonly<Record<st
     next: true,
     token: env.ENGRAM_TOKEN === '' ? undefined : env.ENGRAM_TOKEN,
     testHooks: env.ENGRAM_TEST_HOOKS === '1',
-    checkpointIntervalMs: env.ENGRAM_CHECKPOINT_MS === undefined ? undefined : parseCount(env.ENGRAM_CHECKPOINT_MS, 'ENGRAM_CHECKPOINT_MS'),
+    checkpointIntervalMs:
+      env.ENGRAM_CHECKPOINT_MS === undefined ? undefined : parseCount(env.ENGRAM_CHECKPOINT_MS, 'ENGRAM_CHECKPOINT_MS'),
     maxFrames: env.ENGRAM_MAX_FRAMES === undefined ? undefined : parseCount(env.ENGRAM_MAX_FRAMES, 'ENGRAM_MAX_FRAMES'),
-    maxFrameMb: env.ENGRAM_MAX_FRAME_MB === undefined ? undefined : parseCount(env.ENGRAM_MAX_FRAME_MB, 'ENGRAM_MAX_FRAME_MB'),
+    maxFrameMb:
+      env.ENGRAM_MAX_FRAME_MB === undefined ? undefined : parseCount(env.ENGRAM_MAX_FRAME_MB, 'ENGRAM_MAX_FRAME_MB'),
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [flag, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined];
     const value = (): string => {
       const v = inline ?? argv[++i];
       if (v === undefined || v === '') throw new CliError(`${flag} needs a value`);
@@ -65,12 +72,14 @@ export function parseCliOptions(argv: readonly string[], env: Readonly<Record<st
 
 function parsePort(raw: string, name: string): number {
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`${name} must be a port number in [0, 65535], got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new CliError(`${name} must be a port number in [0, 65535], got ${JSON.stringify(raw)}`);
   return port;
 }
 
 function parseCount(raw: string, name: string): number {
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new CliError(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new CliError(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
   return n;
 }

@@ -4,7 +4,16 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEngramServer } from './app';
 import { MAX_PAYLOAD_BYTES, type Ack, type RunSummary } from './protocol';
-import { getJson, postJson, runOf, startTestServer, tempDataDir, unwrap, waitFor, type TestServer } from './test-helpers';
+import {
+  getJson,
+  postJson,
+  runOf,
+  startTestServer,
+  tempDataDir,
+  unwrap,
+  waitFor,
+  type TestServer,
+} from './test-helpers';
 
 describe('faults stay inside their run', () => {
   let server: TestServer;
@@ -16,8 +25,12 @@ describe('faults stay inside their run', () => {
   test('a throwing worker and one out of memory fail their runs; the others train on', async () => {
     const client = await server.client();
     const healthy = unwrap(await client.emitWithAck('run:create', { config: { _trainer: 'synthetic', _step_ms: 2 } }));
-    const crashing = unwrap(await client.emitWithAck('run:create', { config: { _trainer: 'synthetic', _step_ms: 2, _throw_at: 5 } }));
-    const hungry = unwrap(await client.emitWithAck('run:create', { config: { _trainer: 'synthetic', _step_ms: 2, _oom_at: 3 } }));
+    const crashing = unwrap(
+      await client.emitWithAck('run:create', { config: { _trainer: 'synthetic', _step_ms: 2, _throw_at: 5 } }),
+    );
+    const hungry = unwrap(
+      await client.emitWithAck('run:create', { config: { _trainer: 'synthetic', _step_ms: 2, _oom_at: 3 } }),
+    );
 
     const crashed = await waitFor('the crashing run to fail', async () => {
       const r = await runOf(server.url, crashing.id);
@@ -34,7 +47,10 @@ describe('faults stay inside their run', () => {
     assert.equal(starved.failure?.reason, 'out_of_memory');
 
     const before = (await runOf(server.url, healthy.id)).iteration;
-    await waitFor('the healthy run to go on', async () => (await runOf(server.url, healthy.id)).iteration > before + 10);
+    await waitFor(
+      'the healthy run to go on',
+      async () => (await runOf(server.url, healthy.id)).iteration > before + 10,
+    );
     assert.equal((await runOf(server.url, healthy.id)).state, 'running');
     const refused = await client.emitWithAck('training:resume', { runId: crashing.id });
     assert.equal(refused.ok ? 'ok' : refused.error.code, 'invalid_state');
@@ -43,7 +59,9 @@ describe('faults stay inside their run', () => {
 
   test('a NaN pauses the run with a failure naming the tensor and iteration; resume clears it', async () => {
     const client = await server.client();
-    const run = unwrap(await client.emitWithAck('run:create', { config: { _trainer: 'synthetic', _step_ms: 1, _nan_at: 4 } }));
+    const run = unwrap(
+      await client.emitWithAck('run:create', { config: { _trainer: 'synthetic', _step_ms: 1, _nan_at: 4 } }),
+    );
     const paused = await waitFor('the NaN to pause the run', async () => {
       const r = await runOf(server.url, run.id);
       return r.state === 'paused' ? r : null;
@@ -85,7 +103,12 @@ describe('hostile input', () => {
       [getJson(`${base}/runs/nope/metrics?since=abc`), 400, 'bad_request', /since/],
       [getJson(`${base}/runs/nope/frames/-3`), 400, 'bad_request', /iteration/],
       [getJson(`${base}/whatever`), 404, 'not_found', /whatever/],
-      [postJson(`${base}/runs`, { config: {}, pad: 'x'.repeat(MAX_PAYLOAD_BYTES) }), 413, 'payload_too_large', /exceeds/],
+      [
+        postJson(`${base}/runs`, { config: {}, pad: 'x'.repeat(MAX_PAYLOAD_BYTES) }),
+        413,
+        'payload_too_large',
+        /exceeds/,
+      ],
     ];
     for (const [pending, status, code, message] of cases) {
       const res = await pending;
@@ -96,7 +119,13 @@ describe('hostile input', () => {
         assert.match(res.body.error.message, message);
       }
     }
-    const run = unwrap((await postJson(`${base}/runs`, { config: { nhid: 8, mem_slot: 4, mem_size: 4, read_heads: 1, batch_size: 1, summarize_freq: 1000 } })).body) as RunSummary;
+    const run = unwrap(
+      (
+        await postJson(`${base}/runs`, {
+          config: { nhid: 8, mem_slot: 4, mem_size: 4, read_heads: 1, batch_size: 1, summarize_freq: 1000 },
+        })
+      ).body,
+    ) as RunSummary;
     for (const n of [0, -1, 1.5, 'three', null]) {
       const res = await postJson(`${base}/runs/${run.id}/step`, { n });
       assert.equal(res.status, 400);
@@ -110,18 +139,44 @@ describe('hostile input', () => {
 
   test('socket: garbage payloads are answered with typed errors and never crash the server', async () => {
     const client = await server.client();
-    const garbage: unknown[] = [null, 5, 'str', [], { runId: 5 }, { runId: '' }, { runId: 'nope' }, { runId: 'nope', n: -1 }];
-    const events = ['training:pause', 'training:resume', 'training:step', 'training:stop', 'training:configure', 'frame:capture', 'frame:get', 'metrics:get', 'run:subscribe', 'run:create'] as const;
+    const garbage: unknown[] = [
+      null,
+      5,
+      'str',
+      [],
+      { runId: 5 },
+      { runId: '' },
+      { runId: 'nope' },
+      { runId: 'nope', n: -1 },
+    ];
+    const events = [
+      'training:pause',
+      'training:resume',
+      'training:step',
+      'training:stop',
+      'training:configure',
+      'frame:capture',
+      'frame:get',
+      'metrics:get',
+      'run:subscribe',
+      'run:create',
+    ] as const;
     for (const event of events) {
       for (const payload of garbage) {
         // Deliberately untyped: the point is what the server does with payloads the types forbid.
-        const res = (await client.timeout(5000).emitWithAck(event as 'training:pause', payload as { runId: string })) as Ack<unknown>;
+        const res = (await client
+          .timeout(5000)
+          .emitWithAck(event as 'training:pause', payload as { runId: string })) as Ack<unknown>;
         assert.equal(res.ok, false, `${event} ${JSON.stringify(payload)}`);
         if (!res.ok) assert.ok(['bad_request', 'not_found'].includes(res.error.code), `${event}: ${res.error.code}`);
       }
     }
     client.emit('frame:ack', null as unknown as { runId: string; iteration: number });
-    client.emit('training:pause', { runId: 'no ack function' } as { runId: string }, undefined as unknown as (res: Ack<RunSummary>) => void);
+    client.emit(
+      'training:pause',
+      { runId: 'no ack function' } as { runId: string },
+      undefined as unknown as (res: Ack<RunSummary>) => void,
+    );
     // An oversized message closes only that connection.
     const big = await server.client();
     const closed = new Promise((resolve) => big.once('disconnect', resolve));
@@ -134,7 +189,10 @@ describe('hostile input', () => {
 
 describe('token and origin when not on loopback', () => {
   test('refuses to start without a token', async () => {
-    await assert.rejects(createEngramServer({ host: '0.0.0.0', port: 0, next: false, dataDir: tempDataDir('notoken') }), /ENGRAM_TOKEN/);
+    await assert.rejects(
+      createEngramServer({ host: '0.0.0.0', port: 0, next: false, dataDir: tempDataDir('notoken') }),
+      /ENGRAM_TOKEN/,
+    );
   });
 
   test('every request and socket must carry the token; writes check Origin', async () => {
@@ -146,10 +204,16 @@ describe('token and origin when not on loopback', () => {
       assert.equal((await getJson(`${server.url}/api/runs?token=s3cret`)).status, 200);
       assert.equal((await getJson(`${server.url}/api/runs`, { headers: { 'x-engram-token': 's3cret' } })).status, 200);
       const config = { config: { nhid: 8, mem_slot: 4, mem_size: 4, read_heads: 1, batch_size: 1 } };
-      const evil = await postJson(`${server.url}/api/runs`, config, { 'x-engram-token': 's3cret', origin: 'http://evil.example' });
+      const evil = await postJson(`${server.url}/api/runs`, config, {
+        'x-engram-token': 's3cret',
+        origin: 'http://evil.example',
+      });
       assert.equal(evil.status, 403);
       assert.equal(evil.body.ok ? 'ok' : evil.body.error.code, 'forbidden_origin');
-      assert.equal((await getJson(`${server.url}/api/runs`, { headers: { cookie: 'engram_token=s3cret' } })).status, 200);
+      assert.equal(
+        (await getJson(`${server.url}/api/runs`, { headers: { cookie: 'engram_token=s3cret' } })).status,
+        200,
+      );
       const page = await fetch(`${server.url}/?token=s3cret`);
       assert.match(page.headers.get('set-cookie') ?? '', /engram_token=s3cret; HttpOnly; SameSite=Strict/);
       assert.equal((await fetch(`${server.url}/`)).status, 401);

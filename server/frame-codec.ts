@@ -47,7 +47,12 @@ export function frameBytes(frame: PackedFrame): number {
 
 /** Serialize a packed frame for storage. */
 export function encodeFrameBlob(frame: PackedFrame): Buffer {
-  const header: FrameHeader = { iteration: frame.iteration, timesteps: frame.timesteps, capturedAt: frame.capturedAt, tensors: frame.tensors };
+  const header: FrameHeader = {
+    iteration: frame.iteration,
+    timesteps: frame.timesteps,
+    capturedAt: frame.capturedAt,
+    tensors: frame.tensors,
+  };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const dataStart = align4(12 + json.length);
   const out = Buffer.alloc(dataStart + frame.buffer.byteLength);

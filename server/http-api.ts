@@ -40,7 +40,11 @@ export function createApiHandler(manager: RunManager): ApiHandler {
       pattern: /^\/api\/runs\/([^/]+)\/configure$/,
       route: async (m, _u, body) => {
         const p = await body();
-        return manager.configure(decode(m[1]), positiveNumberField(p, 'lr'), integerField(p, 'summarize_freq', 1, 1_000_000_000, false));
+        return manager.configure(
+          decode(m[1]),
+          positiveNumberField(p, 'lr'),
+          integerField(p, 'summarize_freq', 1, 1_000_000_000, false),
+        );
       },
     },
     {
@@ -56,7 +60,11 @@ export function createApiHandler(manager: RunManager): ApiHandler {
       pattern: /^\/api\/runs\/([^/]+)\/metrics$/,
       route: async (m, url) => manager.metrics(decode(m[1]), queryInteger(url, 'since') ?? 0),
     },
-    { method: 'GET', pattern: /^\/api\/runs\/([^/]+)\/frames$/, route: async (m) => ({ iterations: manager.frameIterations(decode(m[1])) }) },
+    {
+      method: 'GET',
+      pattern: /^\/api\/runs\/([^/]+)\/frames$/,
+      route: async (m) => ({ iterations: manager.frameIterations(decode(m[1])) }),
+    },
   ];
   const framePattern = /^\/api\/runs\/([^/]+)\/frames\/([^/]+)$/;
 
@@ -86,9 +94,11 @@ async function serveFrame(manager: RunManager, match: RegExpMatchArray, url: URL
   try {
     const runId = decode(match[1]);
     const iteration = Number(match[2]);
-    if (!Number.isInteger(iteration) || iteration < 0) throw new ApiError('bad_request', `iteration must be a non-negative integer, got ${describe(match[2])}`);
+    if (!Number.isInteger(iteration) || iteration < 0)
+      throw new ApiError('bad_request', `iteration must be a non-negative integer, got ${describe(match[2])}`);
     const format = url.searchParams.get('format') ?? 'json';
-    if (format !== 'json' && format !== 'npy') throw new ApiError('bad_request', `format must be json or npy, got ${describe(format)}`);
+    if (format !== 'json' && format !== 'npy')
+      throw new ApiError('bad_request', `format must be json or npy, got ${describe(format)}`);
     const tensorName = url.searchParams.get('tensor');
     const layer = queryInteger(url, 'layer');
     const frame = manager.storedFrame(runId, iteration);
@@ -97,11 +107,15 @@ async function serveFrame(manager: RunManager, match: RegExpMatchArray, url: URL
       tensors = tensors.filter((t) => t.name === tensorName && (layer === undefined || t.layer === layer));
       if (tensors.length === 0) {
         const names = frame.tensors.map((t) => `${t.name}@${t.layer}`).join(', ');
-        throw new ApiError('not_found', `frame ${iteration} of run ${runId} has no tensor ${describe(tensorName)}${layer === undefined ? '' : ` in layer ${layer}`} (has ${names})`);
+        throw new ApiError(
+          'not_found',
+          `frame ${iteration} of run ${runId} has no tensor ${describe(tensorName)}${layer === undefined ? '' : ` in layer ${layer}`} (has ${names})`,
+        );
       }
     }
     if (format === 'npy') {
-      if (tensorName === null) throw new ApiError('bad_request', 'format=npy needs tensor=NAME (one .npy holds one array)');
+      if (tensorName === null)
+        throw new ApiError('bad_request', 'format=npy needs tensor=NAME (one .npy holds one array)');
       const tensor = tensors[0];
       const bytes = encodeNpy(tensorValues(frame, tensor), tensor.shape);
       res.writeHead(200, {
@@ -146,7 +160,8 @@ function queryInteger(url: URL, name: string): number | undefined {
   const raw = url.searchParams.get(name);
   if (raw === null) return undefined;
   const value = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(value)) throw new ApiError('bad_request', `${name} must be an integer, got ${describe(raw)}`);
+  if (raw.trim() === '' || !Number.isInteger(value))
+    throw new ApiError('bad_request', `${name} must be an integer, got ${describe(raw)}`);
   return value;
 }
 
@@ -210,7 +225,11 @@ export function sendJson(res: ServerResponse, status: number, body: Ack<unknown>
     return;
   }
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
   res.end(text);
 }
 

@@ -24,7 +24,9 @@ async function main(): Promise<void> {
     },
     ...(options.next ? {} : { next: false as const }),
   });
-  console.log(`Engram ready: open ${server.url}${options.token === undefined ? '' : '/?token=<ENGRAM_TOKEN>'} (data in ${options.dataDir})`);
+  console.log(
+    `Engram ready: open ${server.url}${options.token === undefined ? '' : '/?token=<ENGRAM_TOKEN>'} (data in ${options.dataDir})`,
+  );
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) process.exit(1); // a second Ctrl-C means now

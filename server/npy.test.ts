@@ -16,7 +16,11 @@ function parseNpy(bytes: Buffer): { header: string; shape: number[]; data: Float
   assert.ok(header.endsWith('\n'));
   assert.match(header, /^\{'descr': '<f4', 'fortran_order': False, 'shape': \([0-9, ]*\), \} *\n$/);
   const shapeText = (header.match(/'shape': \(([^)]*)\)/) as RegExpMatchArray)[1];
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map(Number);
   const body = bytes.subarray(10 + headerLength);
   const data = new Float32Array(body.length / 4);
   new Uint8Array(data.buffer).set(body);
@@ -42,7 +46,15 @@ test('a frame survives pack → blob → unpack → wire → decode with its sha
       timesteps: 2,
       tensors: [
         { name: 'memory', layer: 0, shape: [2, 3, 4], axes: ['time', 'cell', 'word'], data: memory },
-        { name: 'writeGate', layer: 1, shape: [2, 1], axes: ['time', 'gate'], data: gate, range: [0, 1], description: 'g^w' },
+        {
+          name: 'writeGate',
+          layer: 1,
+          shape: [2, 1],
+          axes: ['time', 'gate'],
+          data: gate,
+          range: [0, 1],
+          description: 'g^w',
+        },
       ],
     },
     17,
@@ -53,10 +65,13 @@ test('a frame survives pack → blob → unpack → wire → decode with its sha
   assert.deepEqual(tensorValues(restored, restored.tensors[0]), memory);
   const wire = toWireFrame('run-a', restored);
   const decoded = decodeFrame(wire);
-  assert.deepEqual(decoded.tensors.map((t) => [t.name, t.layer, t.shape, t.axes]), [
-    ['memory', 0, [2, 3, 4], ['time', 'cell', 'word']],
-    ['writeGate', 1, [2, 1], ['time', 'gate']],
-  ]);
+  assert.deepEqual(
+    decoded.tensors.map((t) => [t.name, t.layer, t.shape, t.axes]),
+    [
+      ['memory', 0, [2, 3, 4], ['time', 'cell', 'word']],
+      ['writeGate', 1, [2, 1], ['time', 'gate']],
+    ],
+  );
   assert.deepEqual(decoded.tensors[1].range, [0, 1]);
   assert.equal(decoded.tensors[1].data[0], 0.25);
   assert.ok(Number.isNaN(decoded.tensors[1].data[1]));

@@ -16,7 +16,10 @@ test('float32 codec round-trips and refuses bytes that do not match the shape', 
   const unaligned = new Uint8Array(17).subarray(1);
   unaligned.set(new Uint8Array(encodeFloat32(data)));
   assert.deepEqual(decodeFloat32(unaligned, [4]), data);
-  assert.throws(() => decodeFloat32(new Uint8Array(12), [2, 2], 'memory'), /memory: 12 bytes for shape \[2, 2\], expected 16/);
+  assert.throws(
+    () => decodeFloat32(new Uint8Array(12), [2, 2], 'memory'),
+    /memory: 12 bytes for shape \[2, 2\], expected 16/,
+  );
 });
 
 /** Encode a packet with `Encoder` and feed every part to `decoder`; resolve with the decoded packet. */
@@ -37,7 +40,13 @@ test('the protocol parser accepts a 19-tensor frame that the default decoder ref
     iteration: 3,
     timesteps: 1,
     capturedAt: 0,
-    tensors: Array.from({ length: 19 }, (_, i) => ({ name: `t${i}`, layer: 0, shape: [1], axes: ['value'], data: new Uint8Array(encodeFloat32(Float32Array.of(i))) })),
+    tensors: Array.from({ length: 19 }, (_, i) => ({
+      name: `t${i}`,
+      layer: 0,
+      shape: [1],
+      axes: ['value'],
+      data: new Uint8Array(encodeFloat32(Float32Array.of(i))),
+    })),
   };
   const packet: Packet = { type: 2, nsp: '/', data: ['memory:frame', frame] };
   await assert.rejects(roundTrip(packet, new Decoder()), /too many attachments/);

@@ -154,7 +154,8 @@ export interface DecodedFrame {
 export function tensorSize(shape: readonly number[]): number {
   let size = 1;
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new Error(`tensor shape has a bad dimension ${d} in [${shape.join(', ')}]`);
+    if (!Number.isInteger(d) || d < 0)
+      throw new Error(`tensor shape has a bad dimension ${d} in [${shape.join(', ')}]`);
     size *= d;
   }
   return size;

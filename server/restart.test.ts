@@ -6,17 +6,31 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { io as connect } from 'socket.io-client';
 import { socketParser, type MetricPoint, type RunSummary } from './protocol';
-import { getJson, postJson, runOf, startTestServer, tempDataDir, TINY_CONFIG, unwrap, waitFor, type TestClient } from './test-helpers';
+import {
+  getJson,
+  postJson,
+  runOf,
+  startTestServer,
+  tempDataDir,
+  TINY_CONFIG,
+  unwrap,
+  waitFor,
+  type TestClient,
+} from './test-helpers';
 
 const root = join(__dirname, '..');
 
 /** Start `server/main.ts` as a child (API only) and resolve with its URL from the console line. */
 function spawnServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--port', '0', '--data-dir', dataDir, '--no-next'], {
-    cwd: root,
-    env: { ...process.env, ENGRAM_CHECKPOINT_MS: '300' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'server/main.ts', '--port', '0', '--data-dir', dataDir, '--no-next'],
+    {
+      cwd: root,
+      env: { ...process.env, ENGRAM_CHECKPOINT_MS: '300' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   return new Promise((resolve, reject) => {
     let output = '';
     const onData = (chunk: Buffer) => {
@@ -35,14 +49,22 @@ test('kill -9, restart on the same data dir: runs and history intact, the interr
   const { child, url } = await spawnServer(dataDir);
   let killed = false;
   try {
-    const training = unwrap((await postJson(`${url}/api/runs`, { config: { ...TINY_CONFIG, summarize_freq: 2 }, name: 'killed' })).body) as RunSummary;
-    const held = unwrap((await postJson(`${url}/api/runs`, { config: { ...TINY_CONFIG, summarize_freq: 1000 }, name: 'held' })).body) as RunSummary;
+    const training = unwrap(
+      (await postJson(`${url}/api/runs`, { config: { ...TINY_CONFIG, summarize_freq: 2 }, name: 'killed' })).body,
+    ) as RunSummary;
+    const held = unwrap(
+      (await postJson(`${url}/api/runs`, { config: { ...TINY_CONFIG, summarize_freq: 1000 }, name: 'held' })).body,
+    ) as RunSummary;
     unwrap((await postJson(`${url}/api/runs/${held.id}/pause`, {})).body);
     // Reading metrics flushes them to the database, so at least 10 points are on disk when the kill comes.
-    await waitFor('some training before the kill', async () => {
-      const points = unwrap((await getJson(`${url}/api/runs/${training.id}/metrics`)).body) as MetricPoint[];
-      return points.length >= 10;
-    }, 60_000);
+    await waitFor(
+      'some training before the kill',
+      async () => {
+        const points = unwrap((await getJson(`${url}/api/runs/${training.id}/metrics`)).body) as MetricPoint[];
+        return points.length >= 10;
+      },
+      60_000,
+    );
     child.kill('SIGKILL');
     killed = true;
     await new Promise((resolve) => child.once('exit', resolve));
@@ -62,7 +84,9 @@ test('kill -9, restart on the same data dir: runs and history intact, the interr
     assert.ok(history.length >= 10, `history has ${history.length} points`);
     history.forEach((p, i) => assert.equal(p.iteration, i + 1));
     assert.equal(killedRun.iteration, history.length, 'the stored iteration is written with the metrics it counts');
-    const frames = unwrap((await getJson(`${server.url}/api/runs/${killedRun.id}/frames`)).body) as { iterations: number[] };
+    const frames = unwrap((await getJson(`${server.url}/api/runs/${killedRun.id}/frames`)).body) as {
+      iterations: number[];
+    };
     assert.ok(frames.iterations.length > 0 && frames.iterations.every((it) => it % 2 === 0));
 
     const client = await server.client();
@@ -70,17 +94,25 @@ test('kill -9, restart on the same data dir: runs and history intact, the interr
     assert.equal(resumed.state, 'running');
     assert.ok(resumed.iteration <= history.length, 'rolled back to the checkpoint, not past the history');
     const target = history.length + 3;
-    await waitFor('training past the kill point', async () => (await runOf(server.url, killedRun.id)).iteration >= target, 60_000);
+    await waitFor(
+      'training past the kill point',
+      async () => (await runOf(server.url, killedRun.id)).iteration >= target,
+      60_000,
+    );
     unwrap(await client.emitWithAck('training:pause', { runId: killedRun.id }));
     const after = unwrap((await getJson(`${server.url}/api/runs/${killedRun.id}/metrics`)).body) as MetricPoint[];
     after.forEach((p, i) => assert.equal(p.iteration, i + 1, 'one point per iteration, no gaps or duplicates'));
 
     const stepped = unwrap(await client.emitWithAck('training:step', { runId: heldRun.id, n: 1 }));
     assert.equal(stepped.state, 'running');
-    await waitFor('the held run to step once', async () => {
-      const r = await runOf(server.url, heldRun.id);
-      return r.state === 'paused' && r.iteration === heldRun.iteration + 1;
-    }, 60_000);
+    await waitFor(
+      'the held run to step once',
+      async () => {
+        const r = await runOf(server.url, heldRun.id);
+        return r.state === 'paused' && r.iteration === heldRun.iteration + 1;
+      },
+      60_000,
+    );
   } finally {
     await server.teardown();
   }
@@ -90,18 +122,28 @@ test('SIGTERM with a client attached and a run training: the process exits 0 and
   const dataDir = tempDataDir('sigterm');
   const { child, url } = await spawnServer(dataDir);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const socket: TestClient = connect(url, { transports: ['websocket'], parser: socketParser, forceNew: true, reconnection: false });
+  const socket: TestClient = connect(url, {
+    transports: ['websocket'],
+    parser: socketParser,
+    forceNew: true,
+    reconnection: false,
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());
       socket.once('connect_error', reject);
     });
-    const run = unwrap((await postJson(`${url}/api/runs`, { config: TINY_CONFIG, name: 'terminated' })).body) as RunSummary;
+    const run = unwrap(
+      (await postJson(`${url}/api/runs`, { config: TINY_CONFIG, name: 'terminated' })).body,
+    ) as RunSummary;
     unwrap(await socket.emitWithAck('run:subscribe', { runId: run.id }));
     await waitFor('training to start', async () => (await runOf(url, run.id)).iteration >= 3, 60_000);
     child.kill('SIGTERM');
     // The shutdown's own deadline is 15 s; a process still alive well past it is the hang this guards against.
-    const code = await Promise.race([exited, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 30_000).unref())]);
+    const code = await Promise.race([
+      exited,
+      new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 30_000).unref()),
+    ]);
     assert.equal(code, 0);
   } finally {
     socket.disconnect();

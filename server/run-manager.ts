@@ -92,7 +92,16 @@ export class RunManager {
   }
 
   private live(run: StoredRun): LiveRun {
-    return { run, worker: null, pendingReplies: new Map(), pendingMetrics: [], summaryDirty: false, framesDirty: false, latestFrame: null, lastBroadcast: 0 };
+    return {
+      run,
+      worker: null,
+      pendingReplies: new Map(),
+      pendingMetrics: [],
+      summaryDirty: false,
+      framesDirty: false,
+      latestFrame: null,
+      lastBroadcast: 0,
+    };
   }
 
   // ------------------------------------------------------------------------------------------ queries
@@ -189,7 +198,8 @@ export class RunManager {
   }
 
   async step(runId: string, n: number): Promise<RunSummary> {
-    if (!Number.isInteger(n) || n < 1 || n > STEP_MAX) throw new ApiError('bad_request', `n must be an integer in [1, ${STEP_MAX}], got ${describe(n)}`);
+    if (!Number.isInteger(n) || n < 1 || n > STEP_MAX)
+      throw new ApiError('bad_request', `n must be an integer in [1, ${STEP_MAX}], got ${describe(n)}`);
     const live = this.require(runId);
     this.assertState(live, ['running', 'paused', 'interrupted'], 'step');
     this.ensureWorker(live);
@@ -211,7 +221,8 @@ export class RunManager {
 
   async configure(runId: string, lr: number | undefined, summarizeFreq: number | undefined): Promise<RunSummary> {
     const live = this.require(runId);
-    if (lr === undefined && summarizeFreq === undefined) throw new ApiError('bad_request', 'configure needs lr and/or summarize_freq');
+    if (lr === undefined && summarizeFreq === undefined)
+      throw new ApiError('bad_request', 'configure needs lr and/or summarize_freq');
     this.assertState(live, ['running', 'paused', 'interrupted'], 'configure');
     this.ensureWorker(live);
     await this.command(live, { command: 'configure', lr, summarizeFreq });
@@ -241,7 +252,10 @@ export class RunManager {
     await Promise.all(
       lives.map(async (live) => {
         if (live.worker === null) return;
-        await Promise.race([this.command(live, { command: 'checkpoint' }).catch(() => undefined), new Promise((r) => setTimeout(r, 3000))]);
+        await Promise.race([
+          this.command(live, { command: 'checkpoint' }).catch(() => undefined),
+          new Promise((r) => setTimeout(r, 3000)),
+        ]);
         const worker = live.worker;
         live.worker = null;
         if (worker !== null) await worker.terminate();
@@ -264,12 +278,15 @@ export class RunManager {
         continue;
       }
       const hook = HOOK_FIELDS[key];
-      if (!this.options.testHooks || hook === undefined) throw new ApiError('bad_request', `config.${key}: unknown field`);
+      if (!this.options.testHooks || hook === undefined)
+        throw new ApiError('bad_request', `config.${key}: unknown field`);
       if (hook === 'trainer') {
-        if (value !== 'engine' && value !== 'synthetic') throw new ApiError('bad_request', `config.${key}: expected "engine" or "synthetic", got ${describe(value)}`);
+        if (value !== 'engine' && value !== 'synthetic')
+          throw new ApiError('bad_request', `config.${key}: expected "engine" or "synthetic", got ${describe(value)}`);
         hooks.trainer = value;
       } else {
-        if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new ApiError('bad_request', `config.${key}: expected a non-negative integer, got ${describe(value)}`);
+        if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
+          throw new ApiError('bad_request', `config.${key}: expected a non-negative integer, got ${describe(value)}`);
         hooks[hook] = value;
       }
     }
@@ -290,7 +307,9 @@ export class RunManager {
   }
 
   private spawn(live: LiveRun, checkpoint: Uint8Array | null, startPaused: boolean): void {
-    const worker = new Worker(WORKER_BOOTSTRAP, { resourceLimits: { maxOldGenerationSizeMb: this.options.workerMaxOldGenerationMb } });
+    const worker = new Worker(WORKER_BOOTSTRAP, {
+      resourceLimits: { maxOldGenerationSizeMb: this.options.workerMaxOldGenerationMb },
+    });
     live.worker = worker;
     const init: ToWorker = {
       type: 'init',
@@ -314,7 +333,11 @@ export class RunManager {
       if (live.worker !== worker) return;
       const oom = error.code === 'ERR_WORKER_OUT_OF_MEMORY';
       console.error(`[engram] run ${live.run.id}: worker ${oom ? 'ran out of memory' : 'failed'}:`, error);
-      this.fail(live, oom ? 'out_of_memory' : 'worker_error', oom ? 'the training worker ran out of memory' : error.message);
+      this.fail(
+        live,
+        oom ? 'out_of_memory' : 'worker_error',
+        oom ? 'the training worker ran out of memory' : error.message,
+      );
     });
     worker.on('exit', (code) => {
       if (live.worker !== worker) return;
@@ -384,7 +407,8 @@ export class RunManager {
 
   private command(live: LiveRun, command: WorkerCommand): Promise<void> {
     const worker = live.worker;
-    if (worker === null) return Promise.reject(new ApiError('invalid_state', `run ${live.run.id} has no training worker`));
+    if (worker === null)
+      return Promise.reject(new ApiError('invalid_state', `run ${live.run.id} has no training worker`));
     const id = this.nextCommandId++;
     return new Promise<void>((resolve, reject) => {
       live.pendingReplies.set(id, { resolve, reject });
@@ -394,7 +418,8 @@ export class RunManager {
   }
 
   private rejectPending(live: LiveRun, reason: string): void {
-    for (const pending of live.pendingReplies.values()) pending.reject(new ApiError('invalid_state', `run ${live.run.id}: ${reason}`));
+    for (const pending of live.pendingReplies.values())
+      pending.reject(new ApiError('invalid_state', `run ${live.run.id}: ${reason}`));
     live.pendingReplies.clear();
   }
 
@@ -464,7 +489,10 @@ export class RunManager {
 
   private assertState(live: LiveRun, allowed: RunState[], command: string): void {
     if (!allowed.includes(live.run.state)) {
-      throw new ApiError('invalid_state', `cannot ${command} run ${live.run.id}: it is ${live.run.state} (allowed when ${allowed.join(' or ')})`);
+      throw new ApiError(
+        'invalid_state',
+        `cannot ${command} run ${live.run.id}: it is ${live.run.state} (allowed when ${allowed.join(' or ')})`,
+      );
     }
   }
 

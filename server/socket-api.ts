@@ -45,7 +45,10 @@ export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunLis
   io.on('connection', (socket) => {
     const subscribed = new Set<string>();
 
-    socket.on('run:list', command('run:list', () => manager().list()));
+    socket.on(
+      'run:list',
+      command('run:list', () => manager().list()),
+    );
     socket.on(
       'run:create',
       command('run:create', (p) => manager().create(asObject(p.config, 'config'), optionalString(p, 'name', 200))),
@@ -84,17 +87,30 @@ export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunLis
         return null;
       }),
     );
-    socket.on('training:pause', command('training:pause', (p) => manager().pause(runIdOf(p))));
-    socket.on('training:resume', command('training:resume', (p) => manager().resume(runIdOf(p))));
+    socket.on(
+      'training:pause',
+      command('training:pause', (p) => manager().pause(runIdOf(p))),
+    );
+    socket.on(
+      'training:resume',
+      command('training:resume', (p) => manager().resume(runIdOf(p))),
+    );
     socket.on(
       'training:step',
       command('training:step', (p) => manager().step(runIdOf(p), integerField(p, 'n', 1, 100_000, true))),
     );
-    socket.on('training:stop', command('training:stop', (p) => manager().stop(runIdOf(p))));
+    socket.on(
+      'training:stop',
+      command('training:stop', (p) => manager().stop(runIdOf(p))),
+    );
     socket.on(
       'training:configure',
       command('training:configure', (p) =>
-        manager().configure(runIdOf(p), positiveNumberField(p, 'lr'), integerField(p, 'summarize_freq', 1, 1_000_000_000, false)),
+        manager().configure(
+          runIdOf(p),
+          positiveNumberField(p, 'lr'),
+          integerField(p, 'summarize_freq', 1, 1_000_000_000, false),
+        ),
       ),
     );
     socket.on(
@@ -108,12 +124,17 @@ export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunLis
       'frame:get',
       command('frame:get', (p) => {
         const runId = runIdOf(p);
-        return toWireFrame(runId, manager().storedFrame(runId, integerField(p, 'iteration', 0, Number.MAX_SAFE_INTEGER, true)));
+        return toWireFrame(
+          runId,
+          manager().storedFrame(runId, integerField(p, 'iteration', 0, Number.MAX_SAFE_INTEGER, true)),
+        );
       }),
     );
     socket.on(
       'metrics:get',
-      command('metrics:get', (p) => manager().metrics(runIdOf(p), integerField(p, 'since', -1, Number.MAX_SAFE_INTEGER, false) ?? 0)),
+      command('metrics:get', (p) =>
+        manager().metrics(runIdOf(p), integerField(p, 'since', -1, Number.MAX_SAFE_INTEGER, false) ?? 0),
+      ),
     );
     socket.on('frame:ack', (payload: unknown) => {
       try {
@@ -163,7 +184,10 @@ function command<T>(
 ): (payload: unknown, ack: (res: Ack<T>) => void) => void {
   return (payloadOrAck: unknown, maybeAck?: (res: Ack<T>) => void) => {
     // A client that sends no payload puts its ack function first.
-    const [payload, ack] = typeof payloadOrAck === 'function' && maybeAck === undefined ? [undefined, payloadOrAck as (res: Ack<T>) => void] : [payloadOrAck, maybeAck];
+    const [payload, ack] =
+      typeof payloadOrAck === 'function' && maybeAck === undefined
+        ? [undefined, payloadOrAck as (res: Ack<T>) => void]
+        : [payloadOrAck, maybeAck];
     if (typeof ack !== 'function') return;
     let afterAck: (() => void) | null = null;
     const respond = (res: Ack<T>) => {
@@ -182,4 +206,3 @@ function command<T>(
       );
   };
 }
-

@@ -18,7 +18,10 @@ test('over budget, every other frame of the oldest half goes; first, newest and 
     assert.ok(kept.includes(100), 'the newest frame stays');
     assert.ok(kept.includes(7), 'the pinned frame stays');
     assert.ok(unpinned.filter((it) => it > 50).length >= 3, 'recent history is denser than old history');
-    assert.deepEqual([...kept].sort((a, b) => a - b), kept);
+    assert.deepEqual(
+      [...kept].sort((a, b) => a - b),
+      kept,
+    );
 
     const byBytes = new Storage(tempDataDir('bytes'), { maxFrames: 1000, maxBytes: 1000 });
     for (let it = 1; it <= 40; it++) byBytes.putFrame('r', it, blob, false);
@@ -34,7 +37,13 @@ test('roll back forgets metrics and frames after the checkpoint; data survives r
   const dir = tempDataDir('rollback');
   let storage = new Storage(dir, { maxFrames: 100, maxBytes: 1e9 });
   try {
-    const points = Array.from({ length: 10 }, (_, i) => ({ iteration: i + 1, loss: 1 / (i + 1), metric: 0.5, itPerSec: 3, t: i }));
+    const points = Array.from({ length: 10 }, (_, i) => ({
+      iteration: i + 1,
+      loss: 1 / (i + 1),
+      metric: 0.5,
+      itPerSec: 3,
+      t: i,
+    }));
     storage.appendMetrics('r', points, null);
     for (const it of [2, 4, 6, 8, 10]) storage.putFrame('r', it, Buffer.alloc(8), false);
     storage.putCheckpoint('r', 6, Uint8Array.of(1, 2, 3));
@@ -42,7 +51,10 @@ test('roll back forgets metrics and frames after the checkpoint; data survives r
     storage = new Storage(dir, { maxFrames: 100, maxBytes: 1e9 });
     assert.deepEqual(storage.getCheckpoint('r'), { iteration: 6, bytes: Uint8Array.of(1, 2, 3) });
     storage.rollBack('r', 6);
-    assert.deepEqual(storage.metricsSince('r', 0).map((p) => p.iteration), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(
+      storage.metricsSince('r', 0).map((p) => p.iteration),
+      [1, 2, 3, 4, 5, 6],
+    );
     assert.deepEqual(storage.frameIterations('r'), [2, 4, 6]);
     assert.equal(storage.getFrame('r', 8), null);
   } finally {

@@ -106,11 +106,15 @@ export class Storage {
         'SELECT iteration, loss, metric, it_per_sec, t, sequence_length FROM metrics WHERE run_id = ? AND iteration > ? ORDER BY iteration',
       ),
       deleteMetricsAfter: this.db.prepare('DELETE FROM metrics WHERE run_id = ? AND iteration > ?'),
-      insertFrame: this.db.prepare('INSERT OR REPLACE INTO frames (run_id, iteration, bytes, pinned, data) VALUES (?, ?, ?, ?, ?)'),
+      insertFrame: this.db.prepare(
+        'INSERT OR REPLACE INTO frames (run_id, iteration, bytes, pinned, data) VALUES (?, ?, ?, ?, ?)',
+      ),
       frameIndex: this.db.prepare('SELECT iteration, bytes, pinned FROM frames WHERE run_id = ? ORDER BY iteration'),
       getFrame: this.db.prepare('SELECT data FROM frames WHERE run_id = ? AND iteration = ?'),
       deleteFrame: this.db.prepare('DELETE FROM frames WHERE run_id = ? AND iteration = ?'),
-      putCheckpoint: this.db.prepare('INSERT OR REPLACE INTO checkpoints (run_id, iteration, created_at, data) VALUES (?, ?, ?, ?)'),
+      putCheckpoint: this.db.prepare(
+        'INSERT OR REPLACE INTO checkpoints (run_id, iteration, created_at, data) VALUES (?, ?, ?, ?)',
+      ),
       getCheckpoint: this.db.prepare('SELECT iteration, data FROM checkpoints WHERE run_id = ?'),
     };
   }
@@ -154,7 +158,15 @@ export class Storage {
   readonly appendMetrics = (runId: string, points: readonly MetricPoint[], run: RunSummary | null): void => {
     this.db.transaction(() => {
       for (const p of points) {
-        this.statements.insertMetric.run(runId, p.iteration, p.loss, p.metric, p.itPerSec, p.t, p.sequenceLength ?? null);
+        this.statements.insertMetric.run(
+          runId,
+          p.iteration,
+          p.loss,
+          p.metric,
+          p.itPerSec,
+          p.t,
+          p.sequenceLength ?? null,
+        );
       }
       if (run !== null) this.updateRun(run);
     })();
@@ -162,7 +174,13 @@ export class Storage {
 
   metricsSince(runId: string, since: number): MetricPoint[] {
     return (this.statements.metricsSince.all(runId, since) as MetricRow[]).map((r) => {
-      const point: MetricPoint = { iteration: r.iteration, loss: r.loss ?? Number.NaN, metric: r.metric ?? Number.NaN, itPerSec: r.it_per_sec ?? 0, t: r.t };
+      const point: MetricPoint = {
+        iteration: r.iteration,
+        loss: r.loss ?? Number.NaN,
+        metric: r.metric ?? Number.NaN,
+        itPerSec: r.it_per_sec ?? 0,
+        t: r.t,
+      };
       if (r.sequence_length !== null) point.sequenceLength = r.sequence_length;
       return point;
     });
@@ -241,7 +259,12 @@ export class Storage {
   // ------------------------------------------------------------------------------------------ checkpoints
 
   putCheckpoint(runId: string, iteration: number, bytes: Uint8Array): void {
-    this.statements.putCheckpoint.run(runId, iteration, Date.now(), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    this.statements.putCheckpoint.run(
+      runId,
+      iteration,
+      Date.now(),
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    );
   }
 
   getCheckpoint(runId: string): { iteration: number; bytes: Uint8Array } | null {

@@ -7,7 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
 import { createEngramServer, type EngramServer, type EngramServerOptions } from './app';
-import { socketParser, type Ack, type ClientToServerEvents, type RunSummary, type ServerToClientEvents } from './protocol';
+import {
+  socketParser,
+  type Ack,
+  type ClientToServerEvents,
+  type RunSummary,
+  type ServerToClientEvents,
+} from './protocol';
 
 // Workers inherit the environment: the engine runs on the exact cpu backend in tests.
 process.env.ENGRAM_BACKEND ??= 'cpu';
@@ -27,7 +33,11 @@ export const TINY_CONFIG = {
 } as const;
 
 /** Poll `condition` until it returns a truthy value (returned) or `timeoutMs` passes (throws naming `what`). */
-export async function waitFor<T>(what: string, condition: () => T | Promise<T>, timeoutMs = 20_000): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  condition: () => T | Promise<T>,
+  timeoutMs = 20_000,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown = null;
   for (;;) {
@@ -37,7 +47,8 @@ export async function waitFor<T>(what: string, condition: () => T | Promise<T>, 
     } catch (error) {
       lastError = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError === null ? '' : `: ${String(lastError)}`}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${lastError === null ? '' : `: ${String(lastError)}`}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -56,7 +67,14 @@ export interface TestServer extends EngramServer {
 
 export async function startTestServer(options: EngramServerOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDataDir('test');
-  const server = await createEngramServer({ port: 0, next: false, testHooks: true, flushIntervalMs: 50, ...options, dataDir });
+  const server = await createEngramServer({
+    port: 0,
+    next: false,
+    testHooks: true,
+    flushIntervalMs: 50,
+    ...options,
+    dataDir,
+  });
   const clients: TestClient[] = [];
   return {
     ...server,
@@ -96,8 +114,16 @@ export async function getJson(url: string, init: RequestInit = {}): Promise<{ st
   return { status: res.status, body: (await res.json()) as Ack<unknown> };
 }
 
-export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Ack<unknown> }> {
-  return getJson(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Ack<unknown> }> {
+  return getJson(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 }
 
 export async function runOf(url: string, runId: string): Promise<RunSummary> {

@@ -3,10 +3,20 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunSummary } from './protocol';
-import { getJson, postJson, runOf, startTestServer, unwrap, waitFor, type TestClient, type TestServer } from './test-helpers';
+import {
+  getJson,
+  postJson,
+  runOf,
+  startTestServer,
+  unwrap,
+  waitFor,
+  type TestClient,
+  type TestServer,
+} from './test-helpers';
 
 /** Resolve with the reason of the client's next disconnect. */
-const nextDisconnect = (client: TestClient) => new Promise<string>((resolve) => client.once('disconnect', (reason) => resolve(reason)));
+const nextDisconnect = (client: TestClient) =>
+  new Promise<string>((resolve) => client.once('disconnect', (reason) => resolve(reason)));
 
 describe('test hook routes without ENGRAM_TEST_HOOKS', () => {
   let server: TestServer;
@@ -58,7 +68,9 @@ describe('test hook routes with ENGRAM_TEST_HOOKS', () => {
 
   test('restart: workers stop, a running run comes back interrupted and resumes from its checkpoint', async () => {
     const client = await server.client();
-    const run = unwrap(await client.emitWithAck('run:create', { config: { _trainer: 'synthetic', summarize_freq: 1, _step_ms: 2 } })) as RunSummary;
+    const run = unwrap(
+      await client.emitWithAck('run:create', { config: { _trainer: 'synthetic', summarize_freq: 1, _step_ms: 2 } }),
+    ) as RunSummary;
     await waitFor('the run to train', async () => (await runOf(server.url, run.id)).iteration > 3);
     const reason = nextDisconnect(client);
     assert.equal((await postJson(`${server.url}/api/_test/restart`, {})).status, 200);
@@ -71,7 +83,10 @@ describe('test hook routes with ENGRAM_TEST_HOOKS', () => {
     const listed = unwrap(await again.emitWithAck('run:list', {})) as RunSummary[];
     assert.equal(listed.find((r) => r.id === run.id)?.state, 'interrupted');
     unwrap((await postJson(`${server.url}/api/runs/${run.id}/resume`, {})).body);
-    await waitFor('training after the restart', async () => (await runOf(server.url, run.id)).iteration > restored.iteration + 3);
+    await waitFor(
+      'training after the restart',
+      async () => (await runOf(server.url, run.id)).iteration > restored.iteration + 3,
+    );
     unwrap(await again.emitWithAck('training:stop', { runId: run.id }));
   });
 });

@@ -25,8 +25,20 @@ export function runIdOf(payload: Fields): string {
 
 /** An integer field in [min, max]; `undefined` when absent and optional. */
 export function integerField(payload: Fields, name: string, min: number, max: number, required: true): number;
-export function integerField(payload: Fields, name: string, min: number, max: number, required: false): number | undefined;
-export function integerField(payload: Fields, name: string, min: number, max: number, required: boolean): number | undefined {
+export function integerField(
+  payload: Fields,
+  name: string,
+  min: number,
+  max: number,
+  required: false,
+): number | undefined;
+export function integerField(
+  payload: Fields,
+  name: string,
+  min: number,
+  max: number,
+  required: boolean,
+): number | undefined {
   const value = payload[name];
   if (value === undefined && !required) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -48,7 +60,10 @@ export function optionalString(payload: Fields, name: string, maxLength: number)
   const value = payload[name];
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value.length > maxLength) {
-    throw new ApiError('bad_request', `${name} must be a string of at most ${maxLength} characters, got ${describe(value)}`);
+    throw new ApiError(
+      'bad_request',
+      `${name} must be a string of at most ${maxLength} characters, got ${describe(value)}`,
+    );
   }
   return value;
 }

@@ -22,7 +22,8 @@ export function HeatmapBench() {
 
   useEffect(() => {
     const n = Number(new URLSearchParams(window.location.search).get('size') ?? 256);
-    if (!Number.isInteger(n) || n < 1 || n > 2048) throw new Error(`HeatmapBench: size must be an integer in [1, 2048], got ${n}`);
+    if (!Number.isInteger(n) || n < 1 || n > 2048)
+      throw new Error(`HeatmapBench: size must be an integer in [1, 2048], got ${n}`);
     setSize(n);
     const wires: WireFrame[] = [];
     for (let v = 0; v < VARIANTS; v++) {
@@ -54,7 +55,11 @@ export function HeatmapBench() {
 
   return (
     <div className="page run-page" data-testid="heatmap-bench" data-size={size ?? ''}>
-      <header className="topbar"><span className="brand">Engram</span><span className="crumb">/</span><span className="run-name">UI benchmark · {size}²</span></header>
+      <header className="topbar">
+        <span className="brand">Engram</span>
+        <span className="crumb">/</span>
+        <span className="run-name">UI benchmark · {size}²</span>
+      </header>
       <PanelGrid aside={null} />
     </div>
   );

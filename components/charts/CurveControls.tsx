@@ -14,16 +14,34 @@ export function CurveControls() {
     <div className="curve-controls">
       <label title="exponential moving average weight">
         smoothing
-        <input type="range" min={0} max={0.99} step={0.01} value={smoothing} onChange={(e) => setSmoothing(Number(e.target.value))} data-testid="smoothing" />
+        <input
+          type="range"
+          min={0}
+          max={0.99}
+          step={0.01}
+          value={smoothing}
+          onChange={(e) => setSmoothing(Number(e.target.value))}
+          data-testid="smoothing"
+        />
         <span className="num">{smoothing.toFixed(2)}</span>
       </label>
       <label>
-        <input type="checkbox" checked={logScale} onChange={(e) => setLogScale(e.target.checked)} data-testid="log-scale" /> log y
+        <input
+          type="checkbox"
+          checked={logScale}
+          onChange={(e) => setLogScale(e.target.checked)}
+          data-testid="log-scale"
+        />{' '}
+        log y
       </label>
       {/* biome-ignore lint/a11y/useSemanticElements: a segmented button pair inline in the toolbar; a fieldset would bring its own border and legend layout */}
       <span className="seg" role="group" aria-label="x axis">
-        <button type="button" className={xAxis === 'iteration' ? 'on' : ''} onClick={() => setXAxis('iteration')}>iteration</button>
-        <button type="button" className={xAxis === 'wall' ? 'on' : ''} onClick={() => setXAxis('wall')}>wall time</button>
+        <button type="button" className={xAxis === 'iteration' ? 'on' : ''} onClick={() => setXAxis('iteration')}>
+          iteration
+        </button>
+        <button type="button" className={xAxis === 'wall' ? 'on' : ''} onClick={() => setXAxis('wall')}>
+          wall time
+        </button>
       </span>
     </div>
   );

@@ -19,7 +19,17 @@ export interface MetricsSeries {
 
 const MAX_POINTS = 2000;
 
-export function MetricsChart({ series, field, title, testId }: { series: readonly MetricsSeries[]; field: 'loss' | 'metric'; title: string; testId: string }) {
+export function MetricsChart({
+  series,
+  field,
+  title,
+  testId,
+}: {
+  series: readonly MetricsSeries[];
+  field: 'loss' | 'metric';
+  title: string;
+  testId: string;
+}) {
   const smoothing = useDashboardStore(chartSelectors.smoothing);
   const logScale = useDashboardStore(chartSelectors.logScale);
   const xAxis = useDashboardStore(chartSelectors.xAxis);
@@ -32,25 +42,44 @@ export function MetricsChart({ series, field, title, testId }: { series: readonl
       const c = curve(s.points, field, { xAxis, smoothing, maxPoints: MAX_POINTS });
       last = Math.max(last, s.points.at(-1)?.iteration ?? 0);
       const name = series.length > 1 ? s.label : title;
-      traces.push({ type: 'scatter', mode: 'lines', x: c.x, y: c.raw, name: c.smooth ? `${name} (raw)` : name, line: { color, width: 1 }, opacity: c.smooth ? 0.3 : 1, showlegend: !c.smooth, hoverinfo: c.smooth ? 'skip' : undefined });
-      if (c.smooth) traces.push({ type: 'scatter', mode: 'lines', x: c.x, y: c.smooth, name, line: { color, width: 1.8 } });
+      traces.push({
+        type: 'scatter',
+        mode: 'lines',
+        x: c.x,
+        y: c.raw,
+        name: c.smooth ? `${name} (raw)` : name,
+        line: { color, width: 1 },
+        opacity: c.smooth ? 0.3 : 1,
+        showlegend: !c.smooth,
+        hoverinfo: c.smooth ? 'skip' : undefined,
+      });
+      if (c.smooth)
+        traces.push({ type: 'scatter', mode: 'lines', x: c.x, y: c.smooth, name, line: { color, width: 1.8 } });
     });
     return { data: traces, lastIteration: last };
   }, [series, field, xAxis, smoothing, title]);
 
   const layout = useMemo(
-    () => darkLayout({
-      xaxis: { title: { text: xAxis === 'iteration' ? 'iteration' : 'wall time (s)', font: { size: 10 } } },
-      yaxis: { type: logScale ? 'log' : 'linear', title: { text: title, font: { size: 10 } } },
-      showlegend: series.length > 1,
-    }),
+    () =>
+      darkLayout({
+        xaxis: { title: { text: xAxis === 'iteration' ? 'iteration' : 'wall time (s)', font: { size: 10 } } },
+        yaxis: { type: logScale ? 'log' : 'linear', title: { text: title, font: { size: 10 } } },
+        showlegend: series.length > 1,
+      }),
     [xAxis, logScale, title, series.length],
   );
 
   return (
     <div className="chart-card">
       <div className="chart-title">{title}</div>
-      <PlotlyChart data={data} layout={layout} revision={lastIteration * 1000 + data.length + (logScale ? 1 : 0) + Math.round(smoothing * 100) * 7} step={lastIteration} testId={testId} empty={series.every((s) => s.points.length === 0)} />
+      <PlotlyChart
+        data={data}
+        layout={layout}
+        revision={lastIteration * 1000 + data.length + (logScale ? 1 : 0) + Math.round(smoothing * 100) * 7}
+        step={lastIteration}
+        testId={testId}
+        empty={series.every((s) => s.points.length === 0)}
+      />
     </div>
   );
 }

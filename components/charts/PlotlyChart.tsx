@@ -39,9 +39,23 @@ export interface PlotlyChartProps {
   empty?: boolean;
 }
 
-const BASE_CONFIG: Partial<Config> = { displaylogo: false, responsive: true, displayModeBar: 'hover', modeBarButtonsToRemove: ['lasso2d', 'select2d'] };
+const BASE_CONFIG: Partial<Config> = {
+  displaylogo: false,
+  responsive: true,
+  displayModeBar: 'hover',
+  modeBarButtonsToRemove: ['lasso2d', 'select2d'],
+};
 
-export function PlotlyChart({ data, layout, revision, step, testId, className, config, empty = false }: PlotlyChartProps) {
+export function PlotlyChart({
+  data,
+  layout,
+  revision,
+  step,
+  testId,
+  className,
+  config,
+  empty = false,
+}: PlotlyChartProps) {
   const [plotStatus, setPlotStatus] = useState<'loading' | 'ready' | 'error'>('loading');
   const ref = useRef<HTMLDivElement>(null);
   const latest = useRef({ data, layout, revision, step, config });
@@ -68,7 +82,12 @@ export function PlotlyChart({ data, layout, revision, step, testId, className, c
           const el = ref.current;
           if (!mounted.current || !el) return;
           const p = latest.current;
-          await Plotly.react(el, p.data, { ...p.layout, uirevision: 'keep', datarevision: p.revision }, { ...BASE_CONFIG, ...p.config });
+          await Plotly.react(
+            el,
+            p.data,
+            { ...p.layout, uirevision: 'keep', datarevision: p.revision },
+            { ...BASE_CONFIG, ...p.config },
+          );
           el.dataset.step = String(p.step ?? p.revision);
           el.dataset.ready = 'true';
           setPlotStatus('ready');
@@ -89,11 +108,15 @@ export function PlotlyChart({ data, layout, revision, step, testId, className, c
     return () => {
       mounted.current = false;
       // Purge only on a real unmount: StrictMode's rehearsal cleanup is followed by setup again.
-      if (el) void loadPlotly().then((Plotly) => { if (!mounted.current) Plotly.purge(el); });
+      if (el)
+        void loadPlotly().then((Plotly) => {
+          if (!mounted.current) Plotly.purge(el);
+        });
     };
   }, []);
 
-  const status: ChartStatus = plotStatus === 'error' ? 'error' : plotStatus === 'loading' ? 'loading' : empty ? 'empty' : 'ready';
+  const status: ChartStatus =
+    plotStatus === 'error' ? 'error' : plotStatus === 'loading' ? 'loading' : empty ? 'empty' : 'ready';
   return (
     <div className="plotly-wrap" data-state={status}>
       <div ref={ref} className={className ?? 'plotly-chart'} data-testid={testId} data-ready="false" />

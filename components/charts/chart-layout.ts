@@ -4,7 +4,13 @@ import type { Layout } from 'plotly.js-dist-min';
 export const CHART_COLORS = ['#5eb1ff', '#ffb14e', '#7ee787', '#ff7b9c', '#c297ff', '#4ee0d4', '#f2e05a', '#ff9e64'];
 
 export function darkLayout(overrides: Partial<Layout>): Partial<Layout> {
-  const axis = { gridcolor: '#222833', zerolinecolor: '#2c3340', linecolor: '#2c3340', tickfont: { size: 10, color: '#8a93a3' }, automargin: true };
+  const axis = {
+    gridcolor: '#222833',
+    zerolinecolor: '#2c3340',
+    linecolor: '#2c3340',
+    tickfont: { size: 10, color: '#8a93a3' },
+    automargin: true,
+  };
   return {
     paper_bgcolor: 'rgba(0,0,0,0)',
     plot_bgcolor: 'rgba(0,0,0,0)',

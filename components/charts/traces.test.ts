@@ -4,7 +4,13 @@ import type { MetricPoint } from '../../server/protocol';
 import { curve, sparklinePath } from './traces';
 
 const history = (n: number): MetricPoint[] =>
-  Array.from({ length: n }, (_, i) => ({ iteration: i + 1, loss: 1 / (i + 1), metric: (i % 2) * 0.5, itPerSec: 10, t: 1_000_000 + i * 100 }));
+  Array.from({ length: n }, (_, i) => ({
+    iteration: i + 1,
+    loss: 1 / (i + 1),
+    metric: (i % 2) * 0.5,
+    itPerSec: 10,
+    t: 1_000_000 + i * 100,
+  }));
 
 test('curves respect the display budget and align smoothed values with retained x', () => {
   const c = curve(history(100_000), 'loss', { xAxis: 'iteration', smoothing: 0.9, maxPoints: 1000 });

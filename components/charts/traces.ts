@@ -52,7 +52,11 @@ export function curve(points: readonly MetricPoint[], field: 'loss' | 'metric', 
 export function sparklinePath(points: readonly MetricPoint[], width: number, height: number, log = true): string {
   const finite = points.filter((p) => Number.isFinite(p.loss) && (!log || p.loss > 0));
   if (finite.length < 2) return '';
-  const ds = minMaxDownsample(finite.map((p) => p.iteration), finite.map((p) => (log ? Math.log10(p.loss) : p.loss)), Math.max(4, Math.floor(width)));
+  const ds = minMaxDownsample(
+    finite.map((p) => p.iteration),
+    finite.map((p) => (log ? Math.log10(p.loss) : p.loss)),
+    Math.max(4, Math.floor(width)),
+  );
   const x0 = ds.x[0];
   const x1 = ds.x[ds.x.length - 1];
   let lo = Infinity;
@@ -63,6 +67,9 @@ export function sparklinePath(points: readonly MetricPoint[], width: number, hei
   }
   const span = hi - lo || 1;
   return ds.x
-    .map((xv, i) => `${(((xv - x0) / (x1 - x0 || 1)) * width).toFixed(1)},${(height - 1 - ((ds.y[i] - lo) / span) * (height - 2)).toFixed(1)}`)
+    .map(
+      (xv, i) =>
+        `${(((xv - x0) / (x1 - x0 || 1)) * width).toFixed(1)},${(height - 1 - ((ds.y[i] - lo) / span) * (height - 2)).toFixed(1)}`,
+    )
     .join(' ');
 }

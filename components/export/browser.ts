@@ -2,7 +2,13 @@
  * Browser side of exports: paints panel figures to PNG (same layout as the SVG), builds the per-panel files and the
  * whole-dashboard snapshot zip, and hands blobs to the browser as downloads.
  */
-import { SNAPSHOT_SCHEMA_VERSION, type DecodedFrame, type DecodedTensor, type MetricPoint, type RunSummary } from '../../server/protocol';
+import {
+  SNAPSHOT_SCHEMA_VERSION,
+  type DecodedFrame,
+  type DecodedTensor,
+  type MetricPoint,
+  type RunSummary,
+} from '../../server/protocol';
 import { colorTable, mapValues, rgbCss } from '../lib/colormap';
 import { metricsCsv, tensorCsv } from '../lib/csv';
 import { encodeNpy } from '../lib/npy';
@@ -70,7 +76,13 @@ function prepare(input: PanelExportInput) {
     rowAxis: binned(spec.views[0].rowAxis, grids[0].rowBin),
     colAxis: binned(spec.views[0].colAxis, grids[0].colBin),
   };
-  return { values, scale, layout, text, stem: exportStem(runName, iteration, spec.perTimestep ? timestep : null, spec.key) };
+  return {
+    values,
+    scale,
+    layout,
+    text,
+    stem: exportStem(runName, iteration, spec.perTimestep ? timestep : null, spec.key),
+  };
 }
 
 /** The panel figure as a PNG blob; its size is `figureLayout(spec.views)`'s width × height. */
@@ -99,7 +111,8 @@ export async function panelPng(input: PanelExportInput): Promise<{ blob: Blob; f
     ctx.font = '10px Inter, Helvetica, Arial, sans-serif';
     if (v.label) ctx.fillText(v.label, v.x, v.y - 6);
     ctx.textAlign = 'right';
-    if (i === 0) for (const r of tickIndices(v.rows)) ctx.fillText(String(r), v.x - 6, v.y + (r + 0.5) * layout.scale + 3.5);
+    if (i === 0)
+      for (const r of tickIndices(v.rows)) ctx.fillText(String(r), v.x - 6, v.y + (r + 0.5) * layout.scale + 3.5);
     ctx.textAlign = 'center';
     for (const k of tickIndices(v.cols)) ctx.fillText(String(k), v.x + (k + 0.5) * layout.scale, v.y + v.h + 15);
     ctx.fillStyle = c.text;
@@ -136,16 +149,25 @@ export async function panelPng(input: PanelExportInput): Promise<{ blob: Blob; f
 export function panelSvgFile(input: PanelExportInput): { blob: Blob; filename: string } {
   const { values, scale, layout, text, stem } = prepare(input);
   const images = layout.views.map((v, i) => viewCanvas(values[i], v.rows, v.cols, scale).toDataURL('image/png'));
-  return { blob: new Blob([panelSvg(layout, images, text, scale)], { type: 'image/svg+xml' }), filename: `${stem}.svg` };
+  return {
+    blob: new Blob([panelSvg(layout, images, text, scale)], { type: 'image/svg+xml' }),
+    filename: `${stem}.svg`,
+  };
 }
 
 /** The full tensor (every timestep), as stored in the frame. */
 export function tensorNpy(tensor: DecodedTensor, stem: string): { blob: Blob; filename: string } {
-  return { blob: new Blob([bytesForBlob(encodeNpy(tensor.data, tensor.shape))], { type: 'application/octet-stream' }), filename: `${stem}.npy` };
+  return {
+    blob: new Blob([bytesForBlob(encodeNpy(tensor.data, tensor.shape))], { type: 'application/octet-stream' }),
+    filename: `${stem}.npy`,
+  };
 }
 
 export function tensorCsvFile(tensor: DecodedTensor, stem: string): { blob: Blob; filename: string } {
-  return { blob: new Blob([tensorCsv(tensor.data, tensor.shape, tensor.axes)], { type: 'text/csv' }), filename: `${stem}.csv` };
+  return {
+    blob: new Blob([tensorCsv(tensor.data, tensor.shape, tensor.axes)], { type: 'text/csv' }),
+    filename: `${stem}.csv`,
+  };
 }
 
 export function tensorJson(tensor: DecodedTensor, iteration: number): string {
@@ -163,12 +185,23 @@ export function tensorJson(tensor: DecodedTensor, iteration: number): string {
   });
 }
 
-export function tensorJsonFile(tensor: DecodedTensor, iteration: number, stem: string): { blob: Blob; filename: string } {
+export function tensorJsonFile(
+  tensor: DecodedTensor,
+  iteration: number,
+  stem: string,
+): { blob: Blob; filename: string } {
   return { blob: new Blob([tensorJson(tensor, iteration)], { type: 'application/json' }), filename: `${stem}.json` };
 }
 
-export function metricsCsvFile(points: readonly MetricPoint[], run: RunSummary | null, runName: string): { blob: Blob; filename: string } {
-  return { blob: new Blob([metricsCsv(points, run?.metricName || 'metric')], { type: 'text/csv' }), filename: `${exportStem(runName, points.at(-1)?.iteration ?? 0, null, 'metrics')}.csv` };
+export function metricsCsvFile(
+  points: readonly MetricPoint[],
+  run: RunSummary | null,
+  runName: string,
+): { blob: Blob; filename: string } {
+  return {
+    blob: new Blob([metricsCsv(points, run?.metricName || 'metric')], { type: 'text/csv' }),
+    filename: `${exportStem(runName, points.at(-1)?.iteration ?? 0, null, 'metrics')}.csv`,
+  };
 }
 
 /**
@@ -190,32 +223,53 @@ export async function snapshotZip(input: {
   for (const spec of panels) {
     const tensor = frame.tensors.find((t) => t.name === spec.name && t.layer === spec.layer);
     if (!tensor) continue;
-    const png = await panelPng({ spec, tensor, iteration: frame.iteration, timestep, runName, locked: input.lockedRanges[spec.key] });
+    const png = await panelPng({
+      spec,
+      tensor,
+      iteration: frame.iteration,
+      timestep,
+      runName,
+      locked: input.lockedRanges[spec.key],
+    });
     entries.push({ name: `panels/${spec.key}.png`, data: new Uint8Array(await png.blob.arrayBuffer()) });
     entries.push({ name: `tensors/${spec.key}.npy`, data: encodeNpy(tensor.data, tensor.shape) });
     manifestPanels.push({
-      key: spec.key, name: spec.name, layer: spec.layer, shape: tensor.shape, axes: tensor.axes, range: tensor.range ?? null,
-      image: `panels/${spec.key}.png`, data: `tensors/${spec.key}.npy`, perTimestep: spec.perTimestep,
+      key: spec.key,
+      name: spec.name,
+      layer: spec.layer,
+      shape: tensor.shape,
+      axes: tensor.axes,
+      range: tensor.range ?? null,
+      image: `panels/${spec.key}.png`,
+      data: `tensors/${spec.key}.npy`,
+      perTimestep: spec.perTimestep,
     });
   }
   entries.push({ name: 'metrics.csv', data: metricsCsv(metrics, run?.metricName || 'metric') });
   entries.push({ name: 'run.json', data: JSON.stringify({ run, config: run?.config ?? null }, null, 2) });
   entries.push({
     name: 'manifest.json',
-    data: JSON.stringify({
-      schemaVersion: SNAPSHOT_SCHEMA_VERSION,
-      kind: 'engram-dashboard-snapshot',
-      runId: frame.runId,
-      runName,
-      iteration: frame.iteration,
-      timestep,
-      timesteps: frame.timesteps,
-      capturedAt: frame.capturedAt,
-      exportedAt: new Date().toISOString(),
-      panels: manifestPanels,
-      files: { metrics: 'metrics.csv', run: 'run.json' },
-    }, null, 2),
+    data: JSON.stringify(
+      {
+        schemaVersion: SNAPSHOT_SCHEMA_VERSION,
+        kind: 'engram-dashboard-snapshot',
+        runId: frame.runId,
+        runName,
+        iteration: frame.iteration,
+        timestep,
+        timesteps: frame.timesteps,
+        capturedAt: frame.capturedAt,
+        exportedAt: new Date().toISOString(),
+        panels: manifestPanels,
+        files: { metrics: 'metrics.csv', run: 'run.json' },
+      },
+      null,
+      2,
+    ),
   });
   const zip = createZip(entries);
-  return { blob: new Blob([bytesForBlob(zip)], { type: 'application/zip' }), filename: `${exportStem(runName, frame.iteration, timestep, 'snapshot')}.zip` };
+  return {
+    blob: new Blob([bytesForBlob(zip)], { type: 'application/zip' }),
+    filename: `${exportStem(runName, frame.iteration, timestep, 'snapshot')}.zip`,
+  };
 }

@@ -35,7 +35,9 @@ interface ViewRefs {
 export const HeatmapPanel = memo(function HeatmapPanel({ spec }: { spec: PanelSpec }) {
   const store = useDashboardStoreApi();
   const rootRef = useRef<HTMLElement>(null);
-  const viewRefs = useRef<ViewRefs[]>(spec.views.map(() => ({ canvas: null, marks: null, timeRow: null, cellRow: null, cellCol: null })));
+  const viewRefs = useRef<ViewRefs[]>(
+    spec.views.map(() => ({ canvas: null, marks: null, timeRow: null, cellRow: null, cellCol: null })),
+  );
   const barRef = useRef<HTMLCanvasElement>(null);
   const barMaxRef = useRef<HTMLSpanElement>(null);
   const barMinRef = useRef<HTMLSpanElement>(null);
@@ -45,7 +47,9 @@ export const HeatmapPanel = memo(function HeatmapPanel({ spec }: { spec: PanelSp
   const box = GROUP_BOX[spec.group];
   const sizes = spec.views.map((v) => viewDisplaySize(v.rows, v.cols, box));
   const grids = spec.views.map((v) => pooledGrid(v.rows, v.cols));
-  const exportSize = figureLayout(spec.views.map((v, i) => ({ label: v.label, rows: grids[i].rows, cols: grids[i].cols })));
+  const exportSize = figureLayout(
+    spec.views.map((v, i) => ({ label: v.label, rows: grids[i].rows, cols: grids[i].cols })),
+  );
 
   useEffect(() => {
     const scratch = spec.views.map((v) => new Float32Array(v.rows * v.cols));
@@ -53,14 +57,28 @@ export const HeatmapPanel = memo(function HeatmapPanel({ spec }: { spec: PanelSp
     const pooledScratch = viewGrids.map((g) => new Float32Array(g.rows * g.cols));
     const images: (ImageData | null)[] = spec.views.map(() => null);
     let barMap = '';
-    let last: { frame: DecodedFrame | null; timestep: number; lock: [number, number] | undefined; highlight: number | null } = {
-      frame: null, timestep: -1, lock: undefined, highlight: null,
+    let last: {
+      frame: DecodedFrame | null;
+      timestep: number;
+      lock: [number, number] | undefined;
+      highlight: number | null;
+    } = {
+      frame: null,
+      timestep: -1,
+      lock: undefined,
+      highlight: null,
     };
 
     const draw = (s: DashboardState) => {
       const frame = shownFrame(s);
       const lock = s.lockedRanges[spec.key];
-      if (frame === last.frame && s.timestep === last.timestep && lock === last.lock && s.highlightCell === last.highlight) return;
+      if (
+        frame === last.frame &&
+        s.timestep === last.timestep &&
+        lock === last.lock &&
+        s.highlightCell === last.highlight
+      )
+        return;
       last = { frame, timestep: s.timestep, lock, highlight: s.highlightCell };
       const root = rootRef.current;
       const tensor = findTensor(frame, spec);
@@ -79,7 +97,13 @@ export const HeatmapPanel = memo(function HeatmapPanel({ spec }: { spec: PanelSp
         const grid = viewGrids[i];
         const image = images[i] ?? ctx.createImageData(grid.cols, grid.rows);
         images[i] = image;
-        mapValues(poolValues(values[i], v.rows, v.cols, grid, pooledScratch[i]), new Uint32Array(image.data.buffer), table, scale.min, scale.max);
+        mapValues(
+          poolValues(values[i], v.rows, v.cols, grid, pooledScratch[i]),
+          new Uint32Array(image.data.buffer),
+          table,
+          scale.min,
+          scale.max,
+        );
         ctx.putImageData(image, 0, 0);
         if (refs.timeRow) {
           const showRow = v.rowAxis === 'time' && v.rows > 1;
@@ -94,12 +118,18 @@ export const HeatmapPanel = memo(function HeatmapPanel({ spec }: { spec: PanelSp
         if (refs.cellRow) {
           const on = hl !== null && axes.rows && hl < v.rows;
           refs.cellRow.style.display = on ? 'block' : 'none';
-          if (on) { refs.cellRow.style.top = `${(hl / v.rows) * 100}%`; refs.cellRow.style.height = `${100 / v.rows}%`; }
+          if (on) {
+            refs.cellRow.style.top = `${(hl / v.rows) * 100}%`;
+            refs.cellRow.style.height = `${100 / v.rows}%`;
+          }
         }
         if (refs.cellCol) {
           const on = hl !== null && axes.cols && hl < v.cols;
           refs.cellCol.style.display = on ? 'block' : 'none';
-          if (on) { refs.cellCol.style.left = `${(hl / v.cols) * 100}%`; refs.cellCol.style.width = `${100 / v.cols}%`; }
+          if (on) {
+            refs.cellCol.style.left = `${(hl / v.cols) * 100}%`;
+            refs.cellCol.style.width = `${100 / v.cols}%`;
+          }
         }
       });
       if (spec.name === 'output') drawWrongBits(frame, tensor);
@@ -135,7 +165,11 @@ export const HeatmapPanel = memo(function HeatmapPanel({ spec }: { spec: PanelSp
         return;
       }
       const mask = frame.tensors.find((x) => x.name === 'mask' && x.layer === spec.layer);
-      const wrong = wrongBits(output.data, target.data, mask && target.data.length % mask.data.length === 0 ? mask.data : undefined);
+      const wrong = wrongBits(
+        output.data,
+        target.data,
+        mask && target.data.length % mask.data.length === 0 ? mask.data : undefined,
+      );
       const cols = spec.views[0].cols;
       ctx.strokeStyle = '#ff3b5c';
       ctx.lineWidth = 2;
@@ -143,7 +177,12 @@ export const HeatmapPanel = memo(function HeatmapPanel({ spec }: { spec: PanelSp
       for (let i = 0; i < wrong.length; i++) {
         if (!wrong[i]) continue;
         count++;
-        ctx.strokeRect((i % cols) * WRONG_MARK_PX + 1, Math.floor(i / cols) * WRONG_MARK_PX + 1, WRONG_MARK_PX - 2, WRONG_MARK_PX - 2);
+        ctx.strokeRect(
+          (i % cols) * WRONG_MARK_PX + 1,
+          Math.floor(i / cols) * WRONG_MARK_PX + 1,
+          WRONG_MARK_PX - 2,
+          WRONG_MARK_PX - 2,
+        );
       }
       if (root) root.dataset.wrongBits = String(count);
       const badge = root?.querySelector<HTMLElement>('[data-role="wrong-count"]');
@@ -212,14 +251,25 @@ export const HeatmapPanel = memo(function HeatmapPanel({ spec }: { spec: PanelSp
     if (!frame || !tensor) return;
     const run = s.runId ? s.runs[s.runId] : undefined;
     const runName = run?.name || s.runId || 'run';
-    const input = { spec, tensor, iteration: frame.iteration, timestep: s.timestep, runName, locked: s.lockedRanges[spec.key] };
+    const input = {
+      spec,
+      tensor,
+      iteration: frame.iteration,
+      timestep: s.timestep,
+      runName,
+      locked: s.lockedRanges[spec.key],
+    };
     const stem = exportStem(runName, frame.iteration, null, spec.key);
     const file =
-      kind === 'png' ? await panelPng(input)
-      : kind === 'svg' ? panelSvgFile(input)
-      : kind === 'npy' ? tensorNpy(tensor, stem)
-      : kind === 'csv' ? tensorCsvFile(tensor, stem)
-      : tensorJsonFile(tensor, frame.iteration, stem);
+      kind === 'png'
+        ? await panelPng(input)
+        : kind === 'svg'
+          ? panelSvgFile(input)
+          : kind === 'npy'
+            ? tensorNpy(tensor, stem)
+            : kind === 'csv'
+              ? tensorCsvFile(tensor, stem)
+              : tensorJsonFile(tensor, frame.iteration, stem);
     downloadBlob(file.blob, file.filename);
   };
 
@@ -239,14 +289,24 @@ export const HeatmapPanel = memo(function HeatmapPanel({ spec }: { spec: PanelSp
         <span className="panel-shape">{spec.shape.join('×')}</span>
         {spec.name === 'output' ? <span className="wrong-count" data-role="wrong-count" /> : null}
         <span className="panel-tools">
-          <button type="button" className={`chip${locked ? ' chip-on' : ''}`} onClick={toggleLock} title={locked ? 'colour range locked; click for automatic' : 'automatic colour range; click to lock'} data-testid={`lock-${spec.key}`}>
+          <button
+            type="button"
+            className={`chip${locked ? ' chip-on' : ''}`}
+            onClick={toggleLock}
+            title={locked ? 'colour range locked; click for automatic' : 'automatic colour range; click to lock'}
+            data-testid={`lock-${spec.key}`}
+          >
             {locked ? 'locked' : 'auto'}
           </button>
           <details className="export-menu" ref={menuRef}>
-            <summary data-testid={`export-menu-${spec.key}`} title="export this panel">⤓</summary>
+            <summary data-testid={`export-menu-${spec.key}`} title="export this panel">
+              ⤓
+            </summary>
             <div className="export-items">
               {(['png', 'svg', 'npy', 'csv', 'json'] as const).map((k) => (
-                <button key={k} type="button" data-testid={`export-${k}-${spec.key}`} onClick={() => void exportAs(k)}>{k.toUpperCase()}</button>
+                <button key={k} type="button" data-testid={`export-${k}-${spec.key}`} onClick={() => void exportAs(k)}>
+                  {k.toUpperCase()}
+                </button>
               ))}
             </div>
           </details>
@@ -265,24 +325,58 @@ export const HeatmapPanel = memo(function HeatmapPanel({ spec }: { spec: PanelSp
               onMouseLeave={onLeave}
               onClick={(e) => onClick(i, e)}
             >
-              <canvas ref={(el) => { viewRefs.current[i].canvas = el; }} width={grids[i].cols} height={grids[i].rows} />
+              <canvas
+                ref={(el) => {
+                  viewRefs.current[i].canvas = el;
+                }}
+                width={grids[i].cols}
+                height={grids[i].rows}
+              />
               {spec.name === 'output' && i === 0 ? (
-                <canvas className="marks" ref={(el) => { viewRefs.current[i].marks = el; }} width={v.cols * WRONG_MARK_PX} height={v.rows * WRONG_MARK_PX} />
+                <canvas
+                  className="marks"
+                  ref={(el) => {
+                    viewRefs.current[i].marks = el;
+                  }}
+                  width={v.cols * WRONG_MARK_PX}
+                  height={v.rows * WRONG_MARK_PX}
+                />
               ) : null}
-              <div className="mark-time" ref={(el) => { viewRefs.current[i].timeRow = el; }} />
-              <div className="mark-cell-row" ref={(el) => { viewRefs.current[i].cellRow = el; }} />
-              <div className="mark-cell-col" ref={(el) => { viewRefs.current[i].cellCol = el; }} />
+              <div
+                className="mark-time"
+                ref={(el) => {
+                  viewRefs.current[i].timeRow = el;
+                }}
+              />
+              <div
+                className="mark-cell-row"
+                ref={(el) => {
+                  viewRefs.current[i].cellRow = el;
+                }}
+              />
+              <div
+                className="mark-cell-col"
+                ref={(el) => {
+                  viewRefs.current[i].cellCol = el;
+                }}
+              />
             </div>
           </figure>
         ))}
         <div className="colorbar" title="colour scale">
-          <span ref={barMaxRef} className="colorbar-label">1</span>
+          <span ref={barMaxRef} className="colorbar-label">
+            1
+          </span>
           <canvas ref={barRef} width={1} height={64} />
-          <span ref={barMinRef} className="colorbar-label">0</span>
+          <span ref={barMinRef} className="colorbar-label">
+            0
+          </span>
         </div>
       </div>
       <footer className="panel-foot">
-        <span>{spec.views[0].rowAxis || '—'} ↓ · {spec.views[0].colAxis || '—'} →</span>
+        <span>
+          {spec.views[0].rowAxis || '—'} ↓ · {spec.views[0].colAxis || '—'} →
+        </span>
         <div className="tooltip" ref={tipRef} />
       </footer>
     </section>

@@ -15,7 +15,7 @@ test('views get whole pixels per cell, capped, and shrink below one pixel only w
 
 test('panel scales: automatic over all views, locked ranges win, declared ranges are what gets locked', () => {
   const auto = panelScale([new Float32Array([0.125, 0.25]), new Float32Array([0.75])], undefined);
-  assert.deepEqual(auto, { map: "viridis", min: 0, max: 0.75, locked: false });
+  assert.deepEqual(auto, { map: 'viridis', min: 0, max: 0.75, locked: false });
   const signed = panelScale([new Float32Array([-2, 1])], undefined);
   assert.deepEqual([signed.map, signed.min, signed.max], ['diverging', -2, 2]);
   assert.deepEqual(panelScale([new Float32Array([5])], [0, 1]), { map: 'viridis', min: 0, max: 1, locked: true });

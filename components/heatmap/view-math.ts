@@ -17,7 +17,11 @@ const MAX_CELL_PX = 20;
 
 /** CSS size of a `rows × cols` view inside `box`: integer pixels per cell while cells are ≥ 1 px, so cells stay
  *  crisp; fractional (the browser averages) only when the tensor has more cells than the box has pixels. */
-export function viewDisplaySize(rows: number, cols: number, box: { width: number; height: number }): { width: number; height: number; cellPx: number } {
+export function viewDisplaySize(
+  rows: number,
+  cols: number,
+  box: { width: number; height: number },
+): { width: number; height: number; cellPx: number } {
   if (!(rows >= 1 && cols >= 1)) throw new Error(`viewDisplaySize: view has ${rows}×${cols} cells`);
   const fit = Math.min(box.width / cols, box.height / rows, MAX_CELL_PX);
   if (fit >= 1) {
@@ -42,7 +46,10 @@ export interface PanelScale {
 
 /** The colour scale for a panel: a locked range wins; otherwise automatic over every view's values together, so
  *  heads of one tensor are comparable. */
-export function panelScale(views: readonly ArrayLike<number>[], locked: readonly [number, number] | undefined): PanelScale {
+export function panelScale(
+  views: readonly ArrayLike<number>[],
+  locked: readonly [number, number] | undefined,
+): PanelScale {
   if (locked) return { ...fixedScale(locked[0], locked[1]), locked: true };
   let lo = Infinity;
   let hi = -Infinity;
@@ -62,7 +69,17 @@ export function rangeToLock(declared: readonly [number, number] | undefined, cur
 }
 
 /** Cell under a pointer at (`x`, `y`) CSS pixels inside a view drawn `width × height`; null outside. */
-export function cellAt(x: number, y: number, width: number, height: number, rows: number, cols: number): { row: number; col: number } | null {
+export function cellAt(
+  x: number,
+  y: number,
+  width: number,
+  height: number,
+  rows: number,
+  cols: number,
+): { row: number; col: number } | null {
   if (x < 0 || y < 0 || x >= width || y >= height) return null;
-  return { row: Math.min(rows - 1, Math.floor((y / height) * rows)), col: Math.min(cols - 1, Math.floor((x / width) * cols)) };
+  return {
+    row: Math.min(rows - 1, Math.floor((y / height) * rows)),
+    col: Math.min(cols - 1, Math.floor((x / width) * cols)),
+  };
 }

@@ -25,7 +25,10 @@ test('mapValues clamps to the range and marks non-finite values', () => {
 });
 
 test('mapValues refuses an output that is too short', () => {
-  assert.throws(() => mapValues([1, 2], new Uint32Array(1), colorTable('viridis'), 0, 1), /out has 1 words for 2 values/);
+  assert.throws(
+    () => mapValues([1, 2], new Uint32Array(1), colorTable('viridis'), 0, 1),
+    /out has 1 words for 2 values/,
+  );
 });
 
 test('finiteRange ignores NaN and infinities', () => {

@@ -7,13 +7,28 @@ export type ColorMapName = 'viridis' | 'diverging';
 
 /** RGB anchors of matplotlib's viridis, evenly spaced; the table interpolates linearly between them. */
 const VIRIDIS_ANCHORS: ReadonlyArray<readonly [number, number, number]> = [
-  [68, 1, 84], [72, 35, 116], [64, 67, 135], [52, 94, 141], [41, 120, 142], [32, 144, 140],
-  [34, 167, 132], [68, 190, 112], [121, 209, 81], [189, 222, 38], [253, 231, 37],
+  [68, 1, 84],
+  [72, 35, 116],
+  [64, 67, 135],
+  [52, 94, 141],
+  [41, 120, 142],
+  [32, 144, 140],
+  [34, 167, 132],
+  [68, 190, 112],
+  [121, 209, 81],
+  [189, 222, 38],
+  [253, 231, 37],
 ];
 
 /** Blue → near-black → orange: a diverging map whose centre sits on the dark page, so zero reads as "nothing". */
 const DIVERGING_ANCHORS: ReadonlyArray<readonly [number, number, number]> = [
-  [94, 172, 255], [48, 110, 200], [26, 52, 94], [22, 24, 30], [100, 44, 22], [205, 96, 36], [255, 176, 80],
+  [94, 172, 255],
+  [48, 110, 200],
+  [26, 52, 94],
+  [22, 24, 30],
+  [100, 44, 22],
+  [205, 96, 36],
+  [255, 176, 80],
 ];
 
 /** Colour used for NaN and ±Infinity cells: loud magenta, so a broken value is never mistaken for data. */

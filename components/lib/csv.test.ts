@@ -3,11 +3,17 @@ import assert from 'node:assert/strict';
 import { metricsCsv, tensorCsv, toCsv } from './csv';
 
 test('metric history becomes one row per iteration under a named metric column', () => {
-  const csv = metricsCsv([
-    { iteration: 1, loss: 0.7, metric: 0.5, itPerSec: 10, t: 1000, sequenceLength: 4 },
-    { iteration: 2, loss: NaN, metric: 0.25, itPerSec: 11, t: 1100 },
-  ], 'bit_error');
-  assert.equal(csv, 'iteration,loss,bit_error,it_per_sec,wall_time_ms,sequence_length\n1,0.7,0.5,10,1000,4\n2,NaN,0.25,11,1100,\n');
+  const csv = metricsCsv(
+    [
+      { iteration: 1, loss: 0.7, metric: 0.5, itPerSec: 10, t: 1000, sequenceLength: 4 },
+      { iteration: 2, loss: NaN, metric: 0.25, itPerSec: 11, t: 1100 },
+    ],
+    'bit_error',
+  );
+  assert.equal(
+    csv,
+    'iteration,loss,bit_error,it_per_sec,wall_time_ms,sequence_length\n1,0.7,0.5,10,1000,4\n2,NaN,0.25,11,1100,\n',
+  );
 });
 
 test('a tensor is written in long format with deduplicated axis names', () => {

@@ -10,7 +10,10 @@ function cell(value: string | number | undefined | null): string {
   return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
-export function toCsv(header: readonly string[], rows: Iterable<ReadonlyArray<string | number | undefined | null>>): string {
+export function toCsv(
+  header: readonly string[],
+  rows: Iterable<ReadonlyArray<string | number | undefined | null>>,
+): string {
   const lines = [header.map(cell).join(',')];
   for (const row of rows) {
     if (row.length !== header.length) {
@@ -35,7 +38,8 @@ export function tensorCsv(data: Float32Array, shape: readonly number[], axes: re
     throw new Error(`tensorCsv: ${axes.length} axis labels for shape [${shape.join(', ')}]`);
   }
   const size = shape.reduce((a, b) => a * b, 1);
-  if (size !== data.length) throw new Error(`tensorCsv: data has ${data.length} values, shape [${shape.join(', ')}] needs ${size}`);
+  if (size !== data.length)
+    throw new Error(`tensorCsv: data has ${data.length} values, shape [${shape.join(', ')}] needs ${size}`);
   const used = new Map<string, number>();
   const header = axes.map((a) => {
     const n = used.get(a) ?? 0;

@@ -10,7 +10,8 @@ const HEADER_ALIGN = 64;
 
 export function npyHeader(shape: readonly number[]): string {
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new Error(`encodeNpy: shape has a bad dimension ${d} in [${shape.join(', ')}]`);
+    if (!Number.isInteger(d) || d < 0)
+      throw new Error(`encodeNpy: shape has a bad dimension ${d} in [${shape.join(', ')}]`);
   }
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   return `{'descr': '<f4', 'fortran_order': False, 'shape': ${shapeText}, }`;
@@ -27,7 +28,8 @@ export function encodeNpy(data: Float32Array, shape: readonly number[]): Uint8Ar
   const unpadded = preamble + dict.length + 1;
   const total = Math.ceil(unpadded / HEADER_ALIGN) * HEADER_ALIGN;
   const headerText = `${dict + ' '.repeat(total - unpadded)}\n`;
-  if (headerText.length > 0xffff) throw new Error(`encodeNpy: header of ${headerText.length} bytes exceeds v1.0's limit`);
+  if (headerText.length > 0xffff)
+    throw new Error(`encodeNpy: header of ${headerText.length} bytes exceeds v1.0's limit`);
   const out = new Uint8Array(total + data.length * 4);
   out.set(MAGIC, 0);
   out[6] = 1; // major version

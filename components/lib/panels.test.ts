@@ -9,7 +9,10 @@ test('memory and the link matrix are sliced at the timestep', () => {
   assert.equal(memory.group, 'memory');
   assert.equal(memory.perTimestep, true);
   assert.equal(memory.testId, 'heatmap-memory');
-  assert.deepEqual(memory.views.map((v) => [v.rows, v.cols, v.rowAxis, v.colAxis]), [[16, 8, 'cell', 'word']]);
+  assert.deepEqual(
+    memory.views.map((v) => [v.rows, v.cols, v.rowAxis, v.colAxis]),
+    [[16, 8, 'cell', 'word']],
+  );
   const link = panelForTensor(t('linkMatrix', [5, 16, 16], ['time', 'cell', 'cell']));
   assert.equal(link.perTimestep, true);
   assert.deepEqual(cellAxes(link.views[0]), { rows: true, cols: true });
@@ -23,7 +26,13 @@ test('a small memory (N ≤ 8 cells) is still a slice, because its axis is named
 test('read weights become one over-time view per head; usage and gates are over time', () => {
   const reads = panelForTensor(t('readWeights', [5, 2, 16], ['time', 'head', 'cell']));
   assert.equal(reads.group, 'overTime');
-  assert.deepEqual(reads.views.map((v) => [v.label, v.rows, v.cols, v.colAxis]), [['head 0', 5, 16, 'cell'], ['head 1', 5, 16, 'cell']]);
+  assert.deepEqual(
+    reads.views.map((v) => [v.label, v.rows, v.cols, v.colAxis]),
+    [
+      ['head 0', 5, 16, 'cell'],
+      ['head 1', 5, 16, 'cell'],
+    ],
+  );
   const modes = panelForTensor(t('readModes', [5, 2, 3], ['time', 'head', 'mode']));
   assert.equal(modes.group, 'strip');
   const usage = panelForTensor(t('usage', [5, 16], ['time', 'cell']));
@@ -39,7 +48,10 @@ test('unknown tensors of any rank get views without special code; layers get a s
   assert.deepEqual([sparse.views[1].rows, sparse.views[1].cols], [4, 3]);
   const flat = panelForTensor(t('bias', [7], ['unit']));
   assert.deepEqual([flat.views[0].rows, flat.views[0].cols, flat.group], [1, 7, 'strip']);
-  assert.throws(() => panelForTensor(t('bad', [2, 3], ['time'])), /panelForTensor\(bad\): 1 axis labels \[time\] for shape \[2, 3\]/);
+  assert.throws(
+    () => panelForTensor(t('bad', [2, 3], ['time'])),
+    /panelForTensor\(bad\): 1 axis labels \[time\] for shape \[2, 3\]/,
+  );
 });
 
 test('sequence tensors lead, followed by memory, over-time views and strips', () => {
@@ -51,12 +63,17 @@ test('sequence tensors lead, followed by memory, over-time views and strips', ()
     t('readModes', [5, 2, 3], ['time', 'head', 'mode']),
     t('linkMatrix', [5, 16, 16], ['time', 'cell', 'cell']),
   ]);
-  assert.deepEqual(panels.map((p) => p.name), ['input', 'output', 'memory', 'linkMatrix', 'usage', 'readModes']);
+  assert.deepEqual(
+    panels.map((p) => p.name),
+    ['input', 'output', 'memory', 'linkMatrix', 'usage', 'readModes'],
+  );
   assert.equal(panels[0].group, 'sequence');
 });
 
 test('extractView cuts the slice at a timestep and one head over time', () => {
-  const T = 3, H = 2, N = 4;
+  const T = 3,
+    H = 2,
+    N = 4;
   const data = new Float32Array(T * H * N).map((_, i) => i);
   const reads = panelForTensor(t('readWeights', [T, H, N], ['time', 'head', 'cell']));
   assert.deepEqual([...extractView(data, reads.views[1], 0)], [4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23]);

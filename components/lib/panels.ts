@@ -65,9 +65,19 @@ function humanTitle(name: string): string {
 
 /** Views of a tensor that has no time axis, or of the trailing axes at one timestep (`timeStride` > 0). */
 function staticViews(shape: readonly number[], axes: readonly string[], timeStride: number): ViewSpec[] {
-  if (shape.length === 0) return [{ label: '', rows: 1, cols: 1, rowAxis: '', colAxis: '', cut: { kind: 'block', offset: 0, timeStride } }];
+  if (shape.length === 0)
+    return [{ label: '', rows: 1, cols: 1, rowAxis: '', colAxis: '', cut: { kind: 'block', offset: 0, timeStride } }];
   if (shape.length === 1) {
-    return [{ label: '', rows: 1, cols: shape[0], rowAxis: '', colAxis: axes[0], cut: { kind: 'block', offset: 0, timeStride } }];
+    return [
+      {
+        label: '',
+        rows: 1,
+        cols: shape[0],
+        rowAxis: '',
+        colAxis: axes[0],
+        cut: { kind: 'block', offset: 0, timeStride },
+      },
+    ];
   }
   const rows = shape[shape.length - 2];
   const cols = shape[shape.length - 1];
@@ -76,7 +86,14 @@ function staticViews(shape: readonly number[], axes: readonly string[], timeStri
   const views: ViewSpec[] = [];
   for (let i = 0; i < count; i++) {
     const label = lead.length === 0 ? '' : `${axes[0]} ${i}`;
-    views.push({ label, rows, cols, rowAxis: axes[axes.length - 2], colAxis: axes[axes.length - 1], cut: { kind: 'block', offset: i * rows * cols, timeStride } });
+    views.push({
+      label,
+      rows,
+      cols,
+      rowAxis: axes[axes.length - 2],
+      colAxis: axes[axes.length - 1],
+      cut: { kind: 'block', offset: i * rows * cols, timeStride },
+    });
   }
   return views;
 }
@@ -87,10 +104,14 @@ function group(views: readonly ViewSpec[], perTimestep: boolean): PanelGroup {
 }
 
 /** Derive the panel for one tensor. Throws, naming the tensor, when axes and shape disagree. */
-export function panelForTensor(tensor: Pick<DecodedTensor, 'name' | 'layer' | 'shape' | 'axes' | 'range' | 'description'>): PanelSpec {
+export function panelForTensor(
+  tensor: Pick<DecodedTensor, 'name' | 'layer' | 'shape' | 'axes' | 'range' | 'description'>,
+): PanelSpec {
   const { name, layer, shape, axes } = tensor;
   if (shape.length !== axes.length) {
-    throw new Error(`panelForTensor(${name}): ${axes.length} axis labels [${axes.join(', ')}] for shape [${shape.join(', ')}]`);
+    throw new Error(
+      `panelForTensor(${name}): ${axes.length} axis labels [${axes.join(', ')}] for shape [${shape.join(', ')}]`,
+    );
   }
   const key = layer === 0 ? name : `${name}-l${layer}`;
   const base = {
@@ -99,14 +120,28 @@ export function panelForTensor(tensor: Pick<DecodedTensor, 'name' | 'layer' | 's
     name,
     layer,
     title: layer === 0 ? humanTitle(name) : `${humanTitle(name)} · layer ${layer}`,
-    range: tensor.range ? [tensor.range[0], tensor.range[1]] as [number, number] : undefined,
+    range: tensor.range ? ([tensor.range[0], tensor.range[1]] as [number, number]) : undefined,
     description: tensor.description,
     shape: [...shape],
     axes: [...axes],
   };
   const timed = axes[0] === 'time' && shape.length >= 1;
   if ((SEQUENCE_TENSORS as readonly string[]).includes(name) && timed && shape.length === 2) {
-    return { ...base, group: 'sequence', perTimestep: false, views: [{ label: '', rows: shape[0], cols: shape[1], rowAxis: 'time', colAxis: axes[1], cut: { kind: 'rows', offset: 0, rowStride: shape[1] } }] };
+    return {
+      ...base,
+      group: 'sequence',
+      perTimestep: false,
+      views: [
+        {
+          label: '',
+          rows: shape[0],
+          cols: shape[1],
+          rowAxis: 'time',
+          colAxis: axes[1],
+          cut: { kind: 'rows', offset: 0, rowStride: shape[1] },
+        },
+      ],
+    };
   }
   if (!timed) {
     const views = staticViews(shape, axes, 0);
@@ -114,11 +149,22 @@ export function panelForTensor(tensor: Pick<DecodedTensor, 'name' | 'layer' | 's
   }
   const steps = shape[0];
   if (shape.length === 1) {
-    const views: ViewSpec[] = [{ label: '', rows: steps, cols: 1, rowAxis: 'time', colAxis: '', cut: { kind: 'rows', offset: 0, rowStride: 1 } }];
+    const views: ViewSpec[] = [
+      { label: '', rows: steps, cols: 1, rowAxis: 'time', colAxis: '', cut: { kind: 'rows', offset: 0, rowStride: 1 } },
+    ];
     return { ...base, group: 'strip', perTimestep: false, views };
   }
   if (shape.length === 2) {
-    const views: ViewSpec[] = [{ label: '', rows: steps, cols: shape[1], rowAxis: 'time', colAxis: axes[1], cut: { kind: 'rows', offset: 0, rowStride: shape[1] } }];
+    const views: ViewSpec[] = [
+      {
+        label: '',
+        rows: steps,
+        cols: shape[1],
+        rowAxis: 'time',
+        colAxis: axes[1],
+        cut: { kind: 'rows', offset: 0, rowStride: shape[1] },
+      },
+    ];
     return { ...base, group: group(views, false), perTimestep: false, views };
   }
   const [, a, b] = shape;
@@ -126,7 +172,14 @@ export function panelForTensor(tensor: Pick<DecodedTensor, 'name' | 'layer' | 's
   if (shape.length === 3 && a <= MAX_HEAD_VIEWS && a < b && !CELL_AXES.has(axes[1])) {
     const views: ViewSpec[] = [];
     for (let i = 0; i < a; i++) {
-      views.push({ label: a === 1 ? '' : `${axes[1]} ${i}`, rows: steps, cols: b, rowAxis: 'time', colAxis: axes[2], cut: { kind: 'rows', offset: i * b, rowStride: stepSize } });
+      views.push({
+        label: a === 1 ? '' : `${axes[1]} ${i}`,
+        rows: steps,
+        cols: b,
+        rowAxis: 'time',
+        colAxis: axes[2],
+        cut: { kind: 'rows', offset: i * b, rowStride: stepSize },
+      });
     }
     return { ...base, group: group(views, false), perTimestep: false, views };
   }
@@ -136,7 +189,18 @@ export function panelForTensor(tensor: Pick<DecodedTensor, 'name' | 'layer' | 's
 
 const GROUP_ORDER: Record<PanelGroup, number> = { sequence: 0, memory: 1, overTime: 2, strip: 3 };
 /** Well-known tensors first, in the order a reader of the paper looks at them; unknown ones follow by name. */
-const NAME_ORDER = ['input', 'target', 'output', 'memory', 'linkMatrix', 'readWeights', 'writeWeights', 'usage', 'allocationWeights', 'precedenceWeights'];
+const NAME_ORDER = [
+  'input',
+  'target',
+  'output',
+  'memory',
+  'linkMatrix',
+  'readWeights',
+  'writeWeights',
+  'usage',
+  'allocationWeights',
+  'precedenceWeights',
+];
 
 function nameRank(name: string): number {
   const i = NAME_ORDER.indexOf(name);
@@ -144,10 +208,18 @@ function nameRank(name: string): number {
 }
 
 /** Panels for a whole frame, ordered by group, then well-known names, then name, then layer. */
-export function panelsForFrame(tensors: readonly Pick<DecodedTensor, 'name' | 'layer' | 'shape' | 'axes' | 'range' | 'description'>[]): PanelSpec[] {
+export function panelsForFrame(
+  tensors: readonly Pick<DecodedTensor, 'name' | 'layer' | 'shape' | 'axes' | 'range' | 'description'>[],
+): PanelSpec[] {
   return tensors
     .map(panelForTensor)
-    .sort((p, q) => GROUP_ORDER[p.group] - GROUP_ORDER[q.group] || nameRank(p.name) - nameRank(q.name) || p.name.localeCompare(q.name) || p.layer - q.layer);
+    .sort(
+      (p, q) =>
+        GROUP_ORDER[p.group] - GROUP_ORDER[q.group] ||
+        nameRank(p.name) - nameRank(q.name) ||
+        p.name.localeCompare(q.name) ||
+        p.layer - q.layer,
+    );
 }
 
 /** A string that changes exactly when the panel layout would: names, layers, shapes and axes. */
@@ -159,12 +231,19 @@ export function layoutKey(tensors: readonly Pick<DecodedTensor, 'name' | 'layer'
  * The values of one view at `timestep`, row-major `[rows × cols]`. Block views return a subarray (no copy);
  * over-time views of one head copy into `scratch` when given (reused across frames) or a new array.
  */
-export function extractView(data: Float32Array, view: ViewSpec, timestep: number, scratch?: Float32Array): Float32Array {
+export function extractView(
+  data: Float32Array,
+  view: ViewSpec,
+  timestep: number,
+  scratch?: Float32Array,
+): Float32Array {
   const size = view.rows * view.cols;
   if (view.cut.kind === 'block') {
     const start = view.cut.offset + view.cut.timeStride * timestep;
     if (start < 0 || start + size > data.length) {
-      throw new Error(`extractView: block [${start}, ${start + size}) is outside data of length ${data.length} (timestep ${timestep})`);
+      throw new Error(
+        `extractView: block [${start}, ${start + size}) is outside data of length ${data.length} (timestep ${timestep})`,
+      );
     }
     return data.subarray(start, start + size);
   }
@@ -199,7 +278,8 @@ export function wrongBits(output: Float32Array, target: Float32Array, mask?: Flo
   }
   const out = new Uint8Array(target.length);
   const perStep = mask && mask.length !== target.length ? target.length / mask.length : 1;
-  if (mask && !Number.isInteger(perStep)) throw new Error(`wrongBits: mask of ${mask.length} values does not tile target of ${target.length}`);
+  if (mask && !Number.isInteger(perStep))
+    throw new Error(`wrongBits: mask of ${mask.length} values does not tile target of ${target.length}`);
   for (let i = 0; i < target.length; i++) {
     if (mask && mask[Math.floor(i / perStep)] === 0) continue;
     const predicted = output[i] >= 0.5 ? 1 : 0;

@@ -23,7 +23,13 @@ export function pooledGrid(rows: number, cols: number, maxSide = MAX_CANVAS_SIDE
 }
 
 /** Pool row-major `values` (`rows × cols`) onto `grid`; returns `values` itself when no pooling is needed. */
-export function poolValues(values: Float32Array, rows: number, cols: number, grid: PooledGrid, out?: Float32Array): Float32Array {
+export function poolValues(
+  values: Float32Array,
+  rows: number,
+  cols: number,
+  grid: PooledGrid,
+  out?: Float32Array,
+): Float32Array {
   if (values.length !== rows * cols) throw new Error(`poolValues: ${values.length} values for ${rows}×${cols}`);
   if (grid.rowBin === 1 && grid.colBin === 1) return values;
   const size = grid.rows * grid.cols;

@@ -14,7 +14,14 @@ test('the defaults are valid and small', () => {
 });
 
 test('bad values get messages that name the field and the value', () => {
-  const { errors, config } = parseRunForm({ ...DEFAULT_RUN_FORM, mem_slot: '-3', lr: 'fast', batch_size: '2.5', task: 'sort', nhid: '' });
+  const { errors, config } = parseRunForm({
+    ...DEFAULT_RUN_FORM,
+    mem_slot: '-3',
+    lr: 'fast',
+    batch_size: '2.5',
+    task: 'sort',
+    nhid: '',
+  });
   assert.match(errors.mem_slot, /^Cells must be between 1 and 65536; got -3$/);
   assert.match(errors.lr, /Learning rate must be a number; got "fast"/);
   assert.match(errors.batch_size, /Batch must be a whole number; got 2.5/);

@@ -77,7 +77,8 @@ export function parseRunForm(values: RunFormValues): ParsedRunForm {
   for (const field of RUN_FORM_FIELDS) {
     const raw = (values[field.key] ?? '').trim();
     if (field.kind === 'choice') {
-      if (!field.options.includes(raw)) errors[field.key] = `${field.label} must be one of ${field.options.join(', ')}; got "${raw}"`;
+      if (!field.options.includes(raw))
+        errors[field.key] = `${field.label} must be one of ${field.options.join(', ')}; got "${raw}"`;
       else config[field.key] = raw;
       continue;
     }

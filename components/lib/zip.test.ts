@@ -53,7 +53,14 @@ test('entries round-trip through the central directory with their CRCs', () => {
 
 test('bad and duplicate names are refused', () => {
   assert.throws(() => createZip([{ name: '../x', data: '' }]), /bad entry name "\.\.\/x"/);
-  assert.throws(() => createZip([{ name: 'a', data: '' }, { name: 'a', data: '' }]), /duplicate entry name "a"/);
+  assert.throws(
+    () =>
+      createZip([
+        { name: 'a', data: '' },
+        { name: 'a', data: '' },
+      ]),
+    /duplicate entry name "a"/,
+  );
 });
 
 test('the system unzip accepts the archive, when it is installed', (t) => {
@@ -65,7 +72,13 @@ test('the system unzip accepts the archive, when it is installed', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'engram-zip-'));
   try {
     const file = join(dir, 'a.zip');
-    writeFileSync(file, createZip([{ name: 'a/b.txt', data: 'hello' }, { name: 'c.bin', data: new Uint8Array([0, 1, 2]) }]));
+    writeFileSync(
+      file,
+      createZip([
+        { name: 'a/b.txt', data: 'hello' },
+        { name: 'c.bin', data: new Uint8Array([0, 1, 2]) },
+      ]),
+    );
     const res = spawnSync('unzip', ['-t', file], { encoding: 'utf8' });
     assert.equal(res.status, 0, res.stdout + res.stderr);
     assert.match(res.stdout, /No errors detected/);

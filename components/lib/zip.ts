@@ -59,7 +59,9 @@ export function createZip(entries: readonly ZipEntry[], date = new Date()): Uint
     centralSize += 46 + f.name.length;
   }
   if (localSize + centralSize + 22 > 0xffffffff || files.length > 0xffff) {
-    throw new Error(`createZip: archive of ${localSize} bytes / ${files.length} entries needs ZIP64, which this writer does not do`);
+    throw new Error(
+      `createZip: archive of ${localSize} bytes / ${files.length} entries needs ZIP64, which this writer does not do`,
+    );
   }
   const out = new Uint8Array(localSize + centralSize + 22);
   const view = new DataView(out.buffer);

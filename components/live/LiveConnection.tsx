@@ -45,7 +45,8 @@ export function LiveConnection() {
     let pendingAck = 0;
 
     const subscribe = async (runId: string | null) => {
-      if (subscribed && subscribed !== runId && socket.connected) void command('run:unsubscribe', { runId: subscribed });
+      if (subscribed && subscribed !== runId && socket.connected)
+        void command('run:unsubscribe', { runId: subscribed });
       subscribed = runId;
       if (!runId || !socket.connected) return;
       const res = await command('run:subscribe', { runId });

@@ -8,17 +8,27 @@ import type { Ack, ClientToServerEvents } from '../../server/protocol';
 
 /** Events that take `(payload, ack)`. */
 export type CommandEvent = {
-  [E in keyof ClientToServerEvents]: Parameters<ClientToServerEvents[E]> extends [unknown, (res: infer R) => void] ? (R extends Ack<unknown> ? E : never) : never;
+  [E in keyof ClientToServerEvents]: Parameters<ClientToServerEvents[E]> extends [unknown, (res: infer R) => void]
+    ? R extends Ack<unknown>
+      ? E
+      : never
+    : never;
 }[keyof ClientToServerEvents];
 
 export type CommandPayload<E extends CommandEvent> = Parameters<ClientToServerEvents[E]>[0];
-export type CommandData<E extends CommandEvent> = Parameters<ClientToServerEvents[E]>[1] extends (res: Ack<infer T>) => void ? T : never;
+export type CommandData<E extends CommandEvent> = Parameters<ClientToServerEvents[E]>[1] extends (
+  res: Ack<infer T>,
+) => void
+  ? T
+  : never;
 
 /** The slice of a socket.io client socket that commands need; socket.io's own typing of acks under `timeout()`
  *  loses the payload type, so this narrow shape is what the connection registers. */
 export interface CommandSocket {
   connected: boolean;
-  timeout(ms: number): { emit(event: string, payload: unknown, callback: (err: Error | null, res: unknown) => void): void };
+  timeout(ms: number): {
+    emit(event: string, payload: unknown, callback: (err: Error | null, res: unknown) => void): void;
+  };
   emit(event: string, payload: unknown): unknown;
 }
 
@@ -38,10 +48,21 @@ function isAck(value: unknown): value is Ack<unknown> {
 
 export function command<E extends CommandEvent>(event: E, payload: CommandPayload<E>): Promise<Ack<CommandData<E>>> {
   const socket = active;
-  if (!socket) return Promise.resolve({ ok: false, error: { code: 'internal', message: `${event}: not connected to the server` } });
+  if (!socket)
+    return Promise.resolve({
+      ok: false,
+      error: { code: 'internal', message: `${event}: not connected to the server` },
+    });
   return new Promise((resolve) => {
     socket.timeout(COMMAND_TIMEOUT_MS).emit(event, payload, (err, res) => {
-      if (err) resolve({ ok: false, error: { code: 'internal', message: `${event}: no answer from the server within ${COMMAND_TIMEOUT_MS / 1000} s` } });
+      if (err)
+        resolve({
+          ok: false,
+          error: {
+            code: 'internal',
+            message: `${event}: no answer from the server within ${COMMAND_TIMEOUT_MS / 1000} s`,
+          },
+        });
       else if (isAck(res)) resolve(res as Ack<CommandData<E>>);
       else resolve({ ok: false, error: { code: 'internal', message: `${event}: malformed answer from the server` } });
     });

@@ -37,22 +37,87 @@ export function ControlBar({ run }: { run: RunSummary }) {
   return (
     <div className="control-bar" data-state={run.state}>
       {run.state === 'running' ? (
-        <button type="button" className="btn" data-testid="pause-button" disabled={busy} onClick={() => void send(command('training:pause', { runId }))}>❚❚ Pause</button>
+        <button
+          type="button"
+          className="btn"
+          data-testid="pause-button"
+          disabled={busy}
+          onClick={() => void send(command('training:pause', { runId }))}
+        >
+          ❚❚ Pause
+        </button>
       ) : (
-        <button type="button" className="btn btn-primary" data-testid="resume-button" disabled={busy || !canResume} onClick={() => void send(command('training:resume', { runId }))}>▶ Resume</button>
+        <button
+          type="button"
+          className="btn btn-primary"
+          data-testid="resume-button"
+          disabled={busy || !canResume}
+          onClick={() => void send(command('training:resume', { runId }))}
+        >
+          ▶ Resume
+        </button>
       )}
-      <button type="button" className="btn" data-testid="step-button" disabled={busy || !canStep} title="run exactly one iteration, then pause" onClick={() => void send(command('training:step', { runId, n: 1 }))}>Step 1</button>
+      <button
+        type="button"
+        className="btn"
+        data-testid="step-button"
+        disabled={busy || !canStep}
+        title="run exactly one iteration, then pause"
+        onClick={() => void send(command('training:step', { runId, n: 1 }))}
+      >
+        Step 1
+      </button>
       <span className="step-n">
-        <input value={stepN} onChange={(e) => setStepN(e.target.value)} aria-label="iterations to step" aria-invalid={!stepNValid || undefined} data-testid="step-n-input" />
-        <button type="button" className="btn" data-testid="step-n-button" disabled={busy || !canStep || !stepNValid} onClick={() => void send(command('training:step', { runId, n }))}>Step N</button>
+        <input
+          value={stepN}
+          onChange={(e) => setStepN(e.target.value)}
+          aria-label="iterations to step"
+          aria-invalid={!stepNValid || undefined}
+          data-testid="step-n-input"
+        />
+        <button
+          type="button"
+          className="btn"
+          data-testid="step-n-button"
+          disabled={busy || !canStep || !stepNValid}
+          onClick={() => void send(command('training:step', { runId, n }))}
+        >
+          Step N
+        </button>
       </span>
-      <button type="button" className="btn btn-danger" data-testid="stop-button" disabled={busy || !live} onClick={() => void send(command('training:stop', { runId }))}>■ Stop</button>
+      <button
+        type="button"
+        className="btn btn-danger"
+        data-testid="stop-button"
+        disabled={busy || !live}
+        onClick={() => void send(command('training:stop', { runId }))}
+      >
+        ■ Stop
+      </button>
       <span className="lr">
         <label htmlFor="lr-input">lr</label>
-        <input id="lr-input" value={lr} onChange={(e) => setLr(e.target.value)} aria-invalid={!lrValid || undefined} data-testid="lr-input" />
-        <button type="button" className="btn btn-small" disabled={busy || !lrValid || lrValue === run.config.lr || !live} data-testid="lr-apply" onClick={() => void send(command('training:configure', { runId, lr: lrValue }))}>set</button>
+        <input
+          id="lr-input"
+          value={lr}
+          onChange={(e) => setLr(e.target.value)}
+          aria-invalid={!lrValid || undefined}
+          data-testid="lr-input"
+        />
+        <button
+          type="button"
+          className="btn btn-small"
+          disabled={busy || !lrValid || lrValue === run.config.lr || !live}
+          data-testid="lr-apply"
+          onClick={() => void send(command('training:configure', { runId, lr: lrValue }))}
+        >
+          set
+        </button>
       </span>
-      {error ? <span className="control-error" role="alert" data-testid="control-error">{error}</span> : null}
+      {error ? (
+        <span className="control-error" role="alert" data-testid="control-error">
+          {error}
+        </span>
+      ) : null}
     </div>
   );
 }

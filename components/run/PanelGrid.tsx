@@ -23,7 +23,9 @@ function Group({ group, panels }: { group: PanelGroup; panels: PanelSpec[] }) {
     <section className={`panel-group group-${group}`} data-testid={`group-${group}`}>
       <div className="group-title">{GROUP_TITLES[group]}</div>
       <div className="group-panels">
-        {panels.map((p) => <HeatmapPanel key={`${p.key}/${p.shape.join('x')}/${p.axes.join(',')}`} spec={p} />)}
+        {panels.map((p) => (
+          <HeatmapPanel key={`${p.key}/${p.shape.join('x')}/${p.axes.join(',')}`} spec={p} />
+        ))}
       </div>
     </section>
   );
@@ -47,14 +49,21 @@ export const PanelGrid = memo(function PanelGrid({ aside }: { aside: React.React
         <Group group="memory" panels={by('memory')} />
         <div className="run-grid-aside">{aside}</div>
       </div>
-      {panels.length === 0 ? <div className="empty panels-empty" data-testid="panels-empty">Waiting for the first debug frame…</div> : null}
+      {panels.length === 0 ? (
+        <div className="empty panels-empty" data-testid="panels-empty">
+          Waiting for the first debug frame…
+        </div>
+      ) : null}
       <div className="run-grid-bottom">
         <Group group="overTime" panels={by('overTime')} />
         <Group group="strip" panels={by('strip')} />
       </div>
       {highlight !== null ? (
         <div className="highlight-pill" data-testid="highlight-pill">
-          cell {highlight} highlighted <button type="button" onClick={() => setHighlight(null)}>clear</button>
+          cell {highlight} highlighted{' '}
+          <button type="button" onClick={() => setHighlight(null)}>
+            clear
+          </button>
         </div>
       ) : null}
     </div>

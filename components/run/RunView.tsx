@@ -45,7 +45,8 @@ function useHistoryFrames() {
     };
     void check();
     return store.subscribe((s, prev) => {
-      if (s.mode !== prev.mode || s.scrubIteration !== prev.scrubIteration || s.connection !== prev.connection) void check();
+      if (s.mode !== prev.mode || s.scrubIteration !== prev.scrubIteration || s.connection !== prev.connection)
+        void check();
     });
   }, [store]);
 }
@@ -57,8 +58,12 @@ function useUrlPosition(runId: string) {
     return store.subscribe((s, prev) => {
       if (s.runId !== runId) return;
       if (s.timestep === prev.timestep && s.scrubIteration === prev.scrubIteration) return;
-      const search = formatViewPosition(window.location.search, { timestep: s.timestep, scrubIteration: s.mode === 'history' ? s.scrubIteration : null });
-      if (search !== window.location.search) window.history.replaceState(window.history.state, '', `${window.location.pathname}${search}`);
+      const search = formatViewPosition(window.location.search, {
+        timestep: s.timestep,
+        scrubIteration: s.mode === 'history' ? s.scrubIteration : null,
+      });
+      if (search !== window.location.search)
+        window.history.replaceState(window.history.state, '', `${window.location.pathname}${search}`);
     });
   }, [store, runId]);
 }
@@ -71,15 +76,34 @@ function FailureBanner() {
   if (!run || !failure) return null;
   return (
     <div className="failure" role="alert" data-testid="failure-banner">
-      <strong>{run.state === 'failed' ? 'Run failed' : failure.reason === 'nan' ? 'Paused on a non-finite value' : `Run ${run.state}`}: {failure.reason}</strong>
+      <strong>
+        {run.state === 'failed'
+          ? 'Run failed'
+          : failure.reason === 'nan'
+            ? 'Paused on a non-finite value'
+            : `Run ${run.state}`}
+        : {failure.reason}
+      </strong>
       <span>{failure.message}</span>
       {failure.tensor ? <span className="mono">tensor {failure.tensor}</span> : null}
-      {failure.iteration !== undefined ? <span className="mono">iteration {failure.iteration}{failure.timestep !== null && failure.timestep !== undefined ? `, timestep ${failure.timestep}` : ''}</span> : null}
       {failure.iteration !== undefined ? (
-        <button type="button" className="btn btn-small" data-testid="show-failure-frame" onClick={() => {
-          scrubTo(failure.iteration as number);
-          if (typeof failure.timestep === 'number') setTimestep(failure.timestep);
-        }}>show that frame</button>
+        <span className="mono">
+          iteration {failure.iteration}
+          {failure.timestep !== null && failure.timestep !== undefined ? `, timestep ${failure.timestep}` : ''}
+        </span>
+      ) : null}
+      {failure.iteration !== undefined ? (
+        <button
+          type="button"
+          className="btn btn-small"
+          data-testid="show-failure-frame"
+          onClick={() => {
+            scrubTo(failure.iteration as number);
+            if (typeof failure.timestep === 'number') setTimestep(failure.timestep);
+          }}
+        >
+          show that frame
+        </button>
       ) : null}
     </div>
   );
@@ -96,9 +120,17 @@ function FrameLag() {
       if (s.liveFrame !== prev.liveFrame && s.liveFrame) latest = running ? Date.now() - s.liveFrame.capturedAt : null;
     });
     const timer = setInterval(() => setLag(latest), 1000);
-    return () => { unsub(); clearInterval(timer); };
+    return () => {
+      unsub();
+      clearInterval(timer);
+    };
   }, [store]);
-  return <span className="stat" title="time from capture on the server to arrival here"><em>frame lag</em>{lag === null ? '—' : `${Math.max(0, lag)} ms`}</span>;
+  return (
+    <span className="stat" title="time from capture on the server to arrival here">
+      <em>frame lag</em>
+      {lag === null ? '—' : `${Math.max(0, lag)} ms`}
+    </span>
+  );
 }
 
 /** Loss and metric curves of the open run: the only part of the page that selects the metric history, throttled. */
@@ -107,7 +139,11 @@ function RunCurves({ runName, metricName }: { runName: string; metricName: strin
   const lossSeries = useMemo(() => [{ label: runName, points: metrics }], [runName, metrics]);
   return (
     <div className="charts">
-      <div className="charts-head"><span className="section-title">Curves</span><span className="spacer" /><CurveControls /></div>
+      <div className="charts-head">
+        <span className="section-title">Curves</span>
+        <span className="spacer" />
+        <CurveControls />
+      </div>
       <MetricsChart series={lossSeries} field="loss" title="loss" testId="loss-chart" />
       <MetricsChart series={lossSeries} field="metric" title={metricName} testId="metric-chart" />
     </div>
@@ -131,28 +167,66 @@ export function RunView({ runId }: { runId: string }) {
     if (!frame) return;
     setExporting(true);
     try {
-      const file = await snapshotZip({ frame, timestep: s.timestep, run: run ?? null, runName, metrics: s.metrics, lockedRanges: s.lockedRanges });
+      const file = await snapshotZip({
+        frame,
+        timestep: s.timestep,
+        run: run ?? null,
+        runName,
+        metrics: s.metrics,
+        lockedRanges: s.lockedRanges,
+      });
       downloadBlob(file.blob, file.filename);
     } finally {
       setExporting(false);
     }
   };
 
-  const charts = useMemo(() => <RunCurves runName={runName} metricName={run?.metricName || 'metric'} />, [runName, run?.metricName]);
+  const charts = useMemo(
+    () => <RunCurves runName={runName} metricName={run?.metricName || 'metric'} />,
+    [runName, run?.metricName],
+  );
 
   return (
     <div className="page run-page" data-run-id={runId}>
       <header className="topbar">
-        <a className="brand" href="/" data-testid="home-link">Engram</a>
+        <a className="brand" href="/" data-testid="home-link">
+          Engram
+        </a>
         <span className="crumb">/</span>
-        <span className="run-name" data-testid="run-name">{runName}</span>
-        {run ? <span className={`state state-${run.state}`} data-testid="run-state">{run.state}</span> : <span className="state">loading</span>}
-        {run ? <span className="muted mono model">{run.config.task} · {modelLabel(run)}</span> : null}
+        <span className="run-name" data-testid="run-name">
+          {runName}
+        </span>
+        {run ? (
+          <span className={`state state-${run.state}`} data-testid="run-state">
+            {run.state}
+          </span>
+        ) : (
+          <span className="state">loading</span>
+        )}
+        {run ? (
+          <span className="muted mono model">
+            {run.config.task} · {modelLabel(run)}
+          </span>
+        ) : null}
         <span className="spacer" />
-        <span className="stat"><em>iteration</em><b className="mono" data-testid="iteration">{run?.iteration ?? 0}</b></span>
-        <span className="stat"><em>loss</em><span className="mono">{formatLoss(run?.loss)}</span></span>
-        <span className="stat"><em>{run?.metricName || 'metric'}</em><span className="mono">{formatLoss(run?.metric)}</span></span>
-        <span className="stat"><em>it/s</em><span className="mono">{run?.itPerSec ? run.itPerSec.toFixed(1) : '—'}</span></span>
+        <span className="stat">
+          <em>iteration</em>
+          <b className="mono" data-testid="iteration">
+            {run?.iteration ?? 0}
+          </b>
+        </span>
+        <span className="stat">
+          <em>loss</em>
+          <span className="mono">{formatLoss(run?.loss)}</span>
+        </span>
+        <span className="stat">
+          <em>{run?.metricName || 'metric'}</em>
+          <span className="mono">{formatLoss(run?.metric)}</span>
+        </span>
+        <span className="stat">
+          <em>it/s</em>
+          <span className="mono">{run?.itPerSec ? run.itPerSec.toFixed(1) : '—'}</span>
+        </span>
         <FrameLag />
         <ConnectionBadge />
       </header>
@@ -160,11 +234,33 @@ export function RunView({ runId }: { runId: string }) {
         {run ? <ControlBar run={run} /> : <div className="control-bar" />}
         <TimeBar />
         <span className="spacer" />
-        <button type="button" className="btn" onClick={() => { const f = metricsCsvFile(store.getState().metrics, run ?? null, runName); downloadBlob(f.blob, f.filename); }} data-testid="export-metrics">metrics CSV</button>
-        <button type="button" className="btn btn-primary" onClick={() => void exportSnapshot()} disabled={exporting} data-testid="snapshot-button">{exporting ? 'packing…' : 'Snapshot ⤓'}</button>
+        <button
+          type="button"
+          className="btn"
+          onClick={() => {
+            const f = metricsCsvFile(store.getState().metrics, run ?? null, runName);
+            downloadBlob(f.blob, f.filename);
+          }}
+          data-testid="export-metrics"
+        >
+          metrics CSV
+        </button>
+        <button
+          type="button"
+          className="btn btn-primary"
+          onClick={() => void exportSnapshot()}
+          disabled={exporting}
+          data-testid="snapshot-button"
+        >
+          {exporting ? 'packing…' : 'Snapshot ⤓'}
+        </button>
       </div>
       <FailureBanner />
-      {frameError ? <div className="notice" role="status" data-testid="frame-error">{frameError}</div> : null}
+      {frameError ? (
+        <div className="notice" role="status" data-testid="frame-error">
+          {frameError}
+        </div>
+      ) : null}
       <PanelGrid aside={charts} />
     </div>
   );

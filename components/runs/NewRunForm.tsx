@@ -3,7 +3,13 @@
  *  server's `bad_request` message routed to the field it names). Opens the run on success. */
 import { useState, type FormEvent } from 'react';
 import { command } from '../live/commands';
-import { DEFAULT_RUN_FORM, fieldOfServerError, parseRunForm, RUN_FORM_FIELDS, type RunFormValues } from '../lib/run-form';
+import {
+  DEFAULT_RUN_FORM,
+  fieldOfServerError,
+  parseRunForm,
+  RUN_FORM_FIELDS,
+  type RunFormValues,
+} from '../lib/run-form';
 import { useDashboardStore } from '../state/StoreProvider';
 
 export function NewRunForm({ onCreated }: { onCreated: (runId: string) => void }) {
@@ -48,8 +54,17 @@ export function NewRunForm({ onCreated }: { onCreated: (runId: string) => void }
             {f.kind !== 'choice' && f.hint ? <em>{f.hint}</em> : null}
           </span>
           {f.kind === 'choice' ? (
-            <select value={values[f.key]} onChange={(e) => setValues({ ...values, [f.key]: e.target.value })} data-testid={`field-${f.key}`} name={f.key}>
-              {f.options.map((o) => <option key={o} value={o}>{o}</option>)}
+            <select
+              value={values[f.key]}
+              onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}
+              data-testid={`field-${f.key}`}
+              name={f.key}
+            >
+              {f.options.map((o) => (
+                <option key={o} value={o}>
+                  {o}
+                </option>
+              ))}
             </select>
           ) : (
             <input
@@ -62,13 +77,33 @@ export function NewRunForm({ onCreated }: { onCreated: (runId: string) => void }
               name={f.key}
             />
           )}
-          {errors[f.key] ? <small className="field-error" id={`error-${f.key}`} role="alert" data-testid={`error-${f.key}`}>{errors[f.key]}</small> : null}
+          {errors[f.key] ? (
+            <small className="field-error" id={`error-${f.key}`} role="alert" data-testid={`error-${f.key}`}>
+              {errors[f.key]}
+            </small>
+          ) : null}
         </label>
       ))}
       <div className="form-actions">
-        {formError ? <small className="field-error" role="alert" data-testid="form-error">{formError}</small> : null}
-        <button type="button" className="btn" onClick={() => { setValues(DEFAULT_RUN_FORM); setErrors({}); setFormError(null); }}>defaults</button>
-        <button type="submit" className="btn btn-primary" disabled={busy} data-testid="start-run">{busy ? 'starting…' : 'Start run'}</button>
+        {formError ? (
+          <small className="field-error" role="alert" data-testid="form-error">
+            {formError}
+          </small>
+        ) : null}
+        <button
+          type="button"
+          className="btn"
+          onClick={() => {
+            setValues(DEFAULT_RUN_FORM);
+            setErrors({});
+            setFormError(null);
+          }}
+        >
+          defaults
+        </button>
+        <button type="submit" className="btn btn-primary" disabled={busy} data-testid="start-run">
+          {busy ? 'starting…' : 'Start run'}
+        </button>
       </div>
     </form>
   );

@@ -43,7 +43,10 @@ export function RunsView() {
         const run = s.runs[id];
         const held = s.runMetrics[id];
         if (held && run && run.state !== 'running' && (held.at(-1)?.iteration ?? 0) >= run.iteration) continue;
-        const res = await command('metrics:get', { runId: id, ...(held?.length ? { since: held[held.length - 1].iteration } : {}) });
+        const res = await command('metrics:get', {
+          runId: id,
+          ...(held?.length ? { since: held[held.length - 1].iteration } : {}),
+        });
         if (stopped) return;
         if (res.ok) store.getState().appendRunMetrics(id, res.data);
       }
@@ -69,23 +72,41 @@ export function RunsView() {
   return (
     <div className="page runs-page">
       <header className="topbar">
-        <a className="brand" href="/">Engram</a>
+        <a className="brand" href="/">
+          Engram
+        </a>
         <span className="topbar-sub">DNC memory debugger</span>
         <span className="spacer" />
         <ConnectionBadge />
       </header>
       <main className="runs-main">
         <section className="runs-list">
-          <div className="section-title">Runs <span className="muted">{runOrder.length}</span></div>
+          <div className="section-title">
+            Runs <span className="muted">{runOrder.length}</span>
+          </div>
           <table className="runs-table" data-testid="runs-table">
             <thead>
               <tr>
-                <th title="overlay loss curves">⊕</th><th>run</th><th>state</th><th>task</th><th>model</th><th className="num">iter</th><th className="num">loss</th><th>loss curve</th><th />
+                <th title="overlay loss curves">⊕</th>
+                <th>run</th>
+                <th>state</th>
+                <th>task</th>
+                <th>model</th>
+                <th className="num">iter</th>
+                <th className="num">loss</th>
+                <th>loss curve</th>
+                <th />
               </tr>
             </thead>
             <tbody>
               {runOrder.length === 0 ? (
-                <tr><td colSpan={9} className="empty">{connection === 'connected' ? 'No runs yet — start one with the form.' : 'Connecting to the server…'}</td></tr>
+                <tr>
+                  <td colSpan={9} className="empty">
+                    {connection === 'connected'
+                      ? 'No runs yet — start one with the form.'
+                      : 'Connecting to the server…'}
+                  </td>
+                </tr>
               ) : null}
               {runOrder.map((id) => {
                 const run = runs[id];
@@ -93,19 +114,64 @@ export function RunsView() {
                 const actions = runActions(run.state);
                 return (
                   <tr key={id} data-testid={`run-row-${id}`} data-state={run.state}>
-                    <td><input type="checkbox" checked={compare.includes(id)} onChange={() => toggleCompare(id)} aria-label={`compare ${run.name}`} data-testid={`compare-${id}`} /></td>
-                    <td><a href={`/runs/${id}`} className="run-link" onClick={(e) => { e.preventDefault(); router.push(`/runs/${id}`); }} data-testid={`open-${id}`}>{run.name || id}</a></td>
-                    <td><span className={`state state-${run.state}`} title={run.failure ? `${run.failure.reason}: ${run.failure.message}` : undefined}>{run.state}</span></td>
+                    <td>
+                      <input
+                        type="checkbox"
+                        checked={compare.includes(id)}
+                        onChange={() => toggleCompare(id)}
+                        aria-label={`compare ${run.name}`}
+                        data-testid={`compare-${id}`}
+                      />
+                    </td>
+                    <td>
+                      <a
+                        href={`/runs/${id}`}
+                        className="run-link"
+                        onClick={(e) => {
+                          e.preventDefault();
+                          router.push(`/runs/${id}`);
+                        }}
+                        data-testid={`open-${id}`}
+                      >
+                        {run.name || id}
+                      </a>
+                    </td>
+                    <td>
+                      <span
+                        className={`state state-${run.state}`}
+                        title={run.failure ? `${run.failure.reason}: ${run.failure.message}` : undefined}
+                      >
+                        {run.state}
+                      </span>
+                    </td>
                     <td>{run.config.task}</td>
                     <td className="mono">{modelLabel(run)}</td>
                     <td className="num mono">{run.iteration}</td>
                     <td className="num mono">{formatLoss(run.loss)}</td>
-                    <td className="spark"><Sparkline points={runMetrics[id] ?? []} /></td>
+                    <td className="spark">
+                      <Sparkline points={runMetrics[id] ?? []} />
+                    </td>
                     <td>
                       <div className="row-actions">
-                      {actions.pause ? <button type="button" className="btn btn-small" onClick={() => void act(run, 'pause')}>pause</button> : null}
-                      {actions.resume ? <button type="button" className="btn btn-small" onClick={() => void act(run, 'resume')}>resume</button> : null}
-                      {actions.stop ? <button type="button" className="btn btn-small btn-danger" onClick={() => void act(run, 'stop')}>stop</button> : null}
+                        {actions.pause ? (
+                          <button type="button" className="btn btn-small" onClick={() => void act(run, 'pause')}>
+                            pause
+                          </button>
+                        ) : null}
+                        {actions.resume ? (
+                          <button type="button" className="btn btn-small" onClick={() => void act(run, 'resume')}>
+                            resume
+                          </button>
+                        ) : null}
+                        {actions.stop ? (
+                          <button
+                            type="button"
+                            className="btn btn-small btn-danger"
+                            onClick={() => void act(run, 'stop')}
+                          >
+                            stop
+                          </button>
+                        ) : null}
                       </div>
                     </td>
                   </tr>
@@ -114,8 +180,19 @@ export function RunsView() {
             </tbody>
           </table>
           <div className="compare">
-            <div className="section-title">Compare loss <span className="muted">{series.length ? `${series.length} run${series.length > 1 ? 's' : ''}` : 'tick runs above'}</span><span className="spacer" /><CurveControls /></div>
-            {series.length ? <MetricsChart series={series} field="loss" title="loss" testId="compare-chart" /> : <div className="empty chart-empty">Tick ⊕ on two or more runs to overlay their loss curves.</div>}
+            <div className="section-title">
+              Compare loss{' '}
+              <span className="muted">
+                {series.length ? `${series.length} run${series.length > 1 ? 's' : ''}` : 'tick runs above'}
+              </span>
+              <span className="spacer" />
+              <CurveControls />
+            </div>
+            {series.length ? (
+              <MetricsChart series={series} field="loss" title="loss" testId="compare-chart" />
+            ) : (
+              <div className="empty chart-empty">Tick ⊕ on two or more runs to overlay their loss curves.</div>
+            )}
           </div>
         </section>
         <aside className="runs-side">

@@ -5,15 +5,42 @@ import { createDashboardStore, runViewSelectors, shownFrame } from './store';
 
 function run(id: string, iteration: number, updatedAt = iteration, createdAt = 1): RunSummary {
   return {
-    id, name: id, state: 'running', iteration, createdAt, updatedAt, loss: null, metric: null, metricName: 'bit_error',
-    itPerSec: null, failure: null, config: {} as RunSummary['config'],
+    id,
+    name: id,
+    state: 'running',
+    iteration,
+    createdAt,
+    updatedAt,
+    loss: null,
+    metric: null,
+    metricName: 'bit_error',
+    itPerSec: null,
+    failure: null,
+    config: {} as RunSummary['config'],
   };
 }
-const point = (iteration: number): MetricPoint => ({ iteration, loss: 1 / iteration, metric: 0, itPerSec: 1, t: iteration });
+const point = (iteration: number): MetricPoint => ({
+  iteration,
+  loss: 1 / iteration,
+  metric: 0,
+  itPerSec: 1,
+  t: iteration,
+});
 function frame(runId: string, iteration: number, timesteps = 4, cells = 8): DecodedFrame {
   return {
-    runId, iteration, timesteps, capturedAt: 0,
-    tensors: [{ name: 'memory', layer: 0, shape: [timesteps, cells, 2], axes: ['time', 'cell', 'word'], data: new Float32Array(timesteps * cells * 2) }],
+    runId,
+    iteration,
+    timesteps,
+    capturedAt: 0,
+    tensors: [
+      {
+        name: 'memory',
+        layer: 0,
+        shape: [timesteps, cells, 2],
+        axes: ['time', 'cell', 'word'],
+        data: new Float32Array(timesteps * cells * 2),
+      },
+    ],
   };
 }
 
@@ -40,10 +67,16 @@ test('metrics: a snapshot replaces, batches append only newer points, other runs
   s.applySnapshot({ run: run('r', 3), metrics: [point(1), point(2), point(3)], frameIterations: [1, 3] });
   s.appendMetrics({ runId: 'r', points: [point(3), point(4)] });
   s.appendMetrics({ runId: 'other', points: [point(9)] });
-  assert.deepEqual(store.getState().metrics.map((p) => p.iteration), [1, 2, 3, 4]);
+  assert.deepEqual(
+    store.getState().metrics.map((p) => p.iteration),
+    [1, 2, 3, 4],
+  );
   s.appendRunMetrics('r', [point(1), point(2)]);
   s.appendRunMetrics('r', [point(2), point(3)]);
-  assert.deepEqual(store.getState().runMetrics.r.map((p) => p.iteration), [1, 2, 3]);
+  assert.deepEqual(
+    store.getState().runMetrics.r.map((p) => p.iteration),
+    [1, 2, 3],
+  );
 });
 
 test('live frames update the shown frame; the layout key changes only with shapes', () => {

@@ -182,10 +182,17 @@ export const createRunViewSlice: Slice<RunViewSlice> = (set, get) => ({
   receiveFrame: (frame) => {
     const s = get();
     if (frame.runId !== s.runId) return;
-    const frameIterations = s.frameIterations.includes(frame.iteration) ? s.frameIterations : [...s.frameIterations, frame.iteration].sort((a, b) => a - b);
+    const frameIterations = s.frameIterations.includes(frame.iteration)
+      ? s.frameIterations
+      : [...s.frameIterations, frame.iteration].sort((a, b) => a - b);
     if (s.mode === 'live') {
       const fs = frameState(frame, s.timestep);
-      set({ liveFrame: frame, liveIteration: frame.iteration, frameIterations, ...(fs.frameLayoutKey === s.frameLayoutKey ? { timestep: fs.timestep } : fs) });
+      set({
+        liveFrame: frame,
+        liveIteration: frame.iteration,
+        frameIterations,
+        ...(fs.frameLayoutKey === s.frameLayoutKey ? { timestep: fs.timestep } : fs),
+      });
     } else {
       set({ liveFrame: frame, liveIteration: frame.iteration, frameIterations });
     }
@@ -203,7 +210,13 @@ export const createRunViewSlice: Slice<RunViewSlice> = (set, get) => ({
   setFrameError: (frameError) => set({ frameError }),
   goLive: () => {
     const s = get();
-    set({ mode: 'live', scrubIteration: null, historyFrame: null, frameError: null, ...frameState(s.liveFrame, s.timestep) });
+    set({
+      mode: 'live',
+      scrubIteration: null,
+      historyFrame: null,
+      frameError: null,
+      ...frameState(s.liveFrame, s.timestep),
+    });
   },
   setTimestep: (timestep) => {
     const frame = shownFrame(get());
@@ -227,7 +240,8 @@ export const createChartSlice: Slice<ChartSlice> = (set) => ({
 export const createPanelSettingsSlice: Slice<PanelSettingsSlice> = (set, get) => ({
   lockedRanges: {},
   lockRange: (key, range) => {
-    if (!(range[1] > range[0])) throw new Error(`lockRange(${key}): max must exceed min, got [${range[0]}, ${range[1]}]`);
+    if (!(range[1] > range[0]))
+      throw new Error(`lockRange(${key}): max must exceed min, got [${range[0]}, ${range[1]}]`);
     set({ lockedRanges: { ...get().lockedRanges, [key]: range } });
   },
   unlockRange: (key) => {
@@ -255,7 +269,7 @@ export function shownFrame(s: Pick<DashboardState, 'mode' | 'liveFrame' | 'histo
 
 export const runViewSelectors = {
   runId: (s: DashboardState) => s.runId,
-  run: (s: DashboardState) => (s.runId ? s.runs[s.runId] ?? null : null),
+  run: (s: DashboardState) => (s.runId ? (s.runs[s.runId] ?? null) : null),
   mode: (s: DashboardState) => s.mode,
   timestep: (s: DashboardState) => s.timestep,
   scrubIteration: (s: DashboardState) => s.scrubIteration,

@@ -19,7 +19,19 @@ function refused(argv: string[], flag: string, message: RegExp): void {
 }
 
 test('pytorch-dnc spellings: snake_case, kebab-case, one or two dashes, --flag=value', () => {
-  const command = run(['--task', 'repeat-copy', '-batch_size', '8', '--mem-slot=12', '--lr', '3e-3', '--seed', '7', '--optim', 'rmsprop']);
+  const command = run([
+    '--task',
+    'repeat-copy',
+    '-batch_size',
+    '8',
+    '--mem-slot=12',
+    '--lr',
+    '3e-3',
+    '--seed',
+    '7',
+    '--optim',
+    'rmsprop',
+  ]);
   assert.equal(command.config.task, 'repeat-copy');
   assert.equal(command.config.batch_size, 8);
   assert.equal(command.config.mem_slot, 12);
@@ -27,7 +39,14 @@ test('pytorch-dnc spellings: snake_case, kebab-case, one or two dashes, --flag=v
   assert.equal(command.config.seed, 7);
   assert.equal(command.config.optim, 'rmsprop');
   assert.equal(command.config.nhid, 64, 'defaults fill the rest');
-  assert.deepEqual(command.fields, { task: 'repeat-copy', batch_size: 8, mem_slot: 12, lr: 0.003, seed: 7, optim: 'rmsprop' });
+  assert.deepEqual(command.fields, {
+    task: 'repeat-copy',
+    batch_size: 8,
+    mem_slot: 12,
+    lr: 0.003,
+    seed: 7,
+    optim: 'rmsprop',
+  });
   assert.equal(command.json, false);
 });
 
@@ -55,5 +74,9 @@ test('unknown flags, bad values and missing values are refused naming the flag',
   refused(['--nhid', '8', '--nhid', '9'], '--nhid', /given twice/);
   refused(['copy'], 'copy', /unexpected argument/);
   refused(['--resume'], '--resume', /needs --checkpoint_dir/);
-  refused(['--task', 'associative-recall', '--input_size', '3', '--sequence_max_length', '6'], 'sequence_max_length', /gives 4/);
+  refused(
+    ['--task', 'associative-recall', '--input_size', '3', '--sequence_max_length', '6'],
+    'sequence_max_length',
+    /gives 4/,
+  );
 });

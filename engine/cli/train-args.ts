@@ -4,7 +4,13 @@
  * `--checkpoint_dir`, `--resume [path]`, `--json` and `--help`. Parsing validates every value up front, so a bad
  * flag stops the command before anything starts.
  */
-import { canonicalFieldName, isTrainField, parseFieldValue, resolveTrainConfig, TRAIN_FIELDS } from '../training/config';
+import {
+  canonicalFieldName,
+  isTrainField,
+  parseFieldValue,
+  resolveTrainConfig,
+  TRAIN_FIELDS,
+} from '../training/config';
 import { ConfigError, type TrainConfig } from '../training/types';
 
 /** What the command line asks for. */
@@ -46,7 +52,8 @@ export function parseTrainArgs(argv: readonly string[]): TrainCommand {
       if (inlineValue !== undefined) return inlineValue;
       const next = argv[i + 1];
       // A value may look like a negative number, never like another flag.
-      if (next === undefined || (next.startsWith('-') && !/^-\d/.test(next))) throw new ConfigError(flag, 'needs a value');
+      if (next === undefined || (next.startsWith('-') && !/^-\d/.test(next)))
+        throw new ConfigError(flag, 'needs a value');
       i += 1;
       return next;
     };
@@ -73,7 +80,10 @@ export function parseTrainArgs(argv: readonly string[]): TrainCommand {
     }
   }
   if (resume === true && checkpointDir === undefined) {
-    throw new ConfigError('--resume', `without a file needs --checkpoint_dir (it resumes from <checkpoint_dir>/${LATEST_CHECKPOINT})`);
+    throw new ConfigError(
+      '--resume',
+      `without a file needs --checkpoint_dir (it resumes from <checkpoint_dir>/${LATEST_CHECKPOINT})`,
+    );
   }
   const config = resolveTrainConfig(fields);
   return { kind: 'run', fields, config, checkpointDir, resume, json };

@@ -6,7 +6,22 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 const root = join(__dirname, '..', '..');
-const TINY = ['--batch_size', '4', '--mem_slot', '6', '--mem_size', '4', '--read_heads', '1', '--nhid', '8', '--nhlayer', '1', '--sequence_max_length', '2'];
+const TINY = [
+  '--batch_size',
+  '4',
+  '--mem_slot',
+  '6',
+  '--mem_size',
+  '4',
+  '--read_heads',
+  '1',
+  '--nhid',
+  '8',
+  '--nhlayer',
+  '1',
+  '--sequence_max_length',
+  '2',
+];
 
 /** Run `npm run train -- …` (via tsx directly) and collect its output and exit code. */
 function train(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -39,8 +54,14 @@ test('a bad flag exits 2 naming it, before anything starts', async () => {
 test('--json prints one line per iteration and a summary; --resume continues from the checkpoint', async () => {
   const first = await train([...TINY, '--iterations', '2', '--json', '--checkpoint_dir', directory]);
   assert.equal(first.code, 0, first.stderr);
-  const lines = first.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-  assert.deepEqual(lines.slice(0, 2).map((line) => line.iteration), [1, 2]);
+  const lines = first.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  assert.deepEqual(
+    lines.slice(0, 2).map((line) => line.iteration),
+    [1, 2],
+  );
   assert.equal(lines[0].metricName, 'bit error rate');
   const summary = lines[2].summary as Record<string, unknown>;
   assert.equal(summary.iterations, 2);
@@ -49,7 +70,10 @@ test('--json prints one line per iteration and a summary; --resume continues fro
 
   const resumed = await train(['--checkpoint_dir', directory, '--resume', '--iterations', '3', '--json']);
   assert.equal(resumed.code, 0, resumed.stderr);
-  const resumedLines = resumed.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  const resumedLines = resumed.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
   assert.equal(resumedLines[0].iteration, 3);
   assert.equal((resumedLines[1].summary as Record<string, unknown>).iterationsThisRun, 1);
 

@@ -18,7 +18,12 @@ function compare(batch: number, hidden: number, scale: number): void {
     };
     const values = cellFn(gates, cell);
     const gradients = tf.grads(loss)([gates, cell]);
-    return { hidden: values.hidden.dataSync(), cell: values.cell.dataSync(), gates: gradients[0].dataSync(), prevCell: gradients[1].dataSync() };
+    return {
+      hidden: values.hidden.dataSync(),
+      cell: values.cell.dataSync(),
+      gates: gradients[0].dataSync(),
+      prevCell: gradients[1].dataSync(),
+    };
   };
   const plain = run(lstmFromGates);
   const fused = run(fusedLstmCell);
@@ -33,7 +38,11 @@ describe('fusedLstmCell', () => {
     it(`equals the plain tfjs cell in values and both gradients (${backend})`, async () => {
       await tf.setBackend(backend);
       assert.equal(useFusedLstmCell(), backend === 'cpu', 'large cells: fused on cpu only, where it measured faster');
-      assert.equal(useFusedLstmCell(8 * 64), true, 'small cells (batch 8, hidden 64): fused on both, dispatch dominates');
+      assert.equal(
+        useFusedLstmCell(8 * 64),
+        true,
+        'small cells (batch 8, hidden 64): fused on both, dispatch dominates',
+      );
       assert.equal(useFusedLstmCell(100 * 64), backend === 'cpu', 'batch 100, hidden 64: wasm keeps its SIMD kernels');
       compare(3, 5, 1);
       compare(2, 4, 6); // saturated gates
@@ -44,14 +53,23 @@ describe('fusedLstmCell', () => {
 
   it('rejects mismatched shapes, naming both', async () => {
     await tf.setBackend('cpu');
-    assert.throws(() => fusedLstmCell(tf.zeros([2, 8]) as tf.Tensor2D, tf.zeros([2, 3]) as tf.Tensor2D), /fusedLstmCell: gates \[2, 8\] need width 4·hidden and prevCell \[2, hidden\], got prevCell \[2, 3\]/);
+    assert.throws(
+      () => fusedLstmCell(tf.zeros([2, 8]) as tf.Tensor2D, tf.zeros([2, 3]) as tf.Tensor2D),
+      /fusedLstmCell: gates \[2, 8\] need width 4·hidden and prevCell \[2, hidden\], got prevCell \[2, 3\]/,
+    );
   });
 
   it('leaks no tensors through forward and backward', async () => {
     await tf.setBackend('cpu');
     const gates = tf.randomNormal([2, 8]) as tf.Tensor2D;
     const cell = tf.randomNormal([2, 2]) as tf.Tensor2D;
-    const once = () => tf.dispose(tf.grads((g: tf.Tensor, c: tf.Tensor) => tf.sum(fusedLstmCell(g as tf.Tensor2D, c as tf.Tensor2D).hidden))([gates, cell]));
+    const once = () =>
+      tf.dispose(
+        tf.grads((g: tf.Tensor, c: tf.Tensor) => tf.sum(fusedLstmCell(g as tf.Tensor2D, c as tf.Tensor2D).hidden))([
+          gates,
+          cell,
+        ]),
+      );
     once();
     const before = tf.memory().numTensors;
     once();

@@ -62,7 +62,9 @@ export function fusedLstmCell(gates: tf.Tensor2D, prevCell: tf.Tensor2D): { hidd
   const [batch, width] = gates.shape;
   const size = width / 4;
   if (!Number.isInteger(size) || prevCell.shape[0] !== batch || prevCell.shape[1] !== size) {
-    throw new Error(`fusedLstmCell: gates [${gates.shape.join(', ')}] need width 4·hidden and prevCell [${batch}, hidden], got prevCell [${prevCell.shape.join(', ')}]`);
+    throw new Error(
+      `fusedLstmCell: gates [${gates.shape.join(', ')}] need width 4·hidden and prevCell [${batch}, hidden], got prevCell [${prevCell.shape.join(', ')}]`,
+    );
   }
   const cellOp = customGradient(() => {
     const pre = gates.dataSync() as Float32Array;

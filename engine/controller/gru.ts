@@ -27,7 +27,8 @@ export function gruFromGates(inputGates: tf.Tensor2D, hiddenGates: tf.Tensor2D, 
 }
 
 export const gruStep: CellStep = (layer, inputs, prevHidden, _prevCell, projected) => {
-  if (layer.hiddenWeights === undefined) throw new Error('gruStep: prepared layer has no hiddenWeights (not a GRU layer)');
+  if (layer.hiddenWeights === undefined)
+    throw new Error('gruStep: prepared layer has no hiddenWeights (not a GRU layer)');
   let inputGates: tf.Tensor2D;
   if (inputs.length > 0) {
     const joined = inputs.length === 1 ? inputs[0] : tf.concat([...inputs], 1);

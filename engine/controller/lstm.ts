@@ -19,7 +19,10 @@ export const LSTM_GATE_COUNT = 4;
  */
 export function lstmFromGates(gates: tf.Tensor2D, prevCell: tf.Tensor2D): { hidden: tf.Tensor2D; cell: tf.Tensor2D } {
   const [inputGate, forgetGate, candidate, outputGate] = tf.split(gates, LSTM_GATE_COUNT, 1) as tf.Tensor2D[];
-  const cell = tf.add(tf.mul(tf.sigmoid(forgetGate), prevCell), tf.mul(tf.sigmoid(inputGate), tf.tanh(candidate))) as tf.Tensor2D;
+  const cell = tf.add(
+    tf.mul(tf.sigmoid(forgetGate), prevCell),
+    tf.mul(tf.sigmoid(inputGate), tf.tanh(candidate)),
+  ) as tf.Tensor2D;
   const hidden = tf.mul(tf.sigmoid(outputGate), tf.tanh(cell)) as tf.Tensor2D;
   return { hidden, cell };
 }
@@ -57,6 +60,9 @@ export function matMulPlus(
   addend: tf.Tensor1D | tf.Tensor2D | undefined,
   activation: 'linear' | 'relu' = 'linear',
 ): tf.Tensor2D {
-  const sum = addend === undefined || addend.rank === 1 ? affine(a, b, addend as tf.Tensor1D | undefined) : (tf.add(affine(a, b), addend) as tf.Tensor2D);
+  const sum =
+    addend === undefined || addend.rank === 1
+      ? affine(a, b, addend as tf.Tensor1D | undefined)
+      : (tf.add(affine(a, b), addend) as tf.Tensor2D);
   return activation === 'relu' ? tf.relu(sum) : sum;
 }

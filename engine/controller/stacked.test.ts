@@ -42,7 +42,11 @@ function referenceStep(
   let x = input;
   for (let layer = 0; layer < numHiddenLayers; layer++) {
     const gi = affine(rowsOf(controller, `weight_ih_l${layer}`), x, vectorOf(controller, `bias_ih_l${layer}`, gates));
-    const gh = affine(rowsOf(controller, `weight_hh_l${layer}`), hidden[layer], vectorOf(controller, `bias_hh_l${layer}`, gates));
+    const gh = affine(
+      rowsOf(controller, `weight_hh_l${layer}`),
+      hidden[layer],
+      vectorOf(controller, `bias_hh_l${layer}`, gates),
+    );
     const h = hidden[layer];
     let out: number[];
     if (rnnType === 'lstm') {
@@ -75,7 +79,16 @@ function referenceStep(
 }
 
 function config(rnnType: RnnType, extra: Partial<ControllerConfig> = {}): ControllerConfig {
-  return { rnnType, inputSize: 5, hiddenSize: 3, numHiddenLayers: 2, bias: true, dropout: 0, nonlinearity: 'tanh', ...extra };
+  return {
+    rnnType,
+    inputSize: 5,
+    hiddenSize: 3,
+    numHiddenLayers: 2,
+    bias: true,
+    dropout: 0,
+    nonlinearity: 'tanh',
+    ...extra,
+  };
 }
 
 /** Run `steps` steps on batch 2 both ways and compare; `projectedWidth` columns go through projectSequence. */
@@ -83,7 +96,9 @@ function compareWithReference(controller: StackedController, projectedWidth: num
   const batch = 2;
   const { inputSize, hiddenSize, numHiddenLayers } = controller.config;
   const xs = tf.randomNormal([steps, batch, inputSize], 0, 1, 'float32', 7).arraySync() as number[][][];
-  const hidden0 = tf.randomNormal([numHiddenLayers, batch, hiddenSize], 0, 0.5, 'float32', 8).arraySync() as number[][][];
+  const hidden0 = tf
+    .randomNormal([numHiddenLayers, batch, hiddenSize], 0, 0.5, 'float32', 8)
+    .arraySync() as number[][][];
   const cell0 = tf.randomNormal([numHiddenLayers, batch, hiddenSize], 0, 0.5, 'float32', 9).arraySync() as number[][][];
 
   let state: ControllerState = {
@@ -93,7 +108,13 @@ function compareWithReference(controller: StackedController, projectedWidth: num
   const prepared = controller.prepare(projectedWidth);
   const projected =
     projectedWidth > 0
-      ? (tf.split(tf.tidy(() => prepared.projectSequence(tf.tensor2d(xs.flatMap((rows) => rows.map((r) => r.slice(0, projectedWidth)))))), steps, 0) as tf.Tensor2D[])
+      ? (tf.split(
+          tf.tidy(() =>
+            prepared.projectSequence(tf.tensor2d(xs.flatMap((rows) => rows.map((r) => r.slice(0, projectedWidth))))),
+          ),
+          steps,
+          0,
+        ) as tf.Tensor2D[])
       : [];
   const refHidden = [0, 1].map((b) => hidden0.map((layer) => layer[b]));
   const refCell = [0, 1].map((b) => cell0.map((layer) => layer[b]));
@@ -108,7 +129,12 @@ function compareWithReference(controller: StackedController, projectedWidth: num
     }
     const got = next.output.arraySync() as number[][];
     for (let b = 0; b < batch; b++) {
-      got[b].forEach((v, k) => assert.ok(Math.abs(v - refHidden[b][numHiddenLayers - 1][k]) < 1e-5, `t=${t} b=${b} k=${k}: ${v} vs ${refHidden[b][numHiddenLayers - 1][k]}`));
+      got[b].forEach((v, k) =>
+        assert.ok(
+          Math.abs(v - refHidden[b][numHiddenLayers - 1][k]) < 1e-5,
+          `t=${t} b=${b} k=${k}: ${v} vs ${refHidden[b][numHiddenLayers - 1][k]}`,
+        ),
+      );
     }
   }
   if (controller.config.rnnType === 'lstm') {
@@ -122,7 +148,16 @@ describe('StackedController', () => {
     const controller = new StackedController(config('lstm'), 1);
     assert.deepEqual(
       [...controller.variables].map(([name, v]) => `${name} ${v.shape.join('x')}`),
-      ['weight_ih_l0 12x5', 'weight_hh_l0 12x3', 'bias_ih_l0 12', 'bias_hh_l0 12', 'weight_ih_l1 12x3', 'weight_hh_l1 12x3', 'bias_ih_l1 12', 'bias_hh_l1 12'],
+      [
+        'weight_ih_l0 12x5',
+        'weight_hh_l0 12x3',
+        'bias_ih_l0 12',
+        'bias_hh_l0 12',
+        'weight_ih_l1 12x3',
+        'weight_hh_l1 12x3',
+        'bias_ih_l1 12',
+        'bias_hh_l1 12',
+      ],
     );
     controller.dispose();
   });
@@ -141,12 +176,15 @@ describe('StackedController', () => {
 
   it('has no bias variables with bias: false', () => {
     const controller = new StackedController(config('rnn', { bias: false }), 1);
-    assert.deepEqual([...controller.variables.keys()], ['weight_ih_l0', 'weight_hh_l0', 'weight_ih_l1', 'weight_hh_l1']);
+    assert.deepEqual(
+      [...controller.variables.keys()],
+      ['weight_ih_l0', 'weight_hh_l0', 'weight_ih_l1', 'weight_hh_l1'],
+    );
     compareWithReference(controller, 0);
     controller.dispose();
   });
 
-  it('lstm on the plain tfjs path (non-host backends) matches PyTorch\'s equations too', () => {
+  it("lstm on the plain tfjs path (non-host backends) matches PyTorch's equations too", () => {
     setFusedLstmCell('off');
     try {
       const controller = new StackedController(config('lstm'), 13);
@@ -181,7 +219,10 @@ describe('StackedController', () => {
     assert.equal(state.hidden.length, 2);
     assert.deepEqual(state.cell![1].shape, [4, 3]);
     assert.equal(state.hidden[0].sum().dataSync()[0], 0);
-    assert.throws(() => controller.checkState({ hidden: state.hidden }, 4, 'hidden.controller[0]'), /hidden\.controller\[0\]\.cell: expected 2 tensors/);
+    assert.throws(
+      () => controller.checkState({ hidden: state.hidden }, 4, 'hidden.controller[0]'),
+      /hidden\.controller\[0\]\.cell: expected 2 tensors/,
+    );
     assert.throws(() => controller.checkState(state, 5, 'h'), /h\.hidden\[0\]: expected shape \[5, 3\], got \[4, 3\]/);
     controller.dispose();
   });
@@ -208,9 +249,18 @@ describe('StackedController', () => {
   });
 
   it('rejects bad configs, naming the option and value', () => {
-    assert.throws(() => new StackedController(config('lstm', { hiddenSize: 0 }), 1), /hiddenSize must be a positive integer, got 0/);
-    assert.throws(() => new StackedController(config('lstm', { inputSize: 2.5 }), 1), /inputSize must be a positive integer, got 2.5/);
-    assert.throws(() => new StackedController({ ...config('lstm'), rnnType: 'transformer' as RnnType }, 1), /rnnType must be one of lstm, gru, rnn, got "transformer"/);
+    assert.throws(
+      () => new StackedController(config('lstm', { hiddenSize: 0 }), 1),
+      /hiddenSize must be a positive integer, got 0/,
+    );
+    assert.throws(
+      () => new StackedController(config('lstm', { inputSize: 2.5 }), 1),
+      /inputSize must be a positive integer, got 2.5/,
+    );
+    assert.throws(
+      () => new StackedController({ ...config('lstm'), rnnType: 'transformer' as RnnType }, 1),
+      /rnnType must be one of lstm, gru, rnn, got "transformer"/,
+    );
     assert.throws(() => new StackedController(config('lstm', { dropout: 1 }), 1), /dropout must be in \[0, 1\), got 1/);
   });
 
@@ -223,7 +273,9 @@ describe('StackedController', () => {
         let state = controller.initialState(2);
         let total = tf.scalar(0);
         for (let t = 0; t < 2; t++) {
-          const step = prepared.step([tf.slice(x, [0, 2], [2, 3])], state, { projected: prepared.projectSequence(tf.slice(x, [0, 0], [2, 2])) });
+          const step = prepared.step([tf.slice(x, [0, 2], [2, 3])], state, {
+            projected: prepared.projectSequence(tf.slice(x, [0, 0], [2, 2])),
+          });
           state = step.state;
           total = tf.add(total, tf.sum(tf.square(step.output)));
         }

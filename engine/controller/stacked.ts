@@ -74,7 +74,8 @@ export class StackedController {
     validateControllerConfig(config);
     this.config = config;
     this.gates = gateCount(config.rnnType);
-    this.cellStep = config.rnnType === 'lstm' ? lstmStep : config.rnnType === 'gru' ? gruStep : rnnStep(config.nonlinearity);
+    this.cellStep =
+      config.rnnType === 'lstm' ? lstmStep : config.rnnType === 'gru' ? gruStep : rnnStep(config.nonlinearity);
     const random = new SeededRandom(seed);
     const bound = 1 / Math.sqrt(config.hiddenSize);
     const rows = this.gates * config.hiddenSize;
@@ -96,7 +97,11 @@ export class StackedController {
 
   /** Zero state for a batch (the paper's start; pytorch-dnc's random start is not reproduced). */
   initialState(batchSize: number): ControllerState {
-    const zeros = () => Array.from({ length: this.config.numHiddenLayers }, () => tf.zeros([batchSize, this.config.hiddenSize]) as tf.Tensor2D);
+    const zeros = () =>
+      Array.from(
+        { length: this.config.numHiddenLayers },
+        () => tf.zeros([batchSize, this.config.hiddenSize]) as tf.Tensor2D,
+      );
     return this.config.rnnType === 'lstm' ? { hidden: zeros(), cell: zeros() } : { hidden: zeros() };
   }
 
@@ -105,11 +110,15 @@ export class StackedController {
     const { numHiddenLayers, hiddenSize } = this.config;
     const check = (list: readonly tf.Tensor2D[] | undefined, part: string) => {
       if (list === undefined || list.length !== numHiddenLayers) {
-        throw new Error(`${where}.${part}: expected ${numHiddenLayers} tensors (one per hidden layer), got ${list === undefined ? 'undefined' : list.length}`);
+        throw new Error(
+          `${where}.${part}: expected ${numHiddenLayers} tensors (one per hidden layer), got ${list === undefined ? 'undefined' : list.length}`,
+        );
       }
       list.forEach((t, i) => {
         if (t.rank !== 2 || t.shape[0] !== batchSize || t.shape[1] !== hiddenSize) {
-          throw new Error(`${where}.${part}[${i}]: expected shape [${batchSize}, ${hiddenSize}], got [${t.shape.join(', ')}]`);
+          throw new Error(
+            `${where}.${part}[${i}]: expected shape [${batchSize}, ${hiddenSize}], got [${t.shape.join(', ')}]`,
+          );
         }
       });
     };
@@ -124,7 +133,9 @@ export class StackedController {
   prepare(projectedWidth: number): PreparedController {
     const { numHiddenLayers, inputSize, hiddenSize, dropout, rnnType } = this.config;
     if (!Number.isInteger(projectedWidth) || projectedWidth < 0 || projectedWidth > inputSize) {
-      throw new Error(`StackedController.prepare: projectedWidth must be an integer in [0, ${inputSize}], got ${projectedWidth}`);
+      throw new Error(
+        `StackedController.prepare: projectedWidth must be an integer in [0, ${inputSize}], got ${projectedWidth}`,
+      );
     }
     const rows = this.gates * hiddenSize;
     const variable = (name: string) => {
@@ -144,7 +155,12 @@ export class StackedController {
       const biasIh = this.config.bias ? (variable(`bias_ih_l${layer}`) as tf.Tensor1D) : undefined;
       const biasHh = this.config.bias ? (variable(`bias_hh_l${layer}`) as tf.Tensor1D) : undefined;
       if (rnnType === 'gru') {
-        layers.push({ stepWeights: tf.transpose(inputWeights), bias: biasIh, hiddenWeights: tf.transpose(hiddenWeights), hiddenBias: biasHh });
+        layers.push({
+          stepWeights: tf.transpose(inputWeights),
+          bias: biasIh,
+          hiddenWeights: tf.transpose(hiddenWeights),
+          hiddenBias: biasHh,
+        });
       } else {
         layers.push({
           stepWeights: tf.transpose(tf.concat([inputWeights, hiddenWeights], 1)),
@@ -156,28 +172,41 @@ export class StackedController {
     const hasCell = rnnType === 'lstm';
     return {
       projectSequence(inputs) {
-        if (projectionWeights === undefined) throw new Error('PreparedController.projectSequence: prepared with projectedWidth 0');
+        if (projectionWeights === undefined)
+          throw new Error('PreparedController.projectSequence: prepared with projectedWidth 0');
         if (inputs.rank !== 2 || inputs.shape[1] !== projectedWidth) {
-          throw new Error(`PreparedController.projectSequence: inputs must be [rows, ${projectedWidth}], got [${inputs.shape.join(', ')}]`);
+          throw new Error(
+            `PreparedController.projectSequence: inputs must be [rows, ${projectedWidth}], got [${inputs.shape.join(', ')}]`,
+          );
         }
         return affine(inputs, projectionWeights, layers[0].bias);
       },
       step(inputs, prev, options = {}) {
         if (projectionWeights !== undefined && options.projected === undefined) {
-          throw new Error('PreparedController.step: options.projected is required when prepared with projectedWidth > 0');
+          throw new Error(
+            'PreparedController.step: options.projected is required when prepared with projectedWidth > 0',
+          );
         }
         const hidden: tf.Tensor2D[] = [];
         const cell: tf.Tensor2D[] = [];
         let layerInputs: readonly tf.Tensor2D[] = inputs;
         let output = prev.hidden[0];
         for (let layer = 0; layer < numHiddenLayers; layer++) {
-          const next = cellStep(layers[layer], layerInputs, prev.hidden[layer], prev.cell?.[layer], layer === 0 ? options.projected : undefined);
+          const next = cellStep(
+            layers[layer],
+            layerInputs,
+            prev.hidden[layer],
+            prev.cell?.[layer],
+            layer === 0 ? options.projected : undefined,
+          );
           hidden.push(next.hidden);
           if (next.cell !== undefined) cell.push(next.cell);
           output = next.hidden;
           // PyTorch drops out every layer's output except the last one's, and only in training.
           const dropped = options.nextSeed !== undefined && dropout > 0 && layer < numHiddenLayers - 1;
-          layerInputs = [dropped ? (tf.dropout(next.hidden, dropout, undefined, options.nextSeed?.()) as tf.Tensor2D) : next.hidden];
+          layerInputs = [
+            dropped ? (tf.dropout(next.hidden, dropout, undefined, options.nextSeed?.()) as tf.Tensor2D) : next.hidden,
+          ];
         }
         return { output, state: hasCell ? { hidden, cell } : { hidden } };
       },
@@ -192,10 +221,17 @@ export class StackedController {
 /** Throw, naming the option and the value, when a controller config cannot describe a network. */
 export function validateControllerConfig(config: ControllerConfig): void {
   if (!RNN_TYPES.includes(config.rnnType)) {
-    throw new Error(`controller: rnnType must be one of ${RNN_TYPES.join(', ')}, got ${JSON.stringify(config.rnnType)}`);
+    throw new Error(
+      `controller: rnnType must be one of ${RNN_TYPES.join(', ')}, got ${JSON.stringify(config.rnnType)}`,
+    );
   }
-  for (const [name, value] of [['inputSize', config.inputSize], ['hiddenSize', config.hiddenSize], ['numHiddenLayers', config.numHiddenLayers]] as const) {
-    if (!Number.isInteger(value) || value < 1) throw new Error(`controller: ${name} must be a positive integer, got ${value}`);
+  for (const [name, value] of [
+    ['inputSize', config.inputSize],
+    ['hiddenSize', config.hiddenSize],
+    ['numHiddenLayers', config.numHiddenLayers],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1)
+      throw new Error(`controller: ${name} must be a positive integer, got ${value}`);
   }
   if (typeof config.dropout !== 'number' || !(config.dropout >= 0 && config.dropout < 1)) {
     throw new Error(`controller: dropout must be in [0, 1), got ${config.dropout}`);

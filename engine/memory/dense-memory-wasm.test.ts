@@ -23,7 +23,9 @@ async function rolloutGradients(backend: string): Promise<Record<string, Float32
   const memory = new DenseMemory(CONFIG);
   const batch = 2;
   const initial = memory.initialState(batch);
-  const inputs = [0, 1].map((step) => tf.randomNormal([batch, CONFIG.inputSize], 0, 2, 'float32', 40 + step) as tf.Tensor2D);
+  const inputs = [0, 1].map(
+    (step) => tf.randomNormal([batch, CONFIG.inputSize], 0, 2, 'float32', 40 + step) as tf.Tensor2D,
+  );
   try {
     const { value, grads } = tf.variableGrads(() => {
       let state: DenseMemoryState = initial;
@@ -31,7 +33,10 @@ async function rolloutGradients(backend: string): Promise<Record<string, Float32
       for (const xi of inputs) {
         const result = memory.step(xi, state);
         state = result.state;
-        total = tf.add(total, tf.add(tf.sum(tf.square(result.readVectors)), tf.sum(tf.mul(result.state.usage, result.state.writeWeights))));
+        total = tf.add(
+          total,
+          tf.add(tf.sum(tf.square(result.readVectors)), tf.sum(tf.mul(result.state.usage, result.state.writeWeights))),
+        );
       }
       return total;
     });
@@ -52,15 +57,36 @@ async function rolloutGradients(backend: string): Promise<Record<string, Float32
 test('wasm: stable ascending order (ties to the lowest index)', async () => {
   await tf.setBackend('wasm');
   assert.equal(tf.getBackend(), 'wasm');
-  const order = ascendingOrder(tf.tensor2d([[0.5, 0.1, 0.5, 0.1, 0.9], [0.2, 0.2, 0.2, 0.2, 0.2]]));
-  assert.deepEqual(order.arraySync(), [[1, 3, 0, 2, 4], [0, 1, 2, 3, 4]]);
+  const order = ascendingOrder(
+    tf.tensor2d([
+      [0.5, 0.1, 0.5, 0.1, 0.9],
+      [0.2, 0.2, 0.2, 0.2, 0.2],
+    ]),
+  );
+  assert.deepEqual(order.arraySync(), [
+    [1, 3, 0, 2, 4],
+    [0, 1, 2, 3, 4],
+  ]);
 });
 
 test('wasm: permutation gather is right on every batch row (tf.gather with batchDims 1 is not, on wasm)', async () => {
   await tf.setBackend('wasm');
-  const order = tf.tensor2d([[2, 0, 3, 1], [3, 2, 1, 0]], undefined, 'int32');
-  const values = tf.tensor2d([[10, 20, 30, 40], [1, 2, 3, 4]]);
-  assert.deepEqual(permutationGather(values, order, inversePermutation(order)).arraySync(), [[30, 10, 40, 20], [4, 3, 2, 1]]);
+  const order = tf.tensor2d(
+    [
+      [2, 0, 3, 1],
+      [3, 2, 1, 0],
+    ],
+    undefined,
+    'int32',
+  );
+  const values = tf.tensor2d([
+    [10, 20, 30, 40],
+    [1, 2, 3, 4],
+  ]);
+  assert.deepEqual(permutationGather(values, order, inversePermutation(order)).arraySync(), [
+    [30, 10, 40, 20],
+    [4, 3, 2, 1],
+  ]);
 });
 
 test('wasm: memory_A replays within 1e-5 with tie orders injected', async () => {

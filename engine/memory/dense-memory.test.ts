@@ -67,9 +67,16 @@ test('independent linears: ten Linears by pytorch-dnc name', () => {
   try {
     const names = [...memory.variables.keys()].filter((name) => name.endsWith('.weight'));
     assert.deepEqual(names, [
-      'read_keys_transform.weight', 'read_strengths_transform.weight', 'write_key_transform.weight', 'write_strength_transform.weight',
-      'erase_vector_transform.weight', 'write_vector_transform.weight', 'free_gates_transform.weight', 'allocation_gate_transform.weight',
-      'write_gate_transform.weight', 'read_modes_transform.weight',
+      'read_keys_transform.weight',
+      'read_strengths_transform.weight',
+      'write_key_transform.weight',
+      'write_strength_transform.weight',
+      'erase_vector_transform.weight',
+      'write_vector_transform.weight',
+      'free_gates_transform.weight',
+      'allocation_gate_transform.weight',
+      'write_gate_transform.weight',
+      'read_modes_transform.weight',
     ]);
     assert.deepEqual(memory.variables.get('read_modes_transform.weight')?.shape, [6, 6]);
   } finally {
@@ -85,13 +92,25 @@ test('loadParams sets values and rejects missing, unknown and misshapen paramete
     const bias = { shape: [33], data: new Array(33).fill(0.5) };
     memory.loadParams({ 'interface_weights.weight': weight, 'interface_weights.bias': bias });
     assert.deepEqual(Array.from(memory.variables.get('interface_weights.bias')?.dataSync() ?? []), bias.data);
-    assert.throws(() => memory.loadParams({ 'interface_weights.weight': weight }), /parameter 'interface_weights.bias' is missing/);
     assert.throws(
-      () => memory.loadParams({ 'interface_weights.weight': weight, 'interface_weights.bias': bias, 'output.weight': bias }),
+      () => memory.loadParams({ 'interface_weights.weight': weight }),
+      /parameter 'interface_weights.bias' is missing/,
+    );
+    assert.throws(
+      () =>
+        memory.loadParams({
+          'interface_weights.weight': weight,
+          'interface_weights.bias': bias,
+          'output.weight': bias,
+        }),
       /unknown parameter\(s\) output.weight/,
     );
     assert.throws(
-      () => memory.loadParams({ 'interface_weights.weight': weight, 'interface_weights.bias': { shape: [32], data: new Array(32).fill(0) } }),
+      () =>
+        memory.loadParams({
+          'interface_weights.weight': weight,
+          'interface_weights.bias': { shape: [32], data: new Array(32).fill(0) },
+        }),
       /parameter 'interface_weights.bias' must have shape \[33\] \(33 values\), got shape \[32\] with 32 values/,
     );
   } finally {
@@ -118,14 +137,23 @@ test('invariants hold over random rollouts: weightings in [0, 1], sums ≤ 1, ze
       const [, writeSum] = minMax(tf.sum(state.writeWeights, 1));
       const [, readSum] = minMax(tf.sum(state.readWeights, 2));
       const [, precedenceSum] = minMax(tf.sum(state.precedence, 1));
-      assert.ok(writeSum <= 1 + SLACK && readSum <= 1 + SLACK && precedenceSum <= 1 + SLACK, `${where}: sums ${writeSum}, ${readSum}, ${precedenceSum}`);
+      assert.ok(
+        writeSum <= 1 + SLACK && readSum <= 1 + SLACK && precedenceSum <= 1 + SLACK,
+        `${where}: sums ${writeSum}, ${readSum}, ${precedenceSum}`,
+      );
       const diagonal = tf.mul(state.linkMatrix, tf.eye(SMALL.memorySize)).dataSync();
-      assert.ok(diagonal.every((value) => value === 0), `${where}: link diagonal`);
+      assert.ok(
+        diagonal.every((value) => value === 0),
+        `${where}: link diagonal`,
+      );
       assert.ok(allFinite(readVectors) && allFinite(state.memory), `${where}: finite`);
       readVectors.dispose();
     }
     const [lowUsage, highUsage] = minMax(state.usage);
-    assert.ok(highUsage > 0.1 && highUsage - lowUsage > 0.01, `the rollout actually used memory: usage in [${lowUsage}, ${highUsage}]`);
+    assert.ok(
+      highUsage > 0.1 && highUsage - lowUsage > 0.01,
+      `the rollout actually used memory: usage in [${lowUsage}, ${highUsage}]`,
+    );
   } finally {
     disposeState(state);
     memory.dispose();
@@ -168,7 +196,10 @@ test('no leaked tensors across steps when the previous state is disposed (with a
       if (debug !== undefined) tf.dispose(Object.values(debug.tensors));
       counts.push(tf.memory().numTensors);
     }
-    assert.ok(counts.every((count) => count === counts[0]), `numTensors per step: ${counts.join(', ')}`);
+    assert.ok(
+      counts.every((count) => count === counts[0]),
+      `numTensors per step: ${counts.join(', ')}`,
+    );
   } finally {
     disposeState(state);
     xi.dispose();
@@ -188,9 +219,20 @@ test('debug output: batch element 0 of state, weightings, gates and reads, with 
     assert.ok(debug !== undefined);
     const [cells, width, heads] = [SMALL.memorySize, SMALL.cellSize, SMALL.readHeads];
     const expectedShapes: Record<string, number[]> = {
-      memory: [cells, width], linkMatrix: [cells, cells], precedence: [cells], readWeights: [heads, cells], writeWeights: [cells],
-      usage: [cells], allocationWeights: [cells], writeContentWeights: [cells], readContentWeights: [heads, cells],
-      readModes: [heads, 3], freeGates: [heads], allocationGate: [1], writeGate: [1], readVectors: [heads, width],
+      memory: [cells, width],
+      linkMatrix: [cells, cells],
+      precedence: [cells],
+      readWeights: [heads, cells],
+      writeWeights: [cells],
+      usage: [cells],
+      allocationWeights: [cells],
+      writeContentWeights: [cells],
+      readContentWeights: [heads, cells],
+      readModes: [heads, 3],
+      freeGates: [heads],
+      allocationGate: [1],
+      writeGate: [1],
+      readVectors: [heads, width],
     };
     assert.deepEqual(Object.keys(debug.tensors).sort(), Object.keys(expectedShapes).sort());
     for (const [name, shape] of Object.entries(expectedShapes)) {
@@ -217,15 +259,26 @@ test('argument errors name the function, the argument and the shapes', () => {
   const memory = new DenseMemory(SMALL);
   const state = memory.initialState(2);
   try {
-    assert.throws(() => memory.step(tf.zeros([2, 5]), state), { message: "DenseMemory.step: argument 'xi' must have shape [?, 6], got [2, 5]" });
-    assert.throws(() => memory.step(tf.zeros([3, 6]), state), /DenseMemory.step: argument 'prev.memory' must have shape \[3, 7, 4\], got \[2, 7, 4\]/);
+    assert.throws(() => memory.step(tf.zeros([2, 5]), state), {
+      message: "DenseMemory.step: argument 'xi' must have shape [?, 6], got [2, 5]",
+    });
+    assert.throws(
+      () => memory.step(tf.zeros([3, 6]), state),
+      /DenseMemory.step: argument 'prev.memory' must have shape \[3, 7, 4\], got \[2, 7, 4\]/,
+    );
     const badUsage: DenseMemoryState = { ...state, usage: tf.zeros([2, 8]) };
-    assert.throws(() => memory.step(tf.zeros([2, 6]), badUsage), /argument 'prev.usage' must have shape \[2, 7\], got \[2, 8\]/);
+    assert.throws(
+      () => memory.step(tf.zeros([2, 6]), badUsage),
+      /argument 'prev.usage' must have shape \[2, 7\], got \[2, 8\]/,
+    );
     assert.throws(
       () => memory.step(tf.zeros([2, 6]), state, { allocationSortOrder: tf.zeros([2, 7]) }),
       /argument 'options.allocationSortOrder' must have dtype int32, got float32/,
     );
-    assert.throws(() => new DenseMemory({ ...SMALL, memorySize: 0 }), /DenseMemory: argument 'config.memorySize' must be a positive integer, got 0/);
+    assert.throws(
+      () => new DenseMemory({ ...SMALL, memorySize: 0 }),
+      /DenseMemory: argument 'config.memorySize' must be a positive integer, got 0/,
+    );
     assert.throws(() => memory.initialState(1.5), /argument 'batchSize' must be a positive integer, got 1.5/);
   } finally {
     disposeState(state);
@@ -243,7 +296,10 @@ test('registry: dnc builds a seeded DenseMemory', () => {
   }
 });
 
-async function kernelsPerStep(config: DenseMemoryConfig, batch: number): Promise<{ forward: number; withBackward: number; names: string[] }> {
+async function kernelsPerStep(
+  config: DenseMemoryConfig,
+  batch: number,
+): Promise<{ forward: number; withBackward: number; names: string[] }> {
   const memory = new DenseMemory(config);
   const state = memory.initialState(batch);
   const xi = randomXi(batch, config.inputSize, 1);

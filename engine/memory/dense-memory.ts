@@ -65,7 +65,12 @@ interface DebugEntry {
 // The state, weightings, gates and reads the debugger shows, labelled.
 function debugEntries(controls: MemoryInterface, trace: DenseStepTrace): readonly DebugEntry[] {
   const { state } = trace;
-  const weighting = (name: string, tensor: tf.Tensor, axes: readonly string[]): DebugEntry => ({ name, tensor, axes, range: WEIGHTING_RANGE });
+  const weighting = (name: string, tensor: tf.Tensor, axes: readonly string[]): DebugEntry => ({
+    name,
+    tensor,
+    axes,
+    range: WEIGHTING_RANGE,
+  });
   return [
     { name: 'memory', tensor: state.memory, axes: ['cell', 'word'] },
     weighting('linkMatrix', state.linkMatrix, ['cell', 'cell']),
@@ -122,7 +127,12 @@ export class DenseMemory implements MemoryModule<DenseMemoryState> {
     this.readHeads = config.readHeads;
     this.independentLinears = config.independentLinears ?? false;
     this.fused = config.fused ?? true;
-    this.parameterShapes = interfaceParameterShapes(this.inputSize, this.readHeads, this.cellSize, this.independentLinears);
+    this.parameterShapes = interfaceParameterShapes(
+      this.inputSize,
+      this.readHeads,
+      this.cellSize,
+      this.independentLinears,
+    );
     const seed = config.seed ?? 0;
     // PyTorch's Linear draws weight and bias from uniform(±1/√fan_in).
     const bound = 1 / Math.sqrt(this.inputSize);
@@ -146,13 +156,16 @@ export class DenseMemory implements MemoryModule<DenseMemoryState> {
   loadParams(records: Readonly<Record<string, ParameterRecord>>): void {
     const unknown = Object.keys(records).filter((name) => !this.parameterShapes.has(name));
     if (unknown.length > 0) {
-      throw new Error(`DenseMemory.loadParams: unknown parameter(s) ${unknown.join(', ')}; expected ${[...this.parameterShapes.keys()].join(', ')}`);
+      throw new Error(
+        `DenseMemory.loadParams: unknown parameter(s) ${unknown.join(', ')}; expected ${[...this.parameterShapes.keys()].join(', ')}`,
+      );
     }
     for (const [name, shape] of this.parameterShapes) {
       const record = records[name];
       if (record === undefined) throw new Error(`DenseMemory.loadParams: parameter '${name}' is missing`);
       const size = shape.reduce((product, dimension) => product * dimension, 1);
-      const sameShape = record.shape.length === shape.length && record.shape.every((dimension, axis) => dimension === shape[axis]);
+      const sameShape =
+        record.shape.length === shape.length && record.shape.every((dimension, axis) => dimension === shape[axis]);
       if (!sameShape || record.data.length !== size) {
         throw new Error(
           `DenseMemory.loadParams: parameter '${name}' must have shape [${shape.join(', ')}] (${size} values), ` +
@@ -208,7 +221,11 @@ export class DenseMemory implements MemoryModule<DenseMemoryState> {
    * One step with every intermediate kept (for parity checks and tests). Allocates in the current scope: call
    * it inside `tf.tidy`.
    */
-  trace(xi: tf.Tensor2D, prev: DenseMemoryState, options: DenseMemoryStepOptions = {}): { controls: MemoryInterface; trace: DenseStepTrace } {
+  trace(
+    xi: tf.Tensor2D,
+    prev: DenseMemoryState,
+    options: DenseMemoryStepOptions = {},
+  ): { controls: MemoryInterface; trace: DenseStepTrace } {
     this.checkStepArguments(xi, prev, options);
     const controls = this.parseInterface(xi);
     const trace = denseMemoryStep(prev, controls, {
@@ -218,7 +235,11 @@ export class DenseMemory implements MemoryModule<DenseMemoryState> {
     return { controls, trace };
   }
 
-  step(xi: tf.Tensor2D, prev: DenseMemoryState, options: DenseMemoryStepOptions = {}): MemoryStepResult<DenseMemoryState> {
+  step(
+    xi: tf.Tensor2D,
+    prev: DenseMemoryState,
+    options: DenseMemoryStepOptions = {},
+  ): MemoryStepResult<DenseMemoryState> {
     let result: MemoryStepResult<DenseMemoryState> | undefined;
     // An injected free-list order (fixture replay of tied usages) exists only on the plain path.
     if (this.fused && options.allocationSortOrder === undefined) {
@@ -266,9 +287,11 @@ export class DenseMemory implements MemoryModule<DenseMemoryState> {
     const batch = xi.shape[0];
     assertDenseState('DenseMemory.step', prev, batch, this.memorySize, this.cellSize, this.readHeads);
     if (options.allocationSortOrder !== undefined) {
-      assertShape('DenseMemory.step', 'options.allocationSortOrder', options.allocationSortOrder, [batch, this.memorySize]);
+      assertShape('DenseMemory.step', 'options.allocationSortOrder', options.allocationSortOrder, [
+        batch,
+        this.memorySize,
+      ]);
       assertDtype('DenseMemory.step', 'options.allocationSortOrder', options.allocationSortOrder, 'int32');
     }
   }
-
 }

@@ -63,7 +63,14 @@ export interface DenseStepOptions {
 }
 
 /** Check a state's six tensors against `[batch, N, W]`-style shapes; errors name the field. */
-export function assertDenseState(fn: string, state: DenseMemoryState, batch: number, memorySize: number, cellSize: number, readHeads: number): void {
+export function assertDenseState(
+  fn: string,
+  state: DenseMemoryState,
+  batch: number,
+  memorySize: number,
+  cellSize: number,
+  readHeads: number,
+): void {
   assertShape(fn, 'prev.memory', state.memory, [batch, memorySize, cellSize]);
   assertShape(fn, 'prev.linkMatrix', state.linkMatrix, [batch, memorySize, memorySize]);
   assertShape(fn, 'prev.precedence', state.precedence, [batch, memorySize]);
@@ -79,7 +86,11 @@ export function assertDenseState(fn: string, state: DenseMemoryState, batch: num
  * @param prev the state after the previous step
  * @param controls the parsed interface of this step (`parseInterface`)
  */
-export function denseMemoryStep(prev: DenseMemoryState, controls: MemoryInterface, options: DenseStepOptions = {}): DenseStepTrace {
+export function denseMemoryStep(
+  prev: DenseMemoryState,
+  controls: MemoryInterface,
+  options: DenseStepOptions = {},
+): DenseStepTrace {
   const [batch, memorySize, cellSize] = prev.memory.shape;
   const readHeads = prev.readWeights.shape[1];
   assertDenseState('denseMemoryStep', prev, batch, memorySize, cellSize, readHeads);
@@ -90,7 +101,12 @@ export function denseMemoryStep(prev: DenseMemoryState, controls: MemoryInterfac
   const writeContent3d = contentWeights(prev.memory, tf.expandDims(controls.writeKey, 1), controls.writeStrength);
   const writeContentWeights: tf.Tensor2D = tf.reshape(writeContent3d, [batch, memorySize]);
   const allocation = computeAllocation(usage, options.allocationSortOrder);
-  const writeWeights = writeWeighting(allocation.allocationWeights, writeContentWeights, controls.allocationGate, controls.writeGate);
+  const writeWeights = writeWeighting(
+    allocation.allocationWeights,
+    writeContentWeights,
+    controls.allocationGate,
+    controls.writeGate,
+  );
   const memory = eraseAndWrite(prev.memory, writeWeights, controls.eraseVector, controls.writeVector);
   const linkMatrix = updateLinkMatrix(prev.linkMatrix, writeWeights, prev.precedence, options.offDiagonalMask);
   const precedence = updatePrecedence(prev.precedence, writeWeights);

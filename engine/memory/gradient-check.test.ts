@@ -28,12 +28,24 @@ function scaledSoftmax(shape: number[], total: number, seed: number): tf.Tensor 
   return tf.mul(tf.softmax(tf.randomNormal(shape, 0, 1, 'float32', seed)), total);
 }
 
-const INPUT_NAMES = ['weight', 'bias', 'memory', 'linkMatrix', 'precedence', 'readWeights', 'writeWeights', 'usage'] as const;
+const INPUT_NAMES = [
+  'weight',
+  'bias',
+  'memory',
+  'linkMatrix',
+  'precedence',
+  'readWeights',
+  'writeWeights',
+  'usage',
+] as const;
 
 function makeInputs(): tf.Tensor[] {
   const size = interfaceSize(HEADS, WIDTH);
   const offDiagonal = tf.sub(1, tf.eye(CELLS));
-  const usageRows = [[0.1, 0.7, 0.3, 0.9, 0.5], [0.5, 0.1, 0.9, 0.3, 0.7]];
+  const usageRows = [
+    [0.1, 0.7, 0.3, 0.9, 0.5],
+    [0.5, 0.1, 0.9, 0.3, 0.7],
+  ];
   return [
     tf.randomUniform([size, INPUT], -0.8, 0.8, 'float32', 1),
     tf.randomUniform([size], -0.5, 0.5, 'float32', 2),
@@ -60,7 +72,10 @@ const projections = () => [
 
 function loss(inputs: readonly tf.Tensor[], controllerOutput: tf.Tensor2D, weights: readonly tf.Tensor[]): tf.Scalar {
   const [weight, bias, memory, linkMatrix, precedence, readWeights, writeWeights, usage] = inputs;
-  const parameters = new Map<string, tf.Tensor>([['interface_weights.weight', weight], ['interface_weights.bias', bias]]);
+  const parameters = new Map<string, tf.Tensor>([
+    ['interface_weights.weight', weight],
+    ['interface_weights.bias', bias],
+  ]);
   const raw = computeInterfaceRaw(controllerOutput, parameters, HEADS, WIDTH, false);
   const trace = denseMemoryStep(
     {
@@ -74,7 +89,15 @@ function loss(inputs: readonly tf.Tensor[], controllerOutput: tf.Tensor2D, weigh
     parseInterface(raw, HEADS, WIDTH),
   );
   const { state } = trace;
-  const outputs = [trace.readVectors, state.memory, state.linkMatrix, state.precedence, state.readWeights, state.writeWeights, state.usage];
+  const outputs = [
+    trace.readVectors,
+    state.memory,
+    state.linkMatrix,
+    state.precedence,
+    state.readWeights,
+    state.writeWeights,
+    state.usage,
+  ];
   return tf.addN(outputs.map((output, i) => tf.sum(tf.mul(output, weights[i]))));
 }
 
@@ -89,7 +112,11 @@ test('the dense step gradient matches central finite differences for the interfa
       for (let trial = 0; trial < 3; trial++) {
         const direction = tf.randomUniform(inputs[index].shape, -1, 1, 'float32', 100 + 10 * index + trial);
         const shifted = (sign: number) =>
-          loss(inputs.map((input, i) => (i === index ? tf.add(input, tf.mul(direction, sign * EPSILON)) : input)), controllerOutput, weights).dataSync()[0];
+          loss(
+            inputs.map((input, i) => (i === index ? tf.add(input, tf.mul(direction, sign * EPSILON)) : input)),
+            controllerOutput,
+            weights,
+          ).dataSync()[0];
         const numeric = (shifted(1) - shifted(-1)) / (2 * EPSILON);
         const analytic = tf.sum(tf.mul(gradients[index], direction)).dataSync()[0];
         const scale = Math.max(Math.abs(numeric), Math.abs(analytic), ABSOLUTE_FLOOR / RELATIVE_TOLERANCE);

@@ -134,8 +134,14 @@ export function computeInterfaceRaw(
   let bias: tf.Tensor;
   if (independentLinears) {
     const parts = interfaceLayout(readHeads, cellSize);
-    weight = tf.concat(parts.map((part) => parameter(`${part.pytorchName}_transform.weight`)), 0);
-    bias = tf.concat(parts.map((part) => parameter(`${part.pytorchName}_transform.bias`)), 0);
+    weight = tf.concat(
+      parts.map((part) => parameter(`${part.pytorchName}_transform.weight`)),
+      0,
+    );
+    bias = tf.concat(
+      parts.map((part) => parameter(`${part.pytorchName}_transform.bias`)),
+      0,
+    );
   } else {
     weight = parameter('interface_weights.weight');
     bias = parameter('interface_weights.bias');

@@ -38,8 +38,21 @@ function oneHot(length: number, index: number, value = 1): number[] {
 
 test('content read picks the planted cell, for every head at once', () => {
   // [batch 1, 5 cells, 3 words]; cell 3 holds the first key's direction, cell 0 the second's.
-  const memory = tf.tensor3d([[[1, 0, 0], [0, 0, 1], [0, 0, 0], [0, 1, 0], [0.5, 0, 0.5]]]);
-  const keys = tf.tensor3d([[[0, 0.7, 0], [0.3, 0, 0]]]);
+  const memory = tf.tensor3d([
+    [
+      [1, 0, 0],
+      [0, 0, 1],
+      [0, 0, 0],
+      [0, 1, 0],
+      [0.5, 0, 0.5],
+    ],
+  ]);
+  const keys = tf.tensor3d([
+    [
+      [0, 0.7, 0],
+      [0.3, 0, 0],
+    ],
+  ]);
   const weights = contentWeights(memory, keys, tf.tensor2d([[100, 100]]));
   assert.deepEqual(argmaxRows(weights), [3, 0]);
   const values = weights.arraySync()[0];
@@ -76,14 +89,20 @@ test('allocation from an empty memory picks cell 0 (ties go to the lowest index)
   close(result.allocationWeights.dataSync(), [...row, ...row], 2e-7, 'allocation');
   const [first, second, third] = result.allocationWeights.dataSync();
   assert.ok(first > second && second > third && third > 0, 'weights fall off along the free list');
-  assert.deepEqual(result.sortOrder.arraySync(), [[0, 1, 2], [0, 1, 2]]);
+  assert.deepEqual(result.sortOrder.arraySync(), [
+    [0, 1, 2],
+    [0, 1, 2],
+  ]);
 });
 
 test('an injected sort order replaces the stable one', () => {
   const order = tf.tensor2d([[2, 0, 1]], undefined, 'int32');
   const result = allocationWeights(tf.zeros([1, 3]), order);
   assert.deepEqual(argmaxRows(result.allocationWeights), [2]);
-  assert.throws(() => allocationWeights(tf.zeros([1, 3]), tf.tensor2d([[2, 0, 1]])), /injectedSortOrder' must have dtype int32/);
+  assert.throws(
+    () => allocationWeights(tf.zeros([1, 3]), tf.tensor2d([[2, 0, 1]])),
+    /injectedSortOrder' must have dtype int32/,
+  );
 });
 
 test('usage: written cells become used, freed read cells become free', () => {
@@ -91,44 +110,86 @@ test('usage: written cells become used, freed read cells become free', () => {
     tf.tensor2d([[0.5, 0.5, 0.2]]),
     tf.tensor2d([[0.4, 0, 0]]),
     tf.tensor2d([[1, 0]]),
-    tf.tensor3d([[[0, 0, 1], [0, 0, 1]]]),
+    tf.tensor3d([
+      [
+        [0, 0, 1],
+        [0, 0, 1],
+      ],
+    ]),
   );
   // cell 0: 0.5 + 0.5·0.4; cell 1 untouched; cell 2 read by head 0 with free gate 1 → freed.
   close(usage.dataSync(), [0.7, 0.5, 0], 1e-6, 'usage');
 });
 
 test('write weighting interpolates allocation and content, scaled by the write gate', () => {
-  const weights = writeWeighting(tf.tensor2d([[1, 0]]), tf.tensor2d([[0, 1]]), tf.tensor2d([[0.25]]), tf.tensor2d([[0.5]]));
+  const weights = writeWeighting(
+    tf.tensor2d([[1, 0]]),
+    tf.tensor2d([[0, 1]]),
+    tf.tensor2d([[0.25]]),
+    tf.tensor2d([[0.5]]),
+  );
   close(weights.dataSync(), [0.125, 0.375], 1e-7, 'write weights');
 });
 
 test('erase and write: a fully weighted, fully erased cell ends up holding the write vector', () => {
-  const memory = tf.tensor3d([[[1, 2], [3, 4], [5, 6]]]);
+  const memory = tf.tensor3d([
+    [
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ],
+  ]);
   const next = eraseAndWrite(memory, tf.tensor2d([[0, 1, 0.5]]), tf.tensor2d([[1, 1]]), tf.tensor2d([[-1, 0.5]]));
   close(next.dataSync(), [1, 2, -1, 0.5, 5 * 0.5 - 0.5, 6 * 0.5 + 0.25], 1e-6, 'memory');
 });
 
 test('links record that the written cell follows the previously written one; the diagonal stays 0', () => {
   const cells = 6;
-  const links = updateLinkMatrix(tf.zeros([1, cells, cells]), tf.tensor2d([oneHot(cells, 2)]), tf.tensor2d([oneHot(cells, 5)]));
+  const links = updateLinkMatrix(
+    tf.zeros([1, cells, cells]),
+    tf.tensor2d([oneHot(cells, 2)]),
+    tf.tensor2d([oneHot(cells, 5)]),
+  );
   const expected = new Array(cells * cells).fill(0);
   expected[2 * cells + 5] = 1;
   close(links.dataSync(), expected, 0, 'links');
-  const selfLink = updateLinkMatrix(tf.zeros([1, cells, cells]), tf.tensor2d([oneHot(cells, 2)]), tf.tensor2d([oneHot(cells, 2)]));
+  const selfLink = updateLinkMatrix(
+    tf.zeros([1, cells, cells]),
+    tf.tensor2d([oneHot(cells, 2)]),
+    tf.tensor2d([oneHot(cells, 2)]),
+  );
   close(selfLink.dataSync(), new Array(cells * cells).fill(0), 0, 'no self link');
-  close(updatePrecedence(tf.tensor2d([oneHot(cells, 5)]), tf.tensor2d([oneHot(cells, 2, 0.75)])).dataSync(), [0, 0, 0.75, 0, 0, 0.25], 1e-7, 'precedence');
+  close(
+    updatePrecedence(tf.tensor2d([oneHot(cells, 5)]), tf.tensor2d([oneHot(cells, 2, 0.75)])).dataSync(),
+    [0, 0, 0.75, 0, 0, 0.25],
+    1e-7,
+    'precedence',
+  );
 });
 
 test('forward mode follows a planted link, backward mode follows it in reverse', () => {
   const cells = 6;
   const rows = Array.from({ length: cells }, () => new Array(cells).fill(0));
   rows[2][5] = 1; // cell 2 was written right after cell 5
-  const { forwardWeights, backwardWeights } = directionalWeights(tf.tensor3d([rows]), tf.tensor3d([[oneHot(cells, 5), oneHot(cells, 2)]]));
+  const { forwardWeights, backwardWeights } = directionalWeights(
+    tf.tensor3d([rows]),
+    tf.tensor3d([[oneHot(cells, 5), oneHot(cells, 2)]]),
+  );
   close(forwardWeights.dataSync(), [...oneHot(cells, 2), ...new Array(cells).fill(0)], 0, 'forward');
   close(backwardWeights.dataSync(), [...new Array(cells).fill(0), ...oneHot(cells, 5)], 0, 'backward');
   // Head 0 in forward mode reads cell 2; head 1 in backward mode reads cell 5.
-  const modes = tf.tensor3d([[[0, 1, 0], [1, 0, 0]]]);
-  const weights = readWeighting(modes, backwardWeights, forwardWeights, tf.tensor3d([[new Array(cells).fill(1 / cells), new Array(cells).fill(1 / cells)]]));
+  const modes = tf.tensor3d([
+    [
+      [0, 1, 0],
+      [1, 0, 0],
+    ],
+  ]);
+  const weights = readWeighting(
+    modes,
+    backwardWeights,
+    forwardWeights,
+    tf.tensor3d([[new Array(cells).fill(1 / cells), new Array(cells).fill(1 / cells)]]),
+  );
   assert.deepEqual(argmaxRows(weights), [2, 5]);
   const memory = tf.tensor3d([Array.from({ length: cells }, (_, cell) => [cell, -cell])]);
   close(readVectors(memory, weights).dataSync(), [2, -2, 5, -5], 1e-6, 'read vectors');
@@ -146,5 +207,8 @@ test('interface layout has RW+3W+5R+3 entries and the parser applies the documen
   close(parsed.writeGate.dataSync(), [0.5, 0.5, 0.5, 0.5], 1e-7, 'sigmoid(0)');
   close(parsed.readStrengths.dataSync(), new Array(8).fill(Math.log(2)), 1e-6, 'softplus(0)');
   close(parsed.readModes.dataSync(), new Array(24).fill(1 / 3), 1e-6, 'softmax per head');
-  assert.throws(() => parseInterface(tf.zeros([4, size + 1]), heads, width), /parseInterface: argument 'interfaceRaw' must have shape \[\?, 28\], got \[4, 29\]/);
+  assert.throws(
+    () => parseInterface(tf.zeros([4, size + 1]), heads, width),
+    /parseInterface: argument 'interfaceRaw' must have shape \[\?, 28\], got \[4, 29\]/,
+  );
 });

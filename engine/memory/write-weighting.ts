@@ -26,6 +26,9 @@ export function writeWeighting(
   assertShape('writeWeighting', 'writeContentWeights', writeContentWeights, [batch, memorySize]);
   assertShape('writeWeighting', 'allocationGate', allocationGate, [batch, 1]);
   assertShape('writeWeighting', 'writeGate', writeGate, [batch, 1]);
-  const interpolated = tf.add(tf.mul(allocationGate, allocationWeights), tf.mul(tf.sub(1, allocationGate), writeContentWeights));
+  const interpolated = tf.add(
+    tf.mul(allocationGate, allocationWeights),
+    tf.mul(tf.sub(1, allocationGate), writeContentWeights),
+  );
   return tf.mul(writeGate, interpolated);
 }

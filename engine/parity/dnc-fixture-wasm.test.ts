@@ -22,7 +22,10 @@ describe('DNC fixture parity on wasm', () => {
   for (const file of ['dnc_A.json', 'dnc_A_randinit.json']) {
     for (const mode of ['stepwise', 'single-call'] as const) {
       it(`${file} ${mode}`, () => {
-        const report = replayDncFixture(JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')), { mode, injectSortOrder: true });
+        const report = replayDncFixture(JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')), {
+          mode,
+          injectSortOrder: true,
+        });
         assert.equal(tf.getBackend(), 'wasm');
         for (const [name, error] of Object.entries(report.maxAbsError)) assert.ok(error < 1e-5, `${name}: ${error}`);
       });

@@ -31,7 +31,8 @@ describe('DNC fixture parity', () => {
         const report = replayDncFixture(load(file), { mode, injectSortOrder: true });
         assert.ok(Object.keys(report.maxAbsError).length >= 9);
         assert.ok('outputs' in report.maxAbsError);
-        for (const [name, error] of Object.entries(report.maxAbsError)) assert.ok(error < TOLERANCE, `${name}: ${error}`);
+        for (const [name, error] of Object.entries(report.maxAbsError))
+          assert.ok(error < TOLERANCE, `${name}: ${error}`);
       });
     }
     it(`${file}: with the stable tie rule, outputs and reads still match in every mode`, () => {
@@ -44,7 +45,10 @@ describe('DNC fixture parity', () => {
   }
 
   it('the paper run and pytorch-dnc single call really differ (so the modes test something)', () => {
-    const json = load('dnc_A_randinit.json') as { single_call: { outputs_time_major: { data: number[] } }; stepwise: { outputs_time_major: { data: number[] } } };
+    const json = load('dnc_A_randinit.json') as {
+      single_call: { outputs_time_major: { data: number[] } };
+      stepwise: { outputs_time_major: { data: number[] } };
+    };
     const a = json.single_call.outputs_time_major.data;
     const b = json.stepwise.outputs_time_major.data;
     assert.ok(Math.max(...a.map((v, i) => Math.abs(v - b[i]))) > 1e-2);
@@ -53,15 +57,28 @@ describe('DNC fixture parity', () => {
   it('names the missing field of a broken fixture', () => {
     const json = load('dnc_A.json') as Record<string, unknown>;
     const { inputs_x: _dropped, ...rest } = json;
-    assert.throws(() => replayDncFixture({ ...rest, inputs_x: { shape: [2, 5], data: [1] } }, { mode: 'stepwise', injectSortOrder: true }), /inputs_x has 1 values for shape \[2, 5\]/);
+    assert.throws(
+      () =>
+        replayDncFixture(
+          { ...rest, inputs_x: { shape: [2, 5], data: [1] } },
+          { mode: 'stepwise', injectSortOrder: true },
+        ),
+      /inputs_x has 1 values for shape \[2, 5\]/,
+    );
     const { stepwise: _s, ...noStepwise } = json;
-    assert.throws(() => replayDncFixture(noStepwise, { mode: 'one-call', injectSortOrder: true }), /fixture has no field 'stepwise'/);
+    assert.throws(
+      () => replayDncFixture(noStepwise, { mode: 'one-call', injectSortOrder: true }),
+      /fixture has no field 'stepwise'/,
+    );
   });
 });
 
 describe('npm run parity', () => {
   const run = (...files: string[]) =>
-    spawnSync(process.execPath, ['--import', 'tsx', 'engine/cli/parity.ts', ...files], { encoding: 'utf8', env: { ...process.env, ENGRAM_BACKEND: 'cpu' } });
+    spawnSync(process.execPath, ['--import', 'tsx', 'engine/cli/parity.ts', ...files], {
+      encoding: 'utf8',
+      env: { ...process.env, ENGRAM_BACKEND: 'cpu' },
+    });
 
   it('prints per-tensor errors and max_abs_error, exit 0 on a fixture', () => {
     const result = run(join(FIXTURES, 'dnc_A.json'));
@@ -69,7 +86,10 @@ describe('npm run parity', () => {
     const lines = result.stdout.trim().split('\n');
     assert.match(lines.at(-1)!, /^max_abs_error=\d\.\d{3}e-\d+$/);
     assert.ok(Number(lines.at(-1)!.split('=')[1]) < 1e-4);
-    assert.ok(lines.some((l) => /^\s+single-call debug_memory\.link_matrix\s+\d\.\d\de-\d+$/.test(l)), result.stdout);
+    assert.ok(
+      lines.some((l) => /^\s+single-call debug_memory\.link_matrix\s+\d\.\d\de-\d+$/.test(l)),
+      result.stdout,
+    );
     assert.ok(lines.some((l) => /^\s+stepwise outputs\s/.test(l)));
   });
 

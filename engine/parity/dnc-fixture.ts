@@ -65,8 +65,10 @@ function asTensor(value: Json, where: string): FixtureTensor {
   const shape = field(value, 'shape', where);
   const data = field(value, 'data', where);
   const numbers = (v: Json): v is number[] => Array.isArray(v) && v.every((x) => typeof x === 'number');
-  if (!numbers(shape) || !numbers(data)) throw new Error(`replayDncFixture: ${where} must be {shape: number[], data: number[]}`);
-  if (shape.reduce((a, b) => a * b, 1) !== data.length) throw new Error(`replayDncFixture: ${where} has ${data.length} values for shape [${shape.join(', ')}]`);
+  if (!numbers(shape) || !numbers(data))
+    throw new Error(`replayDncFixture: ${where} must be {shape: number[], data: number[]}`);
+  if (shape.reduce((a, b) => a * b, 1) !== data.length)
+    throw new Error(`replayDncFixture: ${where} has ${data.length} values for shape [${shape.join(', ')}]`);
   return { shape, data };
 }
 
@@ -76,14 +78,16 @@ function tensorField(value: Json, name: string, where: string): FixtureTensor {
 
 function configNumber(config: Json, name: string): number {
   const value = field(config, name, 'config');
-  if (typeof value !== 'number') throw new Error(`replayDncFixture: config.${name} must be a number, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number')
+    throw new Error(`replayDncFixture: config.${name} must be a number, got ${JSON.stringify(value)}`);
   return value;
 }
 
 function configBoolean(config: Json, name: string, fallback: boolean): boolean {
   if (!isRecord(config) || !(name in config)) return fallback;
   const value = config[name];
-  if (typeof value !== 'boolean') throw new Error(`replayDncFixture: config.${name} must be a boolean, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'boolean')
+    throw new Error(`replayDncFixture: config.${name} must be a boolean, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -96,7 +100,8 @@ export function isDncFixture(json: Json): boolean {
 export function modelFromFixture(json: Json, debug: boolean): DNC {
   const config = field(json, 'config', 'fixture');
   const rnnType = field(config, 'rnn_type', 'config');
-  if (rnnType !== 'lstm' && rnnType !== 'gru' && rnnType !== 'rnn') throw new Error(`replayDncFixture: config.rnn_type must be lstm, gru or rnn, got ${JSON.stringify(rnnType)}`);
+  if (rnnType !== 'lstm' && rnnType !== 'gru' && rnnType !== 'rnn')
+    throw new Error(`replayDncFixture: config.rnn_type must be lstm, gru or rnn, got ${JSON.stringify(rnnType)}`);
   const model = new DNC({
     inputSize: configNumber(config, 'input_size'),
     hiddenSize: configNumber(config, 'hidden_size'),
@@ -126,7 +131,10 @@ export function modelFromFixture(json: Json, debug: boolean): DNC {
 /** The fixture's starting hidden state (controller, memory, reads) as engine tensors. */
 function initialHidden(json: Json, model: DNC, batchSize: number): DNCHidden {
   const o = model.options;
-  if (o.numLayers !== 1) throw new Error(`replayDncFixture: fixtures with num_layers ${o.numLayers} are not supported (initial state layout is per layer 0)`);
+  if (o.numLayers !== 1)
+    throw new Error(
+      `replayDncFixture: fixtures with num_layers ${o.numLayers} are not supported (initial state layout is per layer 0)`,
+    );
   const fresh = model.initialHidden(batchSize);
   const state = field(json, 'initial_controller_state', 'fixture');
   const perLayer = (t: FixtureTensor) => tf.unstack(tf.tensor(t.data as number[], [...t.shape])) as tf.Tensor2D[];
@@ -135,18 +143,28 @@ function initialHidden(json: Json, model: DNC, batchSize: number): DNCHidden {
     cell: o.rnnType === 'lstm' ? perLayer(tensorField(state, 'c0', 'initial_controller_state')) : undefined,
   };
   const reads = field(json, 'initial_read_vectors', 'fixture');
-  const readVectors = typeof reads === 'string' ? fresh.readVectors : [tf.tensor2d(asTensor(reads, 'initial_read_vectors').data as number[], [batchSize, o.readHeads * o.cellSize])];
+  const readVectors =
+    typeof reads === 'string'
+      ? fresh.readVectors
+      : [tf.tensor2d(asTensor(reads, 'initial_read_vectors').data as number[], [batchSize, o.readHeads * o.cellSize])];
   const memoryJson = field(json, 'initial_memory_state', 'fixture');
   let memory = fresh.memory;
   if (typeof memoryJson !== 'string') {
     const shapes = Object.fromEntries(Object.entries(fresh.memory[0]).map(([k, t]) => [k, t.shape]));
     const loaded: Record<string, tf.Tensor> = {};
     for (const [pytorchName, engineName] of Object.entries(STATE_NAMES)) {
-      loaded[engineName] = tf.tensor(tensorField(memoryJson, pytorchName, 'initial_memory_state').data as number[], shapes[engineName]);
+      loaded[engineName] = tf.tensor(
+        tensorField(memoryJson, pytorchName, 'initial_memory_state').data as number[],
+        shapes[engineName],
+      );
     }
     memory = [loaded];
   }
-  const unused = [...fresh.controller.flatMap((s) => [...s.hidden, ...(s.cell ?? [])]), ...(readVectors === fresh.readVectors ? [] : fresh.readVectors), ...(memory === fresh.memory ? [] : Object.values(fresh.memory[0]))];
+  const unused = [
+    ...fresh.controller.flatMap((s) => [...s.hidden, ...(s.cell ?? [])]),
+    ...(readVectors === fresh.readVectors ? [] : fresh.readVectors),
+    ...(memory === fresh.memory ? [] : Object.values(fresh.memory[0])),
+  ];
   tf.dispose(unused);
   return { controller: [controller], memory, readVectors };
 }
@@ -155,7 +173,10 @@ function initialHidden(json: Json, model: DNC, batchSize: number): DNCHidden {
 class ErrorTable {
   readonly errors: Record<string, number> = {};
   compare(name: string, actual: ArrayLike<number>, expected: readonly number[]): void {
-    if (actual.length !== expected.length) throw new Error(`replayDncFixture: ${name} has ${actual.length} values in the engine, ${expected.length} in the fixture`);
+    if (actual.length !== expected.length)
+      throw new Error(
+        `replayDncFixture: ${name} has ${actual.length} values in the engine, ${expected.length} in the fixture`,
+      );
     let worst = this.errors[name] ?? 0;
     for (let i = 0; i < actual.length; i++) {
       const d = Math.abs(actual[i] - expected[i]);
@@ -172,7 +193,11 @@ function firstRow(t: FixtureTensor): number[] {
 
 function compareState(table: ErrorTable, prefix: string, state: MemoryState, expected: Json, where: string): void {
   for (const [pytorchName, engineName] of Object.entries(STATE_NAMES)) {
-    table.compare(`${prefix}.${pytorchName}`, state[engineName].dataSync(), tensorField(expected, pytorchName, where).data);
+    table.compare(
+      `${prefix}.${pytorchName}`,
+      state[engineName].dataSync(),
+      tensorField(expected, pytorchName, where).data,
+    );
   }
 }
 
@@ -186,11 +211,23 @@ function compareFrame(table: ErrorTable, frame: DebugFrame, calls: Json[], first
       const size = tensor.data.length / frame.timesteps;
       return tensor.data.subarray(t * size, (t + 1) * size);
     };
-    table.compare('debug.controllerOutput', pick('controllerOutput'), firstRow(tensorField(call, 'xi', `memory_calls[${t}]`)));
-    table.compare('debug.readVectors', pick('readVectors'), firstRow(tensorField(call, 'read_vectors', `memory_calls[${t}]`)));
+    table.compare(
+      'debug.controllerOutput',
+      pick('controllerOutput'),
+      firstRow(tensorField(call, 'xi', `memory_calls[${t}]`)),
+    );
+    table.compare(
+      'debug.readVectors',
+      pick('readVectors'),
+      firstRow(tensorField(call, 'read_vectors', `memory_calls[${t}]`)),
+    );
     const after = field(call, 'state_after', `memory_calls[${t}]`);
     for (const [pytorchName, engineName] of Object.entries(STATE_NAMES)) {
-      table.compare(`debug.${engineName}`, pick(engineName), firstRow(tensorField(after, pytorchName, `memory_calls[${t}].state_after`)));
+      table.compare(
+        `debug.${engineName}`,
+        pick(engineName),
+        firstRow(tensorField(after, pytorchName, `memory_calls[${t}].state_after`)),
+      );
     }
   }
 }
@@ -199,15 +236,22 @@ function compareFrame(table: ErrorTable, frame: DebugFrame, calls: Json[], first
  * Replay a DNC fixture in one mode and measure the largest error of every compared tensor.
  * @param json the parsed fixture file
  */
-export function replayDncFixture(json: Json, options: { mode: DncReplayMode; injectSortOrder: boolean }): DncReplayReport {
-  if (!DNC_REPLAY_MODES.includes(options.mode)) throw new Error(`replayDncFixture: mode must be one of ${DNC_REPLAY_MODES.join(', ')}, got ${JSON.stringify(options.mode)}`);
+export function replayDncFixture(
+  json: Json,
+  options: { mode: DncReplayMode; injectSortOrder: boolean },
+): DncReplayReport {
+  if (!DNC_REPLAY_MODES.includes(options.mode))
+    throw new Error(
+      `replayDncFixture: mode must be one of ${DNC_REPLAY_MODES.join(', ')}, got ${JSON.stringify(options.mode)}`,
+    );
   const name = isRecord(json) && typeof json.fixture === 'string' ? json.fixture : 'unnamed';
   const record = field(json, options.mode === 'single-call' ? 'single_call' : 'stepwise', 'fixture');
   const callsJson = field(record, 'memory_calls', options.mode === 'single-call' ? 'single_call' : 'stepwise');
   if (!Array.isArray(callsJson)) throw new Error('replayDncFixture: memory_calls must be an array');
   const calls: Json[] = callsJson;
   const inputs = tensorField(json, 'inputs_x', 'fixture');
-  if (inputs.shape.length !== 3) throw new Error(`replayDncFixture: inputs_x must be [batch, time, input], got [${inputs.shape.join(', ')}]`);
+  if (inputs.shape.length !== 3)
+    throw new Error(`replayDncFixture: inputs_x must be [batch, time, input], got [${inputs.shape.join(', ')}]`);
   const [batchSize, steps] = inputs.shape;
   const resetExperience = configBoolean(field(json, 'config', 'fixture'), 'reset_experience', false);
   const model = modelFromFixture(json, options.mode !== 'stepwise');
@@ -232,7 +276,10 @@ export function replayDncFixture(json: Json, options: { mode: DncReplayMode; inj
     if (options.mode === 'stepwise') {
       for (let t = 0; t < steps; t++) {
         const xt = tf.slice(x, [0, t, 0], [batchSize, 1, inputs.shape[2]]);
-        const result = model.forward(xt, hidden, { resetExperience: resetExperience && t === 0, memoryStepOptions: memoryStepOptions(t * layers) });
+        const result = model.forward(xt, hidden, {
+          resetExperience: resetExperience && t === 0,
+          memoryStepOptions: memoryStepOptions(t * layers),
+        });
         xt.dispose();
         model.disposeHidden(hidden);
         hidden = result.hidden;
@@ -241,10 +288,22 @@ export function replayDncFixture(json: Json, options: { mode: DncReplayMode; inj
         const call = calls[t * layers + layers - 1];
         const top = hidden.controller[layers - 1].hidden;
         const clip = model.options.clip;
-        const xi = tf.tidy(() => (clip > 0 ? tf.clipByValue(top[top.length - 1], -clip, clip) : top[top.length - 1]).dataSync());
+        const xi = tf.tidy(() =>
+          (clip > 0 ? tf.clipByValue(top[top.length - 1], -clip, clip) : top[top.length - 1]).dataSync(),
+        );
         table.compare('xi', xi, tensorField(call, 'xi', `memory_calls[${t}]`).data);
-        table.compare('read_vectors', hidden.readVectors[layers - 1].dataSync(), tensorField(call, 'read_vectors', `memory_calls[${t}]`).data);
-        compareState(table, 'state_after', hidden.memory[0], field(call, 'state_after', `memory_calls[${t}]`), `memory_calls[${t}].state_after`);
+        table.compare(
+          'read_vectors',
+          hidden.readVectors[layers - 1].dataSync(),
+          tensorField(call, 'read_vectors', `memory_calls[${t}]`).data,
+        );
+        compareState(
+          table,
+          'state_after',
+          hidden.memory[0],
+          field(call, 'state_after', `memory_calls[${t}]`),
+          `memory_calls[${t}].state_after`,
+        );
       }
     } else {
       const result = model.forward(x, hidden, {
@@ -254,26 +313,61 @@ export function replayDncFixture(json: Json, options: { mode: DncReplayMode; inj
       });
       model.disposeHidden(hidden);
       hidden = result.hidden;
-      const perStep = tf.tidy(() => tf.unstack(tf.transpose(result.output, [1, 0, 2])).map((t) => t.dataSync() as Float32Array));
+      const perStep = tf.tidy(() =>
+        tf.unstack(tf.transpose(result.output, [1, 0, 2])).map((t) => t.dataSync() as Float32Array),
+      );
       outputs.push(...perStep);
       result.output.dispose();
       if (result.debug === undefined) throw new Error('replayDncFixture: the model returned no debug frame');
       compareFrame(table, result.debug, calls, 0, layers);
       const last = calls[calls.length - 1];
-      table.compare('read_vectors', hidden.readVectors[layers - 1].dataSync(), tensorField(last, 'read_vectors', 'last memory call').data);
-      compareState(table, 'state_after', hidden.memory[0], field(last, 'state_after', 'last memory call'), 'last memory call.state_after');
+      table.compare(
+        'read_vectors',
+        hidden.readVectors[layers - 1].dataSync(),
+        tensorField(last, 'read_vectors', 'last memory call').data,
+      );
+      compareState(
+        table,
+        'state_after',
+        hidden.memory[0],
+        field(last, 'state_after', 'last memory call'),
+        'last memory call.state_after',
+      );
       if (options.mode === 'single-call') {
         const final = field(record, 'final_controller_state', 'single_call');
         const controller = hidden.controller[layers - 1];
         const stacked = (list: readonly tf.Tensor2D[]) => tf.tidy(() => tf.stack([...list]).dataSync());
-        table.compare('final_controller_state.h', stacked(controller.hidden), tensorField(final, 'h', 'final_controller_state').data);
-        if (controller.cell !== undefined) table.compare('final_controller_state.c', stacked(controller.cell), tensorField(final, 'c', 'final_controller_state').data);
-        table.compare('final_read_vectors', hidden.readVectors[layers - 1].dataSync(), tensorField(record, 'final_read_vectors', 'single_call').data);
-        compareState(table, 'final_memory_state', hidden.memory[0], field(record, 'final_memory_state', 'single_call'), 'single_call.final_memory_state');
+        table.compare(
+          'final_controller_state.h',
+          stacked(controller.hidden),
+          tensorField(final, 'h', 'final_controller_state').data,
+        );
+        if (controller.cell !== undefined)
+          table.compare(
+            'final_controller_state.c',
+            stacked(controller.cell),
+            tensorField(final, 'c', 'final_controller_state').data,
+          );
+        table.compare(
+          'final_read_vectors',
+          hidden.readVectors[layers - 1].dataSync(),
+          tensorField(record, 'final_read_vectors', 'single_call').data,
+        );
+        compareState(
+          table,
+          'final_memory_state',
+          hidden.memory[0],
+          field(record, 'final_memory_state', 'single_call'),
+          'single_call.final_memory_state',
+        );
         compareDebugDict(table, result.debug, field(record, 'debug_memory', 'single_call'));
       }
     }
-    const expectedOutputs = tensorField(record, 'outputs_time_major', options.mode === 'single-call' ? 'single_call' : 'stepwise');
+    const expectedOutputs = tensorField(
+      record,
+      'outputs_time_major',
+      options.mode === 'single-call' ? 'single_call' : 'stepwise',
+    );
     const joined = new Float32Array(outputs.reduce((n, o) => n + o.length, 0));
     let offset = 0;
     for (const o of outputs) {
@@ -296,6 +390,10 @@ function compareDebugDict(table: ErrorTable, frame: DebugFrame, debugMemory: Jso
     if (!Array.isArray(list)) throw new Error(`replayDncFixture: debug_memory.${pytorchName} must be an array`);
     const tensor = findTensor(frame, engineName);
     if (tensor === undefined) throw new Error(`replayDncFixture: debug frame has no '${engineName}'`);
-    table.compare(`debug_memory.${pytorchName}`, tensor.data, list.flatMap((entry, i) => asTensor(entry, `debug_memory.${pytorchName}[${i}]`).data));
+    table.compare(
+      `debug_memory.${pytorchName}`,
+      tensor.data,
+      list.flatMap((entry, i) => asTensor(entry, `debug_memory.${pytorchName}[${i}]`).data),
+    );
   }
 }

@@ -14,7 +14,9 @@ import { replayMemoryFixture } from './memory-fixture';
 const fixtureDir = PARITY_FIXTURE_DIR;
 const TOLERANCE = 1e-5;
 
-const fixtureFiles = readdirSync(fixtureDir).filter((name) => name.startsWith('memory_') && name.endsWith('.json')).sort();
+const fixtureFiles = readdirSync(fixtureDir)
+  .filter((name) => name.startsWith('memory_') && name.endsWith('.json'))
+  .sort();
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -31,7 +33,13 @@ for (const file of fixtureFiles) {
     const report = replayMemoryFixture(json, { injectSortOrder: true });
     assert.deepEqual(report.injectedSteps, report.tieSteps);
     assert.equal(report.sortOrderMismatches, 0, 'free-list order on untied rows');
-    for (const name of ['read_vectors', 'state_after.memory', 'state_after.link_matrix', 'state_after.usage_vector', 'intermediates.allocation_weights']) {
+    for (const name of [
+      'read_vectors',
+      'state_after.memory',
+      'state_after.link_matrix',
+      'state_after.usage_vector',
+      'intermediates.allocation_weights',
+    ]) {
       assert.ok(name in report.maxAbsError, `${name} was compared`);
     }
     for (const [name, error] of Object.entries(report.maxAbsError)) {

@@ -47,7 +47,8 @@ function field(value: Json, name: string, where: string): Json {
 
 function numberField(value: Json, name: string, where: string): number {
   const result = field(value, name, where);
-  if (typeof result !== 'number') throw new Error(`replayMemoryFixture: ${where}.${name} must be a number, got ${JSON.stringify(result)}`);
+  if (typeof result !== 'number')
+    throw new Error(`replayMemoryFixture: ${where}.${name} must be a number, got ${JSON.stringify(result)}`);
   return result;
 }
 
@@ -58,9 +59,11 @@ function isNumberArray(value: Json): value is number[] {
 function asTensor(value: Json, where: string): FixtureTensor {
   const shape = field(value, 'shape', where);
   const data = field(value, 'data', where);
-  if (!isNumberArray(shape) || !isNumberArray(data)) throw new Error(`replayMemoryFixture: ${where} must be {shape: number[], data: number[]}`);
+  if (!isNumberArray(shape) || !isNumberArray(data))
+    throw new Error(`replayMemoryFixture: ${where} must be {shape: number[], data: number[]}`);
   const size = shape.reduce((product, dimension) => product * dimension, 1);
-  if (size !== data.length) throw new Error(`replayMemoryFixture: ${where} has ${data.length} values for shape [${shape.join(', ')}]`);
+  if (size !== data.length)
+    throw new Error(`replayMemoryFixture: ${where} has ${data.length} values for shape [${shape.join(', ')}]`);
   return { shape, data };
 }
 
@@ -69,9 +72,15 @@ function tensorField(value: Json, name: string, where: string): FixtureTensor {
 }
 
 // Largest absolute difference; sizes must agree (fixture shapes may carry extra unit axes, e.g. [B, 1, N]).
-function maxAbsDifference(actual: Float32Array | Int32Array | Uint8Array, expected: FixtureTensor, name: string): number {
+function maxAbsDifference(
+  actual: Float32Array | Int32Array | Uint8Array,
+  expected: FixtureTensor,
+  name: string,
+): number {
   if (actual.length !== expected.data.length) {
-    throw new Error(`replayMemoryFixture: ${name} has ${actual.length} values in the engine, ${expected.data.length} in the fixture`);
+    throw new Error(
+      `replayMemoryFixture: ${name} has ${actual.length} values in the engine, ${expected.data.length} in the fixture`,
+    );
   }
   let worst = 0;
   for (let i = 0; i < actual.length; i++) {
@@ -86,7 +95,8 @@ function sortInfo(intermediates: Json, where: string): { order: number[][]; ties
   if (!isRecord(intermediates) || !('allocation_sort_order' in intermediates)) return undefined;
   const order = intermediates.allocation_sort_order;
   const ties = intermediates.allocation_ties;
-  if (!Array.isArray(order) || !order.every(isNumberArray)) throw new Error(`replayMemoryFixture: ${where}.allocation_sort_order must be number[][]`);
+  if (!Array.isArray(order) || !order.every(isNumberArray))
+    throw new Error(`replayMemoryFixture: ${where}.allocation_sort_order must be number[][]`);
   const tieFlags = Array.isArray(ties) ? ties.map((flag) => flag === true) : order.map(() => false);
   return { order, ties: tieFlags };
 }
@@ -128,12 +138,33 @@ export function replayMemoryFixture(json: Json, options: { injectSortOrder: bool
 
   const initial = field(json, 'initial_state', 'fixture');
   let state: DenseMemoryState = {
-    memory: tf.tensor3d(Float32Array.from(tensorField(initial, 'memory', 'initial_state').data), [batch, memorySize, cellSize]),
-    linkMatrix: tf.tensor3d(Float32Array.from(tensorField(initial, 'link_matrix', 'initial_state').data), [batch, memorySize, memorySize]),
-    precedence: tf.tensor2d(Float32Array.from(tensorField(initial, 'precedence', 'initial_state').data), [batch, memorySize]),
-    readWeights: tf.tensor3d(Float32Array.from(tensorField(initial, 'read_weights', 'initial_state').data), [batch, readHeads, memorySize]),
-    writeWeights: tf.tensor2d(Float32Array.from(tensorField(initial, 'write_weights', 'initial_state').data), [batch, memorySize]),
-    usage: tf.tensor2d(Float32Array.from(tensorField(initial, 'usage_vector', 'initial_state').data), [batch, memorySize]),
+    memory: tf.tensor3d(Float32Array.from(tensorField(initial, 'memory', 'initial_state').data), [
+      batch,
+      memorySize,
+      cellSize,
+    ]),
+    linkMatrix: tf.tensor3d(Float32Array.from(tensorField(initial, 'link_matrix', 'initial_state').data), [
+      batch,
+      memorySize,
+      memorySize,
+    ]),
+    precedence: tf.tensor2d(Float32Array.from(tensorField(initial, 'precedence', 'initial_state').data), [
+      batch,
+      memorySize,
+    ]),
+    readWeights: tf.tensor3d(Float32Array.from(tensorField(initial, 'read_weights', 'initial_state').data), [
+      batch,
+      readHeads,
+      memorySize,
+    ]),
+    writeWeights: tf.tensor2d(Float32Array.from(tensorField(initial, 'write_weights', 'initial_state').data), [
+      batch,
+      memorySize,
+    ]),
+    usage: tf.tensor2d(Float32Array.from(tensorField(initial, 'usage_vector', 'initial_state').data), [
+      batch,
+      memorySize,
+    ]),
   };
 
   try {
@@ -148,7 +179,10 @@ export function replayMemoryFixture(json: Json, options: { injectSortOrder: bool
       if (inject) injectedSteps.push(t);
 
       const next = tf.tidy(() => {
-        const xi = tf.tensor2d(Float32Array.from(tensorField(stepJson, 'controller_output_xi', where).data), [batch, inputSize]);
+        const xi = tf.tensor2d(Float32Array.from(tensorField(stepJson, 'controller_output_xi', where).data), [
+          batch,
+          inputSize,
+        ]);
         const injected = inject ? tf.tensor2d(sort.order.flat(), [batch, memorySize], 'int32') : undefined;
         if (isRecord(stepJson) && 'interface_raw' in stepJson) {
           record('interface_raw', memory.interfaceRaw(xi), tensorField(stepJson, 'interface_raw', where));
@@ -170,7 +204,10 @@ export function replayMemoryFixture(json: Json, options: { injectSortOrder: bool
           };
           for (const name of Object.keys(parsed)) {
             const tensor = ours[name];
-            if (tensor === undefined) throw new Error(`replayMemoryFixture: ${where}.parsed_interface.${name} is not an interface part the engine knows`);
+            if (tensor === undefined)
+              throw new Error(
+                `replayMemoryFixture: ${where}.parsed_interface.${name} is not an interface part the engine knows`,
+              );
             record(`parsed_interface.${name}`, tensor, asTensor(parsed[name], `${where}.parsed_interface.${name}`));
           }
         }
@@ -185,7 +222,12 @@ export function replayMemoryFixture(json: Json, options: { injectSortOrder: bool
             backward_weights: trace.backwardWeights,
           };
           for (const name of Object.keys(ours)) {
-            if (name in intermediates) record(`intermediates.${name}`, ours[name], asTensor(intermediates[name], `${where}.intermediates.${name}`));
+            if (name in intermediates)
+              record(
+                `intermediates.${name}`,
+                ours[name],
+                asTensor(intermediates[name], `${where}.intermediates.${name}`),
+              );
           }
         }
         if (sort !== undefined) {

@@ -31,36 +31,48 @@ export interface ParityLine {
 }
 
 /** Replay one parsed fixture; throws with a clear message when fields are missing or malformed. */
-export function replayFixture(json: unknown, options: { injectSortOrder: boolean }): { kind: FixtureKind; lines: ParityLine[] } {
+export function replayFixture(
+  json: unknown,
+  options: { injectSortOrder: boolean },
+): { kind: FixtureKind; lines: ParityLine[] } {
   const kind = fixtureKind(json);
   if (kind === undefined) {
-    throw new Error('neither a memory fixture (fields params, initial_state, steps) nor a DNC fixture (fields params, inputs_x, stepwise/single_call)');
+    throw new Error(
+      'neither a memory fixture (fields params, initial_state, steps) nor a DNC fixture (fields params, inputs_x, stepwise/single_call)',
+    );
   }
   const lines: ParityLine[] = [];
   if (kind === 'memory') {
     const report = replayMemoryFixture(json, { injectSortOrder: options.injectSortOrder });
-    for (const [tensor, error] of Object.entries(report.maxAbsError)) lines.push({ run: 'memory', tensor, maxAbsError: error });
+    for (const [tensor, error] of Object.entries(report.maxAbsError))
+      lines.push({ run: 'memory', tensor, maxAbsError: error });
   } else {
     for (const mode of DNC_REPLAY_MODES) {
       if (mode === 'single-call' && !(isRecord(json) && 'single_call' in json)) continue;
       if (mode !== 'single-call' && !(isRecord(json) && 'stepwise' in json)) continue;
       const report = replayDncFixture(json, { mode, injectSortOrder: options.injectSortOrder });
-      for (const [tensor, error] of Object.entries(report.maxAbsError)) lines.push({ run: mode, tensor, maxAbsError: error });
+      for (const [tensor, error] of Object.entries(report.maxAbsError))
+        lines.push({ run: mode, tensor, maxAbsError: error });
     }
   }
   return { kind, lines };
 }
 
-const USAGE = 'usage: npm run parity -- [--no-inject] FILE.json [FILE.json …]\n' +
+const USAGE =
+  'usage: npm run parity -- [--no-inject] FILE.json [FILE.json …]\n' +
   '  replays pytorch-dnc memory or DNC fixtures; prints the largest abs error per tensor and max_abs_error=<x>;\n' +
   `  exits 1 when max_abs_error > ${PARITY_TOLERANCE}, 2 for a malformed file or bad arguments.\n` +
-  '  --no-inject: keep the engine\'s stable tie order (per-cell state then differs on tied steps; reads and outputs do not)';
+  "  --no-inject: keep the engine's stable tie order (per-cell state then differs on tied steps; reads and outputs do not)";
 
 /**
  * Run the command. Returns the exit code: 0 parity, 1 above tolerance, 2 usage error or malformed file.
  * @param args command-line arguments after the script name
  */
-export function runParity(args: readonly string[], out: (line: string) => void = console.log, err: (line: string) => void = console.error): number {
+export function runParity(
+  args: readonly string[],
+  out: (line: string) => void = console.log,
+  err: (line: string) => void = console.error,
+): number {
   const files = args.filter((a) => !a.startsWith('--'));
   const flags = args.filter((a) => a.startsWith('--'));
   const unknown = flags.filter((f) => f !== '--no-inject' && f !== '--help');
@@ -93,7 +105,9 @@ export function runParity(args: readonly string[], out: (line: string) => void =
     out(`${file} (${result.kind} fixture${injectSortOrder ? ', recorded tie orders injected' : ', stable tie order'})`);
     const width = Math.max(...result.lines.map((l) => `${l.run} ${l.tensor}`.length));
     for (const line of result.lines) {
-      out(`  ${`${line.run} ${line.tensor}`.padEnd(width)}  ${line.maxAbsError.toExponential(2)}${line.maxAbsError > PARITY_TOLERANCE ? '  FAIL' : ''}`);
+      out(
+        `  ${`${line.run} ${line.tensor}`.padEnd(width)}  ${line.maxAbsError.toExponential(2)}${line.maxAbsError > PARITY_TOLERANCE ? '  FAIL' : ''}`,
+      );
       worst = Math.max(worst, line.maxAbsError);
     }
   }

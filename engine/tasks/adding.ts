@@ -47,10 +47,8 @@ export function createAddingTask(config: TaskConfig): Task {
       }
       return { batchSize, timesteps, inputSize, outputSize: inputSize, length, input, target };
     },
-    loss: (output, target) =>
-      tf.tidy(() => tf.mean(tf.square(tf.sub(predictedSums(output), tf.sum(target, [1, 2]))))),
-    metric: (output, target) =>
-      tf.tidy(() => tf.mean(tf.abs(tf.sub(predictedSums(output), tf.sum(target, [1, 2]))))),
+    loss: (output, target) => tf.tidy(() => tf.mean(tf.square(tf.sub(predictedSums(output), tf.sum(target, [1, 2]))))),
+    metric: (output, target) => tf.tidy(() => tf.mean(tf.abs(tf.sub(predictedSums(output), tf.sum(target, [1, 2]))))),
     activate: (output) => tf.clone(output),
   };
 }

@@ -51,8 +51,7 @@ export function createArgmaxTask(config: TaskConfig): Task {
       }
       return { batchSize, timesteps, inputSize, outputSize: inputSize, length, input, target };
     },
-    loss: (output, target) =>
-      tf.tidy(() => tf.mean(tf.square(tf.sub(lastStepSums(output), lastStepSums(target))))),
+    loss: (output, target) => tf.tidy(() => tf.mean(tf.square(tf.sub(lastStepSums(output), lastStepSums(target))))),
     metric: (output, target) =>
       tf.tidy(() =>
         tf.mean(tf.cast(tf.notEqual(tf.round(lastStepSums(output)), tf.round(lastStepSums(target))), 'float32')),

@@ -53,8 +53,7 @@ export function repeatedCopyTask(name: 'copy' | 'repeat-copy', inputSize: number
       return { batchSize, timesteps, inputSize, outputSize: inputSize, length, input, target };
     },
     loss: (output, target) => sigmoidCrossEntropy(output, target),
-    metric: (output, target, batch) =>
-      bitErrorRate(output, target, batch.length + 1, repeats * batch.length, bits),
+    metric: (output, target, batch) => bitErrorRate(output, target, batch.length + 1, repeats * batch.length, bits),
     activate: (output: tf.Tensor3D) => tf.sigmoid(output),
   };
 }

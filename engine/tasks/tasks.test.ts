@@ -41,7 +41,10 @@ test('repeat-copy: the target is the sequence written `repeats` times', () => {
   for (let b = 0; b < 2; b++) {
     for (let r = 0; r < 3; r++) {
       for (let t = 0; t < 3; t++) {
-        assert.deepEqual(row(batch.target, batch, b, 4 + r * 3 + t, 4).slice(0, 3), row(batch.input, batch, b, t, 4).slice(0, 3));
+        assert.deepEqual(
+          row(batch.target, batch, b, 4 + r * 3 + t, 4).slice(0, 3),
+          row(batch.input, batch, b, t, 4).slice(0, 3),
+        );
       }
     }
     assert.equal(row(batch.input, batch, b, 3, 4)[3], 1);
@@ -60,9 +63,16 @@ test('associative-recall: distinct items, the cue is one of them, the target is 
     const cue = items.indexOf([...cueRow.slice(0, 5), 0].join(''));
     assert.ok(cue >= 0 && cue < 5, 'cue is an item with a successor');
     assert.equal(row(batch.target, batch, b, 7, 6).join(''), items[cue + 1]);
-    assert.equal(batch.target.subarray(b * 48, b * 48 + 42).some((v) => v !== 0), false, 'target silent before the answer');
+    assert.equal(
+      batch.target.subarray(b * 48, b * 48 + 42).some((v) => v !== 0),
+      false,
+      'target silent before the answer',
+    );
   }
-  assert.throws(() => createTask('associative-recall', { inputSize: 3 }).generate(Rng.fromSeed(1), 1, 5), /distinct items/);
+  assert.throws(
+    () => createTask('associative-recall', { inputSize: 3 }).generate(Rng.fromSeed(1), 1, 5),
+    /distinct items/,
+  );
 });
 
 test('adding: one-hot digits, marker, and the target is their sum', () => {
@@ -73,7 +83,11 @@ test('adding: one-hot digits, marker, and the target is their sum', () => {
     let sum = 0;
     for (let t = 0; t < 5; t++) {
       const r = row(batch.input, batch, b, t, 6);
-      assert.equal(r.reduce((a, v) => a + v, 0), 1, 'one-hot');
+      assert.equal(
+        r.reduce((a, v) => a + v, 0),
+        1,
+        'one-hot',
+      );
       assert.equal(r[5], 0, 'digits never use the marker channel');
       sum += r.indexOf(1);
     }

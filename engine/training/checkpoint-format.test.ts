@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadCheckpointFile, saveCheckpointFile } from './checkpoint-file';
-import { CHECKPOINT_MAGIC, type CheckpointContents, crc32, decodeCheckpoint, encodeCheckpoint } from './checkpoint-format';
+import {
+  CHECKPOINT_MAGIC,
+  type CheckpointContents,
+  crc32,
+  decodeCheckpoint,
+  encodeCheckpoint,
+} from './checkpoint-format';
 import { resolveTrainConfig } from './config';
 
 const contents: CheckpointContents = {
@@ -13,7 +19,11 @@ const contents: CheckpointContents = {
   rng: [1, 2, 3, 0xffffffff],
   summarizeFreq: 5,
   weights: [
-    { name: 'rnn_layer_0.weight_ih_l0', shape: [2, 3], values: new Float32Array([1, -2, 3.5, Number.MIN_VALUE, -0, 1e30]) },
+    {
+      name: 'rnn_layer_0.weight_ih_l0',
+      shape: [2, 3],
+      values: new Float32Array([1, -2, 3.5, Number.MIN_VALUE, -0, 1e30]),
+    },
     { name: 'output.bias', shape: [2], values: new Float32Array([0.25, -0.125]) },
   ],
   optimizer: {
@@ -60,13 +70,19 @@ test('corrupted, truncated and foreign files are refused with what is wrong', ()
   };
   assert.throws(() => decodeCheckpoint(bytes.subarray(0, 10)), /truncated: 10 bytes/);
   assert.throws(() => decodeCheckpoint(bytes.subarray(0, 40)), /truncated: header of \d+ bytes/);
-  assert.throws(() => decodeCheckpoint(bytes.subarray(0, bytes.length - 5)), /truncated: tensor data needs \d+ bytes, file has \d+/);
+  assert.throws(
+    () => decodeCheckpoint(bytes.subarray(0, bytes.length - 5)),
+    /truncated: tensor data needs \d+ bytes, file has \d+/,
+  );
   assert.throws(() => decodeCheckpoint(new Uint8Array([...bytes, 0, 0])), /2 unexpected trailing bytes/);
   assert.throws(() => decodeCheckpoint(flip(0)), /not an Engram checkpoint/);
   assert.throws(() => decodeCheckpoint(flip(8)), /format version \d+ is not supported/);
   assert.throws(() => decodeCheckpoint(flip(30)), /header checksum mismatch/);
   assert.throws(() => decodeCheckpoint(flip(bytes.length - 10)), /tensor data checksum mismatch/);
-  assert.throws(() => decodeCheckpoint(new TextEncoder().encode('{"not": "a checkpoint at all"}')), /not an Engram checkpoint/);
+  assert.throws(
+    () => decodeCheckpoint(new TextEncoder().encode('{"not": "a checkpoint at all"}')),
+    /not an Engram checkpoint/,
+  );
 });
 
 let directory = '';
@@ -87,7 +103,10 @@ test('file helpers: atomic save, load, and errors naming the path', async () => 
   assert.equal(decodeCheckpoint(await loadCheckpointFile(path)).iteration, 13);
   await assert.rejects(loadCheckpointFile(join(directory, 'missing.ckpt')), /no checkpoint at .*missing\.ckpt/);
   await assert.rejects(loadCheckpointFile(directory), /is a directory/);
-  await assert.rejects(saveCheckpointFile(join(directory, 'no-such-dir', 'x.ckpt'), new Uint8Array(4)), /saveCheckpointFile\(.*x\.ckpt\)/);
+  await assert.rejects(
+    saveCheckpointFile(join(directory, 'no-such-dir', 'x.ckpt'), new Uint8Array(4)),
+    /saveCheckpointFile\(.*x\.ckpt\)/,
+  );
 });
 
 function bytesPrefix(bytes: Uint8Array, length: number): Uint8Array {

@@ -89,12 +89,27 @@ export function encodeCheckpoint(contents: CheckpointContents): Uint8Array {
   const tensors: TensorEntry[] = [];
   const blobs: Float32Array[] = [];
   let offset = 0;
-  const add = (group: TensorEntry['group'], name: string, shape: readonly number[], values: Float32Array, slot?: string) => {
+  const add = (
+    group: TensorEntry['group'],
+    name: string,
+    shape: readonly number[],
+    values: Float32Array,
+    slot?: string,
+  ) => {
     const size = shape.reduce((a, b) => a * b, 1);
     if (size !== values.length) {
-      throw new CheckpointError(`encode: ${group} ${name}${slot ? `/${slot}` : ''} has ${values.length} values for shape [${shape.join(', ')}]`);
+      throw new CheckpointError(
+        `encode: ${group} ${name}${slot ? `/${slot}` : ''} has ${values.length} values for shape [${shape.join(', ')}]`,
+      );
     }
-    tensors.push({ group, name, ...(slot === undefined ? {} : { slot }), shape: [...shape], offset, length: values.length });
+    tensors.push({
+      group,
+      name,
+      ...(slot === undefined ? {} : { slot }),
+      shape: [...shape],
+      offset,
+      length: values.length,
+    });
     blobs.push(values);
     offset += values.length * 4;
   };
@@ -106,7 +121,11 @@ export function encodeCheckpoint(contents: CheckpointContents): Uint8Array {
     iteration: contents.iteration,
     rng: [...contents.rng],
     summarizeFreq: contents.summarizeFreq,
-    optimizer: { name: contents.optimizer.name, learningRate: contents.optimizer.learningRate, step: contents.optimizer.step },
+    optimizer: {
+      name: contents.optimizer.name,
+      learningRate: contents.optimizer.learningRate,
+      step: contents.optimizer.step,
+    },
     tensors,
   };
   const headerBytes = new TextEncoder().encode(JSON.stringify(header));
@@ -139,16 +158,22 @@ export function decodeCheckpoint(bytes: Uint8Array): CheckpointContents {
   }
   const magic = new TextDecoder().decode(bytes.subarray(0, MAGIC_BYTES));
   if (magic !== CHECKPOINT_MAGIC) {
-    throw new CheckpointError(`not an Engram checkpoint (magic '${magic.replace(/[^\x20-\x7e]/g, '?')}', expected '${CHECKPOINT_MAGIC}')`);
+    throw new CheckpointError(
+      `not an Engram checkpoint (magic '${magic.replace(/[^\x20-\x7e]/g, '?')}', expected '${CHECKPOINT_MAGIC}')`,
+    );
   }
   const version = view.getUint32(MAGIC_BYTES, true);
   if (version !== CHECKPOINT_VERSION) {
-    throw new CheckpointError(`format version ${version} is not supported (this build reads version ${CHECKPOINT_VERSION})`);
+    throw new CheckpointError(
+      `format version ${version} is not supported (this build reads version ${CHECKPOINT_VERSION})`,
+    );
   }
   const headerLength = view.getUint32(MAGIC_BYTES + 4, true);
   const headerEnd = PREAMBLE_BYTES + headerLength;
   if (headerEnd + 8 > bytes.length) {
-    throw new CheckpointError(`truncated: header of ${headerLength} bytes plus checks needs ${headerEnd + 8} bytes, file has ${bytes.length}`);
+    throw new CheckpointError(
+      `truncated: header of ${headerLength} bytes plus checks needs ${headerEnd + 8} bytes, file has ${bytes.length}`,
+    );
   }
   const headerBytes = bytes.subarray(PREAMBLE_BYTES, headerEnd);
   const headerCrc = view.getUint32(headerEnd, true);
@@ -175,7 +200,9 @@ export function decodeCheckpoint(bytes: Uint8Array): CheckpointContents {
   const read = (entry: TensorEntry): Float32Array => {
     const size = entry.shape.reduce((a, b) => a * b, 1);
     if (size !== entry.length || entry.offset % 4 !== 0 || entry.offset + entry.length * 4 > blobLength) {
-      throw new CheckpointError(`tensor ${entry.name}${entry.slot ? `/${entry.slot}` : ''} lies outside the tensor data or disagrees with its shape`);
+      throw new CheckpointError(
+        `tensor ${entry.name}${entry.slot ? `/${entry.slot}` : ''} lies outside the tensor data or disagrees with its shape`,
+      );
     }
     const values = new Float32Array(entry.length);
     for (let i = 0; i < entry.length; i++) values[i] = view.getFloat32(blobStart + entry.offset + i * 4, true);
@@ -201,11 +228,14 @@ function checkHeader(header: Header): void {
   const fail = (what: string) => {
     throw new CheckpointError(`header field ${what}`);
   };
-  if (typeof header !== 'object' || header === null || header.kind !== 'engram-checkpoint') fail("'kind' is not 'engram-checkpoint'");
+  if (typeof header !== 'object' || header === null || header.kind !== 'engram-checkpoint')
+    fail("'kind' is not 'engram-checkpoint'");
   if (typeof header.config !== 'object' || header.config === null) fail("'config' is missing");
-  if (!Number.isInteger(header.iteration) || header.iteration < 0) fail(`'iteration' is invalid (${String(header.iteration)})`);
+  if (!Number.isInteger(header.iteration) || header.iteration < 0)
+    fail(`'iteration' is invalid (${String(header.iteration)})`);
   if (!Array.isArray(header.rng) || header.rng.length !== 4) fail("'rng' is not four words");
-  if (!Number.isInteger(header.summarizeFreq) || header.summarizeFreq < 1) fail(`'summarizeFreq' is invalid (${String(header.summarizeFreq)})`);
+  if (!Number.isInteger(header.summarizeFreq) || header.summarizeFreq < 1)
+    fail(`'summarizeFreq' is invalid (${String(header.summarizeFreq)})`);
   if (typeof header.optimizer !== 'object' || header.optimizer === null) fail("'optimizer' is missing");
   if (!Array.isArray(header.tensors)) fail("'tensors' is missing");
   for (const entry of header.tensors) {

@@ -8,16 +8,43 @@ test('defaults are pytorch-dnc copy_task.py argparse defaults', () => {
   assert.deepEqual(
     { ...config },
     {
-      task: 'copy', rnn_type: 'lstm', nhid: 64, dropout: 0, memory_type: 'dnc', nlayer: 1, nhlayer: 2, lr: 1e-4,
-      optim: 'adam', clip: 50, batch_size: 100, mem_size: 20, mem_slot: 16, read_heads: 4, sparse_reads: 10,
-      temporal_reads: 2, sequence_max_length: 4, curriculum_increment: 0, curriculum_freq: 1000, iterations: 100000,
-      summarize_freq: 100, check_freq: 100, seed: 1, input_size: 6, repeats: 2,
+      task: 'copy',
+      rnn_type: 'lstm',
+      nhid: 64,
+      dropout: 0,
+      memory_type: 'dnc',
+      nlayer: 1,
+      nhlayer: 2,
+      lr: 1e-4,
+      optim: 'adam',
+      clip: 50,
+      batch_size: 100,
+      mem_size: 20,
+      mem_slot: 16,
+      read_heads: 4,
+      sparse_reads: 10,
+      temporal_reads: 2,
+      sequence_max_length: 4,
+      curriculum_increment: 0,
+      curriculum_freq: 1000,
+      iterations: 100000,
+      summarize_freq: 100,
+      check_freq: 100,
+      seed: 1,
+      input_size: 6,
+      repeats: 2,
     },
   );
 });
 
 test('kebab-case keys and numeric strings are accepted', () => {
-  const config = resolveTrainConfig({ 'batch-size': '8', lr: '1e-2', 'memory-type': 'dnc', task: 'adding', dropout: 0.25 });
+  const config = resolveTrainConfig({
+    'batch-size': '8',
+    lr: '1e-2',
+    'memory-type': 'dnc',
+    task: 'adding',
+    dropout: 0.25,
+  });
   assert.equal(config.batch_size, 8);
   assert.equal(config.lr, 0.01);
   assert.equal(config.task, 'adding');
@@ -41,7 +68,11 @@ test('unknown fields and bad values throw ConfigError naming field and value', (
   expectError({ task: 'sort' }, 'task', /'sort' is not one of/);
   expectError({ clip: Number.POSITIVE_INFINITY }, 'clip', /not a finite number/);
   expectError({ batch_size: 4, 'batch-size': 5 }, 'batch-size', /given twice/);
-  expectError({ task: 'associative-recall', input_size: 3, sequence_max_length: 5 }, 'sequence_max_length', /input_size 3 gives 4/);
+  expectError(
+    { task: 'associative-recall', input_size: 3, sequence_max_length: 5 },
+    'sequence_max_length',
+    /input_size 3 gives 4/,
+  );
   expectError({ task: 'adding', sequence_max_length: 1 }, 'sequence_max_length', /adding needs at least 2 items/);
   expectError({ memory_type: 'sam', sparse_reads: 20, mem_slot: 16 }, 'sparse_reads', /20 is more than mem_slot 16/);
 });

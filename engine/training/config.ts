@@ -56,7 +56,12 @@ export const TRAIN_FIELDS: Readonly<Record<keyof TrainConfig, FieldSpec>> = {
   sparse_reads: { kind: 'integer', default: 10, min: 1, help: 'K: sparse reads per head (sam, sdnc)' },
   temporal_reads: { kind: 'integer', default: 2, min: 1, help: 'K_L: temporal reads (sdnc)' },
   sequence_max_length: { kind: 'integer', default: 4, min: 1, help: 'longest training sequence (items)' },
-  curriculum_increment: { kind: 'integer', default: 0, min: 0, help: 'added to the length bound every curriculum_freq iterations' },
+  curriculum_increment: {
+    kind: 'integer',
+    default: 0,
+    min: 0,
+    help: 'added to the length bound every curriculum_freq iterations',
+  },
   curriculum_freq: { kind: 'integer', default: 1000, min: 1, help: 'iterations between curriculum increments' },
   iterations: { kind: 'integer', default: 100000, min: 1, help: 'training iterations' },
   summarize_freq: { kind: 'integer', default: 100, min: 1, help: 'iterations between summaries (and debug frames)' },
@@ -99,7 +104,8 @@ export function parseFieldValue(field: keyof TrainConfig, value: unknown): numbe
   if (spec.kind === 'integer' && !Number.isSafeInteger(parsed)) {
     throw new ConfigError(field, `${describe(value)} is not an integer`);
   }
-  if (spec.min !== undefined && parsed < spec.min) throw new ConfigError(field, `${describe(value)} is below ${spec.min}`);
+  if (spec.min !== undefined && parsed < spec.min)
+    throw new ConfigError(field, `${describe(value)} is below ${spec.min}`);
   if (spec.above !== undefined && !(parsed > spec.above)) {
     throw new ConfigError(field, `${describe(value)} must be greater than ${spec.above}`);
   }
@@ -131,7 +137,8 @@ export function resolveTrainConfig(input: Record<string, unknown>): TrainConfig 
     if (typeof value !== 'number') throw new ConfigError(field, `${describe(value)} is not a number`);
     return value;
   };
-  const choice = <T extends string>(field: keyof TrainConfig): T => String(values.get(field) ?? TRAIN_FIELDS[field].default) as T;
+  const choice = <T extends string>(field: keyof TrainConfig): T =>
+    String(values.get(field) ?? TRAIN_FIELDS[field].default) as T;
   const config: TrainConfig = {
     task: choice('task'),
     rnn_type: choice('rnn_type'),
@@ -174,11 +181,20 @@ function checkCombinations(config: TrainConfig): void {
       );
     }
     if (config.curriculum_increment > 0) {
-      throw new ConfigError('curriculum_increment', `${config.curriculum_increment}: associative-recall lengths are capped by input_size; use 0`);
+      throw new ConfigError(
+        'curriculum_increment',
+        `${config.curriculum_increment}: associative-recall lengths are capped by input_size; use 0`,
+      );
     }
   }
-  if ((config.task === 'adding' || config.task === 'argmax' || config.task === 'associative-recall') && config.sequence_max_length < 2) {
-    throw new ConfigError('sequence_max_length', `${config.sequence_max_length}: ${config.task} needs at least 2 items`);
+  if (
+    (config.task === 'adding' || config.task === 'argmax' || config.task === 'associative-recall') &&
+    config.sequence_max_length < 2
+  ) {
+    throw new ConfigError(
+      'sequence_max_length',
+      `${config.sequence_max_length}: ${config.task} needs at least 2 items`,
+    );
   }
   if (config.memory_type !== 'dnc' && config.sparse_reads > config.mem_slot) {
     throw new ConfigError('sparse_reads', `${config.sparse_reads} is more than mem_slot ${config.mem_slot}`);

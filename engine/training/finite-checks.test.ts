@@ -15,7 +15,13 @@ function tensors(overrides: { loss?: number; gradient?: number; state?: number; 
     loss: tf.scalar(overrides.loss ?? 0.5),
     metric: tf.scalar(0.25),
     norm: tf.scalar(3),
-    gradients: { 'output.weight': tf.tensor2d([[1, 2], [3, overrides.gradient ?? 4]]), 'output.bias': tf.tensor1d([0, 1]) },
+    gradients: {
+      'output.weight': tf.tensor2d([
+        [1, 2],
+        [3, overrides.gradient ?? 4],
+      ]),
+      'output.bias': tf.tensor1d([0, 1]),
+    },
     state: [{ name: 'memory.usage', tensor: tf.tensor2d([[0, overrides.state ?? 1]]) }],
     output: output.toTensor() as tf.Tensor3D,
   };

@@ -22,7 +22,10 @@ export interface IterationTensors {
  * Read loss, metric and norm, and verify that every checked tensor is finite. Throws NonFiniteError naming
  * `loss`, `gradient of <parameter>` or `state <name>`.
  */
-export async function readChecks(iteration: number, tensors: IterationTensors): Promise<{ loss: number; metric: number; norm: number }> {
+export async function readChecks(
+  iteration: number,
+  tensors: IterationTensors,
+): Promise<{ loss: number; metric: number; norm: number }> {
   const parameters = Object.keys(tensors.gradients);
   // 0·x sums to 0 exactly when every element of x is finite (0·NaN and 0·Inf are NaN).
   const checks = tf.tidy(() =>

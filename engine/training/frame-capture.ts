@@ -49,8 +49,12 @@ export class FrameCapture {
       timesteps,
       tensors: [
         ...(result.debug?.tensors ?? []),
-        frameTensor('input', [timesteps, inputSize], axes, data.slice(0, inputEnd), { description: 'task input, batch element 0' }),
-        frameTensor('target', [timesteps, outputSize], axes, data.slice(inputEnd, targetEnd), { description: 'task target, batch element 0' }),
+        frameTensor('input', [timesteps, inputSize], axes, data.slice(0, inputEnd), {
+          description: 'task input, batch element 0',
+        }),
+        frameTensor('target', [timesteps, outputSize], axes, data.slice(inputEnd, targetEnd), {
+          description: 'task target, batch element 0',
+        }),
         frameTensor('output', [timesteps, outputSize], axes, data.slice(targetEnd), {
           description: `model output after the task's output nonlinearity, batch element 0`,
         }),

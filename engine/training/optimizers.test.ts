@@ -57,17 +57,45 @@ for (const name of NAMES) {
     }
     const [first, second] = weight.dataSync();
     assert.ok(Math.abs(first - reference(name, 0.05, 1, GRADIENTS)) < 1e-5, `${first}`);
-    assert.ok(Math.abs(second - reference(name, 0.05, -2, GRADIENTS.map((g) => -g))) < 1e-5, `${second}`);
+    assert.ok(
+      Math.abs(
+        second -
+          reference(
+            name,
+            0.05,
+            -2,
+            GRADIENTS.map((g) => -g),
+          ),
+      ) < 1e-5,
+      `${second}`,
+    );
     assert.equal(optimizer.step, GRADIENTS.length);
     optimizer.dispose();
     weight.dispose();
   });
 
   test(`${name}: snapshot + restore continues bit-exactly and leaks no tensors`, async () => {
-    const makeWeights = () => new Map([['w', tf.variable(tf.tensor2d([[0.3, -0.7], [1.1, 0.2]]), true)]]);
+    const makeWeights = () =>
+      new Map([
+        [
+          'w',
+          tf.variable(
+            tf.tensor2d([
+              [0.3, -0.7],
+              [1.1, 0.2],
+            ]),
+            true,
+          ),
+        ],
+      ]);
     const straightWeights = makeWeights();
     const straight = new Optimizer(name, 0.01, straightWeights);
-    const grads = GRADIENTS.map((g, i) => tf.tensor2d([[g, i * 0.1], [-g, 0.5 - i]]));
+    const grads = GRADIENTS.map((g, i) =>
+      tf.tensor2d([
+        [g, i * 0.1],
+        [-g, 0.5 - i],
+      ]),
+    );
     grads.slice(0, 3).forEach((g) => straight.apply({ w: g }));
     const snapshot = await straight.snapshot();
     const resumedWeights = new Map([['w', tf.variable(straightWeights.get('w')!.clone(), true)]]);
@@ -117,15 +145,36 @@ test('clipByGlobalNorm scales to maxNorm like clip_grad_norm_ and leaves small g
 
 test('several parameters updated as one flat vector equal one optimizer per parameter, bit for bit, and snapshot per parameter', async () => {
   for (const name of NAMES) {
-    const shapes: [string, number[]][] = [['a', [2, 3]], ['b', [4]], ['c', [1, 1]]];
+    const shapes: [string, number[]][] = [
+      ['a', [2, 3]],
+      ['b', [4]],
+      ['c', [1, 1]],
+    ];
     const initial = (index: number, size: number) => Array.from({ length: size }, (_, k) => Math.sin(index * 7 + k));
-    const makeWeights = () => new Map(shapes.map(([key, shape], index) => [key, tf.variable(tf.tensor(initial(index, shape.reduce((x, y) => x * y, 1)), shape), true)]));
+    const makeWeights = () =>
+      new Map(
+        shapes.map(([key, shape], index) => [
+          key,
+          tf.variable(
+            tf.tensor(
+              initial(
+                index,
+                shape.reduce((x, y) => x * y, 1),
+              ),
+              shape,
+            ),
+            true,
+          ),
+        ]),
+      );
     const together = makeWeights();
     const apart = makeWeights();
     const joint = new Optimizer(name, 0.02, together);
     const singles = [...apart].map(([key, variable]) => new Optimizer(name, 0.02, new Map([[key, variable]])));
     for (const [step, g] of GRADIENTS.entries()) {
-      const gradients = Object.fromEntries(shapes.map(([key, shape], index) => [key, tf.mul(tf.fill(shape, g), index + 1 + step * 0.1)]));
+      const gradients = Object.fromEntries(
+        shapes.map(([key, shape], index) => [key, tf.mul(tf.fill(shape, g), index + 1 + step * 0.1)]),
+      );
       joint.apply(gradients);
       singles.forEach((single, index) => single.apply({ [shapes[index][0]]: gradients[shapes[index][0]] }));
       tf.dispose(Object.values(gradients));
@@ -134,7 +183,9 @@ test('several parameters updated as one flat vector equal one optimizer per para
       assert.deepEqual(together.get(key)!.dataSync(), apart.get(key)!.dataSync(), `${name}: parameter ${key}`);
     }
     const jointSlots = (await joint.snapshot()).slots;
-    const singleSlots = (await Promise.all(singles.map((single) => single.snapshot()))).flatMap((snapshot) => snapshot.slots);
+    const singleSlots = (await Promise.all(singles.map((single) => single.snapshot()))).flatMap(
+      (snapshot) => snapshot.slots,
+    );
     assert.deepEqual(jointSlots, singleSlots, `${name}: slots in parameter order with their own shapes and values`);
     joint.dispose();
     singles.forEach((single) => single.dispose());
@@ -146,7 +197,10 @@ test('apply names a gradient whose shape differs from its parameter', () => {
   const weight = tf.variable(tf.zeros([2, 2]), true);
   const optimizer = new Optimizer('adam', 0.1, new Map([['w', weight]]));
   const gradient = tf.zeros([4]);
-  assert.throws(() => optimizer.apply({ w: gradient }), /Optimizer.apply: gradient for 'w' has shape \[4\], the parameter \[2, 2\]/);
+  assert.throws(
+    () => optimizer.apply({ w: gradient }),
+    /Optimizer.apply: gradient for 'w' has shape \[4\], the parameter \[2, 2\]/,
+  );
   assert.equal(optimizer.step, 0, 'a refused update does not count');
   tf.dispose([weight, gradient]);
   optimizer.dispose();

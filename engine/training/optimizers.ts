@@ -105,7 +105,11 @@ export class Optimizer {
       offset += variable.size;
     }
     this.spans = spans;
-    for (const slot of SLOT_NAMES[name]) this.slots.set(slot, tf.tidy(() => tf.variable(tf.zeros([offset]), false)));
+    for (const slot of SLOT_NAMES[name])
+      this.slots.set(
+        slot,
+        tf.tidy(() => tf.variable(tf.zeros([offset]), false)),
+      );
   }
 
   get learningRate(): number {
@@ -123,21 +127,34 @@ export class Optimizer {
   /** Apply one update. `gradients` must hold exactly one tensor per parameter, same shapes; they are not disposed. */
   apply(gradients: Readonly<Record<string, tf.Tensor>>): void {
     for (const parameter of Object.keys(gradients)) {
-      if (!this.parameters.has(parameter)) throw new Error(`Optimizer.apply: gradient for unknown parameter '${parameter}'`);
+      if (!this.parameters.has(parameter))
+        throw new Error(`Optimizer.apply: gradient for unknown parameter '${parameter}'`);
     }
     for (const { parameter, variable } of this.spans) {
       const gradient = gradients[parameter];
       if (!gradient) throw new Error(`Optimizer.apply: no gradient for parameter '${parameter}'`);
       if (gradient.shape.join(',') !== variable.shape.join(',')) {
-        throw new Error(`Optimizer.apply: gradient for '${parameter}' has shape [${gradient.shape.join(', ')}], the parameter [${variable.shape.join(', ')}]`);
+        throw new Error(
+          `Optimizer.apply: gradient for '${parameter}' has shape [${gradient.shape.join(', ')}], the parameter [${variable.shape.join(', ')}]`,
+        );
       }
     }
     this.stepCount += 1;
     if (this.spans.length === 0) return;
     tf.tidy(() => {
-      const flat = (tensors: tf.Tensor[]) => (tensors.length === 1 ? tf.reshape(tensors[0], [-1]) : tf.concat(tensors.map((t) => tf.reshape(t, [-1]))));
-      const updated = this.update(flat(this.spans.map((span) => span.variable)), flat(this.spans.map((span) => gradients[span.parameter])));
-      const pieces = this.spans.length === 1 ? [updated] : tf.split(updated, this.spans.map((span) => span.size));
+      const flat = (tensors: tf.Tensor[]) =>
+        tensors.length === 1 ? tf.reshape(tensors[0], [-1]) : tf.concat(tensors.map((t) => tf.reshape(t, [-1])));
+      const updated = this.update(
+        flat(this.spans.map((span) => span.variable)),
+        flat(this.spans.map((span) => gradients[span.parameter])),
+      );
+      const pieces =
+        this.spans.length === 1
+          ? [updated]
+          : tf.split(
+              updated,
+              this.spans.map((span) => span.size),
+            );
       this.spans.forEach((span, index) => span.variable.assign(tf.reshape(pieces[index], span.variable.shape)));
     });
   }
@@ -187,7 +204,10 @@ export class Optimizer {
       }
       case 'adadelta': {
         const squareAverage = tf.add(tf.mul(slot('square_avg'), rho), tf.mul(tf.square(gradient), 1 - rho));
-        const delta = tf.mul(tf.div(tf.sqrt(tf.add(slot('acc_delta'), epsilon)), tf.sqrt(tf.add(squareAverage, epsilon))), gradient);
+        const delta = tf.mul(
+          tf.div(tf.sqrt(tf.add(slot('acc_delta'), epsilon)), tf.sqrt(tf.add(squareAverage, epsilon))),
+          gradient,
+        );
         const accumulatedDelta = tf.add(tf.mul(slot('acc_delta'), rho), tf.mul(tf.square(delta), 1 - rho));
         slot('square_avg').assign(squareAverage);
         slot('acc_delta').assign(accumulatedDelta);
@@ -207,7 +227,12 @@ export class Optimizer {
     }
     for (const span of this.spans) {
       for (const [slot, values] of flatValues) {
-        slots.push({ parameter: span.parameter, slot, shape: [...span.variable.shape], values: values.slice(span.offset, span.offset + span.size) });
+        slots.push({
+          parameter: span.parameter,
+          slot,
+          shape: [...span.variable.shape],
+          values: values.slice(span.offset, span.offset + span.size),
+        });
       }
     }
     return { name: this.name, learningRate: this.rate, step: this.stepCount, slots };
@@ -223,7 +248,9 @@ export class Optimizer {
     }
     const expected = this.spans.length * this.slots.size;
     if (snapshot.slots.length !== expected) {
-      throw new Error(`Optimizer.restore: snapshot has ${snapshot.slots.length} slots, '${this.name}' needs ${expected}`);
+      throw new Error(
+        `Optimizer.restore: snapshot has ${snapshot.slots.length} slots, '${this.name}' needs ${expected}`,
+      );
     }
     const spanOf = new Map(this.spans.map((span) => [span.parameter, span]));
     const flatValues = new Map([...this.slots].map(([slot, variable]) => [slot, new Float32Array(variable.size)]));

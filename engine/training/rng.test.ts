@@ -15,7 +15,10 @@ test('restoring a saved state replays the same draws', () => {
   const saved = rng.state();
   const first = Array.from({ length: 50 }, () => rng.nextInt(1000));
   const replay = Rng.fromState(saved);
-  assert.deepEqual(Array.from({ length: 50 }, () => replay.nextInt(1000)), first);
+  assert.deepEqual(
+    Array.from({ length: 50 }, () => replay.nextInt(1000)),
+    first,
+  );
 });
 
 test('different seeds give different streams; the same seed the same stream', () => {
@@ -23,8 +26,14 @@ test('different seeds give different streams; the same seed the same stream', ()
   const b = Rng.fromSeed(2);
   const c = Rng.fromSeed(1);
   const drawsA = Array.from({ length: 8 }, () => a.nextUint32());
-  assert.notDeepEqual(Array.from({ length: 8 }, () => b.nextUint32()), drawsA);
-  assert.deepEqual(Array.from({ length: 8 }, () => c.nextUint32()), drawsA);
+  assert.notDeepEqual(
+    Array.from({ length: 8 }, () => b.nextUint32()),
+    drawsA,
+  );
+  assert.deepEqual(
+    Array.from({ length: 8 }, () => c.nextUint32()),
+    drawsA,
+  );
 });
 
 test('nextInt stays in range and covers every value; bits are roughly fair', () => {

@@ -54,7 +54,10 @@ test('checkpoint + restore continues exactly like the uninterrupted run (losses 
 
   assert.deepEqual(resumedLosses, straightLosses);
   assert.deepEqual(await resumed.weights(), await straight.weights());
-  assert.deepEqual(decodeCheckpoint(await resumed.checkpoint()).optimizer, decodeCheckpoint(await straight.checkpoint()).optimizer);
+  assert.deepEqual(
+    decodeCheckpoint(await resumed.checkpoint()).optimizer,
+    decodeCheckpoint(await straight.checkpoint()).optimizer,
+  );
   straight.dispose();
   resumed.dispose();
 });
@@ -75,7 +78,8 @@ test('restore refuses corrupted, truncated and mismatched checkpoints, and confi
   assert.throws(() => restoreTrainer(otherSize), /has shape \[.*\], the model expects/);
   assert.throws(
     () => restoreTrainer(bytes, { overrides: { mem_slot: 9 } }),
-    (error: unknown) => error instanceof ConfigError && error.field === 'mem_slot' && /cannot change on resume/.test(error.message),
+    (error: unknown) =>
+      error instanceof ConfigError && error.field === 'mem_slot' && /cannot change on resume/.test(error.message),
   );
   const extended = restoreTrainer(bytes, { overrides: { iterations: 77, lr: 0.5 } });
   assert.equal(extended.config.iterations, 77);
@@ -135,7 +139,10 @@ test('a NaN weight is refused before the update: error names loss, iteration and
   const healed = await trainer.step();
   const reference = await clean.step();
   assert.equal(healed.loss, reference.loss);
-  assert.deepEqual(decodeCheckpoint(await trainer.checkpoint()).optimizer.slots, decodeCheckpoint(await clean.checkpoint()).optimizer.slots);
+  assert.deepEqual(
+    decodeCheckpoint(await trainer.checkpoint()).optimizer.slots,
+    decodeCheckpoint(await clean.checkpoint()).optimizer.slots,
+  );
   assert.equal(checkpointBefore.iteration, 1);
   trainer.dispose();
   clean.dispose();
@@ -158,7 +165,10 @@ test('frames: captured every summarize_freq or on request, with input/target/out
   assert.ok(Number.isInteger(length) && length >= 1 && length <= 3);
   assert.deepEqual(input.axes, ['time', 'channel']);
   assert.deepEqual(output.shape, [frame.timesteps, 4]);
-  assert.ok(output.data.every((v) => v > 0 && v < 1), 'sigmoid applied');
+  assert.ok(
+    output.data.every((v) => v > 0 && v < 1),
+    'sigmoid applied',
+  );
   // The target is the copied input: bits of step t reappear at step length + 1 + t.
   for (let t = 0; t < length; t++) {
     for (let c = 0; c < 3; c++) assert.equal(target.data[(length + 1 + t) * 4 + c], input.data[t * 4 + c]);
@@ -196,8 +206,14 @@ test('every task and optimizer trains a step; bad settings are refused by field'
     trainer.dispose();
   }
   const trainer = createTrainer(TINY);
-  assert.throws(() => trainer.setLearningRate(-1), (e: unknown) => e instanceof ConfigError && e.field === 'lr');
-  assert.throws(() => trainer.setSummarizeFreq(0), (e: unknown) => e instanceof ConfigError && e.field === 'summarize_freq');
+  assert.throws(
+    () => trainer.setLearningRate(-1),
+    (e: unknown) => e instanceof ConfigError && e.field === 'lr',
+  );
+  assert.throws(
+    () => trainer.setSummarizeFreq(0),
+    (e: unknown) => e instanceof ConfigError && e.field === 'summarize_freq',
+  );
   trainer.setLearningRate(0.123);
   assert.equal(decodeCheckpoint(await trainer.checkpoint()).optimizer.learningRate, 0.123);
   trainer.dispose();
@@ -207,5 +223,8 @@ test('every task and optimizer trains a step; bad settings are refused by field'
     assert.ok(Number.isFinite((await sparse.step()).loss), memoryType);
     sparse.dispose();
   }
-  assert.throws(() => createTrainer({ ...TINY, bogus: 1 }), (e: unknown) => e instanceof ConfigError && e.field === 'bogus');
+  assert.throws(
+    () => createTrainer({ ...TINY, bogus: 1 }),
+    (e: unknown) => e instanceof ConfigError && e.field === 'bogus',
+  );
 });

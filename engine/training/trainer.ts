@@ -129,7 +129,10 @@ class TrainerImpl implements TrainerSession {
         output = tf.keep(result.output);
         for (const tensor of hiddenTensors(result.hidden)) tf.keep(tensor);
         const memory = result.hidden.memory.flatMap((memoryState, index) =>
-          Object.entries(memoryState).map(([name, tensor]) => ({ name: `memory${index === 0 ? '' : index}.${name}`, tensor })),
+          Object.entries(memoryState).map(([name, tensor]) => ({
+            name: `memory${index === 0 ? '' : index}.${name}`,
+            tensor,
+          })),
         );
         state = memory;
         owned.push(...hiddenTensors(result.hidden));
@@ -185,11 +188,14 @@ class TrainerImpl implements TrainerSession {
     }
   }
 
-  async test(options: { batches?: number; lengthFactor?: number } = {}): Promise<{ metric: number; metricName: string; loss: number }> {
+  async test(
+    options: { batches?: number; lengthFactor?: number } = {},
+  ): Promise<{ metric: number; metricName: string; loss: number }> {
     this.checkAlive('test');
     const batches = options.batches ?? 10;
     const lengthFactor = options.lengthFactor ?? this.task.testLengthFactor;
-    if (!Number.isInteger(batches) || batches < 1) throw new Error(`Trainer.test: batches must be a positive integer, got ${batches}`);
+    if (!Number.isInteger(batches) || batches < 1)
+      throw new Error(`Trainer.test: batches must be a positive integer, got ${batches}`);
     if (!(lengthFactor >= 1)) throw new Error(`Trainer.test: lengthFactor must be >= 1, got ${lengthFactor}`);
     const rng = Rng.fromSeed(this.config.seed + TEST_SEED_OFFSET);
     const bound = Math.max(1, Math.floor(sequenceLengthAt(this.config, Math.max(1, this.completed)) * lengthFactor));
@@ -202,7 +208,10 @@ class TrainerImpl implements TrainerSession {
         const input = tf.tensor3d(batch.input, [batch.batchSize, batch.timesteps, batch.inputSize]);
         const target = tf.tensor3d(batch.target, [batch.batchSize, batch.timesteps, batch.outputSize]);
         const result = this.model.forward(input, undefined, { resetExperience: true });
-        const scored = tf.stack([this.task.loss(result.output, target, batch), this.task.metric(result.output, target, batch)]);
+        const scored = tf.stack([
+          this.task.loss(result.output, target, batch),
+          this.task.metric(result.output, target, batch),
+        ]);
         // forward() keeps its results out of any tidy scope, so they are released by hand.
         tf.dispose([result.output, ...hiddenTensors(result.hidden)]);
         return scored;
@@ -258,7 +267,9 @@ class TrainerImpl implements TrainerSession {
     for (const weight of contents.weights) {
       const shape = expected.get(weight.name) ?? [];
       if (shape.join(',') !== weight.shape.join(',')) {
-        throw new CheckpointError(`weight '${weight.name}' has shape [${weight.shape.join(', ')}], the model expects [${shape.join(', ')}]`);
+        throw new CheckpointError(
+          `weight '${weight.name}' has shape [${weight.shape.join(', ')}], the model expects [${shape.join(', ')}]`,
+        );
       }
     }
     try {
@@ -288,7 +299,11 @@ class TrainerImpl implements TrainerSession {
   }
 
   /** A frame for a refused iteration; a failure to capture it must not hide the original error. */
-  private captureQuietly(batch: Parameters<FrameCapture['capture']>[1], input: tf.Tensor3D, target: tf.Tensor3D): DebugFrame | undefined {
+  private captureQuietly(
+    batch: Parameters<FrameCapture['capture']>[1],
+    input: tf.Tensor3D,
+    target: tf.Tensor3D,
+  ): DebugFrame | undefined {
     try {
       return this.frames.capture(this.model, batch, input, target);
     } catch {
@@ -309,7 +324,10 @@ class TrainerImpl implements TrainerSession {
  * const trainer = createTrainer({ task: 'copy', batch_size: 8, mem_slot: 8 });
  * const { loss, metric } = await trainer.step();
  */
-export function createTrainer(config: TrainConfig | Record<string, unknown>, options: TrainerOptions = {}): TrainerSession {
+export function createTrainer(
+  config: TrainConfig | Record<string, unknown>,
+  options: TrainerOptions = {},
+): TrainerSession {
   return new TrainerImpl(resolveTrainConfig({ ...config }), options);
 }
 
@@ -335,7 +353,10 @@ export function restoreTrainer(
     const name = canonicalFieldName(field);
     if (!isTrainField(name)) throw new ConfigError(field, 'unknown field');
     if (!RESUME_OVERRIDABLE.includes(name) && String(value) !== String(saved[name])) {
-      throw new ConfigError(field, `cannot change on resume (checkpoint has ${String(saved[name])}, got ${String(value)})`);
+      throw new ConfigError(
+        field,
+        `cannot change on resume (checkpoint has ${String(saved[name])}, got ${String(value)})`,
+      );
     }
     if (RESUME_OVERRIDABLE.includes(name)) overrides.set(name, value);
   }

@@ -77,7 +77,9 @@ export class NonFiniteError extends Error {
     readonly timestep: number | null,
     detail: string,
   ) {
-    super(`non-finite value in ${tensor} at iteration ${iteration}${timestep === null ? '' : `, timestep ${timestep}`}: ${detail}`);
+    super(
+      `non-finite value in ${tensor} at iteration ${iteration}${timestep === null ? '' : `, timestep ${timestep}`}: ${detail}`,
+    );
     this.name = 'NonFiniteError';
   }
 }
@@ -109,6 +111,9 @@ export interface Trainer {
   /** Serialize weights, optimizer state, iteration, RNG state and config (documented format). */
   checkpoint(): Promise<Uint8Array>;
   /** Evaluate on longer sequences (test phase); returns the task's metric. */
-  test(options?: { batches?: number; lengthFactor?: number }): Promise<{ metric: number; metricName: string; loss: number }>;
+  test(options?: {
+    batches?: number;
+    lengthFactor?: number;
+  }): Promise<{ metric: number; metricName: string; loss: number }>;
   dispose(): void;
 }

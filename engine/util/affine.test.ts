@@ -26,7 +26,10 @@ function compare(backend: string, withBias: boolean): void {
       return withBias ? tf.add(product, z) : product;
     };
     const fused = (x: tf.Tensor2D, y: tf.Tensor2D, z: tf.Tensor1D) => (withBias ? affine(x, y, z) : affine(x, y));
-    const loss = (f: typeof plain) => (...xs: tf.Tensor[]) => tf.sum(tf.mul(f(xs[0] as tf.Tensor2D, xs[1] as tf.Tensor2D, (xs[2] ?? bias) as tf.Tensor1D), weights));
+    const loss =
+      (f: typeof plain) =>
+      (...xs: tf.Tensor[]) =>
+        tf.sum(tf.mul(f(xs[0] as tf.Tensor2D, xs[1] as tf.Tensor2D, (xs[2] ?? bias) as tf.Tensor1D), weights));
     assert.ok(maxDifference(fused(a, b, bias), plain(a, b, bias)) < 1e-5, 'values');
     // Without a bias only a and b reach the loss.
     const inputs = withBias ? [a, b, bias] : [a, b];
@@ -52,6 +55,9 @@ test('affine names the mismatched argument and shapes', async () => {
   await tf.setBackend('cpu');
   tf.tidy(() => {
     assert.throws(() => affine(tf.zeros([2, 3]), tf.zeros([4, 5])), /affine: .*a \[2, 3\] and b \[4, 5\]/);
-    assert.throws(() => affine(tf.zeros([2, 3]), tf.zeros([3, 5]), tf.zeros([4])), /affine: bias must be \[5\].*got \[4\]/);
+    assert.throws(
+      () => affine(tf.zeros([2, 3]), tf.zeros([3, 5]), tf.zeros([4])),
+      /affine: bias must be \[5\].*got \[4\]/,
+    );
   });
 });

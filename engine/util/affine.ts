@@ -14,7 +14,9 @@ import { customGradient } from './custom-gradient';
 
 function checkOperands(a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor1D | undefined): void {
   if (a.rank !== 2 || b.rank !== 2 || a.shape[1] !== b.shape[0]) {
-    throw new Error(`affine: a [rows, in] and b [in, out] must agree on 'in', got a [${a.shape.join(', ')}] and b [${b.shape.join(', ')}]`);
+    throw new Error(
+      `affine: a [rows, in] and b [in, out] must agree on 'in', got a [${a.shape.join(', ')}] and b [${b.shape.join(', ')}]`,
+    );
   }
   if (bias !== undefined && (bias.rank !== 1 || bias.shape[0] !== b.shape[1])) {
     throw new Error(`affine: bias must be [${b.shape[1]}] (out), got [${bias.shape.join(', ')}]`);
@@ -33,7 +35,11 @@ const withBias = customGradient<tf.Tensor2D>(([a, b, bias], save) => {
   save([a, b]);
   return {
     value: tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias }) as tf.Tensor2D,
-    gradFunc: (dy, [savedA, savedB]) => [tf.matMul(dy, tf.transpose(savedB)), tf.matMul(tf.transpose(savedA), dy), tf.sum(dy, 0)],
+    gradFunc: (dy, [savedA, savedB]) => [
+      tf.matMul(dy, tf.transpose(savedB)),
+      tf.matMul(tf.transpose(savedA), dy),
+      tf.sum(dy, 0),
+    ],
   };
 });
 

@@ -24,7 +24,8 @@ function formatShape(shape: readonly (number | null)[]): string {
  */
 export function assertShape(fn: string, arg: string, tensor: tf.Tensor, expected: readonly ExpectedDimension[]): void {
   const actual = tensor.shape;
-  const ok = actual.length === expected.length && expected.every((size, axis) => size === null || size === actual[axis]);
+  const ok =
+    actual.length === expected.length && expected.every((size, axis) => size === null || size === actual[axis]);
   if (!ok) {
     throw new Error(`${fn}: argument '${arg}' must have shape ${formatShape(expected)}, got ${formatShape(actual)}`);
   }

@@ -41,23 +41,55 @@ test('ascendingOrder stays stable for long rows of ties (beyond topk partial-sel
   const values: tf.Tensor2D = tf.concat([tf.fill([1, 700], 0.25), tf.fill([1, 1], 0.1)], 1);
   const order = ascendingOrder(values).arraySync()[0];
   assert.equal(order[0], 700);
-  assert.deepEqual(order.slice(1), Array.from({ length: 700 }, (_, i) => i));
+  assert.deepEqual(
+    order.slice(1),
+    Array.from({ length: 700 }, (_, i) => i),
+  );
 });
 
 test('inversePermutation inverts each row', () => {
-  const order = tf.tensor2d([[2, 0, 3, 1], [0, 1, 2, 3]], undefined, 'int32');
-  assert.deepEqual(inversePermutation(order).arraySync(), [[1, 3, 0, 2], [0, 1, 2, 3]]);
+  const order = tf.tensor2d(
+    [
+      [2, 0, 3, 1],
+      [0, 1, 2, 3],
+    ],
+    undefined,
+    'int32',
+  );
+  assert.deepEqual(inversePermutation(order).arraySync(), [
+    [1, 3, 0, 2],
+    [0, 1, 2, 3],
+  ]);
 });
 
 test('permutationGather reorders rows and its gradient scatters back (gather by the inverse)', () => {
-  const values = tf.tensor2d([[10, 20, 30, 40], [1, 2, 3, 4]]);
-  const order = tf.tensor2d([[2, 0, 3, 1], [3, 2, 1, 0]], undefined, 'int32');
+  const values = tf.tensor2d([
+    [10, 20, 30, 40],
+    [1, 2, 3, 4],
+  ]);
+  const order = tf.tensor2d(
+    [
+      [2, 0, 3, 1],
+      [3, 2, 1, 0],
+    ],
+    undefined,
+    'int32',
+  );
   const inverse = inversePermutation(order);
-  assert.deepEqual(permutationGather(values, order, inverse).arraySync(), [[30, 10, 40, 20], [4, 3, 2, 1]]);
-  const upstream = tf.tensor2d([[1, 2, 3, 4], [5, 6, 7, 8]]);
+  assert.deepEqual(permutationGather(values, order, inverse).arraySync(), [
+    [30, 10, 40, 20],
+    [4, 3, 2, 1],
+  ]);
+  const upstream = tf.tensor2d([
+    [1, 2, 3, 4],
+    [5, 6, 7, 8],
+  ]);
   const gradient = grad2d((x) => tf.sum(tf.mul(permutationGather(x, order, inverse), upstream)))(values);
   // d/dx[order[j]] = upstream[j]
-  assert.deepEqual(gradient.arraySync(), [[2, 4, 1, 3], [8, 7, 6, 5]]);
+  assert.deepEqual(gradient.arraySync(), [
+    [2, 4, 1, 3],
+    [8, 7, 6, 5],
+  ]);
 });
 
 test('gradients do not flow through the sort order, only through the gathered values', () => {
@@ -79,16 +111,18 @@ test('exclusiveCumprod gives Π_{i<j} x_i and the product rule gradient', () => 
 });
 
 test('safeNorm: value, gradient x/‖x‖, and gradient 0 (not NaN) for a zero vector', () => {
-  const values = tf.tensor2d([[3, 4], [0, 0]]);
+  const values = tf.tensor2d([
+    [3, 4],
+    [0, 0],
+  ]);
   close(safeNorm(values).dataSync(), [5, 0], 1e-6, 'norm');
   const gradient = grad2d((x) => tf.sum(safeNorm(x)))(values);
   close(gradient.dataSync(), [0.6, 0.8, 0, 0], 1e-6, 'gradient');
 });
 
 test('assertShape names the function, the argument and both shapes', () => {
-  assert.throws(
-    () => assertShape('updateUsage', 'prevReadWeights', tf.zeros([2, 3]), [2, null, 3]),
-    { message: "updateUsage: argument 'prevReadWeights' must have shape [2, ?, 3], got [2, 3]" },
-  );
+  assert.throws(() => assertShape('updateUsage', 'prevReadWeights', tf.zeros([2, 3]), [2, null, 3]), {
+    message: "updateUsage: argument 'prevReadWeights' must have shape [2, ?, 3], got [2, 3]",
+  });
   assert.doesNotThrow(() => assertShape('f', 'x', tf.zeros([2, 7, 3]), [2, null, 3]));
 });

@@ -53,7 +53,12 @@ function nextMessage(): Promise<void> {
 const yieldToEvents = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Applies test hooks (crash, NaN, out of memory) around a trainer's step. */
-async function hookedStep(trainer: Trainer, hooks: RunHooks, captureFrame: boolean, nanFired: { done: boolean }): Promise<IterationResult> {
+async function hookedStep(
+  trainer: Trainer,
+  hooks: RunHooks,
+  captureFrame: boolean,
+  nanFired: { done: boolean },
+): Promise<IterationResult> {
   const next = trainer.iteration + 1;
   if (hooks.throwAt === next) throw new Error(`test hook: worker throws at iteration ${next}`);
   if (hooks.oomAt === next) {
@@ -64,7 +69,10 @@ async function hookedStep(trainer: Trainer, hooks: RunHooks, captureFrame: boole
     nanFired.done = true;
     const error = new NonFiniteError('loss', next, null, 'test hook: injected NaN');
     // Like the engine's own refusals, the error carries the offending frame so the server can keep it.
-    error.frame = { timesteps: 1, tensors: [frameTensor('output', [1, 1], ['time', 'channel'], new Float32Array([Number.NaN]))] };
+    error.frame = {
+      timesteps: 1,
+      tensors: [frameTensor('output', [1, 1], ['time', 'channel'], new Float32Array([Number.NaN]))],
+    };
     throw error;
   }
   return trainer.step({ captureFrame });
@@ -90,11 +98,15 @@ async function main(): Promise<void> {
     const bytes = await trainer.checkpoint();
     checkpointedIteration = trainer.iteration;
     lastCheckpointAt = Date.now();
-    const copy = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice();
+    const copy =
+      bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
+        ? bytes
+        : bytes.slice();
     post({ type: 'checkpoint', iteration: trainer.iteration, bytes: copy }, [copy.buffer as ArrayBuffer]);
   }
 
-  const state = (s: 'running' | 'paused' | 'finished' | 'stopped') => post({ type: 'state', state: s, iteration: trainer.iteration });
+  const state = (s: 'running' | 'paused' | 'finished' | 'stopped') =>
+    post({ type: 'state', state: s, iteration: trainer.iteration });
   const reply = (id: number) => post({ type: 'reply', id, ok: true, iteration: trainer.iteration });
 
   post({ type: 'ready', iteration: trainer.iteration });
@@ -176,7 +188,13 @@ async function main(): Promise<void> {
           type: 'nonfinite',
           iteration: error.iteration,
           frame,
-          failure: { reason: 'nan', message: error.message, tensor: error.tensor, iteration: error.iteration, timestep: error.timestep },
+          failure: {
+            reason: 'nan',
+            message: error.message,
+            tensor: error.tensor,
+            iteration: error.iteration,
+            timestep: error.timestep,
+          },
         },
         frame === null ? [] : [frame.buffer],
       );
@@ -199,7 +217,14 @@ async function main(): Promise<void> {
     post(
       {
         type: 'iteration',
-        point: { iteration: result.iteration, loss: result.loss, metric: result.metric, itPerSec, t: Date.now(), sequenceLength: result.sequenceLength },
+        point: {
+          iteration: result.iteration,
+          loss: result.loss,
+          metric: result.metric,
+          itPerSec,
+          t: Date.now(),
+          sequenceLength: result.sequenceLength,
+        },
         metricName: result.metricName,
         frame,
       },

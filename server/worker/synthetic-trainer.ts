@@ -98,7 +98,11 @@ export class SyntheticTrainer implements Trainer {
   }
 
   async test(): Promise<{ metric: number; metricName: string; loss: number }> {
-    return { metric: 0.5 / (1 + this.currentIteration * 0.01), metricName: 'bit_error_rate', loss: 1 / (1 + this.currentIteration) };
+    return {
+      metric: 0.5 / (1 + this.currentIteration * 0.01),
+      metricName: 'bit_error_rate',
+      loss: 1 / (1 + this.currentIteration),
+    };
   }
 
   dispose(): void {}
@@ -108,11 +112,31 @@ export class SyntheticTrainer implements Trainer {
     const memory = new Float32Array(this.timesteps * this.cells * this.width);
     for (let i = 0; i < memory.length; i++) memory[i] = Math.sin(iteration * 0.1 + i * 0.01);
     const usage = new Float32Array(this.timesteps * this.cells);
-    for (let i = 0; i < usage.length; i++) usage[i] = (iteration + i) % this.cells / this.cells;
+    for (let i = 0; i < usage.length; i++) usage[i] = ((iteration + i) % this.cells) / this.cells;
     const tensors: FrameTensor[] = [
-      { name: 'memory', layer: 0, shape: [this.timesteps, this.cells, this.width], axes: ['time', 'cell', 'word'], data: memory },
-      { name: 'usage', layer: 0, shape: [this.timesteps, this.cells], axes: ['time', 'cell'], data: usage, range: [0, 1] },
-      { name: 'iteration', layer: 0, shape: [1], axes: ['value'], data: Float32Array.of(iteration), description: 'the iteration this frame belongs to' },
+      {
+        name: 'memory',
+        layer: 0,
+        shape: [this.timesteps, this.cells, this.width],
+        axes: ['time', 'cell', 'word'],
+        data: memory,
+      },
+      {
+        name: 'usage',
+        layer: 0,
+        shape: [this.timesteps, this.cells],
+        axes: ['time', 'cell'],
+        data: usage,
+        range: [0, 1],
+      },
+      {
+        name: 'iteration',
+        layer: 0,
+        shape: [1],
+        axes: ['value'],
+        data: Float32Array.of(iteration),
+        description: 'the iteration this frame belongs to',
+      },
     ];
     return { timesteps: this.timesteps, tensors };
   }

@@ -24,8 +24,15 @@ export async function resolveRunConfig(input: Record<string, unknown>): Promise<
 export async function openTrainer(config: RunConfig, hooks: RunHooks, checkpoint: Uint8Array | null): Promise<Trainer> {
   const resolved = resolveTrainConfig(config);
   if (hooks.trainer === 'synthetic') {
-    const options = { cells: hooks.frameCells, width: hooks.frameWidth, timesteps: hooks.frameSteps, stepMs: hooks.stepMs };
-    return checkpoint === null ? new SyntheticTrainer(resolved, options) : SyntheticTrainer.restore(checkpoint, options);
+    const options = {
+      cells: hooks.frameCells,
+      width: hooks.frameWidth,
+      timesteps: hooks.frameSteps,
+      stepMs: hooks.stepMs,
+    };
+    return checkpoint === null
+      ? new SyntheticTrainer(resolved, options)
+      : SyntheticTrainer.restore(checkpoint, options);
   }
   const { createTrainer, restoreTrainer, selectBackend } = await import('../../engine');
   await selectBackend();

@@ -8,8 +8,11 @@
 import { ALLOCATION_DELTA, COSINE_EPSILON } from '../../util/constants';
 import type { DenseStepTape } from './dense-step-kernel';
 import {
-  densePackedLayout, denseRowOffsets,
-  type DenseStepArrays, type DenseStepSizes, type FloatArray,
+  densePackedLayout,
+  denseRowOffsets,
+  type DenseStepArrays,
+  type DenseStepSizes,
+  type FloatArray,
 } from './dense-step-layout';
 
 /**
@@ -17,10 +20,24 @@ import {
  * `keyGradient` (at `keyOffset`), returns dLoss/dβ. `weightGradient` holds dLoss/dc at `outOffset`.
  */
 function contentWeightingBackward(
-  memory: FloatArray, memoryOffset: number, memoryNorms: Float64Array, normOffset: number,
-  key: FloatArray, keyOffset: number, keyNorm: number, strength: number, cells: number, width: number,
-  cosines: Float64Array, weights: Float64Array, outOffset: number, weightGradient: Float64Array, weightGradientOffset: number,
-  memoryGradient: Float64Array, gradientOffset: number, keyGradient: FloatArray,
+  memory: FloatArray,
+  memoryOffset: number,
+  memoryNorms: Float64Array,
+  normOffset: number,
+  key: FloatArray,
+  keyOffset: number,
+  keyNorm: number,
+  strength: number,
+  cells: number,
+  width: number,
+  cosines: Float64Array,
+  weights: Float64Array,
+  outOffset: number,
+  weightGradient: Float64Array,
+  weightGradientOffset: number,
+  memoryGradient: Float64Array,
+  gradientOffset: number,
+  keyGradient: FloatArray,
 ): number {
   let weightedSum = 0;
   for (let n = 0; n < cells; n++) weightedSum += weightGradient[weightGradientOffset + n] * weights[outOffset + n];
@@ -36,8 +53,8 @@ function contentWeightingBackward(
     const denominator = memoryNorm * keyNorm + COSINE_EPSILON;
     const dotGradient = cosineGradient / denominator;
     // d cos / d denominator = −cos / denominator; the denominator depends on both norms.
-    const denominatorGradient = -cosineGradient * cosine / denominator;
-    const memoryNormCoefficient = memoryNorm > 0 ? denominatorGradient * keyNorm / memoryNorm : 0;
+    const denominatorGradient = (-cosineGradient * cosine) / denominator;
+    const memoryNormCoefficient = memoryNorm > 0 ? (denominatorGradient * keyNorm) / memoryNorm : 0;
     keyNormCoefficient += denominatorGradient * memoryNorm;
     const base = memoryOffset + n * width;
     const gradientBase = gradientOffset + n * width;
@@ -47,7 +64,7 @@ function contentWeightingBackward(
     }
   }
   if (keyNorm > 0) {
-    for (let k = 0; k < width; k++) keyGradient[keyOffset + k] += keyNormCoefficient / keyNorm * key[keyOffset + k];
+    for (let k = 0; k < width; k++) keyGradient[keyOffset + k] += (keyNormCoefficient / keyNorm) * key[keyOffset + k];
   }
   return strengthGradient;
 }
@@ -58,8 +75,12 @@ function contentWeightingBackward(
  * `gradients` receives dLoss/d(input) for every input (overwritten, same shapes as `inputs`).
  */
 export function denseStepBackward(
-  sizes: DenseStepSizes, inputs: DenseStepArrays, packed: FloatArray, tape: DenseStepTape,
-  packedGradient: FloatArray, gradients: DenseStepArrays,
+  sizes: DenseStepSizes,
+  inputs: DenseStepArrays,
+  packed: FloatArray,
+  tape: DenseStepTape,
+  packedGradient: FloatArray,
+  gradients: DenseStepArrays,
 ): void {
   const { batch, memorySize: cells, cellSize: width, readHeads: heads } = sizes;
   const layout = densePackedLayout(sizes);
@@ -139,10 +160,24 @@ export function denseStepBackward(
     // 8. c_r,h = softmax(β_h·cos(M_new, k_h)).
     for (let h = 0; h < heads; h++) {
       g.readStrengths[headOffset + h] = contentWeightingBackward(
-        packed, out.memory, tape.memoryNorms, cellOffset, inputs.readKeys, (headOffset + h) * width,
-        tape.readKeyNorms[headOffset + h], inputs.readStrengths[headOffset + h], cells, width,
-        tape.readCosines, tape.readContentWeights, headCellOffset + h * cells, contentGradient, h * cells,
-        memoryGradient, 0, g.readKeys,
+        packed,
+        out.memory,
+        tape.memoryNorms,
+        cellOffset,
+        inputs.readKeys,
+        (headOffset + h) * width,
+        tape.readKeyNorms[headOffset + h],
+        inputs.readStrengths[headOffset + h],
+        cells,
+        width,
+        tape.readCosines,
+        tape.readContentWeights,
+        headCellOffset + h * cells,
+        contentGradient,
+        h * cells,
+        memoryGradient,
+        0,
+        g.readKeys,
       );
     }
 
@@ -197,7 +232,8 @@ export function denseStepBackward(
           const link = keep * prevLink + weightI * precedenceJ;
           const headCellJ = headCellOffset + j;
           const backwardGradientJ = backwardGradient[j];
-          const linkGradientIJ = packedGradient[linkRow + j] + (forwardGradientI * prevRead[headCellJ] + backwardGradientJ * prevReadI);
+          const linkGradientIJ =
+            packedGradient[linkRow + j] + (forwardGradientI * prevRead[headCellJ] + backwardGradientJ * prevReadI);
           prevReadGradient[headCellJ] += forwardGradientI * link;
           prevReadGradientI += backwardGradientJ * link;
           prevLinksGradient[prevRow + j] = keep * linkGradientIJ;
@@ -206,28 +242,29 @@ export function denseStepBackward(
           prevPrecedenceGradient[cellOffset + j] += linkGradientIJ * weightI;
         }
         prevReadGradientsI[0] = prevReadGradientI;
-      } else for (let j = 0; j < cells; j++) {
-        if (i === j) {
-          prevLinksGradient[prevRow + j] = 0;
-          continue;
+      } else
+        for (let j = 0; j < cells; j++) {
+          if (i === j) {
+            prevLinksGradient[prevRow + j] = 0;
+            continue;
+          }
+          const prevLink = prevLinks[prevRow + j];
+          const precedenceJ = prevPrecedence[cellOffset + j];
+          const keep = 1 - weightI - writeWeights[j];
+          const link = keep * prevLink + weightI * precedenceJ;
+          let linkGradientIJ = packedGradient[linkRow + j];
+          for (let h = 0; h < heads; h++) {
+            const headCellJ = headCellOffset + h * cells + j;
+            const backwardGradientJ = backwardGradient[h * cells + j];
+            linkGradientIJ += forwardGradientsI[h] * prevRead[headCellJ] + backwardGradientJ * prevReadsI[h];
+            prevReadGradient[headCellJ] += forwardGradientsI[h] * link;
+            prevReadGradientsI[h] += backwardGradientJ * link;
+          }
+          prevLinksGradient[prevRow + j] = keep * linkGradientIJ;
+          rowSum += linkGradientIJ * (precedenceJ - prevLink);
+          writeWeightsGradient[j] -= linkGradientIJ * prevLink;
+          prevPrecedenceGradient[cellOffset + j] += linkGradientIJ * weightI;
         }
-        const prevLink = prevLinks[prevRow + j];
-        const precedenceJ = prevPrecedence[cellOffset + j];
-        const keep = 1 - weightI - writeWeights[j];
-        const link = keep * prevLink + weightI * precedenceJ;
-        let linkGradientIJ = packedGradient[linkRow + j];
-        for (let h = 0; h < heads; h++) {
-          const headCellJ = headCellOffset + h * cells + j;
-          const backwardGradientJ = backwardGradient[h * cells + j];
-          linkGradientIJ += forwardGradientsI[h] * prevRead[headCellJ] + backwardGradientJ * prevReadsI[h];
-          prevReadGradient[headCellJ] += forwardGradientsI[h] * link;
-          prevReadGradientsI[h] += backwardGradientJ * link;
-        }
-        prevLinksGradient[prevRow + j] = keep * linkGradientIJ;
-        rowSum += linkGradientIJ * (precedenceJ - prevLink);
-        writeWeightsGradient[j] -= linkGradientIJ * prevLink;
-        prevPrecedenceGradient[cellOffset + j] += linkGradientIJ * weightI;
-      }
       for (let h = 0; h < heads; h++) prevReadGradient[headCellOffset + h * cells + i] += prevReadGradientsI[h];
       writeWeightsGradient[i] += rowSum;
     }
@@ -280,9 +317,24 @@ export function denseStepBackward(
 
     // 2. c_w = softmax(β_w·cos(M_prev, k_w)).
     g.writeStrength[b] = contentWeightingBackward(
-      inputs.prevMemory, memoryOffset, tape.prevMemoryNorms, cellOffset, inputs.writeKey, wordOffset,
-      tape.writeKeyNorms[b], inputs.writeStrength[b], cells, width, tape.writeCosines, tape.writeContentWeights,
-      cellOffset, writeContentGradient, 0, memoryGradient.fill(0), 0, g.writeKey,
+      inputs.prevMemory,
+      memoryOffset,
+      tape.prevMemoryNorms,
+      cellOffset,
+      inputs.writeKey,
+      wordOffset,
+      tape.writeKeyNorms[b],
+      inputs.writeStrength[b],
+      cells,
+      width,
+      tape.writeCosines,
+      tape.writeContentWeights,
+      cellOffset,
+      writeContentGradient,
+      0,
+      memoryGradient.fill(0),
+      0,
+      g.writeKey,
     );
     for (let i = 0; i < cells * width; i++) g.prevMemory[memoryOffset + i] += memoryGradient[i];
 
@@ -292,11 +344,15 @@ export function denseStepBackward(
       const prevUsage = inputs.prevUsage[cellOffset + n];
       retentionPrefix[0] = 1;
       for (let h = 0; h < heads; h++) {
-        retentionPrefix[h + 1] = retentionPrefix[h] * (1 - inputs.freeGates[headOffset + h] * inputs.prevReadWeights[headCellOffset + h * cells + n]);
+        retentionPrefix[h + 1] =
+          retentionPrefix[h] *
+          (1 - inputs.freeGates[headOffset + h] * inputs.prevReadWeights[headCellOffset + h * cells + n]);
       }
       retentionSuffix[heads] = 1;
       for (let h = heads - 1; h >= 0; h--) {
-        retentionSuffix[h] = retentionSuffix[h + 1] * (1 - inputs.freeGates[headOffset + h] * inputs.prevReadWeights[headCellOffset + h * cells + n]);
+        retentionSuffix[h] =
+          retentionSuffix[h + 1] *
+          (1 - inputs.freeGates[headOffset + h] * inputs.prevReadWeights[headCellOffset + h * cells + n]);
       }
       const afterWriteGradient = gradient * retentionPrefix[heads];
       g.prevUsage[cellOffset + n] = afterWriteGradient * (1 - inputs.prevWriteWeights[cellOffset + n]);

@@ -6,8 +6,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { denseStepForward } from './dense-step-kernel';
 import {
-  DENSE_STEP_INPUT_NAMES, denseRowOffsets, densePackedLayout,
-  type DenseStepArrays, type DenseStepInputName, type DenseStepSizes,
+  DENSE_STEP_INPUT_NAMES,
+  denseRowOffsets,
+  densePackedLayout,
+  type DenseStepArrays,
+  type DenseStepInputName,
+  type DenseStepSizes,
 } from './dense-step-layout';
 import { denseStepBackward } from './dense-step-kernel-backward';
 import { randomStepInputs as randomInputs, seededRandom } from './random-step-inputs';
@@ -27,8 +31,9 @@ function checkGradients(sizes: DenseStepSizes, inputs: DenseStepArrays<Float64Ar
   const projection = Float64Array.from({ length: layout.size }, () => random() * 2 - 1);
   const packed = new Float64Array(projection.length);
   const tape = denseStepForward(sizes, inputs, packed);
-  const gradients = Object.fromEntries(DENSE_STEP_INPUT_NAMES.map((name) => [name, new Float64Array(inputs[name].length)])) as
-    Record<DenseStepInputName, Float64Array>;
+  const gradients = Object.fromEntries(
+    DENSE_STEP_INPUT_NAMES.map((name) => [name, new Float64Array(inputs[name].length)]),
+  ) as Record<DenseStepInputName, Float64Array>;
   denseStepBackward(sizes, inputs, packed, tape, projection, gradients);
   const step = 1e-6;
   for (const name of DENSE_STEP_INPUT_NAMES) {
@@ -43,8 +48,10 @@ function checkGradients(sizes: DenseStepSizes, inputs: DenseStepArrays<Float64Ar
       const numeric = (up - down) / (2 * step);
       const analytic = gradients[name][i];
       const tolerance = 1e-6 + 1e-5 * Math.abs(numeric);
-      assert.ok(Math.abs(analytic - numeric) <= tolerance,
-        `d loss / d ${name}[${i}]: analytic ${analytic}, finite difference ${numeric}`);
+      assert.ok(
+        Math.abs(analytic - numeric) <= tolerance,
+        `d loss / d ${name}[${i}]: analytic ${analytic}, finite difference ${numeric}`,
+      );
     }
   }
 }
@@ -85,25 +92,36 @@ test('allocation puts the least-used cell first and breaks ties by the lowest in
     (1 - clamped(0.2)) * clamped(0.2),
     (1 - clamped(0.9)) * clamped(0.2) * clamped(0.2) * clamped(0.5),
   ];
-  expected.forEach((value, cell) => assert.ok(Math.abs(tape.allocationWeights[cell] - value) < 1e-12, `allocation[${cell}]`));
+  expected.forEach((value, cell) =>
+    assert.ok(Math.abs(tape.allocationWeights[cell] - value) < 1e-12, `allocation[${cell}]`),
+  );
 });
 
 test('an all-zero state gives finite outputs and fully overwritten gradients, a zero link diagonal and weightings summing ≤ 1', () => {
   const sizes = { batch: 2, memorySize: 6, cellSize: 3, readHeads: 2 };
   const inputs = randomInputs(sizes, 5);
-  for (const name of ['prevMemory', 'prevLinkMatrix', 'prevPrecedence', 'prevReadWeights', 'prevWriteWeights', 'prevUsage'] as const) {
+  for (const name of [
+    'prevMemory',
+    'prevLinkMatrix',
+    'prevPrecedence',
+    'prevReadWeights',
+    'prevWriteWeights',
+    'prevUsage',
+  ] as const) {
     inputs[name].fill(0);
   }
   const layout = densePackedLayout(sizes);
   const packed = new Float64Array(layout.size);
   const tape = denseStepForward(sizes, inputs, packed);
-  const gradients = Object.fromEntries(DENSE_STEP_INPUT_NAMES.map((name) => [name, new Float64Array(inputs[name].length)])) as
-    Record<DenseStepInputName, Float64Array>;
+  const gradients = Object.fromEntries(
+    DENSE_STEP_INPUT_NAMES.map((name) => [name, new Float64Array(inputs[name].length)]),
+  ) as Record<DenseStepInputName, Float64Array>;
   // Gradient arrays come in dirty: the backward must overwrite every entry, not accumulate onto old values.
   for (const name of DENSE_STEP_INPUT_NAMES) gradients[name].fill(Number.NaN);
   denseStepBackward(sizes, inputs, packed, tape, new Float64Array(packed.length).fill(1), gradients);
   assert.ok(packed.every(Number.isFinite), 'outputs finite');
-  for (const name of DENSE_STEP_INPUT_NAMES) assert.ok(gradients[name].every(Number.isFinite), `${name} gradient finite`);
+  for (const name of DENSE_STEP_INPUT_NAMES)
+    assert.ok(gradients[name].every(Number.isFinite), `${name} gradient finite`);
   for (let b = 0; b < sizes.batch; b++) {
     const out = denseRowOffsets(layout, sizes, b);
     for (let n = 0; n < sizes.memorySize; n++) assert.equal(packed[out.linkMatrix + n * sizes.memorySize + n], 0);

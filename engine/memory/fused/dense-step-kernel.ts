@@ -12,7 +12,13 @@
  * The analytic backward lives in `dense-step-kernel-backward.ts`, the data layout in `dense-step-layout.ts`.
  */
 import { ALLOCATION_DELTA, COSINE_EPSILON } from '../../util/constants';
-import { denseRowOffsets, densePackedLayout, type DenseStepArrays, type DenseStepSizes, type FloatArray } from './dense-step-layout';
+import {
+  denseRowOffsets,
+  densePackedLayout,
+  type DenseStepArrays,
+  type DenseStepSizes,
+  type FloatArray,
+} from './dense-step-layout';
 
 /** What the backward pass needs from the forward, per batch row, beyond the inputs and the packed output. */
 export interface DenseStepTape {
@@ -49,18 +55,35 @@ function allocateTape(sizes: DenseStepSizes): DenseStepTape {
   const bn = sizes.batch * sizes.memorySize;
   const brn = bn * sizes.readHeads;
   return {
-    usageAfterWrite: new Float64Array(bn), usage: new Float64Array(bn), sortOrder: new Int32Array(bn),
-    sortedUsage: new Float64Array(bn), exclusiveProducts: new Float64Array(bn), allocationWeights: new Float64Array(bn),
-    writeContentWeights: new Float64Array(bn), writeCosines: new Float64Array(bn), prevMemoryNorms: new Float64Array(bn),
-    writeKeyNorms: new Float64Array(sizes.batch), writeWeights: new Float64Array(bn),
-    readContentWeights: new Float64Array(brn), readCosines: new Float64Array(brn), memoryNorms: new Float64Array(bn),
+    usageAfterWrite: new Float64Array(bn),
+    usage: new Float64Array(bn),
+    sortOrder: new Int32Array(bn),
+    sortedUsage: new Float64Array(bn),
+    exclusiveProducts: new Float64Array(bn),
+    allocationWeights: new Float64Array(bn),
+    writeContentWeights: new Float64Array(bn),
+    writeCosines: new Float64Array(bn),
+    prevMemoryNorms: new Float64Array(bn),
+    writeKeyNorms: new Float64Array(sizes.batch),
+    writeWeights: new Float64Array(bn),
+    readContentWeights: new Float64Array(brn),
+    readCosines: new Float64Array(brn),
+    memoryNorms: new Float64Array(bn),
     readKeyNorms: new Float64Array(sizes.batch * sizes.readHeads),
-    forwardWeights: new Float64Array(brn), backwardWeights: new Float64Array(brn),
+    forwardWeights: new Float64Array(brn),
+    backwardWeights: new Float64Array(brn),
   };
 }
 
 /** Euclidean norms of `count` rows of width `width` starting at `offset`, into `norms[normOffset…]`. */
-function rowNorms(rows: FloatArray, offset: number, count: number, width: number, norms: Float64Array, normOffset: number): void {
+function rowNorms(
+  rows: FloatArray,
+  offset: number,
+  count: number,
+  width: number,
+  norms: Float64Array,
+  normOffset: number,
+): void {
   for (let row = 0; row < count; row++) {
     let sum = 0;
     const base = offset + row * width;
@@ -75,9 +98,18 @@ function rowNorms(rows: FloatArray, offset: number, count: number, width: number
  * Returns ‖k‖.
  */
 function contentWeighting(
-  memory: FloatArray, memoryOffset: number, memoryNorms: Float64Array, normOffset: number,
-  key: FloatArray, keyOffset: number, strength: number, cells: number, width: number,
-  cosines: Float64Array, weights: Float64Array, outOffset: number,
+  memory: FloatArray,
+  memoryOffset: number,
+  memoryNorms: Float64Array,
+  normOffset: number,
+  key: FloatArray,
+  keyOffset: number,
+  strength: number,
+  cells: number,
+  width: number,
+  cosines: Float64Array,
+  weights: Float64Array,
+  outOffset: number,
 ): number {
   let keySquares = 0;
   for (let k = 0; k < width; k++) keySquares += key[keyOffset + k] * key[keyOffset + k];
@@ -142,8 +174,18 @@ export function denseStepForward(sizes: DenseStepSizes, inputs: DenseStepArrays,
     // 2. Write content weights c_w over the previous memory.
     rowNorms(inputs.prevMemory, memoryOffset, cells, width, tape.prevMemoryNorms, cellOffset);
     tape.writeKeyNorms[b] = contentWeighting(
-      inputs.prevMemory, memoryOffset, tape.prevMemoryNorms, cellOffset, inputs.writeKey, wordOffset,
-      inputs.writeStrength[b], cells, width, tape.writeCosines, tape.writeContentWeights, cellOffset,
+      inputs.prevMemory,
+      memoryOffset,
+      tape.prevMemoryNorms,
+      cellOffset,
+      inputs.writeKey,
+      wordOffset,
+      inputs.writeStrength[b],
+      cells,
+      width,
+      tape.writeCosines,
+      tape.writeContentWeights,
+      cellOffset,
     );
 
     // 3. Allocation a: free list φ in ascending û; a[φ_j] = (1 − û[φ_j])·Π_{i<j} û[φ_i].
@@ -170,8 +212,10 @@ export function denseStepForward(sizes: DenseStepSizes, inputs: DenseStepArrays,
     const allocationGate = inputs.allocationGate[b];
     let writeSum = 0;
     for (let n = 0; n < cells; n++) {
-      const weight = writeGate * (allocationGate * tape.allocationWeights[cellOffset + n]
-        + (1 - allocationGate) * tape.writeContentWeights[cellOffset + n]);
+      const weight =
+        writeGate *
+        (allocationGate * tape.allocationWeights[cellOffset + n] +
+          (1 - allocationGate) * tape.writeContentWeights[cellOffset + n]);
       tape.writeWeights[cellOffset + n] = weight;
       packed[out.writeWeights + n] = weight;
       writeSum += weight;
@@ -183,8 +227,9 @@ export function denseStepForward(sizes: DenseStepSizes, inputs: DenseStepArrays,
       const weight = writeWeights[n];
       const row = n * width;
       for (let k = 0; k < width; k++) {
-        packed[out.memory + row + k] = inputs.prevMemory[memoryOffset + row + k] * (1 - weight * inputs.eraseVector[wordOffset + k])
-          + weight * inputs.writeVector[wordOffset + k];
+        packed[out.memory + row + k] =
+          inputs.prevMemory[memoryOffset + row + k] * (1 - weight * inputs.eraseVector[wordOffset + k]) +
+          weight * inputs.writeVector[wordOffset + k];
       }
     }
 
@@ -201,7 +246,10 @@ export function denseStepForward(sizes: DenseStepSizes, inputs: DenseStepArrays,
       const linkRow = out.linkMatrix + i * cells;
       const prevRow = linkOffset + i * cells;
       for (let j = 0; j < cells; j++) {
-        packed[linkRow + j] = i === j ? 0 : (1 - weightI - writeWeights[j]) * prevLinks[prevRow + j] + weightI * prevPrecedence[cellOffset + j];
+        packed[linkRow + j] =
+          i === j
+            ? 0
+            : (1 - weightI - writeWeights[j]) * prevLinks[prevRow + j] + weightI * prevPrecedence[cellOffset + j];
       }
       for (let h = 0; h < heads; h++) {
         const headCells = headCellOffset + h * cells;
@@ -225,8 +273,18 @@ export function denseStepForward(sizes: DenseStepSizes, inputs: DenseStepArrays,
     rowNorms(packed, out.memory, cells, width, tape.memoryNorms, cellOffset);
     for (let h = 0; h < heads; h++) {
       tape.readKeyNorms[headOffset + h] = contentWeighting(
-        packed, out.memory, tape.memoryNorms, cellOffset, inputs.readKeys, (headOffset + h) * width,
-        inputs.readStrengths[headOffset + h], cells, width, tape.readCosines, tape.readContentWeights, headCellOffset + h * cells,
+        packed,
+        out.memory,
+        tape.memoryNorms,
+        cellOffset,
+        inputs.readKeys,
+        (headOffset + h) * width,
+        inputs.readStrengths[headOffset + h],
+        cells,
+        width,
+        tape.readCosines,
+        tape.readContentWeights,
+        headCellOffset + h * cells,
       );
     }
 
@@ -241,8 +299,10 @@ export function denseStepForward(sizes: DenseStepSizes, inputs: DenseStepArrays,
       const readVectorAt = out.readVectors + h * width;
       readVector.fill(0);
       for (let n = 0; n < cells; n++) {
-        const weight = backwardMode * tape.backwardWeights[headCells + n] + forwardMode * tape.forwardWeights[headCells + n]
-          + contentMode * tape.readContentWeights[headCells + n];
+        const weight =
+          backwardMode * tape.backwardWeights[headCells + n] +
+          forwardMode * tape.forwardWeights[headCells + n] +
+          contentMode * tape.readContentWeights[headCells + n];
         packed[readWeightsAt + n] = weight;
         const stored = packed[readWeightsAt + n];
         const row = out.memory + n * width;

@@ -48,9 +48,22 @@ export interface DenseStepArrays<A extends FloatArray = FloatArray> {
 
 /** The input names in the order the tfjs wrapper passes them (and receives their gradients). */
 export const DENSE_STEP_INPUT_NAMES = [
-  'readKeys', 'readStrengths', 'writeKey', 'writeStrength', 'eraseVector', 'writeVector', 'freeGates',
-  'allocationGate', 'writeGate', 'readModes',
-  'prevMemory', 'prevLinkMatrix', 'prevPrecedence', 'prevReadWeights', 'prevWriteWeights', 'prevUsage',
+  'readKeys',
+  'readStrengths',
+  'writeKey',
+  'writeStrength',
+  'eraseVector',
+  'writeVector',
+  'freeGates',
+  'allocationGate',
+  'writeGate',
+  'readModes',
+  'prevMemory',
+  'prevLinkMatrix',
+  'prevPrecedence',
+  'prevReadWeights',
+  'prevWriteWeights',
+  'prevUsage',
 ] as const;
 
 export type DenseStepInputName = (typeof DENSE_STEP_INPUT_NAMES)[number];
@@ -63,15 +76,45 @@ export type DenseStepInputName = (typeof DENSE_STEP_INPUT_NAMES)[number];
  */
 export function denseStepArrays<A extends FloatArray>(values: readonly A[]): DenseStepArrays<A> {
   if (values.length !== DENSE_STEP_INPUT_NAMES.length) {
-    throw new Error(`denseStepArrays: values has ${values.length} arrays, expected ${DENSE_STEP_INPUT_NAMES.length} (${DENSE_STEP_INPUT_NAMES.join(', ')})`);
+    throw new Error(
+      `denseStepArrays: values has ${values.length} arrays, expected ${DENSE_STEP_INPUT_NAMES.length} (${DENSE_STEP_INPUT_NAMES.join(', ')})`,
+    );
   }
   const [
-    readKeys, readStrengths, writeKey, writeStrength, eraseVector, writeVector, freeGates, allocationGate, writeGate, readModes,
-    prevMemory, prevLinkMatrix, prevPrecedence, prevReadWeights, prevWriteWeights, prevUsage,
+    readKeys,
+    readStrengths,
+    writeKey,
+    writeStrength,
+    eraseVector,
+    writeVector,
+    freeGates,
+    allocationGate,
+    writeGate,
+    readModes,
+    prevMemory,
+    prevLinkMatrix,
+    prevPrecedence,
+    prevReadWeights,
+    prevWriteWeights,
+    prevUsage,
   ] = values;
   return {
-    readKeys, readStrengths, writeKey, writeStrength, eraseVector, writeVector, freeGates, allocationGate, writeGate, readModes,
-    prevMemory, prevLinkMatrix, prevPrecedence, prevReadWeights, prevWriteWeights, prevUsage,
+    readKeys,
+    readStrengths,
+    writeKey,
+    writeStrength,
+    eraseVector,
+    writeVector,
+    freeGates,
+    allocationGate,
+    writeGate,
+    readModes,
+    prevMemory,
+    prevLinkMatrix,
+    prevPrecedence,
+    prevReadWeights,
+    prevWriteWeights,
+    prevUsage,
   };
 }
 
@@ -79,10 +122,22 @@ export function denseStepArrays<A extends FloatArray>(values: readonly A[]): Den
 export function denseStepInputShapes(sizes: DenseStepSizes): Record<DenseStepInputName, number[]> {
   const { memorySize: n, cellSize: w, readHeads: r } = sizes;
   return {
-    readKeys: [r, w], readStrengths: [r], writeKey: [w], writeStrength: [], eraseVector: [w], writeVector: [w],
-    freeGates: [r], allocationGate: [], writeGate: [], readModes: [r, 3],
-    prevMemory: [n, w], prevLinkMatrix: [n, n], prevPrecedence: [n], prevReadWeights: [r, n],
-    prevWriteWeights: [n], prevUsage: [n],
+    readKeys: [r, w],
+    readStrengths: [r],
+    writeKey: [w],
+    writeStrength: [],
+    eraseVector: [w],
+    writeVector: [w],
+    freeGates: [r],
+    allocationGate: [],
+    writeGate: [],
+    readModes: [r, 3],
+    prevMemory: [n, w],
+    prevLinkMatrix: [n, n],
+    prevPrecedence: [n],
+    prevReadWeights: [r, n],
+    prevWriteWeights: [n],
+    prevUsage: [n],
   };
 }
 
@@ -121,7 +176,18 @@ export function densePackedLayout(sizes: DenseStepSizes): DensePackedLayout {
   }
   const [readVectors, memory, precedence, readWeights, writeWeights, usage] = starts;
   const size = offset + batch * n * n;
-  return { readVectors, memory, precedence, readWeights, writeWeights, usage, linkMatrix: offset, stride: size / batch, size, smallBlockSizes };
+  return {
+    readVectors,
+    memory,
+    precedence,
+    readWeights,
+    writeWeights,
+    usage,
+    linkMatrix: offset,
+    stride: size / batch,
+    size,
+    smallBlockSizes,
+  };
 }
 
 /** Start of batch row `b` of every output inside the packed array. */
@@ -138,8 +204,12 @@ export interface DenseRowOffsets {
 export function denseRowOffsets(layout: DensePackedLayout, sizes: DenseStepSizes, b: number): DenseRowOffsets {
   const { memorySize: n, cellSize: w, readHeads: r } = sizes;
   return {
-    readVectors: layout.readVectors + b * r * w, memory: layout.memory + b * n * w,
-    linkMatrix: layout.linkMatrix + b * n * n, precedence: layout.precedence + b * n,
-    readWeights: layout.readWeights + b * r * n, writeWeights: layout.writeWeights + b * n, usage: layout.usage + b * n,
+    readVectors: layout.readVectors + b * r * w,
+    memory: layout.memory + b * n * w,
+    linkMatrix: layout.linkMatrix + b * n * n,
+    precedence: layout.precedence + b * n,
+    readWeights: layout.readWeights + b * r * n,
+    writeWeights: layout.writeWeights + b * n,
+    usage: layout.usage + b * n,
   };
 }

@@ -10,9 +10,18 @@ import { readParityFixture } from '../../parity/fixtures';
 import { DenseMemory, type DenseMemoryState, type ParameterRecord } from '../dense-memory';
 import { fusedMemoryStep } from './fused-memory-step';
 
-interface FixtureTensor { readonly shape: number[]; readonly data: number[] }
+interface FixtureTensor {
+  readonly shape: number[];
+  readonly data: number[];
+}
 interface MemoryFixture {
-  readonly config: { readonly batch: number; readonly nr_cells: number; readonly cell_size: number; readonly read_heads: number; readonly input_size: number };
+  readonly config: {
+    readonly batch: number;
+    readonly nr_cells: number;
+    readonly cell_size: number;
+    readonly read_heads: number;
+    readonly input_size: number;
+  };
   readonly params: Readonly<Record<string, ParameterRecord>>;
   readonly initial_state: Readonly<Record<string, FixtureTensor>>;
   readonly steps: readonly { readonly controller_output_xi: FixtureTensor }[];
@@ -58,7 +67,11 @@ test('DenseMemory.step and the fused step agree over a chained unroll, debug out
         assert.ok(maxDifference(plain.state[name], fused.state[name]) <= 1e-5, `step ${t} state.${name}`);
       }
       assert.ok(plain.debug !== undefined && fused.debug !== undefined);
-      assert.deepEqual(Object.keys(fused.debug.tensors).sort(), Object.keys(plain.debug.tensors).sort(), 'debug tensor names');
+      assert.deepEqual(
+        Object.keys(fused.debug.tensors).sort(),
+        Object.keys(plain.debug.tensors).sort(),
+        'debug tensor names',
+      );
       for (const [name, tensor] of Object.entries(plain.debug.tensors)) {
         const fusedTensor: tf.Tensor = fused.debug.tensors[name];
         assert.deepEqual(fusedTensor.shape, tensor.shape, `step ${t} debug ${name} shape`);
@@ -80,7 +93,12 @@ test('gradients of the interface weights through a 4-step unroll equal the plain
       const xi = tf.tensor2d(step.controller_output_xi.data, [batch, inputSize]);
       const result = useFused ? fusedMemoryStep(memory.parseInterface(xi), state) : memory.step(xi, state);
       // Weight each step's reads differently so that errors cannot cancel between steps.
-      losses.push(tf.mul(t + 1, tf.sum(tf.mul(result.readVectors, tf.sin(tf.range(0, heads * width).reshape([1, heads, width]))))));
+      losses.push(
+        tf.mul(
+          t + 1,
+          tf.sum(tf.mul(result.readVectors, tf.sin(tf.range(0, heads * width).reshape([1, heads, width])))),
+        ),
+      );
       state = result.state;
     });
     return tf.addN(losses) as tf.Scalar;

@@ -23,7 +23,10 @@ function maxAbs(values: ArrayLike<number>): number {
 /** Raw interface values in about ±3, with a few planted past softplus's switch points. */
 function rawInterface(sizes: DenseStepSizes, seed: number): Float32Array {
   const random = seededRandom(seed);
-  const raw = Float32Array.from({ length: sizes.batch * interfaceSize(sizes.readHeads, sizes.cellSize) }, () => 6 * random() - 3);
+  const raw = Float32Array.from(
+    { length: sizes.batch * interfaceSize(sizes.readHeads, sizes.cellSize) },
+    () => 6 * random() - 3,
+  );
   // Row 0's read strengths (offset R·W) and write strength (offset R·W + R + W) far above and below the switches.
   const strengths = sizes.readHeads * sizes.cellSize;
   raw[strengths] = 25;
@@ -46,17 +49,41 @@ function compare(sizes: DenseStepSizes, seed: number): void {
       tf.tensor2d(Float32Array.from(arrays.prevUsage), [batch, cells]),
     ];
     const stateOf = (xs: readonly tf.Tensor[]): DenseMemoryState => ({
-      memory: xs[1] as tf.Tensor3D, linkMatrix: xs[2] as tf.Tensor3D, precedence: xs[3] as tf.Tensor2D,
-      readWeights: xs[4] as tf.Tensor3D, writeWeights: xs[5] as tf.Tensor2D, usage: xs[6] as tf.Tensor2D,
+      memory: xs[1] as tf.Tensor3D,
+      linkMatrix: xs[2] as tf.Tensor3D,
+      precedence: xs[3] as tf.Tensor2D,
+      readWeights: xs[4] as tf.Tensor3D,
+      writeWeights: xs[5] as tf.Tensor2D,
+      usage: xs[6] as tf.Tensor2D,
     });
     const fusedStep = (xs: readonly tf.Tensor[]) => fusedMemoryStepFromRaw(xs[0] as tf.Tensor2D, stateOf(xs));
-    const plainStep = (xs: readonly tf.Tensor[]) => denseMemoryStep(stateOf(xs), parseInterface(xs[0] as tf.Tensor2D, heads, width));
+    const plainStep = (xs: readonly tf.Tensor[]) =>
+      denseMemoryStep(stateOf(xs), parseInterface(xs[0] as tf.Tensor2D, heads, width));
     const stride = densePackedLayout(sizes).stride;
-    const projection = tf.tensor2d(Float32Array.from({ length: batch * stride }, (_, i) => Math.cos(i * 0.37)), [batch, stride]);
+    const projection = tf.tensor2d(
+      Float32Array.from({ length: batch * stride }, (_, i) => Math.cos(i * 0.37)),
+      [batch, stride],
+    );
     const projected = (result: { readVectors: tf.Tensor; state: DenseMemoryState }): tf.Scalar => {
       const { state } = result;
-      const outputs = [result.readVectors, state.memory, state.linkMatrix, state.precedence, state.readWeights, state.writeWeights, state.usage];
-      return tf.sum(tf.mul(tf.concat(outputs.map((output) => tf.reshape(output, [batch, -1])), 1), projection));
+      const outputs = [
+        result.readVectors,
+        state.memory,
+        state.linkMatrix,
+        state.precedence,
+        state.readWeights,
+        state.writeWeights,
+        state.usage,
+      ];
+      return tf.sum(
+        tf.mul(
+          tf.concat(
+            outputs.map((output) => tf.reshape(output, [batch, -1])),
+            1,
+          ),
+          projection,
+        ),
+      );
     };
     const fused = fusedStep(tensors);
     const plain = plainStep(tensors);
@@ -67,12 +94,17 @@ function compare(sizes: DenseStepSizes, seed: number): void {
     }
     const fusedGrads = tf.grads((...xs: tf.Tensor[]) => projected(fusedStep(xs)))(tensors);
     const plainGrads = tf.grads((...xs: tf.Tensor[]) => projected(plainStep(xs)))(tensors);
-    ['interfaceRaw', 'memory', 'linkMatrix', 'precedence', 'readWeights', 'writeWeights', 'usage'].forEach((name, i) => {
-      assert.deepEqual(fusedGrads[i].shape, plainGrads[i].shape, `gradient shape of ${name}`);
-      const scale = Math.max(1, maxAbs(plainGrads[i].dataSync()));
-      const difference = maxAbs(tf.sub(fusedGrads[i], plainGrads[i]).dataSync());
-      assert.ok(difference <= 1e-5 * scale, `d loss / d ${name}: max |fused − plain| = ${difference} (scale ${scale})`);
-    });
+    ['interfaceRaw', 'memory', 'linkMatrix', 'precedence', 'readWeights', 'writeWeights', 'usage'].forEach(
+      (name, i) => {
+        assert.deepEqual(fusedGrads[i].shape, plainGrads[i].shape, `gradient shape of ${name}`);
+        const scale = Math.max(1, maxAbs(plainGrads[i].dataSync()));
+        const difference = maxAbs(tf.sub(fusedGrads[i], plainGrads[i]).dataSync());
+        assert.ok(
+          difference <= 1e-5 * scale,
+          `d loss / d ${name}: max |fused − plain| = ${difference} (scale ${scale})`,
+        );
+      },
+    );
   });
   assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
 }
@@ -90,10 +122,17 @@ test('a raw interface of the wrong width is named with its shape', async () => {
   tf.tidy(() => {
     const sizes = { batch: 2, memorySize: 4, cellSize: 3, readHeads: 1 };
     const state: DenseMemoryState = {
-      memory: tf.zeros([2, 4, 3]), linkMatrix: tf.zeros([2, 4, 4]), precedence: tf.zeros([2, 4]),
-      readWeights: tf.zeros([2, 1, 4]), writeWeights: tf.zeros([2, 4]), usage: tf.zeros([2, 4]),
+      memory: tf.zeros([2, 4, 3]),
+      linkMatrix: tf.zeros([2, 4, 4]),
+      precedence: tf.zeros([2, 4]),
+      readWeights: tf.zeros([2, 1, 4]),
+      writeWeights: tf.zeros([2, 4]),
+      usage: tf.zeros([2, 4]),
     };
     const width = interfaceSize(sizes.readHeads, sizes.cellSize);
-    assert.throws(() => fusedMemoryStepFromRaw(tf.zeros([2, width + 1]), state), new RegExp(`interfaceRaw must be float32 \\[2, ${width}\\].*got float32 \\[2,${width + 1}\\]`));
+    assert.throws(
+      () => fusedMemoryStepFromRaw(tf.zeros([2, width + 1]), state),
+      new RegExp(`interfaceRaw must be float32 \\[2, ${width}\\].*got float32 \\[2,${width + 1}\\]`),
+    );
   });
 });

@@ -10,8 +10,11 @@ import '@tensorflow/tfjs-backend-wasm';
 import { denseStepForward } from './dense-step-kernel';
 import { denseStepBackward } from './dense-step-kernel-backward';
 import {
-  DENSE_STEP_INPUT_NAMES, denseStepInputShapes, densePackedLayout,
-  type DenseStepInputName, type DenseStepSizes,
+  DENSE_STEP_INPUT_NAMES,
+  denseStepInputShapes,
+  densePackedLayout,
+  type DenseStepInputName,
+  type DenseStepSizes,
 } from './dense-step-layout';
 import { fusedMemoryStep } from './fused-memory-step';
 import { randomStepInputs } from './random-step-inputs';
@@ -29,34 +32,56 @@ test('on wasm, read vectors, state and all 16 gradients equal the Float64 kernel
   const tape = denseStepForward(sizes, arrays, packed);
   // Gradient of Σ packed ⊙ projection, with the projection laid out like the packed output.
   const projection = Float64Array.from({ length: layout.size }, (_, i) => Math.sin(i * 0.53));
-  const expected = Object.fromEntries(DENSE_STEP_INPUT_NAMES.map((name) => [name, new Float64Array(arrays[name].length)])) as
-    Record<DenseStepInputName, Float64Array>;
+  const expected = Object.fromEntries(
+    DENSE_STEP_INPUT_NAMES.map((name) => [name, new Float64Array(arrays[name].length)]),
+  ) as Record<DenseStepInputName, Float64Array>;
   denseStepBackward(sizes, arrays, packed, tape, projection, expected);
 
   const before = tf.memory().numTensors;
   tf.tidy(() => {
     assert.equal(tf.getBackend(), 'wasm');
-    const tensors = DENSE_STEP_INPUT_NAMES.map((name) => tf.tensor(Float32Array.from(arrays[name]), [sizes.batch, ...shapes[name]]));
+    const tensors = DENSE_STEP_INPUT_NAMES.map((name) =>
+      tf.tensor(Float32Array.from(arrays[name]), [sizes.batch, ...shapes[name]]),
+    );
     const projectionTensor = tf.tensor1d(Float32Array.from(projection));
     const { value, grads } = tf.valueAndGrads((...xs: tf.Tensor[]) => {
       const input = (name: DenseStepInputName) => xs[DENSE_STEP_INPUT_NAMES.indexOf(name)];
       const result = fusedMemoryStep(
         {
-          readKeys: input('readKeys') as tf.Tensor3D, readStrengths: input('readStrengths') as tf.Tensor2D,
-          writeKey: input('writeKey') as tf.Tensor2D, writeStrength: input('writeStrength') as tf.Tensor1D,
-          eraseVector: input('eraseVector') as tf.Tensor2D, writeVector: input('writeVector') as tf.Tensor2D,
-          freeGates: input('freeGates') as tf.Tensor2D, allocationGate: input('allocationGate') as tf.Tensor1D,
-          writeGate: input('writeGate') as tf.Tensor1D, readModes: input('readModes') as tf.Tensor3D,
+          readKeys: input('readKeys') as tf.Tensor3D,
+          readStrengths: input('readStrengths') as tf.Tensor2D,
+          writeKey: input('writeKey') as tf.Tensor2D,
+          writeStrength: input('writeStrength') as tf.Tensor1D,
+          eraseVector: input('eraseVector') as tf.Tensor2D,
+          writeVector: input('writeVector') as tf.Tensor2D,
+          freeGates: input('freeGates') as tf.Tensor2D,
+          allocationGate: input('allocationGate') as tf.Tensor1D,
+          writeGate: input('writeGate') as tf.Tensor1D,
+          readModes: input('readModes') as tf.Tensor3D,
         },
         {
-          memory: input('prevMemory') as tf.Tensor3D, linkMatrix: input('prevLinkMatrix') as tf.Tensor3D,
-          precedence: input('prevPrecedence') as tf.Tensor2D, readWeights: input('prevReadWeights') as tf.Tensor3D,
-          writeWeights: input('prevWriteWeights') as tf.Tensor2D, usage: input('prevUsage') as tf.Tensor2D,
+          memory: input('prevMemory') as tf.Tensor3D,
+          linkMatrix: input('prevLinkMatrix') as tf.Tensor3D,
+          precedence: input('prevPrecedence') as tf.Tensor2D,
+          readWeights: input('prevReadWeights') as tf.Tensor3D,
+          writeWeights: input('prevWriteWeights') as tf.Tensor2D,
+          usage: input('prevUsage') as tf.Tensor2D,
         },
       );
       const { state } = result;
-      const outputs = [result.readVectors, state.memory, state.precedence, state.readWeights, state.writeWeights, state.usage, state.linkMatrix];
-      const flat = tf.concat(outputs.map((output) => tf.reshape(output, [-1])), 0);
+      const outputs = [
+        result.readVectors,
+        state.memory,
+        state.precedence,
+        state.readWeights,
+        state.writeWeights,
+        state.usage,
+        state.linkMatrix,
+      ];
+      const flat = tf.concat(
+        outputs.map((output) => tf.reshape(output, [-1])),
+        0,
+      );
       return tf.sum(tf.mul(flat, projectionTensor)) as tf.Scalar;
     })(tensors);
 

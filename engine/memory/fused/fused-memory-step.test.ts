@@ -13,10 +13,18 @@ import { fusedMemoryStep, type FusedDenseInterface, type FusedDenseState } from 
 
 const TOLERANCE = 1e-5;
 
-interface FixtureTensor { readonly shape: number[]; readonly data: number[] }
+interface FixtureTensor {
+  readonly shape: number[];
+  readonly data: number[];
+}
 type FixtureRecord = Readonly<Record<string, FixtureTensor>>;
 interface MemoryFixture {
-  readonly config: { readonly batch: number; readonly nr_cells: number; readonly cell_size: number; readonly read_heads: number };
+  readonly config: {
+    readonly batch: number;
+    readonly nr_cells: number;
+    readonly cell_size: number;
+    readonly read_heads: number;
+  };
   readonly initial_state: FixtureRecord;
   readonly steps: readonly {
     readonly parsed_interface: FixtureRecord;
@@ -34,7 +42,13 @@ function fixtureTensor(value: FixtureTensor, shape: number[]): tf.Tensor {
   return tf.tensor(value.data, shape, 'float32');
 }
 
-function fixtureInterface(parsed: FixtureRecord, batch: number, _cells: number, width: number, heads: number): FusedDenseInterface {
+function fixtureInterface(
+  parsed: FixtureRecord,
+  batch: number,
+  _cells: number,
+  width: number,
+  heads: number,
+): FusedDenseInterface {
   return {
     readKeys: fixtureTensor(parsed.read_keys, [batch, heads, width]) as tf.Tensor3D,
     readStrengths: fixtureTensor(parsed.read_strengths, [batch, heads]) as tf.Tensor2D,
@@ -50,7 +64,13 @@ function fixtureInterface(parsed: FixtureRecord, batch: number, _cells: number, 
   };
 }
 
-function fixtureState(state: FixtureRecord, batch: number, cells: number, width: number, heads: number): FusedDenseState {
+function fixtureState(
+  state: FixtureRecord,
+  batch: number,
+  cells: number,
+  width: number,
+  heads: number,
+): FusedDenseState {
   return {
     memory: fixtureTensor(state.memory, [batch, cells, width]) as tf.Tensor3D,
     linkMatrix: fixtureTensor(state.link_matrix, [batch, cells, cells]) as tf.Tensor3D,
@@ -74,8 +94,12 @@ before(async () => {
 });
 
 const STATE_FIXTURE_NAMES: Readonly<Record<keyof FusedDenseState & string, string>> = {
-  memory: 'memory', linkMatrix: 'link_matrix', precedence: 'precedence', readWeights: 'read_weights',
-  writeWeights: 'write_weights', usage: 'usage_vector',
+  memory: 'memory',
+  linkMatrix: 'link_matrix',
+  precedence: 'precedence',
+  readWeights: 'read_weights',
+  writeWeights: 'write_weights',
+  usage: 'usage_vector',
 };
 
 for (const file of ['memory_A.json', 'memory_A_randinit.json', 'memory_A_independent_linears.json']) {
@@ -86,7 +110,13 @@ for (const file of ['memory_A.json', 'memory_A_randinit.json', 'memory_A_indepen
     tf.tidy(() => {
       fixture.steps.forEach((step, t) => {
         // Each step starts from the recorded previous state, so a permuted tie step cannot leak into the next.
-        const prev = fixtureState(t === 0 ? fixture.initial_state : fixture.steps[t - 1].state_after, batch, cells, width, heads);
+        const prev = fixtureState(
+          t === 0 ? fixture.initial_state : fixture.steps[t - 1].state_after,
+          batch,
+          cells,
+          width,
+          heads,
+        );
         const parsed = fixtureInterface(step.parsed_interface, batch, cells, width, heads);
         const result = fusedMemoryStep(parsed, prev, { debug: true });
         assertClose(result.readVectors, step.read_vectors.data, `${file} step ${t} readVectors`);
@@ -99,9 +129,21 @@ for (const file of ['memory_A.json', 'memory_A_randinit.json', 'memory_A_indepen
         const debug = result.debug;
         assert.ok(debug !== undefined);
         const firstRow = (value: FixtureTensor, size: number) => value.data.slice(0, size);
-        assertClose(debug.tensors.allocationWeights, firstRow(step.intermediates.allocation_weights, cells), `${file} step ${t} allocationWeights`);
-        assertClose(debug.tensors.writeContentWeights, firstRow(step.intermediates.write_content_weights, cells), `${file} step ${t} writeContentWeights`);
-        assertClose(debug.tensors.readContentWeights, firstRow(step.intermediates.read_content_weights, heads * cells), `${file} step ${t} readContentWeights`);
+        assertClose(
+          debug.tensors.allocationWeights,
+          firstRow(step.intermediates.allocation_weights, cells),
+          `${file} step ${t} allocationWeights`,
+        );
+        assertClose(
+          debug.tensors.writeContentWeights,
+          firstRow(step.intermediates.write_content_weights, cells),
+          `${file} step ${t} writeContentWeights`,
+        );
+        assertClose(
+          debug.tensors.readContentWeights,
+          firstRow(step.intermediates.read_content_weights, heads * cells),
+          `${file} step ${t} readContentWeights`,
+        );
         comparedStates++;
       });
     });
@@ -117,8 +159,13 @@ test('gradients through the tape equal the kernel gradients for every input', ()
     const parsed = fixtureInterface(step.parsed_interface, batch, cells, width, heads);
     const prev = fixtureState(fixture.steps[1].state_after, batch, cells, width, heads);
     const inputs: Record<DenseStepInputName, tf.Tensor> = {
-      ...parsed, prevMemory: prev.memory, prevLinkMatrix: prev.linkMatrix, prevPrecedence: prev.precedence,
-      prevReadWeights: prev.readWeights, prevWriteWeights: prev.writeWeights, prevUsage: prev.usage,
+      ...parsed,
+      prevMemory: prev.memory,
+      prevLinkMatrix: prev.linkMatrix,
+      prevPrecedence: prev.precedence,
+      prevReadWeights: prev.readWeights,
+      prevWriteWeights: prev.writeWeights,
+      prevUsage: prev.usage,
     };
     const layout = densePackedLayout({ batch, memorySize: cells, cellSize: width, readHeads: heads });
     const projection = Float64Array.from({ length: layout.size }, (_, i) => Math.sin(i * 0.37));
@@ -127,31 +174,58 @@ test('gradients through the tape equal the kernel gradients for every input', ()
       const input = (name: DenseStepInputName) => xs[DENSE_STEP_INPUT_NAMES.indexOf(name)];
       const result = fusedMemoryStep(
         {
-          readKeys: input('readKeys') as tf.Tensor3D, readStrengths: input('readStrengths') as tf.Tensor2D,
-          writeKey: input('writeKey') as tf.Tensor2D, writeStrength: input('writeStrength') as tf.Tensor1D,
-          eraseVector: input('eraseVector') as tf.Tensor2D, writeVector: input('writeVector') as tf.Tensor2D,
-          freeGates: input('freeGates') as tf.Tensor2D, allocationGate: input('allocationGate') as tf.Tensor2D,
-          writeGate: input('writeGate') as tf.Tensor1D, readModes: input('readModes') as tf.Tensor3D,
+          readKeys: input('readKeys') as tf.Tensor3D,
+          readStrengths: input('readStrengths') as tf.Tensor2D,
+          writeKey: input('writeKey') as tf.Tensor2D,
+          writeStrength: input('writeStrength') as tf.Tensor1D,
+          eraseVector: input('eraseVector') as tf.Tensor2D,
+          writeVector: input('writeVector') as tf.Tensor2D,
+          freeGates: input('freeGates') as tf.Tensor2D,
+          allocationGate: input('allocationGate') as tf.Tensor2D,
+          writeGate: input('writeGate') as tf.Tensor1D,
+          readModes: input('readModes') as tf.Tensor3D,
         },
         {
-          memory: input('prevMemory') as tf.Tensor3D, linkMatrix: input('prevLinkMatrix') as tf.Tensor3D,
-          precedence: input('prevPrecedence') as tf.Tensor2D, readWeights: input('prevReadWeights') as tf.Tensor3D,
-          writeWeights: input('prevWriteWeights') as tf.Tensor2D, usage: input('prevUsage') as tf.Tensor2D,
+          memory: input('prevMemory') as tf.Tensor3D,
+          linkMatrix: input('prevLinkMatrix') as tf.Tensor3D,
+          precedence: input('prevPrecedence') as tf.Tensor2D,
+          readWeights: input('prevReadWeights') as tf.Tensor3D,
+          writeWeights: input('prevWriteWeights') as tf.Tensor2D,
+          usage: input('prevUsage') as tf.Tensor2D,
         },
       );
-      const outputs = [result.readVectors, result.state.memory, result.state.precedence, result.state.readWeights,
-        result.state.writeWeights, result.state.usage, result.state.linkMatrix];
-      const flat = tf.concat(outputs.map((output) => tf.reshape(output, [-1])), 0);
+      const outputs = [
+        result.readVectors,
+        result.state.memory,
+        result.state.precedence,
+        result.state.readWeights,
+        result.state.writeWeights,
+        result.state.usage,
+        result.state.linkMatrix,
+      ];
+      const flat = tf.concat(
+        outputs.map((output) => tf.reshape(output, [-1])),
+        0,
+      );
       return tf.sum(tf.mul(flat, tf.tensor(Float32Array.from(projection), flat.shape)));
     })(tensors);
 
-    const arrays = Object.fromEntries(DENSE_STEP_INPUT_NAMES.map((name) => [name, Float64Array.from(inputs[name].dataSync())])) as
-      Record<DenseStepInputName, Float64Array>;
+    const arrays = Object.fromEntries(
+      DENSE_STEP_INPUT_NAMES.map((name) => [name, Float64Array.from(inputs[name].dataSync())]),
+    ) as Record<DenseStepInputName, Float64Array>;
     const packed = new Float64Array(projection.length);
     const tape = denseStepForward({ batch, memorySize: cells, cellSize: width, readHeads: heads }, arrays, packed);
-    const expected = Object.fromEntries(DENSE_STEP_INPUT_NAMES.map((name) => [name, new Float64Array(arrays[name].length)])) as
-      Record<DenseStepInputName, Float64Array>;
-    denseStepBackward({ batch, memorySize: cells, cellSize: width, readHeads: heads }, arrays, packed, tape, projection, expected);
+    const expected = Object.fromEntries(
+      DENSE_STEP_INPUT_NAMES.map((name) => [name, new Float64Array(arrays[name].length)]),
+    ) as Record<DenseStepInputName, Float64Array>;
+    denseStepBackward(
+      { batch, memorySize: cells, cellSize: width, readHeads: heads },
+      arrays,
+      packed,
+      tape,
+      projection,
+      expected,
+    );
     DENSE_STEP_INPUT_NAMES.forEach((name, i) => {
       assert.deepEqual(gradients[i].shape, tensors[i].shape, `${name} gradient shape`);
       const actual = gradients[i].dataSync();
@@ -170,10 +244,14 @@ test('rejects a state or interface tensor of the wrong shape, naming it', () => 
   tf.tidy(() => {
     const parsed = fixtureInterface(fixture.steps[0].parsed_interface, batch, cells, width, heads);
     const prev = fixtureState(fixture.initial_state, batch, cells, width, heads);
-    assert.throws(() => fusedMemoryStep(parsed, { ...prev, usage: tf.zeros([batch, cells + 1]) }),
-      /fusedMemoryStep: prev\.usage has shape \[2,9\], expected \[2,8\]/);
-    assert.throws(() => fusedMemoryStep({ ...parsed, readModes: tf.zeros([batch, heads, 2]) }, prev),
-      /fusedMemoryStep: parsed\.readModes has shape \[2,2,2\], expected \[2,2,3\]/);
+    assert.throws(
+      () => fusedMemoryStep(parsed, { ...prev, usage: tf.zeros([batch, cells + 1]) }),
+      /fusedMemoryStep: prev\.usage has shape \[2,9\], expected \[2,8\]/,
+    );
+    assert.throws(
+      () => fusedMemoryStep({ ...parsed, readModes: tf.zeros([batch, heads, 2]) }, prev),
+      /fusedMemoryStep: parsed\.readModes has shape \[2,2,2\], expected \[2,2,3\]/,
+    );
   });
 });
 
@@ -184,7 +262,11 @@ test('a forward and backward step leaves no tensors behind but its outputs', () 
   const prev = fixtureState(fixture.initial_state, batch, cells, width, heads);
   const run = () => {
     const { value, grads } = tf.valueAndGrads((memory: tf.Tensor, usage: tf.Tensor) => {
-      const result = fusedMemoryStep(parsed, { ...prev, memory: memory as tf.Tensor3D, usage: usage as tf.Tensor2D }, { debug: true });
+      const result = fusedMemoryStep(
+        parsed,
+        { ...prev, memory: memory as tf.Tensor3D, usage: usage as tf.Tensor2D },
+        { debug: true },
+      );
       for (const tensor of Object.values(result.debug?.tensors ?? {})) tensor.dispose();
       return tf.sum(result.readVectors);
     })([prev.memory, prev.usage]);

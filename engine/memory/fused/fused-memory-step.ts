@@ -12,8 +12,14 @@ import type { DenseMemoryState } from '../dense-step';
 import type { MemoryStepDebug, MemoryStepResult } from '../types';
 import { denseStepForward, type DenseStepTape } from './dense-step-kernel';
 import {
-  DENSE_STEP_INPUT_NAMES, denseStepArrays, denseStepInputShapes, densePackedLayout,
-  type DenseStepArrays, type DenseStepInputName, type DenseStepSizes, type FloatArray,
+  DENSE_STEP_INPUT_NAMES,
+  denseStepArrays,
+  denseStepInputShapes,
+  densePackedLayout,
+  type DenseStepArrays,
+  type DenseStepInputName,
+  type DenseStepSizes,
+  type FloatArray,
 } from './dense-step-layout';
 import { denseStepBackward } from './dense-step-kernel-backward';
 import { activateInterface, activateInterfaceBackward, allocateInterfaceArrays } from './interface-activation';
@@ -62,7 +68,9 @@ function sameShape(actual: readonly number[], expected: readonly number[]): bool
 /** Sizes from the state; every other argument is checked against them. */
 function checkedSizes(parsed: FusedDenseInterface, prev: FusedDenseState): DenseStepSizes {
   if (prev.memory.rank !== 3 || prev.readWeights.rank !== 3) {
-    throw new Error(`fusedMemoryStep: prev.memory [${prev.memory.shape}] and prev.readWeights [${prev.readWeights.shape}] must be rank 3`);
+    throw new Error(
+      `fusedMemoryStep: prev.memory [${prev.memory.shape}] and prev.readWeights [${prev.readWeights.shape}] must be rank 3`,
+    );
   }
   const [batch, memorySize, cellSize] = prev.memory.shape;
   const sizes: DenseStepSizes = { batch, memorySize, cellSize, readHeads: prev.readWeights.shape[1] };
@@ -83,8 +91,12 @@ function checkedSizes(parsed: FusedDenseInterface, prev: FusedDenseState): Dense
 }
 
 const STATE_FIELDS: Readonly<Partial<Record<DenseStepInputName, keyof FusedDenseState>>> = {
-  prevMemory: 'memory', prevLinkMatrix: 'linkMatrix', prevPrecedence: 'precedence',
-  prevReadWeights: 'readWeights', prevWriteWeights: 'writeWeights', prevUsage: 'usage',
+  prevMemory: 'memory',
+  prevLinkMatrix: 'linkMatrix',
+  prevPrecedence: 'precedence',
+  prevReadWeights: 'readWeights',
+  prevWriteWeights: 'writeWeights',
+  prevUsage: 'usage',
 };
 
 function argumentName(name: DenseStepInputName): string {
@@ -94,13 +106,20 @@ function argumentName(name: DenseStepInputName): string {
 
 function inputTensor(parsed: FusedDenseInterface, prev: FusedDenseState, name: DenseStepInputName): tf.Tensor {
   switch (name) {
-    case 'prevMemory': return prev.memory;
-    case 'prevLinkMatrix': return prev.linkMatrix;
-    case 'prevPrecedence': return prev.precedence;
-    case 'prevReadWeights': return prev.readWeights;
-    case 'prevWriteWeights': return prev.writeWeights;
-    case 'prevUsage': return prev.usage;
-    default: return parsed[name];
+    case 'prevMemory':
+      return prev.memory;
+    case 'prevLinkMatrix':
+      return prev.linkMatrix;
+    case 'prevPrecedence':
+      return prev.precedence;
+    case 'prevReadWeights':
+      return prev.readWeights;
+    case 'prevWriteWeights':
+      return prev.writeWeights;
+    case 'prevUsage':
+      return prev.usage;
+    default:
+      return parsed[name];
   }
 }
 
@@ -141,10 +160,20 @@ function debugFor(sizes: DenseStepSizes, forward: ForwardRecord): MemoryStepDebu
     readVectors: first(packed, layout.readVectors, [heads, width]),
   };
   const axes: Record<string, readonly string[]> = {
-    memory: ['cell', 'word'], linkMatrix: ['cell', 'cell'], precedence: ['cell'], readWeights: ['head', 'cell'],
-    writeWeights: ['cell'], usage: ['cell'], allocationWeights: ['cell'], writeContentWeights: ['cell'],
-    readContentWeights: ['head', 'cell'], readModes: ['head', 'mode'], freeGates: ['head'], allocationGate: ['gate'],
-    writeGate: ['gate'], readVectors: ['head', 'word'],
+    memory: ['cell', 'word'],
+    linkMatrix: ['cell', 'cell'],
+    precedence: ['cell'],
+    readWeights: ['head', 'cell'],
+    writeWeights: ['cell'],
+    usage: ['cell'],
+    allocationWeights: ['cell'],
+    writeContentWeights: ['cell'],
+    readContentWeights: ['head', 'cell'],
+    readModes: ['head', 'mode'],
+    freeGates: ['head'],
+    allocationGate: ['gate'],
+    writeGate: ['gate'],
+    readVectors: ['head', 'word'],
   };
   const ranges: Record<string, readonly [number, number]> = {};
   for (const name of Object.keys(tensors)) if (name !== 'memory' && name !== 'readVectors') ranges[name] = UNIT_RANGE;
@@ -160,7 +189,10 @@ interface KernelInputs {
 
 /** The shared op: the kernel over `inputs` as one taped op, its packed output split back into tensors. */
 function packedStep(
-  sizes: DenseStepSizes, inputs: readonly tf.Tensor[], read: (tensors: readonly tf.Tensor[]) => KernelInputs, debug: boolean,
+  sizes: DenseStepSizes,
+  inputs: readonly tf.Tensor[],
+  read: (tensors: readonly tf.Tensor[]) => KernelInputs,
+  debug: boolean,
 ): MemoryStepResult<FusedDenseState> {
   const { batch, memorySize: cells, cellSize: width, readHeads: heads } = sizes;
   const layout = densePackedLayout(sizes);
@@ -179,8 +211,17 @@ function packedStep(
     return {
       value: tf.tensor1d(packed),
       gradFunc: (dy: tf.Tensor) => {
-        const kernelGradients = toArrays(DENSE_STEP_INPUT_NAMES.map((name) => new Float32Array(batch * kernelShapes[name].reduce((a, b) => a * b, 1))));
-        denseStepBackward(sizes, arrays, smallOutputs, tape, float32Data(dy, 'the packed output gradient'), kernelGradients);
+        const kernelGradients = toArrays(
+          DENSE_STEP_INPUT_NAMES.map((name) => new Float32Array(batch * kernelShapes[name].reduce((a, b) => a * b, 1))),
+        );
+        denseStepBackward(
+          sizes,
+          arrays,
+          smallOutputs,
+          tape,
+          float32Data(dy, 'the packed output gradient'),
+          kernelGradients,
+        );
         return gradients(kernelGradients);
       },
     };
@@ -190,7 +231,11 @@ function packedStep(
     const packedTensor = kernel(...inputs);
     const linkSize = batch * cells * cells;
     const [smallOutputs, linkMatrix] = tf.split(packedTensor, [layout.size - linkSize, linkSize], 0);
-    const [readVectors, memory, precedence, readWeights, writeWeights, usage] = tf.split(smallOutputs, [...layout.smallBlockSizes], 0);
+    const [readVectors, memory, precedence, readWeights, writeWeights, usage] = tf.split(
+      smallOutputs,
+      [...layout.smallBlockSizes],
+      0,
+    );
     return {
       readVectors: tf.reshape<tf.Rank.R3>(readVectors, [batch, heads, width]),
       state: {
@@ -221,20 +266,37 @@ function packedStep(
  * const { readVectors, state } = tf.tidy(() => fusedMemoryStep(parsed, prevState));
  */
 export function fusedMemoryStep(
-  parsed: FusedDenseInterface, prev: FusedDenseState, options: { debug?: boolean } = {},
+  parsed: FusedDenseInterface,
+  prev: FusedDenseState,
+  options: { debug?: boolean } = {},
 ): MemoryStepResult<FusedDenseState> {
   const sizes = checkedSizes(parsed, prev);
   const inputs = DENSE_STEP_INPUT_NAMES.map((name) => inputTensor(parsed, prev, name));
-  return packedStep(sizes, inputs, (tensors) => {
-    const shapes = tensors.map((tensor) => tensor.shape);
-    return {
-      arrays: toArrays(tensors.map((tensor, index) => float32Data(tensor, argumentName(DENSE_STEP_INPUT_NAMES[index])))),
-      gradients: (kernelGradients) => DENSE_STEP_INPUT_NAMES.map((name, index) => tf.tensor(kernelGradients[name], shapes[index])),
-    };
-  }, options.debug === true);
+  return packedStep(
+    sizes,
+    inputs,
+    (tensors) => {
+      const shapes = tensors.map((tensor) => tensor.shape);
+      return {
+        arrays: toArrays(
+          tensors.map((tensor, index) => float32Data(tensor, argumentName(DENSE_STEP_INPUT_NAMES[index]))),
+        ),
+        gradients: (kernelGradients) =>
+          DENSE_STEP_INPUT_NAMES.map((name, index) => tf.tensor(kernelGradients[name], shapes[index])),
+      };
+    },
+    options.debug === true,
+  );
 }
 
-const STATE_INPUT_NAMES = ['prevMemory', 'prevLinkMatrix', 'prevPrecedence', 'prevReadWeights', 'prevWriteWeights', 'prevUsage'] as const;
+const STATE_INPUT_NAMES = [
+  'prevMemory',
+  'prevLinkMatrix',
+  'prevPrecedence',
+  'prevReadWeights',
+  'prevWriteWeights',
+  'prevUsage',
+] as const;
 
 /**
  * The same step from the raw interface vector ξ_raw = ξ Wᵀ + b: the activations (tanh, softplus, sigmoid,
@@ -245,46 +307,80 @@ const STATE_INPUT_NAMES = ['prevMemory', 'prevLinkMatrix', 'prevPrecedence', 'pr
  * @param prev the previous state (sizes taken from it)
  */
 export function fusedMemoryStepFromRaw(
-  interfaceRaw: tf.Tensor2D, prev: FusedDenseState, options: { debug?: boolean } = {},
+  interfaceRaw: tf.Tensor2D,
+  prev: FusedDenseState,
+  options: { debug?: boolean } = {},
 ): MemoryStepResult<FusedDenseState> {
   if (prev.memory.rank !== 3 || prev.readWeights.rank !== 3) {
-    throw new Error(`fusedMemoryStepFromRaw: prev.memory [${prev.memory.shape}] and prev.readWeights [${prev.readWeights.shape}] must be rank 3`);
+    throw new Error(
+      `fusedMemoryStepFromRaw: prev.memory [${prev.memory.shape}] and prev.readWeights [${prev.readWeights.shape}] must be rank 3`,
+    );
   }
   const [batch, memorySize, cellSize] = prev.memory.shape;
   const sizes: DenseStepSizes = { batch, memorySize, cellSize, readHeads: prev.readWeights.shape[1] };
   const width = interfaceSize(sizes.readHeads, cellSize);
-  if (interfaceRaw.rank !== 2 || interfaceRaw.shape[0] !== batch || interfaceRaw.shape[1] !== width || interfaceRaw.dtype !== 'float32') {
-    throw new Error(`fusedMemoryStepFromRaw: interfaceRaw must be float32 [${batch}, ${width}] (batch, RW+3W+5R+3), got ${interfaceRaw.dtype} [${interfaceRaw.shape}]`);
+  if (
+    interfaceRaw.rank !== 2 ||
+    interfaceRaw.shape[0] !== batch ||
+    interfaceRaw.shape[1] !== width ||
+    interfaceRaw.dtype !== 'float32'
+  ) {
+    throw new Error(
+      `fusedMemoryStepFromRaw: interfaceRaw must be float32 [${batch}, ${width}] (batch, RW+3W+5R+3), got ${interfaceRaw.dtype} [${interfaceRaw.shape}]`,
+    );
   }
   const rowShapes = denseStepInputShapes(sizes);
   // In STATE_INPUT_NAMES order.
-  const stateTensors: readonly tf.Tensor[] = [prev.memory, prev.linkMatrix, prev.precedence, prev.readWeights, prev.writeWeights, prev.usage];
+  const stateTensors: readonly tf.Tensor[] = [
+    prev.memory,
+    prev.linkMatrix,
+    prev.precedence,
+    prev.readWeights,
+    prev.writeWeights,
+    prev.usage,
+  ];
   const stateShapes = stateTensors.map((tensor) => tensor.shape);
   STATE_INPUT_NAMES.forEach((name, index) => {
     const tensor = stateTensors[index];
     if (!sameShape(tensor.shape, [batch, ...rowShapes[name]]) || tensor.dtype !== 'float32') {
-      throw new Error(`fusedMemoryStepFromRaw: ${argumentName(name)} must be float32 [${[batch, ...rowShapes[name]]}], got ${tensor.dtype} [${tensor.shape}]`);
+      throw new Error(
+        `fusedMemoryStepFromRaw: ${argumentName(name)} must be float32 [${[batch, ...rowShapes[name]]}], got ${tensor.dtype} [${tensor.shape}]`,
+      );
     }
   });
-  return packedStep(sizes, [interfaceRaw, ...stateTensors], (tensors) => {
-    const raw = float32Data(tensors[0], 'interfaceRaw');
-    const parts = allocateInterfaceArrays(sizes);
-    activateInterface(sizes, raw, parts);
-    const state = STATE_INPUT_NAMES.map((name, index) => float32Data(tensors[index + 1], argumentName(name)));
-    const arrays = denseStepArrays([
-      parts.readKeys, parts.readStrengths, parts.writeKey, parts.writeStrength, parts.eraseVector, parts.writeVector,
-      parts.freeGates, parts.allocationGate, parts.writeGate, parts.readModes, ...state,
-    ]);
-    return {
-      arrays,
-      gradients: (kernelGradients) => {
-        const rawGradient = new Float32Array(raw.length);
-        activateInterfaceBackward(sizes, raw, parts, kernelGradients, rawGradient);
-        return [
-          tf.tensor2d(rawGradient, [batch, width]),
-          ...STATE_INPUT_NAMES.map((name, index) => tf.tensor(kernelGradients[name], stateShapes[index])),
-        ];
-      },
-    };
-  }, options.debug === true);
+  return packedStep(
+    sizes,
+    [interfaceRaw, ...stateTensors],
+    (tensors) => {
+      const raw = float32Data(tensors[0], 'interfaceRaw');
+      const parts = allocateInterfaceArrays(sizes);
+      activateInterface(sizes, raw, parts);
+      const state = STATE_INPUT_NAMES.map((name, index) => float32Data(tensors[index + 1], argumentName(name)));
+      const arrays = denseStepArrays([
+        parts.readKeys,
+        parts.readStrengths,
+        parts.writeKey,
+        parts.writeStrength,
+        parts.eraseVector,
+        parts.writeVector,
+        parts.freeGates,
+        parts.allocationGate,
+        parts.writeGate,
+        parts.readModes,
+        ...state,
+      ]);
+      return {
+        arrays,
+        gradients: (kernelGradients) => {
+          const rawGradient = new Float32Array(raw.length);
+          activateInterfaceBackward(sizes, raw, parts, kernelGradients, rawGradient);
+          return [
+            tf.tensor2d(rawGradient, [batch, width]),
+            ...STATE_INPUT_NAMES.map((name, index) => tf.tensor(kernelGradients[name], stateShapes[index])),
+          ];
+        },
+      };
+    },
+    options.debug === true,
+  );
 }

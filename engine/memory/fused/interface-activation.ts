@@ -15,8 +15,16 @@ import type { DenseStepArrays, DenseStepSizes, FloatArray } from './dense-step-l
 
 /** The ten interface parts of the fused step's inputs, in layout order. */
 export type InterfacePartName =
-  | 'readKeys' | 'readStrengths' | 'writeKey' | 'writeStrength' | 'eraseVector' | 'writeVector'
-  | 'freeGates' | 'allocationGate' | 'writeGate' | 'readModes';
+  | 'readKeys'
+  | 'readStrengths'
+  | 'writeKey'
+  | 'writeStrength'
+  | 'eraseVector'
+  | 'writeVector'
+  | 'freeGates'
+  | 'allocationGate'
+  | 'writeGate'
+  | 'readModes';
 
 /** Activated interface parts, each `[batch, part length]` row-major (see `DenseStepArrays`). */
 export type InterfaceArrays<A extends FloatArray = FloatArray> = Pick<DenseStepArrays<A>, InterfacePartName>;
@@ -42,7 +50,12 @@ interface PartSpan {
 }
 
 function partSpans(sizes: DenseStepSizes): readonly PartSpan[] {
-  return interfaceLayout(sizes.readHeads, sizes.cellSize).map(({ name, offset, length, activation }) => ({ name, offset, length, activation }));
+  return interfaceLayout(sizes.readHeads, sizes.cellSize).map(({ name, offset, length, activation }) => ({
+    name,
+    offset,
+    length,
+    activation,
+  }));
 }
 
 /** Allocate one Float32Array per part, `[batch, length]`. */
@@ -59,7 +72,9 @@ export function allocateInterfaceArrays(sizes: DenseStepSizes): InterfaceArrays<
 export function activateInterface(sizes: DenseStepSizes, raw: FloatArray, out: InterfaceArrays): void {
   const width = interfaceSize(sizes.readHeads, sizes.cellSize);
   if (raw.length !== sizes.batch * width) {
-    throw new Error(`activateInterface: raw must hold batch·${width} = ${sizes.batch * width} values, got ${raw.length}`);
+    throw new Error(
+      `activateInterface: raw must hold batch·${width} = ${sizes.batch * width} values, got ${raw.length}`,
+    );
   }
   for (const part of partSpans(sizes)) {
     const target = out[part.name];
@@ -72,13 +87,16 @@ export function activateInterface(sizes: DenseStepSizes, raw: FloatArray, out: I
           for (let k = 0; k < READ_MODE_COUNT; k++) largest = Math.max(largest, raw[source + head + k]);
           let total = 0;
           for (let k = 0; k < READ_MODE_COUNT; k++) total += Math.exp(raw[source + head + k] - largest);
-          for (let k = 0; k < READ_MODE_COUNT; k++) target[row + head + k] = Math.exp(raw[source + head + k] - largest) / total;
+          for (let k = 0; k < READ_MODE_COUNT; k++)
+            target[row + head + k] = Math.exp(raw[source + head + k] - largest) / total;
         }
         continue;
       }
       // One loop per activation: a call through a function variable here is not inlined and cost ≈1.7× as much.
-      if (part.activation === 'tanh') for (let k = 0; k < part.length; k++) target[row + k] = Math.tanh(raw[source + k]);
-      else if (part.activation === 'sigmoid') for (let k = 0; k < part.length; k++) target[row + k] = sigmoid(raw[source + k]);
+      if (part.activation === 'tanh')
+        for (let k = 0; k < part.length; k++) target[row + k] = Math.tanh(raw[source + k]);
+      else if (part.activation === 'sigmoid')
+        for (let k = 0; k < part.length; k++) target[row + k] = sigmoid(raw[source + k]);
       else for (let k = 0; k < part.length; k++) target[row + k] = softplus(raw[source + k]);
     }
   }
@@ -92,7 +110,11 @@ export function activateInterface(sizes: DenseStepSizes, raw: FloatArray, out: I
  * @param rawGradient d loss / d ξ_raw, `[batch, interfaceSize]` (written)
  */
 export function activateInterfaceBackward(
-  sizes: DenseStepSizes, raw: FloatArray, activated: InterfaceArrays, gradients: InterfaceArrays, rawGradient: FloatArray,
+  sizes: DenseStepSizes,
+  raw: FloatArray,
+  activated: InterfaceArrays,
+  gradients: InterfaceArrays,
+  rawGradient: FloatArray,
 ): void {
   const width = interfaceSize(sizes.readHeads, sizes.cellSize);
   for (const part of partSpans(sizes)) {
@@ -105,9 +127,15 @@ export function activateInterfaceBackward(
         const y = value[row + k];
         const dy = upstream[row + k];
         switch (part.activation) {
-          case 'tanh': rawGradient[target + k] = dy * (1 - y * y); break;
-          case 'sigmoid': rawGradient[target + k] = dy * y * (1 - y); break;
-          case 'softplus': rawGradient[target + k] = dy * sigmoid(raw[target + k]); break;
+          case 'tanh':
+            rawGradient[target + k] = dy * (1 - y * y);
+            break;
+          case 'sigmoid':
+            rawGradient[target + k] = dy * y * (1 - y);
+            break;
+          case 'softplus':
+            rawGradient[target + k] = dy * sigmoid(raw[target + k]);
+            break;
           case 'softmaxPerHead': {
             const head = k - (k % READ_MODE_COUNT);
             let weighted = 0;

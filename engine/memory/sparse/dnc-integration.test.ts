@@ -16,7 +16,19 @@ before(async () => {
 describe('sparse memories in the DNC', () => {
   for (const memoryType of ['sam', 'sdnc'] as const) {
     it(`${memoryType}: frames stack over time, gradients reach the interface, nothing leaks`, () => {
-      const model = new DNC({ inputSize: 5, hiddenSize: 12, nrCells: 64, cellSize: 6, readHeads: 2, memoryType, sparseReads: 3, temporalReads: 2, independentLinears: false, debug: true, seed: 3 });
+      const model = new DNC({
+        inputSize: 5,
+        hiddenSize: 12,
+        nrCells: 64,
+        cellSize: 6,
+        readHeads: 2,
+        memoryType,
+        sparseReads: 3,
+        temporalReads: 2,
+        independentLinears: false,
+        debug: true,
+        seed: 3,
+      });
       const input = tf.randomUniform([2, 4, 5], 0, 1, 'float32', 9) as tf.Tensor3D;
       const baseline = tf.memory().numTensors;
       const { output, hidden, debug } = model.forward(input);

@@ -65,7 +65,10 @@ export class ElementStore {
     this.lru = new LruList(config.memorySize);
     this.index = createCellIndex(config.indexType, this.rows, { flushRows: config.indexFlushRows, seed: config.seed });
     const readSlots = config.readHeads * config.sparseReads;
-    this.links = config.temporalReads > 0 ? new SparseLinks(config.temporalReads, precedenceSizeFor(config.readHeads, config.sparseReads)) : null;
+    this.links =
+      config.temporalReads > 0
+        ? new SparseLinks(config.temporalReads, precedenceSizeFor(config.readHeads, config.sparseReads))
+        : null;
     this.readPositions = new Int32Array(readSlots).fill(-1);
     this.readWeights = new Float32Array(readSlots);
   }

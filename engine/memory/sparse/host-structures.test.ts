@@ -103,14 +103,18 @@ describe('HnswIndex', () => {
 
   it('falls back to exact search with a warning when hnswlib-node does not load', () => {
     const warnings: string[] = [];
-    const failing = loadHnswlib(() => {
-      throw new Error('addon.node: cannot open shared object file');
-    }, (message) => warnings.push(message));
+    const failing = loadHnswlib(
+      () => {
+        throw new Error('addon.node: cannot open shared object file');
+      },
+      (message) => warnings.push(message),
+    );
     assert.equal(failing, null);
     assert.match(warnings.join('\n'), /hnswlib-node failed to load.*exact search/);
     const index = createCellIndex('hnsw', new RowStore(10, 2), { flushRows: 4, seed: 0 }, () => null);
     assert.equal(index.kind, 'exact');
-    if (library !== null) assert.equal(createCellIndex('hnsw', new RowStore(10, 2), { flushRows: 4, seed: 0 }).kind, 'hnsw');
+    if (library !== null)
+      assert.equal(createCellIndex('hnsw', new RowStore(10, 2), { flushRows: 4, seed: 0 }).kind, 'hnsw');
   });
 
   it('auto picks exact up to 1e5 cells and hnsw above', () => {

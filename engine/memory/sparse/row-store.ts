@@ -48,7 +48,7 @@ export class RowStore {
 
   /** The lowest unwritten cell at or above `from`, or −1; amortised O(1) for scans from 0. */
   nextUnwritten(from: number): number {
-    let cell = Math.max(from , this.unwrittenFloor);
+    let cell = Math.max(from, this.unwrittenFloor);
     while (cell < this.memorySize && this.writtenPosition[cell] >= 0) cell++;
     if (from <= this.unwrittenFloor) this.unwrittenFloor = cell;
     return cell < this.memorySize ? cell : -1;

@@ -45,7 +45,10 @@ function usage(input: SparseDebugInput): { values: Float32Array; axis: string } 
   if (sizes.memorySize <= FULL_USAGE_MAX_CELLS) {
     return { values: Float32Array.from(element.lru.accessTime, (t) => t / time), axis: 'cell' };
   }
-  return { values: Float32Array.from(plan.cells, (cell) => (cell < 0 ? 0 : element.lru.accessTime[cell] / time)), axis: 'visible' };
+  return {
+    values: Float32Array.from(plan.cells, (cell) => (cell < 0 ? 0 : element.lru.accessTime[cell] / time)),
+    axis: 'visible',
+  };
 }
 
 export function sparseDebug(input: SparseDebugInput): MemoryStepDebug {
@@ -71,7 +74,11 @@ export function sparseDebug(input: SparseDebugInput): MemoryStepDebug {
     leastUsedCell: ['value'],
     readVectors: ['head', 'word'],
   };
-  const ranges: Record<string, readonly [number, number]> = { readWeights: [0, 1], writeWeights: [0, 1], usage: [0, 1] };
+  const ranges: Record<string, readonly [number, number]> = {
+    readWeights: [0, 1],
+    writeWeights: [0, 1],
+    usage: [0, 1],
+  };
   if (input.links !== null && input.readModes !== null && input.precedence !== null) {
     tensors.linkMatrix = first(input.links);
     tensors.precedence = first(input.precedence);

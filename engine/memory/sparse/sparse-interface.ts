@@ -44,7 +44,12 @@ export function sparseInterfaceSize(readHeads: number, cellSize: number, tempora
 /**
  * Split and activate the raw interface `[batch, sparseInterfaceSize]` (the Linear's output).
  */
-export function parseSparseInterface(raw: tf.Tensor2D, readHeads: number, cellSize: number, temporal: boolean): SparseInterface {
+export function parseSparseInterface(
+  raw: tf.Tensor2D,
+  readHeads: number,
+  cellSize: number,
+  temporal: boolean,
+): SparseInterface {
   const batch = raw.shape[0];
   assertShape('parseSparseInterface', 'raw', raw, [null, sparseInterfaceSize(readHeads, cellSize, temporal)]);
   let offset = 0;
@@ -59,7 +64,9 @@ export function parseSparseInterface(raw: tf.Tensor2D, readHeads: number, cellSi
   const eraseVector = tf.sigmoid(take(cellSize));
   const interpolationGate = tf.sigmoid(take(1));
   const writeGate = tf.sigmoid(take(1));
-  const readModes = temporal ? (tf.softmax(tf.reshape(take(3 * readHeads), [batch, readHeads, 3])) as tf.Tensor3D) : null;
+  const readModes = temporal
+    ? (tf.softmax(tf.reshape(take(3 * readHeads), [batch, readHeads, 3])) as tf.Tensor3D)
+    : null;
   return { readKeys, readStrengths, writeVector, eraseVector, interpolationGate, writeGate, readModes };
 }
 
@@ -67,10 +74,19 @@ export function parseSparseInterface(raw: tf.Tensor2D, readHeads: number, cellSi
  * `interface_weights.weight` `[out, in]` and `.bias` `[out]`, drawn like PyTorch's `nn.Linear` default
  * (uniform ±1/√in) from a seeded generator.
  */
-export function createInterfaceVariables(inputSize: number, outputSize: number, seed: number, prefix: string): Map<string, tf.Variable> {
+export function createInterfaceVariables(
+  inputSize: number,
+  outputSize: number,
+  seed: number,
+  prefix: string,
+): Map<string, tf.Variable> {
   const random = new SeededRandom(seed);
   const bound = 1 / Math.sqrt(inputSize);
-  const weight = tf.variable(tf.tensor2d(random.uniform(outputSize * inputSize, bound), [outputSize, inputSize]), true, `${prefix}interface_weights.weight`);
+  const weight = tf.variable(
+    tf.tensor2d(random.uniform(outputSize * inputSize, bound), [outputSize, inputSize]),
+    true,
+    `${prefix}interface_weights.weight`,
+  );
   const bias = tf.variable(tf.tensor1d(random.uniform(outputSize, bound)), true, `${prefix}interface_weights.bias`);
   return new Map<string, tf.Variable>([
     ['interface_weights.weight', weight],

@@ -137,7 +137,11 @@ export class SparseLinks {
    * weights are `weights` at `cells`: f[i] = Σ_j L[i,j]·w[j] (through Lᵀ rows) and b[j] = Σ_i w[i]·L[i,j] (through L
    * rows, plus the links a write to i would add to the precedence). Returns up to `limit` of each, best first.
    */
-  temporalCandidates(cells: ArrayLike<number>, weights: ArrayLike<number>, limit: number): { forward: number[]; backward: number[] } {
+  temporalCandidates(
+    cells: ArrayLike<number>,
+    weights: ArrayLike<number>,
+    limit: number,
+  ): { forward: number[]; backward: number[] } {
     const forwardScore = new Map<number, number>();
     const backwardScore = new Map<number, number>();
     for (let k = 0; k < cells.length; k++) {
@@ -153,7 +157,10 @@ export class SparseLinks {
       });
     }
     const best = (scores: Map<number, number>): number[] =>
-      [...scores].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, limit).map(([cell]) => cell);
+      [...scores]
+        .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+        .slice(0, limit)
+        .map(([cell]) => cell);
     return { forward: best(forwardScore), backward: best(backwardScore) };
   }
 

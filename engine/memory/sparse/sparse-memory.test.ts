@@ -6,14 +6,22 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { createMemory } from '../registry';
-import { SparseAccessMemory, SparseTemporalMemory, type SparseMemoryConfig, type SparseMemoryState } from './sparse-memory';
+import {
+  SparseAccessMemory,
+  SparseTemporalMemory,
+  type SparseMemoryConfig,
+  type SparseMemoryState,
+} from './sparse-memory';
 import { parseSparseInterface } from './sparse-interface';
 
 const BATCH = 2;
 const INPUT = 7;
 
 function inputs(steps: number, seed: number): tf.Tensor2D[] {
-  return Array.from({ length: steps }, (_, t) => tf.randomNormal([BATCH, INPUT], 0, 1.5, 'float32', seed + t) as tf.Tensor2D);
+  return Array.from(
+    { length: steps },
+    (_, t) => tf.randomNormal([BATCH, INPUT], 0, 1.5, 'float32', seed + t) as tf.Tensor2D,
+  );
 }
 
 function disposeState(state: SparseMemoryState): void {
@@ -38,15 +46,27 @@ before(async () => {
 
 describe('SparseAccessMemory', () => {
   it('with K = N and the exact index equals a dense softmax-cosine read over the whole memory', () => {
-    const config: SparseMemoryConfig = { inputSize: INPUT, memorySize: 9, cellSize: 5, readHeads: 2, sparseReads: 9, indexType: 'exact' };
+    const config: SparseMemoryConfig = {
+      inputSize: INPUT,
+      memorySize: 9,
+      cellSize: 5,
+      readHeads: 2,
+      sparseReads: 9,
+      indexType: 'exact',
+    };
     const memory = new SparseAccessMemory(config, 3);
     let state = memory.initialState(BATCH);
     for (const x of inputs(4, 11)) {
       const result = memory.step(x, state);
-      const [weight, bias] = [memory.variables.get('interface_weights.weight'), memory.variables.get('interface_weights.bias')];
+      const [weight, bias] = [
+        memory.variables.get('interface_weights.weight'),
+        memory.variables.get('interface_weights.bias'),
+      ];
       assert.ok(weight && bias);
       const controls = parseSparseInterface(tf.add(tf.matMul(x, weight, false, true), bias), 2, 5, false);
-      const rows = Array.from({ length: BATCH }, (_, b) => Array.from({ length: 9 }, (_, cell) => Array.from(memory.readHostRow(b, cell))));
+      const rows = Array.from({ length: BATCH }, (_, b) =>
+        Array.from({ length: 9 }, (_, cell) => Array.from(memory.readHostRow(b, cell))),
+      );
       const full = tf.tensor3d(rows);
       const keys = controls.readKeys;
       const cosine = tf.div(
@@ -56,14 +76,21 @@ describe('SparseAccessMemory', () => {
       const weights = tf.softmax(tf.mul(cosine, tf.expandDims(controls.readStrengths, 2))) as tf.Tensor3D;
       const expected = (tf.matMul(weights, full) as tf.Tensor3D).arraySync();
       const actual = result.readVectors.arraySync();
-      expected.flat(2).forEach((value, i) => assert.ok(Math.abs(value - actual.flat(2)[i]) < 1e-5, `read ${i}: ${actual.flat(2)[i]} vs dense ${value}`));
+      expected
+        .flat(2)
+        .forEach((value, i) =>
+          assert.ok(Math.abs(value - actual.flat(2)[i]) < 1e-5, `read ${i}: ${actual.flat(2)[i]} vs dense ${value}`),
+        );
       state = result.state;
     }
     memory.dispose();
   });
 
   it('gradients match finite differences through the visible set and the journal over a sequence', () => {
-    const memory = new SparseAccessMemory({ inputSize: INPUT, memorySize: 40, cellSize: 4, readHeads: 2, sparseReads: 3 }, 5);
+    const memory = new SparseAccessMemory(
+      { inputSize: INPUT, memorySize: 40, cellSize: 4, readHeads: 2, sparseReads: 3 },
+      5,
+    );
     const xs = inputs(4, 21);
     const projections = xs.map((_, t) => tf.randomNormal([BATCH, 2, 4], 0, 1, 'float32', 100 + t) as tf.Tensor3D);
     const weight = memory.variables.get('interface_weights.weight');
@@ -74,7 +101,16 @@ describe('SparseAccessMemory', () => {
     const epsilon = 5e-3;
     // Entries in the read-key, strength, write-vector, erase and gate rows: the write rows reach the loss only
     // through later reads of the journal.
-    for (const [row, column] of [[0, 1], [5, 3], [8, 0], [11, 2], [13, 6], [17, 0], [18, 4], [19, 5]]) {
+    for (const [row, column] of [
+      [0, 1],
+      [5, 3],
+      [8, 0],
+      [11, 2],
+      [13, 6],
+      [17, 0],
+      [18, 4],
+      [19, 5],
+    ]) {
       const lossAt = (delta: number): number => {
         const perturbed = original.map((r) => [...r]);
         perturbed[row][column] += delta;
@@ -84,7 +120,10 @@ describe('SparseAccessMemory', () => {
       const numeric = (lossAt(epsilon) - lossAt(-epsilon)) / (2 * epsilon);
       weight.assign(tf.tensor2d(original));
       const exact = analytic[row][column];
-      assert.ok(Math.abs(numeric - exact) < 2e-3 + 0.02 * Math.abs(exact), `∂loss/∂W[${row},${column}]: analytic ${exact}, numeric ${numeric}`);
+      assert.ok(
+        Math.abs(numeric - exact) < 2e-3 + 0.02 * Math.abs(exact),
+        `∂loss/∂W[${row},${column}]: analytic ${exact}, numeric ${numeric}`,
+      );
     }
     memory.dispose();
   });
@@ -92,7 +131,10 @@ describe('SparseAccessMemory', () => {
 
 describe('SparseTemporalMemory', () => {
   it('gradients over two steps match finite differences: new links w_i·p[j] reach the first write through the precedence', () => {
-    const memory = new SparseTemporalMemory({ inputSize: INPUT, memorySize: 40, cellSize: 4, readHeads: 2, sparseReads: 3, temporalReads: 2 }, 5);
+    const memory = new SparseTemporalMemory(
+      { inputSize: INPUT, memorySize: 40, cellSize: 4, readHeads: 2, sparseReads: 3, temporalReads: 2 },
+      5,
+    );
     const xs = inputs(2, 81);
     const projections = xs.map((_, t) => tf.randomNormal([BATCH, 2, 4], 0, 1, 'float32', 200 + t) as tf.Tensor3D);
     const weight = memory.variables.get('interface_weights.weight');
@@ -108,7 +150,14 @@ describe('SparseTemporalMemory', () => {
     const original = weight.arraySync() as number[][];
     const epsilon = 5e-3;
     // Write-vector, gate and read-mode rows (interface rows 10–13, 18–19, 20–25 for R 2, W 4).
-    for (const [row, column] of [[11, 2], [18, 4], [19, 5], [20, 1], [23, 6], [25, 0]]) {
+    for (const [row, column] of [
+      [11, 2],
+      [18, 4],
+      [19, 5],
+      [20, 1],
+      [23, 6],
+      [25, 0],
+    ]) {
       const lossAt = (delta: number): number => {
         const perturbed = original.map((r) => [...r]);
         perturbed[row][column] += delta;
@@ -118,20 +167,30 @@ describe('SparseTemporalMemory', () => {
       const numeric = (lossAt(epsilon) - lossAt(-epsilon)) / (2 * epsilon);
       weight.assign(tf.tensor2d(original));
       const exact = analytic[row][column];
-      assert.ok(Math.abs(numeric - exact) < 5e-4 + 0.01 * Math.abs(exact), `∂loss/∂W[${row},${column}]: analytic ${exact}, numeric ${numeric}`);
+      assert.ok(
+        Math.abs(numeric - exact) < 5e-4 + 0.01 * Math.abs(exact),
+        `∂loss/∂W[${row},${column}]: analytic ${exact}, numeric ${numeric}`,
+      );
     }
     memory.dispose();
   });
 
   it('gradients of a step after a history match finite differences over the visible set (links, modes, content)', () => {
-    const memory = new SparseTemporalMemory({ inputSize: INPUT, memorySize: 40, cellSize: 4, readHeads: 2, sparseReads: 3, temporalReads: 2 }, 5);
+    const memory = new SparseTemporalMemory(
+      { inputSize: INPUT, memorySize: 40, cellSize: 4, readHeads: 2, sparseReads: 3, temporalReads: 2 },
+      5,
+    );
     const xs = inputs(5, 61);
     const projection = tf.randomNormal([BATCH, 2, 4], 0, 1, 'float32', 7) as tf.Tensor3D;
     let state = memory.initialState(BATCH);
     for (const x of xs.slice(0, 4)) state = memory.step(x, state).state;
     const last = xs[4];
     const lossOf = (x: tf.Tensor2D): tf.Scalar => tf.sum(tf.mul(memory.step(x, state).readVectors, projection));
-    const analytic = (tf.grad((x: tf.Tensor) => lossOf(x as tf.Tensor2D))(last).arraySync() as number[][]).flat();
+    const analytic = (
+      tf
+        .grad((x: tf.Tensor) => lossOf(x as tf.Tensor2D))(last)
+        .arraySync() as number[][]
+    ).flat();
     const values = last.arraySync().flat();
     const epsilon = 5e-3;
     for (const i of [0, 3, 6, 8, 12]) {
@@ -141,7 +200,10 @@ describe('SparseTemporalMemory', () => {
         return tf.tidy(() => lossOf(tf.tensor2d(shifted, [BATCH, INPUT])).dataSync()[0]);
       };
       const numeric = (at(epsilon) - at(-epsilon)) / (2 * epsilon);
-      assert.ok(Math.abs(numeric - analytic[i]) < 2e-3 + 0.02 * Math.abs(analytic[i]), `∂loss/∂xi[${i}]: analytic ${analytic[i]}, numeric ${numeric}`);
+      assert.ok(
+        Math.abs(numeric - analytic[i]) < 2e-3 + 0.02 * Math.abs(analytic[i]),
+        `∂loss/∂xi[${i}]: analytic ${analytic[i]}, numeric ${numeric}`,
+      );
     }
     memory.dispose();
   });
@@ -149,7 +211,10 @@ describe('SparseTemporalMemory', () => {
 
 describe('sparse memory invariants', () => {
   it('keeps weights in [0, 1] with sums ≤ 1, a zero link diagonal, no NaN from a zero memory, and no leaks', () => {
-    const memory = new SparseTemporalMemory({ inputSize: INPUT, memorySize: 300, cellSize: 6, readHeads: 3, sparseReads: 2, temporalReads: 2 }, 8);
+    const memory = new SparseTemporalMemory(
+      { inputSize: INPUT, memorySize: 300, cellSize: 6, readHeads: 3, sparseReads: 2, temporalReads: 2 },
+      8,
+    );
     let state = memory.initialState(BATCH);
     const xs = inputs(8, 31);
     let tensorsAfterFirst = -1;
@@ -161,7 +226,10 @@ describe('sparse memory invariants', () => {
         const write = debug.tensors.writeWeights.arraySync() as number[];
         const links = debug.tensors.linkMatrix.arraySync() as number[][];
         for (const weights of [...read, write]) {
-          assert.ok(weights.every((w) => w >= 0 && w <= 1), `step ${t}: weights outside [0, 1]`);
+          assert.ok(
+            weights.every((w) => w >= 0 && w <= 1),
+            `step ${t}: weights outside [0, 1]`,
+          );
           assert.ok(weights.reduce((a, b) => a + b, 0) <= 1 + 1e-5, `step ${t}: weights sum above 1`);
         }
         links.forEach((row, i) => {
@@ -184,7 +252,10 @@ describe('sparse memory invariants', () => {
   });
 
   it('is a function of its inputs: re-stepping an older state rolls the host back, and initialState empties the memory', () => {
-    const memory = new SparseAccessMemory({ inputSize: INPUT, memorySize: 50, cellSize: 4, readHeads: 2, sparseReads: 2 }, 2);
+    const memory = new SparseAccessMemory(
+      { inputSize: INPUT, memorySize: 50, cellSize: 4, readHeads: 2, sparseReads: 2 },
+      2,
+    );
     const [x0, x1] = inputs(2, 41);
     const start = memory.initialState(BATCH);
     const first = memory.step(x0, start);
@@ -198,7 +269,10 @@ describe('sparse memory invariants', () => {
   });
 
   it('keeps separate host stores per batch size, so a batch-1 replay does not disturb a running batch', () => {
-    const memory = new SparseAccessMemory({ inputSize: INPUT, memorySize: 30, cellSize: 4, readHeads: 2, sparseReads: 2 }, 4);
+    const memory = new SparseAccessMemory(
+      { inputSize: INPUT, memorySize: 30, cellSize: 4, readHeads: 2, sparseReads: 2 },
+      4,
+    );
     const [x0, x1] = inputs(2, 71);
     const start = memory.initialState(BATCH);
     const first = memory.step(x0, start);
@@ -220,7 +294,19 @@ describe('sparse memory invariants', () => {
 
   it('is built by createMemory and runs with the hnsw index', () => {
     for (const kind of ['sam', 'sdnc'] as const) {
-      const memory = createMemory(kind, { inputSize: INPUT, memorySize: 200, cellSize: 4, readHeads: 2, sparseReads: 3, temporalReads: 2, indexType: 'hnsw' }, 1);
+      const memory = createMemory(
+        kind,
+        {
+          inputSize: INPUT,
+          memorySize: 200,
+          cellSize: 4,
+          readHeads: 2,
+          sparseReads: 3,
+          temporalReads: 2,
+          indexType: 'hnsw',
+        },
+        1,
+      );
       let state = memory.initialState(BATCH);
       for (const x of inputs(3, 51)) {
         const result = memory.step(x, state);

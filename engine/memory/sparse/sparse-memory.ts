@@ -21,7 +21,14 @@ import { createInterfaceVariables, parseSparseInterface, sparseInterfaceSize } f
 import { sparseDebug } from './sparse-debug';
 import * as ops from './sparse-step';
 import { stepOutcome } from './step-outcome';
-import { planVisible, precedenceSizeFor, stackPlans, visibleSizeFor, type VisiblePlan, type VisibleSizes } from './visible-set';
+import {
+  planVisible,
+  precedenceSizeFor,
+  stackPlans,
+  visibleSizeFor,
+  type VisiblePlan,
+  type VisibleSizes,
+} from './visible-set';
 
 export { ACCESS_THRESHOLD } from './step-outcome';
 
@@ -86,13 +93,25 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
     readonly temporal: boolean,
     private readonly seed: number,
   ) {
-    for (const option of ['inputSize', 'memorySize', 'cellSize', 'readHeads', 'sparseReads', 'temporalReads', 'journalSteps', 'indexFlushRows', 'maxUndoSteps'] as const) {
+    for (const option of [
+      'inputSize',
+      'memorySize',
+      'cellSize',
+      'readHeads',
+      'sparseReads',
+      'temporalReads',
+      'journalSteps',
+      'indexFlushRows',
+      'maxUndoSteps',
+    ] as const) {
       const value = config[option];
       if (value !== undefined) assertPositiveInteger(name, option, value);
     }
-    if (config.independentLinears === true) throw new Error(`${name}: option 'independentLinears' must be false for sparse memories, got true`);
+    if (config.independentLinears === true)
+      throw new Error(`${name}: option 'independentLinears' must be false for sparse memories, got true`);
     const indexType = config.indexType ?? 'auto';
-    if (!INDEX_TYPES.includes(indexType)) throw new Error(`${name}: option 'indexType' must be one of ${INDEX_TYPES.join(', ')}, got ${String(indexType)}`);
+    if (!INDEX_TYPES.includes(indexType))
+      throw new Error(`${name}: option 'indexType' must be one of ${INDEX_TYPES.join(', ')}, got ${String(indexType)}`);
     const sparseReads = config.sparseReads ?? 4;
     if (sparseReads > config.memorySize) {
       throw new Error(`${name}: option 'sparseReads' must be ≤ memorySize ${config.memorySize}, got ${sparseReads}`);
@@ -123,7 +142,16 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
     let history = this.histories.get(batchSize);
     if (history === undefined) {
       const { memorySize, cellSize, readHeads, sparseReads, temporalReads } = this.sizes;
-      const storeConfig = { memorySize, cellSize, readHeads, sparseReads, temporalReads, indexType: this.config.indexType ?? 'auto', indexFlushRows: this.config.indexFlushRows ?? 256, seed: this.seed };
+      const storeConfig = {
+        memorySize,
+        cellSize,
+        readHeads,
+        sparseReads,
+        temporalReads,
+        indexType: this.config.indexType ?? 'auto',
+        indexFlushRows: this.config.indexFlushRows ?? 256,
+        seed: this.seed,
+      };
       history = new SparseHistory(batchSize, storeConfig, this.config.maxUndoSteps ?? 100_000);
       this.histories.set(batchSize, history);
     }
@@ -146,37 +174,83 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
 
   stateShapes(batchSize: number): Readonly<Record<string, readonly number[]>> {
     const { readHeads, sparseReads, journalRows, cellSize } = this.sizes;
-    return { readWeights: [batchSize, readHeads, sparseReads], readPositions: [batchSize, readHeads, sparseReads], journal: [batchSize, journalRows, cellSize], history: [batchSize], precedence: [batchSize, this.precedenceSize] };
+    return {
+      readWeights: [batchSize, readHeads, sparseReads],
+      readPositions: [batchSize, readHeads, sparseReads],
+      journal: [batchSize, journalRows, cellSize],
+      history: [batchSize],
+      precedence: [batchSize, this.precedenceSize],
+    };
   }
 
-  step(xi: tf.Tensor2D, prev: SparseMemoryState, options: { debug?: boolean } = {}): MemoryStepResult<SparseMemoryState> {
+  step(
+    xi: tf.Tensor2D,
+    prev: SparseMemoryState,
+    options: { debug?: boolean } = {},
+  ): MemoryStepResult<SparseMemoryState> {
     const fn = `${this.name}.step`;
     const batch = xi.shape[0];
     assertShape(fn, 'xi', xi, [null, this.inputSize]);
-    for (const [key, shape] of Object.entries(this.stateShapes(batch))) assertShape(fn, `prev.${key}`, prev[key], shape);
+    for (const [key, shape] of Object.entries(this.stateShapes(batch)))
+      assertShape(fn, `prev.${key}`, prev[key], shape);
     const history = this.histories.get(batch);
-    if (history === undefined) throw new Error(`${fn}: no host memory for batch size ${batch}; call initialState(${batch}) first`);
+    if (history === undefined)
+      throw new Error(`${fn}: no host memory for batch size ${batch}; call initialState(${batch}) first`);
     history.rollbackTo(prev.history.dataSync()[0], fn);
     const { visibleSize: visible, readHeads, sparseReads, cellSize, writeSlots } = this.sizes;
 
     const weight = this.required('interface_weights.weight');
     const bias = this.required('interface_weights.bias');
-    const controls = parseSparseInterface(tf.add(tf.matMul(xi, weight, false, true), bias), readHeads, cellSize, this.temporal);
+    const controls = parseSparseInterface(
+      tf.add(tf.matMul(xi, weight, false, true), bias),
+      readHeads,
+      cellSize,
+      this.temporal,
+    );
     const keys = controls.readKeys.dataSync() as Float32Array;
     const plans = history.elements.map((element, b) =>
-      planVisible(element, keys.subarray(b * readHeads * cellSize, (b + 1) * readHeads * cellSize), this.sizes, history.depth),
+      planVisible(
+        element,
+        keys.subarray(b * readHeads * cellSize, (b + 1) * readHeads * cellSize),
+        this.sizes,
+        history.depth,
+      ),
     );
-    const floats = (pick: (plan: VisiblePlan) => Float32Array, shape: number[]) => tf.tensor(stackPlans(plans, pick, (n) => new Float32Array(n)), shape);
-    const ints = (pick: (plan: VisiblePlan) => Int32Array, shape: number[]) => tf.tensor(stackPlans(plans, pick, (n) => new Int32Array(n)), shape, 'int32');
+    const floats = (pick: (plan: VisiblePlan) => Float32Array, shape: number[]) =>
+      tf.tensor(
+        stackPlans(plans, pick, (n) => new Float32Array(n)),
+        shape,
+      );
+    const ints = (pick: (plan: VisiblePlan) => Int32Array, shape: number[]) =>
+      tf.tensor(
+        stackPlans(plans, pick, (n) => new Int32Array(n)),
+        shape,
+        'int32',
+      );
 
     const rows = ops.gatherVisibleRows(
       floats((p) => p.hostRows, [batch, visible, cellSize]) as tf.Tensor3D,
       ints((p) => p.journalIndex, [batch, visible]) as tf.Tensor2D,
       prev.journal,
     );
-    const prevReadWeights = ops.spreadOverVisible(prev.readWeights, ints((p) => p.prevReadSlots, [batch, readHeads, sparseReads]) as tf.Tensor3D, visible);
-    const leastUsed = ops.oneHotFloat(tf.tensor1d(plans.map((p) => p.leastUsedSlot), 'int32'), visible) as tf.Tensor2D;
-    const writeWeights = ops.sparseWriteWeights(prevReadWeights, leastUsed, controls.interpolationGate, controls.writeGate);
+    const prevReadWeights = ops.spreadOverVisible(
+      prev.readWeights,
+      ints((p) => p.prevReadSlots, [batch, readHeads, sparseReads]) as tf.Tensor3D,
+      visible,
+    );
+    const leastUsed = ops.oneHotFloat(
+      tf.tensor1d(
+        plans.map((p) => p.leastUsedSlot),
+        'int32',
+      ),
+      visible,
+    ) as tf.Tensor2D;
+    const writeWeights = ops.sparseWriteWeights(
+      prevReadWeights,
+      leastUsed,
+      controls.interpolationGate,
+      controls.writeGate,
+    );
     const memory = ops.eraseAndWrite(rows, writeWeights, controls.eraseVector, controls.writeVector);
     const candidateMask = floats((p) => p.candidateMask, [batch, readHeads, visible]) as tf.Tensor3D;
     const content = ops.maskedContentWeights(memory, controls.readKeys, controls.readStrengths, candidateMask);
@@ -188,7 +262,10 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
       const visibleMask = floats((p) => p.visibleMask, [batch, visible]) as tf.Tensor2D;
       const prevLinks = floats((p) => p.links, [batch, visible, visible]) as tf.Tensor3D;
       const precedenceSlots = ints((p) => p.precedenceSlots, [batch, 1, precedenceSize]) as tf.Tensor3D;
-      const prevPrecedence = tf.reshape(ops.spreadOverVisible(tf.reshape(prev.precedence, [batch, 1, precedenceSize]), precedenceSlots, visible), [batch, visible]) as tf.Tensor2D;
+      const prevPrecedence = tf.reshape(
+        ops.spreadOverVisible(tf.reshape(prev.precedence, [batch, 1, precedenceSize]), precedenceSlots, visible),
+        [batch, visible],
+      ) as tf.Tensor2D;
       links = ops.updateVisibleLinks(prevLinks, prevPrecedence, writeWeights, visibleMask);
       precedence = ops.updatePrecedence(prevPrecedence, writeWeights);
       readWeights = ops.mixReadModes(links, prevReadWeights, content, controls.readModes);
@@ -203,7 +280,14 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
     const undos: ElementUndo[] = [];
     const time = history.depth + 1;
     history.elements.forEach((element, b) => {
-      const result = stepOutcome(plans[b], b, this.sizes, { memory: memoryValues, write: writeValues, read: readValues }, readSlots, time);
+      const result = stepOutcome(
+        plans[b],
+        b,
+        this.sizes,
+        { memory: memoryValues, write: writeValues, read: readValues },
+        readSlots,
+        time,
+      );
       undos.push(element.apply(result, time, writeSlots));
     });
     const id = history.push(undos);
@@ -221,7 +305,19 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
       precedence: precedence === null ? tf.zeros([batch, 0]) : this.keptPrecedence(precedence, plans, history.elements),
     };
     const debug: MemoryStepDebug | undefined = options.debug
-      ? sparseDebug({ memory, readWeights, writeWeights, readVectors, links, readModes: controls.readModes, precedence, plan: plans[0], element: history.elements[0], sizes: this.sizes, time })
+      ? sparseDebug({
+          memory,
+          readWeights,
+          writeWeights,
+          readVectors,
+          links,
+          readModes: controls.readModes,
+          precedence,
+          plan: plans[0],
+          element: history.elements[0],
+          sizes: this.sizes,
+          time,
+        })
       : undefined;
     return { readVectors, state, debug };
   }
@@ -230,7 +326,11 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
    * The new precedence `[batch, V]` at the P positions the host kept (`SparseLinks.precedence`, in its order):
    * `[batch, P]`. Every kept cell is visible, because p_t's support is p_{t−1}'s plus the written cells.
    */
-  private keptPrecedence(precedence: tf.Tensor2D, plans: readonly VisiblePlan[], elements: readonly ElementStore[]): tf.Tensor2D {
+  private keptPrecedence(
+    precedence: tf.Tensor2D,
+    plans: readonly VisiblePlan[],
+    elements: readonly ElementStore[],
+  ): tf.Tensor2D {
     const size = this.precedenceSize;
     const slots = new Int32Array(plans.length * size).fill(-1);
     elements.forEach((element, b) => {
@@ -240,11 +340,15 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
       });
       element.links?.precedence.cells.forEach((cell, i) => {
         const slot = slotOf.get(cell);
-        if (slot === undefined) throw new Error(`${this.name}.step: precedence cell ${cell} is not visible (internal error)`);
+        if (slot === undefined)
+          throw new Error(`${this.name}.step: precedence cell ${cell} is not visible (internal error)`);
         slots[b * size + i] = slot;
       });
     });
-    const picked = ops.pickSlots(tf.expandDims(precedence, 1) as tf.Tensor3D, tf.tensor3d(slots, [plans.length, 1, size], 'int32'));
+    const picked = ops.pickSlots(
+      tf.expandDims(precedence, 1) as tf.Tensor3D,
+      tf.tensor3d(slots, [plans.length, 1, size], 'int32'),
+    );
     return tf.reshape(picked, [plans.length, size]);
   }
 
@@ -254,9 +358,12 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
    */
   readHostRow(batchIndex: number, cell: number): Float32Array {
     const element = this.history?.elements[batchIndex];
-    if (element === undefined) throw new Error(`${this.name}.readHostRow: no host memory for batch index ${batchIndex}`);
+    if (element === undefined)
+      throw new Error(`${this.name}.readHostRow: no host memory for batch index ${batchIndex}`);
     if (!Number.isInteger(cell) || cell < 0 || cell >= this.sizes.memorySize) {
-      throw new Error(`${this.name}.readHostRow: argument 'cell' must be in [0, ${this.sizes.memorySize}), got ${cell}`);
+      throw new Error(
+        `${this.name}.readHostRow: argument 'cell' must be in [0, ${this.sizes.memorySize}), got ${cell}`,
+      );
     }
     const row = new Float32Array(this.cellSize);
     element.rows.readInto(cell, row, 0);
@@ -272,12 +379,18 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
     const fn = `${this.name}.seedRows`;
     const history = this.history;
     const element = history?.elements[batchIndex];
-    if (history === null || element === undefined) throw new Error(`${fn}: no host memory for batch index ${batchIndex}; call initialState first`);
-    if (!history.atRoot) throw new Error(`${fn}: memory has taken steps since initialState; seed rows before the first step`);
-    if (rows.length !== cells.length * this.cellSize) throw new Error(`${fn}: argument 'rows' has ${rows.length} values, ${cells.length} cells × W ${this.cellSize} need ${cells.length * this.cellSize}`);
+    if (history === null || element === undefined)
+      throw new Error(`${fn}: no host memory for batch index ${batchIndex}; call initialState first`);
+    if (!history.atRoot)
+      throw new Error(`${fn}: memory has taken steps since initialState; seed rows before the first step`);
+    if (rows.length !== cells.length * this.cellSize)
+      throw new Error(
+        `${fn}: argument 'rows' has ${rows.length} values, ${cells.length} cells × W ${this.cellSize} need ${cells.length * this.cellSize}`,
+      );
     for (let i = 0; i < cells.length; i++) {
       const cell = cells[i];
-      if (!Number.isInteger(cell) || cell < 0 || cell >= this.sizes.memorySize) throw new Error(`${fn}: cell ${cell} outside [0, ${this.sizes.memorySize})`);
+      if (!Number.isInteger(cell) || cell < 0 || cell >= this.sizes.memorySize)
+        throw new Error(`${fn}: cell ${cell} outside [0, ${this.sizes.memorySize})`);
       element.rows.write(cell, rows, i * this.cellSize);
       element.index.markDirty(cell);
     }

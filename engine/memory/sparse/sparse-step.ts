@@ -49,14 +49,24 @@ export function pickSlots(values: tf.Tensor3D, slots: tf.Tensor3D): tf.Tensor3D 
  *
  * @param prevReadWeights `[batch, R, V]`; @param leastUsed `[batch, V]` one-hot; gates `[batch, 1]`
  */
-export function sparseWriteWeights(prevReadWeights: tf.Tensor3D, leastUsed: tf.Tensor2D, interpolationGate: tf.Tensor2D, writeGate: tf.Tensor2D): tf.Tensor2D {
+export function sparseWriteWeights(
+  prevReadWeights: tf.Tensor3D,
+  leastUsed: tf.Tensor2D,
+  interpolationGate: tf.Tensor2D,
+  writeGate: tf.Tensor2D,
+): tf.Tensor2D {
   const previous = tf.mean(prevReadWeights, 1);
   const mixed = tf.add(tf.mul(interpolationGate, previous), tf.mul(tf.sub(1, interpolationGate), leastUsed));
   return tf.mul(writeGate, mixed);
 }
 
 /** M ← M ⊙ (1 − w eᵀ) + w aᵀ on the visible rows `[batch, V, W]`. */
-export function eraseAndWrite(rows: tf.Tensor3D, writeWeights: tf.Tensor2D, eraseVector: tf.Tensor2D, writeVector: tf.Tensor2D): tf.Tensor3D {
+export function eraseAndWrite(
+  rows: tf.Tensor3D,
+  writeWeights: tf.Tensor2D,
+  eraseVector: tf.Tensor2D,
+  writeVector: tf.Tensor2D,
+): tf.Tensor3D {
   const weights = tf.expandDims(writeWeights, 2);
   const erase = tf.mul(weights, tf.expandDims(eraseVector, 1));
   return tf.add(tf.mul(rows, tf.sub(1, erase)), tf.mul(weights, tf.expandDims(writeVector, 1)));
@@ -68,11 +78,19 @@ export function eraseAndWrite(rows: tf.Tensor3D, writeWeights: tf.Tensor2D, eras
  *
  * @param rows `[batch, V, W]`; @param keys `[batch, R, W]`; @param strengths `[batch, R]`; @param candidateMask `[batch, R, V]`
  */
-export function maskedContentWeights(rows: tf.Tensor3D, keys: tf.Tensor3D, strengths: tf.Tensor2D, candidateMask: tf.Tensor3D): tf.Tensor3D {
+export function maskedContentWeights(
+  rows: tf.Tensor3D,
+  keys: tf.Tensor3D,
+  strengths: tf.Tensor2D,
+  candidateMask: tf.Tensor3D,
+): tf.Tensor3D {
   const dot = tf.matMul(keys, rows, false, true);
   const norms = tf.mul(tf.expandDims(safeNorm(keys), 2), tf.expandDims(safeNorm(rows), 1));
   const similarity = tf.div(dot, tf.add(norms, COSINE_EPSILON));
-  const scores = tf.add(tf.mul(similarity, tf.expandDims(strengths, 2)), tf.mul(tf.sub(candidateMask, 1), MASK_PENALTY));
+  const scores = tf.add(
+    tf.mul(similarity, tf.expandDims(strengths, 2)),
+    tf.mul(tf.sub(candidateMask, 1), MASK_PENALTY),
+  );
   return tf.softmax(scores) as tf.Tensor3D;
 }
 
@@ -82,7 +100,12 @@ export function maskedContentWeights(rows: tf.Tensor3D, keys: tf.Tensor3D, stren
  *
  * @param prevLinks `[batch, V, V]`; @param prevPrecedence `[batch, V]`; @param writeWeights `[batch, V]`; @param visibleMask `[batch, V]`
  */
-export function updateVisibleLinks(prevLinks: tf.Tensor3D, prevPrecedence: tf.Tensor2D, writeWeights: tf.Tensor2D, visibleMask: tf.Tensor2D): tf.Tensor3D {
+export function updateVisibleLinks(
+  prevLinks: tf.Tensor3D,
+  prevPrecedence: tf.Tensor2D,
+  writeWeights: tf.Tensor2D,
+  visibleMask: tf.Tensor2D,
+): tf.Tensor3D {
   const visibleSize = prevLinks.shape[1];
   const rowWrite = tf.expandDims(writeWeights, 2);
   const columnWrite = tf.expandDims(writeWeights, 1);
@@ -110,9 +133,18 @@ export function updatePrecedence(prevPrecedence: tf.Tensor2D, writeWeights: tf.T
  * @param readModes `[batch, R, 3]` (backward, forward, content)
  * @returns `[batch, R, V]`, rows sum ≤ 1
  */
-export function mixReadModes(links: tf.Tensor3D, prevReadWeights: tf.Tensor3D, content: tf.Tensor3D, readModes: tf.Tensor3D): tf.Tensor3D {
+export function mixReadModes(
+  links: tf.Tensor3D,
+  prevReadWeights: tf.Tensor3D,
+  content: tf.Tensor3D,
+  readModes: tf.Tensor3D,
+): tf.Tensor3D {
   const forward = tf.matMul(prevReadWeights, links, false, true);
   const backward = tf.matMul(prevReadWeights, links);
   const [backwardMode, forwardMode, contentMode] = tf.split(readModes, 3, 2);
-  return tf.addN([tf.mul(backwardMode, backward), tf.mul(forwardMode, forward), tf.mul(contentMode, content)]) as tf.Tensor3D;
+  return tf.addN([
+    tf.mul(backwardMode, backward),
+    tf.mul(forwardMode, forward),
+    tf.mul(contentMode, content),
+  ]) as tf.Tensor3D;
 }

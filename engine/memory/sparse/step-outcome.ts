@@ -18,7 +18,14 @@ export interface StepValues {
 }
 
 /** The outcome for batch element `b`; also fills its `[R, K]` block of `readSlots` (visible slots, −1 if none). */
-export function stepOutcome(plan: VisiblePlan, b: number, sizes: VisibleSizes, values: StepValues, readSlots: Int32Array, time: number): ElementStepResult {
+export function stepOutcome(
+  plan: VisiblePlan,
+  b: number,
+  sizes: VisibleSizes,
+  values: StepValues,
+  readSlots: Int32Array,
+  time: number,
+): ElementStepResult {
   const { memory, write, read } = values;
   const { visibleSize: visible, readHeads, sparseReads, cellSize } = sizes;
   const writeCells: number[] = [];
@@ -27,7 +34,10 @@ export function stepOutcome(plan: VisiblePlan, b: number, sizes: VisibleSizes, v
   const writeRows = new Float32Array(plan.writeSlots.length * cellSize);
   plan.writeSlots.forEach((slot, i) => {
     if (slot < 0) return;
-    writeRows.set(memory.subarray((b * visible + slot) * cellSize, (b * visible + slot + 1) * cellSize), writeCells.length * cellSize);
+    writeRows.set(
+      memory.subarray((b * visible + slot) * cellSize, (b * visible + slot + 1) * cellSize),
+      writeCells.length * cellSize,
+    );
     writeCells.push(plan.cells[slot]);
     writeWeights.push(write[b * visible + slot]);
     journalSlots.push(i);
@@ -51,5 +61,14 @@ export function stepOutcome(plan: VisiblePlan, b: number, sizes: VisibleSizes, v
     }
     for (const slot of order) if (read[base + slot] > ACCESS_THRESHOLD) accessed.add(plan.cells[slot]);
   }
-  return { writeCells, writeRows: writeRows.subarray(0, writeCells.length * cellSize), writeWeights, accessedCells: [...accessed], readPositions, readWeights, depth: time, journalSlots };
+  return {
+    writeCells,
+    writeRows: writeRows.subarray(0, writeCells.length * cellSize),
+    writeWeights,
+    accessedCells: [...accessed],
+    readPositions,
+    readWeights,
+    depth: time,
+    journalSlots,
+  };
 }

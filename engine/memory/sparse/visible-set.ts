@@ -31,7 +31,12 @@ export function precedenceSizeFor(readHeads: number, sparseReads: number): numbe
  * V = min(N, R·K + 1 + R·K + 2·R·K_L + P): write support, content candidates, temporal candidates and, for the
  * SDNC, the P precedence positions (so the precedence update is exact on the visible set).
  */
-export function visibleSizeFor(memorySize: number, readHeads: number, sparseReads: number, temporalReads: number): number {
+export function visibleSizeFor(
+  memorySize: number,
+  readHeads: number,
+  sparseReads: number,
+  temporalReads: number,
+): number {
   const precedence = temporalReads > 0 ? precedenceSizeFor(readHeads, sparseReads) : 0;
   return Math.min(memorySize, 2 * readHeads * sparseReads + 1 + 2 * readHeads * temporalReads + precedence);
 }
@@ -62,7 +67,12 @@ export interface VisiblePlan {
 /**
  * Plan the visible set of `element` for read keys `keys` (`[R, W]` row-major) at history `depth`.
  */
-export function planVisible(element: ElementStore, keys: Float32Array, sizes: VisibleSizes, depth: number): VisiblePlan {
+export function planVisible(
+  element: ElementStore,
+  keys: Float32Array,
+  sizes: VisibleSizes,
+  depth: number,
+): VisiblePlan {
   const { readHeads, sparseReads, cellSize, visibleSize, temporalReads } = sizes;
   const cells = new Int32Array(visibleSize).fill(-1);
   const slotOf = new Map<number, number>();
@@ -71,7 +81,8 @@ export function planVisible(element: ElementStore, keys: Float32Array, sizes: Vi
     const known = slotOf.get(cell);
     if (known !== undefined) return known;
     const slot = slotOf.size;
-    if (slot >= visibleSize) throw new Error(`planVisible: more than ${visibleSize} visible cells (internal sizing error)`);
+    if (slot >= visibleSize)
+      throw new Error(`planVisible: more than ${visibleSize} visible cells (internal sizing error)`);
     slotOf.set(cell, slot);
     cells[slot] = cell;
     return slot;
@@ -83,7 +94,9 @@ export function planVisible(element: ElementStore, keys: Float32Array, sizes: Vi
   [...new Set([...prevReadSlots, leastUsedSlot].filter((slot) => slot >= 0))].forEach((slot, i) => {
     writeSlots[i] = slot;
   });
-  const precedenceSlots = new Int32Array(element.links === null ? 0 : precedenceSizeFor(readHeads, sparseReads)).fill(-1);
+  const precedenceSlots = new Int32Array(element.links === null ? 0 : precedenceSizeFor(readHeads, sparseReads)).fill(
+    -1,
+  );
   element.links?.precedence.cells.forEach((cell, i) => {
     precedenceSlots[i] = add(cell);
   });
@@ -127,11 +140,27 @@ export function planVisible(element: ElementStore, keys: Float32Array, sizes: Vi
       });
     }
   }
-  return { cells, hostRows, journalIndex, prevReadSlots, leastUsedCell, leastUsedSlot, writeSlots, candidateMask, visibleMask, links, precedenceSlots };
+  return {
+    cells,
+    hostRows,
+    journalIndex,
+    prevReadSlots,
+    leastUsedCell,
+    leastUsedSlot,
+    writeSlots,
+    candidateMask,
+    visibleMask,
+    links,
+    precedenceSlots,
+  };
 }
 
 /** Stack one field of every element's plan into a batch-major array. */
-export function stackPlans<T extends Float32Array | Int32Array>(plans: readonly VisiblePlan[], pick: (plan: VisiblePlan) => T, make: (length: number) => T): T {
+export function stackPlans<T extends Float32Array | Int32Array>(
+  plans: readonly VisiblePlan[],
+  pick: (plan: VisiblePlan) => T,
+  make: (length: number) => T,
+): T {
   const size = pick(plans[0]).length;
   const out = make(size * plans.length);
   plans.forEach((plan, b) => out.set(pick(plan), b * size));

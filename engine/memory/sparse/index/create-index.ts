@@ -13,7 +13,9 @@ export const INDEX_TYPES: readonly IndexType[] = ['exact', 'hnsw', 'auto'];
 /** The concrete index kind `type` means for a memory of `memorySize` cells. */
 export function resolveIndexType(type: IndexType, memorySize: number): 'exact' | 'hnsw' {
   if (!INDEX_TYPES.includes(type)) {
-    throw new Error(`resolveIndexType: option 'indexType' must be one of ${INDEX_TYPES.join(', ')}, got ${String(type)}`);
+    throw new Error(
+      `resolveIndexType: option 'indexType' must be one of ${INDEX_TYPES.join(', ')}, got ${String(type)}`,
+    );
   }
   if (type === 'auto') return memorySize <= EXACT_INDEX_MAX_CELLS ? 'exact' : 'hnsw';
   return type;

@@ -25,7 +25,10 @@ let loaded: typeof Hnswlib | null | undefined;
  * hnswlib-node through `load` (Node's require by default), or null with a warning when its native addon does
  * not load on this machine. The default is loaded once per process.
  */
-export function loadHnswlib(load?: () => typeof Hnswlib, warn: (message: string) => void = console.warn): typeof Hnswlib | null {
+export function loadHnswlib(
+  load?: () => typeof Hnswlib,
+  warn: (message: string) => void = console.warn,
+): typeof Hnswlib | null {
   if (load === undefined && loaded !== undefined) return loaded;
   let library: typeof Hnswlib | null;
   try {
@@ -89,7 +92,12 @@ export class HnswIndex implements CellIndex {
       }
       for (const cell of this.dirty) {
         const where = this.store.locate(cell);
-        tops[q].offer(where === null || !this.store.isWritten(cell) ? 0 : hostCosine(where.page, where.offset, queries, q * width, width, norm), cell);
+        tops[q].offer(
+          where === null || !this.store.isWritten(cell)
+            ? 0
+            : hostCosine(where.page, where.offset, queries, q * width, width, norm),
+          cell,
+        );
       }
     }
     offerZeroRows(tops, this.store, k);
@@ -99,7 +107,11 @@ export class HnswIndex implements CellIndex {
   }
 
   /** k-NN from the graph, or null when hnswlib cannot return k results (many deletions, tiny graphs). */
-  private searchGraph(query: number[], wanted: number, filter: ((label: number) => boolean) | undefined): Hnswlib.SearchResult | null {
+  private searchGraph(
+    query: number[],
+    wanted: number,
+    filter: ((label: number) => boolean) | undefined,
+  ): Hnswlib.SearchResult | null {
     try {
       return filter === undefined ? this.graph.searchKnn(query, wanted) : this.graph.searchKnn(query, wanted, filter);
     } catch {
@@ -112,7 +124,8 @@ export class HnswIndex implements CellIndex {
     const width = this.store.cellSize;
     for (const cell of this.present) {
       const where = this.store.locate(cell);
-      if (where !== null && !this.dirty.has(cell)) top.offer(hostCosine(where.page, where.offset, queries, q * width, width, norm), cell);
+      if (where !== null && !this.dirty.has(cell))
+        top.offer(hostCosine(where.page, where.offset, queries, q * width, width, norm), cell);
     }
   }
 

@@ -28,7 +28,14 @@ export interface CellIndex {
 }
 
 /** Cosine similarity as the tape computes it (pytorch-dnc's ε placement), for ranking on the host. */
-export function hostCosine(row: Float32Array, rowOffset: number, query: Float32Array, queryOffset: number, width: number, queryNorm: number): number {
+export function hostCosine(
+  row: Float32Array,
+  rowOffset: number,
+  query: Float32Array,
+  queryOffset: number,
+  width: number,
+  queryNorm: number,
+): number {
   let dot = 0;
   let rowSquared = 0;
   for (let i = 0; i < width; i++) {
