@@ -73,7 +73,8 @@ async function runSeed(
       if (result.iteration % 100 === 0) {
         const seconds = (performance.now() - started) / 1000;
         console.log(
-          `seed ${seed} iteration ${result.iteration}: trailing-${WINDOW} bit error ${trailing.toFixed(4)}, loss ${trailingLoss.toFixed(4)} (${(result.iteration / seconds).toFixed(2)} it/s)`,
+          `seed ${seed} iteration ${result.iteration}: trailing-${WINDOW} bit error ${trailing.toFixed(4)}, loss ` +
+            `${trailingLoss.toFixed(4)} (${(result.iteration / seconds).toFixed(2)} it/s)`,
         );
       }
       if (errors.length === WINDOW && trailing < threshold) {
@@ -106,11 +107,14 @@ async function main(): Promise<void> {
   const threshold = positive('threshold', 0.01);
   const backend = await selectBackend();
   const results: SeedResult[] = [];
+  const outcome = (result: Awaited<ReturnType<typeof runSeed>>): string =>
+    result.convergedAt === null ? `not converged (${result.stoppedBy})` : `converged at ${result.convergedAt}`;
   for (const seed of seeds) {
     const result = await runSeed(seed, maxIterations, maxSeconds, threshold);
     console.log(
-      `seed ${seed}: ${result.convergedAt === null ? `not converged (${result.stoppedBy})` : `converged at iteration ${result.convergedAt}`} ` +
-        `after ${result.iterations} iterations, ${result.seconds} s; trailing bit error ${result.finalTrailingBitError}`,
+      `seed ${seed}: ${outcome(result)} ` +
+        `after ${result.iterations} iterations, ${result.seconds} s; trailing bit error ` +
+        `${result.finalTrailingBitError}`,
     );
     results.push(result);
   }

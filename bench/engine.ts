@@ -203,11 +203,15 @@ async function main(): Promise<void> {
     const fixed = (value: number | undefined, digits: number, width: number) =>
       (value === undefined ? '—' : value.toFixed(digits)).padStart(width);
     console.log(
-      `${plain.name.padEnd(6)} B${String(plain.batch).padEnd(4)} T${String(plain.steps).padEnd(3)} N${String(plain.nrCells).padEnd(5)} W${String(plain.cellSize).padEnd(3)} R${plain.readHeads} ` +
-        `fwd+bwd ${fixed(plain.forwardBackwardMs, 1, 8)} ms (cpu ${fixed(plain.forwardBackwardCpuMs, 1, 6)} ms)  fwd ${fixed(plain.forwardMs, 1, 7)} ms` +
+      `${plain.name.padEnd(6)} B${String(plain.batch).padEnd(4)} T${String(plain.steps).padEnd(3)} ` +
+        `N${String(plain.nrCells).padEnd(5)} W${String(plain.cellSize).padEnd(3)} R${plain.readHeads} ` +
+        `fwd+bwd ${fixed(plain.forwardBackwardMs, 1, 8)} ms (cpu ${fixed(plain.forwardBackwardCpuMs, 1, 6)} ms)  fwd ` +
+        `${fixed(plain.forwardMs, 1, 7)} ms` +
         `${plain.forwardDebugMs === undefined ? '' : `  fwd+debug ${fixed(plain.forwardDebugMs, 1, 7)} ms`}  ` +
-        `${fixed(plain.msPerTimestep, 2, 7)} ms/step  ${String(plain.kernelsPerIteration ?? '—').padStart(6)} kernels  ` +
-        `heap ${plain.heapUsedMb.toFixed(0)} MB  rss ${plain.rssMb.toFixed(0)} MB${plain.error === undefined ? '' : `  error: ${plain.error}`}`,
+        `${fixed(plain.msPerTimestep, 2, 7)} ms/step  ${String(plain.kernelsPerIteration ?? '—').padStart(6)} ` +
+        `kernels  ` +
+        `heap ${plain.heapUsedMb.toFixed(0)} MB  rss ${plain.rssMb.toFixed(0)} ` +
+        `MB${plain.error === undefined ? '' : `  error: ${plain.error}`}`,
     );
     // A wasm abort leaves the module unusable: later configs would only fail the same way.
     if (plain.error !== undefined) break;

@@ -217,10 +217,9 @@ async function main(): Promise<void> {
   for (const backend of backends) {
     if (!(await tf.setBackend(backend))) throw new Error(`--backends: tfjs backend '${backend}' failed to initialise`);
     await tf.ready();
+    const COLUMN_HEADS = ['fwd fused', 'fwd plain', 'f+b fused', 'f+b plain', 'kernel f+b'];
     console.log(`\n${backend}: µs per memory step, median (min)`);
-    console.log(
-      `${'config'.padEnd(17)}${['fwd fused', 'fwd plain', 'f+b fused', 'f+b plain', 'kernel f+b'].map((h) => h.padStart(18)).join('')}   f+b speedup`,
-    );
+    console.log(`${'config'.padEnd(17)}${COLUMN_HEADS.map((h) => h.padStart(18)).join('')}   f+b speedup`);
     for (const config of configs) {
       const row = benchConfig(backend, config);
       rows.push(row);

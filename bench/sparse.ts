@@ -90,7 +90,8 @@ async function main(): Promise<void> {
   );
   const rows: Row[] = [];
   console.log(
-    `backend ${tf.getBackend()}, batch ${BATCH}, ${STEPS} steps, W ${CELL_SIZE}, R ${READ_HEADS}, K ${SPARSE_READS}, K_L 4`,
+    `backend ${tf.getBackend()}, batch ${BATCH}, ${STEPS} steps, W ${CELL_SIZE}, R ${READ_HEADS}, K ${SPARSE_READS}, ` +
+      `K_L 4`,
   );
   for (const model of ['sam', 'sdnc'] as const) {
     // JIT and kernel warm-up on a small memory, so the first size is not charged for it.
@@ -163,7 +164,9 @@ async function main(): Promise<void> {
       rows.push(row);
       console.log(
         `${model.padEnd(5)} N ${String(memorySize).padStart(8)}  index ${row.index.padEnd(6)} ` +
-          `${median === null ? 'n/a' : median.toFixed(2).padStart(8)} ms/step (min ${fastest === null ? 'n/a' : fastest.toFixed(2)})  (${times.length} iterations, ${filledRows} rows seeded, setup ${row.setupMs} ms${note ? `, ${note}` : ''})`,
+          `${median === null ? 'n/a' : median.toFixed(2).padStart(8)} ms/step (min ` +
+          `${fastest === null ? 'n/a' : fastest.toFixed(2)})  (${times.length} iterations, ${filledRows} rows ` +
+          `seeded, setup ${row.setupMs} ms${note ? `, ${note}` : ''})`,
       );
       memory.dispose();
     }

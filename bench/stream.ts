@@ -223,19 +223,25 @@ async function main(): Promise<void> {
     console.log(`server ${url} (pid ${pid}), rss at start ${rssMb(pid)} MB`);
     const one = await streamFrames(url, 1);
     console.log(
-      `256×256 @ 20 Hz → 1 client: source ${one.sourceHz} Hz, ${one.fpsPerClient.join('/')} fps, latency p50 ${one.latencyMs.p50} ms, p95 ${one.latencyMs.p95} ms`,
+      `256×256 @ 20 Hz → 1 client: source ${one.sourceHz} Hz, ${one.fpsPerClient.join('/')} fps, latency p50 ` +
+        `${one.latencyMs.p50} ms, p95 ${one.latencyMs.p95} ms`,
     );
     const four = await streamFrames(url, 4);
     console.log(
-      `256×256 @ 20 Hz → 4 clients: source ${four.sourceHz} Hz, ${four.fpsPerClient.join('/')} fps, latency p50 ${four.latencyMs.p50} ms, p95 ${four.latencyMs.p95} ms`,
+      `256×256 @ 20 Hz → 4 clients: source ${four.sourceHz} Hz, ${four.fpsPerClient.join('/')} fps, latency p50 ` +
+        `${four.latencyMs.p50} ms, p95 ${four.latencyMs.p95} ms`,
     );
     const training = await trainingRate(url);
     console.log(
-      `training it/s (N=32, W=16, R=2, frame every iteration): median of 4 alternating windows: headless ${training.headlessItPerSec} [${training.windows.headless.join(', ')}], one client ${training.attachedItPerSec} [${training.windows.attached.join(', ')}] (ratio ${training.attachedOverHeadless})`,
+      `training it/s (N=32, W=16, R=2, frame every iteration): median of 4 alternating windows: headless ` +
+        `${training.headlessItPerSec} [${training.windows.headless.join(', ')}], one client ` +
+        `${training.attachedItPerSec} [${training.windows.attached.join(', ')}] (ratio ` +
+        `${training.attachedOverHeadless})`,
     );
     const rss = await rssUnderLoad(url, pid);
     console.log(
-      `RSS over ${rss.frames} frames of 256×256 (${rss.seconds} s, ${rss.framesToClient} reached the acking client, ${rss.storedFrames} kept):`,
+      `RSS over ${rss.frames} frames of 256×256 (${rss.seconds} s, ${rss.framesToClient} reached the acking client, ` +
+        `${rss.storedFrames} kept):`,
     );
     console.log(`  ${rss.samples.map((s) => `${s.iteration}: ${s.rssMb} MB`).join(', ')}`);
     console.log(JSON.stringify({ bench: 'stream', stream1: one, stream4: four, training, rss }));

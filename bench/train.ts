@@ -7,7 +7,8 @@
  *   npm run bench:train [-- --iterations 30 --warmup 3 --max_seconds 120]
  *
  * Prints one line per timed iteration and, as the last line, a JSON summary (it/s, ms per iteration: mean,
- * median, p90; CPU ms median). Debug-frame capture is off (summarize_freq above the run length) and timed separately once.
+ * median, p90; CPU ms median). Debug-frame capture is off (summarize_freq above the run length) and timed separately
+ * once.
  */
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../engine/backend';
@@ -44,7 +45,8 @@ async function main(): Promise<void> {
     cpuTimes.push((used.user + used.system) / 1000);
     times.push(result.wallMs);
     console.log(
-      `iteration ${result.iteration}: ${result.wallMs.toFixed(1)} ms (length ≤ ${result.sequenceLength}), loss ${result.loss.toFixed(4)}`,
+      `iteration ${result.iteration}: ${result.wallMs.toFixed(1)} ms (length ≤ ${result.sequenceLength}), loss ` +
+        `${result.loss.toFixed(4)}`,
     );
   }
   const seconds = (performance.now() - started) / 1000;
@@ -75,7 +77,8 @@ async function main(): Promise<void> {
   };
   trainer.dispose();
   console.log(
-    `${summary.itPerSecond} it/s on ${summary.backend} (median ${summary.msPerIteration.median} ms; with a debug frame ${summary.msCapturedIteration} ms)`,
+    `${summary.itPerSecond} it/s on ${summary.backend} (median ${summary.msPerIteration.median} ms; with a debug ` +
+      `frame ${summary.msCapturedIteration} ms)`,
   );
   console.log(JSON.stringify(summary));
 }

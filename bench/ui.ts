@@ -129,8 +129,10 @@ async function main(): Promise<void> {
         const r = await measure(browser, url, size, mode);
         results[mode].push(r);
         console.log(
-          `  ${String(size).padStart(3)}²: ${r.fps.toFixed(1)} frames/s drawn (${r.frames} in ${MEASURE_MS / 1000} s), ` +
-            `${mode === 'live' ? 'capture' : 'produce'}→pixel p50 ${r.latencyP50Ms} ms, p95 ${r.latencyP95Ms} ms; receive→pixel p50 ${r.receiveToDrawP50Ms} ms, p95 ${r.receiveToDrawP95Ms} ms`,
+          `  ${String(size).padStart(3)}²: ${r.fps.toFixed(1)} frames/s drawn (${r.frames} in ${MEASURE_MS / 1000} ` +
+            `s), ` +
+            `${mode === 'live' ? 'capture' : 'produce'}→pixel p50 ${r.latencyP50Ms} ms, p95 ${r.latencyP95Ms} ms; ` +
+            `receive→pixel p50 ${r.receiveToDrawP50Ms} ms, p95 ${r.receiveToDrawP95Ms} ms`,
         );
       }
     }
@@ -149,7 +151,8 @@ async function main(): Promise<void> {
   const harnessGoal = goal(results.harness.find((r) => r.size === 256));
   const liveGoal = goal(results.live.find((r) => r.size === 256));
   console.log(
-    `goal (256²: 20 fps, p95 < 150 ms): harness ${harnessGoal ? 'met' : 'not met'}, live ${liveGoal ? 'met' : 'not met'}`,
+    `goal (256²: 20 fps, p95 < 150 ms): harness ${harnessGoal ? 'met' : 'not met'}, live ` +
+      `${liveGoal ? 'met' : 'not met'}`,
   );
   console.log(
     JSON.stringify({

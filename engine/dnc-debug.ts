@@ -72,7 +72,8 @@ export class DebugRecorder {
       const size = stacked[i].size;
       if (shape[0] !== timesteps) {
         throw new Error(
-          `DebugRecorder: series '${entry.name}' (layer ${entry.layer}) has ${shape[0]} timesteps, expected ${timesteps}`,
+          `DebugRecorder: series '${entry.name}' (layer ${entry.layer}) has ${shape[0]} timesteps, expected ` +
+            `${timesteps}`,
         );
       }
       // slice() copies, so each frame tensor owns a compact buffer the server can transfer on its own.

@@ -93,7 +93,8 @@ const KNOWN_OPTIONS = new Set<string>([...Object.keys(DEFAULTS), 'inputSize', 'h
 
 function fail(option: string, expected: string, value: unknown): never {
   throw new Error(
-    `DNC: option '${option}' must be ${expected}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`,
+    `DNC: option '${option}' must be ${expected}, got ` +
+      `${typeof value === 'string' ? JSON.stringify(value) : String(value)}`,
   );
 }
 

@@ -165,29 +165,33 @@ describe('DNC forward', () => {
   }
 
   for (const numLayers of [1, 2]) {
-    it(`paper semantics (${numLayers} layer${numLayers > 1 ? 's' : ''}): one call over T steps equals T one-step calls`, () => {
-      const model = new DNC({ ...SMALL, numLayers, numHiddenLayers: 2 });
-      const x = input(2, 5);
-      const whole = model.forward(x);
-      let hidden = model.initialHidden(2);
-      const steps: tf.Tensor3D[] = [];
-      for (let t = 0; t < 5; t++) {
-        const xt = tf.slice(x, [0, t, 0], [2, 1, 3]);
-        const step = model.forward(xt, hidden);
+    it(
+      `paper semantics (${numLayers} layer${numLayers > 1 ? 's' : ''}): one call over T steps equals T one-step ` +
+        `calls`,
+      () => {
+        const model = new DNC({ ...SMALL, numLayers, numHiddenLayers: 2 });
+        const x = input(2, 5);
+        const whole = model.forward(x);
+        let hidden = model.initialHidden(2);
+        const steps: tf.Tensor3D[] = [];
+        for (let t = 0; t < 5; t++) {
+          const xt = tf.slice(x, [0, t, 0], [2, 1, 3]);
+          const step = model.forward(xt, hidden);
+          model.disposeHidden(hidden);
+          hidden = step.hidden;
+          steps.push(step.output);
+          xt.dispose();
+        }
+        const joined = tf.concat(steps, 1);
+        assert.ok(maxDifference(joined, whole.output) < 1e-6);
+        assert.ok(maxDifference(hidden.memory[0].memory, whole.hidden.memory[0].memory) < 1e-6);
+        assert.ok(maxDifference(hidden.readVectors[numLayers - 1], whole.hidden.readVectors[numLayers - 1]) < 1e-6);
+        tf.dispose([x, joined, whole.output, ...steps]);
         model.disposeHidden(hidden);
-        hidden = step.hidden;
-        steps.push(step.output);
-        xt.dispose();
-      }
-      const joined = tf.concat(steps, 1);
-      assert.ok(maxDifference(joined, whole.output) < 1e-6);
-      assert.ok(maxDifference(hidden.memory[0].memory, whole.hidden.memory[0].memory) < 1e-6);
-      assert.ok(maxDifference(hidden.readVectors[numLayers - 1], whole.hidden.readVectors[numLayers - 1]) < 1e-6);
-      tf.dispose([x, joined, whole.output, ...steps]);
-      model.disposeHidden(hidden);
-      model.disposeHidden(whole.hidden);
-      model.dispose();
-    });
+        model.disposeHidden(whole.hidden);
+        model.dispose();
+      },
+    );
   }
 
   it("readFeedback 'initial' (pytorch-dnc single call) agrees at t = 0 and diverges after", () => {
@@ -257,7 +261,7 @@ describe('DNC forward', () => {
     b.dispose();
   });
 
-  it('does not leak tensors across repeated forward + dispose, with and without debug, and under a gradient tape', () => {
+  it('does not leak tensors over repeated forward + dispose, with and without debug, and under a tape', () => {
     for (const debug of [false, true]) {
       const model = new DNC({ ...SMALL, numLayers: 2, debug });
       const x = input(2, 4);

@@ -162,17 +162,21 @@ export class DNC {
       throw new Error(`DNC.forward: argument 'input' must be a tf.Tensor, got ${typeof input}`);
     if (input.rank !== 3)
       throw new Error(
-        `DNC.forward: argument 'input' must have rank 3 (${o.batchFirst ? '[batch, time, inputSize]' : '[time, batch, inputSize]'}), got shape [${input.shape.join(', ')}]`,
+        `DNC.forward: argument 'input' must have rank 3 ` +
+          `(${o.batchFirst ? '[batch, time, inputSize]' : '[time, batch, inputSize]'}), got shape ` +
+          `[${input.shape.join(', ')}]`,
       );
     if (input.dtype !== 'float32') throw new Error(`DNC.forward: argument 'input' must be float32, got ${input.dtype}`);
     const [batchSize, timesteps] = o.batchFirst ? [input.shape[0], input.shape[1]] : [input.shape[1], input.shape[0]];
     if (input.shape[2] !== o.inputSize)
       throw new Error(
-        `DNC.forward: argument 'input' must have ${o.inputSize} features (inputSize) on its last axis, got shape [${input.shape.join(', ')}]`,
+        `DNC.forward: argument 'input' must have ${o.inputSize} features (inputSize) on its last axis, got shape ` +
+          `[${input.shape.join(', ')}]`,
       );
     if (batchSize < 1 || timesteps < 1)
       throw new Error(
-        `DNC.forward: argument 'input' needs at least one batch row and one timestep, got shape [${input.shape.join(', ')}]`,
+        `DNC.forward: argument 'input' needs at least one batch row and one timestep, got shape ` +
+          `[${input.shape.join(', ')}]`,
       );
     if (hidden !== undefined) this.checkHidden(hidden, batchSize);
     const readFeedback = options.readFeedback ?? o.readFeedback;
@@ -308,7 +312,8 @@ export class DNC {
     const unexpected = [...entries.keys()].filter((name) => !this.variables.has(name));
     if (strict && (missing.length > 0 || unexpected.length > 0)) {
       throw new Error(
-        `DNC.loadStateDict: missing ${missing.length === 0 ? 'none' : missing.join(', ')}; unexpected ${unexpected.length === 0 ? 'none' : unexpected.join(', ')}`,
+        `DNC.loadStateDict: missing ${missing.length === 0 ? 'none' : missing.join(', ')}; unexpected ` +
+          `${unexpected.length === 0 ? 'none' : unexpected.join(', ')}`,
       );
     }
     // Check everything before assigning anything, so a bad dict leaves the model untouched.
@@ -319,12 +324,14 @@ export class DNC {
       const shape = [...entry.shape];
       if (shape.length !== variable.shape.length || shape.some((d, i) => d !== variable.shape[i])) {
         throw new Error(
-          `DNC.loadStateDict: '${name}' has shape [${shape.join(', ')}], the model expects [${variable.shape.join(', ')}]`,
+          `DNC.loadStateDict: '${name}' has shape [${shape.join(', ')}], the model expects ` +
+            `[${variable.shape.join(', ')}]`,
         );
       }
       if (entry.data.length !== variable.size) {
         throw new Error(
-          `DNC.loadStateDict: '${name}' has ${entry.data.length} values for shape [${shape.join(', ')}] (${variable.size} needed)`,
+          `DNC.loadStateDict: '${name}' has ${entry.data.length} values for shape [${shape.join(', ')}] ` +
+            `(${variable.size} needed)`,
         );
       }
       const data = Float32Array.from(entry.data);
@@ -349,7 +356,8 @@ export class DNC {
       throw new Error(`DNC.forward: argument 'hidden' must be a DNCHidden, got ${String(hidden)}`);
     if (!Array.isArray(hidden.controller) || hidden.controller.length !== o.numLayers) {
       throw new Error(
-        `DNC.forward: hidden.controller must have ${o.numLayers} entries (numLayers), got ${Array.isArray(hidden.controller) ? hidden.controller.length : typeof hidden.controller}`,
+        `DNC.forward: hidden.controller must have ${o.numLayers} entries (numLayers), got ` +
+          `${Array.isArray(hidden.controller) ? hidden.controller.length : typeof hidden.controller}`,
       );
     }
     hidden.controller.forEach((state, layer) =>
@@ -357,7 +365,9 @@ export class DNC {
     );
     if (!Array.isArray(hidden.memory) || hidden.memory.length !== this.memories.length) {
       throw new Error(
-        `DNC.forward: hidden.memory must have ${this.memories.length} entries (${o.shareMemory ? 'shared memory' : 'one per layer'}), got ${Array.isArray(hidden.memory) ? hidden.memory.length : typeof hidden.memory}`,
+        `DNC.forward: hidden.memory must have ${this.memories.length} entries ` +
+          `(${o.shareMemory ? 'shared memory' : 'one per layer'}), got ` +
+          `${Array.isArray(hidden.memory) ? hidden.memory.length : typeof hidden.memory}`,
       );
     }
     hidden.memory.forEach((state, i) => {
@@ -365,7 +375,8 @@ export class DNC {
         const actual: readonly number[] | undefined = state[name]?.shape;
         if (actual === undefined || actual.length !== shape.length || actual.some((d, k) => d !== shape[k])) {
           throw new Error(
-            `DNC.forward: hidden.memory[${i}].${name} must have shape [${shape.join(', ')}], got ${actual === undefined ? 'undefined' : `[${actual.join(', ')}]`}`,
+            `DNC.forward: hidden.memory[${i}].${name} must have shape [${shape.join(', ')}], got ` +
+              `${actual === undefined ? 'undefined' : `[${actual.join(', ')}]`}`,
           );
         }
       }
@@ -373,13 +384,15 @@ export class DNC {
     const readSize = o.readHeads * o.cellSize;
     if (!Array.isArray(hidden.readVectors) || hidden.readVectors.length !== o.numLayers) {
       throw new Error(
-        `DNC.forward: hidden.readVectors must have ${o.numLayers} entries (numLayers), got ${Array.isArray(hidden.readVectors) ? hidden.readVectors.length : typeof hidden.readVectors}`,
+        `DNC.forward: hidden.readVectors must have ${o.numLayers} entries (numLayers), got ` +
+          `${Array.isArray(hidden.readVectors) ? hidden.readVectors.length : typeof hidden.readVectors}`,
       );
     }
     hidden.readVectors.forEach((t, layer) => {
       if (t.rank !== 2 || t.shape[0] !== batchSize || t.shape[1] !== readSize) {
         throw new Error(
-          `DNC.forward: hidden.readVectors[${layer}] must have shape [${batchSize}, ${readSize}], got [${t.shape.join(', ')}]`,
+          `DNC.forward: hidden.readVectors[${layer}] must have shape [${batchSize}, ${readSize}], got ` +
+            `[${t.shape.join(', ')}]`,
         );
       }
     });

@@ -8,7 +8,8 @@
  * ```python
  * import json
  * sd = net.state_dict()
- * json.dump({k: {"shape": list(v.shape), "data": v.flatten().tolist()} for k, v in sd.items()}, open("weights.json", "w"))
+ * tensors = {k: {"shape": list(v.shape), "data": v.flatten().tolist()} for k, v in sd.items()}
+ * json.dump(tensors, open("weights.json", "w"))
  * ```
  * Then `loadPytorchWeights(model, 'weights.json')`, with the model built from `inferDNCOptions` or by hand.
  */
@@ -51,7 +52,8 @@ function parseEntry(value: unknown, where: string): StateDictEntry {
   const flat = Array.isArray(data) && data.some(Array.isArray) ? flattenNested(data, `${where}.data`).data : data;
   if (!Array.isArray(flat) || !flat.every((v) => typeof v === 'number')) {
     throw new Error(
-      `${where}.data: expected an array of numbers, got ${Array.isArray(flat) ? 'an array with non-numbers' : typeof flat}`,
+      `${where}.data: expected an array of numbers, got ` +
+        `${Array.isArray(flat) ? 'an array with non-numbers' : typeof flat}`,
     );
   }
   const size = (shape as number[]).reduce((a, b) => a * b, 1);
@@ -67,7 +69,8 @@ function parseEntry(value: unknown, where: string): StateDictEntry {
 export function parseStateDict(json: unknown, source = 'state dict'): StateDict {
   if (!isRecord(json))
     throw new Error(
-      `${source}: expected a JSON object of name → {shape, data}, got ${Array.isArray(json) ? 'an array' : typeof json}`,
+      `${source}: expected a JSON object of name → {shape, data}, got ` +
+        `${Array.isArray(json) ? 'an array' : typeof json}`,
     );
   const body = isRecord(json.params) ? json.params : isRecord(json.state_dict) ? json.state_dict : json;
   const names = Object.keys(body);
@@ -149,7 +152,8 @@ export function inferDNCOptions(stateDict: StateDict): Omit<DNCOptions, 'nrCells
   }
   if (readHeads === undefined || readSize % readHeads !== 0) {
     throw new Error(
-      `inferDNCOptions: cannot split the read width ${readSize} (output.weight columns − hidden) into heads × cell width`,
+      `inferDNCOptions: cannot split the read width ${readSize} (output.weight columns − hidden) into heads × cell ` +
+        `width`,
     );
   }
   const inputSize = shapeOf(`${prefix}.weight_ih_l0`)[1] - readSize;

@@ -84,6 +84,8 @@ test('import rules of STYLE.md hold across the tree', () => {
 });
 
 test('the import scanner sees every import form', () => {
-  const text = `import a from './a';\nimport type { B } from "../b";\nexport { c } from './c';\nimport './d';\nconst e = await import('./e');\nconst f = require('./f');`;
+  const text =
+    `import a from './a';\nimport type { B } from "../b";\nexport { c } from './c';\nimport './d';\nconst ` +
+    `e = await import('./e');\nconst f = require('./f');`;
   assert.deepEqual(importsOf(text).sort(), ['../b', './a', './c', './d', './e', './f']);
 });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: the one command that runs every test on a fresh machine.
 // 1. Makes sure Debian's Chromium is there for Playwright (installs it when root, else prints the command).
-// 2. Type-checks every folder (tsc --noEmit) and checks the import rules.
+// 2. Type-checks every folder (tsc --noEmit), runs Biome (format + lint) and checks the import rules.
 // 3. Runs the unit and integration tests (node:test, via tsx), then the browser tests (Playwright).
 // Ends with one line `total: N passed, N failed`.
 import { spawn, spawnSync } from 'node:child_process';
@@ -84,6 +84,11 @@ if (only === 'all') {
   add(
     'typecheck',
     await run('typecheck', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json'], () => ({ passed: 0, failed: 0 })),
+  );
+  // Formatting and lint (Biome): a file that is not formatted, or any lint warning, fails the run.
+  add(
+    'lint',
+    await run('lint', 'npx', ['biome', 'check', '--error-on-warnings', '.'], () => ({ passed: 0, failed: 0 })),
   );
 }
 if (only !== 'e2e') {

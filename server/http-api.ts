@@ -109,7 +109,8 @@ async function serveFrame(manager: RunManager, match: RegExpMatchArray, url: URL
         const names = frame.tensors.map((t) => `${t.name}@${t.layer}`).join(', ');
         throw new ApiError(
           'not_found',
-          `frame ${iteration} of run ${runId} has no tensor ${describe(tensorName)}${layer === undefined ? '' : ` in layer ${layer}`} (has ${names})`,
+          `frame ${iteration} of run ${runId} has no tensor ` +
+            `${describe(tensorName)}${layer === undefined ? '' : ` in layer ${layer}`} (has ${names})`,
         );
       }
     }
@@ -118,10 +119,11 @@ async function serveFrame(manager: RunManager, match: RegExpMatchArray, url: URL
         throw new ApiError('bad_request', 'format=npy needs tensor=NAME (one .npy holds one array)');
       const tensor = tensors[0];
       const bytes = encodeNpy(tensorValues(frame, tensor), tensor.shape);
+      const fileName = safeFileName(`${runId}-${iteration}-${tensor.name}-${tensor.layer}`);
       res.writeHead(200, {
         'content-type': 'application/octet-stream',
         'content-length': bytes.length,
-        'content-disposition': `attachment; filename="${safeFileName(`${runId}-${iteration}-${tensor.name}-${tensor.layer}`)}.npy"`,
+        'content-disposition': `attachment; filename="${fileName}.npy"`,
       });
       res.end(bytes);
       return;

@@ -25,7 +25,8 @@ async function main(): Promise<void> {
     ...(options.next ? {} : { next: false as const }),
   });
   console.log(
-    `Engram ready: open ${server.url}${options.token === undefined ? '' : '/?token=<ENGRAM_TOKEN>'} (data in ${options.dataDir})`,
+    `Engram ready: open ${server.url}${options.token === undefined ? '' : '/?token=<ENGRAM_TOKEN>'} (data in ` +
+      `${options.dataDir})`,
   );
   let stopping = false;
   const shutdown = (signal: string) => {

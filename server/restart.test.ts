@@ -118,7 +118,7 @@ test('kill -9, restart on the same data dir: runs and history intact, the interr
   }
 });
 
-test('SIGTERM with a client attached and a run training: the process exits 0 and the run is kept as interrupted', async () => {
+test('SIGTERM with a client attached and a run training: exit 0, and the run is kept as interrupted', async () => {
   const dataDir = tempDataDir('sigterm');
   const { child, url } = await spawnServer(dataDir);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -89,12 +89,14 @@ export class Storage {
     this.db.exec(SCHEMA);
     this.statements = {
       insertRun: this.db.prepare(
-        `INSERT INTO runs (id, name, state, iteration, config, created_at, updated_at, loss, metric, metric_name, it_per_sec, failure, hooks)
-         VALUES (@id, @name, @state, @iteration, @config, @created_at, @updated_at, @loss, @metric, @metric_name, @it_per_sec, @failure, @hooks)`,
+        `INSERT INTO runs (id, name, state, iteration, config, created_at, updated_at, loss, metric, metric_name,
+           it_per_sec, failure, hooks)
+         VALUES (@id, @name, @state, @iteration, @config, @created_at, @updated_at, @loss, @metric, @metric_name,
+           @it_per_sec, @failure, @hooks)`,
       ),
       updateRun: this.db.prepare(
-        `UPDATE runs SET state = @state, iteration = @iteration, updated_at = @updated_at, loss = @loss, metric = @metric,
-         metric_name = @metric_name, it_per_sec = @it_per_sec, failure = @failure WHERE id = @id`,
+        `UPDATE runs SET state = @state, iteration = @iteration, updated_at = @updated_at, loss = @loss,
+         metric = @metric, metric_name = @metric_name, it_per_sec = @it_per_sec, failure = @failure WHERE id = @id`,
       ),
       updateConfig: this.db.prepare('UPDATE runs SET config = ? WHERE id = ?'),
       allRuns: this.db.prepare('SELECT * FROM runs ORDER BY created_at, id'),
@@ -103,7 +105,8 @@ export class Storage {
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
       metricsSince: this.db.prepare(
-        'SELECT iteration, loss, metric, it_per_sec, t, sequence_length FROM metrics WHERE run_id = ? AND iteration > ? ORDER BY iteration',
+        `SELECT iteration, loss, metric, it_per_sec, t, sequence_length FROM metrics
+         WHERE run_id = ? AND iteration > ? ORDER BY iteration`,
       ),
       deleteMetricsAfter: this.db.prepare('DELETE FROM metrics WHERE run_id = ? AND iteration > ?'),
       insertFrame: this.db.prepare(

@@ -34,7 +34,7 @@ export function CurveControls() {
         />{' '}
         log y
       </label>
-      {/* biome-ignore lint/a11y/useSemanticElements: a segmented button pair inline in the toolbar; a fieldset would bring its own border and legend layout */}
+      {/* biome-ignore lint/a11y/useSemanticElements: a segmented button pair (no fieldset frame) */}
       <span className="seg" role="group" aria-label="x axis">
         <button type="button" className={xAxis === 'iteration' ? 'on' : ''} onClick={() => setXAxis('iteration')}>
           iteration

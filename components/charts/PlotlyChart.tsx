@@ -65,7 +65,8 @@ export function PlotlyChart({
 
   const mounted = useRef(false);
 
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the props are read through refs inside; listing them re-runs the plot loop when any changes
+  // The props are read through refs inside; listing them re-runs the plot loop whenever one changes.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: deliberate re-run triggers
   useEffect(() => {
     // Coalesce: if props change while a plot is in flight, plot the newest once it finishes. The loop reads the
     // latest props and a mounted flag (not a per-effect flag), so StrictMode's setup/cleanup/setup loses no update.

@@ -67,9 +67,10 @@ export function sparklinePath(points: readonly MetricPoint[], width: number, hei
   }
   const span = hi - lo || 1;
   return ds.x
-    .map(
-      (xv, i) =>
-        `${(((xv - x0) / (x1 - x0 || 1)) * width).toFixed(1)},${(height - 1 - ((ds.y[i] - lo) / span) * (height - 2)).toFixed(1)}`,
-    )
+    .map((xv, i) => {
+      const px = ((xv - x0) / (x1 - x0 || 1)) * width;
+      const py = height - 1 - ((ds.y[i] - lo) / span) * (height - 2);
+      return `${px.toFixed(1)},${py.toFixed(1)}`;
+    })
     .join(' ');
 }

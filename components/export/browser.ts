@@ -72,7 +72,9 @@ function prepare(input: PanelExportInput) {
   const binned = (axis: string, bin: number) => (bin > 1 ? `${axis} (max |value| per ${bin})` : axis);
   const text: FigureText = {
     title: spec.title,
-    subtitle: `${runName} · iteration ${iteration}${spec.perTimestep ? ` · timestep ${timestep}` : ''} · [${spec.shape.join('×')}] ${spec.axes.join(', ')}`,
+    subtitle:
+      `${runName} · iteration ${iteration}${spec.perTimestep ? ` · timestep ${timestep}` : ''} · ` +
+      `[${spec.shape.join('×')}] ${spec.axes.join(', ')}`,
     rowAxis: binned(spec.views[0].rowAxis, grids[0].rowBin),
     colAxis: binned(spec.views[0].colAxis, grids[0].colBin),
   };

@@ -110,14 +110,17 @@ export function panelSvg(
   const c = FIGURE_COLORS;
   const parts: string[] = [];
   parts.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="${layout.width}" height="${layout.height}" viewBox="0 0 ${layout.width} ${layout.height}" font-family="Inter, Helvetica, Arial, sans-serif">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="${layout.width}" ` +
+      `height="${layout.height}" viewBox="0 0 ${layout.width} ${layout.height}" font-family="Inter, Helvetica, ` +
+      `Arial, sans-serif">`,
   );
   parts.push(`<rect width="100%" height="100%" fill="${c.background}"/>`);
   parts.push(`<text x="16" y="22" font-size="15" font-weight="600" fill="${c.text}">${esc(text.title)}</text>`);
   parts.push(`<text x="16" y="40" font-size="11" fill="${c.muted}">${esc(text.subtitle)}</text>`);
   layout.views.forEach((v, i) => {
     parts.push(
-      `<image x="${v.x}" y="${v.y}" width="${v.w}" height="${v.h}" preserveAspectRatio="none" style="image-rendering:pixelated" image-rendering="pixelated" href="${images[i]}" xlink:href="${images[i]}"/>`,
+      `<image x="${v.x}" y="${v.y}" width="${v.w}" height="${v.h}" preserveAspectRatio="none" ` +
+        `style="image-rendering:pixelated" image-rendering="pixelated" href="${images[i]}" xlink:href="${images[i]}"/>`,
     );
     parts.push(
       `<rect x="${v.x}" y="${v.y}" width="${v.w}" height="${v.h}" fill="none" stroke="${c.axis}" stroke-width="1"/>`,
@@ -139,24 +142,28 @@ export function panelSvg(
       );
     }
     parts.push(
-      `<text x="${v.x + v.w / 2}" y="${v.y + v.h + 32}" font-size="11" text-anchor="middle" fill="${c.text}">${esc(text.colAxis)}</text>`,
+      `<text x="${v.x + v.w / 2}" y="${v.y + v.h + 32}" font-size="11" text-anchor="middle" ` +
+        `fill="${c.text}">${esc(text.colAxis)}</text>`,
     );
   });
   const first = layout.views[0];
   parts.push(
-    `<text transform="translate(16 ${first.y + first.h / 2}) rotate(-90)" font-size="11" text-anchor="middle" fill="${c.text}">${esc(text.rowAxis)}</text>`,
+    `<text transform="translate(16 ${first.y + first.h / 2}) rotate(-90)" font-size="11" text-anchor="middle" ` +
+      `fill="${c.text}">${esc(text.rowAxis)}</text>`,
   );
   const table = colorTable(scale.map);
   const bar = layout.colorBar;
   parts.push('<defs><linearGradient id="engram-colorbar" x1="0" y1="1" x2="0" y2="0">');
   for (let k = 0; k <= 16; k++) {
     parts.push(
-      `<stop offset="${(k / 16).toFixed(4)}" stop-color="${rgbCss(table[Math.round((k / 16) * (table.length - 1))])}"/>`,
+      `<stop offset="${(k / 16).toFixed(4)}" ` +
+        `stop-color="${rgbCss(table[Math.round((k / 16) * (table.length - 1))])}"/>`,
     );
   }
   parts.push('</linearGradient></defs>');
   parts.push(
-    `<rect x="${bar.x}" y="${bar.y}" width="${bar.w}" height="${bar.h}" fill="url(#engram-colorbar)" stroke="${c.axis}"/>`,
+    `<rect x="${bar.x}" y="${bar.y}" width="${bar.w}" height="${bar.h}" fill="url(#engram-colorbar)" ` +
+      `stroke="${c.axis}"/>`,
   );
   const labels: [number, number][] = [
     [scale.max, bar.y],
@@ -166,7 +173,8 @@ export function panelSvg(
   for (const [value, y] of labels) {
     parts.push(`<line x1="${bar.x + bar.w}" y1="${y}" x2="${bar.x + bar.w + 4}" y2="${y}" stroke="${c.axis}"/>`);
     parts.push(
-      `<text x="${bar.x + bar.w + 7}" y="${y + 3.5}" font-size="10" fill="${c.muted}">${esc(formatValue(value))}</text>`,
+      `<text x="${bar.x + bar.w + 7}" y="${y + 3.5}" font-size="10" ` +
+        `fill="${c.muted}">${esc(formatValue(value))}</text>`,
     );
   }
   parts.push('</svg>');

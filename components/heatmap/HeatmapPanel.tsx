@@ -213,7 +213,9 @@ export const HeatmapPanel = memo(function HeatmapPanel({ spec }: { spec: PanelSp
     const value = values[cell.row * v.cols + cell.col];
     const rowName = v.rowAxis || 'row';
     const colName = v.colAxis || 'col';
-    tip.textContent = `${v.label ? `${v.label} · ` : ''}${rowName} ${cell.row} · ${colName} ${cell.col} = ${Number.isFinite(value) ? value.toPrecision(4) : String(value)}`;
+    tip.textContent =
+      `${v.label ? `${v.label} · ` : ''}${rowName} ${cell.row} · ${colName} ${cell.col} = ` +
+      `${Number.isFinite(value) ? value.toPrecision(4) : String(value)}`;
     tip.style.display = 'block';
   };
   const onLeave = () => {
@@ -317,7 +319,7 @@ export const HeatmapPanel = memo(function HeatmapPanel({ spec }: { spec: PanelSp
           // biome-ignore lint/suspicious/noArrayIndexKey: a panel's views are positional and fixed by its spec
           <figure className="view" key={i}>
             {v.label ? <figcaption>{v.label}</figcaption> : null}
-            {/* biome-ignore lint/a11y/noStaticElementInteractions lint/a11y/useKeyWithClickEvents: picking a cell is a pointer gesture on the canvas; the same cell can be read from the exported .npy/CSV */}
+            {/* biome-ignore lint/a11y/noStaticElementInteractions lint/a11y/useKeyWithClickEvents: pointer picking */}
             <div
               className="view-canvas"
               style={{ width: sizes[i].width, height: sizes[i].height }}

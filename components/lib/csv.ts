@@ -6,7 +6,7 @@ import type { MetricPoint } from '../../server/protocol';
 
 function cell(value: string | number | undefined | null): string {
   if (value === undefined || value === null) return '';
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : String(value); // NaN / Infinity spelled out
+  if (typeof value === 'number') return String(value); // NaN and ±Infinity spelled out
   return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 

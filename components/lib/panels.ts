@@ -242,7 +242,8 @@ export function extractView(
     const start = view.cut.offset + view.cut.timeStride * timestep;
     if (start < 0 || start + size > data.length) {
       throw new Error(
-        `extractView: block [${start}, ${start + size}) is outside data of length ${data.length} (timestep ${timestep})`,
+        `extractView: block [${start}, ${start + size}) is outside data of length ${data.length} (timestep ` +
+          `${timestep})`,
       );
     }
     return data.subarray(start, start + size);

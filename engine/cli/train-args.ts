@@ -105,7 +105,8 @@ export function trainUsage(): string {
   lines.push(
     '',
     'Run control:',
-    `${'  --checkpoint_dir <dir>'.padEnd(57)} write <dir>/${LATEST_CHECKPOINT} every check_freq iterations and at the end`,
+    `${'  --checkpoint_dir <dir>'.padEnd(57)} write <dir>/${LATEST_CHECKPOINT} every check_freq iterations and at ` +
+      `the end`,
     `${'  --resume [file]'.padEnd(57)} continue from a checkpoint (default <checkpoint_dir>/${LATEST_CHECKPOINT});`,
     `${''.padEnd(57)} only iterations, summarize_freq, check_freq and lr may change`,
     `${'  --json'.padEnd(57)} one JSON line per iteration and a JSON summary instead of the progress bar`,

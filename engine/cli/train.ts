@@ -60,8 +60,10 @@ class Reporter {
     }
     if (summarize) {
       const line =
-        `iteration ${result.iteration}/${this.totalIterations}: avg loss ${(this.windowLoss / this.windowCount).toFixed(4)}, ` +
-        `${result.metricName} ${(this.windowMetric / this.windowCount).toFixed(4)} (last ${this.windowCount}), length ≤ ${result.sequenceLength}`;
+        `iteration ${result.iteration}/${this.totalIterations}: avg loss ` +
+        `${(this.windowLoss / this.windowCount).toFixed(4)}, ` +
+        `${result.metricName} ${(this.windowMetric / this.windowCount).toFixed(4)} (last ${this.windowCount}), ` +
+        `length ≤ ${result.sequenceLength}`;
       process.stdout.write(this.tty ? `\r${line}\x1b[K\n${this.bar(result)}` : `${line}\n`);
       this.windowLoss = 0;
       this.windowMetric = 0;
@@ -78,7 +80,8 @@ class Reporter {
     const filled = Math.round((width * result.iteration) / this.totalIterations);
     return (
       `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${result.iteration}/${this.totalIterations} ` +
-      `${rate.toFixed(2)} it/s loss ${result.loss.toFixed(4)} ${result.metricName} ${result.metric.toFixed(4)} ETA ${formatDuration(remaining)}`
+      `${rate.toFixed(2)} it/s loss ${result.loss.toFixed(4)} ${result.metricName} ${result.metric.toFixed(4)} ETA ` +
+      `${formatDuration(remaining)}`
     );
   }
 
@@ -130,8 +133,10 @@ async function main(argv: readonly string[]): Promise<number> {
   const reporter = new Reporter(command.json, trainer.iteration, config.iterations);
   const startIteration = trainer.iteration;
   reporter.note(
-    `train: ${config.task} on a ${config.memory_type.toUpperCase()} (N ${config.mem_slot}, W ${config.mem_size}, R ${config.read_heads}, ` +
-      `${config.rnn_type} ${config.nhid}×${config.nhlayer}), ${config.optim} lr ${trainer.learningRate}, batch ${config.batch_size}, ` +
+    `train: ${config.task} on a ${config.memory_type.toUpperCase()} (N ${config.mem_slot}, W ${config.mem_size}, R ` +
+      `${config.read_heads}, ` +
+      `${config.rnn_type} ${config.nhid}×${config.nhlayer}), ${config.optim} lr ${trainer.learningRate}, batch ` +
+      `${config.batch_size}, ` +
       `${startIteration > 0 ? `resuming at iteration ${startIteration}, ` : ''}${config.iterations} iterations`,
   );
   if (command.checkpointDir !== undefined) await mkdir(command.checkpointDir, { recursive: true });
@@ -188,7 +193,8 @@ async function main(argv: readonly string[]): Promise<number> {
     const test = await trainer.test();
     summary.test = { ...test, lengthFactor: trainer.task.testLengthFactor };
     reporter.note(
-      `test phase (lengths up to ${trainer.task.testLengthFactor}× the training bound): loss ${test.loss.toFixed(4)}, ${test.metricName} ${test.metric.toFixed(4)}`,
+      `test phase (lengths up to ${trainer.task.testLengthFactor}× the training bound): loss ` +
+        `${test.loss.toFixed(4)}, ${test.metricName} ${test.metric.toFixed(4)}`,
     );
   }
   if (command.checkpointDir !== undefined) summary.checkpoint = join(command.checkpointDir, LATEST_CHECKPOINT);
@@ -196,7 +202,8 @@ async function main(argv: readonly string[]): Promise<number> {
   else {
     reporter.note(
       `done: ${trainer.iteration} iterations (${iterationsRun} this run) in ${formatDuration(seconds)}, ` +
-        `${(iterationsRun / Math.max(seconds, 1e-9)).toFixed(2)} it/s; last loss ${lastLoss.toFixed(4)}, ${metricName} ${lastMetric.toFixed(4)}` +
+        `${(iterationsRun / Math.max(seconds, 1e-9)).toFixed(2)} it/s; last loss ${lastLoss.toFixed(4)}, ` +
+        `${metricName} ${lastMetric.toFixed(4)}` +
         (command.checkpointDir !== undefined ? `; checkpoint ${summary.checkpoint}` : ''),
     );
   }

@@ -28,7 +28,10 @@ const WASM_MAX_CELL_ELEMENTS = 2048;
 
 let fusedMode: 'auto' | 'on' | 'off' = 'auto';
 
-/** Force the fused cell (`on`) or the plain tfjs path (`off`), or restore the size- and backend-based choice (`auto`); for benchmarks and tests. */
+/**
+ * Force the fused cell (`on`) or the plain tfjs path (`off`), or restore the size- and backend-based choice (`auto`);
+ * for benchmarks and tests.
+ */
 export function setFusedLstmCell(mode: 'auto' | 'on' | 'off'): void {
   fusedMode = mode;
 }
@@ -63,7 +66,8 @@ export function fusedLstmCell(gates: tf.Tensor2D, prevCell: tf.Tensor2D): { hidd
   const size = width / 4;
   if (!Number.isInteger(size) || prevCell.shape[0] !== batch || prevCell.shape[1] !== size) {
     throw new Error(
-      `fusedLstmCell: gates [${gates.shape.join(', ')}] need width 4·hidden and prevCell [${batch}, hidden], got prevCell [${prevCell.shape.join(', ')}]`,
+      `fusedLstmCell: gates [${gates.shape.join(', ')}] need width 4·hidden and prevCell [${batch}, hidden], got ` +
+        `prevCell [${prevCell.shape.join(', ')}]`,
     );
   }
   const cellOp = customGradient(() => {

@@ -46,7 +46,8 @@ export interface PreparedController {
    * One timestep through every hidden layer.
    * @param inputs layer 0's remaining input columns `[batch, ·]` in order (widths sum to inputSize − projectedWidth)
    * @param prev the previous controller state
-   * @param options.projected this step's rows of `projectSequence` `[batch, gates·hidden]` (required when projectedWidth > 0)
+   * @param options.projected this step's rows of `projectSequence` `[batch, gates·hidden]` (required when
+   * projectedWidth > 0)
    * @param options.nextSeed when given (training with dropout), seeds each dropout mask
    * @returns the top layer's h_t `[batch, hidden]` and the new state
    */
@@ -111,7 +112,8 @@ export class StackedController {
     const check = (list: readonly tf.Tensor2D[] | undefined, part: string) => {
       if (list === undefined || list.length !== numHiddenLayers) {
         throw new Error(
-          `${where}.${part}: expected ${numHiddenLayers} tensors (one per hidden layer), got ${list === undefined ? 'undefined' : list.length}`,
+          `${where}.${part}: expected ${numHiddenLayers} tensors (one per hidden layer), got ` +
+            `${list === undefined ? 'undefined' : list.length}`,
         );
       }
       list.forEach((t, i) => {
@@ -176,7 +178,8 @@ export class StackedController {
           throw new Error('PreparedController.projectSequence: prepared with projectedWidth 0');
         if (inputs.rank !== 2 || inputs.shape[1] !== projectedWidth) {
           throw new Error(
-            `PreparedController.projectSequence: inputs must be [rows, ${projectedWidth}], got [${inputs.shape.join(', ')}]`,
+            `PreparedController.projectSequence: inputs must be [rows, ${projectedWidth}], got ` +
+              `[${inputs.shape.join(', ')}]`,
           );
         }
         return affine(inputs, projectionWeights, layers[0].bias);

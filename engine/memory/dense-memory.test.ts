@@ -118,7 +118,7 @@ test('loadParams sets values and rejects missing, unknown and misshapen paramete
   }
 });
 
-test('invariants hold over random rollouts: weightings in [0, 1], sums ≤ 1, zero link diagonal, usage in [0, 1]', () => {
+test('invariants over random rollouts: weightings in [0, 1], sums ≤ 1, zero link diagonal, usage in [0, 1]', () => {
   const memory = new DenseMemory(SMALL);
   const batch = 3;
   let state = memory.initialState(batch);
@@ -323,7 +323,7 @@ async function kernelsPerStep(
   }
 }
 
-test('kernels per step do not grow with read heads or batch (heads and batch rows are batched, not looped)', async () => {
+test('kernels per step do not grow with read heads or batch (heads and rows are batched, not looped)', async () => {
   const base = await kernelsPerStep(SMALL, 2);
   const moreHeads = await kernelsPerStep({ ...SMALL, readHeads: 4 }, 2);
   const moreRows = await kernelsPerStep(SMALL, 5);

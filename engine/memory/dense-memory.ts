@@ -157,7 +157,8 @@ export class DenseMemory implements MemoryModule<DenseMemoryState> {
     const unknown = Object.keys(records).filter((name) => !this.parameterShapes.has(name));
     if (unknown.length > 0) {
       throw new Error(
-        `DenseMemory.loadParams: unknown parameter(s) ${unknown.join(', ')}; expected ${[...this.parameterShapes.keys()].join(', ')}`,
+        `DenseMemory.loadParams: unknown parameter(s) ${unknown.join(', ')}; expected ` +
+          `${[...this.parameterShapes.keys()].join(', ')}`,
       );
     }
     for (const [name, shape] of this.parameterShapes) {

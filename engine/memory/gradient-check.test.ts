@@ -101,7 +101,7 @@ function loss(inputs: readonly tf.Tensor[], controllerOutput: tf.Tensor2D, weigh
   return tf.addN(outputs.map((output, i) => tf.sum(tf.mul(output, weights[i]))));
 }
 
-test('the dense step gradient matches central finite differences for the interface weights and the previous state', () => {
+test('the dense step gradient matches central differences for interface weights and previous state', () => {
   tf.tidy(() => {
     const inputs = makeInputs();
     const controllerOutput = xi();

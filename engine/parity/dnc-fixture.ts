@@ -133,7 +133,8 @@ function initialHidden(json: Json, model: DNC, batchSize: number): DNCHidden {
   const o = model.options;
   if (o.numLayers !== 1)
     throw new Error(
-      `replayDncFixture: fixtures with num_layers ${o.numLayers} are not supported (initial state layout is per layer 0)`,
+      `replayDncFixture: fixtures with num_layers ${o.numLayers} are not supported (initial state layout is per ` +
+        `layer 0)`,
     );
   const fresh = model.initialHidden(batchSize);
   const state = field(json, 'initial_controller_state', 'fixture');

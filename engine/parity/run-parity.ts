@@ -38,7 +38,8 @@ export function replayFixture(
   const kind = fixtureKind(json);
   if (kind === undefined) {
     throw new Error(
-      'neither a memory fixture (fields params, initial_state, steps) nor a DNC fixture (fields params, inputs_x, stepwise/single_call)',
+      'neither a memory fixture (fields params, initial_state, steps) ' +
+        'nor a DNC fixture (fields params, inputs_x, stepwise/single_call)',
     );
   }
   const lines: ParityLine[] = [];
@@ -62,7 +63,8 @@ const USAGE =
   'usage: npm run parity -- [--no-inject] FILE.json [FILE.json …]\n' +
   '  replays pytorch-dnc memory or DNC fixtures; prints the largest abs error per tensor and max_abs_error=<x>;\n' +
   `  exits 1 when max_abs_error > ${PARITY_TOLERANCE}, 2 for a malformed file or bad arguments.\n` +
-  "  --no-inject: keep the engine's stable tie order (per-cell state then differs on tied steps; reads and outputs do not)";
+  "  --no-inject: keep the engine's stable tie order\n" +
+  '               (per-cell state then differs on tied steps; reads and outputs do not)';
 
 /**
  * Run the command. Returns the exit code: 0 parity, 1 above tolerance, 2 usage error or malformed file.
@@ -106,7 +108,8 @@ export function runParity(
     const width = Math.max(...result.lines.map((l) => `${l.run} ${l.tensor}`.length));
     for (const line of result.lines) {
       out(
-        `  ${`${line.run} ${line.tensor}`.padEnd(width)}  ${line.maxAbsError.toExponential(2)}${line.maxAbsError > PARITY_TOLERANCE ? '  FAIL' : ''}`,
+        `  ${`${line.run} ${line.tensor}`.padEnd(width)}  ` +
+          `${line.maxAbsError.toExponential(2)}${line.maxAbsError > PARITY_TOLERANCE ? '  FAIL' : ''}`,
       );
       worst = Math.max(worst, line.maxAbsError);
     }

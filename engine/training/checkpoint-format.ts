@@ -201,7 +201,8 @@ export function decodeCheckpoint(bytes: Uint8Array): CheckpointContents {
     const size = entry.shape.reduce((a, b) => a * b, 1);
     if (size !== entry.length || entry.offset % 4 !== 0 || entry.offset + entry.length * 4 > blobLength) {
       throw new CheckpointError(
-        `tensor ${entry.name}${entry.slot ? `/${entry.slot}` : ''} lies outside the tensor data or disagrees with its shape`,
+        `tensor ${entry.name}${entry.slot ? `/${entry.slot}` : ''} lies outside the tensor data or disagrees with ` +
+          `its shape`,
       );
     }
     const values = new Float32Array(entry.length);

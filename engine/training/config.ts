@@ -177,7 +177,8 @@ function checkCombinations(config: TrainConfig): void {
     if (config.sequence_max_length > distinctItems) {
       throw new ConfigError(
         'sequence_max_length',
-        `${config.sequence_max_length} items need as many distinct ${inputSize - 1}-bit items; input_size ${inputSize} gives ${distinctItems}`,
+        `${config.sequence_max_length} items need as many distinct ${inputSize - 1}-bit items; input_size ` +
+          `${inputSize} gives ${distinctItems}`,
       );
     }
     if (config.curriculum_increment > 0) {

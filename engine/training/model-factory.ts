@@ -36,7 +36,8 @@ export function buildModel(config: TrainConfig, task: Task, debug: boolean): DNC
     if (config.memory_type !== 'dnc' && /not available|unknown memory type/.test(message)) {
       throw new ConfigError(
         'memory_type',
-        `'${config.memory_type}' is not available in this build: the sparse memories (SAM, SDNC) come with their own issue (${message})`,
+        `'${config.memory_type}' is not available in this build: the sparse memories (SAM, SDNC) come with their own ` +
+          `issue (${message})`,
       );
     }
     throw error;

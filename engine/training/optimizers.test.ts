@@ -143,7 +143,7 @@ test('clipByGlobalNorm scales to maxNorm like clip_grad_norm_ and leaves small g
   tf.dispose([gradients.a, gradients.b, clipped.a, clipped.b, norm, loose.clipped.a, loose.clipped.b, loose.norm]);
 });
 
-test('several parameters updated as one flat vector equal one optimizer per parameter, bit for bit, and snapshot per parameter', async () => {
+test('one flat update of many parameters equals one optimizer each, bit for bit; snapshot per parameter', async () => {
   for (const name of NAMES) {
     const shapes: [string, number[]][] = [
       ['a', [2, 3]],

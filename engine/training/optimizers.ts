@@ -135,7 +135,8 @@ export class Optimizer {
       if (!gradient) throw new Error(`Optimizer.apply: no gradient for parameter '${parameter}'`);
       if (gradient.shape.join(',') !== variable.shape.join(',')) {
         throw new Error(
-          `Optimizer.apply: gradient for '${parameter}' has shape [${gradient.shape.join(', ')}], the parameter [${variable.shape.join(', ')}]`,
+          `Optimizer.apply: gradient for '${parameter}' has shape [${gradient.shape.join(', ')}], the parameter ` +
+            `[${variable.shape.join(', ')}]`,
         );
       }
     }

@@ -62,7 +62,7 @@ test('checkpoint + restore continues exactly like the uninterrupted run (losses 
   resumed.dispose();
 });
 
-test('restore refuses corrupted, truncated and mismatched checkpoints, and config changes it cannot honour', async () => {
+test('restore refuses corrupt, truncated and mismatched checkpoints, and config changes it cannot honour', async () => {
   const trainer = createTrainer(TINY);
   await trainer.step();
   const bytes = await trainer.checkpoint();
@@ -87,7 +87,7 @@ test('restore refuses corrupted, truncated and mismatched checkpoints, and confi
   extended.dispose();
 });
 
-test('a NaN weight is refused before the update: error names loss, iteration and timestep; state unchanged', async () => {
+test('a NaN weight is refused before the update: the error names loss, iteration, timestep; state kept', async () => {
   let poison = false;
   let original = 0;
   const trainer = createTrainer(TINY, {

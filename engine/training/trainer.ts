@@ -261,7 +261,8 @@ class TrainerImpl implements TrainerSession {
     const unexpected = contents.weights.map((w) => w.name).filter((name) => !expected.has(name));
     if (missing.length > 0 || unexpected.length > 0) {
       throw new CheckpointError(
-        `weights do not match the model built from its config: missing ${missing.join(', ') || 'none'}; unexpected ${unexpected.join(', ') || 'none'}`,
+        `weights do not match the model built from its config: missing ${missing.join(', ') || 'none'}; unexpected ` +
+          `${unexpected.join(', ') || 'none'}`,
       );
     }
     for (const weight of contents.weights) {

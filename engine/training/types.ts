@@ -78,7 +78,8 @@ export class NonFiniteError extends Error {
     detail: string,
   ) {
     super(
-      `non-finite value in ${tensor} at iteration ${iteration}${timestep === null ? '' : `, timestep ${timestep}`}: ${detail}`,
+      `non-finite value in ${tensor} at iteration ${iteration}${timestep === null ? '' : `, timestep ${timestep}`}: ` +
+        `${detail}`,
     );
     this.name = 'NonFiniteError';
   }

@@ -15,7 +15,8 @@ import { customGradient } from './custom-gradient';
 function checkOperands(a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor1D | undefined): void {
   if (a.rank !== 2 || b.rank !== 2 || a.shape[1] !== b.shape[0]) {
     throw new Error(
-      `affine: a [rows, in] and b [in, out] must agree on 'in', got a [${a.shape.join(', ')}] and b [${b.shape.join(', ')}]`,
+      `affine: a [rows, in] and b [in, out] must agree on 'in', got a [${a.shape.join(', ')}] and b ` +
+        `[${b.shape.join(', ')}]`,
     );
   }
   if (bias !== undefined && (bias.rank !== 1 || bias.shape[0] !== b.shape[1])) {

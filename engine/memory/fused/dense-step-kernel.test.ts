@@ -61,7 +61,7 @@ test('analytic gradients match central finite differences (B 2, N 5, W 3, R 2)',
   checkGradients(sizes, randomInputs(sizes, 7), 7);
 });
 
-test('analytic gradients match finite differences with one read head (B 2, N 5, W 3, R 1; the backward has its own one-head loop)', () => {
+test('analytic gradients match finite differences at one read head (B 2, N 5, W 3, R 1: its own loop)', () => {
   const sizes = { batch: 2, memorySize: 5, cellSize: 3, readHeads: 1 };
   checkGradients(sizes, randomInputs(sizes, 13), 13);
 });
@@ -97,7 +97,7 @@ test('allocation puts the least-used cell first and breaks ties by the lowest in
   );
 });
 
-test('an all-zero state gives finite outputs and fully overwritten gradients, a zero link diagonal and weightings summing ≤ 1', () => {
+test('an all-zero state: finite outputs, gradients all written, zero link diagonal, weightings sum ≤ 1', () => {
   const sizes = { batch: 2, memorySize: 6, cellSize: 3, readHeads: 2 };
   const inputs = randomInputs(sizes, 5);
   for (const name of [

@@ -77,7 +77,8 @@ export type DenseStepInputName = (typeof DENSE_STEP_INPUT_NAMES)[number];
 export function denseStepArrays<A extends FloatArray>(values: readonly A[]): DenseStepArrays<A> {
   if (values.length !== DENSE_STEP_INPUT_NAMES.length) {
     throw new Error(
-      `denseStepArrays: values has ${values.length} arrays, expected ${DENSE_STEP_INPUT_NAMES.length} (${DENSE_STEP_INPUT_NAMES.join(', ')})`,
+      `denseStepArrays: values has ${values.length} arrays, expected ${DENSE_STEP_INPUT_NAMES.length} ` +
+        `(${DENSE_STEP_INPUT_NAMES.join(', ')})`,
     );
   }
   const [

@@ -110,11 +110,15 @@ function compare(sizes: DenseStepSizes, seed: number): void {
 }
 
 for (const backend of ['cpu', 'wasm']) {
-  test(`on ${backend}, values and gradients equal parseInterface + the plain step (B 3, N 6, W 4, R 2 and B 2, N 5, W 3, R 1)`, async () => {
-    assert.ok(await tf.setBackend(backend), `${backend} backend initialises`);
-    compare({ batch: 3, memorySize: 6, cellSize: 4, readHeads: 2 }, 41);
-    compare({ batch: 2, memorySize: 5, cellSize: 3, readHeads: 1 }, 42);
-  });
+  test(
+    `on ${backend}, values and gradients equal parseInterface + the plain step (B 3, N 6, W 4, R 2 and B 2, N 5, ` +
+      `W 3, R 1)`,
+    async () => {
+      assert.ok(await tf.setBackend(backend), `${backend} backend initialises`);
+      compare({ batch: 3, memorySize: 6, cellSize: 4, readHeads: 2 }, 41);
+      compare({ batch: 2, memorySize: 5, cellSize: 3, readHeads: 1 }, 42);
+    },
+  );
 }
 
 test('a raw interface of the wrong width is named with its shape', async () => {

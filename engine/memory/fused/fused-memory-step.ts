@@ -69,7 +69,8 @@ function sameShape(actual: readonly number[], expected: readonly number[]): bool
 function checkedSizes(parsed: FusedDenseInterface, prev: FusedDenseState): DenseStepSizes {
   if (prev.memory.rank !== 3 || prev.readWeights.rank !== 3) {
     throw new Error(
-      `fusedMemoryStep: prev.memory [${prev.memory.shape}] and prev.readWeights [${prev.readWeights.shape}] must be rank 3`,
+      `fusedMemoryStep: prev.memory [${prev.memory.shape}] and prev.readWeights [${prev.readWeights.shape}] must be ` +
+        `rank 3`,
     );
   }
   const [batch, memorySize, cellSize] = prev.memory.shape;
@@ -313,7 +314,8 @@ export function fusedMemoryStepFromRaw(
 ): MemoryStepResult<FusedDenseState> {
   if (prev.memory.rank !== 3 || prev.readWeights.rank !== 3) {
     throw new Error(
-      `fusedMemoryStepFromRaw: prev.memory [${prev.memory.shape}] and prev.readWeights [${prev.readWeights.shape}] must be rank 3`,
+      `fusedMemoryStepFromRaw: prev.memory [${prev.memory.shape}] and prev.readWeights [${prev.readWeights.shape}] ` +
+        `must be rank 3`,
     );
   }
   const [batch, memorySize, cellSize] = prev.memory.shape;
@@ -326,7 +328,8 @@ export function fusedMemoryStepFromRaw(
     interfaceRaw.dtype !== 'float32'
   ) {
     throw new Error(
-      `fusedMemoryStepFromRaw: interfaceRaw must be float32 [${batch}, ${width}] (batch, RW+3W+5R+3), got ${interfaceRaw.dtype} [${interfaceRaw.shape}]`,
+      `fusedMemoryStepFromRaw: interfaceRaw must be float32 [${batch}, ${width}] (batch, RW+3W+5R+3), got ` +
+        `${interfaceRaw.dtype} [${interfaceRaw.shape}]`,
     );
   }
   const rowShapes = denseStepInputShapes(sizes);
@@ -344,7 +347,8 @@ export function fusedMemoryStepFromRaw(
     const tensor = stateTensors[index];
     if (!sameShape(tensor.shape, [batch, ...rowShapes[name]]) || tensor.dtype !== 'float32') {
       throw new Error(
-        `fusedMemoryStepFromRaw: ${argumentName(name)} must be float32 [${[batch, ...rowShapes[name]]}], got ${tensor.dtype} [${tensor.shape}]`,
+        `fusedMemoryStepFromRaw: ${argumentName(name)} must be float32 [${[batch, ...rowShapes[name]]}], got ` +
+          `${tensor.dtype} [${tensor.shape}]`,
       );
     }
   });

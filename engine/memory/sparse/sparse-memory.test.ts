@@ -130,7 +130,7 @@ describe('SparseAccessMemory', () => {
 });
 
 describe('SparseTemporalMemory', () => {
-  it('gradients over two steps match finite differences: new links w_i·p[j] reach the first write through the precedence', () => {
+  it('two-step gradients match finite differences: links w_i·p[j] reach the first write via precedence', () => {
     const memory = new SparseTemporalMemory(
       { inputSize: INPUT, memorySize: 40, cellSize: 4, readHeads: 2, sparseReads: 3, temporalReads: 2 },
       5,
@@ -175,7 +175,7 @@ describe('SparseTemporalMemory', () => {
     memory.dispose();
   });
 
-  it('gradients of a step after a history match finite differences over the visible set (links, modes, content)', () => {
+  it('gradients after a history match finite differences over the visible set (links, modes, content)', () => {
     const memory = new SparseTemporalMemory(
       { inputSize: INPUT, memorySize: 40, cellSize: 4, readHeads: 2, sparseReads: 3, temporalReads: 2 },
       5,
@@ -251,7 +251,7 @@ describe('sparse memory invariants', () => {
     memory.dispose();
   });
 
-  it('is a function of its inputs: re-stepping an older state rolls the host back, and initialState empties the memory', () => {
+  it('is a function of its inputs: re-stepping an older state rolls back; initialState empties memory', () => {
     const memory = new SparseAccessMemory(
       { inputSize: INPUT, memorySize: 50, cellSize: 4, readHeads: 2, sparseReads: 2 },
       2,

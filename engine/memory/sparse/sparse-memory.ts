@@ -8,7 +8,8 @@
  * to (`sparse-history.ts` rolls the host back when an older state is passed in, so `step` stays a function of its
  * inputs). Gradients flow through what the step reads: visible rows written in the last `journalSteps` steps come
  * from the journal, which is on the tape, so a read reaches the write that produced its row (sparse BPTT); older
- * rows, link values older than a step and usage are host constants. One call touches O(V·W + K·K_L) values; nothing is O(N) per step.
+ * rows, link values older than a step and usage are host constants. One call touches O(V·W + K·K_L) values; nothing is
+ * O(N) per step.
  */
 import * as tf from '@tensorflow/tfjs';
 import { assertPositiveInteger, assertShape } from '../../util/assert-shape';
@@ -385,7 +386,8 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
       throw new Error(`${fn}: memory has taken steps since initialState; seed rows before the first step`);
     if (rows.length !== cells.length * this.cellSize)
       throw new Error(
-        `${fn}: argument 'rows' has ${rows.length} values, ${cells.length} cells × W ${this.cellSize} need ${cells.length * this.cellSize}`,
+        `${fn}: argument 'rows' has ${rows.length} values, ${cells.length} cells × W ${this.cellSize} need ` +
+          `${cells.length * this.cellSize}`,
       );
     for (let i = 0; i < cells.length; i++) {
       const cell = cells[i];

@@ -12,7 +12,7 @@ import { safeNorm } from '../../util/vector-norm';
 /** Subtracted from the scores of cells outside a head's candidates so softmax gives them exactly 0. */
 const MASK_PENALTY = 1e9;
 
-/** `[...indices.shape, depth]` float one-hot; −1 gives an all-zero row (cast separately: wasm's float oneHot is wrong). */
+/** `[...indices.shape, depth]` float one-hot; −1 gives an all-zero row (cast apart: wasm's float oneHot is wrong). */
 export function oneHotFloat(indices: tf.Tensor, depth: number): tf.Tensor {
   return tf.cast(tf.oneHot(indices, depth), 'float32');
 }
@@ -76,7 +76,8 @@ export function eraseAndWrite(
  * Content weighting restricted to each head's candidates: softmax over {candidates} of β·cos(M_i, k), `[batch, R, V]`,
  * rows sum to 1. With every cell a candidate this is exactly the dense DNC's content read.
  *
- * @param rows `[batch, V, W]`; @param keys `[batch, R, W]`; @param strengths `[batch, R]`; @param candidateMask `[batch, R, V]`
+ * @param rows `[batch, V, W]`; @param keys `[batch, R, W]`; @param strengths `[batch, R]`; @param candidateMask
+ * `[batch, R, V]`
  */
 export function maskedContentWeights(
   rows: tf.Tensor3D,
@@ -98,7 +99,8 @@ export function maskedContentWeights(
  * The SDNC's link update on the visible set: L[i,j] = ((1 − w_i − w_j)·L_{t−1}[i,j] + w_i·p_{t−1}[j]) for visible
  * i ≠ j, `[batch, V, V]` in [0, 1], zero diagonal (masked with 1 − I, not I).
  *
- * @param prevLinks `[batch, V, V]`; @param prevPrecedence `[batch, V]`; @param writeWeights `[batch, V]`; @param visibleMask `[batch, V]`
+ * @param prevLinks `[batch, V, V]`; @param prevPrecedence `[batch, V]`; @param writeWeights `[batch, V]`; @param
+ * visibleMask `[batch, V]`
  */
 export function updateVisibleLinks(
   prevLinks: tf.Tensor3D,

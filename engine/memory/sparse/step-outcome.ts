@@ -10,7 +10,10 @@ import type { VisiblePlan, VisibleSizes } from './visible-set';
 /** δ: a cell counts as accessed (its LRU time is refreshed) when a read or write weight on it exceeds this. */
 export const ACCESS_THRESHOLD = 0.005;
 
-/** The step's values read back once, batch-major: `[batch, V, W]` rows, `[batch, V]` write and `[batch, R, V]` read weights. */
+/**
+ * The step's values read back once, batch-major: `[batch, V, W]` rows, `[batch, V]` write and `[batch, R, V]` read
+ * weights.
+ */
 export interface StepValues {
   readonly memory: Float32Array;
   readonly write: Float32Array;
