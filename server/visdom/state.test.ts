@@ -1,0 +1,186 @@
+// The Visdom window semantics over a memory sink, driven by the requests the real client sent (recordings.json).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { VisdomRequestError } from './body';
+import { dispatch } from './handler';
+import { MemorySink } from './memory-sink';
+import type { PlotPanel } from './sink';
+import { VisdomState } from './state';
+
+interface Exchange {
+  method: string;
+  path: string;
+  body?: string;
+  status: number;
+  response?: string;
+}
+const recordings = JSON.parse(readFileSync(join(__dirname, 'testdata', 'recordings.json'), 'utf8')) as {
+  exchanges: Exchange[];
+};
+const posts = recordings.exchanges.filter((e) => e.method === 'POST');
+const send = (state: VisdomState, path: string, body: unknown) =>
+  dispatch(state, path, Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)));
+
+function fresh(): { sink: MemorySink; state: VisdomState } {
+  const sink = new MemorySink();
+  return { sink, state: new VisdomState(sink) };
+}
+
+test("pytorch-dnc's 18 heatmap calls (6 quantities × t 0, 100, 200, no win) become 6 windows with 3 frames", () => {
+  const { sink, state } = fresh();
+  const dnc = posts.filter((e) => e.path === '/events' && (e.body ?? '').includes(', t: '));
+  assert.equal(dnc.length, 18);
+  const answers = dnc.map((e) => send(state, e.path, e.body));
+  // Each call is answered with the id the client made up, as Visdom would.
+  assert.deepEqual(
+    answers,
+    dnc.map((e) => e.response),
+  );
+  const env = sink.env('main');
+  assert.deepEqual([...env.frames.keys()], [0, 100, 200]);
+  const names = ['memory', 'linkMatrix', 'precedence', 'readWeights', 'writeWeights', 'usageVector'];
+  for (const [iteration, tensors] of env.frames) {
+    assert.deepEqual(
+      tensors.map((t) => t.name),
+      names,
+      `frame ${iteration}`,
+    );
+    const memory = tensors[0];
+    assert.deepEqual(memory.shape, [4, 24]);
+    assert.deepEqual(memory.axes, ['layer * time', 'mem_slot * mem_size']);
+    assert.match(memory.description, new RegExp(`^Memory, t: ${iteration}, loss: `));
+  }
+  // The values are the ones sent for that iteration.
+  const sent = JSON.parse(dnc[6].body ?? '') as { data: { z: number[][] }[] };
+  assert.deepEqual(Array.from(env.frames.get(100)?.[0].data ?? []), sent.data[0].z.flat().map(Math.fround));
+  // The loss in the titles is a metric point per iteration (nan kept as NaN), sent once per iteration.
+  assert.deepEqual(
+    env.metrics.map((p) => p.iteration),
+    [0, 100, 200],
+  );
+  assert.equal(env.metrics[1].values.loss, 0.5312);
+  assert.ok(Number.isNaN(env.metrics[2].values.loss));
+  // Any of the client's ids still reaches the grouped window.
+  assert.equal(send(state, '/win_exists', { win: answers[0], eid: 'main' }), 'true');
+  assert.equal(
+    JSON.parse(send(state, '/win_data', { win: null, eid: 'main' })).memory.title,
+    'Memory, t: 200, loss: nan',
+  );
+});
+
+test('the whole recorded session: answers match what Visdom answered, and the windows hold what was sent', () => {
+  const { sink, state } = fresh();
+  for (const e of posts) {
+    const answer = send(state, e.path, e.body);
+    if (e.path === '/win_data') assert.equal(JSON.parse(answer).id, JSON.parse(e.response ?? '').id);
+    else if (e.path === '/env_state' || e.path === '/save')
+      assert.deepEqual(JSON.parse(answer), JSON.parse(e.response ?? ''), `${e.path} ${e.body}`);
+    else assert.equal(answer, e.response, `${e.path} ${e.body}`);
+  }
+  // The last call closed every window of main; replay up to just before it to inspect the windows.
+  const { sink: sink2, state: state2 } = fresh();
+  const closeAll = posts.findIndex((e) => e.path === '/close' && JSON.parse(e.body ?? '{}').win === null);
+  for (const e of posts.slice(0, closeAll)) send(state2, e.path, e.body);
+  const panels = sink2.env('main').panels;
+  const loss = panels.get('loss') as PlotPanel;
+  // create [0,1] → append 2 → append 3,4 → trace "val" added and appended (masked append ignored) → replace "1" →
+  // remove "val" → retitled.
+  assert.deepEqual(
+    loss.traces.map((t) => [t.name, t.x, t.y]),
+    [['1', [0, 1], [0.5, 0.4]]],
+  );
+  assert.equal(loss.title, 'training loss');
+  const log = panels.get('log');
+  assert.equal(log?.kind === 'text' && log.text, 'hello <b>world</b>\nsecond line');
+  const hist = panels.get('hist');
+  assert.ok(hist?.kind === 'image' && hist.images.length === 2 && hist.selected === 1);
+  assert.equal(panels.has('one'), false, 'closed');
+  const two = panels.get('two') as PlotPanel;
+  assert.equal(two.traces.length, 2);
+  // The named heatmap: 3×4 of 1s, a row of 0s appended, then two columns of 2s.
+  const mem = [...sink2.env('main').frames.values()].at(-1)?.find((t) => t.name === 'mem');
+  assert.deepEqual(mem?.shape, [4, 6]);
+  assert.deepEqual(
+    Array.from(mem?.data ?? []),
+    [1, 1, 1, 1, 2, 2, 1, 1, 1, 1, 2, 2, 1, 1, 1, 1, 2, 2, 0, 0, 0, 0, 2, 2],
+  );
+  const nan = [...sink2.env('main').frames.values()].at(-1)?.find((t) => t.name === 'nan');
+  assert.ok(Number.isNaN(nan?.data[1]));
+  assert.equal(nan?.data[2], Infinity);
+  assert.equal(sink.envs.has('exp_2'), false, 'deleted');
+});
+
+test('line appends hand the sink only the new points, however long the trace', () => {
+  const { sink, state } = fresh();
+  send(state, '/events', { eid: 'main', win: 'loss', data: [{ x: [0], y: [1], name: '1', type: 'scatter' }] });
+  for (let i = 1; i <= 3000; i++)
+    send(state, '/update', {
+      eid: 'main',
+      win: 'loss',
+      append: true,
+      name: null,
+      data: [{ x: [i], y: [1 / i], name: '1', type: 'scatter' }],
+    });
+  const env = sink.env('main');
+  assert.equal(env.appends, 3000);
+  const loss = env.panels.get('loss') as PlotPanel;
+  assert.equal((loss.traces[0].x as number[]).length, 3001);
+  assert.equal((loss.traces[0].y as number[])[3000], 1 / 3000);
+});
+
+test('bad bodies are refused with a message naming the field, and change nothing', () => {
+  const { sink, state } = fresh();
+  send(state, '/events', { eid: 'main', win: 'mem', data: [{ z: [[1, 2]], type: 'heatmap' }] });
+  const before = JSON.stringify([...sink.env('main').frames], (_k, v) => (v instanceof Float32Array ? [...v] : v));
+  const bad: [string, unknown, RegExp, number][] = [
+    ['/events', 'not json', /not valid JSON/, 400],
+    ['/events', '[1, 2]', /must be a JSON object/, 400],
+    ['/events', { win: 'mem', data: 'x' }, /data must be a list/, 400],
+    ['/events', { win: 'mem', data: [{ z: [[1, 'a']], type: 'heatmap' }] }, /z\[0\]\[1\] must be a number/, 400],
+    ['/events', { win: 'mem', data: [{ z: [[1, 2], [3]], type: 'heatmap' }] }, /row 1 must be a list of 2/, 400],
+    ['/events', { win: 'mem', data: [{ z: 5, type: 'heatmap' }] }, /2-D list/, 400],
+    ['/events', { win: 7, data: [{ z: [[1]], type: 'heatmap' }] }, /win must be a string/, 400],
+    ['/events', { eid: ['x'], win: 'mem', data: [{ z: [[1]], type: 'heatmap' }] }, /eid must be/, 400],
+    ['/events', { win: 'img', data: [{ content: { src: 'http://evil/x.png' }, type: 'image' }] }, /data:image/, 400],
+    ['/update', { win: 'mem', updateDir: 'appendRow', data: [{ z: [[1, 2, 3]], type: 'heatmap' }] }, /columns/, 400],
+    ['/update', { win: 'mem', updateDir: 'sideways', data: [{ z: [[1, 2]], type: 'heatmap' }] }, /updateDir/, 400],
+    ['/nowhere', {}, /no Visdom route/, 404],
+    [
+      '/events',
+      `{"win": "mem", "data": [{"type": "heatmap", "z": [${Array.from({ length: 2049 }, () => `[${'0,'.repeat(2047)}0]`)}]}]}`,
+      /more than 4194304/,
+      413,
+    ],
+  ];
+  for (const [path, body, message, status] of bad) {
+    assert.throws(
+      () => send(state, path, body),
+      (error: unknown) => error instanceof VisdomRequestError && message.test(error.message) && error.status === status,
+      `${path} ${String(body).slice(0, 60)}`,
+    );
+  }
+  const after = JSON.stringify([...sink.env('main').frames], (_k, v) => (v instanceof Float32Array ? [...v] : v));
+  assert.equal(after, before);
+  assert.deepEqual([...sink.env('main').panels.keys()], []);
+});
+
+test('text is kept as the characters sent: markup is content, not HTML', () => {
+  const { sink, state } = fresh();
+  const evil = '<script>alert(1)</script><img src=x onerror="alert(2)">';
+  send(state, '/events', { eid: 'main', win: 'evil', data: [{ content: evil, type: 'text' }] });
+  const panel = sink.env('main').panels.get('evil');
+  assert.equal(panel?.kind === 'text' && panel.text, evil);
+});
+
+test('untitled client windows are bounded: the oldest window closes past MAX_WINDOWS', async () => {
+  const { MAX_WINDOWS } = await import('./state');
+  const { sink, state } = fresh();
+  for (let i = 0; i < MAX_WINDOWS + 5; i++)
+    send(state, '/events', { eid: 'main', win: `window_${i.toString(16)}`, data: [{ content: `${i}`, type: 'text' }] });
+  const panels = sink.env('main').panels;
+  assert.equal(panels.size, MAX_WINDOWS);
+  assert.equal(panels.has('window_0'), false);
+  assert.equal(panels.has(`window_${(MAX_WINDOWS + 4).toString(16)}`), true);
+});

@@ -1,0 +1,476 @@
+/**
+ * Visdom's envs and windows, with the semantics its Python client relies on (create or replace with `/events`,
+ * update with `/update`, close, exists, window data), kept in memory and handed on to a `VisdomSink`.
+ *
+ * Calls without `win` whose titles differ only in numbers share one window (see `title-group.ts`); its heatmaps
+ * become one tensor with a history in the env's frames, at the iteration the title names.
+ */
+import {
+  type Body,
+  eidOf,
+  heatmapValues,
+  objectField,
+  optionalString,
+  tracesOf,
+  VisdomRequestError,
+  winOf,
+} from './body';
+import { toPlotTraces, updatablePlot, updatePlot } from './plot-update';
+import type { ImageItem, VisdomPanel, VisdomSink, VisdomTensor } from './sink';
+import { groupTitle, identifierOf } from './title-group';
+
+/** A window whose content is a heatmap: its value lives in the env's frames as a tensor. */
+interface HeatmapWindow {
+  kind: 'heatmap';
+  win: string;
+  title: string;
+  tensor: VisdomTensor;
+  /** The trace as sent, without `z` (colorscale, zmin, zmax, labels), for `/win_data`. */
+  trace: Body;
+}
+
+interface PanelWindow {
+  kind: 'panel';
+  panel: VisdomPanel;
+}
+
+type Window = HeatmapWindow | PanelWindow;
+
+interface Env {
+  eid: string;
+  windows: Map<string, Window>;
+  /** Client-made window ids (`window_<hex>`) that were grouped, → the group's window. Bounded. */
+  aliases: Map<string, string>;
+  /** Title key + content kind → the group's window. */
+  groups: Map<string, string>;
+  /** The open frame: its iteration, and which tensors were put into it since it opened. */
+  frameIteration: number;
+  frameNames: Set<string>;
+  /** Latest value of every heatmap window, by tensor name: what each new frame carries. */
+  tensors: Map<string, VisdomTensor>;
+  lastMetric: string;
+}
+
+/** Windows an env may hold; beyond it the oldest window is closed (Visdom has no bound and slows to a crawl). */
+export const MAX_WINDOWS = 500;
+/** Aliases remembered per env (client ids of grouped calls; only recent ones are ever reused). */
+const MAX_ALIASES = 1000;
+/** Images an image-history window keeps. */
+export const MAX_IMAGE_HISTORY = 200;
+/** A client-made window id: what `Visdom._send` puts in when the script passed no `win`. */
+const CLIENT_WINDOW_ID = /^window_[0-9a-f]+$/;
+const IMAGE_SRC = /^data:image\/(png|jpeg|gif|webp|bmp);base64,[A-Za-z0-9+/=\s]*$/;
+
+export class VisdomState {
+  private readonly envs = new Map<string, Env>();
+
+  constructor(private readonly sink: VisdomSink) {
+    for (const restored of sink.restore()) {
+      const env = this.newEnv(restored.eid);
+      for (const panel of restored.panels) env.windows.set(panel.win, { kind: 'panel', panel });
+      for (const tensor of restored.tensors) {
+        env.tensors.set(tensor.name, tensor);
+        const win = tensor.name;
+        env.windows.set(win, { kind: 'heatmap', win, title: tensor.description, tensor, trace: { type: 'heatmap' } });
+        env.groups.set(`heatmap|${groupTitle(tensor.description).key}`, win);
+      }
+      env.frameIteration = restored.iteration;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------ envs
+
+  /** `POST /env/<eid>`: make sure the env exists. */
+  ensureEnv(eid: string): void {
+    this.env(eid);
+  }
+
+  envIds(): string[] {
+    return [...this.envs.keys()];
+  }
+
+  deleteEnv(body: Body): string {
+    const eid = eidOf(body);
+    if (this.envs.delete(eid)) this.sink.deleteEnv(eid);
+    return '';
+  }
+
+  /** `/save`: everything is already persisted; answer the ids that exist, as Visdom does. */
+  save(body: Body): string {
+    const data = body.data;
+    if (!Array.isArray(data) || !data.every((e) => typeof e === 'string'))
+      throw new VisdomRequestError('data must be a list of env ids');
+    return JSON.stringify(data.map((e: string) => e.replace(/\//g, '_')).filter((e) => this.envs.has(e)));
+  }
+
+  // ------------------------------------------------------------------------------------------ windows
+
+  /** `/events`: create or replace a window; answers its id. */
+  events(body: Body): string {
+    const eid = eidOf(body);
+    const sent = winOf(body);
+    const traces = tracesOf(body);
+    const opts = objectField(body, 'opts');
+    const layout = objectField(body, 'layout');
+    if (traces === null || traces.length === 0) throw new VisdomRequestError('data must hold at least one trace');
+    const title = optionalString(opts, 'title', 'opts.') ?? '';
+    const kind = contentKind(traces);
+    const prepared = this.prepare(kind, traces, opts, layout, title);
+    const env = this.env(eid);
+    const group = sent === null || CLIENT_WINDOW_ID.test(sent) ? (title === '' ? null : groupTitle(title)) : null;
+    let win = sent ?? `window_${Date.now().toString(16)}`;
+    if (group !== null) {
+      const key = `${kind}|${group.key}`;
+      const existing = env.groups.get(key);
+      const target = existing ?? this.freshWindowId(env, identifierOf(group.label));
+      env.groups.set(key, target);
+      if (sent !== null && sent !== target) remember(env.aliases, sent, target);
+      win = target;
+    }
+    this.replaceWindow(env, win, title, prepared, group?.iteration ?? null);
+    if (group !== null && group.iteration !== null) {
+      const values: Record<string, number> = {};
+      for (const [field, value] of Object.entries(group.fields))
+        if (field !== group.iterationField) values[field] = value;
+      const key = `${group.iteration}|${JSON.stringify(values)}`;
+      if (Object.keys(values).length > 0 && env.lastMetric !== key) {
+        env.lastMetric = key;
+        this.sink.appendMetrics(eid, [{ iteration: group.iteration, values }]);
+      }
+    }
+    // The client gets back the id it sent, so a script that keeps it can update the grouped window through it.
+    return sent ?? win;
+  }
+
+  /** `/update`: append, replace, remove traces, update opts, append text or images. */
+  update(body: Body): string {
+    const eid = eidOf(body);
+    const sent = winOf(body);
+    const env = this.env(eid);
+    const win = sent === null ? null : resolve(env, sent);
+    const window = win === null ? undefined : env.windows.get(win);
+    if (window === undefined) {
+      if (body.append === true) return this.events(body);
+      return 'win does not exist';
+    }
+    const traces = tracesOf(body);
+    const opts = objectField(body, 'opts');
+    const layout = objectField(body, 'layout');
+    const name = optionalString(body, 'name', '');
+    if (window.kind === 'heatmap') {
+      this.updateHeatmap(env, window, traces, body);
+      return sent ?? window.win;
+    }
+    const panel = window.panel;
+    const title = optionalString(opts, 'title', 'opts.');
+    if (panel.kind === 'text') {
+      const text = traces?.[0]?.content;
+      if (typeof text !== 'string') throw new VisdomRequestError('data[0].content must be a string');
+      panel.text = panel.text === '' ? text : `${panel.text}\n${text}`;
+    } else if (panel.kind === 'image') {
+      const item = traces === null ? null : imageItem(traces[0]?.content, 'data[0].content');
+      if (item === null) throw new VisdomRequestError('data[0].content must be an image');
+      panel.images.push(item);
+      if (panel.images.length > MAX_IMAGE_HISTORY) panel.images.splice(0, panel.images.length - MAX_IMAGE_HISTORY);
+      panel.selected = panel.images.length - 1;
+    } else {
+      const refused = updatablePlot(panel);
+      if (refused !== null && traces !== null)
+        return `win is not scatter, heatmap, custom, image_history, embeddings, or text; was ${refused}`;
+      const appended = updatePlot(panel, traces, name, body.append === true, body.delete === true);
+      Object.assign(panel.layout, layout);
+      if (title !== null) panel.title = title;
+      panel.version++;
+      this.sink.putPanel(eid, panel, appended ?? undefined);
+      return sent ?? panel.win;
+    }
+    if (title !== null) panel.title = title;
+    panel.version++;
+    this.sink.putPanel(eid, panel);
+    return sent ?? panel.win;
+  }
+
+  /** `/close`: one window, or every window of the env when `win` is null. */
+  close(body: Body): string {
+    const eid = eidOf(body);
+    const sent = winOf(body);
+    const env = this.envs.get(eid);
+    if (env === undefined) return '';
+    const wins = sent === null ? [...env.windows.keys()] : [resolve(env, sent)];
+    for (const win of wins) this.closeWindow(env, win);
+    return '';
+  }
+
+  winExists(body: Body): string {
+    const env = this.envs.get(eidOf(body));
+    const sent = winOf(body);
+    return String(env !== undefined && sent !== null && env.windows.has(resolve(env, sent)));
+  }
+
+  /** `/win_data` without `data`: the window's pane as JSON (all panes when `win` is null). */
+  winData(body: Body): string {
+    const env = this.envs.get(eidOf(body));
+    const sent = winOf(body);
+    if (body.data !== undefined && body.data !== null)
+      throw new VisdomRequestError('setting window data (set_window_data) is not supported by Engram', 400);
+    if (sent === null) {
+      const panes: Record<string, unknown> = {};
+      for (const [win, window] of env?.windows ?? []) panes[win] = pane(window);
+      return JSON.stringify(panes);
+    }
+    const window = env?.windows.get(resolve(env, sent));
+    if (window === undefined) throw new VisdomRequestError(`window ${sent} does not exist`, 404);
+    return JSON.stringify(pane(window));
+  }
+
+  /** `/fork_env`: not kept (Engram's runs are not copied); answers as Visdom would with the new id. */
+  forkEnv(body: Body): string {
+    const from = eidOf(body, 'prev_eid');
+    if (!this.envs.has(from)) throw new VisdomRequestError(`env ${from} does not exist`, 404);
+    throw new VisdomRequestError('fork_env is not supported by Engram', 400);
+  }
+
+  // ------------------------------------------------------------------------------------------ internals
+
+  private env(eid: string): Env {
+    let env = this.envs.get(eid);
+    if (env === undefined) {
+      env = this.newEnv(eid);
+      this.sink.ensureEnv(eid);
+    }
+    return env;
+  }
+
+  private newEnv(eid: string): Env {
+    const env: Env = {
+      eid,
+      windows: new Map(),
+      aliases: new Map(),
+      groups: new Map(),
+      frameIteration: -1,
+      frameNames: new Set(),
+      tensors: new Map(),
+      lastMetric: '',
+    };
+    this.envs.set(eid, env);
+    return env;
+  }
+
+  /** Validate a create body into what the window will hold, before anything changes. */
+  private prepare(
+    kind: ContentKind,
+    traces: Body[],
+    opts: Body,
+    layout: Body,
+    title: string,
+  ):
+    | { kind: 'heatmap'; tensorValues: ReturnType<typeof heatmapValues>; trace: Body; axes: [string, string] }
+    | VisdomPanel {
+    if (kind === 'heatmap') {
+      // With opts.nancolor the client puts a constant trace first; the data is the last heatmap trace.
+      const index = traces.map((t) => t.type).lastIndexOf('heatmap');
+      const { z: _z, ...trace } = traces[index];
+      return {
+        kind: 'heatmap',
+        tensorValues: heatmapValues(traces[index].z, `data[${index}]`),
+        trace,
+        axes: [axisLabel(opts.ylabel, 'row'), axisLabel(opts.xlabel, 'column')],
+      };
+    }
+    if (kind === 'text') {
+      const text = traces[0].content;
+      if (typeof text !== 'string') throw new VisdomRequestError('data[0].content must be a string');
+      return { kind: 'text', win: '', title, text, version: 1 };
+    }
+    if (kind === 'image') {
+      const item = imageItem(traces[0].content, 'data[0].content');
+      return { kind: 'image', win: '', title: title || item.caption, images: [item], selected: 0, version: 1 };
+    }
+    return { kind: 'plot', win: '', title, traces: toPlotTraces(traces), layout: { ...layout }, version: 1 };
+  }
+
+  private replaceWindow(
+    env: Env,
+    win: string,
+    title: string,
+    prepared: ReturnType<VisdomState['prepare']>,
+    iteration: number | null,
+  ): void {
+    const previous = env.windows.get(win);
+    if (previous === undefined && env.windows.size >= MAX_WINDOWS) {
+      const oldest = env.windows.keys().next().value;
+      if (oldest !== undefined) this.closeWindow(env, oldest);
+    }
+    if (prepared.kind === 'heatmap') {
+      if (previous?.kind === 'panel') this.closeWindow(env, win);
+      const name = previous?.kind === 'heatmap' ? previous.tensor.name : this.freshTensorName(env, win);
+      const { rows, cols, data } = prepared.tensorValues;
+      const tensor: VisdomTensor = { name, shape: [rows, cols], axes: prepared.axes, data, description: title };
+      env.windows.set(win, { kind: 'heatmap', win, title, tensor, trace: prepared.trace });
+      this.putTensor(env, tensor, iteration);
+      return;
+    }
+    if (previous?.kind === 'heatmap') this.closeWindow(env, win);
+    const panel: VisdomPanel = {
+      ...prepared,
+      win,
+      version: previous?.kind === 'panel' ? previous.panel.version + 1 : 1,
+    };
+    env.windows.set(win, { kind: 'panel', panel });
+    this.sink.putPanel(env.eid, panel);
+  }
+
+  /** Put a heatmap's new value into the env's frame: at the title's iteration, else the open frame unless this
+   *  tensor is already in it (then the next iteration). */
+  private putTensor(env: Env, tensor: VisdomTensor, iteration: number | null): void {
+    let at = iteration;
+    if (at === null) {
+      if (env.frameIteration < 0) at = 0;
+      else at = env.frameNames.has(tensor.name) ? env.frameIteration + 1 : env.frameIteration;
+    }
+    if (at !== env.frameIteration) {
+      env.frameIteration = at;
+      env.frameNames.clear();
+    }
+    env.frameNames.add(tensor.name);
+    env.tensors.set(tensor.name, tensor);
+    this.sink.putFrame(env.eid, at, [...env.tensors.values()]);
+  }
+
+  private updateHeatmap(env: Env, window: HeatmapWindow, traces: Body[] | null, body: Body): void {
+    if (body.delete === true) {
+      this.closeWindow(env, window.win);
+      return;
+    }
+    if (traces === null || traces.length === 0) return; // opts only: nothing the frames hold changes
+    const direction = body.updateDir ?? 'replace';
+    const next = heatmapValues(traces[0].z, 'data[0]');
+    const old = window.tensor;
+    const [rows, cols] = old.shape;
+    let shape: [number, number];
+    let data: Float32Array;
+    if (direction === 'replace') {
+      shape = [next.rows, next.cols];
+      data = next.data;
+    } else if (direction === 'appendRow' || direction === 'prependRow') {
+      if (next.cols !== cols)
+        throw new VisdomRequestError(`${direction}: the window has ${cols} columns, the update has ${next.cols}`);
+      shape = [rows + next.rows, cols];
+      data = new Float32Array(shape[0] * cols);
+      data.set(direction === 'appendRow' ? old.data : next.data, 0);
+      data.set(direction === 'appendRow' ? next.data : old.data, (direction === 'appendRow' ? rows : next.rows) * cols);
+    } else if (direction === 'appendColumn' || direction === 'prependColumn') {
+      if (next.rows !== rows)
+        throw new VisdomRequestError(`${direction}: the window has ${rows} rows, the update has ${next.rows}`);
+      shape = [rows, cols + next.cols];
+      data = new Float32Array(rows * shape[1]);
+      const [first, second] = direction === 'appendColumn' ? [old, next] : [next, old];
+      const firstCols = direction === 'appendColumn' ? cols : next.cols;
+      const secondCols = shape[1] - firstCols;
+      for (let r = 0; r < rows; r++) {
+        data.set(first.data.subarray(r * firstCols, (r + 1) * firstCols), r * shape[1]);
+        data.set(second.data.subarray(r * secondCols, (r + 1) * secondCols), r * shape[1] + firstCols);
+      }
+    } else {
+      throw new VisdomRequestError(
+        `updateDir must be replace, appendRow, prependRow, appendColumn or prependColumn, got ${String(direction)}`,
+      );
+    }
+    if (shape[0] * shape[1] > 2048 * 2048) throw new VisdomRequestError('the heatmap would exceed 2048 × 2048', 413);
+    window.tensor = { ...old, shape, data };
+    this.putTensor(env, window.tensor, null);
+  }
+
+  private closeWindow(env: Env, win: string): void {
+    const window = env.windows.get(win);
+    if (window === undefined) return;
+    env.windows.delete(win);
+    for (const [key, target] of env.groups) if (target === win) env.groups.delete(key);
+    for (const [alias, target] of env.aliases) if (target === win) env.aliases.delete(alias);
+    if (window.kind === 'heatmap') {
+      env.tensors.delete(window.tensor.name);
+      env.frameNames.delete(window.tensor.name);
+    } else {
+      this.sink.closePanel(env.eid, win);
+    }
+  }
+
+  private freshWindowId(env: Env, base: string): string {
+    let id = base;
+    for (let i = 2; env.windows.has(id) || [...env.groups.values()].includes(id); i++) id = `${base}${i}`;
+    return id;
+  }
+
+  private freshTensorName(env: Env, win: string): string {
+    const base = identifierOf(win);
+    let name = base;
+    for (let i = 2; env.tensors.has(name); i++) name = `${base}${i}`;
+    return name;
+  }
+}
+
+type ContentKind = 'heatmap' | 'text' | 'image' | 'plot';
+
+function contentKind(traces: readonly Body[]): ContentKind {
+  const types = traces.map((t) => t.type);
+  if (types.includes('heatmap') && traces.every((t) => t.type === 'heatmap')) return 'heatmap';
+  if (types[0] === 'text') return 'text';
+  if (types[0] === 'image' || types[0] === 'image_history') return 'image';
+  const unsupported = ['properties', 'network', 'embeddings'];
+  if (typeof types[0] === 'string' && unsupported.includes(types[0]))
+    throw new VisdomRequestError(`${types[0]} windows are not supported by Engram`);
+  return 'plot';
+}
+
+function axisLabel(value: unknown, fallback: string): string {
+  return typeof value === 'string' && value.trim() !== '' ? value.slice(0, 200) : fallback;
+}
+
+function imageItem(content: unknown, where: string): ImageItem {
+  if (typeof content !== 'object' || content === null)
+    throw new VisdomRequestError(`${where} must be an object {src, caption}`);
+  const { src, caption } = content as Body;
+  // Only inline raster images: no remote URLs (no tracking, nothing fetched on a viewer's behalf), no SVG (scripts).
+  if (typeof src !== 'string' || !IMAGE_SRC.test(src))
+    throw new VisdomRequestError(`${where}.src must be a data:image/(png|jpeg|gif|webp|bmp);base64 URL`);
+  return { src, caption: typeof caption === 'string' ? caption : '' };
+}
+
+function resolve(env: Env, win: string): string {
+  return env.windows.has(win) ? win : (env.aliases.get(win) ?? win);
+}
+
+function remember(aliases: Map<string, string>, alias: string, target: string): void {
+  aliases.set(alias, target);
+  if (aliases.size > MAX_ALIASES) {
+    const oldest = aliases.keys().next().value;
+    if (oldest !== undefined) aliases.delete(oldest);
+  }
+}
+
+/** The pane JSON `/win_data` answers, in Visdom's shape. */
+function pane(window: Window): Body {
+  if (window.kind === 'heatmap') {
+    const { shape, data } = window.tensor;
+    const z: (number | null)[][] = [];
+    for (let r = 0; r < shape[0]; r++)
+      z.push(Array.from(data.subarray(r * shape[1], (r + 1) * shape[1]), (v) => (Number.isFinite(v) ? v : null)));
+    return {
+      id: window.win,
+      title: window.title,
+      type: 'plot',
+      content: { data: [{ ...window.trace, z }], layout: { title: window.title } },
+    };
+  }
+  const panel = window.panel;
+  if (panel.kind === 'plot')
+    return { id: panel.win, title: panel.title, type: 'plot', content: { data: panel.traces, layout: panel.layout } };
+  if (panel.kind === 'text') return { id: panel.win, title: panel.title, type: 'text', content: panel.text };
+  return {
+    id: panel.win,
+    title: panel.title,
+    type: panel.images.length > 1 ? 'image_history' : 'image',
+    content: panel.images.length > 1 ? panel.images : panel.images[0],
+    selected: panel.selected,
+  };
+}
