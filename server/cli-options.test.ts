@@ -17,6 +17,7 @@ test('flags override the environment, which overrides defaults', () => {
       checkpointIntervalMs: undefined,
       maxFrames: undefined,
       maxFrameMb: undefined,
+      visdomPort: 8097,
     },
   );
   const env = { PORT: '4000', HOST: '0.0.0.0', ENGRAM_DATA_DIR: '/tmp/x', ENGRAM_TOKEN: 't' };
@@ -29,6 +30,14 @@ test('flags override the environment, which overrides defaults', () => {
     [options.port, options.host, options.dataDir, options.fresh, options.next, options.token],
     [5000, '127.0.0.2', 'd', true, false, 't'],
   );
+});
+
+test('--visdom-port moves or turns off the Visdom port; ENGRAM_VISDOM_PORT is its fallback', () => {
+  assert.equal(parseCliOptions(['--visdom-port', '9000'], {}).visdomPort, 9000);
+  assert.equal(parseCliOptions(['--visdom-port=off'], {}).visdomPort, null);
+  assert.equal(parseCliOptions([], { ENGRAM_VISDOM_PORT: 'off' }).visdomPort, null);
+  assert.equal(parseCliOptions(['--visdom-port', '8100'], { ENGRAM_VISDOM_PORT: 'off' }).visdomPort, 8100);
+  assert.throws(() => parseCliOptions(['--visdom-port', 'on'], {}), /--visdom-port must be a port number.*"on"/);
 });
 
 test('bad flags name themselves', () => {

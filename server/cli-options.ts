@@ -1,7 +1,8 @@
 /**
  * Command-line and environment options of `npm run dev` / `npm start`: `--port`/PORT, `--host`/HOST,
  * `--data-dir`/ENGRAM_DATA_DIR, `--fresh`, `--no-next` (API and socket.io only), ENGRAM_TOKEN, and
- * ENGRAM_TEST_HOOKS=1 for test/benchmark run hooks, ENGRAM_CHECKPOINT_MS, ENGRAM_MAX_FRAMES and ENGRAM_MAX_FRAME_MB.
+ * ENGRAM_TEST_HOOKS=1 for test/benchmark run hooks, ENGRAM_CHECKPOINT_MS, ENGRAM_MAX_FRAMES and ENGRAM_MAX_FRAME_MB,
+ * and `--visdom-port N|off`/ENGRAM_VISDOM_PORT (Visdom's protocol at the root of that port; default 8097).
  * Flags win over the environment.
  */
 export interface CliOptions {
@@ -16,6 +17,8 @@ export interface CliOptions {
   /** Per-run frame budget: ENGRAM_MAX_FRAMES frames and ENGRAM_MAX_FRAME_MB megabytes. */
   maxFrames: number | undefined;
   maxFrameMb: number | undefined;
+  /** Port that also serves the Visdom protocol at its root (Visdom's 8097 by default); null: only `/visdom`. */
+  visdomPort: number | null;
 }
 
 export class CliError extends Error {}
@@ -37,6 +40,10 @@ export function parseCliOptions(
     maxFrames: env.ENGRAM_MAX_FRAMES === undefined ? undefined : parseCount(env.ENGRAM_MAX_FRAMES, 'ENGRAM_MAX_FRAMES'),
     maxFrameMb:
       env.ENGRAM_MAX_FRAME_MB === undefined ? undefined : parseCount(env.ENGRAM_MAX_FRAME_MB, 'ENGRAM_MAX_FRAME_MB'),
+    visdomPort:
+      env.ENGRAM_VISDOM_PORT === undefined
+        ? DEFAULT_VISDOM_PORT
+        : parseVisdomPort(env.ENGRAM_VISDOM_PORT, 'ENGRAM_VISDOM_PORT'),
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -64,11 +71,23 @@ export function parseCliOptions(
       case '--no-next':
         options.next = false;
         break;
+      case '--visdom-port':
+        options.visdomPort = parseVisdomPort(value(), '--visdom-port');
+        break;
       default:
-        throw new CliError(`unknown option ${arg} (known: --port N, --host H, --data-dir DIR, --fresh, --no-next)`);
+        throw new CliError(
+          `unknown option ${arg} (known: --port N, --host H, --data-dir DIR, --fresh, --no-next, --visdom-port N|off)`,
+        );
     }
   }
   return options;
+}
+
+/** Visdom's own default port, so `Visdom()` with no arguments reaches Engram. */
+export const DEFAULT_VISDOM_PORT = 8097;
+
+function parseVisdomPort(raw: string, name: string): number | null {
+  return raw === 'off' ? null : parsePort(raw, name);
 }
 
 function parsePort(raw: string, name: string): number {

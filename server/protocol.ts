@@ -8,6 +8,9 @@
  */
 
 import { Decoder, Encoder } from 'socket.io-parser';
+import type { VisdomClientEvents, VisdomServerEvents } from './protocol/visdom';
+
+export type * from './protocol/visdom';
 
 export const PROTOCOL_VERSION = 1;
 /** Version of exported snapshot files. */
@@ -215,7 +218,7 @@ export interface RunSnapshot {
   frameIterations: number[];
 }
 
-export interface ClientToServerEvents {
+export interface ClientToServerEvents extends VisdomClientEvents {
   'run:list': (payload: Record<string, never>, ack: (res: Ack<RunSummary[]>) => void) => void;
   'run:create': (payload: { config: RunConfigInput; name?: string }, ack: (res: Ack<RunSummary>) => void) => void;
   /** Join a run's live stream; the ack carries the run, its metric history and stored frame iterations; the newest
@@ -241,7 +244,7 @@ export interface ClientToServerEvents {
   'metrics:get': (payload: RunIdPayload & { since?: number }, ack: (res: Ack<MetricPoint[]>) => void) => void;
 }
 
-export interface ServerToClientEvents {
+export interface ServerToClientEvents extends VisdomServerEvents {
   /** A run was created or changed state/iteration (throttled). Sent to every client. */
   'run:updated': (run: RunSummary) => void;
   /** New metric points for a subscribed run, in order, reliable. */

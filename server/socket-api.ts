@@ -20,7 +20,7 @@ interface FrameFlow {
   waiting: WireFrame | null;
 }
 
-const room = (runId: string) => `run:${runId}`;
+export const room = (runId: string) => `run:${runId}`;
 
 export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunListener {
   /** runId → socket id → flow. */
@@ -178,7 +178,7 @@ export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunLis
  * with `{ok, data}` or a typed error. Without an ack function there is no one to answer, so nothing runs.
  * `after` lets a handler push something right after its ack went out.
  */
-function command<T>(
+export function command<T>(
   event: string,
   handler: (payload: Fields, after: (fn: () => void) => void) => T | Promise<T>,
 ): (payload: unknown, ack: (res: Ack<T>) => void) => void {

@@ -16,6 +16,8 @@ import {
   type MetricsBatch,
   type RunSummary,
   type ServerToClientEvents,
+  type TraceAppend,
+  type VisdomPanel,
   type WireFrame,
 } from '../../server/protocol';
 import { useDashboardStoreApi } from '../state/StoreProvider';
@@ -53,6 +55,9 @@ export function LiveConnection() {
       if (subscribed !== runId) return;
       if (res.ok) store.getState().applySnapshot(res.data);
       else store.getState().setFrameError(`subscribe: ${res.error.message}`);
+      // A Visdom env's windows other than heatmaps (an empty list for other runs).
+      const panels = await command('visdom:panels', { runId });
+      if (panels.ok && subscribed === runId) store.getState().setVisdomPanels(runId, panels.data);
     };
 
     const onConnect = async () => {
@@ -90,6 +95,12 @@ export function LiveConnection() {
       });
     };
 
+    const onVisdomPanel = (p: { runId: string; panel: VisdomPanel }) =>
+      store.getState().upsertVisdomPanel(p.runId, p.panel);
+    const onVisdomAppend = (p: { runId: string; win: string; version: number; appends: TraceAppend[] }) =>
+      store.getState().appendVisdomTraces(p.runId, p.win, p.version, p.appends);
+    const onVisdomClosed = (p: { runId: string; win: string }) => store.getState().closeVisdomPanel(p.runId, p.win);
+
     socket.on('connect', onConnect);
     socket.on('disconnect', onDisconnect);
     socket.on('connect_error', onConnectError);
@@ -97,6 +108,9 @@ export function LiveConnection() {
     socket.on('metrics:batch', onMetrics);
     socket.on('frames:stored', onFramesStored);
     socket.on('memory:frame', onFrame);
+    socket.on('visdom:panel', onVisdomPanel);
+    socket.on('visdom:append', onVisdomAppend);
+    socket.on('visdom:closed', onVisdomClosed);
 
     const unsubscribeStore = store.subscribe((s, prev) => {
       if (s.runId !== prev.runId) void subscribe(s.runId);
@@ -112,6 +126,9 @@ export function LiveConnection() {
       socket.off('metrics:batch', onMetrics);
       socket.off('frames:stored', onFramesStored);
       socket.off('memory:frame', onFrame);
+      socket.off('visdom:panel', onVisdomPanel);
+      socket.off('visdom:append', onVisdomAppend);
+      socket.off('visdom:closed', onVisdomClosed);
       setCommandSocket(null);
       socket.disconnect();
     };

@@ -18,6 +18,7 @@ import { ConnectionBadge } from './ConnectionBadge';
 import { ControlBar } from './ControlBar';
 import { PanelGrid } from './PanelGrid';
 import { TimeBar } from './TimeBar';
+import { VisdomPanels } from '../visdom/VisdomPanels';
 import { formatViewPosition, parseViewPosition } from './url-state';
 
 function useHistoryFrames() {
@@ -262,6 +263,7 @@ export function RunView({ runId }: { runId: string }) {
         </div>
       ) : null}
       <PanelGrid aside={charts} />
+      <VisdomPanels runId={runId} />
     </div>
   );
 }

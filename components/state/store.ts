@@ -7,6 +7,7 @@
 import { createStore, type StateCreator, type StoreApi } from 'zustand/vanilla';
 import type { DecodedFrame, MetricPoint, MetricsBatch, RunSnapshot, RunSummary } from '../../server/protocol';
 import { clampTimestep, layoutKey } from '../lib/panels';
+import { createVisdomSlice, type VisdomSlice } from './visdom-slice';
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected';
 
@@ -83,7 +84,7 @@ export interface PanelSettingsSlice {
   unlockRange(panelKey: string): void;
 }
 
-export type DashboardState = ConnectionSlice & RunsSlice & RunViewSlice & ChartSlice & PanelSettingsSlice;
+export type DashboardState = ConnectionSlice & RunsSlice & RunViewSlice & ChartSlice & PanelSettingsSlice & VisdomSlice;
 type Slice<T> = StateCreator<DashboardState, [], [], T>;
 
 export const createConnectionSlice: Slice<ConnectionSlice> = (set) => ({
@@ -259,6 +260,7 @@ export function createDashboardStore(): DashboardStore {
     ...createRunViewSlice(...a),
     ...createChartSlice(...a),
     ...createPanelSettingsSlice(...a),
+    ...createVisdomSlice(...a),
   }));
 }
 

@@ -6,6 +6,9 @@
  * every heatmap window of the env); numbers found in grouped titles become metric points; every other window
  * (lines, scatters, bars, text, images, any other plotly figure) is a `VisdomPanel`, drawn as data, never as HTML.
  */
+import type { TraceAppend, VisdomPanel } from '../protocol/visdom';
+
+export type { ImageItem, PlotPanel, PlotTrace, TraceAppend, VisdomPanel } from '../protocol/visdom';
 
 /** One heatmap window's value in a frame: `[rows, cols]` row-major. */
 export interface VisdomTensor {
@@ -22,51 +25,6 @@ export interface VisdomTensor {
 export interface VisdomMetricPoint {
   iteration: number;
   values: Record<string, number>;
-}
-
-/** A plotly trace as the client sent it; `x`, `y` (and `z` for non-heatmap 3-D traces) are plain number arrays. */
-export type PlotTrace = Record<string, unknown> & { name?: string; type?: string };
-
-export interface ImageItem {
-  /** A `data:image/…;base64,` URL (checked on the way in). */
-  src: string;
-  caption: string;
-}
-
-interface PanelBase {
-  win: string;
-  title: string;
-  /** Bumped on every change, so a client can tell which version it holds. */
-  version: number;
-}
-
-/** Lines, scatters, bars and any other plotly figure, drawn from its traces and layout as sent. */
-export interface PlotPanel extends PanelBase {
-  kind: 'plot';
-  traces: PlotTrace[];
-  layout: Record<string, unknown>;
-}
-
-/** Text shown as text: markup is never interpreted. */
-export interface TextPanel extends PanelBase {
-  kind: 'text';
-  text: string;
-}
-
-/** `image`, `images` (one grid image) and `image_history` (a scrubbable list). */
-export interface ImagePanel extends PanelBase {
-  kind: 'image';
-  images: ImageItem[];
-  selected: number;
-}
-
-export type VisdomPanel = PlotPanel | TextPanel | ImagePanel;
-
-/** Points appended to existing traces of a plot panel: what a `line(update='append')` call adds. */
-export interface TraceAppend {
-  trace: number;
-  x: number[];
-  y: number[];
 }
 
 /** What an env holds after a restart. */

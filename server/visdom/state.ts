@@ -89,6 +89,14 @@ export class VisdomState {
     return [...this.envs.keys()];
   }
 
+  /** The env's panels (windows other than heatmaps) in creation order, for a page that opens its run. */
+  panels(eid: string): VisdomPanel[] {
+    const out: VisdomPanel[] = [];
+    for (const window of this.envs.get(eid)?.windows.values() ?? [])
+      if (window.kind === 'panel') out.push(window.panel);
+    return out;
+  }
+
   deleteEnv(body: Body): string {
     const eid = eidOf(body);
     if (this.envs.delete(eid)) this.sink.deleteEnv(eid);

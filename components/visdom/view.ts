@@ -1,0 +1,35 @@
+/**
+ * Pure helpers of the Visdom panels: the plotly layout a panel is drawn with, the image sources allowed, and test
+ * ids from window ids.
+ */
+import type { PlotPanel } from '../../server/protocol/visdom';
+
+/** Inline raster images only (no remote URL is fetched on the viewer's behalf, no SVG with scripts). */
+const IMAGE_SRC = /^data:image\/(png|jpeg|gif|webp|bmp);base64,[A-Za-z0-9+/=\s]*$/;
+
+export function safeImageSrc(src: string): string | null {
+  return IMAGE_SRC.test(src) ? src : null;
+}
+
+/** Keys of a sent layout that are dropped: the page sizes the chart, and templates/images could pull remote data. */
+const DROPPED_LAYOUT_KEYS = new Set(['width', 'height', 'autosize', 'template', 'images']);
+
+/** The sent layout, sized by the page, titled with the panel's title, with the page's dark theme colours. */
+export function plotLayout(panel: PlotPanel): Record<string, unknown> {
+  const layout: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(panel.layout)) if (!DROPPED_LAYOUT_KEYS.has(key)) layout[key] = value;
+  return {
+    ...layout,
+    title: { text: panel.title },
+    autosize: true,
+    margin: { l: 50, r: 20, t: 36, b: 40 },
+    paper_bgcolor: 'rgba(0,0,0,0)',
+    plot_bgcolor: 'rgba(0,0,0,0)',
+    font: { color: '#c9d1d9', size: 11 },
+  };
+}
+
+/** A window id as a test id segment (kebab-safe). */
+export function testIdOf(win: string): string {
+  return win.replace(/[^A-Za-z0-9_-]/g, '_');
+}
