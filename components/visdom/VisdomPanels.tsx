@@ -42,7 +42,12 @@ function ImageView({ panel }: { panel: ImagePanel }) {
   const src = item === undefined ? null : safeImageSrc(item.src);
   return (
     <figure className="visdom-image" data-testid={`visdom-image-${testIdOf(panel.win)}`} data-index={index}>
-      {src === null ? <div className="empty">image refused</div> : <img src={src} alt={item?.caption ?? ''} />}
+      {src === null ? (
+        <div className="empty">image refused</div>
+      ) : (
+        // biome-ignore lint/performance/noImgElement: an inline data URL; next/image has nothing to optimise
+        <img src={src} alt={item?.caption ?? ''} />
+      )}
       {item?.caption ? <figcaption>{item.caption}</figcaption> : null}
       {panel.images.length > 1 ? (
         <input

@@ -68,8 +68,9 @@ export async function startVisdomService(options: VisdomServiceOptions): Promise
     port = await new Promise<number | null>((resolve) => {
       listening.once('error', (error: NodeJS.ErrnoException) => {
         // Say it once and go on: the prefix on the main port still works.
+        const why = error.code === 'EADDRINUSE' ? 'taken (is Visdom running?)' : `unavailable (${error.code})`;
         console.warn(
-          `[engram] Visdom port ${options.port} is ${error.code === 'EADDRINUSE' ? 'taken (is Visdom running?)' : `unavailable (${error.code})`}; ` +
+          `[engram] Visdom port ${options.port} is ${why}; ` +
             `the Visdom protocol is still served at ${options.dashboardUrl()}${VISDOM_PREFIX}`,
         );
         resolve(null);

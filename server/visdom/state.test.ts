@@ -178,7 +178,11 @@ test('untitled client windows are bounded: the oldest window closes past MAX_WIN
   const { MAX_WINDOWS } = await import('./state');
   const { sink, state } = fresh();
   for (let i = 0; i < MAX_WINDOWS + 5; i++)
-    send(state, '/events', { eid: 'main', win: `window_${i.toString(16)}`, data: [{ content: `${i}`, type: 'text' }] });
+    send(state, '/events', {
+      eid: 'main',
+      win: `window_${i.toString(16)}`,
+      data: [{ content: `${i}`, type: 'text' }],
+    });
   const panels = sink.env('main').panels;
   assert.equal(panels.size, MAX_WINDOWS);
   assert.equal(panels.has('window_0'), false);
