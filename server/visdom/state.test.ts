@@ -130,6 +130,9 @@ test('line appends hand the sink only the new points, however long the trace', (
   assert.equal((loss.traces[0].y as number[])[3000], 1 / 3000);
 });
 
+/** 2049 rows of 2048 zeros: one row more than the largest heatmap accepted. */
+const HUGE_ROWS = Array.from({ length: 2049 }, () => `[${'0,'.repeat(2047)}0]`).join(',');
+
 test('bad bodies are refused with a message naming the field, and change nothing', () => {
   const { sink, state } = fresh();
   send(state, '/events', { eid: 'main', win: 'mem', data: [{ z: [[1, 2]], type: 'heatmap' }] });
@@ -149,7 +152,7 @@ test('bad bodies are refused with a message naming the field, and change nothing
     ['/nowhere', {}, /no Visdom route/, 404],
     [
       '/events',
-      `{"win": "mem", "data": [{"type": "heatmap", "z": [${Array.from({ length: 2049 }, () => `[${'0,'.repeat(2047)}0]`)}]}]}`,
+      `{"win": "mem", "data": [{"type": "heatmap", "z": [${HUGE_ROWS}]}]}`,
       /more than 4194304/,
       413,
     ],
