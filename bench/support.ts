@@ -14,7 +14,7 @@ const root = join(__dirname, '..');
  */
 export async function startServer(
   dataDir: string,
-  options: { next: boolean; detached?: boolean },
+  options: { next: boolean; detached?: boolean; args?: readonly string[] },
 ): Promise<{ child: ChildProcess; url: string }> {
   const args = [
     '--import',
@@ -26,6 +26,7 @@ export async function startServer(
     dataDir,
     '--fresh',
     ...(options.next ? [] : ['--no-next']),
+    ...(options.args ?? []),
   ];
   const child = spawn(process.execPath, args, {
     cwd: root,

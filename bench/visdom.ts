@@ -1,0 +1,185 @@
+/**
+ * `npm run bench:visdom`: what the Visdom routes cost the server. Starts `server/main.ts` as a child process (no
+ * Next, Visdom port off: the routes under /visdom) on a fresh data dir, sends the bodies the Visdom Python client
+ * sends (Python's `json.dumps` layout, full-precision floats) over keep-alive HTTP, and reads the server's CPU time
+ * from /proc before and after:
+ *  1. server CPU ms per 256×256 `heatmap` call (pytorch-dnc's grouped titles; goal ≤ 5 ms);
+ *  2. server CPU ms per `line(update='append')` call at 500, 5,000 and 50,000 points of history (goal: flat);
+ *  3. server RSS during 10,000 heatmap calls (`--quick`: 2,000), which must level off once the frame budget is full.
+ * Prints the figures, then a JSON summary as the last line.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer } from './support';
+
+const quick = process.argv.includes('--quick');
+const HEATMAP_CALLS = quick ? 100 : 300;
+const RSS_CALLS = quick ? 2000 : 10_000;
+const APPEND_CALLS = quick ? 200 : 500;
+const SIZE = 256;
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+function post(url: string, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** POST a body to a Visdom route; throws on anything but 200. */
+async function send(base: string, route: string, body: string): Promise<string> {
+  const res = await post(`${base}${route}`, body);
+  if (res.status !== 200) throw new Error(`${route}: ${res.status} ${res.text}`);
+  return res.text;
+}
+
+/** CPU seconds the process has used (user + system), from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of the full line)
+  return ticks / 100; // USER_HZ is 100 on Linux
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number((status.match(/VmRSS:\s+(\d+)/) as RegExpMatchArray)[1]);
+  return Math.round(kb / 102.4) / 10;
+}
+
+/** A number as Python's repr writes a float (JS's shortest round-trip form, plus `.0` for integral values). */
+function pyFloat(v: number): string {
+  const text = String(v);
+  return /[.eE]/.test(text) ? text : `${text}.0`;
+}
+
+/** The body `viz.heatmap(X, opts=dict(... title=f"Memory, t: {t}, loss: {loss:.4f}" ...))` sends. */
+function heatmapBody(t: number, seed: number): string {
+  let state = seed;
+  const rows: string[] = [];
+  for (let r = 0; r < SIZE; r++) {
+    const row: string[] = [];
+    for (let c = 0; c < SIZE; c++) {
+      state = (state * 1103515245 + 12345) % 2147483648;
+      row.push(pyFloat(state / 2147483648));
+    }
+    rows.push(`[${row.join(', ')}]`);
+  }
+  const title = `Memory, t: ${t}, loss: ${(0.7 / (1 + t / 100)).toFixed(4)}`;
+  return (
+    `{"data": [{"z": [${rows.join(', ')}], "x": null, "y": null, "zmin": null, "zmax": null, "type": "heatmap", ` +
+    `"colorscale": "Viridis"}], "win": "window_${(0x3fd30d4ace607e + t).toString(16)}", "eid": "bench", ` +
+    `"layout": {"showlegend": false, "title": "${title}", "margin": {"l": 60, "r": 60, "t": 60, "b": 60}}, ` +
+    `"opts": {"xtickstep": 10, "ytickstep": 2, "title": "${title}", "ylabel": "layer * time", ` +
+    `"xlabel": "mem_slot * mem_size", "colormap": "Viridis"}}`
+  );
+}
+
+function lineBody(x: number[], y: number[]): string {
+  return (
+    `{"data": [{"x": [${x.map(pyFloat).join(', ')}], "y": [${y.map(pyFloat).join(', ')}], "name": "1", ` +
+    `"type": "scatter", "mode": "lines", "textposition": "right", "line": {}, "marker": {"size": 10, ` +
+    `"symbol": "dot", "line": {"color": "#000000", "width": 0.5}}}], "win": "loss", "eid": "bench", "layout": {}, ` +
+    `"opts": {"markers": false, "fillarea": false, "mode": "lines", "markersymbol": "dot", "markersize": 10, ` +
+    `"markerborderwidth": 0.5}, "name": null, "append": true}`
+  );
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'engram-bench-visdom-'));
+  const { child, url } = await startServer(dataDir, { next: false, args: ['--visdom-port', 'off'] });
+  const pid = child.pid as number;
+  const base = `${url}/visdom`;
+  try {
+    await send(base, '/env/bench', '{"eid": "bench"}');
+    const bodies = Array.from({ length: 8 }, (_, i) => heatmapBody(i, i + 1));
+    const bodyBytes = Buffer.byteLength(bodies[0]);
+
+    // 1. heatmap calls: warm up, then measure.
+    for (let i = 0; i < 20; i++) await send(base, '/events', bodies[i % bodies.length]);
+    let cpu0 = cpuSeconds(pid);
+    let wall0 = performance.now();
+    for (let i = 0; i < HEATMAP_CALLS; i++) await send(base, '/events', bodies[i % bodies.length]);
+    const heatmapCpuMs = ((cpuSeconds(pid) - cpu0) * 1000) / HEATMAP_CALLS;
+    const heatmapWallMs = (performance.now() - wall0) / HEATMAP_CALLS;
+    console.log(
+      `heatmap ${SIZE}×${SIZE} (${(bodyBytes / 1e6).toFixed(2)} MB body): server CPU ${heatmapCpuMs.toFixed(2)} ms ` +
+        `per call, round trip ${heatmapWallMs.toFixed(2)} ms (${HEATMAP_CALLS} calls)`,
+    );
+
+    // 2. line appends at growing history lengths.
+    await send(base, '/events', lineBody([0], [1]).replace(', "name": null, "append": true', ''));
+    let points = 1;
+    const appendCpuMs: Record<string, number> = {};
+    for (const history of [500, 5000, 50_000]) {
+      while (points < history) {
+        const n = Math.min(1000, history - points);
+        const x = Array.from({ length: n }, (_, i) => points + i);
+        await send(
+          base,
+          '/update',
+          lineBody(
+            x,
+            x.map((v) => 1 / (v + 1)),
+          ),
+        );
+        points += n;
+      }
+      cpu0 = cpuSeconds(pid);
+      wall0 = performance.now();
+      for (let i = 0; i < APPEND_CALLS; i++) {
+        await send(base, '/update', lineBody([points], [1 / (points + 1)]));
+        points++;
+      }
+      appendCpuMs[String(history)] = ((cpuSeconds(pid) - cpu0) * 1000) / APPEND_CALLS;
+      console.log(
+        `line append at ${history} points: server CPU ${appendCpuMs[String(history)].toFixed(3)} ms per call, ` +
+          `round trip ${((performance.now() - wall0) / APPEND_CALLS).toFixed(2)} ms`,
+      );
+    }
+
+    // 3. RSS over many heatmap calls (new iterations each time, so the frame budget fills and thins).
+    const rss: { calls: number; rssMb: number }[] = [{ calls: 0, rssMb: rssMb(pid) }];
+    const every = RSS_CALLS / 10;
+    for (let i = 1; i <= RSS_CALLS; i++) {
+      await send(base, '/events', bodies[i % bodies.length].replace(/t: \d+/g, `t: ${1000 + i}`));
+      if (i % every === 0) {
+        rss.push({ calls: i, rssMb: rssMb(pid) });
+        console.log(`after ${i} heatmap calls: server RSS ${rss[rss.length - 1].rssMb} MB`);
+      }
+    }
+    const half = rss[Math.floor(rss.length / 2)].rssMb;
+    const last = rss[rss.length - 1].rssMb;
+    const summary = {
+      bench: 'visdom',
+      heatmap: { size: SIZE, bodyBytes, calls: HEATMAP_CALLS, serverCpuMsPerCall: round(heatmapCpuMs, 2) },
+      heatmapRoundTripMs: round(heatmapWallMs, 2),
+      lineAppendServerCpuMsPerCall: Object.fromEntries(Object.entries(appendCpuMs).map(([k, v]) => [k, round(v, 3)])),
+      lineAppendRatio50kTo500: round(appendCpuMs['50000'] / appendCpuMs['500'], 2),
+      rss: { calls: RSS_CALLS, atHalfMb: half, atEndMb: last, growthSecondHalfMb: round(last - half, 1) },
+      goals: { heatmapCpuMs: 5, appendFlat: true },
+    };
+    console.log(JSON.stringify(summary));
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function round(v: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
