@@ -9,6 +9,8 @@ import type { Ack, ClientToServerEvents, MetricPoint, RunSummary, ServerToClient
 import type { RunListener, RunManager } from './run-manager';
 import { asObject, integerField, optionalString, positiveNumberField, runIdOf, type Fields } from './validate';
 import { toWireFrame } from './frame-codec';
+import { isExternalCreate, parseExternalCreate } from './ingest-decode';
+import { registerIngestEvents } from './ingest-socket';
 
 export type EngramIo = Server<ClientToServerEvents, ServerToClientEvents>;
 type EngramSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
@@ -44,6 +46,7 @@ export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunLis
 
   io.on('connection', (socket) => {
     const subscribed = new Set<string>();
+    registerIngestEvents(socket, manager);
 
     socket.on(
       'run:list',
@@ -51,7 +54,11 @@ export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunLis
     );
     socket.on(
       'run:create',
-      command('run:create', (p) => manager().create(asObject(p.config, 'config'), optionalString(p, 'name', 200))),
+      command('run:create', (p) =>
+        isExternalCreate(p)
+          ? manager().createExternal(parseExternalCreate(p))
+          : manager().create(asObject(p.config, 'config'), optionalString(p, 'name', 200)),
+      ),
     );
     socket.on(
       'run:subscribe',
@@ -178,7 +185,7 @@ export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunLis
  * with `{ok, data}` or a typed error. Without an ack function there is no one to answer, so nothing runs.
  * `after` lets a handler push something right after its ack went out.
  */
-function command<T>(
+export function command<T>(
   event: string,
   handler: (payload: Fields, after: (fn: () => void) => void) => T | Promise<T>,
 ): (payload: unknown, ack: (res: Ack<T>) => void) => void {
