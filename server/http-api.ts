@@ -145,7 +145,8 @@ async function serveFrame(manager: RunManager, match: RegExpMatchArray, url: URL
         axes: t.axes,
         range: t.range,
         description: t.description,
-        // JSON has no NaN/Infinity: those values become null.
+        nonFinite: t.nonFinite,
+        // JSON has no NaN/Infinity: those values become null (nonFinite counts them).
         data: Array.from(tensorValues(frame, t), (v) => (Number.isFinite(v) ? v : null)),
       })),
     };
