@@ -79,7 +79,7 @@ describe('external runs over HTTP', () => {
   });
   after(() => server.teardown());
 
-  test('create, then metrics with named scalars become curves; frames of every dtype are stored as float32', async () => {
+  test('metrics with named scalars become curves; frames of every dtype are stored as float32', async () => {
     const run = await createExternal(server);
     assert.equal(run.source, 'external');
     assert.equal(run.state, 'running');
@@ -288,7 +288,7 @@ describe('external runs over HTTP', () => {
     unwrap((await postJson(`${server.url}/api/runs/${engine.id}/stop`, {})).body);
   });
 
-  test('pause blocks the wait, step 3 grants exactly 3, resume runs freely, lr reaches the client, stop ends', async () => {
+  test('pause blocks the wait, step 3 grants exactly 3, resume runs, lr reaches the client, stop ends', async () => {
     const run = await createExternal(server);
     assert.equal((await wait(server, run.id)).go, true, 'a running run goes at once');
     unwrap((await postJson(`${server.url}/api/runs/${run.id}/pause`, {})).body);
@@ -327,7 +327,7 @@ describe('external runs over HTTP', () => {
     assert.equal((await postJson(`${server.url}/api/runs/${run.id}/capture`, {})).status, 409);
   });
 
-  test('a silent client leaves the run interrupted with its history; its next call continues it; close finishes', async () => {
+  test('a silent client leaves the run interrupted; its next call continues it; close finishes', async () => {
     const run = await createExternal(server);
     unwrap((await postJson(`${server.url}/api/runs/${run.id}/metrics`, { points: [{ iteration: 1, loss: 1 }] })).body);
     const gone = await waitFor('the run to be interrupted', async () => {
