@@ -37,6 +37,8 @@ export interface EngramServerOptions {
   workerMaxOldGenerationMb?: number;
   /** Metric batching interval. Default 100 ms. */
   flushIntervalMs?: number;
+  /** An external run's client silent this long becomes disconnected and its run interrupted. Default 15 s. */
+  clientTimeoutMs?: number;
 }
 
 export interface EngramServer {
@@ -87,6 +89,7 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
     flushIntervalMs: options.flushIntervalMs ?? 100,
     workerMaxOldGenerationMb: options.workerMaxOldGenerationMb ?? 4096,
     testHooks: options.testHooks === true,
+    clientTimeoutMs: options.clientTimeoutMs ?? 15_000,
   };
   manager = new RunManager(storage, listener, managerOptions);
   // Replaced (with the manager) only by the test hook that simulates a restart.

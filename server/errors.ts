@@ -8,6 +8,7 @@ export class ApiError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    readonly details?: ProtocolError['details'],
   ) {
     super(message);
     this.name = 'ApiError';
@@ -16,7 +17,11 @@ export class ApiError extends Error {
 
 /** Turn any thrown value into a protocol error; unknown failures are logged server-side and not described. */
 export function toProtocolError(error: unknown, context: string): ProtocolError {
-  if (error instanceof ApiError) return { code: error.code, message: error.message };
+  if (error instanceof ApiError) {
+    return error.details === undefined
+      ? { code: error.code, message: error.message }
+      : { code: error.code, message: error.message, details: error.details };
+  }
   console.error(`[engram] internal error in ${context}:`, error);
   return { code: 'internal', message: 'internal server error' };
 }

@@ -96,6 +96,7 @@ export function toWireFrame(runId: string, frame: PackedFrame): WireFrame {
     };
     if (t.range !== undefined) wire.range = t.range;
     if (t.description !== undefined) wire.description = t.description;
+    if (t.nonFinite !== undefined) wire.nonFinite = t.nonFinite;
     return wire;
   });
   return { runId, iteration: frame.iteration, timesteps: frame.timesteps, capturedAt: frame.capturedAt, tensors };

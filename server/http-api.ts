@@ -6,6 +6,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, failure } from './errors';
 import { tensorValues } from './frame-codec';
+import { createIngestHandler } from './ingest-http';
+import { isExternalCreate, parseExternalCreate } from './ingest-decode';
 import { encodeNpy } from './npy';
 import { HTTP_STATUS, MAX_PAYLOAD_BYTES, type Ack } from './protocol';
 import type { RunManager } from './run-manager';
@@ -23,6 +25,7 @@ export function createApiHandler(manager: RunManager): ApiHandler {
       pattern: /^\/api\/runs\/?$/,
       route: async (_m, _u, body) => {
         const p = await body();
+        if (isExternalCreate(p)) return manager.createExternal(parseExternalCreate(p));
         return manager.create(asObject(p.config, 'config'), optionalString(p, 'name', 200));
       },
     },
@@ -67,8 +70,10 @@ export function createApiHandler(manager: RunManager): ApiHandler {
     },
   ];
   const framePattern = /^\/api\/runs\/([^/]+)\/frames\/([^/]+)$/;
+  const ingest = createIngestHandler(manager);
 
   return (req, res) => {
+    if (ingest(req, res)) return;
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
     const body = () => readJsonBody(req);
@@ -140,7 +145,8 @@ async function serveFrame(manager: RunManager, match: RegExpMatchArray, url: URL
         axes: t.axes,
         range: t.range,
         description: t.description,
-        // JSON has no NaN/Infinity: those values become null.
+        nonFinite: t.nonFinite,
+        // JSON has no NaN/Infinity: those values become null (nonFinite counts them).
         data: Array.from(tensorValues(frame, t), (v) => (Number.isFinite(v) ? v : null)),
       })),
     };

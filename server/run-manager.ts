@@ -1,21 +1,34 @@
 /**
- * The run manager: creates runs, owns one training worker per live run, applies controls, persists metrics, frames
- * and checkpoints, and tells its listener (the socket layer) what changed. Workers never wait for it: it batches
- * metric points and writes them with the run's summary every `flushIntervalMs`.
+ * The run manager: creates runs, gives each live run a source (an engine worker that trains it, or an external
+ * client that feeds it; server/run-source.ts), applies controls, persists metrics, frames and checkpoints, and tells
+ * its listener (the socket layer) what changed. Sources never wait for it: it batches metric points and writes them
+ * with the run's summary every `flushIntervalMs`.
  *
  * States: running → paused ⇄ running → finished | stopped; failed when the worker throws, dies or runs out of
  * memory; a NaN pauses the run with `failure` set; runs that were running when the server died come back
  * `interrupted` and resume from their last checkpoint.
  */
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { EngineSource } from './engine-source';
 import { ApiError } from './errors';
+import { ExternalSource, type ControlListener } from './external-source';
 import { decodeFrameBlob, encodeFrameBlob, toWireFrame } from './frame-codec';
-import type { MetricPoint, RunConfig, RunConfigInput, RunFailure, RunState, RunSummary, WireFrame } from './protocol';
+import type {
+  ControlState,
+  ExternalControl,
+  MetricPoint,
+  RunConfig,
+  RunConfigInput,
+  RunFailure,
+  RunState,
+  RunSummary,
+  WaitReply,
+  WireFrame,
+} from './protocol';
+import type { RunSink, RunSource } from './run-source';
 import type { Storage, StoredRun } from './storage';
 import { describe } from './validate';
-import type { FromWorker, PackedFrame, RunHooks, ToWorker, WorkerCommand } from './worker/messages';
+import type { PackedFrame, RunHooks, WorkerCommand } from './worker/messages';
 import { ConfigError, resolveRunConfig } from './worker/trainer-source';
 
 export interface RunListener {
@@ -32,22 +45,27 @@ export interface RunManagerOptions {
   workerMaxOldGenerationMb: number;
   /** Accept `_`-prefixed hook fields in run configs (tests and benchmarks only). */
   testHooks: boolean;
+  /** An external run whose client is silent this long (no call, socket or wait) becomes interrupted. */
+  clientTimeoutMs: number;
 }
 
-interface PendingReply {
-  resolve: () => void;
-  reject: (error: ApiError) => void;
+/** What an external client sends to create its run (validated by the ingest layer). */
+export interface ExternalRunInput {
+  name?: string;
+  config: Record<string, unknown>;
+  controls: ExternalControl[];
 }
 
 interface LiveRun {
   run: StoredRun;
-  worker: Worker | null;
-  pendingReplies: Map<number, PendingReply>;
+  source: RunSource | null;
   pendingMetrics: MetricPoint[];
   summaryDirty: boolean;
   framesDirty: boolean;
   latestFrame: WireFrame | null;
   lastBroadcast: number;
+  /** External runs: the last point seen, for the iterations-per-second estimate. */
+  lastPoint: { iteration: number; t: number; itPerSec: number } | null;
 }
 
 const STEP_MAX = 100_000;
@@ -65,12 +83,9 @@ const HOOK_FIELDS: Record<string, keyof RunHooks> = {
   _oom_at: 'oomAt',
 };
 
-const WORKER_BOOTSTRAP = join(__dirname, 'worker', 'run-worker.mjs');
-
 export class RunManager {
   private readonly runs = new Map<string, LiveRun>();
   private readonly flushTimer: NodeJS.Timeout;
-  private nextCommandId = 1;
   private closed = false;
 
   constructor(
@@ -79,13 +94,20 @@ export class RunManager {
     private readonly options: RunManagerOptions,
   ) {
     for (const run of storage.allRuns()) {
-      // No worker survives a server restart: a run that was training is now interrupted.
-      if (run.state === 'running') {
+      // No worker or client survives a server restart: a run that was training is now interrupted, and so is an
+      // external one that was paused (its client is gone until it calls again).
+      const wasPaused = run.state === 'paused';
+      if (run.state === 'running' || (run.source === 'external' && wasPaused)) {
         run.state = 'interrupted';
         run.itPerSec = null;
         storage.updateRun(run);
       }
-      this.runs.set(run.id, this.live(run));
+      const live = this.live(run);
+      this.runs.set(run.id, live);
+      if (run.source === 'external') {
+        live.source = this.externalSource(live, run.client?.controls ?? [], false, wasPaused);
+        run.client = (live.source as ExternalSource).info();
+      }
     }
     this.flushTimer = setInterval(() => this.flush(), options.flushIntervalMs);
     this.flushTimer.unref();
@@ -94,13 +116,13 @@ export class RunManager {
   private live(run: StoredRun): LiveRun {
     return {
       run,
-      worker: null,
-      pendingReplies: new Map(),
+      source: null,
       pendingMetrics: [],
       summaryDirty: false,
       framesDirty: false,
       latestFrame: null,
       lastBroadcast: 0,
+      lastPoint: null,
     };
   }
 
@@ -169,6 +191,8 @@ export class RunManager {
       metricName: '',
       itPerSec: null,
       failure: null,
+      source: 'engine',
+      client: null,
       hooks,
     };
     this.storage.insertRun(run);
@@ -179,11 +203,102 @@ export class RunManager {
     return summary(run);
   }
 
+  /** Create a run fed by an external client; its client counts as connected from now on. */
+  createExternal(input: ExternalRunInput): RunSummary {
+    this.assertOpen();
+    const now = Date.now();
+    const id = randomUUID().replace(/-/g, '').slice(0, 12);
+    const run: StoredRun = {
+      id,
+      name: input.name ?? `external-${this.runs.size + 1}`,
+      state: 'running',
+      iteration: 0,
+      config: externalConfig(input.config),
+      createdAt: now,
+      updatedAt: now,
+      loss: null,
+      metric: null,
+      metricName: '',
+      itPerSec: null,
+      failure: null,
+      source: 'external',
+      client: null,
+      hooks: {},
+    };
+    const live = this.live(run);
+    const source = this.externalSource(live, input.controls, true, false);
+    live.source = source;
+    run.client = source.info();
+    this.storage.insertRun(run);
+    this.runs.set(id, live);
+    this.broadcast(live);
+    return summary(run);
+  }
+
+  // ------------------------------------------------------------------------------------------ ingest
+
+  /** Store metric points an external client sent (in iteration order); returns what the client should do. */
+  ingestMetrics(runId: string, points: readonly MetricPoint[]): ControlState {
+    const { live, source } = this.requireExternal(runId);
+    for (const point of points) {
+      const last = live.lastPoint;
+      let itPerSec = last?.itPerSec ?? 0;
+      if (last !== null && point.t > last.t && point.iteration > last.iteration) {
+        const instant = ((point.iteration - last.iteration) * 1000) / (point.t - last.t);
+        // The same smoothing as the engine worker's estimate.
+        itPerSec = itPerSec === 0 ? instant : itPerSec * 0.9 + instant * 0.1;
+      }
+      live.lastPoint = { iteration: point.iteration, t: point.t, itPerSec };
+      this.onIteration(live, { ...point, itPerSec }, live.run.metricName, null);
+    }
+    return source.control();
+  }
+
+  /** Store one frame an external client sent; returns what the client should do. */
+  ingestFrame(runId: string, frame: PackedFrame): ControlState {
+    const { live, source } = this.requireExternal(runId);
+    this.onFrame(live, frame, false);
+    return source.control();
+  }
+
+  heartbeat(runId: string, controls?: ExternalControl[]): ControlState {
+    const { source } = this.requireExternal(runId, controls);
+    return source.control();
+  }
+
+  /** Block until the external client may run one more iteration, must stop, or `timeoutMs` passes. */
+  waitForGo(runId: string, timeoutMs: number): { reply: Promise<WaitReply>; cancel: () => void } {
+    const { source } = this.requireExternal(runId);
+    return source.wait(timeoutMs);
+  }
+
+  /** Keep an external run's client connected while its socket lives, pushing control changes to it. */
+  attachClient(
+    runId: string,
+    controls: ExternalControl[] | undefined,
+    listener: ControlListener,
+  ): { control: ControlState; detach: () => void } {
+    const { source } = this.requireExternal(runId, controls);
+    return { control: source.control(), detach: source.attach(listener) };
+  }
+
+  /** A clean end from the client: the run is finished (or failed with the client's message). */
+  closeExternal(runId: string, outcome: 'finished' | 'failed', message: string | undefined): RunSummary {
+    const { live, source } = this.requireExternal(runId);
+    this.flushRun(live);
+    source.end();
+    if (outcome === 'failed')
+      live.run.failure = { reason: 'client', message: message ?? 'the client reported a failure' };
+    this.setState(live, outcome);
+    return summary(live.run);
+  }
+
   async pause(runId: string): Promise<RunSummary> {
     const live = this.require(runId);
     if (live.run.state === 'paused') return summary(live.run);
     this.assertState(live, ['running'], 'pause');
     await this.command(live, { command: 'pause' });
+    this.flushRun(live);
     return summary(live.run);
   }
 
@@ -191,9 +306,10 @@ export class RunManager {
     const live = this.require(runId);
     if (live.run.state === 'running') return summary(live.run);
     this.assertState(live, ['paused', 'interrupted'], 'resume');
-    this.ensureWorker(live);
+    this.ensureSource(live);
     live.run.failure = null;
     await this.command(live, { command: 'resume' });
+    this.flushRun(live);
     return summary(live.run);
   }
 
@@ -202,8 +318,9 @@ export class RunManager {
       throw new ApiError('bad_request', `n must be an integer in [1, ${STEP_MAX}], got ${describe(n)}`);
     const live = this.require(runId);
     this.assertState(live, ['running', 'paused', 'interrupted'], 'step');
-    this.ensureWorker(live);
+    this.ensureSource(live);
     await this.command(live, { command: 'step', n });
+    this.flushRun(live);
     return summary(live.run);
   }
 
@@ -211,10 +328,11 @@ export class RunManager {
     const live = this.require(runId);
     if (live.run.state === 'stopped') return summary(live.run);
     this.assertState(live, ['running', 'paused', 'interrupted'], 'stop');
-    if (live.worker === null) {
+    if (live.source === null) {
       this.setState(live, 'stopped');
     } else {
       await this.command(live, { command: 'stop' });
+      this.flushRun(live);
     }
     return summary(live.run);
   }
@@ -224,8 +342,9 @@ export class RunManager {
     if (lr === undefined && summarizeFreq === undefined)
       throw new ApiError('bad_request', 'configure needs lr and/or summarize_freq');
     this.assertState(live, ['running', 'paused', 'interrupted'], 'configure');
-    this.ensureWorker(live);
+    this.ensureSource(live);
     await this.command(live, { command: 'configure', lr, summarizeFreq });
+    this.flushRun(live);
     // The stored config reflects the current values so a restart and the dashboard show what is in effect.
     if (lr !== undefined) live.run.config = { ...live.run.config, lr };
     if (summarizeFreq !== undefined) live.run.config = { ...live.run.config, summarize_freq: summarizeFreq };
@@ -239,8 +358,9 @@ export class RunManager {
   async capture(runId: string): Promise<void> {
     const live = this.require(runId);
     this.assertState(live, ['running', 'paused'], 'capture');
-    this.ensureWorker(live);
+    this.ensureSource(live);
     await this.command(live, { command: 'capture' });
+    this.flushRun(live);
   }
 
   /** Checkpoint live runs (bounded wait), stop the workers, and leave running runs to come back interrupted. */
@@ -251,15 +371,12 @@ export class RunManager {
     const lives = [...this.runs.values()];
     await Promise.all(
       lives.map(async (live) => {
-        if (live.worker === null) return;
-        await Promise.race([
-          this.command(live, { command: 'checkpoint' }).catch(() => undefined),
-          new Promise((r) => setTimeout(r, 3000)),
-        ]);
-        const worker = live.worker;
-        live.worker = null;
-        if (worker !== null) await worker.terminate();
-        if (live.run.state === 'running') live.run.state = 'interrupted';
+        const source = live.source;
+        if (source === null) return;
+        await source.close();
+        live.source = null;
+        if (live.run.state === 'running' || (source.kind === 'external' && live.run.state === 'paused'))
+          live.run.state = 'interrupted';
         this.flushRun(live);
         this.storage.updateRun(live.run);
       }),
@@ -293,9 +410,10 @@ export class RunManager {
     return { config, hooks };
   }
 
-  /** Give a run without a worker (restored after a restart) one, rolled back to its last checkpoint, paused. */
-  private ensureWorker(live: LiveRun): void {
-    if (live.worker !== null) return;
+  /** Give a run without a source (an engine run restored after a restart) a worker, rolled back to its last
+   *  checkpoint, paused. An external run always has its source. */
+  private ensureSource(live: LiveRun): void {
+    if (live.source !== null) return;
     const checkpoint = this.storage.getCheckpoint(live.run.id);
     const iteration = checkpoint?.iteration ?? 0;
     this.storage.rollBack(live.run.id, iteration);
@@ -307,143 +425,119 @@ export class RunManager {
   }
 
   private spawn(live: LiveRun, checkpoint: Uint8Array | null, startPaused: boolean): void {
-    const worker = new Worker(WORKER_BOOTSTRAP, {
-      resourceLimits: { maxOldGenerationSizeMb: this.options.workerMaxOldGenerationMb },
-    });
-    live.worker = worker;
-    const init: ToWorker = {
-      type: 'init',
-      runId: live.run.id,
-      config: live.run.config,
-      hooks: live.run.hooks,
-      checkpoint,
-      startPaused,
-      checkpointIntervalMs: this.options.checkpointIntervalMs,
-    };
-    worker.postMessage(init);
-    worker.on('message', (message: FromWorker) => {
-      if (live.worker !== worker) return;
-      try {
-        this.onWorkerMessage(live, message);
-      } catch (error) {
-        console.error(`[engram] run ${live.run.id}: handling worker message ${message.type} failed:`, error);
-      }
-    });
-    worker.on('error', (error: Error & { code?: string }) => {
-      if (live.worker !== worker) return;
-      const oom = error.code === 'ERR_WORKER_OUT_OF_MEMORY';
-      console.error(`[engram] run ${live.run.id}: worker ${oom ? 'ran out of memory' : 'failed'}:`, error);
-      this.fail(
-        live,
-        oom ? 'out_of_memory' : 'worker_error',
-        oom ? 'the training worker ran out of memory' : error.message,
-      );
-    });
-    worker.on('exit', (code) => {
-      if (live.worker !== worker) return;
-      live.worker = null;
-      this.rejectPending(live, `the training worker exited (code ${code})`);
-      if (live.run.state === 'running' || live.run.state === 'paused') {
-        this.fail(live, 'worker_exit', `the training worker exited unexpectedly (code ${code})`);
-      }
-    });
+    const sink = this.sinkFor(live, () => live.source === source);
+    const source: RunSource = new EngineSource(
+      {
+        runId: live.run.id,
+        config: live.run.config,
+        hooks: live.run.hooks,
+        checkpoint,
+        startPaused,
+        checkpointIntervalMs: this.options.checkpointIntervalMs,
+        maxOldGenerationMb: this.options.workerMaxOldGenerationMb,
+      },
+      sink,
+    );
+    live.source = source;
   }
 
-  private onWorkerMessage(live: LiveRun, message: FromWorker): void {
+  private externalSource(
+    live: LiveRun,
+    controls: ExternalControl[],
+    connected: boolean,
+    paused: boolean,
+  ): ExternalSource {
+    const sink = this.sinkFor(live, () => live.source === source);
+    const source = new ExternalSource(
+      { runId: live.run.id, controls, clientTimeoutMs: this.options.clientTimeoutMs, connected, paused },
+      sink,
+      () => live.run.state,
+    );
+    return source;
+  }
+
+  /** The one place a source's reports become state, storage and broadcasts. `current` ignores a replaced source. */
+  private sinkFor(live: LiveRun, current: () => boolean): RunSink {
     const run = live.run;
-    switch (message.type) {
-      case 'ready':
-        break;
-      case 'iteration': {
-        run.iteration = message.point.iteration;
-        run.loss = message.point.loss;
-        run.metric = message.point.metric;
-        run.metricName = message.metricName;
-        run.itPerSec = message.point.itPerSec;
-        live.pendingMetrics.push(message.point);
-        live.summaryDirty = true;
-        if (message.frame !== null) this.onFrame(live, message.frame, false);
-        break;
-      }
-      case 'nonfinite':
+    const guard =
+      <A extends unknown[]>(fn: (...args: A) => void) =>
+      (...args: A) => {
+        if (current()) fn(...args);
+      };
+    return {
+      iteration: guard((point, metricName, frame) => this.onIteration(live, point, metricName, frame)),
+      frame: guard((frame) => this.onFrame(live, frame, false)),
+      nonFinite: guard((failure, frame) => {
         this.flushRun(live);
-        run.failure = message.failure;
-        if (message.frame !== null) this.onFrame(live, message.frame, true);
-        console.warn(`[engram] run ${run.id}: ${message.failure.message}; paused`);
-        break;
-      case 'checkpoint':
-        this.storage.putCheckpoint(run.id, message.iteration, message.bytes);
-        break;
-      case 'state':
+        run.failure = failure;
+        if (frame !== null) this.onFrame(live, frame, true);
+        console.warn(`[engram] run ${run.id}: ${failure.message}; paused`);
+      }),
+      checkpoint: guard((iteration, bytes) => this.storage.putCheckpoint(run.id, iteration, bytes)),
+      state: guard((state, iteration) => {
         this.flushRun(live);
-        run.iteration = message.iteration;
-        this.setState(live, message.state);
-        break;
-      case 'reply': {
-        this.flushRun(live);
-        const pending = live.pendingReplies.get(message.id);
-        live.pendingReplies.delete(message.id);
-        if (pending === undefined) break;
-        if (message.ok) pending.resolve();
-        else pending.reject(new ApiError(message.code, message.message));
-        break;
-      }
-      case 'fatal':
-        console.error(`[engram] run ${run.id}: worker error: ${message.stack ?? message.message}`);
-        this.fail(live, message.reason, message.message);
-        break;
-    }
+        if (iteration !== null) run.iteration = iteration;
+        this.setState(live, state);
+      }),
+      fail: guard((reason, message) => this.fail(live, reason, message)),
+      gone: guard((message, outcome) => {
+        if (outcome === 'failed') live.source = null;
+        if (run.state !== 'running' && run.state !== 'paused') return;
+        if (outcome === 'failed') {
+          this.fail(live, 'worker_exit', message);
+        } else {
+          console.warn(`[engram] run ${run.id}: ${message}; interrupted`);
+          this.setState(live, 'interrupted');
+        }
+      }),
+      changed: guard(() => {
+        if (live.source instanceof ExternalSource) run.client = live.source.info();
+        this.broadcast(live);
+      }),
+    };
+  }
+
+  private onIteration(live: LiveRun, point: MetricPoint, metricName: string, frame: PackedFrame | null): void {
+    const run = live.run;
+    run.iteration = Math.max(run.iteration, point.iteration);
+    if (Number.isFinite(point.loss) || run.source === 'engine') run.loss = point.loss;
+    if (Number.isFinite(point.metric) || run.source === 'engine') run.metric = point.metric;
+    run.metricName = metricName;
+    run.itPerSec = point.itPerSec;
+    live.pendingMetrics.push(point);
+    live.summaryDirty = true;
+    if (frame !== null) this.onFrame(live, frame, false);
   }
 
   private onFrame(live: LiveRun, frame: PackedFrame, pinned: boolean): void {
     const wire = toWireFrame(live.run.id, frame);
-    live.latestFrame = wire;
+    if (live.latestFrame === null || frame.iteration >= live.latestFrame.iteration) live.latestFrame = wire;
     this.storage.putFrame(live.run.id, frame.iteration, encodeFrameBlob(frame), pinned);
     live.framesDirty = true;
     this.listener.frame(live.run.id, wire);
-    const consumed: ToWorker = { type: 'frame-consumed' };
-    live.worker?.postMessage(consumed);
+    live.source?.frameConsumed();
   }
 
   private command(live: LiveRun, command: WorkerCommand): Promise<void> {
-    const worker = live.worker;
-    if (worker === null)
+    const source = live.source;
+    if (source === null)
       return Promise.reject(new ApiError('invalid_state', `run ${live.run.id} has no training worker`));
-    const id = this.nextCommandId++;
-    return new Promise<void>((resolve, reject) => {
-      live.pendingReplies.set(id, { resolve, reject });
-      const message: ToWorker = { type: 'command', id, ...command };
-      worker.postMessage(message);
-    });
-  }
-
-  private rejectPending(live: LiveRun, reason: string): void {
-    for (const pending of live.pendingReplies.values())
-      pending.reject(new ApiError('invalid_state', `run ${live.run.id}: ${reason}`));
-    live.pendingReplies.clear();
+    return source.command(command);
   }
 
   private fail(live: LiveRun, reason: string, message: string): void {
-    const worker = live.worker;
-    live.worker = null;
+    live.source = null;
     this.flushRun(live);
     live.run.failure = { reason, message, iteration: live.run.iteration } satisfies RunFailure;
-    this.rejectPending(live, `failed: ${message}`);
     this.setState(live, 'failed');
-    if (worker !== null) void worker.terminate();
   }
 
   private setState(live: LiveRun, state: RunState): void {
     live.run.state = state;
     if (state === 'running' && live.run.failure?.reason === 'nan') live.run.failure = null;
     if (state !== 'running') live.run.itPerSec = null;
-    if ((state === 'finished' || state === 'stopped') && live.worker !== null) {
-      // The worker still sends its reply, then closes its port and exits (the exit handler forgets it);
-      // terminate covers one that lingers.
-      const worker = live.worker;
-      setTimeout(() => void worker.terminate(), 2000).unref();
-    }
     live.run.updatedAt = Date.now();
+    if (live.source instanceof ExternalSource) live.run.client = live.source.info();
     this.storage.updateRun(live.run);
     this.broadcast(live);
   }
@@ -481,6 +575,21 @@ export class RunManager {
     this.listener.runUpdated(summary(live.run));
   }
 
+  private requireExternal(runId: string, controls?: ExternalControl[]): { live: LiveRun; source: ExternalSource } {
+    const live = this.require(runId);
+    const source = live.source;
+    if (!(source instanceof ExternalSource))
+      throw new ApiError('invalid_state', `run ${runId} is trained by the engine; only external runs take ingest`);
+    if (live.run.state === 'finished' || live.run.state === 'failed')
+      throw new ApiError('invalid_state', `run ${runId} is ${live.run.state}: it takes no more data`);
+    source.touch(controls);
+    if (controls !== undefined) {
+      live.run.client = source.info();
+      this.storage.updateRunClient(live.run.id, live.run.client);
+    }
+    return { live, source };
+  }
+
   private require(runId: string): LiveRun {
     const live = this.runs.get(runId);
     if (live === undefined) throw new ApiError('not_found', `no run with id ${describe(runId)}`);
@@ -503,5 +612,20 @@ export class RunManager {
 
 function summary(run: StoredRun): RunSummary {
   const { hooks: _hooks, ...rest } = run;
-  return { ...rest, config: { ...run.config }, failure: run.failure === null ? null : { ...run.failure } };
+  return {
+    ...rest,
+    config: { ...run.config },
+    failure: run.failure === null ? null : { ...run.failure },
+    client: run.client === null ? null : { ...run.client, controls: [...run.client.controls] },
+  };
+}
+
+/**
+ * An external run's config is the client's free-form JSON. It is typed as a RunConfig so the run has one shape
+ * everywhere; the engine fields it lacks are absent (readers guard them by `source`), and `task` says `external`
+ * unless the client named one.
+ */
+function externalConfig(input: Record<string, unknown>): RunConfig {
+  const task = typeof input.task === 'string' ? input.task : 'external';
+  return { ...input, task } as RunConfig;
 }

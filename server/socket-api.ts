@@ -9,6 +9,8 @@ import type { Ack, ClientToServerEvents, MetricPoint, RunSummary, ServerToClient
 import type { RunListener, RunManager } from './run-manager';
 import { asObject, integerField, optionalString, positiveNumberField, runIdOf, type Fields } from './validate';
 import { toWireFrame } from './frame-codec';
+import { isExternalCreate, parseExternalCreate } from './ingest-decode';
+import { registerIngestEvents } from './ingest-socket';
 
 export type EngramIo = Server<ClientToServerEvents, ServerToClientEvents>;
 type EngramSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
@@ -44,6 +46,7 @@ export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunLis
 
   io.on('connection', (socket) => {
     const subscribed = new Set<string>();
+    registerIngestEvents(socket, manager);
 
     socket.on(
       'run:list',
@@ -51,7 +54,11 @@ export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunLis
     );
     socket.on(
       'run:create',
-      command('run:create', (p) => manager().create(asObject(p.config, 'config'), optionalString(p, 'name', 200))),
+      command('run:create', (p) =>
+        isExternalCreate(p)
+          ? manager().createExternal(parseExternalCreate(p))
+          : manager().create(asObject(p.config, 'config'), optionalString(p, 'name', 200)),
+      ),
     );
     socket.on(
       'run:subscribe',

@@ -6,7 +6,15 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MetricPoint, RunConfig, RunFailure, RunState, RunSummary } from './protocol';
+import type {
+  ExternalClientInfo,
+  MetricPoint,
+  RunConfig,
+  RunFailure,
+  RunSourceKind,
+  RunState,
+  RunSummary,
+} from './protocol';
 import type { RunHooks } from './worker/messages';
 
 export interface StoredRun extends RunSummary {
@@ -34,6 +42,8 @@ interface RunRow {
   it_per_sec: number | null;
   failure: string | null;
   hooks: string;
+  source: string;
+  client: string | null;
 }
 
 interface MetricRow {
@@ -43,6 +53,7 @@ interface MetricRow {
   it_per_sec: number | null;
   t: number;
   sequence_length: number | null;
+  scalars: string | null;
 }
 
 const SCHEMA = `
@@ -63,6 +74,23 @@ CREATE TABLE IF NOT EXISTS checkpoints (
   run_id TEXT PRIMARY KEY, iteration INTEGER NOT NULL, created_at INTEGER NOT NULL, data BLOB NOT NULL
 );
 `;
+
+/**
+ * Columns added after the first schema, applied to databases that lack them (so an existing data dir keeps
+ * working): a run's source and its external client's declared controls, and named scalars per metric point.
+ */
+const MIGRATIONS: { table: string; column: string; definition: string }[] = [
+  { table: 'runs', column: 'source', definition: "TEXT NOT NULL DEFAULT 'engine'" },
+  { table: 'runs', column: 'client', definition: 'TEXT' },
+  { table: 'metrics', column: 'scalars', definition: 'TEXT' },
+];
+
+function migrate(db: Database.Database): void {
+  for (const { table, column, definition } of MIGRATIONS) {
+    const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+    if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+  }
+}
 
 /** In-memory index of one run's stored frames, oldest first, so thinning needs no query. */
 interface FrameIndex {
@@ -87,25 +115,27 @@ export class Storage {
     // NORMAL in WAL mode survives a process crash (kill -9); only an OS crash may lose the last transactions.
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
+    migrate(this.db);
     this.statements = {
       insertRun: this.db.prepare(
         `INSERT INTO runs (id, name, state, iteration, config, created_at, updated_at, loss, metric, metric_name,
-           it_per_sec, failure, hooks)
+           it_per_sec, failure, hooks, source, client)
          VALUES (@id, @name, @state, @iteration, @config, @created_at, @updated_at, @loss, @metric, @metric_name,
-           @it_per_sec, @failure, @hooks)`,
+           @it_per_sec, @failure, @hooks, @source, @client)`,
       ),
       updateRun: this.db.prepare(
         `UPDATE runs SET state = @state, iteration = @iteration, updated_at = @updated_at, loss = @loss,
          metric = @metric, metric_name = @metric_name, it_per_sec = @it_per_sec, failure = @failure WHERE id = @id`,
       ),
       updateConfig: this.db.prepare('UPDATE runs SET config = ? WHERE id = ?'),
+      updateClient: this.db.prepare('UPDATE runs SET client = ? WHERE id = ?'),
       allRuns: this.db.prepare('SELECT * FROM runs ORDER BY created_at, id'),
       insertMetric: this.db.prepare(
-        `INSERT OR REPLACE INTO metrics (run_id, iteration, loss, metric, it_per_sec, t, sequence_length)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO metrics (run_id, iteration, loss, metric, it_per_sec, t, sequence_length, scalars)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       metricsSince: this.db.prepare(
-        `SELECT iteration, loss, metric, it_per_sec, t, sequence_length FROM metrics
+        `SELECT iteration, loss, metric, it_per_sec, t, sequence_length, scalars FROM metrics
          WHERE run_id = ? AND iteration > ? ORDER BY iteration`,
       ),
       deleteMetricsAfter: this.db.prepare('DELETE FROM metrics WHERE run_id = ? AND iteration > ?'),
@@ -134,6 +164,7 @@ export class Storage {
 
   updateRun(run: RunSummary): void {
     const row = toRow({ ...run, hooks: {} });
+    if (run.client !== null) this.updateRunClient(run.id, run.client);
     this.statements.updateRun.run({
       id: row.id,
       state: row.state,
@@ -149,6 +180,11 @@ export class Storage {
 
   updateRunConfig(runId: string, config: RunConfig): void {
     this.statements.updateConfig.run(JSON.stringify(config), runId);
+  }
+
+  /** An external run's declared controls (liveness is not stored: no client is connected after a restart). */
+  updateRunClient(runId: string, client: ExternalClientInfo): void {
+    this.statements.updateClient.run(JSON.stringify({ controls: client.controls }), runId);
   }
 
   allRuns(): StoredRun[] {
@@ -169,6 +205,7 @@ export class Storage {
           p.itPerSec,
           p.t,
           p.sequenceLength ?? null,
+          p.scalars === undefined ? null : JSON.stringify(p.scalars, nonFiniteReplacer),
         );
       }
       if (run !== null) this.updateRun(run);
@@ -185,6 +222,7 @@ export class Storage {
         t: r.t,
       };
       if (r.sequence_length !== null) point.sequenceLength = r.sequence_length;
+      if (r.scalars !== null) point.scalars = JSON.parse(r.scalars, nonFiniteReviver) as Record<string, number>;
       return point;
     });
   }
@@ -316,7 +354,18 @@ function toRow(run: StoredRun): RunRow {
     it_per_sec: run.itPerSec,
     failure: run.failure === null ? null : JSON.stringify(run.failure),
     hooks: JSON.stringify(run.hooks),
+    source: run.source,
+    client: run.client === null ? null : JSON.stringify({ controls: run.client.controls }),
   };
+}
+
+/** JSON has no NaN or ±Infinity; named scalars keep them as strings in storage. */
+function nonFiniteReplacer(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
+}
+
+function nonFiniteReviver(_key: string, value: unknown): unknown {
+  return value === 'NaN' || value === 'Infinity' || value === '-Infinity' ? Number(value) : value;
 }
 
 function fromRow(row: RunRow): StoredRun {
@@ -334,5 +383,15 @@ function fromRow(row: RunRow): StoredRun {
     itPerSec: row.it_per_sec,
     failure: row.failure === null ? null : (JSON.parse(row.failure) as RunFailure),
     hooks: JSON.parse(row.hooks) as RunHooks,
+    source: row.source === 'external' ? 'external' : ('engine' satisfies RunSourceKind),
+    client:
+      row.client === null
+        ? null
+        : {
+            connected: false,
+            lastSeen: null,
+            waiting: false,
+            controls: (JSON.parse(row.client) as { controls: ExternalClientInfo['controls'] }).controls,
+          },
   };
 }

@@ -10,7 +10,7 @@ import { chartSelectors } from '../state/store';
 import { useDashboardStore } from '../state/StoreProvider';
 import { CHART_COLORS, darkLayout } from './chart-layout';
 import { PlotlyChart } from './PlotlyChart';
-import { curve } from './traces';
+import { curve, type MetricField } from './traces';
 
 export interface MetricsSeries {
   label: string;
@@ -26,7 +26,7 @@ export function MetricsChart({
   testId,
 }: {
   series: readonly MetricsSeries[];
-  field: 'loss' | 'metric';
+  field: MetricField;
   title: string;
   testId: string;
 }) {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MetricPoint } from '../../server/protocol';
-import { curve, sparklinePath } from './traces';
+import { curve, scalarNames, sparklinePath } from './traces';
 
 const history = (n: number): MetricPoint[] =>
   Array.from({ length: n }, (_, i) => ({
@@ -35,4 +35,14 @@ test('sparklines fit their box and need two points', () => {
   assert.ok(pts.every(([x, y]) => x >= 0 && x <= 80 && y >= 0 && y <= 20));
   assert.equal(pts[0][0], 0);
   assert.equal(pts[pts.length - 1][0], 80);
+});
+
+test('named scalars: names in order of first appearance, curves with gaps where a point lacks the scalar', () => {
+  const scalars: Record<string, number>[] = [{ acc: 0 }, { grad: 2, acc: 0.5 }, { acc: 2 }];
+  const points: MetricPoint[] = history(3).map((p, i) => ({ ...p, scalars: scalars[i] }));
+  assert.deepEqual(scalarNames(points), ['acc', 'grad']);
+  assert.deepEqual(curve(points, 'scalar:acc', { xAxis: 'iteration', smoothing: 0, maxPoints: 10 }).raw, [0, 0.5, 2]);
+  const grad = curve(points, 'scalar:grad', { xAxis: 'iteration', smoothing: 0, maxPoints: 10 }).raw;
+  assert.equal(grad[1], 2);
+  assert.ok(Number.isNaN(grad[0]) && Number.isNaN(grad[2]));
 });

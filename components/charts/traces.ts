@@ -23,6 +23,22 @@ export interface Curve {
   smooth: number[] | null;
 }
 
+/** What a curve plots: the loss, the task metric, or one of an external run's named scalars (`scalar:NAME`). */
+export type MetricField = 'loss' | 'metric' | `scalar:${string}`;
+
+/** The value of `field` at one point (NaN where the point lacks it, which leaves a gap). */
+export function metricValue(point: MetricPoint, field: MetricField): number {
+  if (field === 'loss' || field === 'metric') return point[field];
+  return point.scalars?.[field.slice('scalar:'.length)] ?? Number.NaN;
+}
+
+/** The named scalars of a history, in order of first appearance: each becomes a curve of its own. */
+export function scalarNames(points: readonly MetricPoint[]): string[] {
+  const names = new Set<string>();
+  for (const p of points) if (p.scalars !== undefined) for (const name of Object.keys(p.scalars)) names.add(name);
+  return [...names];
+}
+
 /** x values: iteration, or seconds since the first point for wall time. */
 function xOf(points: readonly MetricPoint[], mode: XAxisMode): number[] {
   if (mode === 'iteration') return points.map((p) => p.iteration);
@@ -32,9 +48,9 @@ function xOf(points: readonly MetricPoint[], mode: XAxisMode): number[] {
 
 /** A curve for `field` of the history. Smoothing runs on the full series (so it does not depend on zoom or
  *  budget), then both lines are downsampled on the same x positions. */
-export function curve(points: readonly MetricPoint[], field: 'loss' | 'metric', options: CurveOptions): Curve {
+export function curve(points: readonly MetricPoint[], field: MetricField, options: CurveOptions): Curve {
   const x = xOf(points, options.xAxis);
-  const y = points.map((p) => p[field]);
+  const y = points.map((p) => metricValue(p, field));
   const raw = minMaxDownsample(x, y, options.maxPoints);
   if (options.smoothing <= 0) return { x: raw.x, raw: raw.y, smooth: null };
   const smoothed = emaSmooth(y, options.smoothing);

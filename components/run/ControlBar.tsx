@@ -4,17 +4,19 @@
  * local guess; errors from the server are shown inline.
  */
 import { useEffect, useState } from 'react';
-import type { RunSummary } from '../../server/protocol';
+import type { ExternalControl, RunSummary } from '../../server/protocol';
 import { command } from '../live/commands';
 import { useDashboardStoreApi } from '../state/StoreProvider';
 
 export function ControlBar({ run }: { run: RunSummary }) {
   const store = useDashboardStoreApi();
   const [stepN, setStepN] = useState('10');
-  const [lr, setLr] = useState(String(run.config.lr));
+  // An external run's config has an lr only if its client sent one.
+  const shownLr = typeof run.config.lr === 'number' ? String(run.config.lr) : '';
+  const [lr, setLr] = useState(shownLr);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  useEffect(() => setLr(String(run.config.lr)), [run.config.lr]);
+  useEffect(() => setLr(shownLr), [shownLr]);
 
   const send = async (p: Promise<import('../../server/protocol').Ack<RunSummary>>) => {
     setBusy(true);
@@ -33,6 +35,9 @@ export function ControlBar({ run }: { run: RunSummary }) {
   const stepNValid = Number.isInteger(n) && n >= 1 && n <= 100_000;
   const lrValue = Number(lr);
   const lrValid = Number.isFinite(lrValue) && lrValue > 0 && lrValue <= 10;
+  // An external trainer obeys only the controls it declared; the others are disabled, and the page says so.
+  const client = run.client;
+  const honours = (control: ExternalControl) => client === null || client.controls.includes(control);
 
   return (
     <div className="control-bar" data-state={run.state}>
@@ -41,7 +46,7 @@ export function ControlBar({ run }: { run: RunSummary }) {
           type="button"
           className="btn"
           data-testid="pause-button"
-          disabled={busy}
+          disabled={busy || !honours('pause')}
           onClick={() => void send(command('training:pause', { runId }))}
         >
           ❚❚ Pause
@@ -51,7 +56,7 @@ export function ControlBar({ run }: { run: RunSummary }) {
           type="button"
           className="btn btn-primary"
           data-testid="resume-button"
-          disabled={busy || !canResume}
+          disabled={busy || !canResume || !honours('pause')}
           onClick={() => void send(command('training:resume', { runId }))}
         >
           ▶ Resume
@@ -61,7 +66,7 @@ export function ControlBar({ run }: { run: RunSummary }) {
         type="button"
         className="btn"
         data-testid="step-button"
-        disabled={busy || !canStep}
+        disabled={busy || !canStep || !honours('step')}
         title="run exactly one iteration, then pause"
         onClick={() => void send(command('training:step', { runId, n: 1 }))}
       >
@@ -79,7 +84,7 @@ export function ControlBar({ run }: { run: RunSummary }) {
           type="button"
           className="btn"
           data-testid="step-n-button"
-          disabled={busy || !canStep || !stepNValid}
+          disabled={busy || !canStep || !stepNValid || !honours('step')}
           onClick={() => void send(command('training:step', { runId, n }))}
         >
           Step N
@@ -106,13 +111,20 @@ export function ControlBar({ run }: { run: RunSummary }) {
         <button
           type="button"
           className="btn btn-small"
-          disabled={busy || !lrValid || lrValue === run.config.lr || !live}
+          disabled={busy || !lrValid || lrValue === run.config.lr || !live || !honours('lr')}
           data-testid="lr-apply"
           onClick={() => void send(command('training:configure', { runId, lr: lrValue }))}
         >
           set
         </button>
       </span>
+      {client !== null ? (
+        <span className="muted" data-testid="client-controls">
+          {client.controls.length === 0
+            ? 'this trainer never asks: it cannot be paused or stepped from here'
+            : `trainer obeys ${client.controls.join(', ')}`}
+        </span>
+      ) : null}
       {error ? (
         <span className="control-error" role="alert" data-testid="control-error">
           {error}

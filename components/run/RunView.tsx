@@ -8,12 +8,14 @@ import { useEffect, useMemo, useState } from 'react';
 import { decodeFrame } from '../../server/protocol';
 import { CurveControls } from '../charts/CurveControls';
 import { MetricsChart } from '../charts/MetricsChart';
+import { scalarNames } from '../charts/traces';
 import { useThrottled } from '../charts/use-throttled';
 import { downloadBlob, metricsCsvFile, snapshotZip } from '../export/browser';
 import { command } from '../live/commands';
 import { formatLoss, modelLabel } from '../runs/format';
 import { runViewSelectors, shownFrame } from '../state/store';
 import { useDashboardStore, useDashboardStoreApi } from '../state/StoreProvider';
+import { ClientBadge } from './ClientBadge';
 import { ConnectionBadge } from './ConnectionBadge';
 import { ControlBar } from './ControlBar';
 import { PanelGrid } from './PanelGrid';
@@ -134,10 +136,12 @@ function FrameLag() {
   );
 }
 
-/** Loss and metric curves of the open run: the only part of the page that selects the metric history, throttled. */
-function RunCurves({ runName, metricName }: { runName: string; metricName: string }) {
+/** Loss and metric curves of the open run (and one per named scalar an external client sends): the only part of the
+ *  page that selects the metric history, throttled. */
+function RunCurves({ runName, metricName }: { runName: string; metricName: string | null }) {
   const metrics = useThrottled(useDashboardStore(runViewSelectors.metrics), CURVE_REFRESH_MS);
   const lossSeries = useMemo(() => [{ label: runName, points: metrics }], [runName, metrics]);
+  const scalars = useMemo(() => scalarNames(metrics), [metrics]);
   return (
     <div className="charts">
       <div className="charts-head">
@@ -146,7 +150,18 @@ function RunCurves({ runName, metricName }: { runName: string; metricName: strin
         <CurveControls />
       </div>
       <MetricsChart series={lossSeries} field="loss" title="loss" testId="loss-chart" />
-      <MetricsChart series={lossSeries} field="metric" title={metricName} testId="metric-chart" />
+      {metricName === null ? null : (
+        <MetricsChart series={lossSeries} field="metric" title={metricName} testId="metric-chart" />
+      )}
+      {scalars.map((name) => (
+        <MetricsChart
+          key={name}
+          series={lossSeries}
+          field={`scalar:${name}`}
+          title={name}
+          testId={`scalar-chart-${name}`}
+        />
+      ))}
     </div>
   );
 }
@@ -182,10 +197,9 @@ export function RunView({ runId }: { runId: string }) {
     }
   };
 
-  const charts = useMemo(
-    () => <RunCurves runName={runName} metricName={run?.metricName || 'metric'} />,
-    [runName, run?.metricName],
-  );
+  // An external run has a task metric only if its client named one; its scalars get curves of their own.
+  const metricName = run?.source === 'external' && !run.metricName ? null : run?.metricName || 'metric';
+  const charts = useMemo(() => <RunCurves runName={runName} metricName={metricName} />, [runName, metricName]);
 
   return (
     <div className="page run-page" data-run-id={runId}>
@@ -229,6 +243,7 @@ export function RunView({ runId }: { runId: string }) {
           <span className="mono">{run?.itPerSec ? run.itPerSec.toFixed(1) : '—'}</span>
         </span>
         <FrameLag />
+        {run?.client ? <ClientBadge client={run.client} /> : null}
         <ConnectionBadge />
       </header>
       <div className="toolbar">

@@ -8,6 +8,7 @@ export function formatLoss(v: number | null | undefined): string {
 }
 
 export function modelLabel(run: RunSummary): string {
+  if (run.source === 'external') return 'external client';
   const c = run.config;
   return `${c.memory_type ?? '?'} N${c.mem_slot} W${c.mem_size} R${c.read_heads} · ${c.rnn_type ?? ''}${c.nhid ?? ''}`;
 }

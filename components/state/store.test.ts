@@ -16,6 +16,8 @@ function run(id: string, iteration: number, updatedAt = iteration, createdAt = 1
     metricName: 'bit_error',
     itPerSec: null,
     failure: null,
+    source: 'engine',
+    client: null,
     config: {} as RunSummary['config'],
   };
 }
