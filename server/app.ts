@@ -16,6 +16,8 @@ import { MAX_PAYLOAD_BYTES, socketParser, TOKEN_HEADER, TOKEN_QUERY } from './pr
 import { RunManager, type RunListener } from './run-manager';
 import { attachSocketApi, type EngramIo } from './socket-api';
 import { Storage, type FrameBudget } from './storage';
+import { externalRunsOf } from './visdom/manager-runs';
+import { startVisdomService, VISDOM_PREFIX } from './visdom/service';
 
 export interface EngramServerOptions {
   port?: number;
@@ -39,12 +41,16 @@ export interface EngramServerOptions {
   flushIntervalMs?: number;
   /** An external run's client silent this long becomes disconnected and its run interrupted. Default 15 s. */
   clientTimeoutMs?: number;
+  /** Also serve the Visdom protocol at the root of this port (`npm run dev`: 8097). Default: only under `/visdom`. */
+  visdomPort?: number | null;
 }
 
 export interface EngramServer {
   /** Where to open the dashboard / reach the API, e.g. `http://127.0.0.1:3000`. */
   url: string;
   port: number;
+  /** The port serving the Visdom protocol at its root, or null (off, or taken by another process). */
+  visdomPort: number | null;
   close(): Promise<void>;
 }
 
@@ -94,6 +100,16 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
   manager = new RunManager(storage, listener, managerOptions);
   // Replaced (with the manager) only by the test hook that simulates a restart.
   let api: ApiHandler = createApiHandler(manager);
+  let dashboardUrl = '';
+  const visdom = await startVisdomService({
+    io,
+    runs: externalRunsOf(getManager),
+    dataDir,
+    token,
+    host,
+    port: options.visdomPort ?? null,
+    dashboardUrl: () => dashboardUrl,
+  });
 
   io.use((socket, next) => {
     const auth = socket.handshake.auth as Record<string, unknown> | undefined;
@@ -154,6 +170,11 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
       trackIoConnection(req.socket);
       return;
     }
+    // The Visdom client's routes: raw JSON in, plain text out, its own token and Origin checks.
+    if (url === VISDOM_PREFIX || url.startsWith(`${VISDOM_PREFIX}/`) || url.startsWith(`${VISDOM_PREFIX}?`)) {
+      visdom.handler.request(req, res, url.slice(VISDOM_PREFIX.length) || '/');
+      return;
+    }
     try {
       if (url.startsWith('/api/') || url === '/api') {
         if (token !== null) {
@@ -200,6 +221,10 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
       trackIoConnection(socket);
       return;
     }
+    if ((req.url ?? '').startsWith(`${VISDOM_PREFIX}/`)) {
+      visdom.handler.upgrade(req, socket, head, (req.url ?? '').slice(VISDOM_PREFIX.length));
+      return;
+    }
     if (nextUpgrade === null) {
       socket.destroy();
       return;
@@ -241,12 +266,16 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
         ? `[${host}]`
         : host;
 
+  dashboardUrl = `http://${shownHost}:${port}`;
   let closing: Promise<void> | null = null;
   return {
-    url: `http://${shownHost}:${port}`,
+    url: dashboardUrl,
     port,
+    visdomPort: visdom.port,
     close() {
       closing ??= (async () => {
+        // Visdom first: it hands its last pending frames to the run manager.
+        await visdom.close();
         await getManager().close();
         await new Promise<void>((done) => {
           io.close(() => done());

@@ -61,7 +61,7 @@ export function createApiHandler(manager: RunManager): ApiHandler {
     {
       method: 'GET',
       pattern: /^\/api\/runs\/([^/]+)\/metrics$/,
-      route: async (m, url) => manager.metrics(decode(m[1]), queryInteger(url, 'since') ?? 0),
+      route: async (m, url) => manager.metrics(decode(m[1]), queryInteger(url, 'since') ?? -1),
     },
     {
       method: 'GET',

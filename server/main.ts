@@ -23,10 +23,15 @@ async function main(): Promise<void> {
       ...(options.maxFrameMb === undefined ? {} : { maxBytes: options.maxFrameMb * 1024 * 1024 }),
     },
     ...(options.next ? {} : { next: false as const }),
+    visdomPort: options.visdomPort,
   });
   console.log(
     `Engram ready: open ${server.url}${options.token === undefined ? '' : '/?token=<ENGRAM_TOKEN>'} (data in ` +
       `${options.dataDir})`,
+  );
+  console.log(
+    `Visdom scripts: Visdom(port=${server.port}, base_url='/visdom')` +
+      (server.visdomPort === null ? '' : ` or Visdom() (port ${server.visdomPort})`),
   );
   let stopping = false;
   const shutdown = (signal: string) => {

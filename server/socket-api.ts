@@ -64,7 +64,7 @@ export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunLis
       'run:subscribe',
       command('run:subscribe', (p, done) => {
         const runId = runIdOf(p);
-        const since = integerField(p, 'since', -1, Number.MAX_SAFE_INTEGER, false) ?? 0;
+        const since = integerField(p, 'since', -1, Number.MAX_SAFE_INTEGER, false) ?? -1;
         const run = manager().get(runId);
         const metrics: MetricPoint[] = manager().metrics(runId, since);
         const frameIterations = manager().frameIterations(runId);
@@ -140,7 +140,7 @@ export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunLis
     socket.on(
       'metrics:get',
       command('metrics:get', (p) =>
-        manager().metrics(runIdOf(p), integerField(p, 'since', -1, Number.MAX_SAFE_INTEGER, false) ?? 0),
+        manager().metrics(runIdOf(p), integerField(p, 'since', -1, Number.MAX_SAFE_INTEGER, false) ?? -1),
       ),
     );
     socket.on('frame:ack', (payload: unknown) => {

@@ -7,7 +7,6 @@
  * Frames are written at most every FRAME_FLUSH_MS per env, and at once when the iteration moves on: pytorch-dnc's
  * six heatmap calls of one iteration make one stored frame, not six.
  */
-import { tensorSize } from '../protocol';
 import type { TraceAppend, VisdomPanel } from '../protocol/visdom';
 import { packFrame } from '../frame-codec';
 import type { PackedFrame } from '../worker/messages';
@@ -18,8 +17,8 @@ import type { RestoredEnv, VisdomMetricPoint, VisdomSink, VisdomTensor } from '.
 export interface ExternalRuns {
   /** Create the env's run; returns its id. */
   create(eid: string): string;
-  /** Whether the run still exists (a restored env whose run is gone starts a new one). */
-  exists(runId: string): boolean;
+  /** Whether the run still exists and takes data (a restored env whose run is gone or ended starts a new one). */
+  accepting(runId: string): boolean;
   /** The client was heard from: keeps the run `running` (an env that went quiet is shown interrupted). */
   touch(runId: string): void;
   frame(runId: string, frame: PackedFrame): void;
@@ -27,7 +26,7 @@ export interface ExternalRuns {
   /** The env was deleted: its run is finished (its history stays, like any finished run). */
   finish(runId: string): void;
   /** The newest stored frame of the run, for restoring heatmap windows. */
-  latestFrame(runId: string): PackedFrame | null;
+  latestFrame(runId: string): { iteration: number; tensors: VisdomTensor[] } | null;
 }
 
 /** What the run's subscribers are told about panels (the socket layer). */
@@ -57,7 +56,7 @@ export class RunVisdomSink implements VisdomSink {
     private readonly store: PanelStore,
     private readonly listener: PanelListener,
   ) {
-    for (const { eid, runId } of store.envs()) if (runs.exists(runId)) this.runIds.set(eid, runId);
+    for (const { eid, runId } of store.envs()) if (runs.accepting(runId)) this.runIds.set(eid, runId);
     this.frameTimer = setInterval(() => this.flushFrames(), FRAME_FLUSH_MS);
     this.frameTimer.unref();
     this.panelTimer = setInterval(() => this.store.flush(), PANEL_FLUSH_MS);
@@ -71,7 +70,7 @@ export class RunVisdomSink implements VisdomSink {
 
   ensureEnv(eid: string): void {
     const known = this.runIds.get(eid);
-    if (known !== undefined) {
+    if (known !== undefined && this.runs.accepting(known)) {
       this.runs.touch(known);
       return;
     }
@@ -101,6 +100,7 @@ export class RunVisdomSink implements VisdomSink {
 
   putPanel(eid: string, panel: VisdomPanel, appended?: readonly TraceAppend[]): void {
     const runId = this.run(eid);
+    this.runs.touch(runId);
     this.store.markPanel(eid, panel);
     if (appended !== undefined) this.listener.append(runId, panel.win, panel.version, appended);
     else this.listener.panel(runId, panel);
@@ -118,7 +118,7 @@ export class RunVisdomSink implements VisdomSink {
       return {
         eid,
         panels: this.store.panels(eid),
-        tensors: frame === null ? [] : unpack(frame),
+        tensors: frame?.tensors ?? [],
         iteration: frame?.iteration ?? -1,
       };
     });
@@ -175,16 +175,4 @@ export function pack(iteration: number, tensors: readonly VisdomTensor[]): Packe
     })),
   };
   return packFrame(frame, iteration, Date.now());
-}
-
-function unpack(frame: PackedFrame): VisdomTensor[] {
-  return frame.tensors
-    .filter((t) => t.shape.length === 2 && t.byteLength === tensorSize(t.shape) * 4)
-    .map((t) => ({
-      name: t.name,
-      shape: [t.shape[0], t.shape[1]],
-      axes: [t.axes[0] ?? 'row', t.axes[1] ?? 'column'],
-      data: new Float32Array(frame.buffer.slice(t.byteOffset, t.byteOffset + t.byteLength)),
-      description: t.description ?? t.name,
-    }));
 }

@@ -150,12 +150,7 @@ test('bad bodies are refused with a message naming the field, and change nothing
     ['/update', { win: 'mem', updateDir: 'appendRow', data: [{ z: [[1, 2, 3]], type: 'heatmap' }] }, /columns/, 400],
     ['/update', { win: 'mem', updateDir: 'sideways', data: [{ z: [[1, 2]], type: 'heatmap' }] }, /updateDir/, 400],
     ['/nowhere', {}, /no Visdom route/, 404],
-    [
-      '/events',
-      `{"win": "mem", "data": [{"type": "heatmap", "z": [${HUGE_ROWS}]}]}`,
-      /more than 4194304/,
-      413,
-    ],
+    ['/events', `{"win": "mem", "data": [{"type": "heatmap", "z": [${HUGE_ROWS}]}]}`, /more than 4194304/, 413],
   ];
   for (const [path, body, message, status] of bad) {
     assert.throws(
