@@ -79,7 +79,7 @@ describe('a Visdom env is an external run', () => {
     assert.deepEqual(
       metrics.map((p) => [p.iteration, p.loss]),
       [
-        [0, 0.6931],
+        [0, Number('0.6931')], // the title's loss, not ln 2
         [100, 0.5312],
         [200, null], // nan: JSON has no NaN
       ],
