@@ -39,7 +39,8 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `npx tsx server/main.ts --port ${port} --data-dir test-results/e2e-data --fresh`,
+    // Visdom on the main port only (/visdom): 8097 may be in use on a shared machine.
+    command: `npx tsx server/main.ts --port ${port} --data-dir test-results/e2e-data --fresh --visdom-port off`,
     url: `http://127.0.0.1:${port}/`,
     timeout: 180_000,
     reuseExistingServer: false,

@@ -14,15 +14,24 @@ export function safeImageSrc(src: string): string | null {
 /** Keys of a sent layout that are dropped: the page sizes the chart, and templates/images could pull remote data. */
 const DROPPED_LAYOUT_KEYS = new Set(['width', 'height', 'autosize', 'template', 'images']);
 
-/** The sent layout, sized by the page, titled with the panel's title, with the page's dark theme colours. */
+/** The sent layout, sized by the page, with the page's dark theme colours (the sent axes' own settings win). */
 export function plotLayout(panel: PlotPanel): Record<string, unknown> {
   const layout: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(panel.layout)) if (!DROPPED_LAYOUT_KEYS.has(key)) layout[key] = value;
+  const axis = (sent: unknown) => ({
+    gridcolor: '#262c36',
+    zerolinecolor: '#3a4250',
+    linecolor: '#3a4250',
+    ...(typeof sent === 'object' && sent !== null ? sent : {}),
+  });
   return {
     ...layout,
-    title: { text: panel.title },
+    // The panel shows the title above the chart.
+    title: undefined,
+    xaxis: axis(layout.xaxis),
+    yaxis: axis(layout.yaxis),
     autosize: true,
-    margin: { l: 50, r: 20, t: 36, b: 40 },
+    margin: { l: 50, r: 20, t: 10, b: 40 },
     paper_bgcolor: 'rgba(0,0,0,0)',
     plot_bgcolor: 'rgba(0,0,0,0)',
     font: { color: '#c9d1d9', size: 11 },

@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { PlotPanel } from '../../server/protocol/visdom';
+import { plotLayout, safeImageSrc, testIdOf } from './view';
+
+const panel = (layout: Record<string, unknown>): PlotPanel => ({
+  kind: 'plot',
+  win: 'w',
+  title: 'loss',
+  version: 1,
+  traces: [],
+  layout,
+});
+
+test('plotLayout keeps what the script set, drops sizing and remote-loading keys, themes the axes', () => {
+  const layout = plotLayout(
+    panel({
+      showlegend: true,
+      width: 400,
+      height: 300,
+      images: [{ source: 'http://tracker/x.png' }],
+      template: { layout: {} },
+      xaxis: { type: 'log', gridcolor: 'red' },
+      title: 'loss',
+    }),
+  );
+  assert.equal(layout.showlegend, true);
+  for (const key of ['width', 'height', 'images', 'template']) assert.equal(key in layout, false, key);
+  assert.equal(layout.autosize, true);
+  assert.deepEqual(layout.xaxis, { gridcolor: 'red', zerolinecolor: '#3a4250', linecolor: '#3a4250', type: 'log' });
+  assert.equal((layout.yaxis as { gridcolor: string }).gridcolor, '#262c36');
+  assert.equal(layout.title, undefined);
+});
+
+test('only inline raster data URLs are shown as images', () => {
+  assert.equal(safeImageSrc('data:image/png;base64,iVBORw0KGgo='), 'data:image/png;base64,iVBORw0KGgo=');
+  assert.equal(safeImageSrc('http://evil.example/x.png'), null);
+  assert.equal(safeImageSrc('data:image/svg+xml;base64,PHN2Zz4='), null);
+  assert.equal(safeImageSrc('javascript:alert(1)'), null);
+  assert.equal(safeImageSrc('data:image/png;base64,AAAA" onerror="x'), null);
+});
+
+test('testIdOf keeps ids usable as test ids', () => {
+  assert.equal(testIdOf('window_3fd3'), 'window_3fd3');
+  assert.equal(testIdOf('a b/c'), 'a_b_c');
+});
