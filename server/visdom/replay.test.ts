@@ -1,6 +1,6 @@
 // Replays the request/response pairs recorded from the real Visdom Python client (testdata/recordings.json, made
-// by testdata/record.py) against the real Engram server's Visdom routes (`/visdom`): same status codes, and the answers the client
-// reads (window ids, "true"/"false", JSON lists; win_data as JSON with the window's id and type).
+// by testdata/record.py) against the real Engram server's Visdom routes (`/visdom`): same status codes, and the
+// answers the client reads (window ids, "true"/"false", JSON lists; win_data as JSON with the window's id and type).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -69,6 +69,9 @@ test('/vis_socket says alive, as the constructor waits for', async () => {
   assert.deepEqual(JSON.parse(message), JSON.parse(recorded?.message ?? ''));
 });
 
+/** 2100 × 2100 ones: more cells than any heatmap may have. */
+const HUGE_ROWS = Array.from({ length: 2100 }, () => `[${'1,'.repeat(2099)}1]`).join(',');
+
 test('bad bodies over HTTP: 4xx with a message naming the problem, and nothing changes', async () => {
   const created = await post(
     `${server.visdomUrl}/events`,
@@ -90,7 +93,7 @@ test('bad bodies over HTTP: 4xx with a message naming the problem, and nothing c
   }
   const huge = await post(
     `${server.visdomUrl}/events`,
-    `{"eid": "bad", "win": "mem", "data": [{"type": "heatmap", "z": [${Array.from({ length: 2100 }, () => `[${'1,'.repeat(2099)}1]`).join(',')}]}]}`,
+    `{"eid": "bad", "win": "mem", "data": [{"type": "heatmap", "z": [${HUGE_ROWS}]}]}`,
   );
   assert.equal(huge.status, 413);
   assert.match(huge.text, /more than/);

@@ -31,7 +31,7 @@ describe('a Visdom env is an external run', () => {
   });
   after(() => server.teardown());
 
-  test("pytorch-dnc's calls: one run, frames at t 0/100/200 with six named tensors, loss curve from the titles", async () => {
+  test("pytorch-dnc's calls: one run, frames at t 0/100/200 with six tensors, the loss curve from titles", async () => {
     const visdom = `${server.url}/visdom`;
     await visdomPost(`${visdom}/env/main`, '{"eid": "main"}');
     for (const call of dncCalls) assert.equal((await visdomPost(`${visdom}/events`, call.body ?? '')).status, 200);
