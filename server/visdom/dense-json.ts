@@ -52,8 +52,8 @@ const UPPER_E = 0x45;
 
 // Exact powers of ten up to 1e22 (larger ones are not exact doubles).
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
-/** Digits kept in the mantissa: 16 decimal digits stay below 2^53, far beyond float32's 7. */
-const MAX_MANTISSA_DIGITS = 16;
+/** Longest digit string read on the fast path: Python's repr of a float has at most 17 significant digits. */
+const MAX_EXACT_DIGITS = 19;
 
 const NULL_TEXT = Buffer.from('null');
 // JSON.parse reads an overflowing exponent as ±Infinity, which JSON cannot spell.
@@ -129,34 +129,29 @@ function scanArray(bytes: Uint8Array, start: number, out: Float64Array): Scan | 
         value = negative ? -Infinity : Infinity;
         i += 8;
       } else {
+        // Digits accumulate into one double; past MAX_EXACT_DIGITS the sum may be off by an ulp or two, which
+        // float32 (what heatmaps keep) cannot see; longer spellings than Python's repr take the exact, slow path.
+        const numberStart = i;
         let mantissa = 0;
-        let digits = 0;
+        let k = bytes[i] - ZERO;
+        while (k >= 0 && k < 10) {
+          mantissa = mantissa * 10 + k;
+          k = bytes[++i] - ZERO;
+        }
+        let digits = i - numberStart;
         let exponent = 0;
-        let any = false;
+        if (bytes[i] === DOT) {
+          const fractionStart = ++i;
+          k = bytes[i] - ZERO;
+          while (k >= 0 && k < 10) {
+            mantissa = mantissa * 10 + k;
+            k = bytes[++i] - ZERO;
+          }
+          exponent = fractionStart - i;
+          digits -= exponent;
+        }
+        if (digits === 0) return null;
         let d = bytes[i];
-        while (d >= ZERO && d <= NINE) {
-          any = true;
-          if (digits < MAX_MANTISSA_DIGITS) {
-            mantissa = mantissa * 10 + (d - ZERO);
-            if (mantissa > 0) digits++;
-          } else {
-            exponent++;
-          }
-          d = bytes[++i];
-        }
-        if (d === DOT) {
-          d = bytes[++i];
-          while (d >= ZERO && d <= NINE) {
-            any = true;
-            if (digits < MAX_MANTISSA_DIGITS) {
-              mantissa = mantissa * 10 + (d - ZERO);
-              if (mantissa > 0) digits++;
-              exponent--;
-            }
-            d = bytes[++i];
-          }
-        }
-        if (!any) return null;
         if (d === LOWER_E || d === UPPER_E) {
           d = bytes[++i];
           let expNegative = false;
@@ -174,7 +169,9 @@ function scanArray(bytes: Uint8Array, start: number, out: Float64Array): Scan | 
           if (!expDigits) return null;
           exponent += expNegative ? -e : e;
         }
-        if (exponent === 0) value = mantissa;
+        if (digits > MAX_EXACT_DIGITS)
+          value = Number(Buffer.from(bytes.buffer, bytes.byteOffset + numberStart, i - numberStart).toString('latin1'));
+        else if (exponent === 0) value = mantissa;
         else if (exponent > 0 && exponent <= 22) value = mantissa * POW10[exponent];
         else if (exponent < 0 && exponent >= -22) value = mantissa / POW10[-exponent];
         else value = mantissa * 10 ** exponent;
