@@ -86,6 +86,14 @@ describe('a Visdom env is an external run', () => {
     );
   });
 
+  test("a browser opening the Visdom address is sent to the dashboard, at the env's run page", async () => {
+    const run = await envRun(server.url, 'main');
+    const env = await fetch(`${server.url}/visdom/env/main`, { redirect: 'manual' });
+    assert.deepEqual([env.status, env.headers.get('location')], [302, `${server.url}/runs/${run.id}`]);
+    const root = await fetch(`${server.url}/visdom`, { redirect: 'manual' });
+    assert.deepEqual([root.status, root.headers.get('location')], [302, `${server.url}/`]);
+  });
+
   test('a subscribed page gets the panels, then each appended point alone', async () => {
     const visdom = `${server.url}/visdom`;
     const line = (x: number, update: boolean) =>
