@@ -188,6 +188,8 @@ function scanArray(bytes: Uint8Array, start: number, out: Float64Array): Scan | 
 
 /** Reused between calls (the server parses one body at a time), so a large body costs one copy of its values. */
 let scratch = new Float64Array(0);
+/** Scratch kept between calls: 1 M values (8 MB) covers heatmaps up to 1024 × 1024. */
+const KEPT_SCRATCH_VALUES = 1 << 20;
 
 export interface DenseParseOptions {
   /** Smallest array (in values) read as a DenseArray; smaller ones stay plain arrays. Default 64. */
@@ -236,7 +238,10 @@ export function parseDenseJson(bytes: Uint8Array, options: DenseParseOptions): u
     }
     // Every value takes at least two bytes ("0,"), so the rest of the body bounds the array's length.
     const bound = (n - i) >> 1;
-    if (scratch.length < bound) scratch = new Float64Array(Math.max(bound, scratch.length * 2));
+    // Past maxValues the scan only counts (a typed array ignores writes beyond its end), then the array is refused.
+    const needed = Math.min(bound, options.maxValues);
+    if (scratch.length < needed)
+      scratch = new Float64Array(Math.min(Math.max(needed, scratch.length * 2), options.maxValues));
     const measured = scanArray(bytes, i, scratch);
     if (measured === null || measured.values < minValues) {
       i++;
@@ -253,6 +258,8 @@ export function parseDenseJson(bytes: Uint8Array, options: DenseParseOptions): u
     i = measured.end;
     copiedTo = i;
   }
+  // A rare huge body should not keep its scratch space alive for good.
+  if (scratch.length > KEPT_SCRATCH_VALUES) scratch = new Float64Array(0);
   const text =
     dense.length === 0 && !replaced
       ? source.toString('utf8')
