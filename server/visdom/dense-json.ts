@@ -77,25 +77,89 @@ interface Scan {
  */
 function scanArray(bytes: Uint8Array, start: number, out: Float64Array): Scan | null {
   const shape: number[] = [];
+  /** Arrays seen so far in each open non-leaf array; leaf arrays count their values in `leaves`. */
   const counts: number[] = [];
   let depth = 0;
   let maxDepth = -1;
+  let leaves = 0;
   let values = 0;
   let i = start;
   const n = bytes.length;
   while (i < n) {
     const c = bytes[i];
+    // The common case first: a plain number (Python writes `0.5488135039273248`, `-1.5`, `3e-05`).
+    let k = c - ZERO;
+    const negative = c === MINUS;
+    if (negative) k = bytes[i + 1] - ZERO;
+    if (k >= 0 && k < 10) {
+      if (maxDepth < 0) maxDepth = depth;
+      else if (depth !== maxDepth) return null; // a value beside arrays: ragged
+      if (negative) i++;
+      const numberStart = i;
+      // Digits accumulate into one double; past 15 digits the sum may be off by an ulp or two, which float32
+      // (what heatmaps keep) cannot see; longer spellings than Python's repr take the exact, slow path.
+      let mantissa = 0;
+      while (k >= 0 && k < 10) {
+        mantissa = mantissa * 10 + k;
+        k = bytes[++i] - ZERO;
+      }
+      let digits = i - numberStart;
+      let exponent = 0;
+      if (bytes[i] === DOT) {
+        const fractionStart = ++i;
+        k = bytes[i] - ZERO;
+        while (k >= 0 && k < 10) {
+          mantissa = mantissa * 10 + k;
+          k = bytes[++i] - ZERO;
+        }
+        exponent = fractionStart - i;
+        digits -= exponent;
+      }
+      let d = bytes[i];
+      if (d === LOWER_E || d === UPPER_E) {
+        d = bytes[++i];
+        let expNegative = false;
+        if (d === MINUS || d === PLUS) {
+          expNegative = d === MINUS;
+          d = bytes[++i];
+        }
+        let e = 0;
+        let expDigits = false;
+        while (d >= ZERO && d <= NINE) {
+          expDigits = true;
+          if (e < 10000) e = e * 10 + (d - ZERO);
+          d = bytes[++i];
+        }
+        if (!expDigits) return null;
+        exponent += expNegative ? -e : e;
+      }
+      let value: number;
+      if (digits > MAX_EXACT_DIGITS)
+        value = Number(Buffer.from(bytes.buffer, bytes.byteOffset + numberStart, i - numberStart).toString('latin1'));
+      else if (exponent === 0) value = mantissa;
+      else if (exponent < 0 && exponent >= -22) value = mantissa / POW10[-exponent];
+      else if (exponent > 0 && exponent <= 22) value = mantissa * POW10[exponent];
+      else value = mantissa * 10 ** exponent;
+      out[values++] = negative ? -value : value;
+      leaves++;
+      continue;
+    }
+    if (c === COMMA || isSpace(c)) {
+      i++;
+      continue;
+    }
     if (c === OPEN) {
       if (maxDepth >= 0 && depth >= maxDepth) return null; // deeper than the first leaf row: ragged
       counts[depth] = 0;
+      leaves = 0;
       depth++;
       i++;
       continue;
     }
     if (c === CLOSE) {
       depth--;
-      const count = counts[depth];
       if (maxDepth < 0) maxDepth = depth + 1; // the first ']' closes the innermost level
+      const count = depth === maxDepth - 1 ? leaves : counts[depth];
       if (depth < maxDepth - 1 && count === 0) return null;
       if (shape[depth] === undefined) shape[depth] = count;
       else if (shape[depth] !== count) return null;
@@ -104,12 +168,9 @@ function scanArray(bytes: Uint8Array, start: number, out: Float64Array): Scan | 
       counts[depth - 1]++;
       continue;
     }
-    if (c === COMMA || isSpace(c)) {
-      i++;
-      continue;
-    }
-    // A leaf value: only at the innermost level.
-    if (maxDepth >= 0 && depth !== maxDepth) return null;
+    // Other leaf values: null, NaN, ±Infinity.
+    if (maxDepth < 0) maxDepth = depth;
+    else if (depth !== maxDepth) return null;
     let value: number;
     if (c === 0x6e && bytes[i + 1] === 0x75 && bytes[i + 2] === 0x6c && bytes[i + 3] === 0x6c) {
       value = Number.NaN; // null
@@ -118,70 +179,15 @@ function scanArray(bytes: Uint8Array, start: number, out: Float64Array): Scan | 
       value = Number.NaN; // NaN (Python's json writes it)
       i += 3;
     } else {
-      let negative = false;
-      if (c === MINUS || c === PLUS) {
-        negative = c === MINUS;
-        i++;
-      }
-      if (bytes[i] === 0x49) {
-        // Infinity
-        if (bytes[i + 7] !== 0x79) return null;
-        value = negative ? -Infinity : Infinity;
-        i += 8;
-      } else {
-        // Digits accumulate into one double; past MAX_EXACT_DIGITS the sum may be off by an ulp or two, which
-        // float32 (what heatmaps keep) cannot see; longer spellings than Python's repr take the exact, slow path.
-        const numberStart = i;
-        let mantissa = 0;
-        let k = bytes[i] - ZERO;
-        while (k >= 0 && k < 10) {
-          mantissa = mantissa * 10 + k;
-          k = bytes[++i] - ZERO;
-        }
-        let digits = i - numberStart;
-        let exponent = 0;
-        if (bytes[i] === DOT) {
-          const fractionStart = ++i;
-          k = bytes[i] - ZERO;
-          while (k >= 0 && k < 10) {
-            mantissa = mantissa * 10 + k;
-            k = bytes[++i] - ZERO;
-          }
-          exponent = fractionStart - i;
-          digits -= exponent;
-        }
-        if (digits === 0) return null;
-        let d = bytes[i];
-        if (d === LOWER_E || d === UPPER_E) {
-          d = bytes[++i];
-          let expNegative = false;
-          if (d === MINUS || d === PLUS) {
-            expNegative = d === MINUS;
-            d = bytes[++i];
-          }
-          let e = 0;
-          let expDigits = false;
-          while (d >= ZERO && d <= NINE) {
-            expDigits = true;
-            if (e < 10000) e = e * 10 + (d - ZERO);
-            d = bytes[++i];
-          }
-          if (!expDigits) return null;
-          exponent += expNegative ? -e : e;
-        }
-        if (digits > MAX_EXACT_DIGITS)
-          value = Number(Buffer.from(bytes.buffer, bytes.byteOffset + numberStart, i - numberStart).toString('latin1'));
-        else if (exponent === 0) value = mantissa;
-        else if (exponent > 0 && exponent <= 22) value = mantissa * POW10[exponent];
-        else if (exponent < 0 && exponent >= -22) value = mantissa / POW10[-exponent];
-        else value = mantissa * 10 ** exponent;
-        if (negative) value = -value;
-      }
+      const sign = c === MINUS ? -1 : 1;
+      const at = c === MINUS || c === PLUS ? i + 1 : i;
+      // Infinity
+      if (bytes[at] !== 0x49 || bytes[at + 7] !== 0x79) return null;
+      value = sign * Infinity;
+      i = at + 8;
     }
-    out[values] = value;
-    values++;
-    counts[depth - 1]++;
-    if (maxDepth < 0) maxDepth = depth;
+    out[values++] = value;
+    leaves++;
   }
   return null;
 }
