@@ -11,10 +11,10 @@ import type { ImagePanel, PlotPanel, TextPanel } from '../../server/protocol/vis
 import { PlotlyChart } from '../charts/PlotlyChart';
 import { visdomSelectors } from '../state/visdom-slice';
 import { useDashboardStore } from '../state/StoreProvider';
-import { plotLayout, safeImageSrc, testIdOf } from './view';
+import { plotLayout, safeImageSrc, safeTraces, testIdOf } from './view';
 
 function PlotView({ panel }: { panel: PlotPanel }) {
-  const data = useMemo(() => panel.traces as unknown as Data[], [panel.traces]);
+  const data = useMemo(() => safeTraces(panel.traces) as unknown as Data[], [panel.traces]);
   const layout = useMemo(() => plotLayout(panel) as Partial<Layout>, [panel]);
   return (
     <PlotlyChart

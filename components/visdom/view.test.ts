@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PlotPanel } from '../../server/protocol/visdom';
-import { plotLayout, safeImageSrc, testIdOf } from './view';
+import { plotLayout, safeImageSrc, safeTraces, testIdOf } from './view';
 
 const panel = (layout: Record<string, unknown>): PlotPanel => ({
   kind: 'plot',
@@ -38,6 +38,13 @@ test('only inline raster data URLs are shown as images', () => {
   assert.equal(safeImageSrc('data:image/svg+xml;base64,PHN2Zz4='), null);
   assert.equal(safeImageSrc('javascript:alert(1)'), null);
   assert.equal(safeImageSrc('data:image/png;base64,AAAA" onerror="x'), null);
+});
+
+test("safeTraces drops an image trace's remote source and keeps every other trace as it is", () => {
+  const line = { type: 'scatter', x: [0], y: [1] };
+  const [kept, image] = safeTraces([line, { type: 'image', source: 'http://tracker.example/p.png', z: [[1]] }]);
+  assert.equal(kept, line);
+  assert.deepEqual(image, { type: 'image', z: [[1]] });
 });
 
 test('testIdOf keeps ids usable as test ids', () => {

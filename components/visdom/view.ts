@@ -2,7 +2,7 @@
  * Pure helpers of the Visdom panels: the plotly layout a panel is drawn with, the image sources allowed, and test
  * ids from window ids.
  */
-import type { PlotPanel } from '../../server/protocol/visdom';
+import type { PlotPanel, PlotTrace } from '../../server/protocol/visdom';
 
 /** Inline raster images only (no remote URL is fetched on the viewer's behalf, no SVG with scripts). */
 const IMAGE_SRC = /^data:image\/(png|jpeg|gif|webp|bmp);base64,[A-Za-z0-9+/=\s]*$/;
@@ -36,6 +36,15 @@ export function plotLayout(panel: PlotPanel): Record<string, unknown> {
     plot_bgcolor: 'rgba(0,0,0,0)',
     font: { color: '#c9d1d9', size: 11 },
   };
+}
+
+/** The traces as sent, less what would load a remote URL on the viewer's behalf (an image trace's `source`). */
+export function safeTraces(traces: readonly PlotTrace[]): PlotTrace[] {
+  return traces.map((trace) => {
+    if (!('source' in trace)) return trace;
+    const { source: _remote, ...rest } = trace;
+    return rest;
+  });
 }
 
 /** A window id as a test id segment (kebab-safe). */
