@@ -87,6 +87,12 @@ test("a Visdom env's windows: grouped heatmaps scrub, lines grow, images show, t
   await expect.poll(async () => Number(await plot.getAttribute('data-step'))).toBeGreaterThan(before);
   expect(await plot.locator('.scatterlayer .trace path.js-line').count()).toBeGreaterThan(0);
 
+  // The plot's points as CSV, the appended one included.
+  const download = page.waitForEvent('download');
+  await page.getByTestId('visdom-csv-loss').click();
+  const csv = readFileSync((await (await download).path()) ?? '', 'utf8');
+  expect(csv).toBe('trace,x,y\n1,0,0.9\n1,1,0.8\n1,2,0.7\n');
+
   const img = page.getByTestId('visdom-image-one').locator('img');
   await expect(img).toBeVisible();
   expect(await img.evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBe(8);

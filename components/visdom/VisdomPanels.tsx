@@ -11,7 +11,8 @@ import type { ImagePanel, PlotPanel, TextPanel } from '../../server/protocol/vis
 import { PlotlyChart } from '../charts/PlotlyChart';
 import { visdomSelectors } from '../state/visdom-slice';
 import { useDashboardStore } from '../state/StoreProvider';
-import { plotLayout, safeImageSrc, safeTraces, testIdOf } from './view';
+import { downloadBlob } from '../export/browser';
+import { plotLayout, safeImageSrc, safeTraces, testIdOf, tracesCsv } from './view';
 
 function PlotView({ panel }: { panel: PlotPanel }) {
   const data = useMemo(() => safeTraces(panel.traces) as unknown as Data[], [panel.traces]);
@@ -69,7 +70,22 @@ const VisdomPanelView = memo(function VisdomPanelView({ win }: { win: string }) 
   if (panel === undefined) return null;
   return (
     <section className="visdom-panel" data-testid={`visdom-panel-${testIdOf(win)}`} data-kind={panel.kind}>
-      <div className="visdom-title">{panel.title || win}</div>
+      <div className="visdom-head">
+        <span className="visdom-title">{panel.title || win}</span>
+        {panel.kind === 'plot' ? (
+          <button
+            type="button"
+            className="btn btn-small"
+            data-testid={`visdom-csv-${testIdOf(win)}`}
+            title="the plotted points as CSV (trace, x, y)"
+            onClick={() =>
+              downloadBlob(new Blob([tracesCsv(panel.traces)], { type: 'text/csv' }), `${testIdOf(win)}.csv`)
+            }
+          >
+            CSV
+          </button>
+        ) : null}
+      </div>
       {panel.kind === 'plot' ? <PlotView panel={panel} /> : null}
       {panel.kind === 'text' ? <TextView panel={panel} /> : null}
       {panel.kind === 'image' ? <ImageView panel={panel} /> : null}

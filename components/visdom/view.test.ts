@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PlotPanel } from '../../server/protocol/visdom';
-import { plotLayout, safeImageSrc, safeTraces, testIdOf } from './view';
+import { plotLayout, safeImageSrc, safeTraces, testIdOf, tracesCsv } from './view';
 
 const panel = (layout: Record<string, unknown>): PlotPanel => ({
   kind: 'plot',
@@ -50,4 +50,13 @@ test("safeTraces drops an image trace's remote source and keeps every other trac
 test('testIdOf keeps ids usable as test ids', () => {
   assert.equal(testIdOf('window_3fd3'), 'window_3fd3');
   assert.equal(testIdOf('a b/c'), 'a_b_c');
+});
+
+test('tracesCsv: one row per point, named traces, gaps as empty cells, quoting from the CSV encoder', () => {
+  const csv = tracesCsv([
+    { name: 'train', x: [0, 1], y: [0.9, null] },
+    { x: [0], y: [Number.NaN] },
+    { name: 'a,b', x: [5], y: [1] },
+  ]);
+  assert.equal(csv, 'trace,x,y\ntrain,0,0.9\ntrain,1,\n2,0,NaN\n"a,b",5,1\n');
 });

@@ -1,8 +1,9 @@
 /**
- * Pure helpers of the Visdom panels: the plotly layout a panel is drawn with, the image sources allowed, and test
- * ids from window ids.
+ * Pure helpers of the Visdom panels: the plotly layout a panel is drawn with, the image sources and traces allowed,
+ * a plot's CSV export, and test ids from window ids.
  */
 import type { PlotPanel, PlotTrace } from '../../server/protocol/visdom';
+import { toCsv } from '../lib/csv';
 
 /** Inline raster images only (no remote URL is fetched on the viewer's behalf, no SVG with scripts). */
 const IMAGE_SRC = /^data:image\/(png|jpeg|gif|webp|bmp);base64,[A-Za-z0-9+/=\s]*$/;
@@ -45,6 +46,22 @@ export function safeTraces(traces: readonly PlotTrace[]): PlotTrace[] {
     const { source: _remote, ...rest } = trace;
     return rest;
   });
+}
+
+/** A plot's points in long format (`trace,x,y`, one row per point; missing points as empty cells). */
+export function tracesCsv(traces: readonly PlotTrace[]): string {
+  const rows: (string | number | null)[][] = [];
+  traces.forEach((trace, index) => {
+    const x = Array.isArray(trace.x) ? (trace.x as unknown[]) : [];
+    const y = Array.isArray(trace.y) ? (trace.y as unknown[]) : [];
+    const name = trace.name ?? String(index + 1);
+    for (let i = 0; i < Math.max(x.length, y.length); i++) rows.push([name, cellOf(x[i]), cellOf(y[i])]);
+  });
+  return toCsv(['trace', 'x', 'y'], rows);
+}
+
+function cellOf(value: unknown): string | number | null {
+  return typeof value === 'number' || typeof value === 'string' ? value : null;
 }
 
 /** A window id as a test id segment (kebab-safe). */
