@@ -8,7 +8,10 @@
  * becomes a `DenseArray`; everything else is parsed exactly as `JSON.parse` would.
  */
 
-/** A rectangular numeric array read from JSON; `null`, NaN and ±Infinity are stored as NaN / ±Infinity. */
+/**
+ * A rectangular numeric array read from JSON; `null`, NaN and ±Infinity are stored as NaN / ±Infinity. `data` is a
+ * view on the parser's scratch space, valid until the next `parseDenseJson` call: copy what you keep.
+ */
 export class DenseArray {
   constructor(
     readonly shape: number[],
@@ -224,7 +227,10 @@ function scanArray(bytes: Uint8Array, start: number, out: Float64Array): Scan | 
   return null;
 }
 
-/** Reused between calls (the server parses one body at a time), so a large body costs one copy of its values. */
+/**
+ * Where dense arrays are read to, reused between calls: the server parses one body at a time and copies what it
+ * keeps, so a heatmap body allocates nothing the size of its values here.
+ */
 let scratch = new Float64Array(0);
 /** Scratch kept between calls: 1 M values (8 MB) covers heatmaps up to 1024 × 1024. */
 const KEPT_SCRATCH_VALUES = 1 << 20;
@@ -247,6 +253,8 @@ export function parseDenseJson(bytes: Uint8Array, options: DenseParseOptions): u
   const source = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let copiedTo = 0;
   let replaced = false;
+  /** Values of this document already in `scratch`. */
+  let used = 0;
   let i = 0;
   const n = bytes.length;
   while (i < n) {
@@ -274,13 +282,15 @@ export function parseDenseJson(bytes: Uint8Array, options: DenseParseOptions): u
       i++;
       continue;
     }
-    // Every value takes at least two bytes ("0,"), so the rest of the body bounds the array's length.
-    const bound = (n - i) >> 1;
-    // Past maxValues the scan only counts (a typed array ignores writes beyond its end), then the array is refused.
-    const needed = Math.min(bound, options.maxValues);
-    if (scratch.length < needed)
-      scratch = new Float64Array(Math.min(Math.max(needed, scratch.length * 2), options.maxValues));
-    const measured = scanArray(bytes, i, scratch);
+    // Every value takes at least two bytes ("0,"), so the rest of the body bounds the array's length. Past
+    // maxValues the scan only counts (a typed array ignores writes beyond its end), then the array is refused.
+    const room = Math.min((n - i) >> 1, options.maxValues);
+    if (scratch.length - used < room) {
+      // Arrays already read keep the old buffer alive through their views.
+      scratch = new Float64Array(Math.min(Math.max(room, scratch.length * 2), options.maxValues));
+      used = 0;
+    }
+    const measured = scanArray(bytes, i, scratch.subarray(used));
     if (measured === null || measured.values < minValues) {
       i++;
       continue;
@@ -290,7 +300,8 @@ export function parseDenseJson(bytes: Uint8Array, options: DenseParseOptions): u
         `array of shape [${measured.shape.join(', ')}] has ${measured.values} values, more than ${options.maxValues}`,
       );
     }
-    const data = scratch.slice(0, measured.values);
+    const data = scratch.subarray(used, used + measured.values);
+    used += measured.values;
     parts.push(source.subarray(copiedTo, i), Buffer.from(`{"$dense":${dense.length}}`));
     dense.push(new DenseArray(measured.shape, data));
     i = measured.end;

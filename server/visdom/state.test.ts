@@ -186,3 +186,23 @@ test('untitled client windows are bounded: the oldest window closes past MAX_WIN
   assert.equal(panels.has('window_0'), false);
   assert.equal(panels.has(`window_${(MAX_WINDOWS + 4).toString(16)}`), true);
 });
+
+test('what a window keeps is copied out of the parser: a later body does not change an earlier layout', () => {
+  const { sink, state } = fresh();
+  const ticks = Array.from({ length: 100 }, (_, i) => i * 0.5);
+  send(state, '/events', {
+    eid: 'main',
+    win: 'plot',
+    data: [{ x: ticks, y: ticks, type: 'scatter' }],
+    layout: { xaxis: { tickvals: ticks } },
+  });
+  // The next body's dense arrays are read into the same scratch space.
+  send(state, '/events', {
+    eid: 'main',
+    win: 'mem',
+    data: [{ z: [Array.from({ length: 200 }, () => 7)], type: 'heatmap' }],
+  });
+  const plot = sink.env('main').panels.get('plot') as PlotPanel;
+  assert.deepEqual((plot.layout.xaxis as { tickvals: number[] }).tickvals, ticks);
+  assert.deepEqual(plot.traces[0].x, ticks);
+});

@@ -11,6 +11,7 @@ import {
   heatmapValues,
   objectField,
   optionalString,
+  plainJson,
   tracesOf,
   VisdomRequestError,
   winOf,
@@ -186,7 +187,7 @@ export class VisdomState {
       if (refused !== null && traces !== null)
         return `win is not scatter, heatmap, custom, image_history, embeddings, or text; was ${refused}`;
       const appended = updatePlot(panel, traces, name, body.append === true, body.delete === true);
-      Object.assign(panel.layout, layout);
+      Object.assign(panel.layout, plainJson(layout));
       if (title !== null) panel.title = title;
       panel.version++;
       this.sink.putPanel(eid, panel, appended ?? undefined);
@@ -281,7 +282,7 @@ export class VisdomState {
       return {
         kind: 'heatmap',
         tensorValues: heatmapValues(traces[index].z, `data[${index}]`),
-        trace,
+        trace: plainJson(trace) as Body,
         axes: [axisLabel(opts.ylabel, 'row'), axisLabel(opts.xlabel, 'column')],
       };
     }
@@ -294,7 +295,14 @@ export class VisdomState {
       const item = imageItem(traces[0].content, 'data[0].content');
       return { kind: 'image', win: '', title: title || item.caption, images: [item], selected: 0, version: 1 };
     }
-    return { kind: 'plot', win: '', title, traces: toPlotTraces(traces), layout: { ...layout }, version: 1 };
+    return {
+      kind: 'plot',
+      win: '',
+      title,
+      traces: toPlotTraces(traces),
+      layout: plainJson(layout) as Body,
+      version: 1,
+    };
   }
 
   private replaceWindow(
