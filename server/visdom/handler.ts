@@ -83,7 +83,10 @@ export function createVisdomHandler(options: VisdomHandlerOptions): VisdomHandle
       }
       if (method === 'POST' && (route === '/' || route === '') && token !== null) {
         readBody(req).then(
-          (bytes) => loginAnswer(res, bytes, token, login ?? ''),
+          (body) => {
+            loginAnswer(res, body.bytes, token, login ?? '');
+            body.release();
+          },
           (error: unknown) => fail(res, error),
         );
         return;
@@ -115,11 +118,13 @@ export function createVisdomHandler(options: VisdomHandlerOptions): VisdomHandle
         return;
       }
       readBody(req).then(
-        (bytes) => {
+        (body) => {
           try {
-            reply(res, 200, dispatch(state, route, bytes));
+            reply(res, 200, dispatch(state, route, body.bytes));
           } catch (error) {
             fail(res, error);
+          } finally {
+            body.release();
           }
         },
         (error: unknown) => fail(res, error),
@@ -236,34 +241,74 @@ function reply(res: ServerResponse, status: number, text: string): void {
   res.end(text);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+/** Body buffers kept for reuse: a 1.3 MB heatmap body per call would otherwise be a fresh allocation each time. */
+const freeBodies: Buffer[] = [];
+const KEPT_BODIES = 4;
+const KEPT_BODY_BYTES = 16 * 1024 * 1024;
+
+interface ReceivedBody {
+  bytes: Buffer;
+  /** Hand the buffer back once nothing reads it any more (the answer is computed synchronously from it). */
+  release(): void;
+}
+
+function takeBuffer(size: number): Buffer {
+  const index = freeBodies.findIndex((b) => b.length >= size);
+  if (index >= 0) return freeBodies.splice(index, 1)[0];
+  return Buffer.allocUnsafe(Math.max(size, 1 << 21));
+}
+
+function giveBack(buffer: Buffer): void {
+  if (buffer.length > KEPT_BODY_BYTES) return;
+  freeBodies.push(buffer);
+  if (freeBodies.length > KEPT_BODIES) freeBodies.sort((a, b) => b.length - a.length).pop();
+}
+
+function readBody(req: IncomingMessage): Promise<ReceivedBody> {
   return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
+    const declared = Number(req.headers['content-length'] ?? Number.NaN);
     if (declared > VISDOM_MAX_BODY_BYTES) {
       req.resume();
       reject(new VisdomRequestError(`body of ${declared} bytes exceeds ${VISDOM_MAX_BODY_BYTES}`, 413));
       return;
     }
+    // With a Content-Length (the Python client always sends one) the body goes straight into a reused buffer.
+    let pooled: Buffer | null = Number.isInteger(declared) && declared > 0 ? takeBuffer(declared) : null;
     const chunks: Buffer[] = [];
     let size = 0;
     let failed = false;
+    const fail = (error: unknown) => {
+      if (failed) return;
+      failed = true;
+      chunks.length = 0;
+      if (pooled !== null) giveBack(pooled);
+      pooled = null;
+      reject(error);
+    };
     req.on('data', (chunk: Buffer) => {
       if (failed) return;
-      size += chunk.length;
-      if (size > VISDOM_MAX_BODY_BYTES) {
-        failed = true;
-        chunks.length = 0;
-        reject(new VisdomRequestError(`body exceeds ${VISDOM_MAX_BODY_BYTES} bytes`, 413));
+      if (size + chunk.length > VISDOM_MAX_BODY_BYTES) {
+        fail(new VisdomRequestError(`body exceeds ${VISDOM_MAX_BODY_BYTES} bytes`, 413));
         return;
       }
-      chunks.push(chunk);
+      if (pooled !== null && chunks.length === 0 && size + chunk.length <= pooled.length) chunk.copy(pooled, size);
+      else chunks.push(chunk);
+      size += chunk.length;
     });
-    req.on('error', (error) => {
-      if (!failed) reject(error);
-      failed = true;
-    });
+    req.on('error', fail);
     req.on('end', () => {
-      if (!failed) resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+      if (failed) return;
+      if (pooled !== null && chunks.length === 0) {
+        const buffer = pooled;
+        resolve({ bytes: buffer.subarray(0, size), release: () => giveBack(buffer) });
+        return;
+      }
+      // No length given, or more arrived than it said: assemble the pieces.
+      const parts =
+        pooled === null ? chunks : [pooled.subarray(0, size - chunks.reduce((a, c) => a + c.length, 0)), ...chunks];
+      const bytes = Buffer.concat(parts, size);
+      if (pooled !== null) giveBack(pooled);
+      resolve({ bytes, release: () => undefined });
     });
   });
 }
