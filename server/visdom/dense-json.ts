@@ -45,6 +45,7 @@ const BACKSLASH = 0x5c;
 const OPEN = 0x5b;
 const CLOSE = 0x5d;
 const COMMA = 0x2c;
+const SPACE = 0x20;
 const MINUS = 0x2d;
 const PLUS = 0x2b;
 const DOT = 0x2e;
@@ -177,6 +178,8 @@ function scanArray(bytes: Uint8Array, start: number, out: Float64Array): Scan | 
       else value = mantissa * 10 ** exponent;
       out[values++] = negative ? -value : value;
       leaves++;
+      // Python separates values with ", ": step over it here rather than through the loop's other cases.
+      if (bytes[i] === COMMA) i += bytes[i + 1] === SPACE ? 2 : 1;
       continue;
     }
     if (c === COMMA || isSpace(c)) {
