@@ -78,7 +78,21 @@ const num = (text, re) => {
   return m ? Number(m[1]) : 0;
 };
 
+/** The Python client's tests need python3 with numpy: install Debian's packages when root, else they skip. */
+function ensurePythonNumpy() {
+  const probe = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
+  if (probe.status === 0) return;
+  const command = 'apt-get update && apt-get install -y python3 python3-numpy';
+  if (typeof process.getuid === 'function' && process.getuid() === 0) {
+    console.log(`[test] python3 with numpy not found; installing Debian's packages: ${command}`);
+    spawnSync('bash', ['-c', `DEBIAN_FRONTEND=noninteractive ${command}`], { stdio: 'inherit' });
+  } else {
+    console.error(`[test] python3 with numpy is missing; the Python client tests will skip. Install: sudo ${command}`);
+  }
+}
+
 if (only !== 'unit') ensureChromium();
+if (only !== 'e2e') ensurePythonNumpy();
 
 if (only === 'all') {
   add(
@@ -92,7 +106,9 @@ if (only === 'all') {
   );
 }
 if (only !== 'e2e') {
-  const files = ['engine', 'server', 'components', 'scripts', 'app'].flatMap((d) => findTests(join(root, d)));
+  const files = ['engine', 'server', 'components', 'scripts', 'app', 'clients'].flatMap((d) =>
+    findTests(join(root, d)),
+  );
   add(
     'unit',
     await run(
