@@ -13,6 +13,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { assertPositiveInteger, assertShape } from '../../util/assert-shape';
+import { contentWeights } from '../content-addressing';
+import { eraseAndWrite } from '../erase-write';
+import { updatePrecedence } from '../temporal-linkage';
 import type { MemoryModule, MemoryState, MemoryStepDebug, MemoryStepResult } from '../types';
 import type { ElementStore, ElementUndo } from './element-store';
 import { INDEX_TYPES, resolveIndexType } from './index/create-index';
@@ -252,9 +255,9 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
       controls.interpolationGate,
       controls.writeGate,
     );
-    const memory = ops.eraseAndWrite(rows, writeWeights, controls.eraseVector, controls.writeVector);
+    const memory = eraseAndWrite(rows, writeWeights, controls.eraseVector, controls.writeVector);
     const candidateMask = floats((p) => p.candidateMask, [batch, readHeads, visible]) as tf.Tensor3D;
-    const content = ops.maskedContentWeights(memory, controls.readKeys, controls.readStrengths, candidateMask);
+    const content = contentWeights(memory, controls.readKeys, controls.readStrengths, candidateMask);
     let links: tf.Tensor3D | null = null;
     let precedence: tf.Tensor2D | null = null;
     let readWeights = content;
@@ -268,7 +271,7 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
         [batch, visible],
       ) as tf.Tensor2D;
       links = ops.updateVisibleLinks(prevLinks, prevPrecedence, writeWeights, visibleMask);
-      precedence = ops.updatePrecedence(prevPrecedence, writeWeights);
+      precedence = updatePrecedence(prevPrecedence, writeWeights);
       readWeights = ops.mixReadModes(links, prevReadWeights, content, controls.readModes);
     }
     const readVectors = tf.matMul(readWeights, memory) as tf.Tensor3D;
