@@ -6,10 +6,12 @@
  * the visible set: the step calls `eraseAndWrite`, `contentWeights` (with a candidate mask) and `updatePrecedence`
  * directly, and the link update and read-mode mix below only build the visible set's masks around
  * `updateLinkMatrix`, `directionalWeights` and `readWeighting`. What is sparse-only lives here: the gathers and
- * SAM's write weighting. Selections use one-hot matrix products rather than `gather`, whose gradient needs
- * UnsortedSegmentSum (missing on wasm) — a matMul's gradient exists on every backend.
+ * SAM's write weighting. Rows come out of the journal by `gatherRows` (host loops, scatter-add gradient); the
+ * small selections use one-hot matrix products rather than `gather`, whose gradient needs UnsortedSegmentSum
+ * (missing on wasm) — a matMul's gradient exists on every backend.
  */
 import * as tf from '@tensorflow/tfjs';
+import { gatherRows } from '../../util/row-gather';
 import { readWeighting } from '../read-weighting';
 import { directionalWeights, offDiagonal, updateLinkMatrix } from '../temporal-linkage';
 
@@ -27,8 +29,7 @@ export function oneHotFloat(indices: tf.Tensor, depth: number): tf.Tensor {
  * @param journal `[batch, J, W]`
  */
 export function gatherVisibleRows(hostRows: tf.Tensor3D, journalIndex: tf.Tensor2D, journal: tf.Tensor3D): tf.Tensor3D {
-  const select = oneHotFloat(journalIndex, journal.shape[1]) as tf.Tensor3D;
-  return tf.add(hostRows, tf.matMul(select, journal));
+  return tf.add(hostRows, gatherRows(journal, journalIndex));
 }
 
 /**
