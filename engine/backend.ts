@@ -11,6 +11,7 @@
  */
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
+import { prepareWebGpuBackend } from './webgpu-kernels';
 import { describeAdapter, type GpuAdapterSummary, openWebGpuAdapter, releaseWebGpu } from './webgpu-adapter';
 
 /** Names accepted in `ENGRAM_BACKEND`. */
@@ -79,8 +80,10 @@ export const nodeBackendLoader: BackendLoader = {
   loadPackage(packageName) {
     runtimeRequire(packageName);
   },
-  activate(tfjsBackend) {
-    return tf.setBackend(tfjsBackend);
+  async activate(tfjsBackend) {
+    const ok = await tf.setBackend(tfjsBackend);
+    if (ok && tfjsBackend === 'webgpu') prepareWebGpuBackend();
+    return ok;
   },
   openGpuAdapter: openWebGpuAdapter,
   releaseGpu: releaseWebGpu,
