@@ -76,7 +76,8 @@ export function describeAdapter(adapter: GpuAdapterSummary): string {
   const { limits } = adapter;
   return (
     `${name}${detail ? ` (${detail})` : ''}${adapter.software ? ', software' : ''}; ` +
-    `max buffer ${mebibytes(limits.maxBufferSize)}, storage binding ${mebibytes(limits.maxStorageBufferBindingSize)}, ` +
+    `max buffer ${mebibytes(limits.maxBufferSize)}, ` +
+    `storage binding ${mebibytes(limits.maxStorageBufferBindingSize)}, ` +
     `workgroup ${limits.maxComputeInvocationsPerWorkgroup} invocations, ` +
     `shared ${limits.maxComputeWorkgroupStorageSize} B`
   );
