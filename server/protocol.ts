@@ -79,6 +79,24 @@ export interface RunFailure {
   timestep?: number | null;
 }
 
+/**
+ * Where a run's engine computes: the tfjs backend and, on webgpu, the GPU adapter. Reported by the training worker
+ * when it starts; absent for a run without a live worker (not persisted).
+ */
+export interface EngineInfo {
+  /** `webgpu`, `wasm`, `cpu`, `tensorflow`, `tensorflow-gpu`, or `synthetic` for the synthetic trainer. */
+  backend: string;
+  adapter?: {
+    vendor: string;
+    architecture: string;
+    description: string;
+    /** A CPU implementation of WebGPU (lavapipe, SwiftShader): works, but no faster than wasm. */
+    software: boolean;
+    /** Selected WebGPU limits (bytes, invocations). */
+    limits: Record<string, number>;
+  };
+}
+
 export interface RunSummary {
   id: string;
   name: string;
@@ -93,6 +111,8 @@ export interface RunSummary {
   metricName: string;
   itPerSec: number | null;
   failure: RunFailure | null;
+  /** The backend (and GPU adapter) of the live worker, once it reported ready. */
+  engine?: EngineInfo;
 }
 
 // ---------------------------------------------------------------------------------------------- metrics

@@ -353,6 +353,8 @@ export class RunManager {
     const run = live.run;
     switch (message.type) {
       case 'ready':
+        run.engine = message.engine;
+        this.broadcast(live);
         break;
       case 'iteration': {
         run.iteration = message.point.iteration;

@@ -11,7 +11,7 @@ import { MetricsChart } from '../charts/MetricsChart';
 import { useThrottled } from '../charts/use-throttled';
 import { downloadBlob, metricsCsvFile, snapshotZip } from '../export/browser';
 import { command } from '../live/commands';
-import { formatLoss, modelLabel } from '../runs/format';
+import { engineDetails, engineLabel, formatLoss, modelLabel } from '../runs/format';
 import { runViewSelectors, shownFrame } from '../state/store';
 import { useDashboardStore, useDashboardStoreApi } from '../state/StoreProvider';
 import { ConnectionBadge } from './ConnectionBadge';
@@ -206,6 +206,11 @@ export function RunView({ runId }: { runId: string }) {
         {run ? (
           <span className="muted mono model">
             {run.config.task} · {modelLabel(run)}
+          </span>
+        ) : null}
+        {run?.engine ? (
+          <span className="muted mono" data-testid="run-backend" title={engineDetails(run.engine)}>
+            {engineLabel(run.engine)}
           </span>
         ) : null}
         <span className="spacer" />

@@ -1,5 +1,5 @@
 /** Small display formatters shared by the runs table and the run header. */
-import type { RunSummary } from '../../server/protocol';
+import type { EngineInfo, RunSummary } from '../../server/protocol';
 
 export function formatLoss(v: number | null | undefined): string {
   if (v === null || v === undefined) return '—';
@@ -10,6 +10,22 @@ export function formatLoss(v: number | null | undefined): string {
 export function modelLabel(run: RunSummary): string {
   const c = run.config;
   return `${c.memory_type ?? '?'} N${c.mem_slot} W${c.mem_size} R${c.read_heads} · ${c.rnn_type ?? ''}${c.nhid ?? ''}`;
+}
+
+/** The run's backend for the header, e.g. `webgpu · nvidia hopper` or `webgpu · mesa software (software)`. */
+export function engineLabel(engine: EngineInfo): string {
+  const adapter = engine.adapter;
+  if (adapter === undefined) return engine.backend;
+  const name = [adapter.vendor, adapter.architecture].filter((part) => part !== '').join(' ') || 'unknown adapter';
+  return `${engine.backend} · ${name}${adapter.software ? ' (software)' : ''}`;
+}
+
+/** The adapter's description and limits, one per line (the header's tooltip). */
+export function engineDetails(engine: EngineInfo): string {
+  const adapter = engine.adapter;
+  if (adapter === undefined) return `tfjs backend ${engine.backend}`;
+  const limits = Object.entries(adapter.limits).map(([name, value]) => `${name} ${value}`);
+  return [adapter.description, ...limits].filter((line) => line !== '').join('\n');
 }
 
 export function formatAge(ms: number): string {

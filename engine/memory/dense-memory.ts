@@ -12,6 +12,7 @@ import { assertDenseState, denseMemoryStep } from './dense-step';
 import type { DenseMemoryState, DenseStepTrace } from './dense-step';
 import { computeInterfaceRaw, interfaceParameterShapes, parseInterface } from './interface';
 import type { MemoryInterface } from './interface';
+import { hasSynchronousReadback, tensorsLiveOnDevice } from '../util/device-backend';
 import { fusedMemoryStepFromRaw } from './fused/fused-memory-step';
 import { offDiagonal } from './temporal-linkage';
 import type { MemoryModule, MemoryStepResult } from './types';
@@ -34,7 +35,9 @@ export interface DenseMemoryConfig {
   readonly seed?: number;
   /**
    * Run each step as one fused op with an analytic gradient (`fused/fused-memory-step.ts`) instead of one tfjs op
-   * per mechanism. Same numbers and gradients; 1.2–6× faster per step on wasm, 20–60× on cpu. Default true.
+   * per mechanism. Same numbers and gradients; 1.2–6× faster per step on wasm, 20–60× on cpu. Default: true where
+   * tensors live in host memory (cpu, wasm, tensorflow); false on a GPU backend, where the plain ops stay on the
+   * device (the fused kernel is JS on typed arrays and would read every step back).
    */
   readonly fused?: boolean;
 }
@@ -111,7 +114,13 @@ export class DenseMemory implements MemoryModule<DenseMemoryState> {
     this.cellSize = config.cellSize;
     this.readHeads = config.readHeads;
     this.independentLinears = config.independentLinears ?? false;
-    this.fused = config.fused ?? true;
+    this.fused = config.fused ?? !tensorsLiveOnDevice();
+    if (this.fused && !hasSynchronousReadback()) {
+      throw new Error(
+        `DenseMemory: config.fused runs the memory step on host typed arrays, which needs a synchronous readback; ` +
+          `the '${tf.getBackend()}' backend has none in Node. Leave 'fused' unset to use the plain tfjs ops.`,
+      );
+    }
     this.parameterShapes = interfaceParameterShapes(
       this.inputSize,
       this.readHeads,

@@ -12,6 +12,7 @@
  * O(N) per step.
  */
 import * as tf from '@tensorflow/tfjs';
+import { hasSynchronousReadback } from '../../util/device-backend';
 import { assertPositiveInteger, assertShape } from '../../util/assert-shape';
 import { contentWeights } from '../content-addressing';
 import { eraseAndWrite } from '../erase-write';
@@ -97,6 +98,14 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
     readonly temporal: boolean,
     private readonly seed: number,
   ) {
+    if (!hasSynchronousReadback()) {
+      // The index, row store and link lists live on the host and every step reads keys and weights back.
+      throw new Error(
+        `${name}: the sparse memories keep their nearest-neighbour index, row store and sparse links on the host ` +
+          `and read each step's keys and weights back synchronously; the '${tf.getBackend()}' backend has no ` +
+          'synchronous readback in Node. Run SAM/SDNC on wasm or cpu (ENGRAM_BACKEND=wasm).',
+      );
+    }
     for (const option of [
       'inputSize',
       'memorySize',
