@@ -6,82 +6,79 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, failure } from './errors';
 import { tensorValues } from './frame-codec';
-import { encodeNpy } from './npy';
-import { HTTP_STATUS, MAX_PAYLOAD_BYTES, type Ack } from './protocol';
+import {
+  encodeNpy,
+  HTTP_ROUTES,
+  HTTP_STATUS,
+  MAX_PAYLOAD_BYTES,
+  MAX_STEP_ITERATIONS,
+  type Ack,
+  type HttpRouteName,
+} from './protocol';
 import type { RunManager } from './run-manager';
 import { asObject, describe, integerField, optionalString, positiveNumberField, type Fields } from './validate';
 
-type Route = (match: RegExpMatchArray, url: URL, body: () => Promise<Fields>) => Promise<unknown>;
+type Handler = (params: RouteParams, url: URL, body: () => Promise<Fields>) => Promise<unknown>;
+
+interface RouteParams {
+  id: string;
+  iteration: string;
+}
 
 export type ApiHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
+/** A route template of HTTP_ROUTES as a pattern: `:id` and `:iteration` match one path segment each. */
+function compile(path: string): RegExp {
+  return new RegExp(`^${path.replace(/:(id|iteration)/g, '(?<$1>[^/]+)')}/?$`);
+}
+
 export function createApiHandler(manager: RunManager): ApiHandler {
-  const routes: { method: string; pattern: RegExp; route: Route }[] = [
-    { method: 'GET', pattern: /^\/api\/runs\/?$/, route: async () => manager.list() },
-    {
-      method: 'POST',
-      pattern: /^\/api\/runs\/?$/,
-      route: async (_m, _u, body) => {
-        const p = await body();
-        return manager.create(asObject(p.config, 'config'), optionalString(p, 'name', 200));
-      },
+  const handlers: Record<Exclude<HttpRouteName, 'frame'>, Handler> = {
+    listRuns: async () => manager.list(),
+    createRun: async (_p, _u, body) => {
+      const p = await body();
+      return manager.create(asObject(p.config, 'config'), optionalString(p, 'name', 200));
     },
-    { method: 'GET', pattern: /^\/api\/runs\/([^/]+)$/, route: async (m) => manager.get(decode(m[1])) },
-    { method: 'POST', pattern: /^\/api\/runs\/([^/]+)\/pause$/, route: async (m) => manager.pause(decode(m[1])) },
-    { method: 'POST', pattern: /^\/api\/runs\/([^/]+)\/resume$/, route: async (m) => manager.resume(decode(m[1])) },
-    { method: 'POST', pattern: /^\/api\/runs\/([^/]+)\/stop$/, route: async (m) => manager.stop(decode(m[1])) },
-    {
-      method: 'POST',
-      pattern: /^\/api\/runs\/([^/]+)\/step$/,
-      route: async (m, _u, body) => manager.step(decode(m[1]), integerField(await body(), 'n', 1, 100_000, true)),
+    getRun: async (p) => manager.get(decode(p.id)),
+    pause: async (p) => manager.pause(decode(p.id)),
+    resume: async (p) => manager.resume(decode(p.id)),
+    stop: async (p) => manager.stop(decode(p.id)),
+    step: async (p, _u, body) =>
+      manager.step(decode(p.id), integerField(await body(), 'n', 1, MAX_STEP_ITERATIONS, true)),
+    configure: async (p, _u, body) => {
+      const fields = await body();
+      return manager.configure(
+        decode(p.id),
+        positiveNumberField(fields, 'lr'),
+        integerField(fields, 'summarize_freq', 1, 1_000_000_000, false),
+      );
     },
-    {
-      method: 'POST',
-      pattern: /^\/api\/runs\/([^/]+)\/configure$/,
-      route: async (m, _u, body) => {
-        const p = await body();
-        return manager.configure(
-          decode(m[1]),
-          positiveNumberField(p, 'lr'),
-          integerField(p, 'summarize_freq', 1, 1_000_000_000, false),
-        );
-      },
+    capture: async (p) => {
+      await manager.capture(decode(p.id));
+      return null;
     },
-    {
-      method: 'POST',
-      pattern: /^\/api\/runs\/([^/]+)\/capture$/,
-      route: async (m) => {
-        await manager.capture(decode(m[1]));
-        return null;
-      },
-    },
-    {
-      method: 'GET',
-      pattern: /^\/api\/runs\/([^/]+)\/metrics$/,
-      route: async (m, url) => manager.metrics(decode(m[1]), queryInteger(url, 'since') ?? 0),
-    },
-    {
-      method: 'GET',
-      pattern: /^\/api\/runs\/([^/]+)\/frames$/,
-      route: async (m) => ({ iterations: manager.frameIterations(decode(m[1])) }),
-    },
-  ];
-  const framePattern = /^\/api\/runs\/([^/]+)\/frames\/([^/]+)$/;
+    metrics: async (p, url) => manager.metrics(decode(p.id), queryInteger(url, 'since') ?? 0),
+    frames: async (p) => ({ iterations: manager.frameIterations(decode(p.id)) }),
+  };
+  const routes = (Object.keys(HTTP_ROUTES) as HttpRouteName[]).map((name) => ({
+    name,
+    method: HTTP_ROUTES[name].method,
+    pattern: compile(HTTP_ROUTES[name].path),
+  }));
 
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
-    const body = () => readJsonBody(req);
-    const frameMatch = url.pathname.match(framePattern);
-    if (frameMatch !== null && method === 'GET') {
-      void serveFrame(manager, frameMatch, url, res);
-      return;
-    }
-    for (const { method: routeMethod, pattern, route } of routes) {
+    for (const { name, method: routeMethod, pattern } of routes) {
       const match = url.pathname.match(pattern);
       if (match === null || routeMethod !== method) continue;
-      route(match, url, body).then(
-        (data) => sendJson(res, method === 'POST' && pattern === routes[1].pattern ? 201 : 200, { ok: true, data }),
+      const params = { id: '', iteration: '', ...match.groups };
+      if (name === 'frame') {
+        void serveFrame(manager, params, url, res);
+        return;
+      }
+      handlers[name](params, url, () => readJsonBody(req)).then(
+        (data) => sendJson(res, name === 'createRun' ? 201 : 200, { ok: true, data }),
         (error: unknown) => sendError(res, error, `${method} ${url.pathname}`),
       );
       return;
@@ -90,12 +87,12 @@ export function createApiHandler(manager: RunManager): ApiHandler {
   };
 }
 
-async function serveFrame(manager: RunManager, match: RegExpMatchArray, url: URL, res: ServerResponse): Promise<void> {
+async function serveFrame(manager: RunManager, params: RouteParams, url: URL, res: ServerResponse): Promise<void> {
   try {
-    const runId = decode(match[1]);
-    const iteration = Number(match[2]);
+    const runId = decode(params.id);
+    const iteration = Number(params.iteration);
     if (!Number.isInteger(iteration) || iteration < 0)
-      throw new ApiError('bad_request', `iteration must be a non-negative integer, got ${describe(match[2])}`);
+      throw new ApiError('bad_request', `iteration must be a non-negative integer, got ${describe(params.iteration)}`);
     const format = url.searchParams.get('format') ?? 'json';
     if (format !== 'json' && format !== 'npy')
       throw new ApiError('bad_request', `format must be json or npy, got ${describe(format)}`);

@@ -12,7 +12,16 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ApiError } from './errors';
 import { decodeFrameBlob, encodeFrameBlob, toWireFrame } from './frame-codec';
-import type { MetricPoint, RunConfig, RunConfigInput, RunFailure, RunState, RunSummary, WireFrame } from './protocol';
+import {
+  MAX_STEP_ITERATIONS,
+  type MetricPoint,
+  type RunConfig,
+  type RunConfigInput,
+  type RunFailure,
+  type RunState,
+  type RunSummary,
+  type WireFrame,
+} from './protocol';
 import type { Storage, StoredRun } from './storage';
 import { describe } from './validate';
 import type { FromWorker, PackedFrame, RunHooks, ToWorker, WorkerCommand } from './worker/messages';
@@ -32,6 +41,8 @@ export interface RunManagerOptions {
   workerMaxOldGenerationMb: number;
   /** Accept `_`-prefixed hook fields in run configs (tests and benchmarks only). */
   testHooks: boolean;
+  /** Set in each worker's environment on top of the server's (e.g. ENGRAM_BACKEND). */
+  workerEnv: Readonly<Record<string, string>>;
 }
 
 interface PendingReply {
@@ -50,7 +61,6 @@ interface LiveRun {
   lastBroadcast: number;
 }
 
-const STEP_MAX = 100_000;
 /** Summaries are rebroadcast at most this often while only the iteration changes (state changes go at once). */
 const SUMMARY_INTERVAL_MS = 250;
 
@@ -198,8 +208,8 @@ export class RunManager {
   }
 
   async step(runId: string, n: number): Promise<RunSummary> {
-    if (!Number.isInteger(n) || n < 1 || n > STEP_MAX)
-      throw new ApiError('bad_request', `n must be an integer in [1, ${STEP_MAX}], got ${describe(n)}`);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_STEP_ITERATIONS)
+      throw new ApiError('bad_request', `n must be an integer in [1, ${MAX_STEP_ITERATIONS}], got ${describe(n)}`);
     const live = this.require(runId);
     this.assertState(live, ['running', 'paused', 'interrupted'], 'step');
     this.ensureWorker(live);
@@ -308,6 +318,7 @@ export class RunManager {
 
   private spawn(live: LiveRun, checkpoint: Uint8Array | null, startPaused: boolean): void {
     const worker = new Worker(WORKER_BOOTSTRAP, {
+      env: { ...process.env, ...this.options.workerEnv },
       resourceLimits: { maxOldGenerationSizeMb: this.options.workerMaxOldGenerationMb },
     });
     live.worker = worker;

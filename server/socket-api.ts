@@ -5,7 +5,15 @@
  */
 import type { Server, Socket } from 'socket.io';
 import { failure } from './errors';
-import type { Ack, ClientToServerEvents, MetricPoint, RunSummary, ServerToClientEvents, WireFrame } from './protocol';
+import {
+  MAX_STEP_ITERATIONS,
+  type Ack,
+  type ClientToServerEvents,
+  type MetricPoint,
+  type RunSummary,
+  type ServerToClientEvents,
+  type WireFrame,
+} from './protocol';
 import type { RunListener, RunManager } from './run-manager';
 import { asObject, integerField, optionalString, positiveNumberField, runIdOf, type Fields } from './validate';
 import { toWireFrame } from './frame-codec';
@@ -97,7 +105,7 @@ export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunLis
     );
     socket.on(
       'training:step',
-      command('training:step', (p) => manager().step(runIdOf(p), integerField(p, 'n', 1, 100_000, true))),
+      command('training:step', (p) => manager().step(runIdOf(p), integerField(p, 'n', 1, MAX_STEP_ITERATIONS, true))),
     );
     socket.on(
       'training:stop',

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { Storage } from './storage';
-import { tempDataDir } from './test-helpers';
+import { tempDataDir } from './testing/test-server';
 
 test('over budget, every other frame of the oldest half goes; first, newest and pinned frames stay', () => {
   const dir = tempDataDir('storage');

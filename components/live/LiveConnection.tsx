@@ -10,6 +10,7 @@ import { useEffect } from 'react';
 import { io, type Socket } from 'socket.io-client';
 import {
   decodeFrame,
+  PROTOCOL_VERSION,
   socketParser,
   TOKEN_QUERY,
   type ClientToServerEvents,
@@ -37,7 +38,9 @@ export function LiveConnection() {
       parser: socketParser,
       reconnectionDelay: 250,
       reconnectionDelayMax: 2000,
-      ...(token ? { auth: { token }, query: { [TOKEN_QUERY]: token } } : {}),
+      // The server refuses another protocol version (protocol_mismatch), which the connection badge then shows.
+      auth: { protocolVersion: PROTOCOL_VERSION, ...(token ? { token } : {}) },
+      ...(token ? { query: { [TOKEN_QUERY]: token } } : {}),
     });
     // socket.io types acks under timeout() loosely; commands only need this narrow view of it.
     setCommandSocket(socket as unknown as CommandSocket);
@@ -52,6 +55,7 @@ export function LiveConnection() {
       const res = await command('run:subscribe', { runId });
       if (subscribed !== runId) return;
       if (res.ok) store.getState().applySnapshot(res.data);
+      else if (res.error.code === 'not_found') store.getState().setRunMissing(runId);
       else store.getState().setFrameError(`subscribe: ${res.error.message}`);
     };
 

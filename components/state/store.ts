@@ -50,6 +50,8 @@ export interface RunViewSlice {
   /** Newest iteration seen in a frame, for the "live" badge. */
   liveIteration: number | null;
   frameError: string | null;
+  /** The open run does not exist on the server (unknown id, or deleted): the page says so instead of loading. */
+  runMissing: boolean;
   openRun(runId: string | null, restore?: { timestep?: number; scrubIteration?: number | null }): void;
   applySnapshot(snapshot: RunSnapshot): void;
   appendMetrics(batch: MetricsBatch): void;
@@ -59,6 +61,7 @@ export interface RunViewSlice {
   scrubTo(iteration: number): void;
   setHistoryFrame(frame: DecodedFrame): void;
   setFrameError(message: string | null): void;
+  setRunMissing(runId: string): void;
   goLive(): void;
   setTimestep(timestep: number): void;
   setHighlightCell(cell: number | null): void;
@@ -151,6 +154,7 @@ export const createRunViewSlice: Slice<RunViewSlice> = (set, get) => ({
   frameLayoutKey: '',
   liveIteration: null,
   frameError: null,
+  runMissing: false,
   openRun: (runId, restore = {}) => {
     const scrub = restore.scrubIteration ?? null;
     set({
@@ -166,10 +170,12 @@ export const createRunViewSlice: Slice<RunViewSlice> = (set, get) => ({
       frameLayoutKey: '',
       liveIteration: null,
       frameError: null,
+      runMissing: false,
     });
   },
   applySnapshot: (snapshot) => {
     if (snapshot.run.id !== get().runId) return;
+    if (get().runMissing) set({ runMissing: false });
     get().upsertRun(snapshot.run);
     // A snapshot is the whole truth after a (re)subscribe: replace, then live batches append.
     set({ metrics: snapshot.metrics.slice(), frameIterations: snapshot.frameIterations.slice() });
@@ -208,6 +214,9 @@ export const createRunViewSlice: Slice<RunViewSlice> = (set, get) => ({
     set({ historyFrame: frame, frameError: null, ...frameState(frame, s.timestep) });
   },
   setFrameError: (frameError) => set({ frameError }),
+  setRunMissing: (runId) => {
+    if (runId === get().runId) set({ runMissing: true });
+  },
   goLive: () => {
     const s = get();
     set({
@@ -279,6 +288,7 @@ export const runViewSelectors = {
   metrics: (s: DashboardState) => s.metrics,
   highlightCell: (s: DashboardState) => s.highlightCell,
   frameError: (s: DashboardState) => s.frameError,
+  runMissing: (s: DashboardState) => s.runMissing,
   /** Timesteps of the shown frame (0 before the first frame). */
   timesteps: (s: DashboardState) => shownFrame(s)?.timesteps ?? 0,
   shownIteration: (s: DashboardState) => shownFrame(s)?.iteration ?? null,
