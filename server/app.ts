@@ -51,7 +51,11 @@ export interface EngramServer {
   close(): Promise<void>;
 }
 
-export const DEFAULT_FRAME_BUDGET: FrameBudget = { maxFrames: 200, maxBytes: 256 * 1024 * 1024 };
+export const DEFAULT_FRAME_BUDGET: FrameBudget = {
+  maxFrames: 200,
+  maxBytes: 256 * 1024 * 1024,
+  maxFrameBytes: 32 * 1024 * 1024,
+};
 
 export { isLoopback };
 

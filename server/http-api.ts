@@ -6,12 +6,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, failure } from './errors';
 import { tensorValues } from './frame-codec';
+import type { PackedFrame, PackedTensorInfo } from './worker/messages';
 import {
-  encodeNpy,
   HTTP_ROUTES,
   HTTP_STATUS,
   MAX_PAYLOAD_BYTES,
   MAX_STEP_ITERATIONS,
+  npyHeader,
+  routePath,
   type Ack,
   type HttpRouteName,
 } from './protocol';
@@ -58,7 +60,10 @@ export function createApiHandler(manager: RunManager): ApiHandler {
       return null;
     },
     metrics: async (p, url) => manager.metrics(decode(p.id), queryInteger(url, 'since') ?? 0),
-    frames: async (p) => ({ iterations: manager.frameIterations(decode(p.id)) }),
+    frames: async (p) => {
+      const runId = decode(p.id);
+      return { iterations: manager.frameIterations(runId), oversize: manager.oversizeFrames(runId) };
+    },
   };
   const routes = (Object.keys(HTTP_ROUTES) as HttpRouteName[]).map((name) => ({
     name,
@@ -107,7 +112,7 @@ async function serveFrame(manager: RunManager, params: RouteParams, url: URL, re
         throw new ApiError(
           'not_found',
           `frame ${iteration} of run ${runId} has no tensor ` +
-            `${describe(tensorName)}${layer === undefined ? '' : ` in layer ${layer}`} (has ${names})`,
+            `${describe(tensorName)}${layer === undefined ? '' : ` in layer ${layer}`} (has ${describe(names)})`,
         );
       }
     }
@@ -115,37 +120,108 @@ async function serveFrame(manager: RunManager, params: RouteParams, url: URL, re
       if (tensorName === null)
         throw new ApiError('bad_request', 'format=npy needs tensor=NAME (one .npy holds one array)');
       const tensor = tensors[0];
-      const bytes = encodeNpy(tensorValues(frame, tensor), tensor.shape);
+      const header = npyHeader(tensor.shape);
+      const values = tensorValues(frame, tensor);
       const fileName = safeFileName(`${runId}-${iteration}-${tensor.name}-${tensor.layer}`);
       res.writeHead(200, {
         'content-type': 'application/octet-stream',
-        'content-length': bytes.length,
+        'content-length': header.length + values.byteLength,
         'content-disposition': `attachment; filename="${fileName}.npy"`,
       });
-      res.end(bytes);
+      // Float32Array is host-endian; every platform Node runs on here is little-endian, as '<f4' says.
+      await streamOut(res, [header, new Uint8Array(values.buffer, values.byteOffset, values.byteLength)]);
       return;
     }
-    const data = {
-      runId,
-      iteration: frame.iteration,
-      timesteps: frame.timesteps,
-      capturedAt: frame.capturedAt,
-      tensors: tensors.map((t) => ({
-        name: t.name,
-        layer: t.layer,
-        shape: t.shape,
-        axes: t.axes,
-        range: t.range,
-        description: t.description,
-        // JSON has no NaN/Infinity: those values become null.
-        data: Array.from(tensorValues(frame, t), (v) => (Number.isFinite(v) ? v : null)),
-      })),
-    };
-    sendJson(res, 200, { ok: true, data });
+    const values = tensors.reduce((sum, t) => sum + t.byteLength / 4, 0);
+    if (values > MAX_JSON_FRAME_VALUES) {
+      const example = routePath('frame', { id: runId, iteration });
+      throw new ApiError(
+        'frame_too_large',
+        `frame ${iteration} holds ${values} values, more than the ${MAX_JSON_FRAME_VALUES} a JSON download may; ` +
+          `fetch one tensor at a time as .npy: ${example}?format=npy&tensor=${encodeURIComponent(tensors[0].name)}` +
+          ` (tensors: ${describe(tensors.map((t) => t.name).join(', '))})`,
+      );
+    }
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+    await streamOut(res, frameJsonPieces(runId, frame, tensors));
   } catch (error) {
     sendError(res, error, `GET ${url.pathname}`);
   }
 }
+
+/**
+ * The JSON of a stored frame (`{ok: true, data: {…, tensors: [{…, data: [numbers]}]}}`) in pieces of at most
+ * JSON_CHUNK_VALUES numbers, so formatting a large frame never holds the event loop for long. JSON has no NaN or
+ * Infinity: those values become null.
+ */
+function* frameJsonPieces(runId: string, frame: PackedFrame, tensors: readonly PackedTensorInfo[]): Generator<string> {
+  const head = { runId, iteration: frame.iteration, timesteps: frame.timesteps, capturedAt: frame.capturedAt };
+  yield `{"ok":true,"data":${JSON.stringify(head).slice(0, -1)},"tensors":[`;
+  for (const [i, t] of tensors.entries()) {
+    const info = {
+      name: t.name,
+      layer: t.layer,
+      shape: t.shape,
+      axes: t.axes,
+      range: t.range,
+      description: t.description,
+    };
+    yield `${i === 0 ? '' : ','}${JSON.stringify(info).slice(0, -1)},"data":[`;
+    const data = tensorValues(frame, t);
+    for (let start = 0; start < data.length; start += JSON_CHUNK_VALUES) {
+      const end = Math.min(data.length, start + JSON_CHUNK_VALUES);
+      const parts = new Array<string>(end - start);
+      for (let k = start; k < end; k++) parts[k - start] = Number.isFinite(data[k]) ? String(data[k]) : 'null';
+      yield `${start === 0 ? '' : ','}${parts.join(',')}`;
+    }
+    yield ']}';
+  }
+  yield ']}}';
+}
+
+/**
+ * Write pieces to a response one at a time, yielding to the event loop between them and waiting whenever the socket's
+ * buffer is full; a client that goes away ends it.
+ */
+async function streamOut(res: ServerResponse, pieces: Iterable<string | Uint8Array>): Promise<void> {
+  for (const piece of pieces) {
+    if (res.destroyed) return;
+    const chunks =
+      typeof piece === 'string'
+        ? [piece]
+        : Array.from({ length: Math.ceil(piece.length / BINARY_CHUNK_BYTES) }, (_, i) =>
+            piece.subarray(i * BINARY_CHUNK_BYTES, (i + 1) * BINARY_CHUNK_BYTES),
+          );
+    for (const chunk of chunks) {
+      if (!res.write(chunk)) await drained(res);
+      // Always a turn of the event loop too: a socket that took the bytes at once emits 'drain' on the next tick,
+      // which would chain every piece without letting anything else run.
+      await new Promise<void>((done) => setImmediate(done));
+      if (res.destroyed) return;
+    }
+  }
+  res.end();
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((done) => {
+    const finish = () => {
+      res.off('drain', finish);
+      res.off('close', finish);
+      done();
+    };
+    res.on('drain', finish);
+    res.on('close', finish);
+  });
+}
+
+/** Largest frame (in float values over the chosen tensors) served as JSON; larger ones are refused with a pointer
+ *  to the `.npy` download. About 10–20 MB of JSON. */
+export const MAX_JSON_FRAME_VALUES = 1_000_000;
+/** Numbers formatted per JSON piece: about a millisecond of work. */
+const JSON_CHUNK_VALUES = 8192;
+/** Bytes per write of a binary download. */
+const BINARY_CHUNK_BYTES = 1 << 20;
 
 function decode(segment: string): string {
   try {

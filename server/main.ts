@@ -19,6 +19,7 @@ async function main(): Promise<void> {
     frameBudget: {
       ...(options.maxFrames === undefined ? {} : { maxFrames: options.maxFrames }),
       ...(options.maxFrameMb === undefined ? {} : { maxBytes: options.maxFrameMb * 1024 * 1024 }),
+      ...(options.frameLimitMb === undefined ? {} : { maxFrameBytes: options.frameLimitMb * 1024 * 1024 }),
     },
     ...(options.next ? {} : { next: false as const }),
   });

@@ -30,6 +30,7 @@ export const ERROR_CODES = [
   'forbidden_origin',
   'forbidden_host', // no token is set and the Host header is not a loopback name (DNS rebinding)
   'protocol_mismatch', // the client speaks another PROTOCOL_VERSION
+  'frame_too_large', // a stored frame too large for the JSON download; the message points to the .npy one
   'internal', // sanitised; details are logged on the server only
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -300,6 +301,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   forbidden_origin: 403,
   forbidden_host: 403,
   protocol_mismatch: 400,
+  frame_too_large: 413,
   internal: 500,
 };
 

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ApiError } from './errors';
-import { decodeFrameBlob, encodeFrameBlob, toWireFrame } from './frame-codec';
+import { decodeFrameBlob, encodeFrameBlob, frameBytes, toWireFrame } from './frame-codec';
 import {
   MAX_STEP_ITERATIONS,
   type MetricPoint,
@@ -59,6 +59,9 @@ interface LiveRun {
   framesDirty: boolean;
   latestFrame: WireFrame | null;
   lastBroadcast: number;
+  /** Frames dropped for exceeding the single-frame limit, and the largest of them in bytes. */
+  oversizeFrames: number;
+  largestOversizeFrame: number;
 }
 
 /** Summaries are rebroadcast at most this often while only the iteration changes (state changes go at once). */
@@ -109,6 +112,8 @@ export class RunManager {
       pendingMetrics: [],
       summaryDirty: false,
       framesDirty: false,
+      oversizeFrames: 0,
+      largestOversizeFrame: 0,
       latestFrame: null,
       lastBroadcast: 0,
     };
@@ -140,6 +145,17 @@ export class RunManager {
     const blob = this.storage.getFrame(runId, iteration);
     if (blob === null) throw new ApiError('not_found', `run ${runId} has no stored frame at iteration ${iteration}`);
     return decodeFrameBlob(blob);
+  }
+
+  /** Frames of a run dropped for exceeding the single-frame limit (since this server started). */
+  oversizeFrames(runId: string): { count: number; largestBytes: number; limitBytes: number } | null {
+    const live = this.require(runId);
+    if (live.oversizeFrames === 0) return null;
+    return {
+      count: live.oversizeFrames,
+      largestBytes: live.largestOversizeFrame,
+      limitBytes: this.storage.maxFrameBytes,
+    };
   }
 
   /** The newest frame of a run: the live one, or after a restart the newest stored one. */
@@ -407,6 +423,19 @@ export class RunManager {
   }
 
   private onFrame(live: LiveRun, frame: PackedFrame, pinned: boolean): void {
+    const bytes = frameBytes(frame);
+    if (bytes > this.storage.maxFrameBytes) {
+      // Neither stored nor streamed: one such frame would cost every download and every viewer that much.
+      if (live.oversizeFrames === 0)
+        console.warn(
+          `[engram] run ${live.run.id}: a frame of ${megabytes(bytes)} exceeds the single-frame limit of ` +
+            `${megabytes(this.storage.maxFrameBytes)} (ENGRAM_FRAME_LIMIT_MB); its frames are dropped`,
+        );
+      live.oversizeFrames++;
+      live.largestOversizeFrame = Math.max(live.largestOversizeFrame, bytes);
+      live.worker?.postMessage({ type: 'frame-consumed' } satisfies ToWorker);
+      return;
+    }
     const wire = toWireFrame(live.run.id, frame);
     live.latestFrame = wire;
     this.storage.putFrame(live.run.id, frame.iteration, encodeFrameBlob(frame), pinned);
@@ -515,4 +544,8 @@ export class RunManager {
 function summary(run: StoredRun): RunSummary {
   const { hooks: _hooks, ...rest } = run;
   return { ...rest, config: { ...run.config }, failure: run.failure === null ? null : { ...run.failure } };
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }

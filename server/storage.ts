@@ -18,6 +18,8 @@ export interface FrameBudget {
   maxFrames: number;
   /** Most frame bytes kept per run. */
   maxBytes: number;
+  /** Largest single frame kept or streamed; a bigger one is dropped (and counted) so one download stays bounded. */
+  maxFrameBytes: number;
 }
 
 interface RunRow {
@@ -120,6 +122,11 @@ export class Storage {
       ),
       getCheckpoint: this.db.prepare('SELECT iteration, data FROM checkpoints WHERE run_id = ?'),
     };
+  }
+
+  /** The single-frame bound of the budget. */
+  get maxFrameBytes(): number {
+    return this.budget.maxFrameBytes;
   }
 
   close(): void {
