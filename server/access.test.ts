@@ -84,7 +84,7 @@ describe('on loopback without a token', () => {
     assert.match(await rawSocketConnect(server.url, `localhost:${server.port}`), /^40\{"sid"/);
   });
 
-  test('a client of another protocol version is refused with protocol_mismatch; one that says none is let in', async () => {
+  test('another protocol version is refused with protocol_mismatch; a client that says none is let in', async () => {
     const refused = await socketError(server.url, { auth: { protocolVersion: PROTOCOL_VERSION + 1 } });
     assert.match(refused, /^protocol_mismatch: this server speaks protocol 1, the client 2/);
     assert.equal(await socketError(server.url, { auth: { protocolVersion: PROTOCOL_VERSION } }), 'connected');

@@ -11,12 +11,14 @@ import type { Duplex } from 'node:stream';
 import { Server } from 'socket.io';
 import { createAccessControl, isLoopback, type AccessRequest } from './auth';
 import { ConnectionTracker } from './connections';
-import { ApiError } from './errors';
+import { allowedDevOrigins } from './dev-origins';
+import { ApiError, StartupError } from './errors';
 import { createApiHandler, sendError, sendJson, type ApiHandler } from './http-api';
 import { loadNextApp, type NextApp } from './next-app';
 import { MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, socketParser } from './protocol';
 import { RunManager, type RunListener, type RunManagerOptions } from './run-manager';
 import { attachSocketApi, type EngramIo } from './socket-api';
+import { contentSecurityPolicy, setSecurityHeaders } from './security-headers';
 import { Storage, type FrameBudget } from './storage';
 import { createTestHookRoute, TEST_HOOK_PREFIX } from './test-hook-routes';
 
@@ -66,7 +68,7 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
   const host = options.host ?? '127.0.0.1';
   const access = createAccessControl(options.token);
   if (!isLoopback(host) && access.token === null) {
-    throw new Error(`refusing to listen on ${host} without a token: set ENGRAM_TOKEN (or listen on 127.0.0.1)`);
+    throw new StartupError(`refusing to listen on ${host} without a token: set ENGRAM_TOKEN (or listen on 127.0.0.1)`);
   }
   const dataDir = resolve(options.dataDir ?? 'data');
   if (options.fresh === true) wipe(dataDir);
@@ -126,22 +128,26 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
         })
       : null;
 
+  const dev = options.dev ?? process.env.NODE_ENV !== 'production';
   const nextApp: NextApp | null =
     options.next === false
       ? null
       : await loadNextApp({
-          dev: options.dev ?? process.env.NODE_ENV !== 'production',
+          dev,
           host,
           port: options.port ?? 3000,
+          allowedDevOrigins: allowedDevOrigins(access.token !== null),
         });
 
+  const csp = contentSecurityPolicy(nextApp !== null && dev);
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = req.url ?? '/';
-    // socket.io's own requests are handled by its listener on this server (its handshake checks access).
+    // socket.io's own requests are handled (and answered) by its listener on this server; its handshake checks access.
     if (url.startsWith('/socket.io/')) {
       if (testHook !== null) ioConnections.track(req.socket);
       return;
     }
+    setSecurityHeaders(res, csp);
     try {
       const request = accessRequest(req);
       if (url.startsWith('/api/') || url === '/api') {
@@ -182,9 +188,15 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
   server.on('clientError', (_error, socket) => socket.destroy());
 
   await new Promise<void>((resolveListen, rejectListen) => {
-    server.once('error', rejectListen);
+    const onError = (error: NodeJS.ErrnoException) =>
+      rejectListen(
+        error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL'
+          ? new StartupError(`cannot listen on ${host}:${options.port ?? 3000}: ${error.code}`)
+          : error,
+      );
+    server.once('error', onError);
     server.listen(options.port ?? 3000, host, () => {
-      server.off('error', rejectListen);
+      server.off('error', onError);
       resolveListen();
     });
   });

@@ -1,8 +1,8 @@
 /**
  * Command-line and environment options of `npm run dev` / `npm start`: `--port`/PORT, `--host`/HOST,
  * `--data-dir`/ENGRAM_DATA_DIR, `--fresh`, `--no-next` (API and socket.io only), ENGRAM_TOKEN, and
- * ENGRAM_TEST_HOOKS=1 for test/benchmark run hooks, ENGRAM_CHECKPOINT_MS, ENGRAM_MAX_FRAMES and ENGRAM_MAX_FRAME_MB, and
- * ENGRAM_FRAME_LIMIT_MB (the largest single frame kept).
+ * ENGRAM_TEST_HOOKS=1 for test/benchmark run hooks, ENGRAM_CHECKPOINT_MS, ENGRAM_MAX_FRAMES and
+ * ENGRAM_MAX_FRAME_MB (the per-run frame budget), and ENGRAM_FRAME_LIMIT_MB (the largest single frame kept).
  * Flags win over the environment.
  */
 export interface CliOptions {

@@ -18,7 +18,15 @@ import {
   type HttpRouteName,
 } from './protocol';
 import type { RunManager } from './run-manager';
-import { asObject, describe, integerField, optionalString, positiveNumberField, type Fields } from './validate';
+import {
+  asObject,
+  describe,
+  integerField,
+  onlyFields,
+  optionalString,
+  positiveNumberField,
+  type Fields,
+} from './validate';
 
 type Handler = (params: RouteParams, url: URL, body: () => Promise<Fields>) => Promise<unknown>;
 
@@ -35,27 +43,43 @@ function compile(path: string): RegExp {
 }
 
 export function createApiHandler(manager: RunManager): ApiHandler {
+  /** The body of a route that takes the given fields (none: an empty body or `{}`); others are refused by name. */
+  const fields = async (body: () => Promise<Fields>, known: readonly string[]) => onlyFields(await body(), known);
   const handlers: Record<Exclude<HttpRouteName, 'frame'>, Handler> = {
     listRuns: async () => manager.list(),
     createRun: async (_p, _u, body) => {
-      const p = await body();
+      const p = await fields(body, ['config', 'name']);
       return manager.create(asObject(p.config, 'config'), optionalString(p, 'name', 200));
     },
     getRun: async (p) => manager.get(decode(p.id)),
-    pause: async (p) => manager.pause(decode(p.id)),
-    resume: async (p) => manager.resume(decode(p.id)),
-    stop: async (p) => manager.stop(decode(p.id)),
+    deleteRun: async (p, _u, body) => {
+      await fields(body, []);
+      return manager.delete(decode(p.id));
+    },
+    pause: async (p, _u, body) => {
+      await fields(body, []);
+      return manager.pause(decode(p.id));
+    },
+    resume: async (p, _u, body) => {
+      await fields(body, []);
+      return manager.resume(decode(p.id));
+    },
+    stop: async (p, _u, body) => {
+      await fields(body, []);
+      return manager.stop(decode(p.id));
+    },
     step: async (p, _u, body) =>
-      manager.step(decode(p.id), integerField(await body(), 'n', 1, MAX_STEP_ITERATIONS, true)),
+      manager.step(decode(p.id), integerField(await fields(body, ['n']), 'n', 1, MAX_STEP_ITERATIONS, true)),
     configure: async (p, _u, body) => {
-      const fields = await body();
+      const f = await fields(body, ['lr', 'summarize_freq']);
       return manager.configure(
         decode(p.id),
-        positiveNumberField(fields, 'lr'),
-        integerField(fields, 'summarize_freq', 1, 1_000_000_000, false),
+        positiveNumberField(f, 'lr'),
+        integerField(f, 'summarize_freq', 1, 1_000_000_000, false),
       );
     },
-    capture: async (p) => {
+    capture: async (p, _u, body) => {
+      await fields(body, []);
       await manager.capture(decode(p.id));
       return null;
     },
@@ -76,7 +100,8 @@ export function createApiHandler(manager: RunManager): ApiHandler {
     const method = req.method ?? 'GET';
     for (const { name, method: routeMethod, pattern } of routes) {
       const match = url.pathname.match(pattern);
-      if (match === null || routeMethod !== method) continue;
+      // HEAD is GET without the body (Node's response drops the body of a HEAD request by itself).
+      if (match === null || (routeMethod !== method && !(method === 'HEAD' && routeMethod === 'GET'))) continue;
       const params = { id: '', iteration: '', ...match.groups };
       if (name === 'frame') {
         void serveFrame(manager, params, url, res);
@@ -128,6 +153,10 @@ async function serveFrame(manager: RunManager, params: RouteParams, url: URL, re
         'content-length': header.length + values.byteLength,
         'content-disposition': `attachment; filename="${fileName}.npy"`,
       });
+      if (res.req.method === 'HEAD') {
+        res.end();
+        return;
+      }
       // Float32Array is host-endian; every platform Node runs on here is little-endian, as '<f4' says.
       await streamOut(res, [header, new Uint8Array(values.buffer, values.byteOffset, values.byteLength)]);
       return;
@@ -143,6 +172,10 @@ async function serveFrame(manager: RunManager, params: RouteParams, url: URL, re
       );
     }
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+    if (res.req.method === 'HEAD') {
+      res.end();
+      return;
+    }
     await streamOut(res, frameJsonPieces(runId, frame, tensors));
   } catch (error) {
     sendError(res, error, `GET ${url.pathname}`);

@@ -4,6 +4,7 @@
  */
 import { createEngramServer } from './app';
 import { CliError, parseCliOptions } from './cli-options';
+import { StartupError } from './errors';
 import { closeOnSignals } from './shutdown';
 
 async function main(): Promise<void> {
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof CliError ? `engram: ${error.message}` : error);
+  const expected = error instanceof CliError || error instanceof StartupError;
+  console.error(expected ? `engram: ${error.message}` : error);
   process.exit(error instanceof CliError ? 2 : 1);
 });

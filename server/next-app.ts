@@ -4,6 +4,7 @@
  */
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
+import { DEV_ORIGINS_ENV } from './dev-origins';
 
 export interface NextApp {
   handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void>;
@@ -12,7 +13,15 @@ export interface NextApp {
   close(timeoutMs: number): Promise<void>;
 }
 
-export async function loadNextApp(options: { dev: boolean; host: string; port: number }): Promise<NextApp> {
+export async function loadNextApp(options: {
+  dev: boolean;
+  host: string;
+  port: number;
+  /** Host patterns whose pages may use Next's dev resources (see `dev-origins.ts`). */
+  allowedDevOrigins: readonly string[];
+}): Promise<NextApp> {
+  // next.config.js is loaded by Next itself; this is how the server's list reaches it.
+  process.env[DEV_ORIGINS_ENV] = options.allowedDevOrigins.join(',');
   const { default: next } = await import('next');
   const app = next({ dev: options.dev, dir: process.cwd(), hostname: options.host, port: options.port });
   await app.prepare();

@@ -231,6 +231,8 @@ export interface ClientToServerEvents {
    *  frame follows as `memory:frame`. */
   'run:subscribe': (payload: RunIdPayload, ack: (res: Ack<RunSnapshot>) => void) => void;
   'run:unsubscribe': (payload: RunIdPayload, ack: (res: Ack<null>) => void) => void;
+  /** Delete a run that is not training, with everything stored for it; every client then gets `run:deleted`. */
+  'run:delete': (payload: RunIdPayload, ack: (res: Ack<RunIdPayload>) => void) => void;
   'training:pause': (payload: RunIdPayload, ack: (res: Ack<RunSummary>) => void) => void;
   'training:resume': (payload: RunIdPayload, ack: (res: Ack<RunSummary>) => void) => void;
   /** Run exactly `n` more iterations (each with its debug frame), then pause. Acked when accepted. */
@@ -253,6 +255,8 @@ export interface ClientToServerEvents {
 export interface ServerToClientEvents {
   /** A run was created or changed state/iteration (throttled). Sent to every client. */
   'run:updated': (run: RunSummary) => void;
+  /** A run was deleted. Sent to every client. */
+  'run:deleted': (payload: RunIdPayload) => void;
   /** New metric points for a subscribed run, in order, reliable. */
   'metrics:batch': (batch: MetricsBatch) => void;
   /** The newest debug frame of a subscribed run (flow-controlled: next only after `frame:ack`). */
@@ -271,6 +275,7 @@ export const HTTP_ROUTES = {
   listRuns: { method: 'GET', path: '/api/runs' },
   createRun: { method: 'POST', path: '/api/runs' }, // {config, name?} → 201
   getRun: { method: 'GET', path: '/api/runs/:id' },
+  deleteRun: { method: 'DELETE', path: '/api/runs/:id' }, // refused while the run trains; removes its storage
   pause: { method: 'POST', path: '/api/runs/:id/pause' },
   resume: { method: 'POST', path: '/api/runs/:id/resume' },
   stop: { method: 'POST', path: '/api/runs/:id/stop' },

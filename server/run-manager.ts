@@ -23,7 +23,7 @@ import {
   type WireFrame,
 } from './protocol';
 import type { Storage, StoredRun } from './storage';
-import { describe } from './validate';
+import { describe, shortText } from './validate';
 import type { FromWorker, PackedFrame, RunHooks, ToWorker, WorkerCommand } from './worker/messages';
 import { ConfigError, resolveRunConfig } from './worker/trainer-source';
 
@@ -32,6 +32,7 @@ export interface RunListener {
   metrics(runId: string, points: MetricPoint[]): void;
   frame(runId: string, frame: WireFrame): void;
   framesStored(runId: string, iterations: number[]): void;
+  runDeleted(runId: string): void;
 }
 
 export interface RunManagerOptions {
@@ -245,6 +246,24 @@ export class RunManager {
     return summary(live.run);
   }
 
+  /**
+   * Delete a run and its storage. A training run is refused (pause or stop it first: deleting must never be what
+   * ends a run by surprise); any other run's worker is ended without a checkpoint, since nothing of it is kept.
+   */
+  async delete(runId: string): Promise<{ runId: string }> {
+    const live = this.require(runId);
+    if (live.run.state === 'running')
+      throw new ApiError('invalid_state', `run ${runId} is training; pause or stop it first, then delete it`);
+    this.runs.delete(runId);
+    const worker = live.worker;
+    live.worker = null;
+    this.rejectPending(live, `run ${runId} was deleted`);
+    if (worker !== null) await worker.terminate();
+    this.storage.deleteRun(runId);
+    this.listener.runDeleted(runId);
+    return { runId };
+  }
+
   async configure(runId: string, lr: number | undefined, summarizeFreq: number | undefined): Promise<RunSummary> {
     const live = this.require(runId);
     if (lr === undefined && summarizeFreq === undefined)
@@ -305,7 +324,7 @@ export class RunManager {
       }
       const hook = HOOK_FIELDS[key];
       if (!this.options.testHooks || hook === undefined)
-        throw new ApiError('bad_request', `config.${key}: unknown field`);
+        throw new ApiError('bad_request', `config.${shortText(key)}: unknown field`);
       if (hook === 'trainer') {
         if (value !== 'engine' && value !== 'synthetic')
           throw new ApiError('bad_request', `config.${key}: expected "engine" or "synthetic", got ${describe(value)}`);

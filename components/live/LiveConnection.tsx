@@ -73,6 +73,7 @@ export function LiveConnection() {
     };
     const onConnectError = (err: Error) => store.getState().setConnection('disconnected', err.message);
     const onRunUpdated = (run: RunSummary) => store.getState().upsertRun(run);
+    const onRunDeleted = ({ runId }: { runId: string }) => store.getState().removeRun(runId);
     const onMetrics = (batch: MetricsBatch) => {
       store.getState().appendMetrics(batch);
       if (batch.runId in store.getState().runMetrics) store.getState().appendRunMetrics(batch.runId, batch.points);
@@ -98,6 +99,7 @@ export function LiveConnection() {
     socket.on('disconnect', onDisconnect);
     socket.on('connect_error', onConnectError);
     socket.on('run:updated', onRunUpdated);
+    socket.on('run:deleted', onRunDeleted);
     socket.on('metrics:batch', onMetrics);
     socket.on('frames:stored', onFramesStored);
     socket.on('memory:frame', onFrame);
@@ -113,6 +115,7 @@ export function LiveConnection() {
       socket.off('disconnect', onDisconnect);
       socket.off('connect_error', onConnectError);
       socket.off('run:updated', onRunUpdated);
+      socket.off('run:deleted', onRunDeleted);
       socket.off('metrics:batch', onMetrics);
       socket.off('frames:stored', onFramesStored);
       socket.off('memory:frame', onFrame);

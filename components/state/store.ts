@@ -27,6 +27,8 @@ export interface RunsSlice {
   compare: string[];
   setRuns(runs: readonly RunSummary[]): void;
   upsertRun(run: RunSummary): void;
+  /** Forget a deleted run; the open run page then says there is no such run. */
+  removeRun(runId: string): void;
   appendRunMetrics(runId: string, points: readonly MetricPoint[]): void;
   toggleCompare(runId: string): void;
 }
@@ -124,6 +126,17 @@ export const createRunsSlice: Slice<RunsSlice> = (set, get) => ({
     if (prev && prev.updatedAt > run.updatedAt) return;
     const runs = { ...get().runs, [run.id]: run };
     set({ runs, runOrder: prev ? get().runOrder : sortRunIds(runs) });
+  },
+  removeRun: (runId) => {
+    const { [runId]: _gone, ...runs } = get().runs;
+    const { [runId]: _metrics, ...runMetrics } = get().runMetrics;
+    set({
+      runs,
+      runMetrics,
+      runOrder: get().runOrder.filter((id) => id !== runId),
+      compare: get().compare.filter((id) => id !== runId),
+    });
+    get().setRunMissing(runId);
   },
   appendRunMetrics: (runId, points) => {
     const held = get().runMetrics[runId] ?? [];
