@@ -20,6 +20,7 @@ import { RunManager, type RunListener, type RunManagerOptions } from './run-mana
 import { attachSocketApi, type EngramIo } from './socket-api';
 import { contentSecurityPolicy, setSecurityHeaders } from './security-headers';
 import { Storage, type FrameBudget } from './storage';
+import { shortText } from './validate';
 import { createTestHookRoute, TEST_HOOK_PREFIX } from './test-hook-routes';
 
 export interface EngramServerOptions {
@@ -164,7 +165,8 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
       }
       const grant = access.check(request, 'page');
       if (grant.setCookie !== null) res.setHeader('set-cookie', grant.setCookie);
-      if (nextApp === null) throw new ApiError('not_found', `no route ${request.method} ${url.split('?')[0]}`);
+      if (nextApp === null)
+        throw new ApiError('not_found', `no route ${shortText(request.method)} ${shortText(url.split('?')[0], 120)}`);
       nextApp.handle(req, res).catch((error: unknown) => sendError(res, error, 'next'));
     } catch (error) {
       sendError(res, error, 'request');
@@ -185,7 +187,11 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
     upgraded.track(socket);
     nextApp.upgrade(req, socket, head).catch(() => socket.destroy());
   });
-  server.on('clientError', (_error, socket) => socket.destroy());
+  // A request the HTTP parser cannot read gets Node's plain 400 and the connection closes.
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
 
   await new Promise<void>((resolveListen, rejectListen) => {
     const onError = (error: NodeJS.ErrnoException) =>

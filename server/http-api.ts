@@ -24,6 +24,7 @@ import {
   integerField,
   onlyFields,
   optionalString,
+  shortText,
   positiveNumberField,
   type Fields,
 } from './validate';
@@ -113,7 +114,7 @@ export function createApiHandler(manager: RunManager): ApiHandler {
       );
       return;
     }
-    sendError(res, new ApiError('not_found', `no route ${method} ${url.pathname}`), 'route');
+    sendError(res, new ApiError('not_found', `no route ${shortText(method)} ${shortText(url.pathname, 120)}`), 'route');
   };
 }
 

@@ -7,6 +7,7 @@
 import type { ConnectionTracker } from './connections';
 import { ApiError } from './errors';
 import type { EngramIo } from './socket-api';
+import { shortText } from './validate';
 
 export const TEST_HOOK_PREFIX = '/api/_test/';
 
@@ -23,7 +24,8 @@ export type TestHookRoute = (method: string, url: string) => Promise<{ sockets: 
 export function createTestHookRoute(context: TestHookContext): TestHookRoute {
   return async (method, url) => {
     const name = url.split('?')[0].slice(TEST_HOOK_PREFIX.length);
-    if (method !== 'POST') throw new ApiError('not_found', `no route ${method} ${TEST_HOOK_PREFIX}${name}`);
+    if (method !== 'POST')
+      throw new ApiError('not_found', `no route ${shortText(method)} ${TEST_HOOK_PREFIX}${shortText(name)}`);
     const sockets = context.io.of('/').sockets.size;
     if (name === 'drop-connections') {
       context.io.disconnectSockets(true);
@@ -31,7 +33,7 @@ export function createTestHookRoute(context: TestHookContext): TestHookRoute {
       if (name === 'restart') await context.restartManager();
       context.connections.destroyAll();
     } else {
-      throw new ApiError('not_found', `no route ${method} ${TEST_HOOK_PREFIX}${name}`);
+      throw new ApiError('not_found', `no route ${shortText(method)} ${TEST_HOOK_PREFIX}${shortText(name)}`);
     }
     return { sockets };
   };
