@@ -2,7 +2,7 @@
  * Pages around the runs: an unknown run id gets a "no such run" page, and no page load asks for a missing file
  * (the favicon was the last one).
  */
-import { expect, test } from './fixtures';
+import { createRun, expect, test } from './fixtures';
 
 test('an unknown run id shows a "no such run" page with the way back, and nothing 404s', async ({ runPage, page }) => {
   const missing: string[] = [];
@@ -17,4 +17,26 @@ test('an unknown run id shows a "no such run" page with the way back, and nothin
   await expect(page).toHaveURL(/\/$/);
   await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'connected');
   expect(missing).toEqual([]);
+});
+
+test('a stopped run is deleted from the runs page after a confirm, with its storage', async ({
+  runsPage,
+  page,
+  request,
+}) => {
+  const run = await createRun(request, { _trainer: 'synthetic', _step_ms: 20, summarize_freq: 5 }, 'to delete');
+  await request.post(`/api/runs/${run.id}/stop`);
+  await runsPage.goto();
+  const row = page.getByTestId(`run-row-${run.id}`);
+  await expect(row).toHaveAttribute('data-state', 'stopped');
+  page.once('dialog', (dialog) => void dialog.dismiss());
+  await page.getByTestId(`delete-${run.id}`).click();
+  await expect(row).toBeVisible();
+  page.once('dialog', (dialog) => {
+    expect(dialog.message()).toContain('to delete');
+    void dialog.accept();
+  });
+  await page.getByTestId(`delete-${run.id}`).click();
+  await expect(row).toHaveCount(0);
+  expect((await request.get(`/api/runs/${run.id}`)).status()).toBe(404);
 });
