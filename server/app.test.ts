@@ -11,7 +11,7 @@ import {
   unwrap,
   waitFor,
   type TestServer,
-} from './test-helpers';
+} from './testing/test-server';
 
 /** Contiguous 1-based iterations, in order, without duplicates. */
 function assertContiguous(points: readonly MetricPoint[], from: number): void {

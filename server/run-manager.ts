@@ -11,10 +11,19 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ApiError } from './errors';
-import { decodeFrameBlob, encodeFrameBlob, toWireFrame } from './frame-codec';
-import type { MetricPoint, RunConfig, RunConfigInput, RunFailure, RunState, RunSummary, WireFrame } from './protocol';
+import { decodeFrameBlob, encodeFrameBlob, frameBytes, toWireFrame } from './frame-codec';
+import {
+  MAX_STEP_ITERATIONS,
+  type MetricPoint,
+  type RunConfig,
+  type RunConfigInput,
+  type RunFailure,
+  type RunState,
+  type RunSummary,
+  type WireFrame,
+} from './protocol';
 import type { Storage, StoredRun } from './storage';
-import { describe } from './validate';
+import { describe, shortText } from './validate';
 import type { FromWorker, PackedFrame, RunHooks, ToWorker, WorkerCommand } from './worker/messages';
 import { ConfigError, resolveRunConfig } from './worker/trainer-source';
 
@@ -23,6 +32,7 @@ export interface RunListener {
   metrics(runId: string, points: MetricPoint[]): void;
   frame(runId: string, frame: WireFrame): void;
   framesStored(runId: string, iterations: number[]): void;
+  runDeleted(runId: string): void;
 }
 
 export interface RunManagerOptions {
@@ -32,6 +42,8 @@ export interface RunManagerOptions {
   workerMaxOldGenerationMb: number;
   /** Accept `_`-prefixed hook fields in run configs (tests and benchmarks only). */
   testHooks: boolean;
+  /** Set in each worker's environment on top of the server's (e.g. ENGRAM_BACKEND). */
+  workerEnv: Readonly<Record<string, string>>;
 }
 
 interface PendingReply {
@@ -48,9 +60,11 @@ interface LiveRun {
   framesDirty: boolean;
   latestFrame: WireFrame | null;
   lastBroadcast: number;
+  /** Frames dropped for exceeding the single-frame limit, and the largest of them in bytes. */
+  oversizeFrames: number;
+  largestOversizeFrame: number;
 }
 
-const STEP_MAX = 100_000;
 /** Summaries are rebroadcast at most this often while only the iteration changes (state changes go at once). */
 const SUMMARY_INTERVAL_MS = 250;
 
@@ -99,6 +113,8 @@ export class RunManager {
       pendingMetrics: [],
       summaryDirty: false,
       framesDirty: false,
+      oversizeFrames: 0,
+      largestOversizeFrame: 0,
       latestFrame: null,
       lastBroadcast: 0,
     };
@@ -130,6 +146,17 @@ export class RunManager {
     const blob = this.storage.getFrame(runId, iteration);
     if (blob === null) throw new ApiError('not_found', `run ${runId} has no stored frame at iteration ${iteration}`);
     return decodeFrameBlob(blob);
+  }
+
+  /** Frames of a run dropped for exceeding the single-frame limit (since this server started). */
+  oversizeFrames(runId: string): { count: number; largestBytes: number; limitBytes: number } | null {
+    const live = this.require(runId);
+    if (live.oversizeFrames === 0) return null;
+    return {
+      count: live.oversizeFrames,
+      largestBytes: live.largestOversizeFrame,
+      limitBytes: this.storage.maxFrameBytes,
+    };
   }
 
   /** The newest frame of a run: the live one, or after a restart the newest stored one. */
@@ -198,8 +225,8 @@ export class RunManager {
   }
 
   async step(runId: string, n: number): Promise<RunSummary> {
-    if (!Number.isInteger(n) || n < 1 || n > STEP_MAX)
-      throw new ApiError('bad_request', `n must be an integer in [1, ${STEP_MAX}], got ${describe(n)}`);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_STEP_ITERATIONS)
+      throw new ApiError('bad_request', `n must be an integer in [1, ${MAX_STEP_ITERATIONS}], got ${describe(n)}`);
     const live = this.require(runId);
     this.assertState(live, ['running', 'paused', 'interrupted'], 'step');
     this.ensureWorker(live);
@@ -217,6 +244,24 @@ export class RunManager {
       await this.command(live, { command: 'stop' });
     }
     return summary(live.run);
+  }
+
+  /**
+   * Delete a run and its storage. A training run is refused (pause or stop it first: deleting must never be what
+   * ends a run by surprise); any other run's worker is ended without a checkpoint, since nothing of it is kept.
+   */
+  async delete(runId: string): Promise<{ runId: string }> {
+    const live = this.require(runId);
+    if (live.run.state === 'running')
+      throw new ApiError('invalid_state', `run ${runId} is training; pause or stop it first, then delete it`);
+    this.runs.delete(runId);
+    const worker = live.worker;
+    live.worker = null;
+    this.rejectPending(live, `run ${runId} was deleted`);
+    if (worker !== null) await worker.terminate();
+    this.storage.deleteRun(runId);
+    this.listener.runDeleted(runId);
+    return { runId };
   }
 
   async configure(runId: string, lr: number | undefined, summarizeFreq: number | undefined): Promise<RunSummary> {
@@ -279,7 +324,7 @@ export class RunManager {
       }
       const hook = HOOK_FIELDS[key];
       if (!this.options.testHooks || hook === undefined)
-        throw new ApiError('bad_request', `config.${key}: unknown field`);
+        throw new ApiError('bad_request', `config.${shortText(key)}: unknown field`);
       if (hook === 'trainer') {
         if (value !== 'engine' && value !== 'synthetic')
           throw new ApiError('bad_request', `config.${key}: expected "engine" or "synthetic", got ${describe(value)}`);
@@ -308,6 +353,7 @@ export class RunManager {
 
   private spawn(live: LiveRun, checkpoint: Uint8Array | null, startPaused: boolean): void {
     const worker = new Worker(WORKER_BOOTSTRAP, {
+      env: { ...process.env, ...this.options.workerEnv },
       resourceLimits: { maxOldGenerationSizeMb: this.options.workerMaxOldGenerationMb },
     });
     live.worker = worker;
@@ -398,6 +444,19 @@ export class RunManager {
   }
 
   private onFrame(live: LiveRun, frame: PackedFrame, pinned: boolean): void {
+    const bytes = frameBytes(frame);
+    if (bytes > this.storage.maxFrameBytes) {
+      // Neither stored nor streamed: one such frame would cost every download and every viewer that much.
+      if (live.oversizeFrames === 0)
+        console.warn(
+          `[engram] run ${live.run.id}: a frame of ${megabytes(bytes)} exceeds the single-frame limit of ` +
+            `${megabytes(this.storage.maxFrameBytes)} (ENGRAM_FRAME_LIMIT_MB); its frames are dropped`,
+        );
+      live.oversizeFrames++;
+      live.largestOversizeFrame = Math.max(live.largestOversizeFrame, bytes);
+      live.worker?.postMessage({ type: 'frame-consumed' } satisfies ToWorker);
+      return;
+    }
     const wire = toWireFrame(live.run.id, frame);
     live.latestFrame = wire;
     this.storage.putFrame(live.run.id, frame.iteration, encodeFrameBlob(frame), pinned);
@@ -506,4 +565,8 @@ export class RunManager {
 function summary(run: StoredRun): RunSummary {
   const { hooks: _hooks, ...rest } = run;
   return { ...rest, config: { ...run.config }, failure: run.failure === null ? null : { ...run.failure } };
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }

@@ -37,10 +37,17 @@ export function formatAge(ms: number): string {
 }
 
 /** Which lifecycle buttons make sense in a state. */
-export function runActions(state: RunSummary['state']): { pause: boolean; resume: boolean; stop: boolean } {
+export function runActions(state: RunSummary['state']): {
+  pause: boolean;
+  resume: boolean;
+  stop: boolean;
+  delete: boolean;
+} {
   return {
     pause: state === 'running',
     resume: state === 'paused' || state === 'stopped' || state === 'interrupted',
     stop: state === 'running' || state === 'paused',
+    // The server refuses to delete a training run: pause or stop it first.
+    delete: state !== 'running',
   };
 }
