@@ -1,7 +1,8 @@
 /**
  * Command-line and environment options of `npm run dev` / `npm start`: `--port`/PORT, `--host`/HOST,
  * `--data-dir`/ENGRAM_DATA_DIR, `--fresh`, `--no-next` (API and socket.io only), ENGRAM_TOKEN, and
- * ENGRAM_TEST_HOOKS=1 for test/benchmark run hooks, ENGRAM_CHECKPOINT_MS, ENGRAM_MAX_FRAMES and ENGRAM_MAX_FRAME_MB.
+ * ENGRAM_TEST_HOOKS=1 for test/benchmark run hooks, ENGRAM_CHECKPOINT_MS, ENGRAM_MAX_FRAMES and
+ * ENGRAM_MAX_FRAME_MB (the per-run frame budget), and ENGRAM_FRAME_LIMIT_MB (the largest single frame kept).
  * Flags win over the environment.
  */
 export interface CliOptions {
@@ -16,6 +17,8 @@ export interface CliOptions {
   /** Per-run frame budget: ENGRAM_MAX_FRAMES frames and ENGRAM_MAX_FRAME_MB megabytes. */
   maxFrames: number | undefined;
   maxFrameMb: number | undefined;
+  /** Largest single frame (ENGRAM_FRAME_LIMIT_MB); a bigger one is neither stored nor streamed. */
+  frameLimitMb: number | undefined;
 }
 
 export class CliError extends Error {}
@@ -37,6 +40,10 @@ export function parseCliOptions(
     maxFrames: env.ENGRAM_MAX_FRAMES === undefined ? undefined : parseCount(env.ENGRAM_MAX_FRAMES, 'ENGRAM_MAX_FRAMES'),
     maxFrameMb:
       env.ENGRAM_MAX_FRAME_MB === undefined ? undefined : parseCount(env.ENGRAM_MAX_FRAME_MB, 'ENGRAM_MAX_FRAME_MB'),
+    frameLimitMb:
+      env.ENGRAM_FRAME_LIMIT_MB === undefined
+        ? undefined
+        : parseCount(env.ENGRAM_FRAME_LIMIT_MB, 'ENGRAM_FRAME_LIMIT_MB'),
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { MetricPoint } from './protocol';
-import { getJson, postJson, runOf, startTestServer, TINY_CONFIG, unwrap, waitFor } from './test-helpers';
+import { getJson, postJson, runOf, startTestServer, TINY_CONFIG, unwrap, waitFor } from './testing/test-server';
 
 test('train --stream: frames and metrics arrive, pause holds, step 3 is exactly 3, stop ends it', async () => {
   const server = await startTestServer();

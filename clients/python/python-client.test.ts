@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { startTestServer } from '../../server/test-helpers';
+import { startTestServer } from '../../server/testing/test-server';
 
 const PYTHON = process.env.ENGRAM_PYTHON ?? 'python3';
 const probe = spawnSync(PYTHON, ['-c', 'import numpy, sys; assert sys.version_info >= (3, 9)'], { encoding: 'utf8' });

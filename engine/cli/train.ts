@@ -6,7 +6,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chooseBackend } from '../backend';
+import { chooseBackend, releaseBackend } from '../backend';
 import { loadCheckpointFile, saveCheckpointFile } from '../training/checkpoint-file';
 import { CheckpointError } from '../training/checkpoint-format';
 import { createTrainer, restoreTrainer, type TrainerSession } from '../training/trainer';
@@ -257,12 +257,15 @@ async function main(argv: readonly string[]): Promise<number> {
   return exitCode;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`train: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = EXIT_FAILED;
-  },
-);
+main(process.argv.slice(2))
+  .then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`train: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = EXIT_FAILED;
+    },
+  )
+  // Dawn (webgpu) holds the event loop open until it is released.
+  .finally(releaseBackend);
