@@ -272,7 +272,10 @@ describe('external runs over HTTP', () => {
     assert.deepEqual(badPoint.body.ok ? null : badPoint.body.error.details, { tensor: 'acc', field: 'value' });
 
     // Nothing was stored, and a good frame still goes in.
-    assert.deepEqual(unwrap((await getJson(`${server.url}/api/runs/${run.id}/frames`)).body), { iterations: [] });
+    assert.deepEqual(unwrap((await getJson(`${server.url}/api/runs/${run.id}/frames`)).body), {
+      iterations: [],
+      oversize: null,
+    });
     assert.equal(
       (await postBinary(url, frameBody({ iteration: 1, tensors: [{ name: 'm', shape: [4] }] }, four))).status,
       200,
