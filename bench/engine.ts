@@ -8,7 +8,11 @@
  *  - memory scaling, N ∈ {16, 64, 256, 1024}: batch 8, 16 steps, W 32, R 1, LSTM hidden 64 with 1 hidden layer,
  *    input 6 — the settings of bench/pytorch-dnc/mem_scaling.py, so the two can be compared.
  *
- *   npm run bench:engine [-- --configs copy,N16,N64 --repeats 5 --debug --plain-lstm]
+ *   npm run bench:engine [-- --configs copy,N16,N64 --repeats 5 --debug --plain-lstm --backend webgpu]
+ *
+ * `--backend NAME` overrides `ENGRAM_BACKEND` (e.g. `webgpu`; a software adapter such as lavapipe is then flagged
+ * in the summary as a correctness run, never a speed figure). Every iteration ends with an asynchronous read of
+ * the loss, so a GPU backend is timed to completion; on webgpu the summary adds the GPU memory tfjs holds.
  *
  * Per config: 2 warm-up iterations, then the median of `--repeats` timed ones, wall and CPU time (forward-only is
  * timed too);
@@ -18,7 +22,7 @@
  */
 import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../engine/backend';
+import { chooseBackend, releaseBackend } from '../engine/backend';
 import { fusedLstmCellMode, setFusedLstmCell } from '../engine/controller/fused-lstm-cell';
 import { DNC, type DNCOptions } from '../engine/dnc';
 
@@ -54,11 +58,20 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** Random 0/1 bits, as the copy task feeds. */
+/**
+ * Random 0/1 bits, as the copy task feeds, drawn on the host: on webgpu a bool → float32 cast only relabels the
+ * integer buffer (tfjs 4.22), and a transpose of it then fails to compile.
+ */
 function bits(shape: [number, number, number], seed: number): tf.Tensor3D {
-  return tf.tidy(() =>
-    tf.cast(tf.greater(tf.randomUniform(shape, 0, 1, 'float32', seed), 0.5), 'float32'),
-  ) as tf.Tensor3D;
+  let state = seed >>> 0 || 1;
+  const values = Float32Array.from({ length: shape[0] * shape[1] * shape[2] }, () => {
+    // xorshift32: enough for benchmark inputs, and the same on every backend.
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32 < 0.5 ? 0 : 1;
+  });
+  return tf.tensor3d(values, shape);
 }
 
 interface Result {
@@ -85,19 +98,21 @@ interface Result {
   heapUsedMb: number;
   rssMb: number;
   tfjsMb: number;
+  /** GPU memory tfjs holds after the config (webgpu only). */
+  gpuMb?: number;
 }
 
 /** Median wall and CPU (user + system of this process) milliseconds per run. CPU time is the steadier figure on a
  * shared, loaded machine: other processes stretch the wall clock, not our CPU time. */
-function timeMs(run: () => void, repeats: number): { wall: number; cpu: number } {
-  run();
-  run();
+async function timeMs(run: () => Promise<void>, repeats: number): Promise<{ wall: number; cpu: number }> {
+  await run();
+  await run();
   const wall: number[] = [];
   const cpu: number[] = [];
   for (let i = 0; i < repeats; i++) {
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    run();
+    await run();
     wall.push(performance.now() - t0);
     const used = process.cpuUsage(cpu0);
     cpu.push((used.user + used.system) / 1000);
@@ -115,27 +130,30 @@ async function benchOne(config: BenchConfig, repeats: number, withDebug: boolean
     // binary_cross_entropy_with_logits, mean over all elements (pytorch-dnc's copy-task criterion).
     return tf.losses.sigmoidCrossEntropy(target, output) as tf.Scalar;
   };
-  const iteration = () => {
+  const iteration = async () => {
     const { value, grads } = tf.variableGrads(loss);
-    value.dataSync();
+    await value.data();
     tf.dispose([value, grads]);
   };
-  const forward = () => {
+  const forward = async () => {
     const { output, hidden } = model.forward(x);
-    output.dataSync();
+    await output.data();
     output.dispose();
     model.disposeHidden(hidden);
   };
   // Forward first: when forward+backward exhausts the backend's memory, the forward figure is still recorded.
-  const forwardMs = timeMs(forward, repeats).wall;
+  const forwardMs = (await timeMs(forward, repeats)).wall;
   let forwardDebugMs: number | undefined;
   if (withDebug) {
     const debugModel = new DNC({ ...config.options, debug: true });
-    forwardDebugMs = timeMs(() => {
-      const { output, hidden } = debugModel.forward(x);
-      output.dispose();
-      debugModel.disposeHidden(hidden);
-    }, repeats).wall;
+    forwardDebugMs = (
+      await timeMs(async () => {
+        const { output, hidden, pendingDebug } = debugModel.forward(x, undefined, { deferDebugReadout: true });
+        if (pendingDebug !== undefined) pendingDebug.resolve(Float32Array.from(await pendingDebug.values.data()));
+        tf.dispose([output, ...(pendingDebug === undefined ? [] : [pendingDebug.values])]);
+        debugModel.disposeHidden(hidden);
+      }, repeats)
+    ).wall;
     debugModel.dispose();
   }
   let forwardBackwardMs: number | undefined;
@@ -143,7 +161,7 @@ async function benchOne(config: BenchConfig, repeats: number, withDebug: boolean
   let kernelsPerIteration: number | undefined;
   let error: string | undefined;
   try {
-    ({ wall: forwardBackwardMs, cpu: forwardBackwardCpuMs } = timeMs(iteration, repeats));
+    ({ wall: forwardBackwardMs, cpu: forwardBackwardCpuMs } = await timeMs(iteration, repeats));
     // One profiled iteration: every kernel the forward, the loss and the backward dispatch.
     kernelsPerIteration = (await tf.profile(() => iteration())).kernels.length;
   } catch (caught) {
@@ -172,6 +190,7 @@ async function benchOne(config: BenchConfig, repeats: number, withDebug: boolean
     heapUsedMb: memory.heapUsed / 2 ** 20,
     rssMb: memory.rss / 2 ** 20,
     tfjsMb: tf.memory().numBytes / 2 ** 20,
+    ...gpuMemory(),
   };
   if (error === undefined) {
     tf.dispose([x, target]);
@@ -180,8 +199,17 @@ async function benchOne(config: BenchConfig, repeats: number, withDebug: boolean
   return result;
 }
 
+/** The GPU memory tfjs holds (webgpu reports `numBytesInGPUAllocated`), when the backend has any. */
+function gpuMemory(): { gpuMb?: number } {
+  const info = tf.memory() as tf.MemoryInfo & { numBytesInGPUAllocated?: number };
+  return info.numBytesInGPUAllocated === undefined ? {} : { gpuMb: info.numBytesInGPUAllocated / 2 ** 20 };
+}
+
 async function main(): Promise<void> {
-  const choice = await selectBackend();
+  const backendFlag = option('backend', '');
+  const choice = await chooseBackend({
+    env: backendFlag === '' ? process.env : { ...process.env, ENGRAM_BACKEND: backendFlag },
+  });
   const wanted = option('configs', 'all');
   const repeats = Number(option('repeats', '5'));
   if (!Number.isInteger(repeats) || repeats < 1)
@@ -221,6 +249,13 @@ async function main(): Promise<void> {
     JSON.stringify({
       bench: 'engine',
       backend: choice.name,
+      ...(choice.adapter === undefined
+        ? {}
+        : {
+            adapter: choice.adapter,
+            // lavapipe runs the kernels on the CPU: such a run checks that the engine works, it measures nothing.
+            speed: choice.adapter.software ? 'not a speed figure: software adapter (correctness run)' : 'gpu',
+          }),
       fusedLstmCell: fusedLstmCellMode(),
       node: process.version,
       loadAverage1m: loadAverage,
@@ -230,7 +265,9 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((error: unknown) => {
-  console.error(`bench:engine: ${error instanceof Error ? error.message : String(error)}`);
-  process.exitCode = 1;
-});
+main()
+  .catch((error: unknown) => {
+    console.error(`bench:engine: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  })
+  .finally(releaseBackend);

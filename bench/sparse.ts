@@ -5,9 +5,11 @@
  * (`initialState` undoes the last sequence's writes in O(rows written)); the index is whatever `indexType auto`
  * picks at that N (exact ≤ 1e5 < hnsw) and is filled incrementally by the writes, never built from all N rows.
  *
- *   npm run bench:sparse [-- --backend wasm|cpu --sizes 1000,4000,... --seconds 4 --cap 120 --fill-rows 0 --index auto]
+ *   npm run bench:sparse [-- --backend wasm|cpu --sizes 1000,4000,... --seconds 4 --cap 120 --fill-rows 64000
+ *     --index auto]
  *
- * `--fill-rows F` seeds min(N, F) random rows (spread evenly over the cells) into every batch element's starting
+ * `--fill-rows F` (default 64,000: every cell written up to 64k cells; `--fill-rows 0` for an empty memory, which
+ * hides the search cost) seeds min(N, F) random rows (spread evenly over the cells) into every batch element's starting
  * memory before timing, to show search costs on a populated memory (exact search scans every seeded row; hnsw
  * builds its graph from them once, in the set-up time).
  *
@@ -38,7 +40,7 @@ const backend = option('backend', 'wasm');
 const sizes = option('sizes', '1000,4000,16000,64000,256000,1000000').split(',').map(Number);
 const minSeconds = Number(option('seconds', '4'));
 const capSeconds = Number(option('cap', '120'));
-const fillRows = Number(option('fill-rows', '0'));
+const fillRows = Number(option('fill-rows', '64000'));
 const indexOption = option('index', 'auto');
 const indexType = INDEX_TYPES.find((type) => type === indexOption);
 if (indexType === undefined) throw new Error(`--index must be one of ${INDEX_TYPES.join(', ')}, got ${indexOption}`);

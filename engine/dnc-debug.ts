@@ -57,35 +57,64 @@ export class DebugRecorder {
 
   /**
    * Stack every series over time and read all of them out with a single `dataSync`. Call inside the forward's
-   * tidy scope: the intermediate tensors are released with it.
+   * tidy scope: the intermediate tensors are released with it. Backends without a synchronous readback (webgpu in
+   * Node) use `pack` and `PendingDebugFrame.resolve` instead.
    */
   readOut(timesteps: number): DebugFrame {
+    const pending = this.pack(timesteps);
+    return pending.resolve(pending.values.dataSync() as Float32Array);
+  }
+
+  /**
+   * Stack every series over time into ONE flat tensor, without reading it: the caller reads it (asynchronously,
+   * possibly concatenated with more values) and builds the frame with `resolve`. The tensor belongs to the caller's
+   * scope like any other op result.
+   */
+  pack(timesteps: number): PendingDebugFrame {
     const entries = [...this.series.values()];
-    if (entries.length === 0) return { timesteps, tensors: [] };
     const stacked = entries.map((entry) => entry.stacked ?? tf.stack(entry.steps));
-    const flat = tf.concat(stacked.map((t) => tf.reshape(t, [-1])));
-    const data = flat.dataSync() as Float32Array;
-    const tensors: FrameTensor[] = [];
-    let offset = 0;
-    entries.forEach((entry, i) => {
-      const shape = stacked[i].shape;
-      const size = stacked[i].size;
-      if (shape[0] !== timesteps) {
+    stacked.forEach((tensor, i) => {
+      if (tensor.shape[0] !== timesteps) {
         throw new Error(
-          `DebugRecorder: series '${entry.name}' (layer ${entry.layer}) has ${shape[0]} timesteps, expected ` +
-            `${timesteps}`,
+          `DebugRecorder: series '${entries[i].name}' (layer ${entries[i].layer}) has ${tensor.shape[0]} timesteps, ` +
+            `expected ${timesteps}`,
         );
       }
-      // slice() copies, so each frame tensor owns a compact buffer the server can transfer on its own.
-      tensors.push(
-        frameTensor(entry.name, shape, ['time', ...entry.axes], data.slice(offset, offset + size), {
-          layer: entry.layer,
-          range: entry.range,
-          description: entry.description,
-        }),
-      );
-      offset += size;
     });
-    return { timesteps, tensors };
+    const values =
+      stacked.length === 0
+        ? (tf.zeros([0]) as tf.Tensor1D)
+        : (tf.concat(stacked.map((t) => tf.reshape(t, [-1]))) as tf.Tensor1D);
+    const layout = entries.map((entry, i) => ({ entry, shape: stacked[i].shape, size: stacked[i].size }));
+    return {
+      values,
+      resolve(data: Float32Array): DebugFrame {
+        if (data.length !== values.size) {
+          throw new Error(`DebugRecorder: resolve got ${data.length} values, the packed frame has ${values.size}`);
+        }
+        const tensors: FrameTensor[] = [];
+        let offset = 0;
+        for (const { entry, shape, size } of layout) {
+          // slice() copies, so each frame tensor owns a compact buffer the server can transfer on its own.
+          tensors.push(
+            frameTensor(entry.name, shape, ['time', ...entry.axes], data.slice(offset, offset + size), {
+              layer: entry.layer,
+              range: entry.range,
+              description: entry.description,
+            }),
+          );
+          offset += size;
+        }
+        return { timesteps, tensors };
+      },
+    };
   }
+}
+
+/** A debug frame still on the device: every series flattened into `values`, turned into a frame by `resolve`. */
+export interface PendingDebugFrame {
+  /** `[total]` float32: the series one after another, each `[time, …]` row-major. */
+  readonly values: tf.Tensor1D;
+  /** Build the frame from `values`' data (read by the caller). */
+  resolve(data: Float32Array): DebugFrame;
 }

@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { StackedController, type PreparedController } from './controller/stacked';
 import { SeededRandom } from './controller/seeded-random';
 import type { ControllerState } from './controller/types';
-import { DebugRecorder } from './dnc-debug';
+import { DebugRecorder, type PendingDebugFrame } from './dnc-debug';
 import { affine } from './util/affine';
 import { resolveDNCOptions, type DNCOptions, type ReadFeedback, type ResolvedDNCOptions } from './dnc-options';
 import type { DebugFrame } from './frames';
@@ -42,6 +42,11 @@ export interface ForwardOptions {
   training?: boolean;
   /** Overrides the model's `readFeedback` for this call. */
   readFeedback?: ReadFeedback;
+  /**
+   * Leave the debug frame on the device (`pendingDebug`) instead of reading it synchronously (`debug`): needed on
+   * backends without a synchronous readback (webgpu in Node), and lets the caller read it in one async transfer.
+   */
+  deferDebugReadout?: boolean;
   /** Parity hook: extra options for one memory step (e.g. an injected allocation sort order). */
   memoryStepOptions?: (timestep: number, layer: number) => Readonly<Record<string, unknown>> | undefined;
 }
@@ -50,8 +55,10 @@ export interface ForwardResult {
   /** `[batch, time, outputSize]` with `batchFirst`, else `[time, batch, outputSize]`. */
   readonly output: tf.Tensor3D;
   readonly hidden: DNCHidden;
-  /** Present only when the model was built with `debug: true`. */
+  /** Present only when the model was built with `debug: true` (and the call did not defer the readout). */
   readonly debug?: DebugFrame;
+  /** With `deferDebugReadout` on a debug model: the frame's values, still on the device; the caller owns them. */
+  readonly pendingDebug?: PendingDebugFrame;
 }
 
 /** Shape of one tensor entry of a pytorch `state_dict` exported as JSON. */
@@ -193,6 +200,7 @@ export class DNC {
 
     let result: { output: tf.Tensor3D; hidden: DNCHidden } | undefined;
     let debug: DebugFrame | undefined;
+    let pendingDebug: PendingDebugFrame | undefined;
     tf.tidy(() => {
       const start = hidden ?? this.initialHidden(batchSize);
       const recorder = o.debug ? new DebugRecorder() : undefined;
@@ -281,7 +289,8 @@ export class DNC {
             });
           }
         }
-        debug = recorder.readOut(timesteps);
+        if (options.deferDebugReadout === true) pendingDebug = recorder.pack(timesteps);
+        else debug = recorder.readOut(timesteps);
       }
 
       // A state passed through untouched (no memory step) is cloned so the returned hidden never aliases the input.
@@ -292,9 +301,10 @@ export class DNC {
       result = { output, hidden: next };
       // Returning the tensors (not tf.keep) hands them to the caller's scope, so an enclosing tidy or
       // variableGrads still frees them.
-      return [output, ...hiddenTensors(next)];
+      return [output, ...hiddenTensors(next), ...(pendingDebug === undefined ? [] : [pendingDebug.values])];
     });
     if (result === undefined) throw new Error('DNC.forward: internal error, no result');
+    if (pendingDebug !== undefined) return { ...result, pendingDebug };
     return debug === undefined ? result : { ...result, debug };
   }
 

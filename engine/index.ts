@@ -5,6 +5,7 @@
  */
 export {
   selectBackend,
+  releaseBackend,
   chooseBackend,
   parseBackendName,
   BACKEND_NAMES,

@@ -83,6 +83,28 @@ test('import rules of STYLE.md hold across the tree', () => {
   assert.deepEqual(violations, []);
 });
 
+/** Test-only code (server/testing/) is imported by tests, benchmarks and itself, never by what runs in production. */
+test('only tests and benchmarks import server/testing/', () => {
+  const violations: string[] = [];
+  for (const folder of ['engine', 'server', 'components', 'app', 'e2e', 'scripts']) {
+    let files: string[] = [];
+    try {
+      files = sources(join(root, folder));
+    } catch {
+      continue;
+    }
+    for (const file of files) {
+      const rel = relative(root, file);
+      if (/\.(test|spec)\.tsx?$/.test(rel) || rel.startsWith('server/testing/')) continue;
+      for (const spec of importsOf(readFileSync(file, 'utf8'))) {
+        const { project } = target(file, spec);
+        if (project?.startsWith('server/testing')) violations.push(`${rel} imports ${project}`);
+      }
+    }
+  }
+  assert.deepEqual(violations, []);
+});
+
 test('the import scanner sees every import form', () => {
   const text =
     `import a from './a';\nimport type { B } from "../b";\nexport { c } from './c';\nimport './d';\nconst ` +

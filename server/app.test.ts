@@ -11,7 +11,7 @@ import {
   unwrap,
   waitFor,
   type TestServer,
-} from './test-helpers';
+} from './testing/test-server';
 
 /** Contiguous 1-based iterations, in order, without duplicates. */
 function assertContiguous(points: readonly MetricPoint[], from: number): void {
@@ -65,6 +65,8 @@ describe('a run through its lifecycle (real engine, tiny config)', () => {
 
     const paused = unwrap(await client.emitWithAck('training:pause', { runId: run.id }));
     assert.equal(paused.state, 'paused');
+    // The worker reported the backend it computes on (the tests pin cpu): the run page shows it.
+    assert.deepEqual(paused.engine, { backend: 'cpu' });
     const at = paused.iteration;
     await waitFor('metrics up to the pause', () => [...history, ...points].at(-1)?.iteration === at);
     // Only the passage of time shows that nothing advances; 300 ms is many iterations of this config.

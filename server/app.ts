@@ -7,17 +7,23 @@ import http from 'node:http';
 import { rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
-import { timingSafeEqual } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { Server } from 'socket.io';
-import { ApiError } from './errors';
+import { createAccessControl, isLoopback, type AccessRequest } from './auth';
+import { ConnectionTracker } from './connections';
+import { allowedDevOrigins } from './dev-origins';
+import { ApiError, StartupError } from './errors';
 import { createApiHandler, sendError, sendJson, type ApiHandler } from './http-api';
-import { MAX_PAYLOAD_BYTES, socketParser, TOKEN_HEADER, TOKEN_QUERY } from './protocol';
-import { RunManager, type RunListener } from './run-manager';
+import { loadNextApp, type NextApp } from './next-app';
+import { MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, socketParser } from './protocol';
+import { RunManager, type RunListener, type RunManagerOptions } from './run-manager';
 import { attachSocketApi, type EngramIo } from './socket-api';
+import { contentSecurityPolicy, setSecurityHeaders } from './security-headers';
 import { Storage, type FrameBudget } from './storage';
 import { externalRunsOf } from './visdom/manager-runs';
 import { startVisdomService, VISDOM_PREFIX } from './visdom/service';
+import { shortText } from './validate';
+import { createTestHookRoute, TEST_HOOK_PREFIX } from './test-hook-routes';
 
 export interface EngramServerOptions {
   port?: number;
@@ -43,6 +49,8 @@ export interface EngramServerOptions {
   clientTimeoutMs?: number;
   /** Also serve the Visdom protocol at the root of this port (`npm run dev`: 8097). Default: only under `/visdom`. */
   visdomPort?: number | null;
+  /** Environment variables set for training workers on top of the server's own (tests pick the cpu backend). */
+  workerEnv?: Readonly<Record<string, string>>;
 }
 
 export interface EngramServer {
@@ -54,26 +62,27 @@ export interface EngramServer {
   close(): Promise<void>;
 }
 
-export const DEFAULT_FRAME_BUDGET: FrameBudget = { maxFrames: 200, maxBytes: 256 * 1024 * 1024 };
+export const DEFAULT_FRAME_BUDGET: FrameBudget = {
+  maxFrames: 200,
+  maxBytes: 256 * 1024 * 1024,
+  maxFrameBytes: 32 * 1024 * 1024,
+};
 
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
+export { isLoopback };
+
+/** How long close() waits for Next to shut down before going on without it. */
+const NEXT_CLOSE_TIMEOUT_MS = 5000;
 
 export async function createEngramServer(options: EngramServerOptions = {}): Promise<EngramServer> {
   const host = options.host ?? '127.0.0.1';
-  const token = options.token === undefined || options.token === '' ? null : options.token;
-  if (!isLoopback(host) && token === null) {
-    throw new Error(`refusing to listen on ${host} without a token: set ENGRAM_TOKEN (or listen on 127.0.0.1)`);
+  const access = createAccessControl(options.token);
+  if (!isLoopback(host) && access.token === null) {
+    throw new StartupError(`refusing to listen on ${host} without a token: set ENGRAM_TOKEN (or listen on 127.0.0.1)`);
   }
   const dataDir = resolve(options.dataDir ?? 'data');
   if (options.fresh === true) wipe(dataDir);
 
   const storage = new Storage(dataDir, { ...DEFAULT_FRAME_BUDGET, ...options.frameBudget });
-  let nextHandler: ((req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>) | null = null;
-  let nextUpgrade: ((req: http.IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>) | null = null;
-  let closeNext: (() => Promise<void>) | null = null;
-
   const server = http.createServer();
   const io: EngramIo = new Server(server, {
     maxHttpBufferSize: MAX_PAYLOAD_BYTES,
@@ -81,6 +90,16 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
     destroyUpgrade: false,
     serveClient: false,
     parser: socketParser,
+  });
+  io.use((socket, next) => {
+    const { url, headers, auth } = socket.handshake;
+    try {
+      access.check({ url, method: 'GET', headers, auth }, 'socket');
+      checkProtocolVersion(auth);
+      next();
+    } catch (error) {
+      next(error instanceof ApiError ? new Error(`${error.code}: ${error.message}`) : new Error('internal'));
+    }
   });
 
   // The manager is created after socket.io so its listener exists; handlers only run after both exist.
@@ -90,12 +109,13 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
     return manager;
   };
   const listener: RunListener = attachSocketApi(io, getManager);
-  const managerOptions = {
+  const managerOptions: RunManagerOptions = {
     checkpointIntervalMs: options.checkpointIntervalMs ?? 180_000,
     flushIntervalMs: options.flushIntervalMs ?? 100,
     workerMaxOldGenerationMb: options.workerMaxOldGenerationMb ?? 4096,
     testHooks: options.testHooks === true,
     clientTimeoutMs: options.clientTimeoutMs ?? 15_000,
+    workerEnv: options.workerEnv ?? {},
   };
   manager = new RunManager(storage, listener, managerOptions);
   // Replaced (with the manager) only by the test hook that simulates a restart.
@@ -105,92 +125,60 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
     io,
     runs: externalRunsOf(getManager),
     dataDir,
-    token,
+    token: access.token,
     host,
     port: options.visdomPort ?? null,
     dashboardUrl: () => dashboardUrl,
   });
 
-  io.use((socket, next) => {
-    const auth = socket.handshake.auth as Record<string, unknown> | undefined;
-    const given =
-      typeof auth?.token === 'string'
-        ? auth.token
-        : (firstQuery(socket.handshake.query[TOKEN_QUERY]) ?? cookieToken(socket.handshake.headers.cookie));
-    if (token !== null && !tokenMatches(given, token)) {
-      next(new Error('unauthorized: missing or wrong token'));
-      return;
-    }
-    if (!originAllowed(socket.handshake.headers.origin, socket.handshake.headers.host)) {
-      next(new Error('forbidden_origin: cross-origin connection refused'));
-      return;
-    }
-    next();
-  });
+  const ioConnections = new ConnectionTracker();
+  const upgraded = new ConnectionTracker();
+  const testHook =
+    options.testHooks === true
+      ? createTestHookRoute({
+          io,
+          connections: ioConnections,
+          async restartManager() {
+            const old = getManager();
+            manager = null;
+            await old.close();
+            manager = new RunManager(storage, listener, managerOptions);
+            api = createApiHandler(manager);
+          },
+        })
+      : null;
 
-  // The TCP connections socket.io's requests and upgrades came over, so a test hook can cut them like a restart would.
-  const ioConnections = new Set<Duplex>();
-  const trackIoConnection = (socket: Duplex) => {
-    if (!options.testHooks || ioConnections.has(socket)) return;
-    ioConnections.add(socket);
-    socket.once('close', () => ioConnections.delete(socket));
-  };
+  const dev = options.dev ?? process.env.NODE_ENV !== 'production';
+  const nextApp: NextApp | null =
+    options.next === false
+      ? null
+      : await loadNextApp({
+          dev,
+          host,
+          port: options.port ?? 3000,
+          allowedDevOrigins: allowedDevOrigins(access.token !== null),
+        });
 
-  /**
-   * Test-only routes under /api/_test/ (ENGRAM_TEST_HOOKS=1; otherwise they are unknown routes): `drop-connections`
-   * disconnects every socket server-side, `sever-connections` destroys their TCP connections (what a restart looks
-   * like to a browser), `restart` also does what a restart does to runs: checkpoint and stop every worker, running
-   * runs come back interrupted, under a new run manager over the same storage.
-   */
-  const testHook = async (method: string, name: string): Promise<{ sockets: number }> => {
-    if (method !== 'POST') throw new ApiError('not_found', `no route ${method} ${TEST_HOOK_PREFIX}${name}`);
-    const sockets = io.of('/').sockets.size;
-    if (name === 'drop-connections') {
-      io.disconnectSockets(true);
-    } else if (name === 'sever-connections' || name === 'restart') {
-      if (name === 'restart') {
-        const old = getManager();
-        manager = null;
-        await old.close();
-        const restarted = new RunManager(storage, listener, managerOptions);
-        manager = restarted;
-        api = createApiHandler(restarted);
-      }
-      for (const socket of ioConnections) socket.destroy();
-    } else {
-      throw new ApiError('not_found', `no route ${method} ${TEST_HOOK_PREFIX}${name}`);
-    }
-    return { sockets };
-  };
-
+  const csp = contentSecurityPolicy(nextApp !== null && dev);
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = req.url ?? '/';
-    // socket.io's own requests are handled by its listener on this server.
+    // socket.io's own requests are handled (and answered) by its listener on this server; its handshake checks access.
     if (url.startsWith('/socket.io/')) {
-      trackIoConnection(req.socket);
+      if (testHook !== null) ioConnections.track(req.socket);
       return;
     }
+    setSecurityHeaders(res, csp);
     // The Visdom client's routes: raw JSON in, plain text out, its own token and Origin checks.
     if (url === VISDOM_PREFIX || url.startsWith(`${VISDOM_PREFIX}/`) || url.startsWith(`${VISDOM_PREFIX}?`)) {
       visdom.handler.request(req, res, url.slice(VISDOM_PREFIX.length) || '/');
       return;
     }
     try {
+      const request = accessRequest(req);
       if (url.startsWith('/api/') || url === '/api') {
-        if (token !== null) {
-          const query = new URL(url, 'http://localhost').searchParams.get(TOKEN_QUERY) ?? undefined;
-          const header = req.headers[TOKEN_HEADER];
-          const given = typeof header === 'string' ? header : (query ?? cookieToken(req.headers.cookie));
-          if (!tokenMatches(given, token)) throw new ApiError('unauthorized', `missing or wrong ${TOKEN_HEADER}`);
-        }
-        if (req.method !== 'GET' && req.method !== 'HEAD' && !originAllowed(req.headers.origin, req.headers.host)) {
-          throw new ApiError(
-            'forbidden_origin',
-            `origin ${req.headers.origin ?? ''} may not send commands to this server`,
-          );
-        }
-        if (options.testHooks === true && url.startsWith(TEST_HOOK_PREFIX)) {
-          testHook(req.method ?? 'GET', url.split('?')[0].slice(TEST_HOOK_PREFIX.length)).then(
+        access.check(request, 'api');
+        if (testHook !== null && url.startsWith(TEST_HOOK_PREFIX)) {
+          testHook(request.method, url).then(
             (data) => sendJson(res, 200, { ok: true, data }),
             (error: unknown) => sendError(res, error, `test hook ${url}`),
           );
@@ -199,74 +187,57 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
         api(req, res);
         return;
       }
-      if (token !== null) {
-        const page = pageToken(req, token);
-        if (page === 'refused') throw new ApiError('unauthorized', 'missing or wrong token');
-        // A page opened with ?token= remembers it, so links inside the app and reloads keep working.
-        if (page === 'query')
-          res.setHeader(
-            'set-cookie',
-            `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
-          );
-      }
-      if (nextHandler === null) throw new ApiError('not_found', `no route ${req.method ?? 'GET'} ${url.split('?')[0]}`);
-      nextHandler(req, res).catch((error: unknown) => sendError(res, error, 'next'));
+      const grant = access.check(request, 'page');
+      if (grant.setCookie !== null) res.setHeader('set-cookie', grant.setCookie);
+      if (nextApp === null)
+        throw new ApiError('not_found', `no route ${shortText(request.method)} ${shortText(url.split('?')[0], 120)}`);
+      nextApp.handle(req, res).catch((error: unknown) => sendError(res, error, 'next'));
     } catch (error) {
       sendError(res, error, 'request');
     }
   });
-  const upgraded = new Set<Duplex>();
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     if ((req.url ?? '').startsWith('/socket.io/')) {
-      trackIoConnection(socket);
+      if (testHook !== null) ioConnections.track(socket);
       return;
     }
     if ((req.url ?? '').startsWith(`${VISDOM_PREFIX}/`)) {
       visdom.handler.upgrade(req, socket, head, (req.url ?? '').slice(VISDOM_PREFIX.length));
       return;
     }
-    if (nextUpgrade === null) {
+    try {
+      if (nextApp === null) throw new ApiError('not_found', 'no upgrade here');
+      access.check(accessRequest(req), 'socket');
+    } catch {
       socket.destroy();
       return;
     }
-    // Upgraded sockets (Next's HMR) leave the server's connection tracking; keep them so close() can end them.
-    upgraded.add(socket);
-    socket.once('close', () => upgraded.delete(socket));
-    nextUpgrade(req, socket, head).catch(() => socket.destroy());
+    upgraded.track(socket);
+    nextApp.upgrade(req, socket, head).catch(() => socket.destroy());
   });
-  server.on('clientError', (_error, socket) => socket.destroy());
-
-  if (options.next !== false) {
-    const { default: next } = await import('next');
-    const app = next({
-      dev: options.dev ?? process.env.NODE_ENV !== 'production',
-      dir: process.cwd(),
-      hostname: host,
-      port: options.port ?? 3000,
-    });
-    await app.prepare();
-    nextHandler = app.getRequestHandler();
-    nextUpgrade = app.getUpgradeHandler();
-    closeNext = () => app.close();
-  }
+  // A request the HTTP parser cannot read gets Node's plain 400 and the connection closes.
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
 
   await new Promise<void>((resolveListen, rejectListen) => {
-    server.once('error', rejectListen);
+    const onError = (error: NodeJS.ErrnoException) =>
+      rejectListen(
+        error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL'
+          ? new StartupError(`cannot listen on ${host}:${options.port ?? 3000}: ${error.code}`)
+          : error,
+      );
+    server.once('error', onError);
     server.listen(options.port ?? 3000, host, () => {
-      server.off('error', rejectListen);
+      server.off('error', onError);
       resolveListen();
     });
   });
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 3000);
-  const shownHost =
-    host === '0.0.0.0' || host === '::'
-      ? '127.0.0.1'
-      : host.includes(':') && !host.startsWith('[')
-        ? `[${host}]`
-        : host;
 
-  dashboardUrl = `http://${shownHost}:${port}`;
+  dashboardUrl = `http://${shownHost(host)}:${port}`;
   let closing: Promise<void> | null = null;
   return {
     url: dashboardUrl,
@@ -280,10 +251,10 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
         await new Promise<void>((done) => {
           io.close(() => done());
           server.closeAllConnections();
-          for (const socket of upgraded) socket.destroy();
+          upgraded.destroyAll();
         });
-        // Next's dev server can take long to release its watchers; the data is safe by now, so do not wait forever.
-        if (closeNext !== null) await Promise.race([closeNext().catch(() => undefined), delay(NEXT_CLOSE_TIMEOUT_MS)]);
+        // The data is safe by now, so do not wait forever for Next.
+        if (nextApp !== null) await nextApp.close(NEXT_CLOSE_TIMEOUT_MS);
         storage.close();
       })();
       return closing;
@@ -291,58 +262,25 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
   };
 }
 
-const TOKEN_COOKIE = 'engram_token';
-const TEST_HOOK_PREFIX = '/api/_test/';
-/** How long close() waits for Next to shut down before going on without it. */
-const NEXT_CLOSE_TIMEOUT_MS = 5000;
-
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
-
-/** How a page request (not the API) proves the token: `?token=`, the header, the cookie set earlier, or not at all.
- *  Next's static assets (`/_next/`) carry no secrets and are served without it. */
-function pageToken(req: http.IncomingMessage, token: string): 'query' | 'other' | 'refused' {
-  const query = new URL(req.url ?? '/', 'http://localhost').searchParams.get(TOKEN_QUERY) ?? undefined;
-  if (tokenMatches(query, token)) return 'query';
-  const header = req.headers[TOKEN_HEADER];
-  if (tokenMatches(typeof header === 'string' ? header : undefined, token)) return 'other';
-  if (tokenMatches(cookieToken(req.headers.cookie), token)) return 'other';
-  return (req.url ?? '').startsWith('/_next/') ? 'other' : 'refused';
+function accessRequest(req: http.IncomingMessage): AccessRequest {
+  return { url: req.url ?? '/', method: req.method ?? 'GET', headers: req.headers };
 }
 
-function cookieToken(cookie: string | undefined): string | undefined {
-  if (cookie === undefined) return undefined;
-  for (const part of cookie.split(';')) {
-    const [name, ...rest] = part.trim().split('=');
-    if (name === TOKEN_COOKIE) {
-      try {
-        return decodeURIComponent(rest.join('='));
-      } catch {
-        return undefined;
-      }
-    }
-  }
-  return undefined;
+/** A client that says which protocol it speaks must speak this one; scripts that say nothing are let in. */
+function checkProtocolVersion(auth: unknown): void {
+  if (typeof auth !== 'object' || auth === null || !('protocolVersion' in auth)) return;
+  if (auth.protocolVersion !== PROTOCOL_VERSION)
+    throw new ApiError(
+      'protocol_mismatch',
+      `this server speaks protocol ${PROTOCOL_VERSION}, the client ${String(auth.protocolVersion).slice(0, 20)}; ` +
+        'reload the page',
+    );
 }
 
-function firstQuery(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function tokenMatches(given: string | undefined, token: string): boolean {
-  if (given === undefined) return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-/** Commands may come from scripts (no Origin) or from a page served by this same host. */
-function originAllowed(origin: string | undefined, host: string | undefined): boolean {
-  if (origin === undefined) return true;
-  try {
-    return new URL(origin).host === host;
-  } catch {
-    return false;
-  }
+/** Where a browser reaches a server listening on `host`: 0.0.0.0 is reachable as 127.0.0.1; IPv6 needs brackets. */
+function shownHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
 function wipe(dataDir: string): void {

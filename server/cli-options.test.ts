@@ -18,8 +18,11 @@ test('flags override the environment, which overrides defaults', () => {
       maxFrames: undefined,
       maxFrameMb: undefined,
       visdomPort: 8097,
+      frameLimitMb: undefined,
     },
   );
+  assert.equal(parseCliOptions([], { ENGRAM_FRAME_LIMIT_MB: '8' }).frameLimitMb, 8);
+  assert.throws(() => parseCliOptions([], { ENGRAM_FRAME_LIMIT_MB: '0' }), /ENGRAM_FRAME_LIMIT_MB must be a positive/);
   const env = { PORT: '4000', HOST: '0.0.0.0', ENGRAM_DATA_DIR: '/tmp/x', ENGRAM_TOKEN: 't' };
   assert.equal(parseCliOptions([], env).port, 4000);
   const options = parseCliOptions(

@@ -1,7 +1,8 @@
 /**
  * Command-line and environment options of `npm run dev` / `npm start`: `--port`/PORT, `--host`/HOST,
  * `--data-dir`/ENGRAM_DATA_DIR, `--fresh`, `--no-next` (API and socket.io only), ENGRAM_TOKEN, and
- * ENGRAM_TEST_HOOKS=1 for test/benchmark run hooks, ENGRAM_CHECKPOINT_MS, ENGRAM_MAX_FRAMES and ENGRAM_MAX_FRAME_MB,
+ * ENGRAM_TEST_HOOKS=1 for test/benchmark run hooks, ENGRAM_CHECKPOINT_MS, ENGRAM_MAX_FRAMES and
+ * ENGRAM_MAX_FRAME_MB (the per-run frame budget), and ENGRAM_FRAME_LIMIT_MB (the largest single frame kept),
  * and `--visdom-port N|off`/ENGRAM_VISDOM_PORT (Visdom's protocol at the root of that port; default 8097).
  * Flags win over the environment.
  */
@@ -19,6 +20,8 @@ export interface CliOptions {
   maxFrameMb: number | undefined;
   /** Port that also serves the Visdom protocol at its root (Visdom's 8097 by default); null: only `/visdom`. */
   visdomPort: number | null;
+  /** Largest single frame (ENGRAM_FRAME_LIMIT_MB); a bigger one is neither stored nor streamed. */
+  frameLimitMb: number | undefined;
 }
 
 export class CliError extends Error {}
@@ -44,6 +47,10 @@ export function parseCliOptions(
       env.ENGRAM_VISDOM_PORT === undefined
         ? DEFAULT_VISDOM_PORT
         : parseVisdomPort(env.ENGRAM_VISDOM_PORT, 'ENGRAM_VISDOM_PORT'),
+    frameLimitMb:
+      env.ENGRAM_FRAME_LIMIT_MB === undefined
+        ? undefined
+        : parseCount(env.ENGRAM_FRAME_LIMIT_MB, 'ENGRAM_FRAME_LIMIT_MB'),
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];

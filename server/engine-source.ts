@@ -20,6 +20,8 @@ export interface EngineSourceOptions {
   checkpointIntervalMs: number;
   /** V8 old-generation limit of the worker; past it the run fails with reason `out_of_memory`. */
   maxOldGenerationMb: number;
+  /** Set in the worker's environment on top of the server's (e.g. ENGRAM_BACKEND). */
+  workerEnv: Readonly<Record<string, string>>;
 }
 
 interface PendingReply {
@@ -44,6 +46,7 @@ export class EngineSource implements RunSource {
     private readonly sink: RunSink,
   ) {
     const worker = new Worker(WORKER_BOOTSTRAP, {
+      env: { ...process.env, ...options.workerEnv },
       resourceLimits: { maxOldGenerationSizeMb: options.maxOldGenerationMb },
     });
     this.worker = worker;
@@ -113,6 +116,7 @@ export class EngineSource implements RunSource {
   private onMessage(message: FromWorker): void {
     switch (message.type) {
       case 'ready':
+        this.sink.ready(message.engine);
         break;
       case 'iteration':
         this.sink.iteration(message.point, message.metricName, message.frame);

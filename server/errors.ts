@@ -15,6 +15,14 @@ export class ApiError extends Error {
   }
 }
 
+/** Why the server cannot start (a refused option, a port in use): printed as one line, without a stack. */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
 /** Turn any thrown value into a protocol error; unknown failures are logged server-side and not described. */
 export function toProtocolError(error: unknown, context: string): ProtocolError {
   if (error instanceof ApiError) {

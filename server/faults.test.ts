@@ -13,7 +13,7 @@ import {
   unwrap,
   waitFor,
   type TestServer,
-} from './test-helpers';
+} from './testing/test-server';
 
 describe('faults stay inside their run', () => {
   let server: TestServer;

@@ -6,101 +6,132 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, failure } from './errors';
 import { tensorValues } from './frame-codec';
-import { createIngestHandler } from './ingest-http';
 import { isExternalCreate, parseExternalCreate } from './ingest-decode';
-import { encodeNpy } from './npy';
-import { HTTP_STATUS, MAX_PAYLOAD_BYTES, type Ack } from './protocol';
+import { createIngestHandler } from './ingest-http';
+import type { PackedFrame, PackedTensorInfo } from './worker/messages';
+import {
+  HTTP_ROUTES,
+  HTTP_STATUS,
+  MAX_PAYLOAD_BYTES,
+  MAX_STEP_ITERATIONS,
+  npyHeader,
+  routePath,
+  type Ack,
+  type HttpRouteName,
+} from './protocol';
 import type { RunManager } from './run-manager';
-import { asObject, describe, integerField, optionalString, positiveNumberField, type Fields } from './validate';
+import {
+  asObject,
+  describe,
+  integerField,
+  onlyFields,
+  optionalString,
+  shortText,
+  positiveNumberField,
+  type Fields,
+} from './validate';
 
-type Route = (match: RegExpMatchArray, url: URL, body: () => Promise<Fields>) => Promise<unknown>;
+type Handler = (params: RouteParams, url: URL, body: () => Promise<Fields>) => Promise<unknown>;
+
+interface RouteParams {
+  id: string;
+  iteration: string;
+}
 
 export type ApiHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
-export function createApiHandler(manager: RunManager): ApiHandler {
-  const routes: { method: string; pattern: RegExp; route: Route }[] = [
-    { method: 'GET', pattern: /^\/api\/runs\/?$/, route: async () => manager.list() },
-    {
-      method: 'POST',
-      pattern: /^\/api\/runs\/?$/,
-      route: async (_m, _u, body) => {
-        const p = await body();
-        if (isExternalCreate(p)) return manager.createExternal(parseExternalCreate(p));
-        return manager.create(asObject(p.config, 'config'), optionalString(p, 'name', 200));
-      },
-    },
-    { method: 'GET', pattern: /^\/api\/runs\/([^/]+)$/, route: async (m) => manager.get(decode(m[1])) },
-    { method: 'POST', pattern: /^\/api\/runs\/([^/]+)\/pause$/, route: async (m) => manager.pause(decode(m[1])) },
-    { method: 'POST', pattern: /^\/api\/runs\/([^/]+)\/resume$/, route: async (m) => manager.resume(decode(m[1])) },
-    { method: 'POST', pattern: /^\/api\/runs\/([^/]+)\/stop$/, route: async (m) => manager.stop(decode(m[1])) },
-    {
-      method: 'POST',
-      pattern: /^\/api\/runs\/([^/]+)\/step$/,
-      route: async (m, _u, body) => manager.step(decode(m[1]), integerField(await body(), 'n', 1, 100_000, true)),
-    },
-    {
-      method: 'POST',
-      pattern: /^\/api\/runs\/([^/]+)\/configure$/,
-      route: async (m, _u, body) => {
-        const p = await body();
-        return manager.configure(
-          decode(m[1]),
-          positiveNumberField(p, 'lr'),
-          integerField(p, 'summarize_freq', 1, 1_000_000_000, false),
-        );
-      },
-    },
-    {
-      method: 'POST',
-      pattern: /^\/api\/runs\/([^/]+)\/capture$/,
-      route: async (m) => {
-        await manager.capture(decode(m[1]));
-        return null;
-      },
-    },
-    {
-      method: 'GET',
-      pattern: /^\/api\/runs\/([^/]+)\/metrics$/,
-      route: async (m, url) => manager.metrics(decode(m[1]), queryInteger(url, 'since') ?? -1),
-    },
-    {
-      method: 'GET',
-      pattern: /^\/api\/runs\/([^/]+)\/frames$/,
-      route: async (m) => ({ iterations: manager.frameIterations(decode(m[1])) }),
-    },
-  ];
-  const framePattern = /^\/api\/runs\/([^/]+)\/frames\/([^/]+)$/;
-  const ingest = createIngestHandler(manager);
+/** A route template of HTTP_ROUTES as a pattern: `:id` and `:iteration` match one path segment each. */
+function compile(path: string): RegExp {
+  return new RegExp(`^${path.replace(/:(id|iteration)/g, '(?<$1>[^/]+)')}/?$`);
+}
 
+export function createApiHandler(manager: RunManager): ApiHandler {
+  /** The body of a route that takes the given fields (none: an empty body or `{}`); others are refused by name. */
+  const fields = async (body: () => Promise<Fields>, known: readonly string[]) => onlyFields(await body(), known);
+  const handlers: Record<Exclude<HttpRouteName, 'frame'>, Handler> = {
+    listRuns: async () => manager.list(),
+    createRun: async (_p, _u, body) => {
+      const raw = await body();
+      if (isExternalCreate(raw))
+        return manager.createExternal(parseExternalCreate(onlyFields(raw, ['external', 'name', 'config', 'controls'])));
+      const p = onlyFields(raw, ['config', 'name']);
+      return manager.create(asObject(p.config, 'config'), optionalString(p, 'name', 200));
+    },
+    getRun: async (p) => manager.get(decode(p.id)),
+    deleteRun: async (p, _u, body) => {
+      await fields(body, []);
+      return manager.delete(decode(p.id));
+    },
+    pause: async (p, _u, body) => {
+      await fields(body, []);
+      return manager.pause(decode(p.id));
+    },
+    resume: async (p, _u, body) => {
+      await fields(body, []);
+      return manager.resume(decode(p.id));
+    },
+    stop: async (p, _u, body) => {
+      await fields(body, []);
+      return manager.stop(decode(p.id));
+    },
+    step: async (p, _u, body) =>
+      manager.step(decode(p.id), integerField(await fields(body, ['n']), 'n', 1, MAX_STEP_ITERATIONS, true)),
+    configure: async (p, _u, body) => {
+      const f = await fields(body, ['lr', 'summarize_freq']);
+      return manager.configure(
+        decode(p.id),
+        positiveNumberField(f, 'lr'),
+        integerField(f, 'summarize_freq', 1, 1_000_000_000, false),
+      );
+    },
+    capture: async (p, _u, body) => {
+      await fields(body, []);
+      await manager.capture(decode(p.id));
+      return null;
+    },
+    metrics: async (p, url) => manager.metrics(decode(p.id), queryInteger(url, 'since') ?? -1),
+    frames: async (p) => {
+      const runId = decode(p.id);
+      return { iterations: manager.frameIterations(runId), oversize: manager.oversizeFrames(runId) };
+    },
+  };
+  const routes = (Object.keys(HTTP_ROUTES) as HttpRouteName[]).map((name) => ({
+    name,
+    method: HTTP_ROUTES[name].method,
+    pattern: compile(HTTP_ROUTES[name].path),
+  }));
+
+  const ingest = createIngestHandler(manager);
   return (req, res) => {
+    if (ingest(req, res)) return;
     if (ingest(req, res)) return;
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
-    const body = () => readJsonBody(req);
-    const frameMatch = url.pathname.match(framePattern);
-    if (frameMatch !== null && method === 'GET') {
-      void serveFrame(manager, frameMatch, url, res);
-      return;
-    }
-    for (const { method: routeMethod, pattern, route } of routes) {
+    for (const { name, method: routeMethod, pattern } of routes) {
       const match = url.pathname.match(pattern);
-      if (match === null || routeMethod !== method) continue;
-      route(match, url, body).then(
-        (data) => sendJson(res, method === 'POST' && pattern === routes[1].pattern ? 201 : 200, { ok: true, data }),
+      // HEAD is GET without the body (Node's response drops the body of a HEAD request by itself).
+      if (match === null || (routeMethod !== method && !(method === 'HEAD' && routeMethod === 'GET'))) continue;
+      const params = { id: '', iteration: '', ...match.groups };
+      if (name === 'frame') {
+        void serveFrame(manager, params, url, res);
+        return;
+      }
+      handlers[name](params, url, () => readJsonBody(req)).then(
+        (data) => sendJson(res, name === 'createRun' ? 201 : 200, { ok: true, data }),
         (error: unknown) => sendError(res, error, `${method} ${url.pathname}`),
       );
       return;
     }
-    sendError(res, new ApiError('not_found', `no route ${method} ${url.pathname}`), 'route');
+    sendError(res, new ApiError('not_found', `no route ${shortText(method)} ${shortText(url.pathname, 120)}`), 'route');
   };
 }
 
-async function serveFrame(manager: RunManager, match: RegExpMatchArray, url: URL, res: ServerResponse): Promise<void> {
+async function serveFrame(manager: RunManager, params: RouteParams, url: URL, res: ServerResponse): Promise<void> {
   try {
-    const runId = decode(match[1]);
-    const iteration = Number(match[2]);
+    const runId = decode(params.id);
+    const iteration = Number(params.iteration);
     if (!Number.isInteger(iteration) || iteration < 0)
-      throw new ApiError('bad_request', `iteration must be a non-negative integer, got ${describe(match[2])}`);
+      throw new ApiError('bad_request', `iteration must be a non-negative integer, got ${describe(params.iteration)}`);
     const format = url.searchParams.get('format') ?? 'json';
     if (format !== 'json' && format !== 'npy')
       throw new ApiError('bad_request', `format must be json or npy, got ${describe(format)}`);
@@ -115,7 +146,7 @@ async function serveFrame(manager: RunManager, match: RegExpMatchArray, url: URL
         throw new ApiError(
           'not_found',
           `frame ${iteration} of run ${runId} has no tensor ` +
-            `${describe(tensorName)}${layer === undefined ? '' : ` in layer ${layer}`} (has ${names})`,
+            `${describe(tensorName)}${layer === undefined ? '' : ` in layer ${layer}`} (has ${describe(names)})`,
         );
       }
     }
@@ -123,38 +154,117 @@ async function serveFrame(manager: RunManager, match: RegExpMatchArray, url: URL
       if (tensorName === null)
         throw new ApiError('bad_request', 'format=npy needs tensor=NAME (one .npy holds one array)');
       const tensor = tensors[0];
-      const bytes = encodeNpy(tensorValues(frame, tensor), tensor.shape);
+      const header = npyHeader(tensor.shape);
+      const values = tensorValues(frame, tensor);
       const fileName = safeFileName(`${runId}-${iteration}-${tensor.name}-${tensor.layer}`);
       res.writeHead(200, {
         'content-type': 'application/octet-stream',
-        'content-length': bytes.length,
+        'content-length': header.length + values.byteLength,
         'content-disposition': `attachment; filename="${fileName}.npy"`,
       });
-      res.end(bytes);
+      if (res.req.method === 'HEAD') {
+        res.end();
+        return;
+      }
+      // Float32Array is host-endian; every platform Node runs on here is little-endian, as '<f4' says.
+      await streamOut(res, [header, new Uint8Array(values.buffer, values.byteOffset, values.byteLength)]);
       return;
     }
-    const data = {
-      runId,
-      iteration: frame.iteration,
-      timesteps: frame.timesteps,
-      capturedAt: frame.capturedAt,
-      tensors: tensors.map((t) => ({
-        name: t.name,
-        layer: t.layer,
-        shape: t.shape,
-        axes: t.axes,
-        range: t.range,
-        description: t.description,
-        nonFinite: t.nonFinite,
-        // JSON has no NaN/Infinity: those values become null (nonFinite counts them).
-        data: Array.from(tensorValues(frame, t), (v) => (Number.isFinite(v) ? v : null)),
-      })),
-    };
-    sendJson(res, 200, { ok: true, data });
+    const values = tensors.reduce((sum, t) => sum + t.byteLength / 4, 0);
+    if (values > MAX_JSON_FRAME_VALUES) {
+      const example = routePath('frame', { id: runId, iteration });
+      throw new ApiError(
+        'frame_too_large',
+        `frame ${iteration} holds ${values} values, more than the ${MAX_JSON_FRAME_VALUES} a JSON download may; ` +
+          `fetch one tensor at a time as .npy: ${example}?format=npy&tensor=${encodeURIComponent(tensors[0].name)}` +
+          ` (tensors: ${describe(tensors.map((t) => t.name).join(', '))})`,
+      );
+    }
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+    if (res.req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    await streamOut(res, frameJsonPieces(runId, frame, tensors));
   } catch (error) {
     sendError(res, error, `GET ${url.pathname}`);
   }
 }
+
+/**
+ * The JSON of a stored frame (`{ok: true, data: {…, tensors: [{…, data: [numbers]}]}}`) in pieces of at most
+ * JSON_CHUNK_VALUES numbers, so formatting a large frame never holds the event loop for long. JSON has no NaN or
+ * Infinity: those values become null.
+ */
+function* frameJsonPieces(runId: string, frame: PackedFrame, tensors: readonly PackedTensorInfo[]): Generator<string> {
+  const head = { runId, iteration: frame.iteration, timesteps: frame.timesteps, capturedAt: frame.capturedAt };
+  yield `{"ok":true,"data":${JSON.stringify(head).slice(0, -1)},"tensors":[`;
+  for (const [i, t] of tensors.entries()) {
+    const info = {
+      name: t.name,
+      layer: t.layer,
+      shape: t.shape,
+      axes: t.axes,
+      range: t.range,
+      description: t.description,
+      nonFinite: t.nonFinite,
+    };
+    yield `${i === 0 ? '' : ','}${JSON.stringify(info).slice(0, -1)},"data":[`;
+    const data = tensorValues(frame, t);
+    for (let start = 0; start < data.length; start += JSON_CHUNK_VALUES) {
+      const end = Math.min(data.length, start + JSON_CHUNK_VALUES);
+      const parts = new Array<string>(end - start);
+      for (let k = start; k < end; k++) parts[k - start] = Number.isFinite(data[k]) ? String(data[k]) : 'null';
+      yield `${start === 0 ? '' : ','}${parts.join(',')}`;
+    }
+    yield ']}';
+  }
+  yield ']}}';
+}
+
+/**
+ * Write pieces to a response one at a time, yielding to the event loop between them and waiting whenever the socket's
+ * buffer is full; a client that goes away ends it.
+ */
+async function streamOut(res: ServerResponse, pieces: Iterable<string | Uint8Array>): Promise<void> {
+  for (const piece of pieces) {
+    if (res.destroyed) return;
+    const chunks =
+      typeof piece === 'string'
+        ? [piece]
+        : Array.from({ length: Math.ceil(piece.length / BINARY_CHUNK_BYTES) }, (_, i) =>
+            piece.subarray(i * BINARY_CHUNK_BYTES, (i + 1) * BINARY_CHUNK_BYTES),
+          );
+    for (const chunk of chunks) {
+      if (!res.write(chunk)) await drained(res);
+      // Always a turn of the event loop too: a socket that took the bytes at once emits 'drain' on the next tick,
+      // which would chain every piece without letting anything else run.
+      await new Promise<void>((done) => setImmediate(done));
+      if (res.destroyed) return;
+    }
+  }
+  res.end();
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((done) => {
+    const finish = () => {
+      res.off('drain', finish);
+      res.off('close', finish);
+      done();
+    };
+    res.on('drain', finish);
+    res.on('close', finish);
+  });
+}
+
+/** Largest frame (in float values over the chosen tensors) served as JSON; larger ones are refused with a pointer
+ *  to the `.npy` download. About 10–20 MB of JSON. */
+export const MAX_JSON_FRAME_VALUES = 1_000_000;
+/** Numbers formatted per JSON piece: about a millisecond of work. */
+const JSON_CHUNK_VALUES = 8192;
+/** Bytes per write of a binary download. */
+const BINARY_CHUNK_BYTES = 1 << 20;
 
 function decode(segment: string): string {
   try {

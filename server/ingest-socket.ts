@@ -28,7 +28,7 @@ export function registerIngestEvents(socket: EngramSocket, manager: () => RunMan
 
   socket.on(
     'ingest:attach',
-    command('ingest:attach', (p): IngestReply => {
+    command('ingest:attach', ['runId', 'controls'], (p): IngestReply => {
       const runId = runIdOf(p);
       const controls = p.controls === undefined ? undefined : parseControls(p.controls);
       detachers.get(runId)?.();
@@ -41,14 +41,14 @@ export function registerIngestEvents(socket: EngramSocket, manager: () => RunMan
   );
   socket.on(
     'ingest:metrics',
-    command('ingest:metrics', (p): IngestReply => {
+    command('ingest:metrics', ['runId', 'points'], (p): IngestReply => {
       const runId = runIdOf(p);
       return { control: manager().ingestMetrics(runId, parseIngestPoints(p.points, Date.now())) };
     }),
   );
   socket.on(
     'ingest:frame',
-    command('ingest:frame', (p): IngestReply => {
+    command('ingest:frame', ['runId', 'header', 'data'], (p): IngestReply => {
       const runId = runIdOf(p);
       const data = p.data;
       const bytes = data instanceof Uint8Array ? data : data instanceof ArrayBuffer ? new Uint8Array(data) : null;
@@ -63,11 +63,15 @@ export function registerIngestEvents(socket: EngramSocket, manager: () => RunMan
   );
   socket.on(
     'ingest:heartbeat',
-    command('ingest:heartbeat', (p): IngestReply => ({ control: manager().heartbeat(runIdOf(p)) })),
+    command(
+      'ingest:heartbeat',
+      ['runId', 'controls'],
+      (p): IngestReply => ({ control: manager().heartbeat(runIdOf(p)) }),
+    ),
   );
   socket.on(
     'ingest:wait',
-    command('ingest:wait', async (p): Promise<WaitReply> => {
+    command('ingest:wait', ['runId', 'timeoutMs'], async (p): Promise<WaitReply> => {
       const runId = runIdOf(p);
       const timeoutMs = integerField(p, 'timeoutMs', 0, MAX_WAIT_MS, false) ?? DEFAULT_WAIT_MS;
       const { reply, cancel } = manager().waitForGo(runId, timeoutMs);
@@ -81,7 +85,7 @@ export function registerIngestEvents(socket: EngramSocket, manager: () => RunMan
   );
   socket.on(
     'ingest:close',
-    command('ingest:close', (p): RunSummary => {
+    command('ingest:close', ['runId', 'state', 'message'], (p): RunSummary => {
       const state = p.state ?? 'finished';
       if (state !== 'finished' && state !== 'failed')
         throw new ApiError('bad_request', `state must be "finished" or "failed", got ${describe(state)}`, {

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { encodeNpy } from './npy';
+import { encodeNpy } from './protocol';
 import {
   FRAME_HEADER_HEADER,
   MAX_INGEST_FRAME_BYTES,
@@ -25,7 +25,7 @@ import {
   unwrap,
   waitFor,
   type TestServer,
-} from './test-helpers';
+} from './testing/test-server';
 
 /** The HTTP frame body: u32 LE header length, the JSON header, then the tensors' bytes. */
 function frameBody(header: unknown, ...buffers: Uint8Array[]): Buffer {
@@ -257,7 +257,9 @@ describe('external runs over HTTP', () => {
       assert.equal(res.body.error.details?.field, field, `${label}: field`);
     }
     const fortran = Buffer.from(
-      encodeNpy(Float32Array.of(1, 2), [2]).toString('latin1').replace('False', 'True '),
+      Buffer.from(encodeNpy(Float32Array.of(1, 2), [2]))
+        .toString('latin1')
+        .replace('False', 'True '),
       'latin1',
     );
     const res = await postBinary(url, frameBody({ iteration: 1, tensors: [{ name: 'f', format: 'npy' }] }, fortran));
@@ -270,7 +272,10 @@ describe('external runs over HTTP', () => {
     assert.deepEqual(badPoint.body.ok ? null : badPoint.body.error.details, { tensor: 'acc', field: 'value' });
 
     // Nothing was stored, and a good frame still goes in.
-    assert.deepEqual(unwrap((await getJson(`${server.url}/api/runs/${run.id}/frames`)).body), { iterations: [] });
+    assert.deepEqual(unwrap((await getJson(`${server.url}/api/runs/${run.id}/frames`)).body), {
+      iterations: [],
+      oversize: null,
+    });
     assert.equal(
       (await postBinary(url, frameBody({ iteration: 1, tensors: [{ name: 'm', shape: [4] }] }, four))).status,
       200,
@@ -456,7 +461,7 @@ test('a database from before external runs is migrated in place', () => {
     INSERT INTO runs VALUES ('r1', 'old', 'finished', 3, '{"task":"copy"}', 1, 2, 0.5, 0.1, 'ber', null, null, '{}');
     INSERT INTO metrics VALUES ('r1', 3, 0.5, 0.1, 10, 5, 4);`);
   old.close();
-  const storage = new Storage(dataDir, { maxFrames: 10, maxBytes: 1e6 });
+  const storage = new Storage(dataDir, { maxFrames: 10, maxBytes: 1e6, maxFrameBytes: 1e6 });
   try {
     const [run] = storage.allRuns();
     assert.equal(run.source, 'engine');

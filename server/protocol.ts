@@ -12,7 +12,13 @@ import type { VisdomClientEvents, VisdomServerEvents } from './protocol/visdom';
 
 export type * from './protocol/visdom';
 
+/**
+ * Version of this wire protocol. A client sends it in its socket handshake (`auth.protocolVersion`); the server
+ * refuses a different one with `protocol_mismatch`, so an old page open across an upgrade says why it cannot connect.
+ */
 export const PROTOCOL_VERSION = 1;
+/** Most iterations one `training:step` may ask for. */
+export const MAX_STEP_ITERATIONS = 100_000;
 /** Version of exported snapshot files. */
 export const SNAPSHOT_SCHEMA_VERSION = 1;
 
@@ -25,6 +31,9 @@ export const ERROR_CODES = [
   'payload_too_large',
   'unauthorized',
   'forbidden_origin',
+  'forbidden_host', // no token is set and the Host header is not a loopback name (DNS rebinding)
+  'protocol_mismatch', // the client speaks another PROTOCOL_VERSION
+  'frame_too_large', // a stored frame too large for the JSON download; the message points to the .npy one
   'internal', // sanitised; details are logged on the server only
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -103,6 +112,24 @@ export interface ExternalClientInfo {
   controls: ExternalControl[];
 }
 
+/**
+ * Where a run's engine computes: the tfjs backend and, on webgpu, the GPU adapter. Reported by the training worker
+ * when it starts; absent for a run without a live worker (not persisted).
+ */
+export interface EngineInfo {
+  /** `webgpu`, `wasm`, `cpu`, `tensorflow`, `tensorflow-gpu`, or `synthetic` for the synthetic trainer. */
+  backend: string;
+  adapter?: {
+    vendor: string;
+    architecture: string;
+    description: string;
+    /** A CPU implementation of WebGPU (lavapipe, SwiftShader): works, but no faster than wasm. */
+    software: boolean;
+    /** Selected WebGPU limits (bytes, invocations). */
+    limits: Record<string, number>;
+  };
+}
+
 export interface RunSummary {
   id: string;
   name: string;
@@ -120,6 +147,8 @@ export interface RunSummary {
   source: RunSourceKind;
   /** External runs only (null for engine runs). */
   client: ExternalClientInfo | null;
+  /** The backend (and GPU adapter) of the live worker, once it reported ready. */
+  engine?: EngineInfo;
 }
 
 // ---------------------------------------------------------------------------------------------- metrics
@@ -263,6 +292,8 @@ export interface ClientToServerEvents extends IngestClientEvents, VisdomClientEv
    *  frame follows as `memory:frame`. */
   'run:subscribe': (payload: RunIdPayload, ack: (res: Ack<RunSnapshot>) => void) => void;
   'run:unsubscribe': (payload: RunIdPayload, ack: (res: Ack<null>) => void) => void;
+  /** Delete a run that is not training, with everything stored for it; every client then gets `run:deleted`. */
+  'run:delete': (payload: RunIdPayload, ack: (res: Ack<RunIdPayload>) => void) => void;
   'training:pause': (payload: RunIdPayload, ack: (res: Ack<RunSummary>) => void) => void;
   'training:resume': (payload: RunIdPayload, ack: (res: Ack<RunSummary>) => void) => void;
   /** Run exactly `n` more iterations (each with its debug frame), then pause. Acked when accepted. */
@@ -285,6 +316,8 @@ export interface ClientToServerEvents extends IngestClientEvents, VisdomClientEv
 export interface ServerToClientEvents extends IngestServerEvents, VisdomServerEvents {
   /** A run was created or changed state/iteration (throttled). Sent to every client. */
   'run:updated': (run: RunSummary) => void;
+  /** A run was deleted. Sent to every client. */
+  'run:deleted': (payload: RunIdPayload) => void;
   /** New metric points for a subscribed run, in order, reliable. */
   'metrics:batch': (batch: MetricsBatch) => void;
   /** The newest debug frame of a subscribed run (flow-controlled: next only after `frame:ack`). */
@@ -295,21 +328,47 @@ export interface ServerToClientEvents extends IngestServerEvents, VisdomServerEv
 
 // ---------------------------------------------------------------------------------------------- HTTP
 
-/** HTTP routes (JSON bodies, JSON responses as `Ack`-shaped `{ok, data|error}`; status codes follow the error code). */
+/**
+ * HTTP routes: JSON bodies, JSON responses as `Ack`-shaped `{ok, data|error}`, status codes from the error code.
+ * `:id` is a run id, `:iteration` a stored frame's iteration. The server's router is built from this table.
+ */
 export const HTTP_ROUTES = {
-  runs: '/api/runs', // GET list, POST create {config, name?}
-  run: '/api/runs/:id', // GET
-  control: '/api/runs/:id/:command', // POST pause | resume | step {n} | stop | configure {lr?, summarize_freq?}
-  metrics: '/api/runs/:id/metrics', // GET ?since=ITER
-  frames: '/api/runs/:id/frames', // GET stored iterations
-  frame: '/api/runs/:id/frames/:iteration', // GET ?format=json|npy&tensor=NAME[&layer=L]
-  // External runs (POST): metrics {points}; frames (binary body); heartbeat; wait {timeout_ms?}; close {state?}.
+  listRuns: { method: 'GET', path: '/api/runs' },
+  createRun: { method: 'POST', path: '/api/runs' }, // {config, name?} → 201
+  getRun: { method: 'GET', path: '/api/runs/:id' },
+  deleteRun: { method: 'DELETE', path: '/api/runs/:id' }, // refused while the run trains; removes its storage
+  pause: { method: 'POST', path: '/api/runs/:id/pause' },
+  resume: { method: 'POST', path: '/api/runs/:id/resume' },
+  stop: { method: 'POST', path: '/api/runs/:id/stop' },
+  step: { method: 'POST', path: '/api/runs/:id/step' }, // {n}
+  configure: { method: 'POST', path: '/api/runs/:id/configure' }, // {lr?, summarize_freq?}
+  capture: { method: 'POST', path: '/api/runs/:id/capture' },
+  metrics: { method: 'GET', path: '/api/runs/:id/metrics' }, // ?since=ITER
+  frames: { method: 'GET', path: '/api/runs/:id/frames' }, // stored iterations
+  frame: { method: 'GET', path: '/api/runs/:id/frames/:iteration' }, // ?format=json|npy&tensor=NAME[&layer=L]
+} as const;
+export type HttpRouteName = keyof typeof HTTP_ROUTES;
+
+/**
+ * External runs' ingest routes (POST; served by `ingest-http.ts` before the router): metrics {points}; frames (binary
+ * body); heartbeat; wait {timeout_ms?}; close {state?}. `POST /api/runs` with `{external: true}` creates one.
+ */
+export const INGEST_ROUTES = {
   ingestMetrics: '/api/runs/:id/metrics',
   ingestFrame: '/api/runs/:id/frames',
   heartbeat: '/api/runs/:id/heartbeat',
   wait: '/api/runs/:id/wait',
   close: '/api/runs/:id/close',
 } as const;
+
+/** A route's path for concrete parameters, e.g. `routePath('frame', { id, iteration: 3 })`. */
+export function routePath(name: HttpRouteName, params: { id?: string; iteration?: number } = {}): string {
+  return HTTP_ROUTES[name].path.replace(/:(id|iteration)/g, (_m, key: 'id' | 'iteration') => {
+    const value = params[key];
+    if (value === undefined) throw new Error(`routePath(${name}): missing :${key}`);
+    return encodeURIComponent(String(value));
+  });
+}
 
 export const HTTP_STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
@@ -318,6 +377,9 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   payload_too_large: 413,
   unauthorized: 401,
   forbidden_origin: 403,
+  forbidden_host: 403,
+  protocol_mismatch: 400,
+  frame_too_large: 413,
   internal: 500,
 };
 
@@ -452,3 +514,39 @@ class FrameDecoder extends Decoder {
  * const socket = io(url, { parser: socketParser });
  */
 export const socketParser = { Encoder, Decoder: FrameDecoder };
+
+// ---------------------------------------------------------------------------------------------- .npy files
+
+/** numpy ≥ 1.14 pads headers so the data starts on a 64-byte boundary (memory-mapping stays aligned). */
+const NPY_ALIGN = 64;
+const NPY_PREAMBLE_BYTES = 10; // "\x93NUMPY", version 1.0, u16 little-endian header length
+
+/**
+ * The header of an NPY v1.0 file holding a little-endian float32 array of `shape` (numpy/lib/format.py): magic,
+ * version, header length, then a Python dict literal padded with spaces and ended by "\n". The row-major data follows.
+ */
+export function npyHeader(shape: readonly number[]): Uint8Array {
+  tensorSize(shape);
+  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shapeText}, }`;
+  const unpadded = NPY_PREAMBLE_BYTES + dict.length + 1;
+  const text = `${dict}${' '.repeat((NPY_ALIGN - (unpadded % NPY_ALIGN)) % NPY_ALIGN)}\n`;
+  const out = new Uint8Array(NPY_PREAMBLE_BYTES + text.length);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+  new DataView(out.buffer).setUint16(8, text.length, true);
+  for (let i = 0; i < text.length; i++) out[NPY_PREAMBLE_BYTES + i] = text.charCodeAt(i);
+  return out;
+}
+
+/** Encode `data` (row-major, `product(shape)` values) as an NPY v1.0 `<f4` file that `numpy.load` reads as-is. */
+export function encodeNpy(data: Float32Array, shape: readonly number[]): Uint8Array {
+  const size = tensorSize(shape);
+  if (data.length !== size)
+    throw new Error(`encodeNpy: data has ${data.length} values, shape [${shape.join(', ')}] needs ${size}`);
+  const header = npyHeader(shape);
+  const out = new Uint8Array(header.length + data.byteLength);
+  out.set(header);
+  const view = new DataView(out.buffer, header.length);
+  for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i], true);
+  return out;
+}

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { io as connect } from 'socket.io-client';
 import { socketParser, type MetricPoint, type RunSummary } from './protocol';
 import {
+  TEST_WORKER_ENV,
   getJson,
   postJson,
   runOf,
@@ -16,7 +17,7 @@ import {
   unwrap,
   waitFor,
   type TestClient,
-} from './test-helpers';
+} from './testing/test-server';
 
 const root = join(__dirname, '..');
 
@@ -27,7 +28,7 @@ function spawnServer(dataDir: string): Promise<{ child: ChildProcess; url: strin
     ['--import', 'tsx', 'server/main.ts', '--port', '0', '--data-dir', dataDir, '--no-next'],
     {
       cwd: root,
-      env: { ...process.env, ENGRAM_CHECKPOINT_MS: '300' },
+      env: { ...process.env, ...TEST_WORKER_ENV, ENGRAM_CHECKPOINT_MS: '300' },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

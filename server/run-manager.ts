@@ -12,22 +12,23 @@ import { randomUUID } from 'node:crypto';
 import { EngineSource } from './engine-source';
 import { ApiError } from './errors';
 import { ExternalSource, type ControlListener } from './external-source';
-import { decodeFrameBlob, encodeFrameBlob, toWireFrame } from './frame-codec';
-import type {
-  ControlState,
-  ExternalControl,
-  MetricPoint,
-  RunConfig,
-  RunConfigInput,
-  RunFailure,
-  RunState,
-  RunSummary,
-  WaitReply,
-  WireFrame,
+import { decodeFrameBlob, encodeFrameBlob, frameBytes, toWireFrame } from './frame-codec';
+import {
+  type ControlState,
+  type ExternalControl,
+  MAX_STEP_ITERATIONS,
+  type MetricPoint,
+  type RunConfig,
+  type RunConfigInput,
+  type RunFailure,
+  type RunState,
+  type RunSummary,
+  type WaitReply,
+  type WireFrame,
 } from './protocol';
 import type { RunSink, RunSource } from './run-source';
 import type { Storage, StoredRun } from './storage';
-import { describe } from './validate';
+import { describe, shortText } from './validate';
 import type { PackedFrame, RunHooks, WorkerCommand } from './worker/messages';
 import { ConfigError, resolveRunConfig } from './worker/trainer-source';
 
@@ -36,6 +37,7 @@ export interface RunListener {
   metrics(runId: string, points: MetricPoint[]): void;
   frame(runId: string, frame: WireFrame): void;
   framesStored(runId: string, iterations: number[]): void;
+  runDeleted(runId: string): void;
 }
 
 export interface RunManagerOptions {
@@ -47,6 +49,8 @@ export interface RunManagerOptions {
   testHooks: boolean;
   /** An external run whose client is silent this long (no call, socket or wait) becomes interrupted. */
   clientTimeoutMs: number;
+  /** Set in each worker's environment on top of the server's (e.g. ENGRAM_BACKEND). */
+  workerEnv: Readonly<Record<string, string>>;
 }
 
 /** What an external client sends to create its run (validated by the ingest layer). */
@@ -66,9 +70,11 @@ interface LiveRun {
   lastBroadcast: number;
   /** External runs: the last point seen, for the iterations-per-second estimate. */
   lastPoint: { iteration: number; t: number; itPerSec: number } | null;
+  /** Frames dropped for exceeding the single-frame limit, and the largest of them in bytes. */
+  oversizeFrames: number;
+  largestOversizeFrame: number;
 }
 
-const STEP_MAX = 100_000;
 /** Summaries are rebroadcast at most this often while only the iteration changes (state changes go at once). */
 const SUMMARY_INTERVAL_MS = 250;
 
@@ -120,6 +126,8 @@ export class RunManager {
       pendingMetrics: [],
       summaryDirty: false,
       framesDirty: false,
+      oversizeFrames: 0,
+      largestOversizeFrame: 0,
       latestFrame: null,
       lastBroadcast: 0,
       lastPoint: null,
@@ -152,6 +160,17 @@ export class RunManager {
     const blob = this.storage.getFrame(runId, iteration);
     if (blob === null) throw new ApiError('not_found', `run ${runId} has no stored frame at iteration ${iteration}`);
     return decodeFrameBlob(blob);
+  }
+
+  /** Frames of a run dropped for exceeding the single-frame limit (since this server started). */
+  oversizeFrames(runId: string): { count: number; largestBytes: number; limitBytes: number } | null {
+    const live = this.require(runId);
+    if (live.oversizeFrames === 0) return null;
+    return {
+      count: live.oversizeFrames,
+      largestBytes: live.largestOversizeFrame,
+      limitBytes: this.storage.maxFrameBytes,
+    };
   }
 
   /** The newest frame of a run: the live one, or after a restart the newest stored one. */
@@ -314,8 +333,8 @@ export class RunManager {
   }
 
   async step(runId: string, n: number): Promise<RunSummary> {
-    if (!Number.isInteger(n) || n < 1 || n > STEP_MAX)
-      throw new ApiError('bad_request', `n must be an integer in [1, ${STEP_MAX}], got ${describe(n)}`);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_STEP_ITERATIONS)
+      throw new ApiError('bad_request', `n must be an integer in [1, ${MAX_STEP_ITERATIONS}], got ${describe(n)}`);
     const live = this.require(runId);
     this.assertState(live, ['running', 'paused', 'interrupted'], 'step');
     this.ensureSource(live);
@@ -335,6 +354,23 @@ export class RunManager {
       this.flushRun(live);
     }
     return summary(live.run);
+  }
+
+  /**
+   * Delete a run and its storage. A training run is refused (pause or stop it first: deleting must never be what
+   * ends a run by surprise); any other run's worker is ended without a checkpoint, since nothing of it is kept.
+   */
+  async delete(runId: string): Promise<{ runId: string }> {
+    const live = this.require(runId);
+    if (live.run.state === 'running')
+      throw new ApiError('invalid_state', `run ${runId} is training; pause or stop it first, then delete it`);
+    this.runs.delete(runId);
+    const source = live.source;
+    live.source = null;
+    if (source !== null) await source.close();
+    this.storage.deleteRun(runId);
+    this.listener.runDeleted(runId);
+    return { runId };
   }
 
   async configure(runId: string, lr: number | undefined, summarizeFreq: number | undefined): Promise<RunSummary> {
@@ -396,7 +432,7 @@ export class RunManager {
       }
       const hook = HOOK_FIELDS[key];
       if (!this.options.testHooks || hook === undefined)
-        throw new ApiError('bad_request', `config.${key}: unknown field`);
+        throw new ApiError('bad_request', `config.${shortText(key)}: unknown field`);
       if (hook === 'trainer') {
         if (value !== 'engine' && value !== 'synthetic')
           throw new ApiError('bad_request', `config.${key}: expected "engine" or "synthetic", got ${describe(value)}`);
@@ -435,6 +471,7 @@ export class RunManager {
         startPaused,
         checkpointIntervalMs: this.options.checkpointIntervalMs,
         maxOldGenerationMb: this.options.workerMaxOldGenerationMb,
+        workerEnv: this.options.workerEnv,
       },
       sink,
     );
@@ -465,6 +502,10 @@ export class RunManager {
         if (current()) fn(...args);
       };
     return {
+      ready: guard((engine) => {
+        run.engine = engine;
+        this.broadcast(live);
+      }),
       iteration: guard((point, metricName, frame) => this.onIteration(live, point, metricName, frame)),
       frame: guard((frame) => this.onFrame(live, frame, false)),
       nonFinite: guard((failure, frame) => {
@@ -510,6 +551,19 @@ export class RunManager {
   }
 
   private onFrame(live: LiveRun, frame: PackedFrame, pinned: boolean): void {
+    const bytes = frameBytes(frame);
+    if (bytes > this.storage.maxFrameBytes) {
+      // Neither stored nor streamed: one such frame would cost every download and every viewer that much.
+      if (live.oversizeFrames === 0)
+        console.warn(
+          `[engram] run ${live.run.id}: a frame of ${megabytes(bytes)} exceeds the single-frame limit of ` +
+            `${megabytes(this.storage.maxFrameBytes)} (ENGRAM_FRAME_LIMIT_MB); its frames are dropped`,
+        );
+      live.oversizeFrames++;
+      live.largestOversizeFrame = Math.max(live.largestOversizeFrame, bytes);
+      live.source?.frameConsumed();
+      return;
+    }
     const wire = toWireFrame(live.run.id, frame);
     if (live.latestFrame === null || frame.iteration >= live.latestFrame.iteration) live.latestFrame = wire;
     this.storage.putFrame(live.run.id, frame.iteration, encodeFrameBlob(frame), pinned);
@@ -628,4 +682,8 @@ function summary(run: StoredRun): RunSummary {
 function externalConfig(input: Record<string, unknown>): RunConfig {
   const task = typeof input.task === 'string' ? input.task : 'external';
   return { ...input, task } as RunConfig;
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }

@@ -3,11 +3,13 @@
  * is fed by a client over HTTP or socket.io. The run manager owns the state machine, persistence and broadcast once
  * for every source: a source takes commands and reports through a `RunSink`, and knows nothing of storage or sockets.
  */
-import type { MetricPoint, RunFailure, RunSourceKind } from './protocol';
+import type { EngineInfo, MetricPoint, RunFailure, RunSourceKind } from './protocol';
 import type { PackedFrame, WorkerCommand, WorkerState } from './worker/messages';
 
 /** What a source reports; the run manager implements it once per run. */
 export interface RunSink {
+  /** The engine reported its backend (and GPU adapter) once its worker was ready. */
+  ready(engine: EngineInfo): void;
   /** One finished iteration, with its debug frame when one was captured. */
   iteration(point: MetricPoint, metricName: string, frame: PackedFrame | null): void;
   /** A frame on its own (an external client sends frames and metrics separately). */

@@ -4,10 +4,26 @@
  * acknowledged the last, and in between only the newest frame is kept for it (nothing queues without bound).
  */
 import type { Server, Socket } from 'socket.io';
-import { failure } from './errors';
-import type { Ack, ClientToServerEvents, MetricPoint, RunSummary, ServerToClientEvents, WireFrame } from './protocol';
+import { ApiError, failure } from './errors';
+import {
+  MAX_STEP_ITERATIONS,
+  type Ack,
+  type ClientToServerEvents,
+  type MetricPoint,
+  type RunSummary,
+  type ServerToClientEvents,
+  type WireFrame,
+} from './protocol';
 import type { RunListener, RunManager } from './run-manager';
-import { asObject, integerField, optionalString, positiveNumberField, runIdOf, type Fields } from './validate';
+import {
+  asObject,
+  integerField,
+  onlyFields,
+  optionalString,
+  positiveNumberField,
+  runIdOf,
+  type Fields,
+} from './validate';
 import { toWireFrame } from './frame-codec';
 import { isExternalCreate, parseExternalCreate } from './ingest-decode';
 import { registerIngestEvents } from './ingest-socket';
@@ -50,11 +66,11 @@ export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunLis
 
     socket.on(
       'run:list',
-      command('run:list', () => manager().list()),
+      command('run:list', [], () => manager().list()),
     );
     socket.on(
       'run:create',
-      command('run:create', (p) =>
+      command('run:create', ['config', 'name', 'external', 'controls'], (p) =>
         isExternalCreate(p)
           ? manager().createExternal(parseExternalCreate(p))
           : manager().create(asObject(p.config, 'config'), optionalString(p, 'name', 200)),
@@ -62,7 +78,7 @@ export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunLis
     );
     socket.on(
       'run:subscribe',
-      command('run:subscribe', (p, done) => {
+      command('run:subscribe', ['runId', 'since'], (p, done) => {
         const runId = runIdOf(p);
         const since = integerField(p, 'since', -1, Number.MAX_SAFE_INTEGER, false) ?? -1;
         const run = manager().get(runId);
@@ -87,7 +103,7 @@ export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunLis
     );
     socket.on(
       'run:unsubscribe',
-      command('run:unsubscribe', (p) => {
+      command('run:unsubscribe', ['runId'], (p) => {
         const runId = runIdOf(p);
         unsubscribe(socket, runId);
         subscribed.delete(runId);
@@ -95,24 +111,30 @@ export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunLis
       }),
     );
     socket.on(
+      'run:delete',
+      command('run:delete', ['runId'], (p) => manager().delete(runIdOf(p))),
+    );
+    socket.on(
       'training:pause',
-      command('training:pause', (p) => manager().pause(runIdOf(p))),
+      command('training:pause', ['runId'], (p) => manager().pause(runIdOf(p))),
     );
     socket.on(
       'training:resume',
-      command('training:resume', (p) => manager().resume(runIdOf(p))),
+      command('training:resume', ['runId'], (p) => manager().resume(runIdOf(p))),
     );
     socket.on(
       'training:step',
-      command('training:step', (p) => manager().step(runIdOf(p), integerField(p, 'n', 1, 100_000, true))),
+      command('training:step', ['runId', 'n'], (p) =>
+        manager().step(runIdOf(p), integerField(p, 'n', 1, MAX_STEP_ITERATIONS, true)),
+      ),
     );
     socket.on(
       'training:stop',
-      command('training:stop', (p) => manager().stop(runIdOf(p))),
+      command('training:stop', ['runId'], (p) => manager().stop(runIdOf(p))),
     );
     socket.on(
       'training:configure',
-      command('training:configure', (p) =>
+      command('training:configure', ['runId', 'lr', 'summarize_freq'], (p) =>
         manager().configure(
           runIdOf(p),
           positiveNumberField(p, 'lr'),
@@ -122,14 +144,14 @@ export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunLis
     );
     socket.on(
       'frame:capture',
-      command('frame:capture', async (p) => {
+      command('frame:capture', ['runId'], async (p) => {
         await manager().capture(runIdOf(p));
         return null;
       }),
     );
     socket.on(
       'frame:get',
-      command('frame:get', (p) => {
+      command('frame:get', ['runId', 'iteration'], (p) => {
         const runId = runIdOf(p);
         return toWireFrame(
           runId,
@@ -139,7 +161,7 @@ export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunLis
     );
     socket.on(
       'metrics:get',
-      command('metrics:get', (p) =>
+      command('metrics:get', ['runId', 'since'], (p) =>
         manager().metrics(runIdOf(p), integerField(p, 'since', -1, Number.MAX_SAFE_INTEGER, false) ?? -1),
       ),
     );
@@ -174,6 +196,11 @@ export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunLis
       if (byRun === undefined) return;
       for (const flow of byRun.values()) offer(flow, frame);
     },
+    runDeleted(runId: string) {
+      flows.delete(runId);
+      io.in(room(runId)).socketsLeave(room(runId));
+      io.emit('run:deleted', { runId });
+    },
     framesStored(runId: string, frameIterations: number[]) {
       io.to(room(runId)).emit('frames:stored', { runId, frameIterations });
     },
@@ -181,32 +208,38 @@ export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunLis
 }
 
 /**
- * Wrap a command handler: validate that the payload is an object, run the handler, and answer through the ack
- * with `{ok, data}` or a typed error. Without an ack function there is no one to answer, so nothing runs.
- * `after` lets a handler push something right after its ack went out.
+ * Wrap a command handler: the ack is the last argument (without one there is no one to answer, so nothing runs); the
+ * one payload before it must be an object with only the command's fields (none at all counts as `{}`). The handler's
+ * result or a typed error goes back through the ack. `after` lets a handler push something right after its ack.
  */
 export function command<T>(
   event: string,
+  known: readonly string[],
   handler: (payload: Fields, after: (fn: () => void) => void) => T | Promise<T>,
-): (payload: unknown, ack: (res: Ack<T>) => void) => void {
-  return (payloadOrAck: unknown, maybeAck?: (res: Ack<T>) => void) => {
-    // A client that sends no payload puts its ack function first.
-    const [payload, ack] =
-      typeof payloadOrAck === 'function' && maybeAck === undefined
-        ? [undefined, payloadOrAck as (res: Ack<T>) => void]
-        : [payloadOrAck, maybeAck];
+): (...args: unknown[]) => void {
+  return (...args: unknown[]) => {
+    const ack = args.at(-1);
     if (typeof ack !== 'function') return;
+    const payloads = args.slice(0, -1);
     let afterAck: (() => void) | null = null;
     const respond = (res: Ack<T>) => {
       try {
-        ack(res);
+        (ack as (res: Ack<T>) => void)(res);
         afterAck?.();
       } catch (error) {
         console.error(`[engram] ${event}: sending the answer failed:`, error);
       }
     };
     Promise.resolve()
-      .then(() => handler(asObject(payload, 'payload', true), (fn) => (afterAck = fn)))
+      .then(() => {
+        if (payloads.length > 1)
+          throw new ApiError(
+            'bad_request',
+            `${event} takes one payload object and an ack; got ${payloads.length} arguments before the ack`,
+          );
+        const payload = onlyFields(asObject(payloads[0], 'payload', true), known, 'payload');
+        return handler(payload, (fn) => (afterAck = fn));
+      })
       .then(
         (data) => respond({ ok: true, data }),
         (error: unknown) => respond(failure<T>(error, event)),

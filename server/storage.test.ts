@@ -3,11 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { Storage } from './storage';
-import { tempDataDir } from './test-helpers';
+import { tempDataDir } from './testing/test-server';
 
 test('over budget, every other frame of the oldest half goes; first, newest and pinned frames stay', () => {
   const dir = tempDataDir('storage');
-  const storage = new Storage(dir, { maxFrames: 10, maxBytes: 1e9 });
+  const storage = new Storage(dir, { maxFrames: 10, maxBytes: 1e9, maxFrameBytes: 1e9 });
   try {
     const blob = Buffer.alloc(100);
     for (let it = 1; it <= 100; it++) storage.putFrame('r', it, blob, it === 7);
@@ -23,7 +23,7 @@ test('over budget, every other frame of the oldest half goes; first, newest and 
       kept,
     );
 
-    const byBytes = new Storage(tempDataDir('bytes'), { maxFrames: 1000, maxBytes: 1000 });
+    const byBytes = new Storage(tempDataDir('bytes'), { maxFrames: 1000, maxBytes: 1000, maxFrameBytes: 1e9 });
     for (let it = 1; it <= 40; it++) byBytes.putFrame('r', it, blob, false);
     assert.ok(byBytes.frameIterations('r').length <= 10);
     byBytes.close();
@@ -35,7 +35,7 @@ test('over budget, every other frame of the oldest half goes; first, newest and 
 
 test('roll back forgets metrics and frames after the checkpoint; data survives reopening', () => {
   const dir = tempDataDir('rollback');
-  let storage = new Storage(dir, { maxFrames: 100, maxBytes: 1e9 });
+  let storage = new Storage(dir, { maxFrames: 100, maxBytes: 1e9, maxFrameBytes: 1e9 });
   try {
     const points = Array.from({ length: 10 }, (_, i) => ({
       iteration: i + 1,
@@ -48,7 +48,7 @@ test('roll back forgets metrics and frames after the checkpoint; data survives r
     for (const it of [2, 4, 6, 8, 10]) storage.putFrame('r', it, Buffer.alloc(8), false);
     storage.putCheckpoint('r', 6, Uint8Array.of(1, 2, 3));
     storage.close();
-    storage = new Storage(dir, { maxFrames: 100, maxBytes: 1e9 });
+    storage = new Storage(dir, { maxFrames: 100, maxBytes: 1e9, maxFrameBytes: 1e9 });
     assert.deepEqual(storage.getCheckpoint('r'), { iteration: 6, bytes: Uint8Array.of(1, 2, 3) });
     storage.rollBack('r', 6);
     assert.deepEqual(

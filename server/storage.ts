@@ -26,6 +26,8 @@ export interface FrameBudget {
   maxFrames: number;
   /** Most frame bytes kept per run. */
   maxBytes: number;
+  /** Largest single frame kept or streamed; a bigger one is dropped (and counted) so one download stays bounded. */
+  maxFrameBytes: number;
 }
 
 interface RunRow {
@@ -149,7 +151,26 @@ export class Storage {
         'INSERT OR REPLACE INTO checkpoints (run_id, iteration, created_at, data) VALUES (?, ?, ?, ?)',
       ),
       getCheckpoint: this.db.prepare('SELECT iteration, data FROM checkpoints WHERE run_id = ?'),
+      deleteRun: [
+        this.db.prepare('DELETE FROM metrics WHERE run_id = ?'),
+        this.db.prepare('DELETE FROM frames WHERE run_id = ?'),
+        this.db.prepare('DELETE FROM checkpoints WHERE run_id = ?'),
+        this.db.prepare('DELETE FROM runs WHERE id = ?'),
+      ],
     };
+  }
+
+  /** Remove a run and everything stored for it (metrics, frames, checkpoint) in one transaction. */
+  deleteRun(runId: string): void {
+    this.db.transaction(() => {
+      for (const statement of this.statements.deleteRun) statement.run(runId);
+    })();
+    this.frameIndexes.delete(runId);
+  }
+
+  /** The single-frame bound of the budget. */
+  get maxFrameBytes(): number {
+    return this.budget.maxFrameBytes;
   }
 
   close(): void {

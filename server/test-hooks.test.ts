@@ -12,7 +12,7 @@ import {
   waitFor,
   type TestClient,
   type TestServer,
-} from './test-helpers';
+} from './testing/test-server';
 
 /** Resolve with the reason of the client's next disconnect. */
 const nextDisconnect = (client: TestClient) =>

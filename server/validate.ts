@@ -15,6 +15,17 @@ export function asObject(value: unknown, what = 'payload', optional = false): Fi
   return value as Fields;
 }
 
+/** Refuse fields of `payload` outside `known`, naming the first unknown one. */
+export function onlyFields(payload: Fields, known: readonly string[], what = 'body'): Fields {
+  for (const name of Object.keys(payload)) {
+    if (!known.includes(name)) {
+      const list = known.length === 0 ? 'none' : known.join(', ');
+      throw new ApiError('bad_request', `${what}: unknown field ${describe(shortText(name))} (known: ${list})`);
+    }
+  }
+  return payload;
+}
+
 export function runIdOf(payload: Fields): string {
   const runId = payload.runId;
   if (typeof runId !== 'string' || runId.length === 0 || runId.length > 100) {
@@ -66,6 +77,11 @@ export function optionalString(payload: Fields, name: string, maxLength: number)
     );
   }
   return value;
+}
+
+/** A name (a field, a header) cut short for an error message, so a huge bad input never comes back whole. */
+export function shortText(text: string, max = 40): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }
 
 /** A short, safe rendering of a bad value for an error message. */

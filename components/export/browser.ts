@@ -3,6 +3,7 @@
  * whole-dashboard snapshot zip, and hands blobs to the browser as downloads.
  */
 import {
+  encodeNpy,
   SNAPSHOT_SCHEMA_VERSION,
   type DecodedFrame,
   type DecodedTensor,
@@ -11,7 +12,6 @@ import {
 } from '../../server/protocol';
 import { colorTable, mapValues, rgbCss } from '../lib/colormap';
 import { metricsCsv, tensorCsv } from '../lib/csv';
-import { encodeNpy } from '../lib/npy';
 import { extractView, panelsForFrame, type PanelSpec } from '../lib/panels';
 import { pooledGrid, poolValues } from '../lib/pool';
 import { createZip, type ZipEntry } from '../lib/zip';

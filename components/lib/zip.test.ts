@@ -4,11 +4,23 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import { crc32, createZip } from './zip';
 
 test('crc32 matches the standard check value', () => {
   assert.equal(crc32(new TextEncoder().encode('123456789')), 0xcbf43926);
   assert.equal(crc32(new Uint8Array(0)), 0);
+});
+
+test("crc32 agrees with zlib's, which checkpoints use: one CRC-32 across the repo", () => {
+  let seed = 7;
+  for (const length of [1, 3, 255, 4096]) {
+    const bytes = Uint8Array.from({ length }, () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed >>> 24;
+    });
+    assert.equal(crc32(bytes), zlibCrc32(bytes), `length ${length}`);
+  }
 });
 
 /** Read a stored zip back through its central directory (independent of the writer's layout choices). */

@@ -10,6 +10,7 @@ import { useEffect } from 'react';
 import { io, type Socket } from 'socket.io-client';
 import {
   decodeFrame,
+  PROTOCOL_VERSION,
   socketParser,
   TOKEN_QUERY,
   type ClientToServerEvents,
@@ -39,7 +40,9 @@ export function LiveConnection() {
       parser: socketParser,
       reconnectionDelay: 250,
       reconnectionDelayMax: 2000,
-      ...(token ? { auth: { token }, query: { [TOKEN_QUERY]: token } } : {}),
+      // The server refuses another protocol version (protocol_mismatch), which the connection badge then shows.
+      auth: { protocolVersion: PROTOCOL_VERSION, ...(token ? { token } : {}) },
+      ...(token ? { query: { [TOKEN_QUERY]: token } } : {}),
     });
     // socket.io types acks under timeout() loosely; commands only need this narrow view of it.
     setCommandSocket(socket as unknown as CommandSocket);
@@ -54,6 +57,7 @@ export function LiveConnection() {
       const res = await command('run:subscribe', { runId });
       if (subscribed !== runId) return;
       if (res.ok) store.getState().applySnapshot(res.data);
+      else if (res.error.code === 'not_found') store.getState().setRunMissing(runId);
       else store.getState().setFrameError(`subscribe: ${res.error.message}`);
       // A Visdom env's windows other than heatmaps (an empty list for other runs).
       const panels = await command('visdom:panels', { runId });
@@ -74,6 +78,7 @@ export function LiveConnection() {
     };
     const onConnectError = (err: Error) => store.getState().setConnection('disconnected', err.message);
     const onRunUpdated = (run: RunSummary) => store.getState().upsertRun(run);
+    const onRunDeleted = ({ runId }: { runId: string }) => store.getState().removeRun(runId);
     const onMetrics = (batch: MetricsBatch) => {
       store.getState().appendMetrics(batch);
       if (batch.runId in store.getState().runMetrics) store.getState().appendRunMetrics(batch.runId, batch.points);
@@ -105,6 +110,7 @@ export function LiveConnection() {
     socket.on('disconnect', onDisconnect);
     socket.on('connect_error', onConnectError);
     socket.on('run:updated', onRunUpdated);
+    socket.on('run:deleted', onRunDeleted);
     socket.on('metrics:batch', onMetrics);
     socket.on('frames:stored', onFramesStored);
     socket.on('memory:frame', onFrame);
@@ -123,6 +129,7 @@ export function LiveConnection() {
       socket.off('disconnect', onDisconnect);
       socket.off('connect_error', onConnectError);
       socket.off('run:updated', onRunUpdated);
+      socket.off('run:deleted', onRunDeleted);
       socket.off('metrics:batch', onMetrics);
       socket.off('frames:stored', onFramesStored);
       socket.off('memory:frame', onFrame);

@@ -4,7 +4,7 @@
  * local guess; errors from the server are shown inline.
  */
 import { useEffect, useState } from 'react';
-import type { ExternalControl, RunSummary } from '../../server/protocol';
+import { type ExternalControl, MAX_STEP_ITERATIONS, type RunSummary } from '../../server/protocol';
 import { command } from '../live/commands';
 import { useDashboardStoreApi } from '../state/StoreProvider';
 
@@ -32,7 +32,7 @@ export function ControlBar({ run }: { run: RunSummary }) {
   const canResume = run.state === 'paused' || run.state === 'stopped' || run.state === 'interrupted';
   const canStep = run.state === 'paused' || run.state === 'stopped' || run.state === 'interrupted';
   const n = Number(stepN);
-  const stepNValid = Number.isInteger(n) && n >= 1 && n <= 100_000;
+  const stepNValid = Number.isInteger(n) && n >= 1 && n <= MAX_STEP_ITERATIONS;
   const lrValue = Number(lr);
   const lrValid = Number.isFinite(lrValue) && lrValue > 0 && lrValue <= 10;
   // An external trainer obeys only the controls it declared; the others are disabled, and the page says so.

@@ -12,7 +12,7 @@ import { scalarNames } from '../charts/traces';
 import { useThrottled } from '../charts/use-throttled';
 import { downloadBlob, metricsCsvFile, snapshotZip } from '../export/browser';
 import { command } from '../live/commands';
-import { formatLoss, modelLabel } from '../runs/format';
+import { engineDetails, engineLabel, formatLoss, modelLabel } from '../runs/format';
 import { runViewSelectors, shownFrame } from '../state/store';
 import { useDashboardStore, useDashboardStoreApi } from '../state/StoreProvider';
 import { ClientBadge } from './ClientBadge';
@@ -168,10 +168,38 @@ function RunCurves({ runName, metricName }: { runName: string; metricName: strin
 
 const CURVE_REFRESH_MS = 500;
 
+/** What an unknown (or deleted) run id shows: a page that says so, with the way back, instead of a half-loaded run. */
+function NoSuchRun({ runId }: { runId: string }) {
+  return (
+    <div className="page run-page" data-run-id={runId}>
+      <header className="topbar">
+        <a className="brand" href="/" data-testid="home-link">
+          Engram
+        </a>
+      </header>
+      <main className="no-such-run" data-testid="no-such-run">
+        <h1>No such run</h1>
+        <p>
+          There is no run <span className="mono">{runId}</span> on this server: it was deleted, or the address is
+          mistyped.
+        </p>
+        <a className="btn" href="/">
+          All runs
+        </a>
+      </main>
+    </div>
+  );
+}
+
 export function RunView({ runId }: { runId: string }) {
-  const store = useDashboardStoreApi();
   useUrlPosition(runId);
   useHistoryFrames();
+  const runMissing = useDashboardStore(runViewSelectors.runMissing);
+  return runMissing ? <NoSuchRun runId={runId} /> : <RunDetails runId={runId} />;
+}
+
+function RunDetails({ runId }: { runId: string }) {
+  const store = useDashboardStoreApi();
   const run = useDashboardStore(runViewSelectors.run);
   const frameError = useDashboardStore(runViewSelectors.frameError);
   const [exporting, setExporting] = useState(false);
@@ -221,6 +249,11 @@ export function RunView({ runId }: { runId: string }) {
         {run ? (
           <span className="muted mono model">
             {run.config.task} · {modelLabel(run)}
+          </span>
+        ) : null}
+        {run?.engine ? (
+          <span className="muted mono" data-testid="run-backend" title={engineDetails(run.engine)}>
+            {engineLabel(run.engine)}
           </span>
         ) : null}
         <span className="spacer" />

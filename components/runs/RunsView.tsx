@@ -69,6 +69,15 @@ export function RunsView() {
     if (res.ok) store.getState().upsertRun(res.data);
   };
 
+  const remove = async (run: RunSummary) => {
+    const label = run.name || run.id;
+    if (!window.confirm(`Delete run "${label}" with its metrics, frames and checkpoint? This cannot be undone.`))
+      return;
+    const res = await command('run:delete', { runId: run.id });
+    if (res.ok) store.getState().removeRun(run.id);
+    else window.alert(`Delete ${label}: ${res.error.message}`);
+  };
+
   return (
     <div className="page runs-page">
       <header className="topbar">
@@ -170,6 +179,16 @@ export function RunsView() {
                             onClick={() => void act(run, 'stop')}
                           >
                             stop
+                          </button>
+                        ) : null}
+                        {actions.delete ? (
+                          <button
+                            type="button"
+                            className="btn btn-small btn-danger"
+                            onClick={() => void remove(run)}
+                            data-testid={`delete-${id}`}
+                          >
+                            delete
                           </button>
                         ) : null}
                       </div>

@@ -1,5 +1,5 @@
 /** Small display formatters shared by the runs table and the run header. */
-import type { RunSummary } from '../../server/protocol';
+import type { EngineInfo, RunSummary } from '../../server/protocol';
 
 export function formatLoss(v: number | null | undefined): string {
   if (v === null || v === undefined) return '—';
@@ -13,6 +13,22 @@ export function modelLabel(run: RunSummary): string {
   return `${c.memory_type ?? '?'} N${c.mem_slot} W${c.mem_size} R${c.read_heads} · ${c.rnn_type ?? ''}${c.nhid ?? ''}`;
 }
 
+/** The run's backend for the header, e.g. `webgpu · nvidia hopper` or `webgpu · mesa software (software)`. */
+export function engineLabel(engine: EngineInfo): string {
+  const adapter = engine.adapter;
+  if (adapter === undefined) return engine.backend;
+  const name = [adapter.vendor, adapter.architecture].filter((part) => part !== '').join(' ') || 'unknown adapter';
+  return `${engine.backend} · ${name}${adapter.software ? ' (software)' : ''}`;
+}
+
+/** The adapter's description and limits, one per line (the header's tooltip). */
+export function engineDetails(engine: EngineInfo): string {
+  const adapter = engine.adapter;
+  if (adapter === undefined) return `tfjs backend ${engine.backend}`;
+  const limits = Object.entries(adapter.limits).map(([name, value]) => `${name} ${value}`);
+  return [adapter.description, ...limits].filter((line) => line !== '').join('\n');
+}
+
 export function formatAge(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 60) return `${s}s`;
@@ -22,10 +38,17 @@ export function formatAge(ms: number): string {
 }
 
 /** Which lifecycle buttons make sense in a state. */
-export function runActions(state: RunSummary['state']): { pause: boolean; resume: boolean; stop: boolean } {
+export function runActions(state: RunSummary['state']): {
+  pause: boolean;
+  resume: boolean;
+  stop: boolean;
+  delete: boolean;
+} {
   return {
     pause: state === 'running',
     resume: state === 'paused' || state === 'stopped' || state === 'interrupted',
     stop: state === 'running' || state === 'paused',
+    // The server refuses to delete a training run: pause or stop it first.
+    delete: state !== 'running',
   };
 }

@@ -28,6 +28,8 @@ export interface RunsSlice {
   compare: string[];
   setRuns(runs: readonly RunSummary[]): void;
   upsertRun(run: RunSummary): void;
+  /** Forget a deleted run; the open run page then says there is no such run. */
+  removeRun(runId: string): void;
   appendRunMetrics(runId: string, points: readonly MetricPoint[]): void;
   toggleCompare(runId: string): void;
 }
@@ -51,6 +53,8 @@ export interface RunViewSlice {
   /** Newest iteration seen in a frame, for the "live" badge. */
   liveIteration: number | null;
   frameError: string | null;
+  /** The open run does not exist on the server (unknown id, or deleted): the page says so instead of loading. */
+  runMissing: boolean;
   openRun(runId: string | null, restore?: { timestep?: number; scrubIteration?: number | null }): void;
   applySnapshot(snapshot: RunSnapshot): void;
   appendMetrics(batch: MetricsBatch): void;
@@ -60,6 +64,7 @@ export interface RunViewSlice {
   scrubTo(iteration: number): void;
   setHistoryFrame(frame: DecodedFrame): void;
   setFrameError(message: string | null): void;
+  setRunMissing(runId: string): void;
   goLive(): void;
   setTimestep(timestep: number): void;
   setHighlightCell(cell: number | null): void;
@@ -123,6 +128,17 @@ export const createRunsSlice: Slice<RunsSlice> = (set, get) => ({
     const runs = { ...get().runs, [run.id]: run };
     set({ runs, runOrder: prev ? get().runOrder : sortRunIds(runs) });
   },
+  removeRun: (runId) => {
+    const { [runId]: _gone, ...runs } = get().runs;
+    const { [runId]: _metrics, ...runMetrics } = get().runMetrics;
+    set({
+      runs,
+      runMetrics,
+      runOrder: get().runOrder.filter((id) => id !== runId),
+      compare: get().compare.filter((id) => id !== runId),
+    });
+    get().setRunMissing(runId);
+  },
   appendRunMetrics: (runId, points) => {
     const held = get().runMetrics[runId] ?? [];
     const next = appendNewer(held, points);
@@ -152,6 +168,7 @@ export const createRunViewSlice: Slice<RunViewSlice> = (set, get) => ({
   frameLayoutKey: '',
   liveIteration: null,
   frameError: null,
+  runMissing: false,
   openRun: (runId, restore = {}) => {
     const scrub = restore.scrubIteration ?? null;
     set({
@@ -167,10 +184,12 @@ export const createRunViewSlice: Slice<RunViewSlice> = (set, get) => ({
       frameLayoutKey: '',
       liveIteration: null,
       frameError: null,
+      runMissing: false,
     });
   },
   applySnapshot: (snapshot) => {
     if (snapshot.run.id !== get().runId) return;
+    if (get().runMissing) set({ runMissing: false });
     get().upsertRun(snapshot.run);
     // A snapshot is the whole truth after a (re)subscribe: replace, then live batches append.
     set({ metrics: snapshot.metrics.slice(), frameIterations: snapshot.frameIterations.slice() });
@@ -209,6 +228,9 @@ export const createRunViewSlice: Slice<RunViewSlice> = (set, get) => ({
     set({ historyFrame: frame, frameError: null, ...frameState(frame, s.timestep) });
   },
   setFrameError: (frameError) => set({ frameError }),
+  setRunMissing: (runId) => {
+    if (runId === get().runId) set({ runMissing: true });
+  },
   goLive: () => {
     const s = get();
     set({
@@ -281,6 +303,7 @@ export const runViewSelectors = {
   metrics: (s: DashboardState) => s.metrics,
   highlightCell: (s: DashboardState) => s.highlightCell,
   frameError: (s: DashboardState) => s.frameError,
+  runMissing: (s: DashboardState) => s.runMissing,
   /** Timesteps of the shown frame (0 before the first frame). */
   timesteps: (s: DashboardState) => shownFrame(s)?.timesteps ?? 0,
   shownIteration: (s: DashboardState) => shownFrame(s)?.iteration ?? null,

@@ -6,11 +6,12 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chooseBackend } from '../backend';
+import { chooseBackend, releaseBackend } from '../backend';
 import { loadCheckpointFile, saveCheckpointFile } from '../training/checkpoint-file';
 import { CheckpointError } from '../training/checkpoint-format';
 import { createTrainer, restoreTrainer, type TrainerSession } from '../training/trainer';
 import { ConfigError, NonFiniteError, type IterationResult } from '../training/types';
+import { StreamClient } from './stream-client';
 import { LATEST_CHECKPOINT, parseTrainArgs, trainUsage, type TrainCommand } from './train-args';
 
 const EXIT_FAILED = 1;
@@ -102,10 +103,31 @@ async function openTrainer(command: Extract<TrainCommand, { kind: 'run' }>): Pro
   return restoreTrainer(bytes, { overrides: command.fields });
 }
 
+/** `--stream URL [--token T]`: take the streaming flags out before the trainer's own flags are parsed. */
+function splitStreamArgs(argv: readonly string[]): { rest: string[]; url?: string; token?: string } {
+  const rest: string[] = [];
+  let url: string | undefined;
+  let token: string | undefined = process.env.ENGRAM_TOKEN || undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
+    if (flag !== '--stream' && flag !== '--token') {
+      rest.push(argv[i]);
+      continue;
+    }
+    const value = inline ?? argv[++i];
+    if (value === undefined || value.startsWith('--')) throw new ConfigError(flag, 'needs a value');
+    if (flag === '--stream') url = value;
+    else token = value;
+  }
+  return { rest, url, token };
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   let command: TrainCommand;
+  let streamArgs: ReturnType<typeof splitStreamArgs>;
   try {
-    command = parseTrainArgs(argv);
+    streamArgs = splitStreamArgs(argv);
+    command = parseTrainArgs(streamArgs.rest);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`train: ${error.message}\nRun with --help for the flags.\n`);
@@ -145,7 +167,20 @@ async function main(argv: readonly string[]): Promise<number> {
     await saveCheckpointFile(join(command.checkpointDir, LATEST_CHECKPOINT), await trainer.checkpoint());
   };
 
+  let stream: StreamClient | null = null;
+  if (streamArgs.url !== undefined) {
+    try {
+      stream = await StreamClient.open(streamArgs.url, streamArgs.token, `train ${config.task}`, { ...config });
+    } catch (error) {
+      process.stderr.write(`train: --stream ${streamArgs.url}: ${error instanceof Error ? error.message : error}\n`);
+      trainer.dispose();
+      return EXIT_FAILED;
+    }
+    reporter.note(`train: streaming into ${streamArgs.url}/runs/${stream.runId}`);
+  }
+
   let stopRequested = false;
+  let stoppedFromBrowser = false;
   const onInterrupt = () => {
     if (stopRequested) process.exit(130);
     stopRequested = true;
@@ -159,7 +194,17 @@ async function main(argv: readonly string[]): Promise<number> {
   let metricName = trainer.task.metricName;
   try {
     while (trainer.iteration < config.iterations && !stopRequested) {
+      if (stream !== null) {
+        // Blocks while the run is paused in the browser; "step n" lets exactly n iterations through.
+        if (!(await stream.wait())) {
+          stoppedFromBrowser = true;
+          reporter.note('train: stopped from the browser');
+          break;
+        }
+        if (stream.lr !== null && stream.lr !== trainer.learningRate) trainer.setLearningRate(stream.lr);
+      }
       const result = await trainer.step();
+      if (stream !== null) await stream.send(result);
       lastLoss = result.loss;
       lastMetric = result.metric;
       metricName = result.metricName;
@@ -198,6 +243,7 @@ async function main(argv: readonly string[]): Promise<number> {
     );
   }
   if (command.checkpointDir !== undefined) summary.checkpoint = join(command.checkpointDir, LATEST_CHECKPOINT);
+  if (stream !== null && !stoppedFromBrowser) await stream.close(exitCode === 0 ? 'finished' : 'failed');
   if (command.json) process.stdout.write(`${JSON.stringify({ summary })}\n`);
   else {
     reporter.note(
@@ -211,12 +257,15 @@ async function main(argv: readonly string[]): Promise<number> {
   return exitCode;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`train: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = EXIT_FAILED;
-  },
-);
+main(process.argv.slice(2))
+  .then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`train: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = EXIT_FAILED;
+    },
+  )
+  // Dawn (webgpu) holds the event loop open until it is released.
+  .finally(releaseBackend);

@@ -26,17 +26,31 @@ export function cosineSimilarity(memory: tf.Tensor3D, keys: tf.Tensor3D): tf.Ten
   return tf.div(dot, tf.add(normProducts, COSINE_EPSILON));
 }
 
+/** Subtracted from the scores of cells outside a head's candidates, so softmax gives them exactly 0 (float32). */
+export const MASK_PENALTY = 1e9;
+
 /**
- * Content weighting C(M, k, β) = softmax over cells of β_h · D(k_h, M_n), for all heads in one op.
+ * Content weighting C(M, k, β) = softmax over cells of β_h · D(k_h, M_n), for all heads in one op. The sparse
+ * memories (Rae et al. 2016) pass `candidateMask`: the softmax then runs over each head's candidate cells only;
+ * with every cell a candidate it is the dense weighting.
  *
  * @param memory `[batch, memorySize, cellSize]`
  * @param keys `[batch, heads, cellSize]`
  * @param strengths `[batch, heads]`, β in (0, ∞)
- * @returns `[batch, heads, memorySize]`, each row in [0, 1] and summing to 1
+ * @param candidateMask `[batch, heads, memorySize]`, 1 for a candidate cell, 0 elsewhere (default: all 1)
+ * @returns `[batch, heads, memorySize]`, each row in [0, 1] and summing to 1, 0 outside the candidates
  */
-export function contentWeights(memory: tf.Tensor3D, keys: tf.Tensor3D, strengths: tf.Tensor2D): tf.Tensor3D {
-  const [batch] = memory.shape;
+export function contentWeights(
+  memory: tf.Tensor3D,
+  keys: tf.Tensor3D,
+  strengths: tf.Tensor2D,
+  candidateMask?: tf.Tensor3D,
+): tf.Tensor3D {
+  const [batch, memorySize] = memory.shape;
   const heads = keys.shape[1];
   assertShape('contentWeights', 'strengths', strengths, [batch, heads]);
-  return tf.softmax(tf.mul(cosineSimilarity(memory, keys), tf.expandDims(strengths, 2)));
+  const scores = tf.mul(cosineSimilarity(memory, keys), tf.expandDims(strengths, 2));
+  if (candidateMask === undefined) return tf.softmax(scores) as tf.Tensor3D;
+  assertShape('contentWeights', 'candidateMask', candidateMask, [batch, heads, memorySize]);
+  return tf.softmax(tf.add(scores, tf.mul(tf.sub(candidateMask, 1), MASK_PENALTY))) as tf.Tensor3D;
 }

@@ -91,7 +91,7 @@ test('wasm: permutation gather is right on every batch row (tf.gather with batch
 
 test('wasm: memory_A replays within 1e-5 with tie orders injected', async () => {
   await tf.setBackend('wasm');
-  const report = replayMemoryFixture(JSON.parse(readFileSync(fixturePath, 'utf8')), { injectSortOrder: true });
+  const report = await replayMemoryFixture(JSON.parse(readFileSync(fixturePath, 'utf8')), { injectSortOrder: true });
   for (const [name, error] of Object.entries(report.maxAbsError)) {
     assert.ok(error <= 1e-5, `${name}: ${error}`);
   }

@@ -7,10 +7,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { assertDtype, assertPositiveInteger, assertShape } from '../util/assert-shape';
+import { type DenseDebugName, denseDebugOutput } from './debug-tensors';
 import { assertDenseState, denseMemoryStep } from './dense-step';
 import type { DenseMemoryState, DenseStepTrace } from './dense-step';
 import { computeInterfaceRaw, interfaceParameterShapes, parseInterface } from './interface';
 import type { MemoryInterface } from './interface';
+import { hasSynchronousReadback, tensorsLiveOnDevice } from '../util/device-backend';
 import { fusedMemoryStepFromRaw } from './fused/fused-memory-step';
 import { offDiagonal } from './temporal-linkage';
 import type { MemoryModule, MemoryStepResult } from './types';
@@ -33,7 +35,9 @@ export interface DenseMemoryConfig {
   readonly seed?: number;
   /**
    * Run each step as one fused op with an analytic gradient (`fused/fused-memory-step.ts`) instead of one tfjs op
-   * per mechanism. Same numbers and gradients; 1.2–6× faster per step on wasm, 20–60× on cpu. Default true.
+   * per mechanism. Same numbers and gradients; 1.2–6× faster per step on wasm, 20–60× on cpu. Default: true where
+   * tensors live in host memory (cpu, wasm, tensorflow); false on a GPU backend, where the plain ops stay on the
+   * device (the fused kernel is JS on typed arrays and would read every step back).
    */
   readonly fused?: boolean;
 }
@@ -52,41 +56,25 @@ export interface ParameterRecord {
   readonly data: ArrayLike<number>;
 }
 
-const WEIGHTING_RANGE: readonly [number, number] = [0, 1];
-
-// One debug tensor (full batch) with its axis labels (batch axis excluded) and known range.
-interface DebugEntry {
-  readonly name: string;
-  readonly tensor: tf.Tensor;
-  readonly axes: readonly string[];
-  readonly range?: readonly [number, number];
-}
-
-// The state, weightings, gates and reads the debugger shows, labelled.
-function debugEntries(controls: MemoryInterface, trace: DenseStepTrace): readonly DebugEntry[] {
+// The full-batch tensor behind each debug table entry.
+function debugSource(controls: MemoryInterface, trace: DenseStepTrace): Readonly<Record<DenseDebugName, tf.Tensor>> {
   const { state } = trace;
-  const weighting = (name: string, tensor: tf.Tensor, axes: readonly string[]): DebugEntry => ({
-    name,
-    tensor,
-    axes,
-    range: WEIGHTING_RANGE,
-  });
-  return [
-    { name: 'memory', tensor: state.memory, axes: ['cell', 'word'] },
-    weighting('linkMatrix', state.linkMatrix, ['cell', 'cell']),
-    weighting('precedence', state.precedence, ['cell']),
-    weighting('readWeights', state.readWeights, ['head', 'cell']),
-    weighting('writeWeights', state.writeWeights, ['cell']),
-    weighting('usage', state.usage, ['cell']),
-    weighting('allocationWeights', trace.allocationWeights, ['cell']),
-    weighting('writeContentWeights', trace.writeContentWeights, ['cell']),
-    weighting('readContentWeights', trace.readContentWeights, ['head', 'cell']),
-    weighting('readModes', controls.readModes, ['head', 'mode']),
-    weighting('freeGates', controls.freeGates, ['head']),
-    weighting('allocationGate', controls.allocationGate, ['gate']),
-    weighting('writeGate', controls.writeGate, ['gate']),
-    { name: 'readVectors', tensor: trace.readVectors, axes: ['head', 'word'] },
-  ];
+  return {
+    memory: state.memory,
+    linkMatrix: state.linkMatrix,
+    precedence: state.precedence,
+    readWeights: state.readWeights,
+    writeWeights: state.writeWeights,
+    usage: state.usage,
+    allocationWeights: trace.allocationWeights,
+    writeContentWeights: trace.writeContentWeights,
+    readContentWeights: trace.readContentWeights,
+    readModes: controls.readModes,
+    freeGates: controls.freeGates,
+    allocationGate: controls.allocationGate,
+    writeGate: controls.writeGate,
+    readVectors: trace.readVectors,
+  };
 }
 
 // Batch element 0 of `tensor`, without the batch axis.
@@ -126,7 +114,13 @@ export class DenseMemory implements MemoryModule<DenseMemoryState> {
     this.cellSize = config.cellSize;
     this.readHeads = config.readHeads;
     this.independentLinears = config.independentLinears ?? false;
-    this.fused = config.fused ?? true;
+    this.fused = config.fused ?? !tensorsLiveOnDevice();
+    if (this.fused && !hasSynchronousReadback()) {
+      throw new Error(
+        `DenseMemory: config.fused runs the memory step on host typed arrays, which needs a synchronous readback; ` +
+          `the '${tf.getBackend()}' backend has none in Node. Leave 'fused' unset to use the plain tfjs ops.`,
+      );
+    }
     this.parameterShapes = interfaceParameterShapes(
       this.inputSize,
       this.readHeads,
@@ -262,16 +256,10 @@ export class DenseMemory implements MemoryModule<DenseMemoryState> {
         result = { readVectors, state };
         return keep;
       }
-      const tensors: Record<string, tf.Tensor> = {};
-      const axes: Record<string, readonly string[]> = {};
-      const ranges: Record<string, readonly [number, number]> = {};
-      for (const entry of debugEntries(controls, trace)) {
-        tensors[entry.name] = firstBatchElement(entry.tensor);
-        axes[entry.name] = entry.axes;
-        if (entry.range !== undefined) ranges[entry.name] = entry.range;
-        keep.push(tensors[entry.name]);
-      }
-      result = { readVectors, state, debug: { tensors, axes, ranges } };
+      const source = debugSource(controls, trace);
+      const debug = denseDebugOutput((name) => firstBatchElement(source[name]));
+      keep.push(...Object.values(debug.tensors));
+      result = { readVectors, state, debug };
       return keep;
     });
     if (result === undefined) throw new Error('DenseMemory.step: the step produced no result');

@@ -65,6 +65,25 @@ test('cosine similarity is 0, not NaN, against an all-zero memory', () => {
   close(similarity.dataSync(), new Array(8).fill(0), 0, 'similarity');
 });
 
+test('a candidate mask (sparse memories) restricts the softmax: 0 outside, dense weights renormalised inside', () => {
+  const memory = tf.tensor3d([
+    [
+      [1, 0],
+      [0, 1],
+      [1, 1],
+      [-1, 0.5],
+    ],
+  ]);
+  const keys = tf.tensor3d([[[0.6, 0.8]]]);
+  const strengths = tf.tensor2d([[3]]);
+  const dense = contentWeights(memory, keys, strengths).dataSync();
+  const masked = contentWeights(memory, keys, strengths, tf.tensor3d([[[1, 0, 1, 0]]])).dataSync();
+  const inside = dense[0] + dense[2];
+  close(masked, [dense[0] / inside, 0, dense[2] / inside, 0], 1e-6, 'masked weights');
+  const all = contentWeights(memory, keys, strengths, tf.ones([1, 1, 4]) as tf.Tensor3D).dataSync();
+  close(all, dense, 1e-7, 'an all-ones mask is the dense weighting');
+});
+
 test('allocation gives the least-used cell almost all weight, in free-list order', () => {
   const usage = [0.9, 0.5, 0.1, 0.7];
   const result = allocationWeights(tf.tensor2d([usage]));
@@ -164,6 +183,32 @@ test('links record that the written cell follows the previously written one; the
     [0, 0, 0.75, 0, 0, 0.25],
     1e-7,
     'precedence',
+  );
+});
+
+test('a per-batch link mask (the sparse memories) zeroes masked pairs and leaves the rest as the dense update', () => {
+  const cells = 4;
+  const prevLinks = tf.fill([2, cells, cells], 0.1) as tf.Tensor3D;
+  const writeWeights = tf.tensor2d([oneHot(cells, 1, 0.5), oneHot(cells, 3, 0.5)]);
+  const prevPrecedence = tf.tensor2d([oneHot(cells, 0, 0.8), oneHot(cells, 2, 0.8)]);
+  const dense = updateLinkMatrix(prevLinks, writeWeights, prevPrecedence).dataSync();
+  // Batch element 1 hides cell 0 (a padding slot): its row and column must be 0.
+  const visible = [
+    [1, 1, 1, 1],
+    [0, 1, 1, 1],
+  ];
+  const mask = tf.tensor3d(
+    visible.map((row) => row.map((i, r) => row.map((j, c) => (r === c ? 0 : i * j)))),
+  ) as tf.Tensor3D;
+  const masked = updateLinkMatrix(prevLinks, writeWeights, prevPrecedence, mask).dataSync();
+  const expected = Array.from(dense, (value, k) => {
+    const [b, i, j] = [Math.floor(k / 16), Math.floor(k / 4) % 4, k % 4];
+    return visible[b][i] * visible[b][j] * value;
+  });
+  close(masked, expected, 0, 'masked links');
+  assert.throws(
+    () => updateLinkMatrix(prevLinks, writeWeights, prevPrecedence, tf.ones([2, 3, 3]) as tf.Tensor3D),
+    /updateLinkMatrix.*offDiagonalMask/,
   );
 });
 

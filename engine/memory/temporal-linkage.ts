@@ -12,21 +12,27 @@ import { assertShape } from '../util/assert-shape';
  * @param prevLinkMatrix `[batch, memorySize, memorySize]`, in [0, 1], zero diagonal
  * @param writeWeights `[batch, memorySize]`, w^w_t in [0, 1], sum ≤ 1
  * @param prevPrecedence `[batch, memorySize]`, p_{t−1} in [0, 1], sum ≤ 1
- * @param offDiagonalMask `[memorySize, memorySize]`, 1 − I; pass a cached one to avoid rebuilding it each step
- * @returns `[batch, memorySize, memorySize]`, in [0, 1], zero diagonal
+ * @param offDiagonalMask `[memorySize, memorySize]`, 1 − I; pass a cached one to avoid rebuilding it each step. The
+ *   sparse memories pass `[batch, memorySize, memorySize]`: 1 − I times their visible-pair mask.
+ * @returns `[batch, memorySize, memorySize]`, in [0, 1], zero diagonal (and zero wherever the mask is)
  */
 export function updateLinkMatrix(
   prevLinkMatrix: tf.Tensor3D,
   writeWeights: tf.Tensor2D,
   prevPrecedence: tf.Tensor2D,
-  offDiagonalMask: tf.Tensor2D = offDiagonal(prevLinkMatrix.shape[1]),
+  offDiagonalMask: tf.Tensor2D | tf.Tensor3D = offDiagonal(prevLinkMatrix.shape[1]),
 ): tf.Tensor3D {
   assertShape('updateLinkMatrix', 'prevLinkMatrix', prevLinkMatrix, [null, null, null]);
   const [batch, memorySize] = prevLinkMatrix.shape;
   assertShape('updateLinkMatrix', 'prevLinkMatrix', prevLinkMatrix, [batch, memorySize, memorySize]);
   assertShape('updateLinkMatrix', 'writeWeights', writeWeights, [batch, memorySize]);
   assertShape('updateLinkMatrix', 'prevPrecedence', prevPrecedence, [batch, memorySize]);
-  assertShape('updateLinkMatrix', 'offDiagonalMask', offDiagonalMask, [memorySize, memorySize]);
+  assertShape(
+    'updateLinkMatrix',
+    'offDiagonalMask',
+    offDiagonalMask,
+    offDiagonalMask.rank === 3 ? [batch, memorySize, memorySize] : [memorySize, memorySize],
+  );
   const rowWeights = tf.expandDims(writeWeights, 2);
   const columnWeights = tf.expandDims(writeWeights, 1);
   const keptFraction = tf.sub(tf.sub(1, rowWeights), columnWeights);

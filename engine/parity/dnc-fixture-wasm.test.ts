@@ -21,8 +21,8 @@ before(async () => {
 describe('DNC fixture parity on wasm', () => {
   for (const file of ['dnc_A.json', 'dnc_A_randinit.json']) {
     for (const mode of ['stepwise', 'single-call'] as const) {
-      it(`${file} ${mode}`, () => {
-        const report = replayDncFixture(JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')), {
+      it(`${file} ${mode}`, async () => {
+        const report = await replayDncFixture(JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')), {
           mode,
           injectSortOrder: true,
         });

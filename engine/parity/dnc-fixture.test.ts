@@ -27,17 +27,17 @@ describe('DNC fixture parity', () => {
 
   for (const file of dncFixtures) {
     for (const mode of DNC_REPLAY_MODES) {
-      it(`${file} ${mode}: every recorded tensor within ${TOLERANCE} (tie orders injected)`, () => {
-        const report = replayDncFixture(load(file), { mode, injectSortOrder: true });
+      it(`${file} ${mode}: every recorded tensor within ${TOLERANCE} (tie orders injected)`, async () => {
+        const report = await replayDncFixture(load(file), { mode, injectSortOrder: true });
         assert.ok(Object.keys(report.maxAbsError).length >= 9);
         assert.ok('outputs' in report.maxAbsError);
         for (const [name, error] of Object.entries(report.maxAbsError))
           assert.ok(error < TOLERANCE, `${name}: ${error}`);
       });
     }
-    it(`${file}: with the stable tie rule, outputs and reads still match in every mode`, () => {
+    it(`${file}: with the stable tie rule, outputs and reads still match in every mode`, async () => {
       for (const mode of DNC_REPLAY_MODES) {
-        const report = replayDncFixture(load(file), { mode, injectSortOrder: false });
+        const report = await replayDncFixture(load(file), { mode, injectSortOrder: false });
         assert.ok(report.maxAbsError.outputs < TOLERANCE, `${mode} outputs ${report.maxAbsError.outputs}`);
         assert.ok(report.maxAbsError.read_vectors < TOLERANCE, `${mode} reads ${report.maxAbsError.read_vectors}`);
       }
@@ -54,10 +54,10 @@ describe('DNC fixture parity', () => {
     assert.ok(Math.max(...a.map((v, i) => Math.abs(v - b[i]))) > 1e-2);
   });
 
-  it('names the missing field of a broken fixture', () => {
+  it('names the missing field of a broken fixture', async () => {
     const json = load('dnc_A.json') as Record<string, unknown>;
     const { inputs_x: _dropped, ...rest } = json;
-    assert.throws(
+    await assert.rejects(
       () =>
         replayDncFixture(
           { ...rest, inputs_x: { shape: [2, 5], data: [1] } },
@@ -66,7 +66,7 @@ describe('DNC fixture parity', () => {
       /inputs_x has 1 values for shape \[2, 5\]/,
     );
     const { stepwise: _s, ...noStepwise } = json;
-    assert.throws(
+    await assert.rejects(
       () => replayDncFixture(noStepwise, { mode: 'one-call', injectSortOrder: true }),
       /fixture has no field 'stepwise'/,
     );

@@ -192,11 +192,32 @@ function firstRow(t: FixtureTensor): number[] {
   return t.data.slice(0, t.data.length / t.shape[0]);
 }
 
-function compareState(table: ErrorTable, prefix: string, state: MemoryState, expected: Json, where: string): void {
+/** A tensor's values on the host, read asynchronously (the webgpu backend in Node has no synchronous read). */
+async function read(tensor: tf.Tensor): Promise<Float32Array> {
+  return Float32Array.from(await tensor.data());
+}
+
+/** Compute a tensor in a tidy scope, read it, and free it. */
+async function readComputed(compute: () => tf.Tensor): Promise<Float32Array> {
+  const tensor = tf.tidy(compute);
+  try {
+    return await read(tensor);
+  } finally {
+    tensor.dispose();
+  }
+}
+
+async function compareState(
+  table: ErrorTable,
+  prefix: string,
+  state: MemoryState,
+  expected: Json,
+  where: string,
+): Promise<void> {
   for (const [pytorchName, engineName] of Object.entries(STATE_NAMES)) {
     table.compare(
       `${prefix}.${pytorchName}`,
-      state[engineName].dataSync(),
+      await read(state[engineName]),
       tensorField(expected, pytorchName, where).data,
     );
   }
@@ -234,13 +255,14 @@ function compareFrame(table: ErrorTable, frame: DebugFrame, calls: Json[], first
 }
 
 /**
- * Replay a DNC fixture in one mode and measure the largest error of every compared tensor.
+ * Replay a DNC fixture in one mode and measure the largest error of every compared tensor. Every readout is
+ * asynchronous, so the replay runs on any backend (webgpu included).
  * @param json the parsed fixture file
  */
-export function replayDncFixture(
+export async function replayDncFixture(
   json: Json,
   options: { mode: DncReplayMode; injectSortOrder: boolean },
-): DncReplayReport {
+): Promise<DncReplayReport> {
   if (!DNC_REPLAY_MODES.includes(options.mode))
     throw new Error(
       `replayDncFixture: mode must be one of ${DNC_REPLAY_MODES.join(', ')}, got ${JSON.stringify(options.mode)}`,
@@ -284,21 +306,21 @@ export function replayDncFixture(
         xt.dispose();
         model.disposeHidden(hidden);
         hidden = result.hidden;
-        outputs.push(result.output.dataSync() as Float32Array);
+        outputs.push(await read(result.output));
         result.output.dispose();
         const call = calls[t * layers + layers - 1];
         const top = hidden.controller[layers - 1].hidden;
         const clip = model.options.clip;
-        const xi = tf.tidy(() =>
-          (clip > 0 ? tf.clipByValue(top[top.length - 1], -clip, clip) : top[top.length - 1]).dataSync(),
+        const xi = await readComputed(() =>
+          clip > 0 ? tf.clipByValue(top[top.length - 1], -clip, clip) : tf.clone(top[top.length - 1]),
         );
         table.compare('xi', xi, tensorField(call, 'xi', `memory_calls[${t}]`).data);
         table.compare(
           'read_vectors',
-          hidden.readVectors[layers - 1].dataSync(),
+          await read(hidden.readVectors[layers - 1]),
           tensorField(call, 'read_vectors', `memory_calls[${t}]`).data,
         );
-        compareState(
+        await compareState(
           table,
           'state_after',
           hidden.memory[0],
@@ -311,23 +333,29 @@ export function replayDncFixture(
         resetExperience,
         readFeedback: options.mode === 'single-call' ? 'initial' : 'previous',
         memoryStepOptions: memoryStepOptions(0),
+        deferDebugReadout: true,
       });
       model.disposeHidden(hidden);
       hidden = result.hidden;
-      const perStep = tf.tidy(() =>
-        tf.unstack(tf.transpose(result.output, [1, 0, 2])).map((t) => t.dataSync() as Float32Array),
-      );
-      outputs.push(...perStep);
+      // Time-major, like pytorch-dnc's recorded outputs.
+      outputs.push(await readComputed(() => tf.transpose(result.output, [1, 0, 2])));
       result.output.dispose();
-      if (result.debug === undefined) throw new Error('replayDncFixture: the model returned no debug frame');
-      compareFrame(table, result.debug, calls, 0, layers);
+      const pending = result.pendingDebug;
+      if (pending === undefined) throw new Error('replayDncFixture: the model returned no debug frame');
+      let debug: DebugFrame;
+      try {
+        debug = pending.resolve(await read(pending.values));
+      } finally {
+        pending.values.dispose();
+      }
+      compareFrame(table, debug, calls, 0, layers);
       const last = calls[calls.length - 1];
       table.compare(
         'read_vectors',
-        hidden.readVectors[layers - 1].dataSync(),
+        await read(hidden.readVectors[layers - 1]),
         tensorField(last, 'read_vectors', 'last memory call').data,
       );
-      compareState(
+      await compareState(
         table,
         'state_after',
         hidden.memory[0],
@@ -337,31 +365,31 @@ export function replayDncFixture(
       if (options.mode === 'single-call') {
         const final = field(record, 'final_controller_state', 'single_call');
         const controller = hidden.controller[layers - 1];
-        const stacked = (list: readonly tf.Tensor2D[]) => tf.tidy(() => tf.stack([...list]).dataSync());
+        const stacked = (list: readonly tf.Tensor2D[]) => readComputed(() => tf.stack([...list]));
         table.compare(
           'final_controller_state.h',
-          stacked(controller.hidden),
+          await stacked(controller.hidden),
           tensorField(final, 'h', 'final_controller_state').data,
         );
         if (controller.cell !== undefined)
           table.compare(
             'final_controller_state.c',
-            stacked(controller.cell),
+            await stacked(controller.cell),
             tensorField(final, 'c', 'final_controller_state').data,
           );
         table.compare(
           'final_read_vectors',
-          hidden.readVectors[layers - 1].dataSync(),
+          await read(hidden.readVectors[layers - 1]),
           tensorField(record, 'final_read_vectors', 'single_call').data,
         );
-        compareState(
+        await compareState(
           table,
           'final_memory_state',
           hidden.memory[0],
           field(record, 'final_memory_state', 'single_call'),
           'single_call.final_memory_state',
         );
-        compareDebugDict(table, result.debug, field(record, 'debug_memory', 'single_call'));
+        compareDebugDict(table, debug, field(record, 'debug_memory', 'single_call'));
       }
     }
     const expectedOutputs = tensorField(

@@ -29,8 +29,8 @@ test('there are memory fixtures to replay', () => {
 for (const file of fixtureFiles) {
   const json: unknown = JSON.parse(readFileSync(path.join(fixtureDir, file), 'utf8'));
 
-  test(`${file}: every recorded tensor matches with tie orders injected`, () => {
-    const report = replayMemoryFixture(json, { injectSortOrder: true });
+  test(`${file}: every recorded tensor matches with tie orders injected`, async () => {
+    const report = await replayMemoryFixture(json, { injectSortOrder: true });
     assert.deepEqual(report.injectedSteps, report.tieSteps);
     assert.equal(report.sortOrderMismatches, 0, 'free-list order on untied rows');
     for (const name of [
@@ -47,8 +47,8 @@ for (const file of fixtureFiles) {
     }
   });
 
-  test(`${file}: read vectors match with the engine's stable tie rule`, () => {
-    const report = replayMemoryFixture(json, { injectSortOrder: false });
+  test(`${file}: read vectors match with the engine's stable tie rule`, async () => {
+    const report = await replayMemoryFixture(json, { injectSortOrder: false });
     assert.deepEqual(report.injectedSteps, []);
     assert.ok(report.maxAbsError.read_vectors <= TOLERANCE, `read_vectors: ${report.maxAbsError.read_vectors}`);
     if (report.tieSteps.length === 0) {
@@ -59,8 +59,8 @@ for (const file of fixtureFiles) {
   });
 }
 
-test('a fixture missing a field is rejected with the field named', () => {
+test('a fixture missing a field is rejected with the field named', async () => {
   const text = readFileSync(path.join(fixtureDir, fixtureFiles[0]), 'utf8');
   const broken: unknown = JSON.parse(text.replace('"nr_cells"', '"cells_renamed"'));
-  assert.throws(() => replayMemoryFixture(broken, { injectSortOrder: true }), /config has no field 'nr_cells'/);
+  await assert.rejects(() => replayMemoryFixture(broken, { injectSortOrder: true }), /config has no field 'nr_cells'/);
 });

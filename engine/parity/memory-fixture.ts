@@ -102,12 +102,16 @@ function sortInfo(intermediates: Json, where: string): { order: number[][]; ties
 }
 
 /**
- * Replay a memory fixture and measure the largest error of every recorded tensor.
+ * Replay a memory fixture and measure the largest error of every recorded tensor. Values are read back
+ * asynchronously once per step, so the replay runs on any backend (webgpu included).
  *
  * @param json the parsed fixture file
  * @param options.injectSortOrder use the recorded free-list order on steps with tied usages
  */
-export function replayMemoryFixture(json: Json, options: { injectSortOrder: boolean }): MemoryFixtureReport {
+export async function replayMemoryFixture(
+  json: Json,
+  options: { injectSortOrder: boolean },
+): Promise<MemoryFixtureReport> {
   const config = field(json, 'config', 'fixture');
   const batch = numberField(config, 'batch', 'config');
   const memorySize = numberField(config, 'nr_cells', 'config');
@@ -128,9 +132,22 @@ export function replayMemoryFixture(json: Json, options: { injectSortOrder: bool
 
   const memory = new DenseMemory({ inputSize, memorySize, cellSize, readHeads, independentLinears });
   const maxAbsError: Record<string, number> = {};
+  // Tensors to compare, kept (as clones) past the step's tidy scope and read after it.
+  let pending: { name: string; actual: tf.Tensor; expected: FixtureTensor }[] = [];
   const record = (name: string, actual: tf.Tensor, expected: FixtureTensor): void => {
-    const error = maxAbsDifference(actual.dataSync(), expected, name);
-    maxAbsError[name] = Math.max(maxAbsError[name] ?? 0, error);
+    pending.push({ name, actual: tf.keep(tf.clone(actual)), expected });
+  };
+  const settle = async (): Promise<void> => {
+    const batchOfReads = pending;
+    pending = [];
+    try {
+      for (const { name, actual, expected } of batchOfReads) {
+        const error = maxAbsDifference(await actual.data(), expected, name);
+        maxAbsError[name] = Math.max(maxAbsError[name] ?? 0, error);
+      }
+    } finally {
+      tf.dispose(batchOfReads.map((entry) => entry.actual));
+    }
   };
   const tieSteps: number[] = [];
   const injectedSteps: number[] = [];
@@ -169,7 +186,7 @@ export function replayMemoryFixture(json: Json, options: { injectSortOrder: bool
 
   try {
     memory.loadParams(params);
-    stepsJson.forEach((stepJson: Json, t: number) => {
+    for (const [t, stepJson] of (stepsJson as Json[]).entries()) {
       const where = `steps[${t}]`;
       const intermediates = isRecord(stepJson) ? stepJson.intermediates : undefined;
       const sort = sortInfo(intermediates, `${where}.intermediates`);
@@ -178,6 +195,7 @@ export function replayMemoryFixture(json: Json, options: { injectSortOrder: bool
       const inject = options.injectSortOrder && tied && sort !== undefined;
       if (inject) injectedSteps.push(t);
 
+      const kept: { sortOrder?: tf.Tensor } = {};
       const next = tf.tidy(() => {
         const xi = tf.tensor2d(Float32Array.from(tensorField(stepJson, 'controller_output_xi', where).data), [
           batch,
@@ -230,12 +248,7 @@ export function replayMemoryFixture(json: Json, options: { injectSortOrder: bool
               );
           }
         }
-        if (sort !== undefined) {
-          const order = trace.sortOrder.arraySync();
-          sort.order.forEach((recorded, row) => {
-            if (!sort.ties[row] && recorded.some((cell, j) => cell !== order[row][j])) sortOrderMismatches += 1;
-          });
-        }
+        if (sort !== undefined) kept.sortOrder = tf.keep(tf.clone(trace.sortOrder));
         const after = field(stepJson, 'state_after', where);
         const ourState: Record<string, tf.Tensor> = {
           memory: trace.state.memory,
@@ -253,8 +266,18 @@ export function replayMemoryFixture(json: Json, options: { injectSortOrder: bool
       });
       for (const tensor of Object.values(state)) tensor.dispose();
       state = next;
-    });
+      await settle();
+      if (sort !== undefined && kept.sortOrder !== undefined) {
+        const flat = await kept.sortOrder.data();
+        kept.sortOrder.dispose();
+        sort.order.forEach((recorded, row) => {
+          const offset = row * memorySize;
+          if (!sort.ties[row] && recorded.some((cell, j) => cell !== flat[offset + j])) sortOrderMismatches += 1;
+        });
+      }
+    }
   } finally {
+    tf.dispose(pending.map((entry) => entry.actual));
     for (const tensor of Object.values(state)) tensor.dispose();
     memory.dispose();
   }

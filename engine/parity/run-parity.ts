@@ -31,10 +31,10 @@ export interface ParityLine {
 }
 
 /** Replay one parsed fixture; throws with a clear message when fields are missing or malformed. */
-export function replayFixture(
+export async function replayFixture(
   json: unknown,
   options: { injectSortOrder: boolean },
-): { kind: FixtureKind; lines: ParityLine[] } {
+): Promise<{ kind: FixtureKind; lines: ParityLine[] }> {
   const kind = fixtureKind(json);
   if (kind === undefined) {
     throw new Error(
@@ -44,14 +44,14 @@ export function replayFixture(
   }
   const lines: ParityLine[] = [];
   if (kind === 'memory') {
-    const report = replayMemoryFixture(json, { injectSortOrder: options.injectSortOrder });
+    const report = await replayMemoryFixture(json, { injectSortOrder: options.injectSortOrder });
     for (const [tensor, error] of Object.entries(report.maxAbsError))
       lines.push({ run: 'memory', tensor, maxAbsError: error });
   } else {
     for (const mode of DNC_REPLAY_MODES) {
       if (mode === 'single-call' && !(isRecord(json) && 'single_call' in json)) continue;
       if (mode !== 'single-call' && !(isRecord(json) && 'stepwise' in json)) continue;
-      const report = replayDncFixture(json, { mode, injectSortOrder: options.injectSortOrder });
+      const report = await replayDncFixture(json, { mode, injectSortOrder: options.injectSortOrder });
       for (const [tensor, error] of Object.entries(report.maxAbsError))
         lines.push({ run: mode, tensor, maxAbsError: error });
     }
@@ -70,11 +70,11 @@ const USAGE =
  * Run the command. Returns the exit code: 0 parity, 1 above tolerance, 2 usage error or malformed file.
  * @param args command-line arguments after the script name
  */
-export function runParity(
+export async function runParity(
   args: readonly string[],
   out: (line: string) => void = console.log,
   err: (line: string) => void = console.error,
-): number {
+): Promise<number> {
   const files = args.filter((a) => !a.startsWith('--'));
   const flags = args.filter((a) => a.startsWith('--'));
   const unknown = flags.filter((f) => f !== '--no-inject' && f !== '--help');
@@ -99,7 +99,7 @@ export function runParity(
     }
     let result: { kind: FixtureKind; lines: ParityLine[] };
     try {
-      result = replayFixture(json, { injectSortOrder });
+      result = await replayFixture(json, { injectSortOrder });
     } catch (error) {
       err(`parity: cannot replay ${file}: ${error instanceof Error ? error.message : String(error)}`);
       return 2;

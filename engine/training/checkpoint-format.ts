@@ -1,7 +1,8 @@
 /**
  * The checkpoint file format: everything a training run needs to continue bit-exactly — weights, optimizer
  * slots and step, iteration, the data RNG's state and the run config — in one self-checking binary blob.
- * Pure bytes in, bytes out; file IO lives in `checkpoint-file.ts`. Layout (documented in README.md):
+ * Pure bytes in, bytes out; file IO lives in `checkpoint-file.ts`. The checksum is zlib's CRC-32 (IEEE 802.3), the
+ * same one the dashboard's ZIP writer computes (its test checks the two agree). Layout (documented in README.md):
  *
  *   magic "ENGRAMCK" | u32 version | u32 headerBytes | header JSON | u32 crc32(header)
  *   | u32 blobBytes | float32 blobs | u32 crc32(blobs)
@@ -9,6 +10,7 @@
  * Integers and floats are little-endian. Every tensor in the header names its byte offset into the blob section
  * and its element count, so a reader needs nothing but the header to find it.
  */
+import { crc32 } from 'node:zlib';
 import type { OptimizerSnapshot, SlotValues } from './optimizers';
 import type { RngState } from './rng';
 import type { OptimizerName, TrainConfig } from './types';
@@ -65,23 +67,6 @@ export class CheckpointError extends Error {
     super(`checkpoint: ${message}`);
     this.name = 'CheckpointError';
   }
-}
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC-32 (IEEE 802.3, as zlib and PNG use). */
-export function crc32(bytes: Uint8Array): number {
-  let crc = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) crc = CRC_TABLE[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
 }
 
 /** Serialise a checkpoint. */

@@ -22,6 +22,8 @@ export interface FieldSpec {
   readonly above?: number;
   /** Exclusive upper bound (numbers): the value must be smaller. */
   readonly below?: number;
+  /** Inclusive upper bound (numbers): what one run may ask of this machine; the server refuses more. */
+  readonly max?: number;
   readonly choices?: readonly string[];
 }
 
@@ -33,40 +35,53 @@ export const TRAIN_FIELDS: Readonly<Record<keyof TrainConfig, FieldSpec>> = {
     choices: ['copy', 'repeat-copy', 'associative-recall', 'adding', 'argmax'],
     help: 'task to train on',
   },
-  input_size: { kind: 'integer', default: 6, min: 2, help: 'channels per input step, marker included' },
-  repeats: { kind: 'integer', default: 2, min: 1, help: 'repeat-copy: times the sequence is written back' },
+  input_size: { kind: 'integer', default: 6, min: 2, max: 64, help: 'channels per input step, marker included' },
+  repeats: { kind: 'integer', default: 2, min: 1, max: 100, help: 'repeat-copy: times the sequence is written back' },
   rnn_type: { kind: 'choice', default: 'lstm', choices: ['lstm', 'gru', 'rnn'], help: 'controller cell type' },
-  nhid: { kind: 'integer', default: 64, min: 1, help: 'controller hidden units' },
+  nhid: { kind: 'integer', default: 64, min: 1, max: 4096, help: 'controller hidden units' },
   dropout: { kind: 'number', default: 0, min: 0, below: 1, help: 'controller dropout' },
   memory_type: { kind: 'choice', default: 'dnc', choices: ['dnc', 'sdnc', 'sam'], help: 'dense or sparse memory' },
-  nlayer: { kind: 'integer', default: 1, min: 1, help: 'DNC layers' },
-  nhlayer: { kind: 'integer', default: 2, min: 1, help: 'controller hidden layers per DNC layer' },
-  lr: { kind: 'number', default: 1e-4, above: 0, help: 'learning rate' },
+  nlayer: { kind: 'integer', default: 1, min: 1, max: 8, help: 'DNC layers' },
+  nhlayer: { kind: 'integer', default: 2, min: 1, max: 8, help: 'controller hidden layers per DNC layer' },
+  lr: { kind: 'number', default: 1e-4, above: 0, max: 10, help: 'learning rate' },
   optim: {
     kind: 'choice',
     default: 'adam',
     choices: ['adam', 'adamax', 'rmsprop', 'sgd', 'adagrad', 'adadelta'],
     help: 'optimizer',
   },
-  clip: { kind: 'number', default: 50, above: 0, help: 'gradient-norm clipping threshold' },
-  batch_size: { kind: 'integer', default: 100, min: 1, help: 'episodes per iteration' },
-  mem_size: { kind: 'integer', default: 20, min: 1, help: 'W: memory cell width' },
-  mem_slot: { kind: 'integer', default: 16, min: 1, help: 'N: memory cells' },
-  read_heads: { kind: 'integer', default: 4, min: 1, help: 'R: read heads' },
-  sparse_reads: { kind: 'integer', default: 10, min: 1, help: 'K: sparse reads per head (sam, sdnc)' },
-  temporal_reads: { kind: 'integer', default: 2, min: 1, help: 'K_L: temporal reads (sdnc)' },
-  sequence_max_length: { kind: 'integer', default: 4, min: 1, help: 'longest training sequence (items)' },
+  clip: { kind: 'number', default: 50, above: 0, max: 1e6, help: 'gradient-norm clipping threshold' },
+  batch_size: { kind: 'integer', default: 100, min: 1, max: 1024, help: 'episodes per iteration' },
+  mem_size: { kind: 'integer', default: 20, min: 1, max: 1024, help: 'W: memory cell width' },
+  mem_slot: { kind: 'integer', default: 16, min: 1, max: 1_048_576, help: 'N: memory cells' },
+  read_heads: { kind: 'integer', default: 4, min: 1, max: 16, help: 'R: read heads' },
+  sparse_reads: { kind: 'integer', default: 10, min: 1, max: 1024, help: 'K: sparse reads per head (sam, sdnc)' },
+  temporal_reads: { kind: 'integer', default: 2, min: 1, max: 1024, help: 'K_L: temporal reads (sdnc)' },
+  sequence_max_length: { kind: 'integer', default: 4, min: 1, max: 1000, help: 'longest training sequence (items)' },
   curriculum_increment: {
     kind: 'integer',
     default: 0,
     min: 0,
+    max: 1000,
     help: 'added to the length bound every curriculum_freq iterations',
   },
-  curriculum_freq: { kind: 'integer', default: 1000, min: 1, help: 'iterations between curriculum increments' },
-  iterations: { kind: 'integer', default: 100000, min: 1, help: 'training iterations' },
-  summarize_freq: { kind: 'integer', default: 100, min: 1, help: 'iterations between summaries (and debug frames)' },
-  check_freq: { kind: 'integer', default: 100, min: 1, help: 'iterations between checkpoints' },
-  seed: { kind: 'integer', default: 1, min: 0, help: 'seed for data and weight initialisation' },
+  curriculum_freq: {
+    kind: 'integer',
+    default: 1000,
+    min: 1,
+    max: 1e9,
+    help: 'iterations between curriculum increments',
+  },
+  iterations: { kind: 'integer', default: 100000, min: 1, max: 1e9, help: 'training iterations' },
+  summarize_freq: {
+    kind: 'integer',
+    default: 100,
+    min: 1,
+    max: 1e9,
+    help: 'iterations between summaries (and debug frames)',
+  },
+  check_freq: { kind: 'integer', default: 100, min: 1, max: 1e9, help: 'iterations between checkpoints' },
+  seed: { kind: 'integer', default: 1, min: 0, max: 2 ** 32 - 1, help: 'seed for data and weight initialisation' },
 };
 
 const FIELD_NAMES = Object.keys(TRAIN_FIELDS) as (keyof TrainConfig)[];
@@ -82,8 +97,20 @@ export function isTrainField(name: string): name is keyof TrainConfig {
 
 const NUMBER_PATTERN = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
+/** A bad value as an error message shows it: strings quoted and cut short, numbers as written. */
 function describe(value: unknown): string {
-  return typeof value === 'string' ? `'${value}'` : String(value);
+  if (typeof value === 'string') return `'${value.length > 40 ? `${value.slice(0, 37)}...` : value}'`;
+  return typeof value === 'number' ? String(value) : typeName(value);
+}
+
+/** What kind of JSON value this is, for "expected a number, got an array". */
+function typeName(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'string') return `a string (${describe(value)})`;
+  return `a ${typeof value} (${String(value)})`;
 }
 
 /** Read one field's value (a number, or a string as typed on a command line) or throw ConfigError naming it. */
@@ -91,15 +118,17 @@ export function parseFieldValue(field: keyof TrainConfig, value: unknown): numbe
   const spec = TRAIN_FIELDS[field];
   if (spec.kind === 'choice') {
     const choices = spec.choices ?? [];
-    if (typeof value !== 'string' || !choices.includes(value)) {
+    if (typeof value !== 'string')
+      throw new ConfigError(field, `expected one of ${choices.join(', ')}, got ${typeName(value)}`);
+    if (!choices.includes(value))
       throw new ConfigError(field, `${describe(value)} is not one of ${choices.join(', ')}`);
-    }
     return value;
   }
   let parsed: number;
   if (typeof value === 'number') parsed = value;
   else if (typeof value === 'string' && NUMBER_PATTERN.test(value.trim())) parsed = Number(value.trim());
-  else throw new ConfigError(field, `${describe(value)} is not a number`);
+  else if (typeof value === 'string') throw new ConfigError(field, `${describe(value)} is not a number`);
+  else throw new ConfigError(field, `expected a number, got ${typeName(value)}`);
   if (!Number.isFinite(parsed)) throw new ConfigError(field, `${describe(value)} is not a finite number`);
   if (spec.kind === 'integer' && !Number.isSafeInteger(parsed)) {
     throw new ConfigError(field, `${describe(value)} is not an integer`);
@@ -109,6 +138,8 @@ export function parseFieldValue(field: keyof TrainConfig, value: unknown): numbe
   if (spec.above !== undefined && !(parsed > spec.above)) {
     throw new ConfigError(field, `${describe(value)} must be greater than ${spec.above}`);
   }
+  if (spec.max !== undefined && parsed > spec.max)
+    throw new ConfigError(field, `${describe(value)} is above the maximum ${spec.max}`);
   if (spec.below !== undefined && !(parsed < spec.below)) {
     throw new ConfigError(field, `${describe(value)} must be smaller than ${spec.below}`);
   }
@@ -128,8 +159,9 @@ export function resolveTrainConfig(input: Record<string, unknown>): TrainConfig 
   for (const [rawName, value] of Object.entries(input)) {
     if (value === undefined) continue;
     const name = canonicalFieldName(rawName);
-    if (!isTrainField(name)) throw new ConfigError(rawName, `unknown field (known: ${FIELD_NAMES.join(', ')})`);
-    if (values.has(name)) throw new ConfigError(rawName, `given twice (as ${name} and ${rawName})`);
+    const shown = rawName.length > 40 ? `${rawName.slice(0, 37)}...` : rawName;
+    if (!isTrainField(name)) throw new ConfigError(shown, `unknown field (known: ${FIELD_NAMES.join(', ')})`);
+    if (values.has(name)) throw new ConfigError(shown, `given twice (as ${name} and ${shown})`);
     values.set(name, parseFieldValue(name, value));
   }
   const number = (field: keyof TrainConfig): number => {

@@ -165,12 +165,12 @@ class TrainerImpl implements TrainerSession {
         values = await readChecks(iteration, { loss, metric, norm, gradients, state, output: finalOutput });
       } catch (error) {
         // Keep the offending forward pass for the viewer; the weights are still the ones that produced it.
-        if (error instanceof NonFiniteError) error.frame = this.captureQuietly(batch, input, target);
+        if (error instanceof NonFiniteError) error.frame = await this.captureQuietly(batch, input, target);
         throw error;
       }
       const capture = options.captureFrame === true || iteration % this.summarizeEvery === 0;
       // The frame shows the forward pass these gradients came from, so it is taken before the update.
-      const frame = capture ? this.frames.capture(this.model, batch, input, target) : undefined;
+      const frame = capture ? await this.frames.capture(this.model, batch, input, target) : undefined;
       this.optimizer.apply(clipped);
       this.rng = rng;
       this.completed = iteration;
@@ -300,13 +300,13 @@ class TrainerImpl implements TrainerSession {
   }
 
   /** A frame for a refused iteration; a failure to capture it must not hide the original error. */
-  private captureQuietly(
+  private async captureQuietly(
     batch: Parameters<FrameCapture['capture']>[1],
     input: tf.Tensor3D,
     target: tf.Tensor3D,
-  ): DebugFrame | undefined {
+  ): Promise<DebugFrame | undefined> {
     try {
-      return this.frames.capture(this.model, batch, input, target);
+      return await this.frames.capture(this.model, batch, input, target);
     } catch {
       return undefined;
     }

@@ -8,7 +8,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { startTestServer, type TestServer } from '../test-helpers';
+import { startTestServer, type TestServer } from '../testing/test-server';
 
 const PYTHON = '/usr/bin/python3';
 const snapshot = process.env.VISDOM_SNAPSHOT ?? join(homedir(), 'visdom');

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { startTestServer, type TestServer } from '../test-helpers';
+import { startTestServer, type TestServer } from '../testing/test-server';
 import { visdomPost as post } from './test-http';
 
 interface Exchange {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import type { MetricPoint, RunSummary, VisdomPanel } from '../protocol';
-import { getJson, startTestServer, tempDataDir, unwrap, waitFor, type TestServer } from '../test-helpers';
+import { getJson, startTestServer, tempDataDir, unwrap, waitFor, type TestServer } from '../testing/test-server';
 import { visdomPost } from './test-http';
 
 const recordings = JSON.parse(readFileSync(join(__dirname, 'testdata', 'recordings.json'), 'utf8')) as {

@@ -55,7 +55,7 @@ export async function startVisdomService(options: VisdomServiceOptions): Promise
   io.on('connection', (socket) => {
     socket.on(
       'visdom:panels',
-      command('visdom:panels', (p) => sink.panelsOfRun(runIdOf(p), (eid) => state.panels(eid))),
+      command('visdom:panels', ['runId'], (p) => sink.panelsOfRun(runIdOf(p), (eid) => state.panels(eid))),
     );
   });
 

@@ -3,7 +3,7 @@
  * wire protocol for clients is `server/protocol.ts`. Every command carries an `id` and is answered by exactly one
  * `reply` with that id, sent at a safe point between iterations, after every `iteration` message it precedes.
  */
-import type { MetricPoint, RunConfig, RunFailure, TensorInfo } from '../protocol';
+import type { EngineInfo, MetricPoint, RunConfig, RunFailure, TensorInfo } from '../protocol';
 
 /** Test and benchmark hooks, stripped from a run's config before the engine sees it. Only honoured when the server
  *  was started with test hooks enabled. */
@@ -67,7 +67,7 @@ export type ToWorker =
 export type WorkerState = 'running' | 'paused' | 'finished' | 'stopped';
 
 export type FromWorker =
-  | { type: 'ready'; iteration: number }
+  | { type: 'ready'; iteration: number; engine: EngineInfo }
   | { type: 'iteration'; point: MetricPoint; metricName: string; frame: PackedFrame | null }
   | { type: 'state'; state: WorkerState; iteration: number }
   | { type: 'checkpoint'; iteration: number; bytes: Uint8Array }

@@ -8,7 +8,7 @@ import { parentPort } from 'node:worker_threads';
 import { frameTensor, type IterationResult, type Trainer } from '../../engine';
 import { packFrame } from '../frame-codec';
 import type { FromWorker, PackedFrame, RunHooks, ToWorker, WorkerCommand } from './messages';
-import { NonFiniteError, openTrainer } from './trainer-source';
+import { NonFiniteError, openTrainer, releaseEngine } from './trainer-source';
 
 if (parentPort === null) throw new Error('run-worker.ts must run in a worker thread');
 const port = parentPort;
@@ -81,7 +81,7 @@ async function hookedStep(
 async function main(): Promise<void> {
   while (initMessage === null) await nextMessage();
   const init = initMessage;
-  const trainer = await openTrainer(init.config, init.hooks, init.checkpoint);
+  const { trainer, engine } = await openTrainer(init.config, init.hooks, init.checkpoint);
   const iterations = init.config.iterations;
   const nanFired = { done: false };
 
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
     post({ type: 'state', state: s, iteration: trainer.iteration });
   const reply = (id: number) => post({ type: 'reply', id, ok: true, iteration: trainer.iteration });
 
-  post({ type: 'ready', iteration: trainer.iteration });
+  post({ type: 'ready', iteration: trainer.iteration, engine });
   if (init.checkpoint === null) await checkpoint(true); // so even a run killed early resumes from a real checkpoint
 
   for (;;) {
@@ -242,9 +242,11 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  const message = error instanceof Error ? error.message : String(error);
-  const stack = error instanceof Error ? error.stack : undefined;
-  post({ type: 'fatal', reason: 'worker_error', message, stack });
-  port.close();
-});
+main()
+  .catch((error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    const stack = error instanceof Error ? error.stack : undefined;
+    post({ type: 'fatal', reason: 'worker_error', message, stack });
+    port.close();
+  })
+  .finally(releaseEngine);

@@ -9,7 +9,7 @@
  */
 import { resolveTrainConfig } from '../../engine/training/config';
 import type { Trainer } from '../../engine';
-import type { RunConfig } from '../protocol';
+import type { EngineInfo, RunConfig } from '../protocol';
 import type { RunHooks } from './messages';
 import { SyntheticTrainer } from './synthetic-trainer';
 
@@ -20,8 +20,19 @@ export async function resolveRunConfig(input: Record<string, unknown>): Promise<
   return { ...resolveTrainConfig(input) };
 }
 
-/** Build (or restore from a checkpoint) the trainer a worker runs. */
-export async function openTrainer(config: RunConfig, hooks: RunHooks, checkpoint: Uint8Array | null): Promise<Trainer> {
+let engineLoaded = false;
+
+/** Let the worker thread end: the webgpu backend (Dawn) holds its event loop open until released. */
+export async function releaseEngine(): Promise<void> {
+  if (engineLoaded) (await import('../../engine')).releaseBackend();
+}
+
+/** Build (or restore from a checkpoint) the trainer a worker runs, and say which backend it computes on. */
+export async function openTrainer(
+  config: RunConfig,
+  hooks: RunHooks,
+  checkpoint: Uint8Array | null,
+): Promise<{ trainer: Trainer; engine: EngineInfo }> {
   const resolved = resolveTrainConfig(config);
   if (hooks.trainer === 'synthetic') {
     const options = {
@@ -30,15 +41,22 @@ export async function openTrainer(config: RunConfig, hooks: RunHooks, checkpoint
       timesteps: hooks.frameSteps,
       stepMs: hooks.stepMs,
     };
-    return checkpoint === null
-      ? new SyntheticTrainer(resolved, options)
-      : SyntheticTrainer.restore(checkpoint, options);
+    const trainer =
+      checkpoint === null ? new SyntheticTrainer(resolved, options) : SyntheticTrainer.restore(checkpoint, options);
+    return { trainer, engine: { backend: 'synthetic' } };
   }
   const { createTrainer, restoreTrainer, selectBackend } = await import('../../engine');
-  await selectBackend();
-  if (checkpoint === null) return createTrainer(resolved);
+  engineLoaded = true;
+  const choice = await selectBackend();
+  const engine: EngineInfo = { backend: choice.name };
+  if (choice.adapter !== undefined) {
+    const { vendor, architecture, description, device, software, limits } = choice.adapter;
+    engine.adapter = { vendor, architecture, description: description || device, software, limits: { ...limits } };
+  }
+  if (checkpoint === null) return { trainer: createTrainer(resolved), engine };
   // Settings changed while running live in the run's config; the checkpoint may predate the change.
-  return restoreTrainer(checkpoint, {
+  const trainer = restoreTrainer(checkpoint, {
     overrides: { lr: resolved.lr, summarize_freq: resolved.summarize_freq, iterations: resolved.iterations },
   });
+  return { trainer, engine };
 }

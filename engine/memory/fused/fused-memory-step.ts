@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { customGradient } from '../../util/custom-gradient';
 import type { DenseMemoryState } from '../dense-step';
+import { type DenseDebugName, denseDebugOutput } from '../debug-tensors';
 import type { MemoryStepDebug, MemoryStepResult } from '../types';
 import { denseStepForward, type DenseStepTape } from './dense-step-kernel';
 import {
@@ -58,8 +59,6 @@ interface ForwardRecord {
   readonly tape: DenseStepTape;
   readonly inputs: DenseStepArrays<Float32Array>;
 }
-
-const UNIT_RANGE: readonly [number, number] = [0, 1];
 
 function sameShape(actual: readonly number[], expected: readonly number[]): boolean {
   return actual.length === expected.length && actual.every((size, axis) => size === expected[axis]);
@@ -144,41 +143,23 @@ function debugFor(sizes: DenseStepSizes, forward: ForwardRecord): MemoryStepDebu
   const layout = densePackedLayout(sizes);
   const first = (values: FloatArray, offset: number, shape: number[]): tf.Tensor =>
     tf.tensor(Float32Array.from(values.subarray(offset, offset + shape.reduce((a, b) => a * b, 1))), shape);
-  const tensors: Record<string, tf.Tensor> = {
-    memory: first(packed, layout.memory, [cells, width]),
-    linkMatrix: first(packed, layout.linkMatrix, [cells, cells]),
-    precedence: first(packed, layout.precedence, [cells]),
-    readWeights: first(packed, layout.readWeights, [heads, cells]),
-    writeWeights: first(packed, layout.writeWeights, [cells]),
-    usage: first(packed, layout.usage, [cells]),
-    allocationWeights: first(tape.allocationWeights, 0, [cells]),
-    writeContentWeights: first(tape.writeContentWeights, 0, [cells]),
-    readContentWeights: first(tape.readContentWeights, 0, [heads, cells]),
-    readModes: first(inputs.readModes, 0, [heads, 3]),
-    freeGates: first(inputs.freeGates, 0, [heads]),
-    allocationGate: first(inputs.allocationGate, 0, [1]),
-    writeGate: first(inputs.writeGate, 0, [1]),
-    readVectors: first(packed, layout.readVectors, [heads, width]),
+  const source: Record<DenseDebugName, () => tf.Tensor> = {
+    memory: () => first(packed, layout.memory, [cells, width]),
+    linkMatrix: () => first(packed, layout.linkMatrix, [cells, cells]),
+    precedence: () => first(packed, layout.precedence, [cells]),
+    readWeights: () => first(packed, layout.readWeights, [heads, cells]),
+    writeWeights: () => first(packed, layout.writeWeights, [cells]),
+    usage: () => first(packed, layout.usage, [cells]),
+    allocationWeights: () => first(tape.allocationWeights, 0, [cells]),
+    writeContentWeights: () => first(tape.writeContentWeights, 0, [cells]),
+    readContentWeights: () => first(tape.readContentWeights, 0, [heads, cells]),
+    readModes: () => first(inputs.readModes, 0, [heads, 3]),
+    freeGates: () => first(inputs.freeGates, 0, [heads]),
+    allocationGate: () => first(inputs.allocationGate, 0, [1]),
+    writeGate: () => first(inputs.writeGate, 0, [1]),
+    readVectors: () => first(packed, layout.readVectors, [heads, width]),
   };
-  const axes: Record<string, readonly string[]> = {
-    memory: ['cell', 'word'],
-    linkMatrix: ['cell', 'cell'],
-    precedence: ['cell'],
-    readWeights: ['head', 'cell'],
-    writeWeights: ['cell'],
-    usage: ['cell'],
-    allocationWeights: ['cell'],
-    writeContentWeights: ['cell'],
-    readContentWeights: ['head', 'cell'],
-    readModes: ['head', 'mode'],
-    freeGates: ['head'],
-    allocationGate: ['gate'],
-    writeGate: ['gate'],
-    readVectors: ['head', 'word'],
-  };
-  const ranges: Record<string, readonly [number, number]> = {};
-  for (const name of Object.keys(tensors)) if (name !== 'memory' && name !== 'readVectors') ranges[name] = UNIT_RANGE;
-  return { tensors, axes, ranges };
+  return denseDebugOutput((name) => source[name]());
 }
 
 /** How one fused op reads its input tensors into the kernel's arrays and hands the kernel's gradients back. */

@@ -12,7 +12,11 @@
  * O(N) per step.
  */
 import * as tf from '@tensorflow/tfjs';
+import { hasSynchronousReadback } from '../../util/device-backend';
 import { assertPositiveInteger, assertShape } from '../../util/assert-shape';
+import { contentWeights } from '../content-addressing';
+import { eraseAndWrite } from '../erase-write';
+import { updatePrecedence } from '../temporal-linkage';
 import type { MemoryModule, MemoryState, MemoryStepDebug, MemoryStepResult } from '../types';
 import type { ElementStore, ElementUndo } from './element-store';
 import { INDEX_TYPES, resolveIndexType } from './index/create-index';
@@ -94,6 +98,14 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
     readonly temporal: boolean,
     private readonly seed: number,
   ) {
+    if (!hasSynchronousReadback()) {
+      // The index, row store and link lists live on the host and every step reads keys and weights back.
+      throw new Error(
+        `${name}: the sparse memories keep their nearest-neighbour index, row store and sparse links on the host ` +
+          `and read each step's keys and weights back synchronously; the '${tf.getBackend()}' backend has no ` +
+          'synchronous readback in Node. Run SAM/SDNC on wasm or cpu (ENGRAM_BACKEND=wasm).',
+      );
+    }
     for (const option of [
       'inputSize',
       'memorySize',
@@ -252,9 +264,9 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
       controls.interpolationGate,
       controls.writeGate,
     );
-    const memory = ops.eraseAndWrite(rows, writeWeights, controls.eraseVector, controls.writeVector);
+    const memory = eraseAndWrite(rows, writeWeights, controls.eraseVector, controls.writeVector);
     const candidateMask = floats((p) => p.candidateMask, [batch, readHeads, visible]) as tf.Tensor3D;
-    const content = ops.maskedContentWeights(memory, controls.readKeys, controls.readStrengths, candidateMask);
+    const content = contentWeights(memory, controls.readKeys, controls.readStrengths, candidateMask);
     let links: tf.Tensor3D | null = null;
     let precedence: tf.Tensor2D | null = null;
     let readWeights = content;
@@ -268,7 +280,7 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
         [batch, visible],
       ) as tf.Tensor2D;
       links = ops.updateVisibleLinks(prevLinks, prevPrecedence, writeWeights, visibleMask);
-      precedence = ops.updatePrecedence(prevPrecedence, writeWeights);
+      precedence = updatePrecedence(prevPrecedence, writeWeights);
       readWeights = ops.mixReadModes(links, prevReadWeights, content, controls.readModes);
     }
     const readVectors = tf.matMul(readWeights, memory) as tf.Tensor3D;

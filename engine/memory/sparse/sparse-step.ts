@@ -2,15 +2,18 @@
  * The differentiable part of a sparse-memory step (Rae et al. 2016, §3.2–3.6), on the visible set only: every
  * tensor here is `[batch, V, …]` with V ≪ N, so the tape — and the backward pass — costs O(V·W) per step whatever
  * N is. The host decides which cells are visible; these helpers gather them, write, read by content and follow
- * the SDNC's temporal links. Selections use one-hot matrix products rather than `gather`, whose gradient needs
- * UnsortedSegmentSum (missing on wasm) — a matMul's gradient exists on every backend.
+ * the SDNC's temporal links. Every equation the dense DNC shares is the dense mechanism's own function applied to
+ * the visible set: the step calls `eraseAndWrite`, `contentWeights` (with a candidate mask) and `updatePrecedence`
+ * directly, and the link update and read-mode mix below only build the visible set's masks around
+ * `updateLinkMatrix`, `directionalWeights` and `readWeighting`. What is sparse-only lives here: the gathers and
+ * SAM's write weighting. Rows come out of the journal by `gatherRows` (host loops, scatter-add gradient); the
+ * small selections use one-hot matrix products rather than `gather`, whose gradient needs UnsortedSegmentSum
+ * (missing on wasm) — a matMul's gradient exists on every backend.
  */
 import * as tf from '@tensorflow/tfjs';
-import { COSINE_EPSILON } from '../../util/constants';
-import { safeNorm } from '../../util/vector-norm';
-
-/** Subtracted from the scores of cells outside a head's candidates so softmax gives them exactly 0. */
-const MASK_PENALTY = 1e9;
+import { gatherRows } from '../../util/row-gather';
+import { readWeighting } from '../read-weighting';
+import { directionalWeights, offDiagonal, updateLinkMatrix } from '../temporal-linkage';
 
 /** `[...indices.shape, depth]` float one-hot; −1 gives an all-zero row (cast apart: wasm's float oneHot is wrong). */
 export function oneHotFloat(indices: tf.Tensor, depth: number): tf.Tensor {
@@ -26,8 +29,7 @@ export function oneHotFloat(indices: tf.Tensor, depth: number): tf.Tensor {
  * @param journal `[batch, J, W]`
  */
 export function gatherVisibleRows(hostRows: tf.Tensor3D, journalIndex: tf.Tensor2D, journal: tf.Tensor3D): tf.Tensor3D {
-  const select = oneHotFloat(journalIndex, journal.shape[1]) as tf.Tensor3D;
-  return tf.add(hostRows, tf.matMul(select, journal));
+  return tf.add(hostRows, gatherRows(journal, journalIndex));
 }
 
 /**
@@ -60,44 +62,10 @@ export function sparseWriteWeights(
   return tf.mul(writeGate, mixed);
 }
 
-/** M ← M ⊙ (1 − w eᵀ) + w aᵀ on the visible rows `[batch, V, W]`. */
-export function eraseAndWrite(
-  rows: tf.Tensor3D,
-  writeWeights: tf.Tensor2D,
-  eraseVector: tf.Tensor2D,
-  writeVector: tf.Tensor2D,
-): tf.Tensor3D {
-  const weights = tf.expandDims(writeWeights, 2);
-  const erase = tf.mul(weights, tf.expandDims(eraseVector, 1));
-  return tf.add(tf.mul(rows, tf.sub(1, erase)), tf.mul(weights, tf.expandDims(writeVector, 1)));
-}
-
 /**
- * Content weighting restricted to each head's candidates: softmax over {candidates} of β·cos(M_i, k), `[batch, R, V]`,
- * rows sum to 1. With every cell a candidate this is exactly the dense DNC's content read.
- *
- * @param rows `[batch, V, W]`; @param keys `[batch, R, W]`; @param strengths `[batch, R]`; @param candidateMask
- * `[batch, R, V]`
- */
-export function maskedContentWeights(
-  rows: tf.Tensor3D,
-  keys: tf.Tensor3D,
-  strengths: tf.Tensor2D,
-  candidateMask: tf.Tensor3D,
-): tf.Tensor3D {
-  const dot = tf.matMul(keys, rows, false, true);
-  const norms = tf.mul(tf.expandDims(safeNorm(keys), 2), tf.expandDims(safeNorm(rows), 1));
-  const similarity = tf.div(dot, tf.add(norms, COSINE_EPSILON));
-  const scores = tf.add(
-    tf.mul(similarity, tf.expandDims(strengths, 2)),
-    tf.mul(tf.sub(candidateMask, 1), MASK_PENALTY),
-  );
-  return tf.softmax(scores) as tf.Tensor3D;
-}
-
-/**
- * The SDNC's link update on the visible set: L[i,j] = ((1 − w_i − w_j)·L_{t−1}[i,j] + w_i·p_{t−1}[j]) for visible
- * i ≠ j, `[batch, V, V]` in [0, 1], zero diagonal (masked with 1 − I, not I).
+ * The SDNC's link update on the visible set: the dense DNC's L[i,j] = ((1 − w_i − w_j)·L_{t−1}[i,j] + w_i·p_{t−1}[j])
+ * (`temporal-linkage.ts`) for visible i ≠ j, `[batch, V, V]` in [0, 1], zero diagonal: its mask is 1 − I times the
+ * visible-pair mask (padding slots get no links).
  *
  * @param prevLinks `[batch, V, V]`; @param prevPrecedence `[batch, V]`; @param writeWeights `[batch, V]`; @param
  * visibleMask `[batch, V]`
@@ -108,28 +76,14 @@ export function updateVisibleLinks(
   writeWeights: tf.Tensor2D,
   visibleMask: tf.Tensor2D,
 ): tf.Tensor3D {
-  const visibleSize = prevLinks.shape[1];
-  const rowWrite = tf.expandDims(writeWeights, 2);
-  const columnWrite = tf.expandDims(writeWeights, 1);
-  const decayed = tf.mul(tf.sub(tf.sub(1, rowWrite), columnWrite), prevLinks);
-  const added = tf.mul(rowWrite, tf.expandDims(prevPrecedence, 1));
-  const offDiagonal = tf.sub(1, tf.eye(visibleSize));
   const pairMask = tf.mul(tf.expandDims(visibleMask, 2), tf.expandDims(visibleMask, 1));
-  return tf.mul(tf.add(decayed, added), tf.mul(offDiagonal, pairMask));
+  const mask = tf.mul(offDiagonal(prevLinks.shape[1]), pairMask) as tf.Tensor3D;
+  return updateLinkMatrix(prevLinks, writeWeights, prevPrecedence, mask);
 }
 
 /**
- * The precedence update p_t = (1 − Σ_i w_i)·p_{t−1} + w_t on the visible set, `[batch, V]`, sum ≤ 1 — from the
- * write weights (pytorch-dnc's SDNC uses the read weights here).
- *
- * @param prevPrecedence `[batch, V]`; @param writeWeights `[batch, V]`
- */
-export function updatePrecedence(prevPrecedence: tf.Tensor2D, writeWeights: tf.Tensor2D): tf.Tensor2D {
-  return tf.add(tf.mul(tf.sub(1, tf.sum(writeWeights, 1, true)), prevPrecedence), writeWeights);
-}
-
-/**
- * SDNC read weights: π_b·b + π_f·f + π_c·c per head, with f = L·w^R_{t−1} and b = Lᵀ·w^R_{t−1} over the visible set.
+ * SDNC read weights: π_b·b + π_f·f + π_c·c per head, with f = L·w^R_{t−1} and b = Lᵀ·w^R_{t−1} over the visible
+ * set — the dense DNC's directional weights and read-mode mix (`temporal-linkage.ts`, `read-weighting.ts`).
  *
  * @param links `[batch, V, V]`; @param prevReadWeights `[batch, R, V]`; @param content `[batch, R, V]`;
  * @param readModes `[batch, R, 3]` (backward, forward, content)
@@ -141,12 +95,6 @@ export function mixReadModes(
   content: tf.Tensor3D,
   readModes: tf.Tensor3D,
 ): tf.Tensor3D {
-  const forward = tf.matMul(prevReadWeights, links, false, true);
-  const backward = tf.matMul(prevReadWeights, links);
-  const [backwardMode, forwardMode, contentMode] = tf.split(readModes, 3, 2);
-  return tf.addN([
-    tf.mul(backwardMode, backward),
-    tf.mul(forwardMode, forward),
-    tf.mul(contentMode, content),
-  ]) as tf.Tensor3D;
+  const { forwardWeights, backwardWeights } = directionalWeights(links, prevReadWeights);
+  return readWeighting(readModes, backwardWeights, forwardWeights, content);
 }

@@ -4,6 +4,7 @@
  * and score 0, handled in index order — so its cost is O(written rows · W · queries), never O(N) for a memory an
  * episode barely touched, and it needs no update when rows change: it always reads the current row store.
  */
+import { COSINE_EPSILON } from '../../../util/constants';
 import type { RowStore } from '../row-store';
 import { offerZeroRows, queryNorm, TopCells, type CellIndex } from './types';
 
@@ -16,6 +17,7 @@ export class ExactIndex implements CellIndex {
     const width = this.store.cellSize;
     const tops = Array.from({ length: queryCount }, () => new TopCells(k));
     const norms = Array.from({ length: queryCount }, (_, q) => queryNorm(queries, q, width));
+    const epsilon = COSINE_EPSILON;
     const queryRows = Array.from({ length: queryCount }, (_, q) => queries.subarray(q * width, (q + 1) * width));
     for (let i = 0; i < this.store.writtenRowCount; i++) {
       const cell = this.store.writtenCell(i);
@@ -29,7 +31,7 @@ export class ExactIndex implements CellIndex {
         const query = queryRows[q];
         let dot = 0;
         for (let j = 0; j < width; j++) dot += page[offset + j] * query[j];
-        const score = dot / (rowNorm * norms[q] + 1e-6);
+        const score = dot / (rowNorm * norms[q] + epsilon);
         if (tops[q].accepts(score, cell)) tops[q].offer(score, cell);
       }
     }

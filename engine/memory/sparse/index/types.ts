@@ -5,6 +5,7 @@
  * question — the K cells whose rows have the largest cosine similarity to each query — and both count rows that
  * were written since their last update, and all-zero (never written) rows, which score exactly 0.
  */
+import { COSINE_EPSILON } from '../../../util/constants';
 import type { RowStore } from '../row-store';
 
 /** Which index a sparse memory uses; `auto` picks exact up to `EXACT_INDEX_MAX_CELLS` cells and hnsw above. */
@@ -43,7 +44,7 @@ export function hostCosine(
     dot += value * query[queryOffset + i];
     rowSquared += value * value;
   }
-  return dot / (Math.sqrt(rowSquared) * queryNorm + 1e-6);
+  return dot / (Math.sqrt(rowSquared) * queryNorm + COSINE_EPSILON);
 }
 
 /** Running top-k of (score, cell), best first; ties go to the lower cell index. */

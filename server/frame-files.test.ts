@@ -1,12 +1,12 @@
-// NPY encoding and the frame blob codec: byte-level checks of what numpy.load and the stream rely on.
+// NPY encoding (the protocol's one writer, used by the API and the dashboard's export) and the frame blob codec.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeFrameBlob, encodeFrameBlob, packFrame, tensorValues, toWireFrame } from './frame-codec';
-import { encodeNpy } from './npy';
-import { decodeFrame } from './protocol';
+import { decodeFrame, encodeNpy } from './protocol';
 
 /** Parse an .npy file the way numpy does, enough to check header and data. */
-function parseNpy(bytes: Buffer): { header: string; shape: number[]; data: Float32Array } {
+function parseNpy(encoded: Uint8Array): { header: string; shape: number[]; data: Float32Array } {
+  const bytes = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
   assert.equal(bytes[0], 0x93);
   assert.equal(bytes.subarray(1, 6).toString('latin1'), 'NUMPY');
   assert.deepEqual([bytes[6], bytes[7]], [1, 0], 'version 1.0');
@@ -35,7 +35,8 @@ test('encodeNpy writes a v1.0 header numpy accepts and the float32 bytes after i
   assert.deepEqual(parsed.data, data);
   assert.match(parseNpy(encodeNpy(Float32Array.of(1, 2, 3), [3])).header, /'shape': \(3,\)/);
   assert.match(parseNpy(encodeNpy(Float32Array.of(7), [])).header, /'shape': \(\)/);
-  assert.throws(() => encodeNpy(new Float32Array(5), [2, 3]), /5 values for shape \[2, 3\]/);
+  assert.throws(() => encodeNpy(new Float32Array(5), [2, 3]), /data has 5 values, shape \[2, 3\] needs 6/);
+  assert.throws(() => encodeNpy(new Float32Array(0), [-1]), /bad dimension -1/);
 });
 
 test('a frame survives pack → blob → unpack → wire → decode with its shapes, axes and values', () => {

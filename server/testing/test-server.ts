@@ -1,22 +1,24 @@
 /**
- * Shared helpers for the server's tests: start the real server factory on an ephemeral port without Next,
+ * Test-only (production code never imports this folder; scripts/import-rules.test.ts checks it). Shared helpers for
+ * the server's tests: start the real server factory on an ephemeral port without Next,
  * typed socket.io clients, JSON fetch, and `waitFor` (poll a condition instead of sleeping).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
-import { createEngramServer, type EngramServer, type EngramServerOptions } from './app';
+import { createEngramServer, type EngramServer, type EngramServerOptions } from '../app';
 import {
+  PROTOCOL_VERSION,
   socketParser,
   type Ack,
   type ClientToServerEvents,
   type RunSummary,
   type ServerToClientEvents,
-} from './protocol';
+} from '../protocol';
 
-// Workers inherit the environment: the engine runs on the exact cpu backend in tests.
-process.env.ENGRAM_BACKEND ??= 'cpu';
+/** Workers of test servers run the engine on the exact cpu backend unless the environment picks another. */
+export const TEST_WORKER_ENV = { ENGRAM_BACKEND: process.env.ENGRAM_BACKEND ?? 'cpu' };
 
 export type TestClient = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -72,6 +74,7 @@ export async function startTestServer(options: EngramServerOptions = {}): Promis
     next: false,
     testHooks: true,
     flushIntervalMs: 50,
+    workerEnv: TEST_WORKER_ENV,
     ...options,
     dataDir,
   });
@@ -86,7 +89,10 @@ export async function startTestServer(options: EngramServerOptions = {}): Promis
         parser: socketParser,
         forceNew: true,
         reconnection: false,
-        auth: clientOptions.token === undefined ? {} : { token: clientOptions.token },
+        auth: {
+          protocolVersion: PROTOCOL_VERSION,
+          ...(clientOptions.token === undefined ? {} : { token: clientOptions.token }),
+        },
       });
       clients.push(socket);
       await new Promise<void>((resolve, reject) => {

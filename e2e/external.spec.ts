@@ -1,0 +1,110 @@
+/**
+ * An external run: a trainer outside the server (here a loop in the spec speaking the HTTP ingest protocol, as the
+ * Python client does) streams metrics, a named scalar and frames; the run page draws them like an engine run's, shows
+ * the trainer connected, and its pause and step reach the trainer exactly.
+ */
+import type { APIRequestContext } from '@playwright/test';
+import type { Ack, ControlState, RunSummary, WaitReply } from '../server/protocol';
+import { expect, test } from './fixtures';
+
+const CELLS = 8;
+const WORD = 6;
+const STEPS = 4;
+
+/** A toy trainer: asks before each iteration when told to wait, then sends one metric point and one frame. */
+function startTrainer(request: APIRequestContext, runId: string) {
+  const trainer = { iterations: 0, done: false, error: null as unknown };
+  const data = async <T>(res: { json(): Promise<unknown> }) => {
+    const ack = (await res.json()) as Ack<T>;
+    if (!ack.ok) throw new Error(`${ack.error.code}: ${ack.error.message}`);
+    return ack.data;
+  };
+  const loop = async () => {
+    let control: ControlState = { action: 'run', state: 'running', lr: null };
+    for (;;) {
+      while (control.action === 'wait') {
+        const reply = await data<WaitReply>(
+          await request.post(`/api/runs/${runId}/wait`, { data: { timeout_ms: 5000 } }),
+        );
+        control = reply.control;
+        if (reply.go) break;
+      }
+      if (control.action === 'stop') break;
+      const it = ++trainer.iterations;
+      const point = { iteration: it, loss: 1 / it, accuracy: 1 - 1 / (it + 1) };
+      control = (
+        await data<{ control: ControlState }>(
+          await request.post(`/api/runs/${runId}/metrics`, { data: { points: [point] } }),
+        )
+      ).control;
+      const values = new Float32Array(STEPS * CELLS * WORD + STEPS * CELLS);
+      for (let i = 0; i < values.length; i++) values[i] = Math.sin(it * 0.3 + i * 0.1);
+      const header = {
+        iteration: it,
+        tensors: [
+          { name: 'memory', shape: [STEPS, CELLS, WORD], axes: ['time', 'cell', 'word'] },
+          { name: 'usage', shape: [STEPS, CELLS], axes: ['time', 'cell'], range: [-1, 1] },
+        ],
+      };
+      control = (
+        await data<{ control: ControlState }>(
+          await request.post(`/api/runs/${runId}/frames`, {
+            headers: { 'x-engram-frame': JSON.stringify(header), 'content-type': 'application/octet-stream' },
+            data: Buffer.from(values.buffer),
+          }),
+        )
+      ).control;
+      // The trainer's own compute time.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    }
+  };
+  const finished = loop().then(
+    () => {
+      trainer.done = true;
+    },
+    (error: unknown) => {
+      trainer.error = error;
+      trainer.done = true;
+    },
+  );
+  return { trainer, finished };
+}
+
+test('an external run is drawn like an engine run; pause and step from the page reach its trainer', async ({
+  runPage,
+  request,
+  page,
+}) => {
+  const created = (await (
+    await request.post('/api/runs', { data: { external: true, name: 'e2e-external', config: { model: 'toy' } } })
+  ).json()) as Ack<RunSummary>;
+  if (!created.ok) throw new Error(created.error.message);
+  const runId = created.data.id;
+  const { trainer, finished } = startTrainer(request, runId);
+
+  await runPage.open(runId);
+  await expect(page.getByTestId('client-state')).toHaveAttribute('data-state', 'connected');
+  await expect(page.getByTestId('client-controls')).toContainText('pause, step, stop, lr');
+  await expect.poll(() => runPage.panelIteration('memory')).toBeGreaterThan(2);
+  await expect(runPage.panel('usage')).toHaveAttribute('data-iteration', /\d+/);
+  await expect.poll(() => runPage.chartStep('loss-chart')).toBeGreaterThan(2);
+  await expect.poll(() => runPage.chartStep('scalar-chart-accuracy')).toBeGreaterThan(2);
+
+  await page.getByTestId('pause-button').click();
+  await expect(page.getByTestId('client-state')).toHaveAttribute('data-state', 'waiting');
+  const held = trainer.iterations;
+  expect((await runPage.serverRun(runId)).iteration).toBe(held);
+  await expect.poll(() => runPage.panelIteration('memory')).toBe(held);
+
+  await page.getByTestId('step-button').click();
+  await expect.poll(() => runPage.shownIteration()).toBe(held + 1);
+  await expect.poll(() => runPage.panelIteration('memory')).toBe(held + 1);
+  await expect(page.getByTestId('run-state')).toHaveText('paused');
+  await expect(page.getByTestId('client-state')).toHaveAttribute('data-state', 'waiting');
+  expect(trainer.iterations).toBe(held + 1);
+
+  await page.getByTestId('stop-button').click();
+  await finished;
+  expect(trainer.error).toBeNull();
+  await expect(page.getByTestId('run-state')).toHaveText('stopped');
+});

@@ -1,0 +1,51 @@
+/**
+ * gatherRows against the one-hot matrix product it replaces: same values, same gradient w.r.t. the source
+ * (repeated and −1 indices included), on the cpu and wasm backends, and a clear error for an index out of range.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { gatherRows } from './row-gather';
+
+function oneHotGather(source: tf.Tensor3D, indices: tf.Tensor2D): tf.Tensor3D {
+  return tf.matMul(tf.cast(tf.oneHot(indices, source.shape[1]), 'float32') as tf.Tensor3D, source);
+}
+
+for (const backend of ['cpu', 'wasm']) {
+  test(`gatherRows equals the one-hot product, values and source gradient (${backend})`, async () => {
+    assert.ok(await tf.setBackend(backend));
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const source = tf.randomNormal([2, 5, 3], 0, 1, 'float32', 7) as tf.Tensor3D;
+      const indices = tf.tensor2d(
+        [
+          [4, -1, 0, 4],
+          [2, 2, -1, 1],
+        ],
+        undefined,
+        'int32',
+      );
+      const weights = tf.randomNormal([2, 4, 3], 0, 1, 'float32', 8);
+      const loss = (gather: typeof gatherRows) => (s: tf.Tensor) =>
+        tf.sum(tf.mul(gather(s as tf.Tensor3D, indices), weights));
+      assert.deepEqual(
+        Array.from(gatherRows(source, indices).dataSync()),
+        Array.from(oneHotGather(source, indices).dataSync()),
+      );
+      const fast = tf.grad(loss(gatherRows))(source).dataSync();
+      const reference = tf.grad(loss(oneHotGather))(source).dataSync();
+      fast.forEach((value, i) => assert.ok(Math.abs(value - reference[i]) < 1e-6, `gradient[${i}]`));
+    });
+    assert.equal(tf.memory().numTensors, before, 'no tensors leak');
+  });
+}
+
+test('gatherRows names the argument and the value of an index out of range', () => {
+  const source = tf.zeros([1, 3, 2]) as tf.Tensor3D;
+  assert.throws(
+    () => gatherRows(source, tf.tensor2d([[3]], undefined, 'int32')),
+    /gatherRows: index 3 outside .* 'indices'/,
+  );
+  assert.throws(() => gatherRows(source, tf.tensor2d([[0]])), /'indices' must be int32/);
+});

@@ -1,0 +1,40 @@
+/**
+ * Test-only routes under /api/_test/ (ENGRAM_TEST_HOOKS=1; otherwise they are unknown routes): `drop-connections`
+ * disconnects every socket server-side, `sever-connections` destroys their TCP connections (what a restart looks
+ * like to a browser), `restart` also does what a restart does to runs: checkpoint and stop every worker, running
+ * runs come back interrupted, under a new run manager over the same storage.
+ */
+import type { ConnectionTracker } from './connections';
+import { ApiError } from './errors';
+import type { EngramIo } from './socket-api';
+import { shortText } from './validate';
+
+export const TEST_HOOK_PREFIX = '/api/_test/';
+
+export interface TestHookContext {
+  io: EngramIo;
+  /** socket.io's transports. */
+  connections: ConnectionTracker;
+  /** Close the run manager and open a new one over the same storage. */
+  restartManager(): Promise<void>;
+}
+
+export type TestHookRoute = (method: string, url: string) => Promise<{ sockets: number }>;
+
+export function createTestHookRoute(context: TestHookContext): TestHookRoute {
+  return async (method, url) => {
+    const name = url.split('?')[0].slice(TEST_HOOK_PREFIX.length);
+    if (method !== 'POST')
+      throw new ApiError('not_found', `no route ${shortText(method)} ${TEST_HOOK_PREFIX}${shortText(name)}`);
+    const sockets = context.io.of('/').sockets.size;
+    if (name === 'drop-connections') {
+      context.io.disconnectSockets(true);
+    } else if (name === 'sever-connections' || name === 'restart') {
+      if (name === 'restart') await context.restartManager();
+      context.connections.destroyAll();
+    } else {
+      throw new ApiError('not_found', `no route ${shortText(method)} ${TEST_HOOK_PREFIX}${shortText(name)}`);
+    }
+    return { sockets };
+  };
+}
