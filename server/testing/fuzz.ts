@@ -6,6 +6,7 @@
  * `npm run bench:fuzz -- --cases N` (many).
  */
 import http from 'node:http';
+import { seededRandom } from '../../engine/memory/fused/random-step-inputs';
 import { ERROR_CODES, HTTP_ROUTES, type Ack } from '../protocol';
 import type { TestClient } from './test-server';
 
@@ -18,17 +19,8 @@ export interface FuzzSummary {
   failureCount: number;
 }
 
-/** mulberry32: a small seeded generator, enough to pick cases. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The engine's seeded generator (mulberry32), enough to pick cases; re-exported for the fuzz tests. */
+export { seededRandom };
 
 type Random = () => number;
 const pick = <T>(random: Random, items: readonly T[]): T => items[Math.floor(random() * items.length)];
