@@ -195,25 +195,8 @@ export class RunManager {
       if (error instanceof ConfigError) throw new ApiError('bad_request', `config.${error.message}`);
       throw error;
     }
-    const now = Date.now();
-    const id = randomUUID().replace(/-/g, '').slice(0, 12);
-    const run: StoredRun = {
-      id,
-      name: name ?? `${config.task}-${this.runs.size + 1}`,
-      state: 'running',
-      iteration: 0,
-      config,
-      createdAt: now,
-      updatedAt: now,
-      loss: null,
-      metric: null,
-      metricName: '',
-      itPerSec: null,
-      failure: null,
-      source: 'engine',
-      client: null,
-      hooks,
-    };
+    const run = newRun({ name: name ?? `${config.task}-${this.runs.size + 1}`, config, source: 'engine', hooks });
+    const id = run.id;
     this.storage.insertRun(run);
     const live = this.live(run);
     this.runs.set(id, live);
@@ -225,25 +208,13 @@ export class RunManager {
   /** Create a run fed by an external client; its client counts as connected from now on. */
   createExternal(input: ExternalRunInput): RunSummary {
     this.assertOpen();
-    const now = Date.now();
-    const id = randomUUID().replace(/-/g, '').slice(0, 12);
-    const run: StoredRun = {
-      id,
+    const run = newRun({
       name: input.name ?? `external-${this.runs.size + 1}`,
-      state: 'running',
-      iteration: 0,
       config: externalConfig(input.config),
-      createdAt: now,
-      updatedAt: now,
-      loss: null,
-      metric: null,
-      metricName: '',
-      itPerSec: null,
-      failure: null,
       source: 'external',
-      client: null,
       hooks: {},
-    };
+    });
+    const id = run.id;
     const live = this.live(run);
     const source = this.externalSource(live, input.controls, true, false);
     live.source = source;
@@ -662,6 +633,25 @@ export class RunManager {
   private assertOpen(): void {
     if (this.closed) throw new ApiError('invalid_state', 'the server is shutting down');
   }
+}
+
+/** A new run's row: a fresh id, running at iteration 0, nothing measured yet. */
+function newRun(fields: Pick<StoredRun, 'name' | 'config' | 'source' | 'hooks'>): StoredRun {
+  const now = Date.now();
+  return {
+    id: randomUUID().replace(/-/g, '').slice(0, 12),
+    state: 'running',
+    iteration: 0,
+    createdAt: now,
+    updatedAt: now,
+    loss: null,
+    metric: null,
+    metricName: '',
+    itPerSec: null,
+    failure: null,
+    client: null,
+    ...fields,
+  };
 }
 
 function summary(run: StoredRun): RunSummary {
