@@ -42,6 +42,8 @@ export interface EngramServerOptions {
   /** How often running workers checkpoint (they also do at pause, stop and finish). Default 3 minutes. */
   checkpointIntervalMs?: number;
   frameBudget?: Partial<FrameBudget>;
+  /** The global storage budget over every run; past it stored frames are thinned, oldest run first. */
+  storageBudgetBytes?: number;
   workerMaxOldGenerationMb?: number;
   /** Metric batching interval. Default 100 ms. */
   flushIntervalMs?: number;
@@ -68,6 +70,9 @@ export const DEFAULT_FRAME_BUDGET: FrameBudget = {
   maxFrameBytes: 32 * 1024 * 1024,
 };
 
+/** Default global storage budget: room for a few long runs' metrics, checkpoints and their frame budgets. */
+export const DEFAULT_STORAGE_BUDGET_BYTES = 2048 * 1024 * 1024;
+
 export { isLoopback };
 
 /** How long close() waits for Next to shut down before going on without it. */
@@ -82,7 +87,11 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
   const dataDir = resolve(options.dataDir ?? 'data');
   if (options.fresh === true) wipe(dataDir);
 
-  const storage = new Storage(dataDir, { ...DEFAULT_FRAME_BUDGET, ...options.frameBudget });
+  const storage = new Storage(
+    dataDir,
+    { ...DEFAULT_FRAME_BUDGET, ...options.frameBudget },
+    options.storageBudgetBytes ?? DEFAULT_STORAGE_BUDGET_BYTES,
+  );
   const server = http.createServer();
   const io: EngramIo = new Server(server, {
     maxHttpBufferSize: MAX_PAYLOAD_BYTES,

@@ -19,6 +19,7 @@ test('flags override the environment, which overrides defaults', () => {
       maxFrameMb: undefined,
       visdomPort: 8097,
       frameLimitMb: undefined,
+      storageBudgetMb: undefined,
     },
   );
   assert.equal(parseCliOptions([], { ENGRAM_FRAME_LIMIT_MB: '8' }).frameLimitMb, 8);
@@ -48,4 +49,11 @@ test('bad flags name themselves', () => {
   assert.throws(() => parseCliOptions(['--bogus'], {}), /unknown option --bogus/);
   assert.throws(() => parseCliOptions(['--data-dir'], {}), /--data-dir needs a value/);
   assert.throws(() => parseCliOptions([], { PORT: '70000' }), /PORT/);
+});
+
+test('--storage-budget-mb sets the global storage budget; ENGRAM_STORAGE_BUDGET_MB is its fallback', () => {
+  assert.equal(parseCliOptions([], { ENGRAM_STORAGE_BUDGET_MB: '512' }).storageBudgetMb, 512);
+  assert.equal(parseCliOptions(['--storage-budget-mb=64'], { ENGRAM_STORAGE_BUDGET_MB: '512' }).storageBudgetMb, 64);
+  assert.throws(() => parseCliOptions(['--storage-budget-mb', '0'], {}), /--storage-budget-mb must be a positive/);
+  assert.throws(() => parseCliOptions([], { ENGRAM_STORAGE_BUDGET_MB: 'lots' }), /ENGRAM_STORAGE_BUDGET_MB/);
 });

@@ -3,7 +3,8 @@
  * `--data-dir`/ENGRAM_DATA_DIR, `--fresh`, `--no-next` (API and socket.io only), ENGRAM_TOKEN, and
  * ENGRAM_TEST_HOOKS=1 for test/benchmark run hooks, ENGRAM_CHECKPOINT_MS, ENGRAM_MAX_FRAMES and
  * ENGRAM_MAX_FRAME_MB (the per-run frame budget), and ENGRAM_FRAME_LIMIT_MB (the largest single frame kept),
- * and `--visdom-port N|off`/ENGRAM_VISDOM_PORT (Visdom's protocol at the root of that port; default 8097).
+ * `--storage-budget-mb N`/ENGRAM_STORAGE_BUDGET_MB (the global storage budget over all runs; default 2048), and
+ * `--visdom-port N|off`/ENGRAM_VISDOM_PORT (Visdom's protocol at the root of that port; default 8097).
  * Flags win over the environment.
  */
 export interface CliOptions {
@@ -22,6 +23,8 @@ export interface CliOptions {
   visdomPort: number | null;
   /** Largest single frame (ENGRAM_FRAME_LIMIT_MB); a bigger one is neither stored nor streamed. */
   frameLimitMb: number | undefined;
+  /** Global storage budget in megabytes (ENGRAM_STORAGE_BUDGET_MB); past it frames are thinned, oldest run first. */
+  storageBudgetMb: number | undefined;
 }
 
 export class CliError extends Error {}
@@ -51,6 +54,10 @@ export function parseCliOptions(
       env.ENGRAM_FRAME_LIMIT_MB === undefined
         ? undefined
         : parseCount(env.ENGRAM_FRAME_LIMIT_MB, 'ENGRAM_FRAME_LIMIT_MB'),
+    storageBudgetMb:
+      env.ENGRAM_STORAGE_BUDGET_MB === undefined
+        ? undefined
+        : parseCount(env.ENGRAM_STORAGE_BUDGET_MB, 'ENGRAM_STORAGE_BUDGET_MB'),
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -81,9 +88,13 @@ export function parseCliOptions(
       case '--visdom-port':
         options.visdomPort = parseVisdomPort(value(), '--visdom-port');
         break;
+      case '--storage-budget-mb':
+        options.storageBudgetMb = parseCount(value(), '--storage-budget-mb');
+        break;
       default:
         throw new CliError(
-          `unknown option ${arg} (known: --port N, --host H, --data-dir DIR, --fresh, --no-next, --visdom-port N|off)`,
+          `unknown option ${arg} (known: --port N, --host H, --data-dir DIR, --fresh, --no-next, --visdom-port N|off, ` +
+            '--storage-budget-mb N)',
         );
     }
   }

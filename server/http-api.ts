@@ -94,6 +94,7 @@ export function createApiHandler(manager: RunManager): ApiHandler {
       const runId = decode(p.id);
       return { iterations: manager.frameIterations(runId), oversize: manager.oversizeFrames(runId) };
     },
+    storage: async () => manager.storageUsage(),
   };
   const routes = (Object.keys(HTTP_ROUTES) as HttpRouteName[]).map((name) => ({
     name,

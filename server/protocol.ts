@@ -34,6 +34,7 @@ export const ERROR_CODES = [
   'forbidden_host', // no token is set and the Host header is not a loopback name (DNS rebinding)
   'protocol_mismatch', // the client speaks another PROTOCOL_VERSION
   'frame_too_large', // a stored frame too large for the JSON download; the message points to the .npy one
+  'storage_failed', // a write to the data dir failed (disk full, I/O error); the message names the error
   'internal', // sanitised; details are logged on the server only
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -149,6 +150,21 @@ export interface RunSummary {
   client: ExternalClientInfo | null;
   /** The backend (and GPU adapter) of the live worker, once it reported ready. */
   engine?: EngineInfo;
+}
+
+/**
+ * `GET /api/storage`: what the data dir's database holds against the global storage budget (`--storage-budget-mb`),
+ * in total and per run. Past the budget the oldest runs' stored frames are thinned first; metrics never are.
+ */
+export interface StorageUsage {
+  /** Bytes of the database's pages in use (what the budget limits; freed pages are reused, not counted). */
+  usedBytes: number;
+  /** Bytes on disk: the database, its write-ahead log and shared-memory index. */
+  fileBytes: number;
+  budgetBytes: number;
+  /** True when thinning frames cannot bring usage under the budget (metrics and checkpoints are never dropped). */
+  overBudget: boolean;
+  perRun: { runId: string; frames: number; frameBytes: number; metricPoints: number; checkpointBytes: number }[];
 }
 
 // ---------------------------------------------------------------------------------------------- metrics
@@ -346,6 +362,7 @@ export const HTTP_ROUTES = {
   metrics: { method: 'GET', path: '/api/runs/:id/metrics' }, // ?since=ITER
   frames: { method: 'GET', path: '/api/runs/:id/frames' }, // stored iterations
   frame: { method: 'GET', path: '/api/runs/:id/frames/:iteration' }, // ?format=json|npy&tensor=NAME[&layer=L]
+  storage: { method: 'GET', path: '/api/storage' }, // StorageUsage: disk used against the global budget
 } as const;
 export type HttpRouteName = keyof typeof HTTP_ROUTES;
 
@@ -380,6 +397,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   forbidden_host: 403,
   protocol_mismatch: 400,
   frame_too_large: 413,
+  storage_failed: 503,
   internal: 500,
 };
 

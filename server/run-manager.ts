@@ -1,8 +1,10 @@
 /**
  * The run manager: creates runs, gives each live run a source (an engine worker that trains it, or an external
  * client that feeds it; server/run-source.ts), applies controls, persists metrics, frames and checkpoints, and tells
- * its listener (the socket layer) what changed. Sources never wait for it: it batches metric points and writes them
- * with the run's summary every `flushIntervalMs`.
+ * its listener (the socket layer) what changed. Sources never wait for it: it gathers metric points, frames and
+ * checkpoints per run (server/run-persistence.ts) and commits them with the run's summary every `flushIntervalMs`.
+ * A failed commit pauses the run with `failure.reason = 'storage'`, keeps the data in memory and retries; when a
+ * commit succeeds again the failure clears and a run the failure paused resumes by itself.
  *
  * States: running → paused ⇄ running → finished | stopped; failed when the worker throws, dies or runs out of
  * memory; a NaN pauses the run with `failure` set; runs that were running when the server died come back
@@ -23,9 +25,11 @@ import {
   type RunFailure,
   type RunState,
   type RunSummary,
+  type StorageUsage,
   type WaitReply,
   type WireFrame,
 } from './protocol';
+import { PendingWrites, PENDING_METRIC_POINTS, RETRY_FIRST_MS, RETRY_MAX_MS } from './run-persistence';
 import type { RunSink, RunSource } from './run-source';
 import type { Storage, StoredRun } from './storage';
 import { describe, shortText } from './validate';
@@ -63,7 +67,9 @@ export interface ExternalRunInput {
 interface LiveRun {
   run: StoredRun;
   source: RunSource | null;
-  pendingMetrics: MetricPoint[];
+  pending: PendingWrites;
+  /** Set while this run's commits fail; cleared by the first one that succeeds. */
+  storageFailure: StorageFailure | null;
   summaryDirty: boolean;
   framesDirty: boolean;
   latestFrame: WireFrame | null;
@@ -73,6 +79,14 @@ interface LiveRun {
   /** Frames dropped for exceeding the single-frame limit, and the largest of them in bytes. */
   oversizeFrames: number;
   largestOversizeFrame: number;
+}
+
+interface StorageFailure {
+  since: number;
+  retryDelayMs: number;
+  nextRetryAt: number;
+  /** The failure paused a running run and nobody has commanded it since: resume it once storage recovers. */
+  resumeOnRecovery: boolean;
 }
 
 /** Summaries are rebroadcast at most this often while only the iteration changes (state changes go at once). */
@@ -93,6 +107,8 @@ export class RunManager {
   private readonly runs = new Map<string, LiveRun>();
   private readonly flushTimer: NodeJS.Timeout;
   private closed = false;
+  /** Start of the current storage failure episode (any run failing), so it is logged once, not per attempt. */
+  private storageDownSince: number | null = null;
 
   constructor(
     private readonly storage: Storage,
@@ -123,7 +139,8 @@ export class RunManager {
     return {
       run,
       source: null,
-      pendingMetrics: [],
+      pending: new PendingWrites(run.id),
+      storageFailure: null,
       summaryDirty: false,
       framesDirty: false,
       oversizeFrames: 0,
@@ -144,20 +161,31 @@ export class RunManager {
     return summary(this.require(runId).run);
   }
 
+  /** Stored points, then those still pending (while storage fails they are kept in memory, not lost). */
   metrics(runId: string, since: number): MetricPoint[] {
     const live = this.require(runId);
     this.flushRun(live);
-    return this.storage.metricsSince(runId, since);
+    const stored = this.storage.metricsSince(runId, since);
+    const after = stored.length === 0 ? since : stored[stored.length - 1].iteration;
+    return [...stored, ...live.pending.metricsSince(after)];
   }
 
   frameIterations(runId: string): number[] {
-    this.require(runId);
-    return this.storage.frameIterations(runId);
+    const live = this.require(runId);
+    const pending = live.pending.frameIterations();
+    const stored = this.storage.frameIterations(runId);
+    if (pending.length === 0) return stored;
+    return [...new Set([...stored, ...pending])].sort((a, b) => a - b);
+  }
+
+  /** Usage of the data dir against the global storage budget, with each run's share. */
+  storageUsage(): StorageUsage {
+    return this.storage.usage();
   }
 
   storedFrame(runId: string, iteration: number): PackedFrame {
-    this.require(runId);
-    const blob = this.storage.getFrame(runId, iteration);
+    const live = this.require(runId);
+    const blob = live.pending.frame(iteration) ?? this.storage.getFrame(runId, iteration);
     if (blob === null) throw new ApiError('not_found', `run ${runId} has no stored frame at iteration ${iteration}`);
     return decodeFrameBlob(blob);
   }
@@ -177,7 +205,7 @@ export class RunManager {
   latestFrame(runId: string): WireFrame | null {
     const live = this.require(runId);
     if (live.latestFrame !== null) return live.latestFrame;
-    const iterations = this.storage.frameIterations(runId);
+    const iterations = this.frameIterations(runId);
     if (iterations.length === 0) return null;
     live.latestFrame = toWireFrame(runId, this.storedFrame(runId, iterations[iterations.length - 1]));
     return live.latestFrame;
@@ -197,7 +225,7 @@ export class RunManager {
     }
     const run = newRun({ name: name ?? `${config.task}-${this.runs.size + 1}`, config, source: 'engine', hooks });
     const id = run.id;
-    this.storage.insertRun(run);
+    this.insertRun(run);
     const live = this.live(run);
     this.runs.set(id, live);
     this.spawn(live, null, false);
@@ -219,7 +247,7 @@ export class RunManager {
     const source = this.externalSource(live, input.controls, true, false);
     live.source = source;
     run.client = source.info();
-    this.storage.insertRun(run);
+    this.insertRun(run);
     this.runs.set(id, live);
     this.broadcast(live);
     return summary(run);
@@ -230,6 +258,12 @@ export class RunManager {
   /** Store metric points an external client sent (in iteration order); returns what the client should do. */
   ingestMetrics(runId: string, points: readonly MetricPoint[]): ControlState {
     const { live, source } = this.requireExternal(runId);
+    if (live.storageFailure !== null && live.pending.pointCount + points.length > PENDING_METRIC_POINTS)
+      throw new ApiError(
+        'storage_failed',
+        `run ${runId} holds ${live.pending.pointCount} unsaved metric points while storage fails ` +
+          `(${live.run.failure?.message ?? 'write failed'}); send them again once the run is running`,
+      );
     for (const point of points) {
       const last = live.lastPoint;
       let itPerSec = last?.itPerSec ?? 0;
@@ -285,6 +319,7 @@ export class RunManager {
 
   async pause(runId: string): Promise<RunSummary> {
     const live = this.require(runId);
+    this.userCommanded(live);
     if (live.run.state === 'paused') return summary(live.run);
     this.assertState(live, ['running'], 'pause');
     await this.command(live, { command: 'pause' });
@@ -296,6 +331,7 @@ export class RunManager {
     const live = this.require(runId);
     if (live.run.state === 'running') return summary(live.run);
     this.assertState(live, ['paused', 'interrupted'], 'resume');
+    this.assertStorageHealthy(live, 'resume');
     this.ensureSource(live);
     live.run.failure = null;
     await this.command(live, { command: 'resume' });
@@ -308,6 +344,7 @@ export class RunManager {
       throw new ApiError('bad_request', `n must be an integer in [1, ${MAX_STEP_ITERATIONS}], got ${describe(n)}`);
     const live = this.require(runId);
     this.assertState(live, ['running', 'paused', 'interrupted'], 'step');
+    this.assertStorageHealthy(live, 'step');
     this.ensureSource(live);
     await this.command(live, { command: 'step', n });
     this.flushRun(live);
@@ -316,6 +353,7 @@ export class RunManager {
 
   async stop(runId: string): Promise<RunSummary> {
     const live = this.require(runId);
+    this.userCommanded(live);
     if (live.run.state === 'stopped') return summary(live.run);
     this.assertState(live, ['running', 'paused', 'interrupted'], 'stop');
     if (live.source === null) {
@@ -339,7 +377,14 @@ export class RunManager {
     const source = live.source;
     live.source = null;
     if (source !== null) await source.close();
-    this.storage.deleteRun(runId);
+    live.pending.clear();
+    try {
+      this.storage.deleteRun(runId);
+    } catch (error) {
+      this.runs.set(runId, live);
+      throw storageError(`cannot delete run ${runId}`, error);
+    }
+    if ([...this.runs.values()].every((l) => l.storageFailure === null)) this.storageDownSince = null;
     this.listener.runDeleted(runId);
     return { runId };
   }
@@ -355,10 +400,13 @@ export class RunManager {
     // The stored config reflects the current values so a restart and the dashboard show what is in effect.
     if (lr !== undefined) live.run.config = { ...live.run.config, lr };
     if (summarizeFreq !== undefined) live.run.config = { ...live.run.config, summarize_freq: summarizeFreq };
-    this.storage.updateRunConfig(live.run.id, live.run.config);
+    live.pending.markRun();
     // An interrupted run that was given a worker to configure now waits, paused, at its checkpoint.
     if (live.run.state === 'interrupted') this.setState(live, 'paused');
-    else this.broadcast(live);
+    else {
+      this.flushRun(live);
+      this.broadcast(live);
+    }
     return summary(live.run);
   }
 
@@ -384,11 +432,17 @@ export class RunManager {
         live.source = null;
         if (live.run.state === 'running' || (source.kind === 'external' && live.run.state === 'paused'))
           live.run.state = 'interrupted';
-        this.flushRun(live);
-        this.storage.updateRun(live.run);
+        live.pending.markRun();
       }),
     );
-    for (const live of lives) this.flushRun(live);
+    for (const live of lives) {
+      this.flushRun(live, true);
+      if (!live.pending.empty)
+        console.error(
+          `[engram] run ${live.run.id}: storage still fails at shutdown; ${live.pending.pointCount} metric points ` +
+            `and ${live.pending.frameCount} frames could not be saved`,
+        );
+    }
   }
 
   // ------------------------------------------------------------------------------------------ workers
@@ -423,9 +477,13 @@ export class RunManager {
     if (live.source !== null) return;
     const checkpoint = this.storage.getCheckpoint(live.run.id);
     const iteration = checkpoint?.iteration ?? 0;
-    this.storage.rollBack(live.run.id, iteration);
+    try {
+      this.storage.rollBack(live.run.id, iteration);
+    } catch (error) {
+      throw storageError(`cannot restore run ${live.run.id} from its checkpoint`, error);
+    }
     live.latestFrame = null;
-    live.pendingMetrics = [];
+    live.pending.clear();
     live.framesDirty = true; // frames after the checkpoint are gone: tell subscribers
     live.run.iteration = iteration;
     this.spawn(live, checkpoint?.bytes ?? null, true);
@@ -485,7 +543,8 @@ export class RunManager {
         if (frame !== null) this.onFrame(live, frame, true);
         console.warn(`[engram] run ${run.id}: ${failure.message}; paused`);
       }),
-      checkpoint: guard((iteration, bytes) => this.storage.putCheckpoint(run.id, iteration, bytes)),
+      // Held until the next commit, which stores it with every metric point reported before it.
+      checkpoint: guard((iteration, bytes) => live.pending.setCheckpoint(iteration, bytes)),
       state: guard((state, iteration) => {
         this.flushRun(live);
         if (iteration !== null) run.iteration = iteration;
@@ -516,7 +575,7 @@ export class RunManager {
     if (Number.isFinite(point.metric) || run.source === 'engine') run.metric = point.metric;
     run.metricName = metricName;
     run.itPerSec = point.itPerSec;
-    live.pendingMetrics.push(point);
+    live.pending.addPoint(point);
     live.summaryDirty = true;
     if (frame !== null) this.onFrame(live, frame, false);
   }
@@ -535,12 +594,16 @@ export class RunManager {
       live.source?.frameConsumed();
       return;
     }
-    const wire = toWireFrame(live.run.id, frame);
-    if (live.latestFrame === null || frame.iteration >= live.latestFrame.iteration) live.latestFrame = wire;
-    this.storage.putFrame(live.run.id, frame.iteration, encodeFrameBlob(frame), pinned);
-    live.framesDirty = true;
-    this.listener.frame(live.run.id, wire);
-    live.source?.frameConsumed();
+    try {
+      const wire = toWireFrame(live.run.id, frame);
+      if (live.latestFrame === null || frame.iteration >= live.latestFrame.iteration) live.latestFrame = wire;
+      live.pending.addFrame(frame.iteration, encodeFrameBlob(frame), pinned);
+      live.framesDirty = true;
+      this.listener.frame(live.run.id, wire);
+    } finally {
+      // Whatever happened to it, the frame left the worker: its in-flight count must not leak.
+      live.source?.frameConsumed();
+    }
   }
 
   private command(live: LiveRun, command: WorkerCommand): Promise<void> {
@@ -563,35 +626,128 @@ export class RunManager {
     if (state !== 'running') live.run.itPerSec = null;
     live.run.updatedAt = Date.now();
     if (live.source instanceof ExternalSource) live.run.client = live.source.info();
-    this.storage.updateRun(live.run);
+    live.pending.markRun();
+    this.flushRun(live);
     this.broadcast(live);
   }
 
   // ------------------------------------------------------------------------------------------ batching
 
   private flush(): void {
+    let framesCommitted = false;
     for (const live of this.runs.values()) {
       try {
-        this.flushRun(live);
+        if (this.flushRun(live)) framesCommitted = true;
       } catch (error) {
-        console.error(`[engram] run ${live.run.id}: flushing metrics failed:`, error);
+        console.error(`[engram] run ${live.run.id}: flushing failed:`, error);
       }
+    }
+    if (!framesCommitted) return;
+    // Frames arrived: keep the whole data dir within its global budget, thinning the oldest runs' frames first.
+    try {
+      for (const runId of this.storage.enforceBudget()) {
+        const live = this.runs.get(runId);
+        if (live !== undefined) this.listener.framesStored(runId, this.frameIterations(runId));
+      }
+    } catch (error) {
+      console.error('[engram] thinning frames for the storage budget failed:', error);
     }
   }
 
-  private flushRun(live: LiveRun): void {
-    const points = live.pendingMetrics;
-    if (points.length > 0) {
-      live.pendingMetrics = [];
-      live.run.updatedAt = Date.now();
-      this.storage.appendMetrics(live.run.id, points, live.run);
-      this.listener.metrics(live.run.id, points);
+  /**
+   * Commit what the run has pending (unless a failed commit's backoff is still running; `force` ignores it) and
+   * tell subscribers. Returns whether frames were committed.
+   */
+  private flushRun(live: LiveRun, force = false): boolean {
+    let framesCommitted = false;
+    const failure = live.storageFailure;
+    if (!live.pending.empty && (failure === null || force || Date.now() >= failure.nextRetryAt)) {
+      if (live.pending.pointCount > 0) live.run.updatedAt = Date.now();
+      try {
+        const committed = live.pending.commit(this.storage, live.run);
+        framesCommitted = committed.frames > 0;
+        if (committed.thinned) live.framesDirty = true;
+        if (live.storageFailure !== null) this.storageRecovered(live);
+        if (committed.points.length > 0) this.listener.metrics(live.run.id, committed.points);
+      } catch (error) {
+        this.storageFailed(live, error);
+      }
     }
     if (live.framesDirty) {
       live.framesDirty = false;
-      this.listener.framesStored(live.run.id, this.storage.frameIterations(live.run.id));
+      this.listener.framesStored(live.run.id, this.frameIterations(live.run.id));
     }
     if (live.summaryDirty && Date.now() - live.lastBroadcast >= SUMMARY_INTERVAL_MS) this.broadcast(live);
+    return framesCommitted;
+  }
+
+  /** A commit failed: keep the data pending, pause the run with a storage failure, retry with backoff. */
+  private storageFailed(live: LiveRun, error: unknown): void {
+    const now = Date.now();
+    const failure = live.storageFailure;
+    if (failure !== null) {
+      failure.retryDelayMs = Math.min(failure.retryDelayMs * 2, RETRY_MAX_MS);
+      failure.nextRetryAt = now + failure.retryDelayMs;
+      return;
+    }
+    const message =
+      `storage write failed (${errorText(error)}); unsaved metrics and frames are kept in memory and retried, ` +
+      'and the run goes on by itself once writes succeed';
+    if (this.storageDownSince === null) {
+      this.storageDownSince = now;
+      console.error(`[engram] run ${live.run.id}: ${message}`);
+    }
+    const running = live.run.state === 'running' && live.source !== null;
+    live.storageFailure = {
+      since: now,
+      retryDelayMs: RETRY_FIRST_MS,
+      nextRetryAt: now + RETRY_FIRST_MS,
+      resumeOnRecovery: running,
+    };
+    if (live.run.failure === null) live.run.failure = { reason: 'storage', message, iteration: live.run.iteration };
+    if (running) this.command(live, { command: 'pause' }).catch(() => undefined);
+    this.broadcast(live);
+  }
+
+  /** A commit succeeded after failures: clear the failure and resume a run that only the failure paused. */
+  private storageRecovered(live: LiveRun): void {
+    const failure = live.storageFailure;
+    if (failure === null) return;
+    live.storageFailure = null;
+    const dropped = live.pending.takeDropped();
+    if (live.run.failure?.reason === 'storage') live.run.failure = null;
+    if (this.storageDownSince !== null && [...this.runs.values()].every((l) => l.storageFailure === null)) {
+      console.warn(
+        `[engram] storage writes succeed again after ${((Date.now() - this.storageDownSince) / 1000).toFixed(1)} s` +
+          (dropped > 0 ? `; ${dropped} pending frames of run ${live.run.id} were dropped to bound memory` : '') +
+          '; no metric point was lost',
+      );
+      this.storageDownSince = null;
+    }
+    if (failure.resumeOnRecovery && live.source !== null && live.run.state !== 'running')
+      this.command(live, { command: 'resume' }).catch(() => undefined);
+    this.broadcast(live);
+  }
+
+  /** A user's command on the run: after a storage failure the run then stays as the user left it. */
+  private userCommanded(live: LiveRun): void {
+    if (live.storageFailure !== null) live.storageFailure.resumeOnRecovery = false;
+  }
+
+  private assertStorageHealthy(live: LiveRun, command: string): void {
+    if (live.storageFailure === null) return;
+    throw new ApiError(
+      'storage_failed',
+      `cannot ${command} run ${live.run.id} while storage fails (${live.run.failure?.message ?? 'write failed'})`,
+    );
+  }
+
+  private insertRun(run: StoredRun): void {
+    try {
+      this.storage.insertRun(run);
+    } catch (error) {
+      throw storageError('cannot create the run', error);
+    }
   }
 
   private broadcast(live: LiveRun): void {
@@ -610,7 +766,7 @@ export class RunManager {
     source.touch(controls);
     if (controls !== undefined) {
       live.run.client = source.info();
-      this.storage.updateRunClient(live.run.id, live.run.client);
+      live.pending.markRun();
     }
     return { live, source };
   }
@@ -672,6 +828,18 @@ function summary(run: StoredRun): RunSummary {
 function externalConfig(input: Record<string, unknown>): RunConfig {
   const task = typeof input.task === 'string' ? input.task : 'external';
   return { ...input, task } as RunConfig;
+}
+
+/** A storage error as the answer to a command: its code (SQLITE_FULL, ENOSPC, …) and message, nothing more. */
+function storageError(what: string, error: unknown): ApiError {
+  console.error(`[engram] ${what}: storage write failed (${errorText(error)})`);
+  return new ApiError('storage_failed', `${what}: storage write failed (${errorText(error)})`);
+}
+
+function errorText(error: unknown): string {
+  const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : null;
+  const message = error instanceof Error ? error.message : String(error);
+  return shortText(code === null || message.includes(code) ? message : `${code}: ${message}`, 200);
 }
 
 function megabytes(bytes: number): string {

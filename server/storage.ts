@@ -1,10 +1,11 @@
 /**
  * Persistent state in `<dataDir>/engram.sqlite` (better-sqlite3, WAL): runs and their configs, every metric point,
- * stored debug frames (blobs, thinned within a per-run budget) and each run's latest checkpoint. Every write is a
- * transaction, so a `kill -9` at any moment leaves the last committed state: a checkpoint is replaced atomically.
+ * stored debug frames (blobs, thinned within a per-run budget and a global storage budget) and each run's latest
+ * checkpoint. Every write is a transaction, so a `kill -9` at any moment leaves the last committed state; `commit`
+ * writes a run's metrics, frames, checkpoint and summary together, so a checkpoint is never ahead of its metrics.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type {
   ExternalClientInfo,
@@ -14,6 +15,7 @@ import type {
   RunSourceKind,
   RunState,
   RunSummary,
+  StorageUsage,
 } from './protocol';
 import type { RunHooks } from './worker/messages';
 
@@ -28,6 +30,15 @@ export interface FrameBudget {
   maxBytes: number;
   /** Largest single frame kept or streamed; a bigger one is dropped (and counted) so one download stays bounded. */
   maxFrameBytes: number;
+}
+
+/** One run's writes since its last commit (server/run-persistence.ts gathers them). */
+export interface CommitBatch {
+  points: readonly MetricPoint[];
+  frames: readonly { iteration: number; blob: Buffer; pinned: boolean }[];
+  checkpoint: { iteration: number; bytes: Uint8Array } | null;
+  /** The run's summary row (state, iteration, latest values, config and client), when it changed. */
+  run: RunSummary | null;
 }
 
 interface RunRow {
@@ -107,12 +118,19 @@ export class Storage {
   private readonly frameIndexes = new Map<string, FrameIndex>();
   private readonly statements;
 
+  private readonly path: string;
+  /** The global budget's "cannot thin further" state, so it is logged once per episode. */
+  private overBudget = false;
+
+  /** `budgetBytes`: the global storage budget over all runs (frames are thinned oldest run first past it). */
   constructor(
     dataDir: string,
     private readonly budget: FrameBudget,
+    readonly budgetBytes = Number.POSITIVE_INFINITY,
   ) {
     mkdirSync(dataDir, { recursive: true });
-    this.db = new Database(join(dataDir, 'engram.sqlite'));
+    this.path = join(dataDir, 'engram.sqlite');
+    this.db = new Database(this.path);
     this.db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode survives a process crash (kill -9); only an OS crash may lose the last transactions.
     this.db.pragma('synchronous = NORMAL');
@@ -127,7 +145,8 @@ export class Storage {
       ),
       updateRun: this.db.prepare(
         `UPDATE runs SET state = @state, iteration = @iteration, updated_at = @updated_at, loss = @loss,
-         metric = @metric, metric_name = @metric_name, it_per_sec = @it_per_sec, failure = @failure WHERE id = @id`,
+         metric = @metric, metric_name = @metric_name, it_per_sec = @it_per_sec, failure = @failure,
+         config = @config WHERE id = @id`,
       ),
       updateConfig: this.db.prepare('UPDATE runs SET config = ? WHERE id = ?'),
       updateClient: this.db.prepare('UPDATE runs SET client = ? WHERE id = ?'),
@@ -151,6 +170,9 @@ export class Storage {
         'INSERT OR REPLACE INTO checkpoints (run_id, iteration, created_at, data) VALUES (?, ?, ?, ?)',
       ),
       getCheckpoint: this.db.prepare('SELECT iteration, data FROM checkpoints WHERE run_id = ?'),
+      runsByAge: this.db.prepare('SELECT id FROM runs ORDER BY created_at, id'),
+      metricCounts: this.db.prepare('SELECT run_id, COUNT(*) AS n FROM metrics GROUP BY run_id'),
+      checkpointSizes: this.db.prepare('SELECT run_id, length(data) AS bytes FROM checkpoints'),
       deleteRun: [
         this.db.prepare('DELETE FROM metrics WHERE run_id = ?'),
         this.db.prepare('DELETE FROM frames WHERE run_id = ?'),
@@ -196,6 +218,7 @@ export class Storage {
       metric_name: row.metric_name,
       it_per_sec: row.it_per_sec,
       failure: row.failure,
+      config: row.config,
     });
   }
 
@@ -216,22 +239,54 @@ export class Storage {
 
   /** Append metric points (and the run's summary) in one transaction. */
   readonly appendMetrics = (runId: string, points: readonly MetricPoint[], run: RunSummary | null): void => {
-    this.db.transaction(() => {
-      for (const p of points) {
-        this.statements.insertMetric.run(
-          runId,
-          p.iteration,
-          p.loss,
-          p.metric,
-          p.itPerSec,
-          p.t,
-          p.sequenceLength ?? null,
-          p.scalars === undefined ? null : JSON.stringify(p.scalars, nonFiniteReplacer),
-        );
-      }
-      if (run !== null) this.updateRun(run);
-    })();
+    this.commit(runId, { points, frames: [], checkpoint: null, run });
   };
+
+  /**
+   * Write one run's batch in one transaction: metric points, frames (then the run's thinning), its checkpoint and
+   * its summary. A checkpoint therefore lands with every metric point gathered before it, never ahead of them. On
+   * failure nothing of the batch is stored and the error (SQLITE_FULL, SQLITE_IOERR, …) is thrown to the caller,
+   * which keeps the batch. Returns whether frames were thinned.
+   */
+  commit(runId: string, batch: CommitBatch): boolean {
+    let thinned = false;
+    try {
+      this.db.transaction(() => {
+        for (const p of batch.points) {
+          this.statements.insertMetric.run(
+            runId,
+            p.iteration,
+            p.loss,
+            p.metric,
+            p.itPerSec,
+            p.t,
+            p.sequenceLength ?? null,
+            p.scalars === undefined ? null : JSON.stringify(p.scalars, nonFiniteReplacer),
+          );
+        }
+        if (batch.frames.length > 0) {
+          const index = this.frameIndex(runId);
+          for (const frame of batch.frames) this.insertFrame(runId, index, frame.iteration, frame.blob, frame.pinned);
+          thinned = this.thin(runId, index);
+        }
+        if (batch.checkpoint !== null) {
+          const { iteration, bytes } = batch.checkpoint;
+          this.statements.putCheckpoint.run(
+            runId,
+            iteration,
+            Date.now(),
+            Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+          );
+        }
+        if (batch.run !== null) this.updateRun(batch.run);
+      })();
+    } catch (error) {
+      // The in-memory frame index may hold what the rolled-back transaction did: reload it from the database.
+      this.frameIndexes.delete(runId);
+      throw error;
+    }
+    return thinned;
+  }
 
   metricsSince(runId: string, since: number): MetricPoint[] {
     return (this.statements.metricsSince.all(runId, since) as MetricRow[]).map((r) => {
@@ -255,23 +310,21 @@ export class Storage {
    * goes, so the history stays scrubbable from the first iteration to the last. Returns true if thinning happened.
    */
   putFrame(runId: string, iteration: number, blob: Buffer, pinned: boolean): boolean {
-    const index = this.frameIndex(runId);
-    let thinned = false;
-    this.db.transaction(() => {
-      this.statements.insertFrame.run(runId, iteration, blob.length, pinned ? 1 : 0, blob);
-      const previous = index.bytes.get(iteration);
-      if (previous === undefined) {
-        const at = sortedInsertPosition(index.iterations, iteration);
-        index.iterations.splice(at, 0, iteration);
-      } else {
-        index.totalBytes -= previous;
-      }
-      index.bytes.set(iteration, blob.length);
-      index.totalBytes += blob.length;
-      if (pinned) index.pinned.add(iteration);
-      thinned = this.thin(runId, index);
-    })();
-    return thinned;
+    return this.commit(runId, { points: [], frames: [{ iteration, blob, pinned }], checkpoint: null, run: null });
+  }
+
+  private insertFrame(runId: string, index: FrameIndex, iteration: number, blob: Buffer, pinned: boolean): void {
+    this.statements.insertFrame.run(runId, iteration, blob.length, pinned ? 1 : 0, blob);
+    const previous = index.bytes.get(iteration);
+    if (previous === undefined) {
+      const at = sortedInsertPosition(index.iterations, iteration);
+      index.iterations.splice(at, 0, iteration);
+    } else {
+      index.totalBytes -= previous;
+    }
+    index.bytes.set(iteration, blob.length);
+    index.totalBytes += blob.length;
+    if (pinned) index.pinned.add(iteration);
   }
 
   private thin(runId: string, index: FrameIndex): boolean {
@@ -281,16 +334,102 @@ export class Storage {
       const unpinnedBytes = unpinned.reduce((sum, it) => sum + (index.bytes.get(it) ?? 0), 0);
       if (unpinned.length <= this.budget.maxFrames && unpinnedBytes <= this.budget.maxBytes) return thinned;
       if (unpinned.length < 3) return thinned; // keep the first and the newest whatever the budget says
-      const oldestHalf = unpinned.slice(0, Math.max(2, Math.floor(unpinned.length / 2)));
-      const drop = new Set(oldestHalf.filter((_, i) => i % 2 === 1));
-      for (const it of drop) {
-        this.statements.deleteFrame.run(runId, it);
-        index.totalBytes -= index.bytes.get(it) ?? 0;
-        index.bytes.delete(it);
-      }
-      index.iterations = index.iterations.filter((it) => !drop.has(it));
+      this.thinOldestHalf(runId, index, unpinned);
       thinned = true;
     }
+  }
+
+  /** Drop every other frame of the oldest half of `unpinned` (at least 3 frames: the first and newest stay). */
+  private thinOldestHalf(runId: string, index: FrameIndex, unpinned: readonly number[]): void {
+    const oldestHalf = unpinned.slice(0, Math.max(2, Math.floor(unpinned.length / 2)));
+    const drop = new Set(oldestHalf.filter((_, i) => i % 2 === 1));
+    for (const it of drop) {
+      this.statements.deleteFrame.run(runId, it);
+      index.totalBytes -= index.bytes.get(it) ?? 0;
+      index.bytes.delete(it);
+    }
+    index.iterations = index.iterations.filter((it) => !drop.has(it));
+  }
+
+  // ------------------------------------------------------------------------------------------ global budget
+
+  /** Bytes of the database's pages in use: the pages of the file (and its log) less the free list. */
+  usedBytes(): number {
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    const pages = this.db.pragma('page_count', { simple: true }) as number;
+    const free = this.db.pragma('freelist_count', { simple: true }) as number;
+    return (pages - free) * pageSize;
+  }
+
+  /**
+   * Bring the database under the global budget by thinning stored frames across runs, oldest run first (by
+   * creation): a run is thinned (every other frame of its oldest half, as the per-run budget does) until it is down
+   * to its first and newest unpinned frames before the next run is touched. Pinned frames (NaN, captures) stay and
+   * metrics and checkpoints are never dropped; when nothing is left to thin the database stays over budget, logged
+   * once. Returns the runs whose frames were thinned.
+   */
+  enforceBudget(): string[] {
+    if (this.usedBytes() <= this.budgetBytes) {
+      this.overBudget = false;
+      return [];
+    }
+    const thinned: string[] = [];
+    const runIds = (this.statements.runsByAge.all() as { id: string }[]).map((r) => r.id);
+    for (const runId of runIds) {
+      const index = this.frameIndex(runId);
+      for (;;) {
+        const unpinned = index.iterations.filter((it) => !index.pinned.has(it));
+        if (unpinned.length < 3) break;
+        this.db.transaction(() => this.thinOldestHalf(runId, index, unpinned))();
+        if (thinned[thinned.length - 1] !== runId) thinned.push(runId);
+        if (this.usedBytes() <= this.budgetBytes) {
+          this.overBudget = false;
+          return thinned;
+        }
+      }
+    }
+    if (!this.overBudget)
+      console.warn(
+        `[engram] storage uses ${megabytes(this.usedBytes())}, over its budget of ${megabytes(this.budgetBytes)} ` +
+          '(ENGRAM_STORAGE_BUDGET_MB), with no frame left to thin: metrics and checkpoints are kept',
+      );
+    this.overBudget = true;
+    return thinned;
+  }
+
+  /** Usage against the global budget, in total and per run (frames from the index, metric points counted). */
+  usage(): StorageUsage {
+    const metricCounts = new Map(
+      (this.statements.metricCounts.all() as { run_id: string; n: number }[]).map((r) => [r.run_id, r.n]),
+    );
+    const checkpointSizes = new Map(
+      (this.statements.checkpointSizes.all() as { run_id: string; bytes: number }[]).map((r) => [r.run_id, r.bytes]),
+    );
+    const runIds = (this.statements.runsByAge.all() as { id: string }[]).map((r) => r.id);
+    let fileBytes = 0;
+    for (const suffix of ['', '-wal', '-shm']) {
+      try {
+        fileBytes += statSync(this.path + suffix).size;
+      } catch {
+        // The log and index exist only while the database is open in WAL mode.
+      }
+    }
+    return {
+      usedBytes: this.usedBytes(),
+      fileBytes,
+      budgetBytes: this.budgetBytes,
+      overBudget: this.overBudget,
+      perRun: runIds.map((runId) => {
+        const index = this.frameIndex(runId);
+        return {
+          runId,
+          frames: index.iterations.length,
+          frameBytes: index.totalBytes,
+          metricPoints: metricCounts.get(runId) ?? 0,
+          checkpointBytes: checkpointSizes.get(runId) ?? 0,
+        };
+      }),
+    };
   }
 
   frameIterations(runId: string): number[] {
@@ -321,12 +460,7 @@ export class Storage {
   // ------------------------------------------------------------------------------------------ checkpoints
 
   putCheckpoint(runId: string, iteration: number, bytes: Uint8Array): void {
-    this.statements.putCheckpoint.run(
-      runId,
-      iteration,
-      Date.now(),
-      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-    );
+    this.commit(runId, { points: [], frames: [], checkpoint: { iteration, bytes }, run: null });
   }
 
   getCheckpoint(runId: string): { iteration: number; bytes: Uint8Array } | null {
@@ -347,6 +481,10 @@ export class Storage {
       index.iterations = index.iterations.filter((i) => i <= iteration || index.pinned.has(i));
     })();
   }
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
 function sortedInsertPosition(sorted: readonly number[], value: number): number {
