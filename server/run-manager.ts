@@ -634,38 +634,26 @@ export class RunManager {
   // ------------------------------------------------------------------------------------------ batching
 
   private flush(): void {
-    let framesCommitted = false;
     for (const live of this.runs.values()) {
       try {
-        if (this.flushRun(live)) framesCommitted = true;
+        this.flushRun(live);
       } catch (error) {
         console.error(`[engram] run ${live.run.id}: flushing failed:`, error);
       }
-    }
-    if (!framesCommitted) return;
-    // Frames arrived: keep the whole data dir within its global budget, thinning the oldest runs' frames first.
-    try {
-      for (const runId of this.storage.enforceBudget()) {
-        const live = this.runs.get(runId);
-        if (live !== undefined) this.listener.framesStored(runId, this.frameIterations(runId));
-      }
-    } catch (error) {
-      console.error('[engram] thinning frames for the storage budget failed:', error);
     }
   }
 
   /**
    * Commit what the run has pending (unless a failed commit's backoff is still running; `force` ignores it) and
-   * tell subscribers. Returns whether frames were committed.
+   * tell subscribers.
    */
-  private flushRun(live: LiveRun, force = false): boolean {
-    let framesCommitted = false;
+  private flushRun(live: LiveRun, force = false): void {
     const failure = live.storageFailure;
     if (!live.pending.empty && (failure === null || force || Date.now() >= failure.nextRetryAt)) {
       if (live.pending.pointCount > 0) live.run.updatedAt = Date.now();
       try {
         const committed = live.pending.commit(this.storage, live.run);
-        framesCommitted = committed.frames > 0;
+        if (committed.frames > 0) this.enforceBudget();
         if (committed.thinned) live.framesDirty = true;
         if (live.storageFailure !== null) this.storageRecovered(live);
         if (committed.points.length > 0) this.listener.metrics(live.run.id, committed.points);
@@ -678,7 +666,18 @@ export class RunManager {
       this.listener.framesStored(live.run.id, this.frameIterations(live.run.id));
     }
     if (live.summaryDirty && Date.now() - live.lastBroadcast >= SUMMARY_INTERVAL_MS) this.broadcast(live);
-    return framesCommitted;
+  }
+
+  /** Frames were stored: keep the data dir within its global budget, thinning the oldest runs' frames first. */
+  private enforceBudget(): void {
+    try {
+      for (const runId of this.storage.enforceBudget()) {
+        const thinned = this.runs.get(runId);
+        if (thinned !== undefined) thinned.framesDirty = true;
+      }
+    } catch (error) {
+      console.error('[engram] thinning frames for the storage budget failed:', error);
+    }
   }
 
   /** A commit failed: keep the data pending, pause the run with a storage failure, retry with backoff. */
