@@ -29,6 +29,10 @@ test('a stopped run is deleted from the runs page after a confirm, with its stor
   await runsPage.goto();
   const row = page.getByTestId(`run-row-${run.id}`);
   await expect(row).toHaveAttribute('data-state', 'stopped');
+  // The list's header shows the disk the data uses against the storage budget, with each run's share.
+  const disk = page.getByTestId('disk-used');
+  await expect(disk).toContainText(/^disk \d/);
+  await expect(disk).toHaveAttribute('title', /to delete: \d+ frames/);
   page.once('dialog', (dialog) => void dialog.dismiss());
   await page.getByTestId(`delete-${run.id}`).click();
   await expect(row).toBeVisible();

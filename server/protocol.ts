@@ -161,7 +161,8 @@ export interface StorageUsage {
   usedBytes: number;
   /** Bytes on disk: the database, its write-ahead log and shared-memory index. */
   fileBytes: number;
-  budgetBytes: number;
+  /** Null: no budget (a Storage opened without one, e.g. by a script). */
+  budgetBytes: number | null;
   /** True when thinning frames cannot bring usage under the budget (metrics and checkpoints are never dropped). */
   overBudget: boolean;
   perRun: { runId: string; frames: number; frameBytes: number; metricPoints: number; checkpointBytes: number }[];

@@ -613,6 +613,15 @@ export class RunManager {
     return source.command(command);
   }
 
+  /** A command the manager gives on its own (no one awaits it): a refusal (no client connected) is not an error. */
+  private commandQuietly(live: LiveRun, command: WorkerCommand): void {
+    try {
+      this.command(live, command).catch(() => undefined);
+    } catch {
+      // A source that refuses synchronously: the run stays as it is.
+    }
+  }
+
   private fail(live: LiveRun, reason: string, message: string): void {
     live.source = null;
     this.flushRun(live);
@@ -689,14 +698,14 @@ export class RunManager {
       failure.nextRetryAt = now + failure.retryDelayMs;
       return;
     }
+    const running = live.run.state === 'running' && live.source !== null;
     const message =
-      `storage write failed (${errorText(error)}); unsaved metrics and frames are kept in memory and retried, ` +
-      'and the run goes on by itself once writes succeed';
+      `storage write failed (${errorText(error)}); unsaved metrics and frames are kept in memory and retried` +
+      (running ? ', and the run goes on by itself once writes succeed' : '');
     if (this.storageDownSince === null) {
       this.storageDownSince = now;
       console.error(`[engram] run ${live.run.id}: ${message}`);
     }
-    const running = live.run.state === 'running' && live.source !== null;
     live.storageFailure = {
       since: now,
       retryDelayMs: RETRY_FIRST_MS,
@@ -704,7 +713,7 @@ export class RunManager {
       resumeOnRecovery: running,
     };
     if (live.run.failure === null) live.run.failure = { reason: 'storage', message, iteration: live.run.iteration };
-    if (running) this.command(live, { command: 'pause' }).catch(() => undefined);
+    if (running) this.commandQuietly(live, { command: 'pause' });
     this.broadcast(live);
   }
 
@@ -724,7 +733,7 @@ export class RunManager {
       this.storageDownSince = null;
     }
     if (failure.resumeOnRecovery && live.source !== null && live.run.state !== 'running')
-      this.command(live, { command: 'resume' }).catch(() => undefined);
+      this.commandQuietly(live, { command: 'resume' });
     this.broadcast(live);
   }
 

@@ -134,6 +134,29 @@ test('a run the user paused during the failure stays paused after recovery, its 
   assertContiguous(storage.metricsSince(run.id, -1), 'stored');
 });
 
+test('an external run is paused through its client during the failure, and resumed with nothing lost', async () => {
+  const run = manager.createExternal({ name: 'ext', config: {}, controls: ['pause', 'step', 'stop'] });
+  const point = (iteration: number): MetricPoint => ({
+    iteration,
+    loss: 1 / iteration,
+    metric: 0,
+    itPerSec: 0,
+    t: iteration,
+  });
+  manager.ingestMetrics(run.id, [1, 2, 3].map(point));
+  await waitFor('the first points stored', () => storage.metricsSince(run.id, -1).length === 3);
+  storage.full = true;
+  manager.ingestMetrics(run.id, [4, 5].map(point));
+  await waitFor('the storage failure', () => manager.get(run.id).failure?.reason === 'storage');
+  assert.equal(manager.get(run.id).state, 'paused');
+  assert.equal(manager.ingestMetrics(run.id, [point(6)]).state, 'paused', 'the client is told to pause');
+  assertContiguous(manager.metrics(run.id, -1), 'during the failure, from memory');
+  storage.full = false;
+  await waitFor('recovery', () => manager.get(run.id).state === 'running' && manager.get(run.id).failure === null);
+  assertContiguous(storage.metricsSince(run.id, -1), 'stored');
+  assert.equal(storage.metricsSince(run.id, -1).length, 6);
+});
+
 test('while storage fails memory stays bounded: the oldest unpinned frames go first, metric points never', () => {
   const pending = new PendingWrites('r');
   const frameBytes = 4 * 1024 * 1024;

@@ -417,7 +417,7 @@ export class Storage {
     return {
       usedBytes: this.usedBytes(),
       fileBytes,
-      budgetBytes: this.budgetBytes,
+      budgetBytes: Number.isFinite(this.budgetBytes) ? this.budgetBytes : null,
       overBudget: this.overBudget,
       perRun: runIds.map((runId) => {
         const index = this.frameIndex(runId);

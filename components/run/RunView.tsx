@@ -84,7 +84,9 @@ function FailureBanner() {
           ? 'Run failed'
           : failure.reason === 'nan'
             ? 'Paused on a non-finite value'
-            : `Run ${run.state}`}
+            : failure.reason === 'storage'
+              ? 'Paused: the server cannot write its data (it retries, and resumes once writes succeed)'
+              : `Run ${run.state}`}
         : {failure.reason}
       </strong>
       <span>{failure.message}</span>

@@ -2,7 +2,8 @@
 /**
  * The runs page: every run with its state, task, model, iteration, current loss and a loss sparkline; open, pause,
  * resume or stop any of them; tick runs to overlay their loss curves; start a new run. Sparkline history is
- * fetched incrementally (`metrics:get` with `since`) for the listed runs every few seconds.
+ * fetched incrementally (`metrics:get` with `since`) for the listed runs every few seconds; the list's header shows
+ * the disk the server's data uses against its storage budget.
  */
 import { useEffect, useMemo } from 'react';
 import { useRouter } from 'next/navigation';
@@ -15,6 +16,7 @@ import { command } from '../live/commands';
 import { connectionSelectors, runsSelectors } from '../state/store';
 import { useDashboardStore, useDashboardStoreApi } from '../state/StoreProvider';
 import { ConnectionBadge } from '../run/ConnectionBadge';
+import { DiskUsage } from './DiskUsage';
 import { formatLoss, modelLabel, runActions } from './format';
 import { NewRunForm } from './NewRunForm';
 
@@ -92,6 +94,8 @@ export function RunsView() {
         <section className="runs-list">
           <div className="section-title">
             Runs <span className="muted">{runOrder.length}</span>
+            <span className="spacer" />
+            <DiskUsage />
           </div>
           <table className="runs-table" data-testid="runs-table">
             <thead>

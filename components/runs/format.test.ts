@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { engineDetails, engineLabel } from './format';
+import { diskUsageLabel, engineDetails, engineLabel, formatBytes } from './format';
 
 const LAVAPIPE = {
   backend: 'webgpu',
@@ -26,4 +26,27 @@ test('engineDetails lists the description and the limits', () => {
     'llvmpipe: Mesa 25.0.7\nmaxBufferSize 4294967295\nmaxComputeInvocationsPerWorkgroup 1024',
   );
   assert.equal(engineDetails({ backend: 'cpu' }), 'tfjs backend cpu');
+});
+
+test('formatBytes uses powers of 1024 with one decimal past bytes', () => {
+  assert.equal(formatBytes(0), '0 B');
+  assert.equal(formatBytes(1023), '1023 B');
+  assert.equal(formatBytes(1536), '1.5 KB');
+  assert.equal(formatBytes(2 * 1024 ** 3), '2.0 GB');
+});
+
+test('diskUsageLabel shows used of budget and lists each run by name in the tooltip', () => {
+  const usage = {
+    usedBytes: 5 * 1024 ** 2,
+    fileBytes: 6 * 1024 ** 2,
+    budgetBytes: 2048 * 1024 ** 2,
+    overBudget: false,
+    perRun: [{ runId: 'a1', frames: 12, frameBytes: 4 * 1024 ** 2, metricPoints: 900, checkpointBytes: 2048 }],
+  };
+  const label = diskUsageLabel(usage, { a1: 'copy-1' });
+  assert.equal(label.text, 'disk 5.0 MB of 2.0 GB');
+  assert.match(label.title, /^6\.0 MB on disk/);
+  assert.match(label.title, /copy-1: 12 frames \(4\.0 MB\), 900 points, checkpoint 2\.0 KB/);
+  assert.equal(label.over, false);
+  assert.equal(diskUsageLabel({ ...usage, budgetBytes: null, overBudget: true }, {}).text, 'disk 5.0 MB');
 });

@@ -1,5 +1,5 @@
 /** Small display formatters shared by the runs table and the run header. */
-import type { EngineInfo, RunSummary } from '../../server/protocol';
+import type { EngineInfo, RunSummary, StorageUsage } from '../../server/protocol';
 
 export function formatLoss(v: number | null | undefined): string {
   if (v === null || v === undefined) return '—';
@@ -51,4 +51,33 @@ export function runActions(state: RunSummary['state']): {
     // The server refuses to delete a training run: pause or stop it first.
     delete: state !== 'running',
   };
+}
+
+/** Bytes for people: `0 B`, `512 B`, `12.3 KB`, `4.5 MB`, `2.0 GB` (powers of 1024). */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes)) return '∞';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** The runs list's "disk used" figure and its tooltip (each run's share), from `GET /api/storage`. */
+export function diskUsageLabel(
+  usage: StorageUsage,
+  names: Readonly<Record<string, string>>,
+): { text: string; title: string; over: boolean } {
+  const budget = usage.budgetBytes;
+  const text = `disk ${formatBytes(usage.usedBytes)}${budget === null ? '' : ` of ${formatBytes(budget)}`}`;
+  const lines = usage.perRun.map(
+    (r) =>
+      `${names[r.runId] || r.runId}: ${r.frames} frames (${formatBytes(r.frameBytes)}), ${r.metricPoints} points, ` +
+      `checkpoint ${formatBytes(r.checkpointBytes)}`,
+  );
+  const head = `${formatBytes(usage.fileBytes)} on disk; past the budget the oldest runs' frames are thinned first`;
+  return { text, title: [head, ...lines].join('\n'), over: usage.overBudget };
 }
