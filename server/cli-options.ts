@@ -93,8 +93,8 @@ export function parseCliOptions(
         break;
       default:
         throw new CliError(
-          `unknown option ${arg} (known: --port N, --host H, --data-dir DIR, --fresh, --no-next, --visdom-port N|off, ` +
-            '--storage-budget-mb N)',
+          `unknown option ${arg} (known: --port N, --host H, --data-dir DIR, --fresh, --no-next, ` +
+            '--visdom-port N|off, --storage-budget-mb N)',
         );
     }
   }

@@ -53,7 +53,7 @@ function fill(dir: string): void {
   }
 }
 
-test('over the global budget, the oldest run is thinned first; pinned, first and newest frames and metrics stay', () => {
+test('over the global budget the oldest run is thinned first; pinned, first and newest frames and metrics stay', () => {
   const dir = tempDataDir('budget');
   try {
     fill(dir);

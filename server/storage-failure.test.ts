@@ -78,7 +78,7 @@ function assertContiguous(points: readonly MetricPoint[], what: string): void {
   points.forEach((p, i) => assert.equal(p.iteration, i + 1, `${what}: one point per iteration from 1, no gap`));
 }
 
-test('a full disk pauses the run with reason storage, logs once, loses nothing, and the run resumes by itself', async () => {
+test('a full disk pauses the run (reason storage), logs once, loses nothing; the run resumes by itself', async () => {
   const run = await manager.create({ _trainer: 'synthetic', _step_ms: 2, summarize_freq: 1 }, 'full-disk');
   await waitFor('some stored iterations', () => storage.frameIterations(run.id).length >= 5);
 
