@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
+import type { RunSummary } from './protocol';
 import { Storage } from './storage';
 import { tempDataDir } from './testing/test-server';
 
@@ -57,6 +58,36 @@ test('roll back forgets metrics and frames after the checkpoint; data survives r
     );
     assert.deepEqual(storage.frameIterations('r'), [2, 4, 6]);
     assert.equal(storage.getFrame('r', 8), null);
+  } finally {
+    storage.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a commit is all or nothing: a failing batch stores neither its metrics, frames nor checkpoint', () => {
+  const dir = tempDataDir('commit');
+  const storage = new Storage(dir, { maxFrames: 100, maxBytes: 1e9, maxFrameBytes: 1e9 });
+  try {
+    const point = (iteration: number) => ({ iteration, loss: 1, metric: 0, itPerSec: 1, t: iteration });
+    storage.commit('r', { points: [point(1)], frames: [], checkpoint: null, run: null });
+    // The summary row is written last; one that cannot be serialised fails the transaction after the frame went in.
+    const run = { id: 'r', config: { seed: 1n } } as unknown as RunSummary;
+    assert.throws(
+      () =>
+        storage.commit('r', {
+          points: [point(2)],
+          frames: [{ iteration: 2, blob: Buffer.alloc(8), pinned: false }],
+          checkpoint: { iteration: 2, bytes: Uint8Array.of(9) },
+          run,
+        }),
+      /BigInt/,
+    );
+    assert.deepEqual(
+      storage.metricsSince('r', -1).map((p) => p.iteration),
+      [1],
+    );
+    assert.deepEqual(storage.frameIterations('r'), [], 'the frame index forgets the rolled-back frame');
+    assert.equal(storage.getCheckpoint('r'), null);
   } finally {
     storage.close();
     rmSync(dir, { recursive: true, force: true });
