@@ -82,7 +82,6 @@ interface LiveRun {
 }
 
 interface StorageFailure {
-  since: number;
   retryDelayMs: number;
   nextRetryAt: number;
   /** The failure paused a running run and nobody has commanded it since: resume it once storage recovers. */
@@ -319,7 +318,7 @@ export class RunManager {
 
   async pause(runId: string): Promise<RunSummary> {
     const live = this.require(runId);
-    this.userCommanded(live);
+    this.keepStateAfterRecovery(live);
     if (live.run.state === 'paused') return summary(live.run);
     this.assertState(live, ['running'], 'pause');
     await this.command(live, { command: 'pause' });
@@ -353,7 +352,7 @@ export class RunManager {
 
   async stop(runId: string): Promise<RunSummary> {
     const live = this.require(runId);
-    this.userCommanded(live);
+    this.keepStateAfterRecovery(live);
     if (live.run.state === 'stopped') return summary(live.run);
     this.assertState(live, ['running', 'paused', 'interrupted'], 'stop');
     if (live.source === null) {
@@ -538,6 +537,7 @@ export class RunManager {
       iteration: guard((point, metricName, frame) => this.onIteration(live, point, metricName, frame)),
       frame: guard((frame) => this.onFrame(live, frame, false)),
       nonFinite: guard((failure, frame) => {
+        this.keepStateAfterRecovery(live);
         this.flushRun(live);
         run.failure = failure;
         if (frame !== null) this.onFrame(live, frame, true);
@@ -707,7 +707,6 @@ export class RunManager {
       console.error(`[engram] run ${live.run.id}: ${message}`);
     }
     live.storageFailure = {
-      since: now,
       retryDelayMs: RETRY_FIRST_MS,
       nextRetryAt: now + RETRY_FIRST_MS,
       resumeOnRecovery: running,
@@ -732,13 +731,13 @@ export class RunManager {
       );
       this.storageDownSince = null;
     }
-    if (failure.resumeOnRecovery && live.source !== null && live.run.state !== 'running')
-      this.commandQuietly(live, { command: 'resume' });
+    // Sent even if the run still shows running: the source applies commands in order, so this follows the pause.
+    if (failure.resumeOnRecovery && live.source !== null) this.commandQuietly(live, { command: 'resume' });
     this.broadcast(live);
   }
 
-  /** A user's command on the run: after a storage failure the run then stays as the user left it. */
-  private userCommanded(live: LiveRun): void {
+  /** A user's command or a NaN pause: after a storage failure the run then stays as it was left. */
+  private keepStateAfterRecovery(live: LiveRun): void {
     if (live.storageFailure !== null) live.storageFailure.resumeOnRecovery = false;
   }
 
