@@ -722,7 +722,10 @@ export class RunManager {
     if (failure === null) return;
     live.storageFailure = null;
     const dropped = live.pending.takeDropped();
-    if (live.run.failure?.reason === 'storage') live.run.failure = null;
+    if (live.run.failure?.reason === 'storage') {
+      live.run.failure = null;
+      live.pending.markRun(); // the row just committed still says 'storage'; the next flush clears it on disk
+    }
     if (this.storageDownSince !== null && [...this.runs.values()].every((l) => l.storageFailure === null)) {
       console.warn(
         `[engram] storage writes succeed again after ${((Date.now() - this.storageDownSince) / 1000).toFixed(1)} s` +

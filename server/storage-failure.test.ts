@@ -132,6 +132,10 @@ test('a run the user paused during the failure stays paused after recovery, its 
   await waitFor('the pending writes to land', () => storage.metricsSince(run.id, -1).length > 0);
   assert.equal(manager.get(run.id).state, 'paused');
   assertContiguous(storage.metricsSince(run.id, -1), 'stored');
+  await waitFor('the stored row to drop the failure', () => {
+    const row = storage.allRuns().find((r) => r.id === run.id);
+    return row?.state === 'paused' && row.failure === null;
+  });
 });
 
 test('an external run is paused through its client during the failure, and resumed with nothing lost', async () => {
