@@ -13,7 +13,6 @@ test('flags override the environment, which overrides defaults', () => {
       fresh: false,
       next: true,
       token: undefined,
-      testHooks: false,
       checkpointIntervalMs: undefined,
       maxFrames: undefined,
       maxFrameMb: undefined,

@@ -1,8 +1,8 @@
 /**
  * Command-line and environment options of `npm run dev` / `npm start`: `--port`/PORT, `--host`/HOST,
- * `--data-dir`/ENGRAM_DATA_DIR, `--fresh`, `--no-next` (API and socket.io only), ENGRAM_TOKEN, and
- * ENGRAM_TEST_HOOKS=1 for test/benchmark run hooks, ENGRAM_CHECKPOINT_MS, ENGRAM_MAX_FRAMES and
- * ENGRAM_MAX_FRAME_MB (the per-run frame budget), and ENGRAM_FRAME_LIMIT_MB (the largest single frame kept),
+ * `--data-dir`/ENGRAM_DATA_DIR, `--fresh`, `--no-next` (API and socket.io only), ENGRAM_TOKEN,
+ * ENGRAM_CHECKPOINT_MS, ENGRAM_MAX_FRAMES and ENGRAM_MAX_FRAME_MB (the per-run frame budget), ENGRAM_FRAME_LIMIT_MB
+ * (the largest single frame kept),
  * and `--visdom-port N|off`/ENGRAM_VISDOM_PORT (Visdom's protocol at the root of that port; default 8097).
  * Flags win over the environment.
  */
@@ -13,7 +13,6 @@ export interface CliOptions {
   fresh: boolean;
   next: boolean;
   token: string | undefined;
-  testHooks: boolean;
   checkpointIntervalMs: number | undefined;
   /** Per-run frame budget: ENGRAM_MAX_FRAMES frames and ENGRAM_MAX_FRAME_MB megabytes. */
   maxFrames: number | undefined;
@@ -37,7 +36,6 @@ export function parseCliOptions(
     fresh: false,
     next: true,
     token: env.ENGRAM_TOKEN === '' ? undefined : env.ENGRAM_TOKEN,
-    testHooks: env.ENGRAM_TEST_HOOKS === '1',
     checkpointIntervalMs:
       env.ENGRAM_CHECKPOINT_MS === undefined ? undefined : parseCount(env.ENGRAM_CHECKPOINT_MS, 'ENGRAM_CHECKPOINT_MS'),
     maxFrames: env.ENGRAM_MAX_FRAMES === undefined ? undefined : parseCount(env.ENGRAM_MAX_FRAMES, 'ENGRAM_MAX_FRAMES'),

@@ -8,12 +8,30 @@ import { Worker } from 'node:worker_threads';
 import { ApiError } from './errors';
 import type { RunConfig } from './protocol';
 import type { RunSink, RunSource } from './run-source';
-import type { FromWorker, RunHooks, ToWorker, WorkerCommand } from './worker/messages';
+import type { FromWorker, ToWorker, WorkerCommand } from './worker/messages';
+import { resolveRunConfig } from './worker/trainer-source';
+
+/**
+ * How engine runs are trained: where a client's config is resolved and which worker module trains a run. The
+ * server uses `ENGINE_TRAINING`; another implementation (a test double) is injected through the server's options.
+ */
+export interface EngineTraining {
+  /** Resolve the config of new run `runId` (flag names, omitted fields defaulted); throws ConfigError naming the
+   *  field. */
+  resolveConfig(runId: string, input: Record<string, unknown>): Promise<RunConfig>;
+  /** The module a worker of run `runId` runs (an absolute path) and the `workerData` it starts with. */
+  worker(runId: string): { entry: string; data?: unknown };
+}
+
+/** The engine's own config parser and worker (server/worker/run-worker.mjs). */
+export const ENGINE_TRAINING: EngineTraining = {
+  resolveConfig: (_runId, input) => resolveRunConfig(input),
+  worker: () => ({ entry: join(__dirname, 'worker', 'run-worker.mjs') }),
+};
 
 export interface EngineSourceOptions {
   runId: string;
   config: RunConfig;
-  hooks: RunHooks;
   /** Restore from this checkpoint instead of starting fresh. */
   checkpoint: Uint8Array | null;
   startPaused: boolean;
@@ -22,6 +40,8 @@ export interface EngineSourceOptions {
   maxOldGenerationMb: number;
   /** Set in the worker's environment on top of the server's (e.g. ENGRAM_BACKEND). */
   workerEnv: Readonly<Record<string, string>>;
+  /** The worker module and its `workerData` (EngineTraining.worker). */
+  worker: { entry: string; data?: unknown };
 }
 
 interface PendingReply {
@@ -29,7 +49,6 @@ interface PendingReply {
   reject: (error: ApiError) => void;
 }
 
-const WORKER_BOOTSTRAP = join(__dirname, 'worker', 'run-worker.mjs');
 /** How long close() waits for the worker's last checkpoint. */
 const CLOSE_CHECKPOINT_MS = 3000;
 /** A finished or stopped worker closes its port and exits; terminate covers one that lingers. */
@@ -45,16 +64,16 @@ export class EngineSource implements RunSource {
     private readonly options: EngineSourceOptions,
     private readonly sink: RunSink,
   ) {
-    const worker = new Worker(WORKER_BOOTSTRAP, {
+    const worker = new Worker(options.worker.entry, {
       env: { ...process.env, ...options.workerEnv },
       resourceLimits: { maxOldGenerationSizeMb: options.maxOldGenerationMb },
+      workerData: options.worker.data,
     });
     this.worker = worker;
     const init: ToWorker = {
       type: 'init',
       runId: options.runId,
       config: options.config,
-      hooks: options.hooks,
       checkpoint: options.checkpoint,
       startPaused: options.startPaused,
       checkpointIntervalMs: options.checkpointIntervalMs,
