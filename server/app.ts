@@ -41,6 +41,10 @@ export interface EngramServerOptions {
   training?: EngineTraining;
   /** More routes, under their own `/api/…` prefix, over the server's insides (the test server's test routes). */
   extraRoutes?: (context: ExtraRouteContext) => ExtraRoutes;
+  /** A command a run's worker has not answered in this long is answered `timeout`. Default 5 s. */
+  commandTimeoutMs?: number;
+  /** Stop terminates a run's worker that has not stopped in this long. Default 3 s. */
+  stopGraceMs?: number;
   /** How often running workers checkpoint (they also do at pause, stop and finish). Default 3 minutes. */
   checkpointIntervalMs?: number;
   frameBudget?: Partial<FrameBudget>;
@@ -133,6 +137,8 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
     workerMaxOldGenerationMb: options.workerMaxOldGenerationMb ?? 4096,
     clientTimeoutMs: options.clientTimeoutMs ?? 15_000,
     workerEnv: options.workerEnv ?? {},
+    commandTimeoutMs: options.commandTimeoutMs ?? 5000,
+    stopGraceMs: options.stopGraceMs ?? 3000,
     ...(options.training === undefined ? {} : { training: options.training }),
   };
   manager = new RunManager(storage, listener, managerOptions);

@@ -34,6 +34,7 @@ export const ERROR_CODES = [
   'forbidden_host', // no token is set and the Host header is not a loopback name (DNS rebinding)
   'protocol_mismatch', // the client speaks another PROTOCOL_VERSION
   'frame_too_large', // a stored frame too large for the JSON download; the message points to the .npy one
+  'timeout', // a run's training worker did not answer the command in time (it is inside a long iteration)
   'internal', // sanitised; details are logged on the server only
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -380,6 +381,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   forbidden_host: 403,
   protocol_mismatch: 400,
   frame_too_large: 413,
+  timeout: 504,
   internal: 500,
 };
 

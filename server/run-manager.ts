@@ -6,7 +6,8 @@
  *
  * States: running → paused ⇄ running → finished | stopped; failed when the worker throws, dies or runs out of
  * memory; a NaN pauses the run with `failure` set; runs that were running when the server died come back
- * `interrupted` and resume from their last checkpoint.
+ * `interrupted` and resume from their last checkpoint, as do stopped engine runs. Every command is answered within
+ * a bound, and stop always wins (server/engine-source.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { ENGINE_TRAINING, EngineSource, type EngineTraining } from './engine-source';
@@ -45,6 +46,10 @@ export interface RunManagerOptions {
   flushIntervalMs: number;
   /** V8 old-generation limit per worker; a run that exceeds it fails with reason `out_of_memory`. */
   workerMaxOldGenerationMb: number;
+  /** How long a command waits for a run's worker before it is answered `timeout` (ENGRAM_COMMAND_TIMEOUT_MS). */
+  commandTimeoutMs: number;
+  /** How long stop waits for a run's worker before terminating it (ENGRAM_STOP_GRACE_MS). */
+  stopGraceMs: number;
   /** How engine runs resolve their configs and start their workers (default: the engine's, ENGINE_TRAINING). */
   training?: EngineTraining;
   /** An external run whose client is silent this long (no call, socket or wait) becomes interrupted. */
@@ -284,7 +289,7 @@ export class RunManager {
   async resume(runId: string): Promise<RunSummary> {
     const live = this.require(runId);
     if (live.run.state === 'running') return summary(live.run);
-    this.assertState(live, ['paused', 'interrupted'], 'resume');
+    this.assertState(live, this.restartable(live, ['paused', 'interrupted']), 'resume');
     this.ensureSource(live);
     live.run.failure = null;
     await this.command(live, { command: 'resume' });
@@ -296,7 +301,7 @@ export class RunManager {
     if (!Number.isInteger(n) || n < 1 || n > MAX_STEP_ITERATIONS)
       throw new ApiError('bad_request', `n must be an integer in [1, ${MAX_STEP_ITERATIONS}], got ${describe(n)}`);
     const live = this.require(runId);
-    this.assertState(live, ['running', 'paused', 'interrupted'], 'step');
+    this.assertState(live, this.restartable(live, ['running', 'paused', 'interrupted']), 'step');
     this.ensureSource(live);
     await this.command(live, { command: 'step', n });
     this.flushRun(live);
@@ -382,8 +387,14 @@ export class RunManager {
 
   // ------------------------------------------------------------------------------------------ workers
 
-  /** Give a run without a source (an engine run restored after a restart) a worker, rolled back to its last
-   *  checkpoint, paused. An external run always has its source. */
+  /** The states a command that restarts training is allowed in: a stopped engine run also resumes or steps from
+   *  its last checkpoint (an external run's client decides whether it goes on). */
+  private restartable(live: LiveRun, allowed: RunState[]): RunState[] {
+    return live.run.source === 'engine' ? [...allowed, 'stopped'] : allowed;
+  }
+
+  /** Give a run without a source (an engine run restored after a restart, or stopped) a worker, rolled back to its
+   *  last checkpoint, paused. An external run always has its source. */
   private ensureSource(live: LiveRun): void {
     if (live.source !== null) return;
     const checkpoint = this.storage.getCheckpoint(live.run.id);
@@ -408,6 +419,8 @@ export class RunManager {
         maxOldGenerationMb: this.options.workerMaxOldGenerationMb,
         workerEnv: this.options.workerEnv,
         worker: this.training.worker(live.run.id),
+        commandTimeoutMs: this.options.commandTimeoutMs,
+        stopGraceMs: this.options.stopGraceMs,
       },
       sink,
     );
@@ -454,6 +467,8 @@ export class RunManager {
       state: guard((state, iteration) => {
         this.flushRun(live);
         if (iteration !== null) run.iteration = iteration;
+        // A stopped or finished worker is done; a stopped run that resumes gets a new one from its checkpoint.
+        if (live.source?.kind === 'engine' && (state === 'stopped' || state === 'finished')) live.source = null;
         this.setState(live, state);
       }),
       fail: guard((reason, message) => this.fail(live, reason, message)),

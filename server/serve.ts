@@ -17,6 +17,8 @@ async function serve(extra: EngramServerOptions): Promise<void> {
     token: options.token,
     fresh: options.fresh,
     checkpointIntervalMs: options.checkpointIntervalMs,
+    commandTimeoutMs: options.commandTimeoutMs,
+    stopGraceMs: options.stopGraceMs,
     frameBudget: {
       ...(options.maxFrames === undefined ? {} : { maxFrames: options.maxFrames }),
       ...(options.maxFrameMb === undefined ? {} : { maxBytes: options.maxFrameMb * 1024 * 1024 }),

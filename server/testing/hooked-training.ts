@@ -26,6 +26,9 @@ export interface RunHooks {
   nanAt?: number;
   /** Allocate without bound at this iteration (a worker running out of memory). */
   oomAt?: number;
+  /** Busy-wait forever inside this iteration, never yielding (a step that does not end: only terminate ends it).
+   *  Only the run's first worker blocks, so the run can be resumed from its checkpoint afterwards. */
+  blockAt?: number;
 }
 
 /** The config fields and the hooks they set. */
@@ -38,6 +41,7 @@ export const HOOK_FIELDS: Readonly<Record<string, keyof RunHooks>> = {
   _throw_at: 'throwAt',
   _nan_at: 'nanAt',
   _oom_at: 'oomAt',
+  _block_at: 'blockAt',
 };
 
 const HOOKED_WORKER = join(__dirname, 'hooked-worker.mjs');
@@ -76,7 +80,14 @@ export function createHookedTraining(): EngineTraining & { hooksOf(runId: string
       store.set(runId, hooks);
       return resolved;
     },
-    worker: (runId) => ({ entry: HOOKED_WORKER, data: store.get(runId) ?? {} }),
+    worker(runId) {
+      const hooks = store.get(runId) ?? {};
+      if (hooks.blockAt !== undefined) {
+        const { blockAt: _once, ...rest } = hooks;
+        store.set(runId, rest);
+      }
+      return { entry: HOOKED_WORKER, data: hooks };
+    },
     hooksOf: (runId) => store.get(runId),
   };
 }

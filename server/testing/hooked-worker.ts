@@ -1,7 +1,7 @@
 /**
  * Test-only. A run's training worker with hooks (server/testing/hooked-training.ts passes them as `workerData`): the
  * production training loop over the engine's trainer or the synthetic one, wrapped so that a step can crash, report
- * a NaN or run out of memory at a chosen iteration.
+ * a NaN, run out of memory or never end at a chosen iteration.
  */
 import { workerData } from 'node:worker_threads';
 import type { Trainer } from '../../engine';
@@ -35,6 +35,7 @@ class HookedTrainer implements Trainer {
       const hog: number[][] = [];
       for (;;) hog.push(new Array<number>(1_000_000).fill(next));
     }
+    if (hooks.blockAt === next) for (;;);
     if (hooks.nanAt === next && !this.nanFired) {
       this.nanFired = true;
       const error = new NonFiniteError('loss', next, null, 'test hook: injected NaN');
