@@ -1,6 +1,6 @@
 /**
- * `npm run bench:stream`: how the server streams. Starts `server/main.ts` as a child process (API + socket.io, no
- * Next) on a fresh data dir and measures:
+ * `npm run bench:stream`: how the server streams. Starts the server (bench/support.ts) as a child process (API +
+ * socket.io, no Next) on a fresh data dir and measures:
  *  1. frames per second and capture-to-receipt latency (p50/p95) of 256×256 frames at 20 Hz to 1 and to 4 clients
  *     (synthetic frame source in a worker; clients decode each frame and ack it, as the dashboard does);
  *  2. training it/s of a real engine run headless vs with one client attached (goal: within 10%);

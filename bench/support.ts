@@ -1,6 +1,7 @@
 /**
- * What the benchmarks that drive a real server share: starting `server/main.ts` as a child process on a free
- * port (test hooks on, so runs can use the synthetic trainer) and reading percentiles.
+ * What the benchmarks that drive a real server share: starting it as a child process on a free port (through
+ * `server/testing/test-main.ts`, `server/main.ts` with the test seam, so runs can use the synthetic trainer) and
+ * reading percentiles.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -19,7 +20,7 @@ export async function startServer(
   const args = [
     '--import',
     'tsx',
-    'server/main.ts',
+    'server/testing/test-main.ts',
     '--port',
     '0',
     '--data-dir',
@@ -30,7 +31,7 @@ export async function startServer(
   ];
   const child = spawn(process.execPath, args, {
     cwd: root,
-    env: { ...process.env, ENGRAM_TEST_HOOKS: '1', NEXT_TELEMETRY_DISABLED: '1' },
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
     stdio: ['ignore', 'pipe', 'inherit'],
     detached: options.detached ?? false,
   });

@@ -35,6 +35,7 @@ export const ERROR_CODES = [
   'protocol_mismatch', // the client speaks another PROTOCOL_VERSION
   'frame_too_large', // a stored frame too large for the JSON download; the message points to the .npy one
   'storage_failed', // a write to the data dir failed (disk full, I/O error); the message names the error
+  'timeout', // a run's training worker did not answer the command in time (it is inside a long iteration)
   'internal', // sanitised; details are logged on the server only
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -399,6 +400,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   protocol_mismatch: 400,
   frame_too_large: 413,
   storage_failed: 503,
+  timeout: 504,
   internal: 500,
 };
 

@@ -26,7 +26,6 @@ function storedRun(id: string, createdAt: number): StoredRun {
     failure: null,
     source: 'engine',
     client: null,
-    hooks: {},
   };
 }
 

@@ -9,6 +9,7 @@ import type { MetricPoint, RunSummary, WireFrame } from './protocol';
 import { RunManager, type RunListener } from './run-manager';
 import { PENDING_FRAME_BYTES, PendingWrites } from './run-persistence';
 import { Storage, type CommitBatch } from './storage';
+import { createHookedTraining } from './testing/hooked-training';
 import { TEST_WORKER_ENV, tempDataDir, waitFor } from './testing/test-server';
 
 /** Storage whose commits throw SQLITE_FULL, as a full disk makes better-sqlite3 do, while `full` is set. */
@@ -56,7 +57,9 @@ beforeEach(() => {
     checkpointIntervalMs: 100,
     flushIntervalMs: 20,
     workerMaxOldGenerationMb: 256,
-    testHooks: true,
+    commandTimeoutMs: 30_000,
+    stopGraceMs: 5000,
+    training: createHookedTraining(),
     clientTimeoutMs: 15_000,
     workerEnv: TEST_WORKER_ENV,
   });

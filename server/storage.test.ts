@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import type { RunSummary } from './protocol';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { Storage } from './storage';
 import { tempDataDir } from './testing/test-server';
 
@@ -90,6 +92,39 @@ test('a commit is all or nothing: a failing batch stores neither its metrics, fr
     assert.equal(storage.getCheckpoint('r'), null);
   } finally {
     storage.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a database whose runs still have the test-only hooks column opens, loses the column and takes new runs', () => {
+  const dir = tempDataDir('hooks-column');
+  const old = new Database(join(dir, 'engram.sqlite'));
+  old.exec(`CREATE TABLE runs (id TEXT PRIMARY KEY, name TEXT NOT NULL, state TEXT NOT NULL, iteration INTEGER NOT NULL,
+    config TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, loss REAL, metric REAL,
+    metric_name TEXT NOT NULL, it_per_sec REAL, failure TEXT, hooks TEXT NOT NULL, source TEXT NOT NULL DEFAULT
+    'engine', client TEXT);
+    INSERT INTO runs VALUES ('r1', 'old', 'stopped', 3, '{"task":"copy"}', 1, 2, 0.5, 0.1, 'ber', null, null,
+    '{"trainer":"synthetic"}', 'engine', null);`);
+  old.close();
+  const storage = new Storage(dir, { maxFrames: 10, maxBytes: 1e6, maxFrameBytes: 1e6 });
+  try {
+    const [run] = storage.allRuns();
+    assert.deepEqual([run.id, run.state, run.iteration], ['r1', 'stopped', 3]);
+    assert.equal('hooks' in run, false);
+    storage.insertRun({ ...run, id: 'r2', name: 'new' });
+    assert.deepEqual(
+      storage.allRuns().map((r) => r.id),
+      ['r1', 'r2'],
+    );
+  } finally {
+    storage.close();
+  }
+  const reopened = new Database(join(dir, 'engram.sqlite'));
+  try {
+    const columns = (reopened.prepare('PRAGMA table_info(runs)').all() as { name: string }[]).map((c) => c.name);
+    assert.ok(!columns.includes('hooks'), `runs columns: ${columns.join(', ')}`);
+  } finally {
+    reopened.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

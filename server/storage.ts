@@ -17,11 +17,9 @@ import type {
   RunSummary,
   StorageUsage,
 } from './protocol';
-import type { RunHooks } from './worker/messages';
 
-export interface StoredRun extends RunSummary {
-  hooks: RunHooks;
-}
+/** A run as stored: its summary (the engine info is not persisted). */
+export type StoredRun = RunSummary;
 
 export interface FrameBudget {
   /** Most frames kept per run (pinned frames, e.g. a NaN's, are not counted). */
@@ -54,7 +52,6 @@ interface RunRow {
   metric_name: string;
   it_per_sec: number | null;
   failure: string | null;
-  hooks: string;
   source: string;
   client: string | null;
 }
@@ -73,7 +70,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
   id TEXT PRIMARY KEY, name TEXT NOT NULL, state TEXT NOT NULL, iteration INTEGER NOT NULL, config TEXT NOT NULL,
   created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, loss REAL, metric REAL, metric_name TEXT NOT NULL,
-  it_per_sec REAL, failure TEXT, hooks TEXT NOT NULL
+  it_per_sec REAL, failure TEXT
 );
 CREATE TABLE IF NOT EXISTS metrics (
   run_id TEXT NOT NULL, iteration INTEGER NOT NULL, loss REAL, metric REAL, it_per_sec REAL, t INTEGER NOT NULL,
@@ -98,11 +95,17 @@ const MIGRATIONS: { table: string; column: string; definition: string }[] = [
   { table: 'metrics', column: 'scalars', definition: 'TEXT' },
 ];
 
+/** Columns of earlier schemas that are dropped from databases that still have them: `runs.hooks` held test hooks
+ *  (NOT NULL without a default, so inserts without it would fail). */
+const DROPPED: { table: string; column: string }[] = [{ table: 'runs', column: 'hooks' }];
+
 function migrate(db: Database.Database): void {
-  for (const { table, column, definition } of MIGRATIONS) {
-    const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
-    if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
-  }
+  const has = (table: string, column: string) =>
+    (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
+  for (const { table, column, definition } of MIGRATIONS)
+    if (!has(table, column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+  for (const { table, column } of DROPPED)
+    if (has(table, column)) db.exec(`ALTER TABLE ${table} DROP COLUMN ${column}`);
 }
 
 /** In-memory index of one run's stored frames, oldest first, so thinning needs no query. */
@@ -139,9 +142,9 @@ export class Storage {
     this.statements = {
       insertRun: this.db.prepare(
         `INSERT INTO runs (id, name, state, iteration, config, created_at, updated_at, loss, metric, metric_name,
-           it_per_sec, failure, hooks, source, client)
+           it_per_sec, failure, source, client)
          VALUES (@id, @name, @state, @iteration, @config, @created_at, @updated_at, @loss, @metric, @metric_name,
-           @it_per_sec, @failure, @hooks, @source, @client)`,
+           @it_per_sec, @failure, @source, @client)`,
       ),
       updateRun: this.db.prepare(
         `UPDATE runs SET state = @state, iteration = @iteration, updated_at = @updated_at, loss = @loss,
@@ -206,7 +209,7 @@ export class Storage {
   }
 
   updateRun(run: RunSummary): void {
-    const row = toRow({ ...run, hooks: {} });
+    const row = toRow(run);
     if (run.client !== null) this.updateRunClient(run.id, run.client);
     this.statements.updateRun.run({
       id: row.id,
@@ -512,7 +515,6 @@ function toRow(run: StoredRun): RunRow {
     metric_name: run.metricName,
     it_per_sec: run.itPerSec,
     failure: run.failure === null ? null : JSON.stringify(run.failure),
-    hooks: JSON.stringify(run.hooks),
     source: run.source,
     client: run.client === null ? null : JSON.stringify({ controls: run.client.controls }),
   };
@@ -541,7 +543,6 @@ function fromRow(row: RunRow): StoredRun {
     metricName: row.metric_name,
     itPerSec: row.it_per_sec,
     failure: row.failure === null ? null : (JSON.parse(row.failure) as RunFailure),
-    hooks: JSON.parse(row.hooks) as RunHooks,
     source: row.source === 'external' ? 'external' : ('engine' satisfies RunSourceKind),
     client:
       row.client === null
