@@ -24,6 +24,7 @@ async function serve(extra: EngramServerOptions): Promise<void> {
       ...(options.maxFrameMb === undefined ? {} : { maxBytes: options.maxFrameMb * 1024 * 1024 }),
       ...(options.frameLimitMb === undefined ? {} : { maxFrameBytes: options.frameLimitMb * 1024 * 1024 }),
     },
+    ...(options.storageBudgetMb === undefined ? {} : { storageBudgetBytes: options.storageBudgetMb * 1024 * 1024 }),
     ...(options.next ? {} : { next: false as const }),
     visdomPort: options.visdomPort,
     ...extra,
