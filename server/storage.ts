@@ -48,6 +48,13 @@ interface RunRow {
   client: string | null;
 }
 
+/** What a stretch of a run's metric history holds: its size and its first and last iteration. */
+export interface MetricRange {
+  count: number;
+  first: number | null;
+  last: number | null;
+}
+
 interface MetricRow {
   iteration: number;
   loss: number | null;
@@ -136,10 +143,20 @@ export class Storage {
         `INSERT OR REPLACE INTO metrics (run_id, iteration, loss, metric, it_per_sec, t, sequence_length, scalars)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      metricsSince: this.db.prepare(
+      metricsPage: this.db.prepare(
         `SELECT iteration, loss, metric, it_per_sec, t, sequence_length, scalars FROM metrics
-         WHERE run_id = ? AND iteration > ? ORDER BY iteration`,
+         WHERE run_id = ? AND iteration > ? AND iteration <= ? ORDER BY iteration LIMIT ?`,
       ),
+      metricsRange: this.db.prepare(
+        `SELECT COUNT(*) AS count, MIN(iteration) AS first, MAX(iteration) AS last FROM metrics
+         WHERE run_id = ? AND iteration > ? AND iteration <= ?`,
+      ),
+      metricIterationFromEnd: this.db
+        .prepare(
+          `SELECT iteration FROM metrics WHERE run_id = ? AND iteration > ? AND iteration <= ?
+           ORDER BY iteration DESC LIMIT 1 OFFSET ?`,
+        )
+        .pluck(),
       deleteMetricsAfter: this.db.prepare('DELETE FROM metrics WHERE run_id = ? AND iteration > ?'),
       insertFrame: this.db.prepare(
         'INSERT OR REPLACE INTO frames (run_id, iteration, bytes, pinned, data) VALUES (?, ?, ?, ?, ?)',
@@ -233,19 +250,25 @@ export class Storage {
     })();
   };
 
-  metricsSince(runId: string, since: number): MetricPoint[] {
-    return (this.statements.metricsSince.all(runId, since) as MetricRow[]).map((r) => {
-      const point: MetricPoint = {
-        iteration: r.iteration,
-        loss: r.loss ?? Number.NaN,
-        metric: r.metric ?? Number.NaN,
-        itPerSec: r.it_per_sec ?? 0,
-        t: r.t,
-      };
-      if (r.sequence_length !== null) point.sequenceLength = r.sequence_length;
-      if (r.scalars !== null) point.scalars = JSON.parse(r.scalars, nonFiniteReviver) as Record<string, number>;
-      return point;
-    });
+  /** Points with `since < iteration ≤ until`, ascending, at most `limit` of them. */
+  metricsPage(runId: string, since: number, until: number, limit: number): MetricPoint[] {
+    return (this.statements.metricsPage.all(runId, since, until, limit) as MetricRow[]).map(fromMetricRow);
+  }
+
+  /** How many points lie in `(since, until]`, and the first and last iteration among them (null when none). */
+  metricsRange(runId: string, since: number, until: number): MetricRange {
+    return this.statements.metricsRange.get(runId, since, until) as MetricRange;
+  }
+
+  /** The iteration of the point `offset` places before the newest one in `(since, until]`, or null. */
+  metricIterationFromEnd(runId: string, since: number, until: number, offset: number): number | null {
+    return (this.statements.metricIterationFromEnd.get(runId, since, until, offset) as number | undefined) ?? null;
+  }
+
+  /** Points in `(since, until]`, ascending, one at a time (for overviews of histories too long to hold). */
+  *eachMetric(runId: string, since: number, until: number): Generator<MetricPoint> {
+    for (const row of this.statements.metricsPage.iterate(runId, since, until, -1) as Iterable<MetricRow>)
+      yield fromMetricRow(row);
   }
 
   // ------------------------------------------------------------------------------------------ frames
@@ -387,6 +410,19 @@ function nonFiniteReplacer(_key: string, value: unknown): unknown {
 
 function nonFiniteReviver(_key: string, value: unknown): unknown {
   return value === 'NaN' || value === 'Infinity' || value === '-Infinity' ? Number(value) : value;
+}
+
+function fromMetricRow(r: MetricRow): MetricPoint {
+  const point: MetricPoint = {
+    iteration: r.iteration,
+    loss: r.loss ?? Number.NaN,
+    metric: r.metric ?? Number.NaN,
+    itPerSec: r.it_per_sec ?? 0,
+    t: r.t,
+  };
+  if (r.sequence_length !== null) point.sequenceLength = r.sequence_length;
+  if (r.scalars !== null) point.scalars = JSON.parse(r.scalars, nonFiniteReviver) as Record<string, number>;
+  return point;
 }
 
 function fromRow(row: RunRow): StoredRun {
