@@ -166,6 +166,15 @@ class ClientTest(unittest.TestCase):
         loop.thread.join(10)
         self.assertTrue(loop.stopped)
 
+    def test_a_burst_of_points_larger_than_one_request_arrives_whole_and_in_order(self):
+        run = engram.Run(URL, name="py-burst", raise_errors=True)
+        for it in range(1, 25_001):
+            run.log(it, loss=1.0 / it, accuracy=0.5)
+        self.assertTrue(run.flush(30))
+        points = api("GET", f"/api/runs/{run.id}/metrics?limit=50000")
+        self.assertEqual([p["iteration"] for p in points], list(range(1, 25_001)))
+        run.close()
+
     def test_a_server_that_goes_away_never_raises_into_the_loop(self):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
