@@ -2,7 +2,7 @@
 // curve lost on the way; the newest points stay raw.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { metricOverview, OverviewBuilder } from './metric-overview';
+import { MetricSummary, metricOverview, OverviewBuilder } from './metric-overview';
 import type { MetricPoint } from './protocol';
 
 /** A smooth, seeded-free history: loss falls, metric rises, one named scalar wiggles. */
@@ -96,4 +96,28 @@ test('the streaming builder and the array function agree; bad options are refuse
   assert.deepEqual(builder.finish(), metricOverview(points, { maxPoints: 700, tail: 100 }));
   assert.throws(() => metricOverview(points, { maxPoints: 4, tail: 0 }), /maxPoints must be an integer ≥ 8, got 4/);
   assert.throws(() => metricOverview(points, { maxPoints: 100, tail: 80 }), /tail must be an integer in \[0, 50\]/);
+});
+
+test('a summary kept over a growing history answers bounded overviews that keep spikes, NaN markers and the cut', () => {
+  const summary = new MetricSummary(64);
+  const points = history(40_000);
+  points[9_999].loss = 77;
+  points[30_000].metric = Number.NaN;
+  for (const p of points) summary.add(p);
+  assert.equal(summary.count, 40_000);
+  assert.throws(() => summary.add(points[5]), /iteration 6 after 40000/);
+  // The overview of everything before 39,901 (the tail starts there): the bucket the cut falls in is reread.
+  const reads: [number, number][] = [];
+  const overview = summary.overviewBefore(39_901, 500, (from, to) => {
+    reads.push([from, to]);
+    return points.filter((p) => p.iteration >= from && p.iteration < to);
+  });
+  assert.ok(overview.length <= 500, `${overview.length} points`);
+  assert.equal(reads.length, 1);
+  assert.ok(reads[0][1] === 39_901 && reads[0][0] <= 39_901 && reads[0][0] > 39_901 - 1024);
+  assert.ok(overview.every((p) => p.iteration < 39_901));
+  assert.equal(overview[0].iteration, 1);
+  assert.ok(overview.some((p) => p.iteration === 10_000 && p.loss === 77));
+  assert.ok(overview.some((p) => p.iteration === 30_001 && Number.isNaN(p.metric)));
+  assert.equal(overview.at(-1)?.iteration, 39_900, 'the last point before the cut joins the tail');
 });

@@ -25,10 +25,18 @@ interface Extremes {
   nonFinite: MetricPoint | null;
 }
 
+/** The extremes of one equal-width stretch of iterations; `slot` numbers the stretches from some origin. */
 interface Bucket {
+  slot: number;
   first: MetricPoint;
   last: MetricPoint;
   curves: Map<string, Extremes>;
+}
+
+function newBucket(slot: number, point: MetricPoint): Bucket {
+  const bucket: Bucket = { slot, first: point, last: point, curves: new Map() };
+  addToBucket(bucket, point);
+  return bucket;
 }
 
 /** The curves of a point: loss and metric always (NaN where missing), and each named scalar it carries. */
@@ -62,7 +70,7 @@ function addToBucket(bucket: Bucket, point: MetricPoint): void {
 }
 
 /** `later` folded into `earlier` (adjacent, earlier first): extremes of a union are the extremes of the extremes. */
-function mergeBuckets(earlier: Bucket, later: Bucket): Bucket {
+function mergeBuckets(earlier: Bucket, later: Bucket, slot: number): Bucket {
   const curves = new Map<string, Extremes>();
   for (const [curve, e] of earlier.curves) curves.set(curve, { ...e });
   for (const [curve, e] of later.curves) {
@@ -81,7 +89,7 @@ function mergeBuckets(earlier: Bucket, later: Bucket): Bucket {
     }
     into.nonFinite ??= e.nonFinite;
   }
-  return { first: earlier.first, last: later.last, curves };
+  return { slot, first: earlier.first, last: later.last, curves };
 }
 
 /** The distinct points a bucket keeps, in iteration order. */
@@ -148,42 +156,102 @@ export class OverviewBuilder {
       Math.max(0, Math.floor((point.iteration - this.firstIteration) / this.bucketWidth)),
     );
     const bucket = this.buckets[slot];
-    if (bucket === undefined) {
-      const fresh: Bucket = { first: point, last: point, curves: new Map() };
-      addToBucket(fresh, point);
-      this.buckets[slot] = fresh;
-    } else {
-      addToBucket(bucket, point);
-    }
+    if (bucket === undefined) this.buckets[slot] = newBucket(slot, point);
+    else addToBucket(bucket, point);
   }
 
   /** The overview: at most `maxPoints` points in iteration order (all of them when they fit). */
   finish(): MetricPoint[] {
     if (this.exact !== null) return this.exact;
-    const budget = this.options.maxPoints - this.tail.length;
     const filled = this.buckets.filter((b): b is Bucket => b !== undefined);
-    for (let group = 1; ; group++) {
-      const merged = groupBuckets(filled, group);
-      const kept = merged.flatMap(bucketPoints);
-      if (kept.length <= budget) return kept.concat(this.tail);
-      // One bucket for everything and still too many curves for the budget: an even sample is all that fits.
-      if (merged.length === 1) return evenSample(kept, budget).concat(this.tail);
-      // Skip ahead to roughly the grouping that fits (kept points shrink about in proportion to the groups).
-      group = Math.max(group, Math.floor((group * kept.length) / budget) - 1);
-    }
+    return fitBuckets(filled, this.options.maxPoints - this.tail.length).concat(this.tail);
   }
 }
 
-/** Adjacent buckets merged `size` at a time (the slots are equal-width, so the groups are too). */
+/**
+ * The points kept by `buckets` (ascending slots), neighbours merged `g` slots at a time for the smallest `g` whose
+ * points fit `budget`.
+ */
+function fitBuckets(buckets: readonly Bucket[], budget: number): MetricPoint[] {
+  for (let group = 1; ; group++) {
+    const merged = groupBuckets(buckets, group);
+    const kept = merged.flatMap(bucketPoints);
+    if (kept.length <= budget) return kept;
+    // One bucket for everything and still too many curves for the budget: an even sample is all that fits.
+    if (merged.length === 1) return evenSample(kept, budget);
+    // Skip ahead to roughly the grouping that fits (kept points shrink about in proportion to the groups).
+    group = Math.max(group, Math.floor((group * kept.length) / budget) - 1);
+  }
+}
+
+/** Buckets merged by slot, `size` slots at a time: equal-width slots give equal-width groups, gaps and all. */
 function groupBuckets(buckets: readonly Bucket[], size: number): Bucket[] {
   if (size === 1) return [...buckets];
   const out: Bucket[] = [];
-  for (let i = 0; i < buckets.length; i += size) {
-    let bucket = buckets[i];
-    for (let j = i + 1; j < Math.min(buckets.length, i + size); j++) bucket = mergeBuckets(bucket, buckets[j]);
-    out.push(bucket);
+  for (const bucket of buckets) {
+    const slot = Math.floor(bucket.slot / size);
+    const last = out.at(-1);
+    if (last !== undefined && last.slot === slot) out[out.length - 1] = mergeBuckets(last, bucket, slot);
+    else out.push({ ...bucket, slot });
   }
   return out;
+}
+
+/** Most buckets a MetricSummary keeps: about four per point of the subscribe overview's budget. */
+export const SUMMARY_BUCKETS = 2048;
+
+/**
+ * A run's whole history as fine buckets of equal power-of-two width aligned at its multiples, kept current as points
+ * are appended (twice as wide, pairs merged, whenever they outnumber `maxBuckets`). An overview of the whole history
+ * then groups these few buckets instead of rereading every stored point.
+ */
+export class MetricSummary {
+  private width = 1;
+  private buckets: Bucket[] = [];
+  /** Points added; the last one's iteration (later points must come after it). */
+  count = 0;
+  lastIteration = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly maxBuckets = SUMMARY_BUCKETS) {}
+
+  /** Add the next point (its iteration above every earlier one's; a caller with older points rebuilds instead). */
+  add(point: MetricPoint): void {
+    if (!(point.iteration > this.lastIteration))
+      throw new Error(`MetricSummary.add: iteration ${point.iteration} after ${this.lastIteration}`);
+    this.count += 1;
+    this.lastIteration = point.iteration;
+    const slot = Math.floor(point.iteration / this.width);
+    const last = this.buckets.at(-1);
+    if (last !== undefined && last.slot === slot) {
+      addToBucket(last, point);
+      return;
+    }
+    this.buckets.push(newBucket(slot, point));
+    if (this.buckets.length > this.maxBuckets) {
+      this.buckets = groupBuckets(this.buckets, 2);
+      this.width *= 2;
+    }
+  }
+
+  /**
+   * The overview of the points before `tailStart` in at most `budget` points. `between(from, to)` reads the stored
+   * points in `[from, to)`: the one bucket that `tailStart` cuts is rebuilt from its stored points before the cut.
+   */
+  overviewBefore(
+    tailStart: number,
+    budget: number,
+    between: (from: number, to: number) => Iterable<MetricPoint>,
+  ): MetricPoint[] {
+    const cut = Math.floor(tailStart / this.width);
+    const buckets = this.buckets.filter((b) => b.slot < cut);
+    let partial: Bucket | null = null;
+    for (const point of between(cut * this.width, tailStart)) {
+      if (partial === null) partial = newBucket(cut, point);
+      else addToBucket(partial, point);
+    }
+    if (partial !== null) buckets.push(partial);
+    return fitBuckets(buckets, budget);
+  }
 }
 
 /** `count` points of `points` spread evenly, the first and the last included. */

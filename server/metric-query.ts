@@ -19,7 +19,10 @@ import type { Storage } from './storage';
 import { integerField, type Fields } from './validate';
 
 /** What metric queries need of storage. */
-export type MetricStore = Pick<Storage, 'metricsPage' | 'metricsRange' | 'metricIterationFromEnd' | 'eachMetric'>;
+export type MetricStore = Pick<
+  Storage,
+  'metricsPage' | 'metricsRange' | 'metricIterationFromEnd' | 'eachMetric' | 'metricSummary'
+>;
 
 /** The fields `metrics:get` takes besides `runId` (the HTTP route reads the same names from its query string). */
 export const METRICS_QUERY_FIELDS = ['since', 'until', 'limit', 'max_points'] as const;
@@ -72,6 +75,7 @@ function overview(
   until: number,
   options: OverviewOptions,
 ): { points: MetricPoint[]; count: number } {
+  if (since === -1 && until === Number.MAX_SAFE_INTEGER) return wholeOverview(store, runId, options);
   const { count, first, last } = store.metricsRange(runId, since, until);
   if (count === 0 || first === null || last === null) return { points: [], count: 0 };
   if (count <= options.maxPoints) return { points: store.metricsPage(runId, since, until, count), count };
@@ -80,4 +84,21 @@ function overview(
   const builder = new OverviewBuilder(count, first, last, tailStart, options);
   for (const point of store.eachMetric(runId, since, until)) builder.add(point);
   return { points: builder.finish(), count };
+}
+
+/** The whole history (what a page opening a run asks for): the run's kept summary grouped, then the raw tail. */
+function wholeOverview(store: MetricStore, runId: string, options: OverviewOptions) {
+  const all = Number.MAX_SAFE_INTEGER;
+  const summary = store.metricSummary(runId);
+  const count = summary.count;
+  if (count <= options.maxPoints) return { points: store.metricsPage(runId, -1, all, Math.max(1, count)), count };
+  const tailStart =
+    options.tail === 0
+      ? summary.lastIteration + 1
+      : (store.metricIterationFromEnd(runId, -1, all, options.tail - 1) ?? summary.lastIteration + 1);
+  const tail = options.tail === 0 ? [] : store.metricsPage(runId, tailStart - 1, all, options.tail);
+  const older = summary.overviewBefore(tailStart, options.maxPoints - tail.length, (from, to) =>
+    store.eachMetric(runId, from - 1, to - 1),
+  );
+  return { points: older.concat(tail), count };
 }

@@ -15,6 +15,7 @@ import type {
   RunState,
   RunSummary,
 } from './protocol';
+import { MetricSummary } from './metric-overview';
 import type { RunHooks } from './worker/messages';
 
 export interface StoredRun extends RunSummary {
@@ -109,9 +110,14 @@ interface FrameIndex {
   totalBytes: number;
 }
 
+/** Runs whose metric summaries stay in memory (least recently read first out): each is a few MB at most. */
+const SUMMARIES_KEPT = 16;
+
 export class Storage {
   private readonly db: Database.Database;
   private readonly frameIndexes = new Map<string, FrameIndex>();
+  /** Whole-history metric summaries of recently read runs, kept current by appendMetrics (in read order). */
+  private readonly summaries = new Map<string, MetricSummary>();
   private readonly statements;
 
   constructor(
@@ -183,6 +189,7 @@ export class Storage {
       for (const statement of this.statements.deleteRun) statement.run(runId);
     })();
     this.frameIndexes.delete(runId);
+    this.summaries.delete(runId);
   }
 
   /** The single-frame bound of the budget. */
@@ -198,6 +205,8 @@ export class Storage {
 
   insertRun(run: StoredRun): void {
     this.statements.insertRun.run(toRow(run));
+    // A new run has no points yet: its summary starts empty and follows appendMetrics, so it is never scanned.
+    this.keepSummary(run.id, new MetricSummary());
   }
 
   updateRun(run: RunSummary): void {
@@ -248,6 +257,17 @@ export class Storage {
       }
       if (run !== null) this.updateRun(run);
     })();
+    const summary = this.summaries.get(runId);
+    if (summary === undefined) return;
+    for (const p of points) {
+      if (p.iteration > summary.lastIteration) {
+        summary.add(p);
+      } else {
+        // A point rewritten or out of order: the summary no longer matches the table; the next read rebuilds it.
+        this.summaries.delete(runId);
+        return;
+      }
+    }
   };
 
   /** Points with `since < iteration ≤ until`, ascending, at most `limit` of them. */
@@ -263,6 +283,31 @@ export class Storage {
   /** The iteration of the point `offset` places before the newest one in `(since, until]`, or null. */
   metricIterationFromEnd(runId: string, since: number, until: number, offset: number): number | null {
     return (this.statements.metricIterationFromEnd.get(runId, since, until, offset) as number | undefined) ?? null;
+  }
+
+  /**
+   * The run's whole history in a few thousand buckets (server/metric-overview.ts): built by one scan on first use
+   * (a run stored before this process started), then kept current by appendMetrics. Every write to the metrics
+   * table goes through appendMetrics, rollBack or deleteRun, which keep or drop it.
+   */
+  metricSummary(runId: string): MetricSummary {
+    let summary = this.summaries.get(runId);
+    if (summary === undefined) {
+      summary = new MetricSummary();
+      for (const point of this.eachMetric(runId, -1, Number.MAX_SAFE_INTEGER)) summary.add(point);
+    }
+    this.keepSummary(runId, summary);
+    return summary;
+  }
+
+  /** Keep `summary` as the most recently used one, dropping the least recently used beyond SUMMARIES_KEPT. */
+  private keepSummary(runId: string, summary: MetricSummary): void {
+    this.summaries.delete(runId);
+    this.summaries.set(runId, summary);
+    for (const oldest of this.summaries.keys()) {
+      if (this.summaries.size <= SUMMARIES_KEPT) break;
+      this.summaries.delete(oldest);
+    }
   }
 
   /** Points in `(since, until]`, ascending, one at a time (for overviews of histories too long to hold). */
@@ -360,6 +405,7 @@ export class Storage {
   /** Forget metrics and unpinned frames after `iteration` (a run rolled back to its checkpoint). */
   rollBack(runId: string, iteration: number): void {
     const index = this.frameIndex(runId);
+    this.summaries.delete(runId);
     this.db.transaction(() => {
       this.statements.deleteMetricsAfter.run(runId, iteration);
       for (const it of index.iterations.filter((i) => i > iteration && !index.pinned.has(i))) {
