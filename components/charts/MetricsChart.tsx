@@ -78,7 +78,11 @@ export function MetricsChart({
   );
 
   return (
-    <div className="chart-card">
+    <div
+      className="chart-card"
+      data-testid={`${testId}-card`}
+      data-points={series.reduce((sum, s) => sum + s.points.length, 0)}
+    >
       <div className="chart-title">{title}</div>
       <PlotlyChart
         data={data}
