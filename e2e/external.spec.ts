@@ -110,7 +110,7 @@ test('an external run is drawn like an engine run; pause and step from the page 
   await expect(page.getByTestId('run-state')).toHaveText('stopped');
 });
 
-test('a long run opens with an overview of its curves; a zoomed curve loads its range in detail; the CSV is whole', async ({
+test('a long run opens with an overview of its curves; a zoomed curve loads its range in detail; CSV whole', async ({
   runPage,
   request,
   page,

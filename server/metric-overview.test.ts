@@ -98,7 +98,7 @@ test('the streaming builder and the array function agree; bad options are refuse
   assert.throws(() => metricOverview(points, { maxPoints: 100, tail: 80 }), /tail must be an integer in \[0, 50\]/);
 });
 
-test('a summary kept over a growing history answers bounded overviews that keep spikes, NaN markers and the cut', () => {
+test('a summary kept over a growing history gives bounded overviews keeping spikes, NaN markers and the cut', () => {
   const summary = new MetricSummary(64);
   const points = history(40_000);
   points[9_999].loss = 77;
