@@ -3,13 +3,15 @@
  * gets one external run of N metric points (default 1,000,000, loss and one named scalar each, sent over HTTP in
  * 10,000-point batches), then:
  *  1. `run:subscribe`: ack bytes, points and time (median of 5), the whole-history overview a page opens with;
- *  2. the same overview without the run's kept summary (`since: 0`: every point streamed through the overview
- *     builder, as the first open of a run stored before the server started);
+ *  2. the same after a server restart: the first subscribe reads every stored point once to build the run's
+ *     summary (later ones are as fast as in 1);
  *  3. the full series paged with `metrics:get` (50,000 points per page): total bytes and time — what the ack used to
  *     carry whole;
- *  4. a zoomed range: the middle fifth of the history answered as a 2,000-point overview.
+ *  4. zoomed ranges answered as 2,000-point overviews: the middle fifth (from the run's summary) and the middle
+ *     fiftieth (every point in it streamed).
  * Prints the figures, then a JSON summary as the last line.
  */
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,15 +60,33 @@ async function timed<T>(send: () => Promise<Ack<T>>): Promise<{ ms: number; byte
   return { ms, bytes: Buffer.byteLength(JSON.stringify(ack)), data: unwrap(ack) };
 }
 
+async function connectTo(url: string): Promise<Client> {
+  const socket: Client = connect(url, { transports: ['websocket'], parser: socketParser, forceNew: true });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', reject);
+  });
+  return socket;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.once('exit', resolve));
+}
+
+/** A zoomed range of the middle `fraction` of the history, as a 2,000-point overview. */
+async function zoom(socket: Client, runId: string, fraction: number) {
+  const since = Math.round(POINTS * (0.5 - fraction / 2));
+  const until = Math.round(POINTS * (0.5 + fraction / 2));
+  const answer = await timed(() => socket.emitWithAck('metrics:get', { runId, since, until, max_points: 2000 }));
+  return { rangePoints: until - since, ms: round(answer.ms), bytes: answer.bytes, points: answer.data.length };
+}
+
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'engram-bench-metrics-'));
-  const { child, url } = await startServer(dataDir, { next: false });
-  const socket: Client = connect(url, { transports: ['websocket'], parser: socketParser, forceNew: true });
+  let { child, url } = await startServer(dataDir, { next: false });
+  let socket = await connectTo(url);
   try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', () => resolve());
-      socket.once('connect_error', reject);
-    });
     const { id: runId } = (await post(`${url}/api/runs`, { external: true, name: 'long', controls: [] })) as {
       id: string;
     };
@@ -94,10 +114,6 @@ async function main(): Promise<void> {
     };
     console.log('run:subscribe (median of 5):', JSON.stringify(subscribe));
 
-    const cold = await timed(() => socket.emitWithAck('run:subscribe', { runId, since: 0 } as { runId: string }));
-    const unsummarized = { ms: round(cold.ms), bytes: cold.bytes, points: cold.data.metrics.length };
-    console.log('the same overview streamed from every stored point:', JSON.stringify(unsummarized));
-
     let since = -1;
     let pages = 0;
     let fullBytes = 0;
@@ -116,16 +132,20 @@ async function main(): Promise<void> {
     const full = { ms: round(performance.now() - tFull), bytes: fullBytes, points: fullPoints, pages };
     console.log('full series, paged:', JSON.stringify(full));
 
-    const zoom = await timed(() =>
-      socket.emitWithAck('metrics:get', {
-        runId,
-        since: Math.round(POINTS * 0.4),
-        until: Math.round(POINTS * 0.6),
-        max_points: 2000,
-      }),
-    );
-    const range = { ms: round(zoom.ms), bytes: zoom.bytes, points: zoom.data.length };
-    console.log('zoomed range (the middle fifth) at max_points 2000:', JSON.stringify(range));
+    const zoomSummary = await zoom(socket, runId, 0.2);
+    console.log('zoom into the middle fifth:', JSON.stringify(zoomSummary));
+    const zoomStreamed = await zoom(socket, runId, 0.02);
+    console.log('zoom into the middle fiftieth:', JSON.stringify(zoomStreamed));
+
+    socket.disconnect();
+    await stop(child);
+    ({ child, url } = await startServer(dataDir, { next: false, fresh: false }));
+    socket = await connectTo(url);
+    const first = await timed(() => socket.emitWithAck('run:subscribe', { runId }));
+    unwrap(await socket.emitWithAck('run:unsubscribe', { runId }));
+    const second = await timed(() => socket.emitWithAck('run:subscribe', { runId }));
+    const afterRestart = { firstMs: round(first.ms), secondMs: round(second.ms), points: first.data.metrics.length };
+    console.log('after a restart, first and second subscribe:', JSON.stringify(afterRestart));
 
     console.log(
       JSON.stringify({
@@ -133,16 +153,16 @@ async function main(): Promise<void> {
         points: POINTS,
         ingestSeconds,
         subscribe,
-        unsummarized,
         full,
-        range,
         ackVsFullSeries: round(full.bytes / subscribe.bytes),
+        zoomSummary,
+        zoomStreamed,
+        afterRestart,
       }),
     );
   } finally {
     socket.disconnect();
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    await stop(child);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -108,7 +108,7 @@ test('a summary kept over a growing history gives bounded overviews keeping spik
   assert.throws(() => summary.add(points[5]), /iteration 6 after 40000/);
   // The overview of everything before 39,901 (the tail starts there): the bucket the cut falls in is reread.
   const reads: [number, number][] = [];
-  const overview = summary.overviewBefore(39_901, 500, (from, to) => {
+  const overview = summary.overviewBetween(0, 39_901, 500, (from, to) => {
     reads.push([from, to]);
     return points.filter((p) => p.iteration >= from && p.iteration < to);
   });
@@ -120,4 +120,20 @@ test('a summary kept over a growing history gives bounded overviews keeping spik
   assert.ok(overview.some((p) => p.iteration === 10_000 && p.loss === 77));
   assert.ok(overview.some((p) => p.iteration === 30_001 && Number.isNaN(p.metric)));
   assert.equal(overview.at(-1)?.iteration, 39_900, 'the last point before the cut joins the tail');
+
+  // A zoomed range: the buckets wholly inside come from the summary, the two it cuts are reread within the range.
+  reads.length = 0;
+  const range = summary.overviewBetween(10_000, 20_000, 300, (from, to) => {
+    reads.push([from, to]);
+    return points.filter((p) => p.iteration >= from && p.iteration < to);
+  });
+  assert.ok(range.length <= 300, `${range.length} points`);
+  assert.ok(range.every((p) => p.iteration >= 10_000 && p.iteration < 20_000));
+  assert.ok(range.some((p) => p.iteration === 10_000 && p.loss === 77));
+  assert.equal(reads.length, 2);
+  assert.ok(summary.bucketsWithin(10_000, 20_000) >= 8);
+  const inside = summary.overviewBetween(100, 120, 50, (from, to) =>
+    points.filter((p) => p.iteration >= from && p.iteration < to),
+  );
+  assert.deepEqual([inside[0].iteration, inside.at(-1)?.iteration], [100, 119], 'a range within one bucket');
 });

@@ -233,24 +233,38 @@ export class MetricSummary {
     }
   }
 
+  /** How many of its buckets lie wholly inside `[from, to)`: what an overview of that range can be built from. */
+  bucketsWithin(from: number, to: number): number {
+    const lo = Math.ceil(from / this.width);
+    const hi = Math.floor(to / this.width);
+    return this.buckets.filter((b) => b.slot >= lo && b.slot < hi).length;
+  }
+
   /**
-   * The overview of the points before `tailStart` in at most `budget` points. `between(from, to)` reads the stored
-   * points in `[from, to)`: the one bucket that `tailStart` cuts is rebuilt from its stored points before the cut.
+   * The overview of the points in `[from, to)` in at most `budget` points. `between(from, to)` reads the stored
+   * points in a stretch: the buckets the range's ends cut are rebuilt from their stored points inside the range.
    */
-  overviewBefore(
-    tailStart: number,
+  overviewBetween(
+    from: number,
+    to: number,
     budget: number,
     between: (from: number, to: number) => Iterable<MetricPoint>,
   ): MetricPoint[] {
-    const cut = Math.floor(tailStart / this.width);
-    const buckets = this.buckets.filter((b) => b.slot < cut);
-    let partial: Bucket | null = null;
-    for (const point of between(cut * this.width, tailStart)) {
-      if (partial === null) partial = newBucket(cut, point);
-      else addToBucket(partial, point);
-    }
-    if (partial !== null) buckets.push(partial);
-    return fitBuckets(buckets, budget);
+    const lo = Math.ceil(from / this.width);
+    const hi = Math.floor(to / this.width);
+    const read = (slot: number, start: number, end: number) => {
+      let bucket: Bucket | null = null;
+      for (const point of between(start, end)) {
+        if (bucket === null) bucket = newBucket(slot, point);
+        else addToBucket(bucket, point);
+      }
+      return bucket === null ? [] : [bucket];
+    };
+    if (lo > hi) return fitBuckets(read(hi, from, to), budget); // the whole range inside one bucket
+    const head = from < lo * this.width ? read(lo - 1, from, lo * this.width) : [];
+    const whole = this.buckets.filter((b) => b.slot >= lo && b.slot < hi);
+    const tail = hi * this.width < to ? read(hi, hi * this.width, to) : [];
+    return fitBuckets([...head, ...whole, ...tail], budget);
   }
 }
 

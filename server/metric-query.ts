@@ -21,7 +21,7 @@ import { integerField, type Fields } from './validate';
 /** What metric queries need of storage. */
 export type MetricStore = Pick<
   Storage,
-  'metricsPage' | 'metricsRange' | 'metricIterationFromEnd' | 'eachMetric' | 'metricSummary'
+  'metricsPage' | 'metricsRange' | 'metricIterationFromEnd' | 'eachMetric' | 'metricSummary' | 'keptMetricSummary'
 >;
 
 /** The fields `metrics:get` takes besides `runId` (the HTTP route reads the same names from its query string). */
@@ -68,6 +68,9 @@ export function metricsSnapshot(
   return { metrics: points, metricCount: count };
 }
 
+/** About how many points one summary bucket keeps (first, last, and the extremes of loss and metric). */
+const SUMMARY_POINTS_PER_BUCKET = 8;
+
 function overview(
   store: MetricStore,
   runId: string,
@@ -75,30 +78,28 @@ function overview(
   until: number,
   options: OverviewOptions,
 ): { points: MetricPoint[]; count: number } {
-  if (since === -1 && until === Number.MAX_SAFE_INTEGER) return wholeOverview(store, runId, options);
-  const { count, first, last } = store.metricsRange(runId, since, until);
-  if (count === 0 || first === null || last === null) return { points: [], count: 0 };
-  if (count <= options.maxPoints) return { points: store.metricsPage(runId, since, until, count), count };
+  const whole = since === -1 && until === Number.MAX_SAFE_INTEGER;
+  // The whole history (a page opening the run) builds the run's summary once; a range uses it when it is kept.
+  let summary = store.keptMetricSummary(runId);
+  const range = whole && summary !== undefined ? null : store.metricsRange(runId, since, until);
+  const count = range === null ? (summary?.count ?? 0) : range.count;
+  if (count <= options.maxPoints)
+    return { points: count === 0 ? [] : store.metricsPage(runId, since, until, count), count };
+  if (whole) summary ??= store.metricSummary(runId);
+  const last = range?.last ?? summary?.lastIteration ?? until;
   const tailStart =
-    options.tail === 0 ? Infinity : (store.metricIterationFromEnd(runId, since, until, options.tail - 1) ?? Infinity);
-  const builder = new OverviewBuilder(count, first, last, tailStart, options);
+    options.tail === 0 ? last + 1 : (store.metricIterationFromEnd(runId, since, until, options.tail - 1) ?? last + 1);
+  const from = since + 1;
+  // A summary bucket keeps a handful of points: enough of them inside the range give the budget's resolution.
+  const enough = (options.maxPoints - options.tail) / SUMMARY_POINTS_PER_BUCKET;
+  if (summary !== undefined && (whole || summary.bucketsWithin(from, tailStart) >= enough)) {
+    const tail = tailStart > last ? [] : store.metricsPage(runId, tailStart - 1, until, options.tail);
+    const older = summary.overviewBetween(from, tailStart, options.maxPoints - tail.length, (start, end) =>
+      store.eachMetric(runId, start - 1, end - 1),
+    );
+    return { points: older.concat(tail), count };
+  }
+  const builder = new OverviewBuilder(count, range?.first ?? from, last, tailStart, options);
   for (const point of store.eachMetric(runId, since, until)) builder.add(point);
   return { points: builder.finish(), count };
-}
-
-/** The whole history (what a page opening a run asks for): the run's kept summary grouped, then the raw tail. */
-function wholeOverview(store: MetricStore, runId: string, options: OverviewOptions) {
-  const all = Number.MAX_SAFE_INTEGER;
-  const summary = store.metricSummary(runId);
-  const count = summary.count;
-  if (count <= options.maxPoints) return { points: store.metricsPage(runId, -1, all, Math.max(1, count)), count };
-  const tailStart =
-    options.tail === 0
-      ? summary.lastIteration + 1
-      : (store.metricIterationFromEnd(runId, -1, all, options.tail - 1) ?? summary.lastIteration + 1);
-  const tail = options.tail === 0 ? [] : store.metricsPage(runId, tailStart - 1, all, options.tail);
-  const older = summary.overviewBefore(tailStart, options.maxPoints - tail.length, (from, to) =>
-    store.eachMetric(runId, from - 1, to - 1),
-  );
-  return { points: older.concat(tail), count };
 }

@@ -300,6 +300,13 @@ export class Storage {
     return summary;
   }
 
+  /** The run's summary if one is kept (no scan; it then counts as used). */
+  keptMetricSummary(runId: string): MetricSummary | undefined {
+    const summary = this.summaries.get(runId);
+    if (summary !== undefined) this.keepSummary(runId, summary);
+    return summary;
+  }
+
   /** Keep `summary` as the most recently used one, dropping the least recently used beyond SUMMARIES_KEPT. */
   private keepSummary(runId: string, summary: MetricSummary): void {
     this.summaries.delete(runId);
