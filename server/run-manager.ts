@@ -27,6 +27,7 @@ import {
   type WaitReply,
   type WireFrame,
 } from './protocol';
+import type { MetricStore } from './metric-query';
 import type { RunSink, RunSource } from './run-source';
 import type { Storage, StoredRun } from './storage';
 import { describe } from './validate';
@@ -140,10 +141,10 @@ export class RunManager {
     return summary(this.require(runId).run);
   }
 
-  metrics(runId: string, since: number): MetricPoint[] {
-    const live = this.require(runId);
-    this.flushRun(live);
-    return this.storage.metricsSince(runId, since);
+  /** The run's stored metric history, its pending points flushed first (server/metric-query.ts reads it). */
+  metricStore(runId: string): MetricStore {
+    this.flushRun(this.require(runId));
+    return this.storage;
   }
 
   frameIterations(runId: string): number[] {
