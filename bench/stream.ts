@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
 import {
+  MAX_METRICS_PAGE_POINTS,
   decodeFrame,
   socketParser,
   type Ack,
@@ -159,8 +160,17 @@ async function trainingRate(url: string) {
   };
 }
 
+/** Every stored point after `since`, page by page (a reply holds at most a page). */
 async function metricsSince(socket: Client, runId: string, since: number): Promise<MetricPoint[]> {
-  return unwrap(await socket.emitWithAck('metrics:get', { runId, since }));
+  const points: MetricPoint[] = [];
+  for (let after = since; ; ) {
+    const page = unwrap(
+      await socket.emitWithAck('metrics:get', { runId, since: after, limit: MAX_METRICS_PAGE_POINTS }),
+    );
+    points.push(...page);
+    if (page.length < MAX_METRICS_PAGE_POINTS) return points;
+    after = page[page.length - 1].iteration;
+  }
 }
 
 /** Server RSS while frames stream at full speed to one acking client. */

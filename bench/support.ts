@@ -9,13 +9,14 @@ import { join } from 'node:path';
 const root = join(__dirname, '..');
 
 /**
- * Start the server on port 0 with a fresh data dir and resolve with its URL from the console line.
+ * Start the server on port 0 with a fresh data dir (or, `fresh: false`, on what a previous server left there) and
+ * resolve with its URL from the console line.
  * `next: false` serves the API and socket.io only; `detached` puts it in its own process group, so the caller can
  * stop Next's children with it (`process.kill(-child.pid)`).
  */
 export async function startServer(
   dataDir: string,
-  options: { next: boolean; detached?: boolean; args?: readonly string[] },
+  options: { next: boolean; detached?: boolean; args?: readonly string[]; fresh?: boolean },
 ): Promise<{ child: ChildProcess; url: string }> {
   const args = [
     '--import',
@@ -25,7 +26,7 @@ export async function startServer(
     '0',
     '--data-dir',
     dataDir,
-    '--fresh',
+    ...(options.fresh === false ? [] : ['--fresh']),
     ...(options.next ? [] : ['--no-next']),
     ...(options.args ?? []),
   ];

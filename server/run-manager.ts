@@ -31,6 +31,7 @@ import {
   type WireFrame,
 } from './protocol';
 import { PendingWrites, PENDING_METRIC_POINTS, RETRY_FIRST_MS, RETRY_MAX_MS } from './run-persistence';
+import type { MetricStore } from './metric-query';
 import type { RunSink, RunSource } from './run-source';
 import type { Storage, StoredRun } from './storage';
 import { describe, shortText } from './validate';
@@ -156,13 +157,13 @@ export class RunManager {
     return summary(this.require(runId).run);
   }
 
-  /** Stored points, then those still pending (while storage fails they are kept in memory, not lost). */
-  metrics(runId: string, since: number): MetricPoint[] {
-    const live = this.require(runId);
-    this.flushRun(live);
-    const stored = this.storage.metricsSince(runId, since);
-    const after = stored.length === 0 ? since : stored[stored.length - 1].iteration;
-    return [...stored, ...live.pending.metricsSince(after)];
+  /**
+   * The run's stored metric history, its pending points committed first (server/metric-query.ts reads it). While
+   * storage fails, points not yet written are held in memory and appear here once they are.
+   */
+  metricStore(runId: string): MetricStore {
+    this.flushRun(this.require(runId));
+    return this.storage;
   }
 
   frameIterations(runId: string): number[] {

@@ -5,6 +5,8 @@ import { rmSync } from 'node:fs';
 import type { RunSummary } from './protocol';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { metricsSnapshot } from './metric-query';
+import { METRIC_OVERVIEW_POINTS } from './protocol';
 import { Storage } from './storage';
 import { tempDataDir } from './testing/test-server';
 
@@ -55,7 +57,7 @@ test('roll back forgets metrics and frames after the checkpoint; data survives r
     assert.deepEqual(storage.getCheckpoint('r'), { iteration: 6, bytes: Uint8Array.of(1, 2, 3) });
     storage.rollBack('r', 6);
     assert.deepEqual(
-      storage.metricsSince('r', 0).map((p) => p.iteration),
+      storage.metricsPage('r', 0, Number.MAX_SAFE_INTEGER, 1000).map((p) => p.iteration),
       [1, 2, 3, 4, 5, 6],
     );
     assert.deepEqual(storage.frameIterations('r'), [2, 4, 6]);
@@ -85,7 +87,7 @@ test('a commit is all or nothing: a failing batch stores neither its metrics, fr
       /BigInt/,
     );
     assert.deepEqual(
-      storage.metricsSince('r', -1).map((p) => p.iteration),
+      [...storage.eachMetric('r', -1, Number.MAX_SAFE_INTEGER)].map((p) => p.iteration),
       [1],
     );
     assert.deepEqual(storage.frameIterations('r'), [], 'the frame index forgets the rolled-back frame');
@@ -125,6 +127,49 @@ test('a database whose runs still have the test-only hooks column opens, loses t
     assert.ok(!columns.includes('hooks'), `runs columns: ${columns.join(', ')}`);
   } finally {
     reopened.close();
+  }
+});
+
+test('the whole-history overview follows appends, rewrites and roll-backs, and survives a reopen', () => {
+  const dir = tempDataDir('summary');
+  let storage = new Storage(dir, { maxFrames: 100, maxBytes: 1e9, maxFrameBytes: 1e9 });
+  const point = (iteration: number, loss = 1 / iteration) => ({
+    iteration,
+    loss,
+    metric: 0,
+    itPerSec: 1,
+    t: iteration,
+  });
+  const append = (from: number, to: number) =>
+    storage.appendMetrics(
+      'r',
+      Array.from({ length: to - from + 1 }, (_, i) => point(from + i)),
+      null,
+    );
+  const snapshot = () => metricsSnapshot(storage, 'r', -1);
+  try {
+    append(1, 20_000);
+    const first = snapshot();
+    assert.equal(first.metricCount, 20_000);
+    assert.ok(first.metrics.length <= METRIC_OVERVIEW_POINTS);
+    assert.equal(first.metrics.at(-1)?.iteration, 20_000);
+    append(20_001, 30_000);
+    storage.appendMetrics('r', [point(30_001, 1e9)], null);
+    const grown = snapshot();
+    assert.equal(grown.metricCount, 30_001);
+    // A rewritten older point (an external client that sent an iteration again) is seen, not a stale copy of it.
+    storage.appendMetrics('r', [point(5_000, 5e9)], null);
+    assert.ok(snapshot().metrics.some((p) => p.iteration === 5_000 && p.loss === 5e9));
+    storage.rollBack('r', 25_000);
+    const rolled = snapshot();
+    assert.equal(rolled.metricCount, 25_000);
+    assert.equal(rolled.metrics.at(-1)?.iteration, 25_000);
+    assert.ok(!rolled.metrics.some((p) => p.loss === 1e9));
+    storage.close();
+    storage = new Storage(dir, { maxFrames: 100, maxBytes: 1e9, maxFrameBytes: 1e9 });
+    assert.deepEqual(snapshot(), rolled);
+  } finally {
+    storage.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -17,6 +17,7 @@ import type {
   RunSummary,
   StorageUsage,
 } from './protocol';
+import { MetricSummary } from './metric-overview';
 
 /** A run as stored: its summary (the engine info is not persisted). */
 export type StoredRun = RunSummary;
@@ -54,6 +55,13 @@ interface RunRow {
   failure: string | null;
   source: string;
   client: string | null;
+}
+
+/** What a stretch of a run's metric history holds: its size and its first and last iteration. */
+export interface MetricRange {
+  count: number;
+  first: number | null;
+  last: number | null;
 }
 
 interface MetricRow {
@@ -116,9 +124,14 @@ interface FrameIndex {
   totalBytes: number;
 }
 
+/** Runs whose metric summaries stay in memory (least recently read first out): each is a few MB at most. */
+const SUMMARIES_KEPT = 16;
+
 export class Storage {
   private readonly db: Database.Database;
   private readonly frameIndexes = new Map<string, FrameIndex>();
+  /** Whole-history metric summaries of recently read runs, kept current by commit (in read order). */
+  private readonly summaries = new Map<string, MetricSummary>();
   private readonly statements;
 
   private readonly path: string;
@@ -158,10 +171,20 @@ export class Storage {
         `INSERT OR REPLACE INTO metrics (run_id, iteration, loss, metric, it_per_sec, t, sequence_length, scalars)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      metricsSince: this.db.prepare(
+      metricsPage: this.db.prepare(
         `SELECT iteration, loss, metric, it_per_sec, t, sequence_length, scalars FROM metrics
-         WHERE run_id = ? AND iteration > ? ORDER BY iteration`,
+         WHERE run_id = ? AND iteration > ? AND iteration <= ? ORDER BY iteration LIMIT ?`,
       ),
+      metricsRange: this.db.prepare(
+        `SELECT COUNT(*) AS count, MIN(iteration) AS first, MAX(iteration) AS last FROM metrics
+         WHERE run_id = ? AND iteration > ? AND iteration <= ?`,
+      ),
+      metricIterationFromEnd: this.db
+        .prepare(
+          `SELECT iteration FROM metrics WHERE run_id = ? AND iteration > ? AND iteration <= ?
+           ORDER BY iteration DESC LIMIT 1 OFFSET ?`,
+        )
+        .pluck(),
       deleteMetricsAfter: this.db.prepare('DELETE FROM metrics WHERE run_id = ? AND iteration > ?'),
       insertFrame: this.db.prepare(
         'INSERT OR REPLACE INTO frames (run_id, iteration, bytes, pinned, data) VALUES (?, ?, ?, ?, ?)',
@@ -191,6 +214,7 @@ export class Storage {
       for (const statement of this.statements.deleteRun) statement.run(runId);
     })();
     this.frameIndexes.delete(runId);
+    this.summaries.delete(runId);
   }
 
   /** The single-frame bound of the budget. */
@@ -206,6 +230,8 @@ export class Storage {
 
   insertRun(run: StoredRun): void {
     this.statements.insertRun.run(toRow(run));
+    // A new run has no points yet: its summary starts empty and follows appendMetrics, so it is never scanned.
+    this.keepSummary(run.id, new MetricSummary());
   }
 
   updateRun(run: RunSummary): void {
@@ -288,22 +314,76 @@ export class Storage {
       this.frameIndexes.delete(runId);
       throw error;
     }
+    this.extendSummary(runId, batch.points);
     return thinned;
   }
 
-  metricsSince(runId: string, since: number): MetricPoint[] {
-    return (this.statements.metricsSince.all(runId, since) as MetricRow[]).map((r) => {
-      const point: MetricPoint = {
-        iteration: r.iteration,
-        loss: r.loss ?? Number.NaN,
-        metric: r.metric ?? Number.NaN,
-        itPerSec: r.it_per_sec ?? 0,
-        t: r.t,
-      };
-      if (r.sequence_length !== null) point.sequenceLength = r.sequence_length;
-      if (r.scalars !== null) point.scalars = JSON.parse(r.scalars, nonFiniteReviver) as Record<string, number>;
-      return point;
-    });
+  /** Keep a run's kept metric summary current with points just committed. */
+  private extendSummary(runId: string, points: readonly MetricPoint[]): void {
+    const summary = this.summaries.get(runId);
+    if (summary === undefined) return;
+    for (const p of points) {
+      if (p.iteration > summary.lastIteration) {
+        summary.add(p);
+      } else {
+        // A point rewritten or out of order: the summary no longer matches the table; the next read rebuilds it.
+        this.summaries.delete(runId);
+        return;
+      }
+    }
+  }
+
+  /** Points with `since < iteration ≤ until`, ascending, at most `limit` of them. */
+  metricsPage(runId: string, since: number, until: number, limit: number): MetricPoint[] {
+    return (this.statements.metricsPage.all(runId, since, until, limit) as MetricRow[]).map(fromMetricRow);
+  }
+
+  /** How many points lie in `(since, until]`, and the first and last iteration among them (null when none). */
+  metricsRange(runId: string, since: number, until: number): MetricRange {
+    return this.statements.metricsRange.get(runId, since, until) as MetricRange;
+  }
+
+  /** The iteration of the point `offset` places before the newest one in `(since, until]`, or null. */
+  metricIterationFromEnd(runId: string, since: number, until: number, offset: number): number | null {
+    return (this.statements.metricIterationFromEnd.get(runId, since, until, offset) as number | undefined) ?? null;
+  }
+
+  /**
+   * The run's whole history in a few thousand buckets (server/metric-overview.ts): built by one scan on first use
+   * (a run stored before this process started), then kept current by commit. Every write to the metrics
+   * table goes through commit, rollBack or deleteRun, which keep or drop it.
+   */
+  metricSummary(runId: string): MetricSummary {
+    let summary = this.summaries.get(runId);
+    if (summary === undefined) {
+      summary = new MetricSummary();
+      for (const point of this.eachMetric(runId, -1, Number.MAX_SAFE_INTEGER)) summary.add(point);
+    }
+    this.keepSummary(runId, summary);
+    return summary;
+  }
+
+  /** The run's summary if one is kept (no scan; it then counts as used). */
+  keptMetricSummary(runId: string): MetricSummary | undefined {
+    const summary = this.summaries.get(runId);
+    if (summary !== undefined) this.keepSummary(runId, summary);
+    return summary;
+  }
+
+  /** Keep `summary` as the most recently used one, dropping the least recently used beyond SUMMARIES_KEPT. */
+  private keepSummary(runId: string, summary: MetricSummary): void {
+    this.summaries.delete(runId);
+    this.summaries.set(runId, summary);
+    for (const oldest of this.summaries.keys()) {
+      if (this.summaries.size <= SUMMARIES_KEPT) break;
+      this.summaries.delete(oldest);
+    }
+  }
+
+  /** Points in `(since, until]`, ascending, one at a time (for overviews of histories too long to hold). */
+  *eachMetric(runId: string, since: number, until: number): Generator<MetricPoint> {
+    for (const row of this.statements.metricsPage.iterate(runId, since, until, -1) as Iterable<MetricRow>)
+      yield fromMetricRow(row);
   }
 
   // ------------------------------------------------------------------------------------------ frames
@@ -474,6 +554,7 @@ export class Storage {
   /** Forget metrics and unpinned frames after `iteration` (a run rolled back to its checkpoint). */
   rollBack(runId: string, iteration: number): void {
     const index = this.frameIndex(runId);
+    this.summaries.delete(runId);
     this.db.transaction(() => {
       this.statements.deleteMetricsAfter.run(runId, iteration);
       for (const it of index.iterations.filter((i) => i > iteration && !index.pinned.has(i))) {
@@ -527,6 +608,19 @@ function nonFiniteReplacer(_key: string, value: unknown): unknown {
 
 function nonFiniteReviver(_key: string, value: unknown): unknown {
   return value === 'NaN' || value === 'Infinity' || value === '-Infinity' ? Number(value) : value;
+}
+
+function fromMetricRow(r: MetricRow): MetricPoint {
+  const point: MetricPoint = {
+    iteration: r.iteration,
+    loss: r.loss ?? Number.NaN,
+    metric: r.metric ?? Number.NaN,
+    itPerSec: r.it_per_sec ?? 0,
+    t: r.t,
+  };
+  if (r.sequence_length !== null) point.sequenceLength = r.sequence_length;
+  if (r.scalars !== null) point.scalars = JSON.parse(r.scalars, nonFiniteReviver) as Record<string, number>;
+  return point;
 }
 
 function fromRow(row: RunRow): StoredRun {
