@@ -46,6 +46,12 @@ export default defineConfig({
     reuseExistingServer: false,
     stdout: 'pipe',
     // Test hooks let a spec inject a NaN at a chosen iteration (config field `_nan_at`).
-    env: { ENGRAM_BACKEND: process.env.ENGRAM_BACKEND ?? 'wasm', ENGRAM_TEST_HOOKS: '1', NEXT_TELEMETRY_DISABLED: '1' },
+    // Specs leave runs training beside the next spec's; the training cap (one per core but one) would queue them.
+    env: {
+      ENGRAM_BACKEND: process.env.ENGRAM_BACKEND ?? 'wasm',
+      ENGRAM_TEST_HOOKS: '1',
+      NEXT_TELEMETRY_DISABLED: '1',
+      ENGRAM_MAX_TRAINING: '8',
+    },
   },
 });

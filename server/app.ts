@@ -5,10 +5,11 @@
  */
 import http from 'node:http';
 import { rmSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { availableParallelism, homedir, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { Server } from 'socket.io';
+import { defaultMaxTraining, defaultMemoryBudgetBytes } from './admission';
 import { createAccessControl, isLoopback, type AccessRequest } from './auth';
 import { ConnectionTracker } from './connections';
 import { allowedDevOrigins } from './dev-origins';
@@ -51,6 +52,10 @@ export interface EngramServerOptions {
   visdomPort?: number | null;
   /** Environment variables set for training workers on top of the server's own (tests pick the cpu backend). */
   workerEnv?: Readonly<Record<string, string>>;
+  /** Memory budget of the engine runs holding a worker (estimates, admission.ts). Default: half the machine's. */
+  memoryBudgetMb?: number;
+  /** Engine runs training at once; more wait `queued`. Default: one per core but one (at least 1). */
+  maxTraining?: number;
 }
 
 export interface EngramServer {
@@ -116,6 +121,11 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
     testHooks: options.testHooks === true,
     clientTimeoutMs: options.clientTimeoutMs ?? 15_000,
     workerEnv: options.workerEnv ?? {},
+    memoryBudgetBytes:
+      options.memoryBudgetMb === undefined
+        ? defaultMemoryBudgetBytes(totalmem())
+        : options.memoryBudgetMb * 1024 * 1024,
+    maxTraining: options.maxTraining ?? defaultMaxTraining(availableParallelism()),
   };
   manager = new RunManager(storage, listener, managerOptions);
   // Replaced (with the manager) only by the test hook that simulates a restart.

@@ -19,6 +19,8 @@ test('flags override the environment, which overrides defaults', () => {
       maxFrameMb: undefined,
       visdomPort: 8097,
       frameLimitMb: undefined,
+      memoryBudgetMb: undefined,
+      maxTraining: undefined,
     },
   );
   assert.equal(parseCliOptions([], { ENGRAM_FRAME_LIMIT_MB: '8' }).frameLimitMb, 8);
@@ -48,4 +50,13 @@ test('bad flags name themselves', () => {
   assert.throws(() => parseCliOptions(['--bogus'], {}), /unknown option --bogus/);
   assert.throws(() => parseCliOptions(['--data-dir'], {}), /--data-dir needs a value/);
   assert.throws(() => parseCliOptions([], { PORT: '70000' }), /PORT/);
+});
+
+test('--memory-budget-mb and --max-training set the admission limits; the environment is their fallback', () => {
+  const env = { ENGRAM_MEMORY_BUDGET_MB: '2048', ENGRAM_MAX_TRAINING: '3' };
+  assert.deepEqual([parseCliOptions([], env).memoryBudgetMb, parseCliOptions([], env).maxTraining], [2048, 3]);
+  const flags = parseCliOptions(['--memory-budget-mb', '512', '--max-training=1'], env);
+  assert.deepEqual([flags.memoryBudgetMb, flags.maxTraining], [512, 1]);
+  assert.throws(() => parseCliOptions(['--max-training', '0'], {}), /--max-training must be a positive integer.*"0"/);
+  assert.throws(() => parseCliOptions([], { ENGRAM_MEMORY_BUDGET_MB: '1.5' }), /ENGRAM_MEMORY_BUDGET_MB must be/);
 });

@@ -3,7 +3,10 @@
  * `--data-dir`/ENGRAM_DATA_DIR, `--fresh`, `--no-next` (API and socket.io only), ENGRAM_TOKEN, and
  * ENGRAM_TEST_HOOKS=1 for test/benchmark run hooks, ENGRAM_CHECKPOINT_MS, ENGRAM_MAX_FRAMES and
  * ENGRAM_MAX_FRAME_MB (the per-run frame budget), and ENGRAM_FRAME_LIMIT_MB (the largest single frame kept),
- * and `--visdom-port N|off`/ENGRAM_VISDOM_PORT (Visdom's protocol at the root of that port; default 8097).
+ * and `--visdom-port N|off`/ENGRAM_VISDOM_PORT (Visdom's protocol at the root of that port; default 8097),
+ * `--memory-budget-mb N`/ENGRAM_MEMORY_BUDGET_MB (summed memory estimates of engine runs holding a worker; default
+ * half the machine's memory) and `--max-training N`/ENGRAM_MAX_TRAINING (engine runs training at once; more wait
+ * `queued`; default one per core but one).
  * Flags win over the environment.
  */
 export interface CliOptions {
@@ -22,6 +25,10 @@ export interface CliOptions {
   visdomPort: number | null;
   /** Largest single frame (ENGRAM_FRAME_LIMIT_MB); a bigger one is neither stored nor streamed. */
   frameLimitMb: number | undefined;
+  /** Memory budget of engine runs holding a worker, in megabytes; undefined: the server's default. */
+  memoryBudgetMb: number | undefined;
+  /** Engine runs training at once; undefined: the server's default. */
+  maxTraining: number | undefined;
 }
 
 export class CliError extends Error {}
@@ -51,6 +58,12 @@ export function parseCliOptions(
       env.ENGRAM_FRAME_LIMIT_MB === undefined
         ? undefined
         : parseCount(env.ENGRAM_FRAME_LIMIT_MB, 'ENGRAM_FRAME_LIMIT_MB'),
+    memoryBudgetMb:
+      env.ENGRAM_MEMORY_BUDGET_MB === undefined
+        ? undefined
+        : parseCount(env.ENGRAM_MEMORY_BUDGET_MB, 'ENGRAM_MEMORY_BUDGET_MB'),
+    maxTraining:
+      env.ENGRAM_MAX_TRAINING === undefined ? undefined : parseCount(env.ENGRAM_MAX_TRAINING, 'ENGRAM_MAX_TRAINING'),
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -81,9 +94,16 @@ export function parseCliOptions(
       case '--visdom-port':
         options.visdomPort = parseVisdomPort(value(), '--visdom-port');
         break;
+      case '--memory-budget-mb':
+        options.memoryBudgetMb = parseCount(value(), '--memory-budget-mb');
+        break;
+      case '--max-training':
+        options.maxTraining = parseCount(value(), '--max-training');
+        break;
       default:
         throw new CliError(
-          `unknown option ${arg} (known: --port N, --host H, --data-dir DIR, --fresh, --no-next, --visdom-port N|off)`,
+          `unknown option ${arg} (known: --port N, --host H, --data-dir DIR, --fresh, --no-next, --visdom-port N|off, ` +
+            '--memory-budget-mb N, --max-training N)',
         );
     }
   }

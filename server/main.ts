@@ -24,6 +24,8 @@ async function main(): Promise<void> {
     },
     ...(options.next ? {} : { next: false as const }),
     visdomPort: options.visdomPort,
+    memoryBudgetMb: options.memoryBudgetMb,
+    maxTraining: options.maxTraining,
   });
   console.log(
     `Engram ready: open ${server.url}${options.token === undefined ? '' : '/?token=<ENGRAM_TOKEN>'} (data in ` +

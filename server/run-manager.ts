@@ -6,9 +6,12 @@
  *
  * States: running → paused ⇄ running → finished | stopped; failed when the worker throws, dies or runs out of
  * memory; a NaN pauses the run with `failure` set; runs that were running when the server died come back
- * `interrupted` and resume from their last checkpoint.
+ * `interrupted` and resume from their last checkpoint. An engine run that would start (create, resume) beyond the
+ * training cap or the memory budget waits `queued` and starts in FIFO order when a slot frees (admission.ts holds
+ * the estimate, run-queue.ts the order); a queued run stays queued across a restart.
  */
 import { randomUUID } from 'node:crypto';
+import { estimateNote, estimateRunMemory, formatMegabytes, type MemoryEstimate, overBudgetMessage } from './admission';
 import { EngineSource } from './engine-source';
 import { ApiError } from './errors';
 import { ExternalSource, type ControlListener } from './external-source';
@@ -26,6 +29,7 @@ import {
   type WaitReply,
   type WireFrame,
 } from './protocol';
+import { RunQueue, type QueueUsage } from './run-queue';
 import type { RunSink, RunSource } from './run-source';
 import type { Storage, StoredRun } from './storage';
 import { describe, shortText } from './validate';
@@ -51,6 +55,10 @@ export interface RunManagerOptions {
   clientTimeoutMs: number;
   /** Set in each worker's environment on top of the server's (e.g. ENGRAM_BACKEND). */
   workerEnv: Readonly<Record<string, string>>;
+  /** Sum of the memory estimates of engine runs holding a worker; a run whose estimate alone exceeds it is refused. */
+  memoryBudgetBytes: number;
+  /** Engine runs training at once; further starts wait `queued`. External runs do not count. */
+  maxTraining: number;
 }
 
 /** What an external client sends to create its run (validated by the ingest layer). */
@@ -73,6 +81,8 @@ interface LiveRun {
   /** Frames dropped for exceeding the single-frame limit, and the largest of them in bytes. */
   oversizeFrames: number;
   largestOversizeFrame: number;
+  /** Engine runs: the estimated peak memory of its worker (admission.ts); null for external runs. */
+  estimate: MemoryEstimate | null;
 }
 
 /** Summaries are rebroadcast at most this often while only the iteration changes (state changes go at once). */
@@ -87,11 +97,14 @@ const HOOK_FIELDS: Record<string, keyof RunHooks> = {
   _throw_at: 'throwAt',
   _nan_at: 'nanAt',
   _oom_at: 'oomAt',
+  _wasm_abort_at: 'wasmAbortAt',
 };
 
 export class RunManager {
   private readonly runs = new Map<string, LiveRun>();
   private readonly flushTimer: NodeJS.Timeout;
+  private readonly queue: RunQueue;
+  private admitting = false;
   private closed = false;
 
   constructor(
@@ -99,6 +112,8 @@ export class RunManager {
     private readonly listener: RunListener,
     private readonly options: RunManagerOptions,
   ) {
+    this.queue = new RunQueue({ budgetBytes: options.memoryBudgetBytes, maxTraining: options.maxTraining });
+    const queued: LiveRun[] = [];
     for (const run of storage.allRuns()) {
       // No worker or client survives a server restart: a run that was training is now interrupted, and so is an
       // external one that was paused (its client is gone until it calls again).
@@ -114,7 +129,15 @@ export class RunManager {
         live.source = this.externalSource(live, run.client?.controls ?? [], false, wasPaused);
         run.client = (live.source as ExternalSource).info();
       }
+      if (run.state === 'queued') queued.push(live);
     }
+    // Queued runs wait again in the order they were queued; one this budget can never hold fails saying so.
+    for (const live of queued.sort((a, b) => a.run.updatedAt - b.run.updatedAt)) {
+      if (live.estimate !== null && live.estimate.bytes > options.memoryBudgetBytes)
+        this.fail(live, 'over_budget', overBudgetMessage(live.estimate, options.memoryBudgetBytes));
+      else this.queue.enqueue(live.run.id);
+    }
+    this.admitQueued();
     this.flushTimer = setInterval(() => this.flush(), options.flushIntervalMs);
     this.flushTimer.unref();
   }
@@ -131,6 +154,7 @@ export class RunManager {
       latestFrame: null,
       lastBroadcast: 0,
       lastPoint: null,
+      estimate: run.source === 'engine' ? estimateRunMemory(run.config) : null,
     };
   }
 
@@ -195,12 +219,18 @@ export class RunManager {
       if (error instanceof ConfigError) throw new ApiError('bad_request', `config.${error.message}`);
       throw error;
     }
+    const estimate = estimateRunMemory(config);
+    if (estimate.bytes > this.options.memoryBudgetBytes)
+      throw new ApiError('over_budget', `config: ${overBudgetMessage(estimate, this.options.memoryBudgetBytes)}`);
     const run = newRun({ name: name ?? `${config.task}-${this.runs.size + 1}`, config, source: 'engine', hooks });
+    const startNow = this.mayStart(estimate.bytes, false);
+    if (!startNow) run.state = 'queued';
     const id = run.id;
     this.storage.insertRun(run);
     const live = this.live(run);
     this.runs.set(id, live);
-    this.spawn(live, null, false);
+    if (startNow) this.spawn(live, null, false);
+    else this.queue.enqueue(id);
     this.broadcast(live);
     return summary(run);
   }
@@ -286,6 +316,11 @@ export class RunManager {
   async pause(runId: string): Promise<RunSummary> {
     const live = this.require(runId);
     if (live.run.state === 'paused') return summary(live.run);
+    if (this.queue.remove(runId)) {
+      // It never started (or waited with its paused worker): it waits paused now, outside the queue.
+      this.setState(live, 'paused');
+      return summary(live.run);
+    }
     this.assertState(live, ['running'], 'pause');
     await this.command(live, { command: 'pause' });
     this.flushRun(live);
@@ -294,8 +329,19 @@ export class RunManager {
 
   async resume(runId: string): Promise<RunSummary> {
     const live = this.require(runId);
-    if (live.run.state === 'running') return summary(live.run);
+    if (live.run.state === 'running' || live.run.state === 'queued') return summary(live.run);
     this.assertState(live, ['paused', 'interrupted'], 'resume');
+    const estimate = live.estimate;
+    if (estimate !== null && !this.mayStart(estimate.bytes, live.source !== null)) {
+      if (estimate.bytes > this.options.memoryBudgetBytes)
+        throw new ApiError(
+          'over_budget',
+          `run ${runId}: ${overBudgetMessage(estimate, this.options.memoryBudgetBytes)}`,
+        );
+      this.queue.enqueue(runId);
+      this.setState(live, 'queued');
+      return summary(live.run);
+    }
     this.ensureSource(live);
     live.run.failure = null;
     await this.command(live, { command: 'resume' });
@@ -317,7 +363,8 @@ export class RunManager {
   async stop(runId: string): Promise<RunSummary> {
     const live = this.require(runId);
     if (live.run.state === 'stopped') return summary(live.run);
-    this.assertState(live, ['running', 'paused', 'interrupted'], 'stop');
+    this.assertState(live, ['running', 'paused', 'interrupted', 'queued'], 'stop');
+    this.queue.remove(runId);
     if (live.source === null) {
       this.setState(live, 'stopped');
     } else {
@@ -335,12 +382,14 @@ export class RunManager {
     const live = this.require(runId);
     if (live.run.state === 'running')
       throw new ApiError('invalid_state', `run ${runId} is training; pause or stop it first, then delete it`);
+    this.queue.remove(runId);
     this.runs.delete(runId);
     const source = live.source;
     live.source = null;
     if (source !== null) await source.close();
     this.storage.deleteRun(runId);
     this.listener.runDeleted(runId);
+    this.admitQueued();
     return { runId };
   }
 
@@ -421,6 +470,7 @@ export class RunManager {
    *  checkpoint, paused. An external run always has its source. */
   private ensureSource(live: LiveRun): void {
     if (live.source !== null) return;
+    this.assertBudgetFor(live);
     const checkpoint = this.storage.getCheckpoint(live.run.id);
     const iteration = checkpoint?.iteration ?? 0;
     this.storage.rollBack(live.run.id, iteration);
@@ -491,9 +541,20 @@ export class RunManager {
         if (iteration !== null) run.iteration = iteration;
         this.setState(live, state);
       }),
-      fail: guard((reason, message) => this.fail(live, reason, message)),
+      fail: guard((reason, message) => {
+        const estimate = live.estimate;
+        const note = reason === 'out_of_memory' && estimate !== null;
+        this.fail(
+          live,
+          reason,
+          note ? `${message}; ${estimateNote(estimate, this.options.memoryBudgetBytes)}` : message,
+        );
+      }),
       gone: guard((message, outcome) => {
-        if (outcome === 'failed') live.source = null;
+        if (outcome === 'failed') {
+          live.source = null;
+          this.admitQueued(); // its worker's memory is free now
+        }
         if (run.state !== 'running' && run.state !== 'paused') return;
         if (outcome === 'failed') {
           this.fail(live, 'worker_exit', message);
@@ -565,6 +626,74 @@ export class RunManager {
     if (live.source instanceof ExternalSource) live.run.client = live.source.info();
     this.storage.updateRun(live.run);
     this.broadcast(live);
+    if (state !== 'running') this.admitQueued();
+  }
+
+  // ------------------------------------------------------------------------------------------ admission
+
+  /** Training engine runs and the memory held by engine workers (the queue's view of the other runs). */
+  private usage(): QueueUsage {
+    let training = 0;
+    let heldBytes = 0;
+    for (const live of this.runs.values()) {
+      if (live.estimate === null) continue;
+      if (live.run.state === 'running') training += 1;
+      if (live.run.state === 'running' || live.source !== null) heldBytes += live.estimate.bytes;
+    }
+    return { training, heldBytes };
+  }
+
+  /** Whether a run may start training now: nobody waits before it, and it fits the training cap and the budget. */
+  private mayStart(estimateBytes: number, holdsWorker: boolean): boolean {
+    return this.queue.size === 0 && this.queue.fits({ estimateBytes, holdsWorker }, this.usage());
+  }
+
+  /** Refuse to give a run a worker (step or configure of an interrupted run) that the budget cannot hold now. */
+  private assertBudgetFor(live: LiveRun): void {
+    const estimate = live.estimate;
+    if (estimate === null) return;
+    const { heldBytes } = this.usage();
+    if (heldBytes + estimate.bytes <= this.options.memoryBudgetBytes) return;
+    throw new ApiError(
+      'over_budget',
+      `run ${live.run.id} needs an estimated ${formatMegabytes(estimate.bytes)}, but workers hold ` +
+        `${formatMegabytes(heldBytes)} of the ${formatMegabytes(this.options.memoryBudgetBytes)} memory budget; ` +
+        'stop a run or resume this one (it then waits queued)',
+    );
+  }
+
+  /** Start the queued runs that fit now, in FIFO order. Called whenever a slot or memory may have freed. */
+  private admitQueued(): void {
+    if (this.admitting || this.closed || this.queue.size === 0) return;
+    this.admitting = true;
+    try {
+      const admitted = this.queue.admit(this.usage(), (runId) => {
+        const live = this.runs.get(runId);
+        if (live === undefined || live.run.state !== 'queued' || live.estimate === null) return null;
+        return { estimateBytes: live.estimate.bytes, holdsWorker: live.source !== null };
+      });
+      for (const runId of admitted) {
+        const live = this.runs.get(runId);
+        if (live !== undefined) this.startQueued(live);
+      }
+    } finally {
+      this.admitting = false;
+    }
+  }
+
+  /** A queued run's turn: a worker at its checkpoint (or its paused one), told to resume. */
+  private startQueued(live: LiveRun): void {
+    try {
+      this.ensureSource(live);
+    } catch (error) {
+      this.fail(live, 'worker_error', error instanceof Error ? error.message : String(error));
+      return;
+    }
+    live.run.failure = null;
+    this.setState(live, 'running');
+    this.command(live, { command: 'resume' }).catch((error: unknown) => {
+      console.warn(`[engram] run ${live.run.id}: starting it from the queue failed:`, error);
+    });
   }
 
   // ------------------------------------------------------------------------------------------ batching

@@ -75,6 +75,8 @@ export async function startTestServer(options: EngramServerOptions = {}): Promis
     testHooks: true,
     flushIntervalMs: 50,
     workerEnv: TEST_WORKER_ENV,
+    // Tests train several tiny runs at once on small machines; the admission tests set their own limits.
+    maxTraining: 16,
     ...options,
     dataDir,
   });

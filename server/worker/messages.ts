@@ -22,6 +22,8 @@ export interface RunHooks {
   nanAt?: number;
   /** Allocate without bound at this iteration (a worker running out of memory). */
   oomAt?: number;
+  /** Fail at this iteration as the wasm backend does when its allocator runs out (emscripten's abort). */
+  wasmAbortAt?: number;
 }
 
 /** A debug frame whose tensors live in one transferable buffer. Offsets are in bytes and 4-byte aligned. */
