@@ -194,5 +194,6 @@ export function overBudgetMessage(estimate: MemoryEstimate, budgetBytes: number)
 
 /** What an out-of-memory failure adds to its message: the run's estimate and the budget. */
 export function estimateNote(estimate: MemoryEstimate, budgetBytes: number): string {
-  return `this run's estimate is ${formatMegabytes(estimate.bytes)}; the memory budget is ${formatMegabytes(budgetBytes)}`;
+  const limit = formatMegabytes(budgetBytes);
+  return `this run's estimate is ${formatMegabytes(estimate.bytes)}; the memory budget is ${limit}`;
 }

@@ -64,6 +64,8 @@ export interface EngramServer {
   port: number;
   /** The port serving the Visdom protocol at its root, or null (off, or taken by another process). */
   visdomPort: number | null;
+  /** The admission limits in effect: engine runs training at once, and their memory budget in MB. */
+  admission: { maxTraining: number; memoryBudgetMb: number };
   close(): Promise<void>;
 }
 
@@ -253,6 +255,10 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
     url: dashboardUrl,
     port,
     visdomPort: visdom.port,
+    admission: {
+      maxTraining: managerOptions.maxTraining,
+      memoryBudgetMb: Math.round(managerOptions.memoryBudgetBytes / 1024 / 1024),
+    },
     close() {
       closing ??= (async () => {
         // Visdom first: it hands its last pending frames to the run manager.

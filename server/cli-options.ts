@@ -102,8 +102,8 @@ export function parseCliOptions(
         break;
       default:
         throw new CliError(
-          `unknown option ${arg} (known: --port N, --host H, --data-dir DIR, --fresh, --no-next, --visdom-port N|off, ` +
-            '--memory-budget-mb N, --max-training N)',
+          `unknown option ${arg} (known: --port N, --host H, --data-dir DIR, --fresh, --no-next, ` +
+            '--visdom-port N|off, --memory-budget-mb N, --max-training N)',
         );
     }
   }

@@ -35,6 +35,10 @@ async function main(): Promise<void> {
     `Visdom scripts: Visdom(port=${server.port}, base_url='/visdom')` +
       (server.visdomPort === null ? '' : ` or Visdom() (port ${server.visdomPort})`),
   );
+  console.log(
+    `Training: at most ${server.admission.maxTraining} engine run(s) at once within a ${server.admission.memoryBudgetMb} ` +
+      'MB memory budget (--max-training, --memory-budget-mb); more wait queued',
+  );
   closeOnSignals(server);
 }
 

@@ -65,7 +65,7 @@ function stateOf(server: TestServer, runId: string, state: RunState): Promise<Ru
 }
 
 describe('admission over the real server', () => {
-  test('a run whose estimate alone exceeds the budget is refused with 422 over_budget, on HTTP and socket', async () => {
+  test('a run whose estimate alone exceeds the budget is refused: 422 over_budget, on HTTP and socket', async () => {
     const server = await startTestServer({ memoryBudgetMb: 1024 });
     try {
       const config = { mem_slot: 4096, batch_size: 4 };

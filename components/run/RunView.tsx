@@ -12,7 +12,7 @@ import { scalarNames } from '../charts/traces';
 import { useThrottled } from '../charts/use-throttled';
 import { downloadBlob, metricsCsvFile, snapshotZip } from '../export/browser';
 import { command } from '../live/commands';
-import { engineDetails, engineLabel, formatLoss, modelLabel } from '../runs/format';
+import { engineDetails, engineLabel, formatLoss, modelLabel, stateTitle } from '../runs/format';
 import { runViewSelectors, shownFrame } from '../state/store';
 import { useDashboardStore, useDashboardStoreApi } from '../state/StoreProvider';
 import { ClientBadge } from './ClientBadge';
@@ -240,7 +240,7 @@ function RunDetails({ runId }: { runId: string }) {
           {runName}
         </span>
         {run ? (
-          <span className={`state state-${run.state}`} data-testid="run-state">
+          <span className={`state state-${run.state}`} data-testid="run-state" title={stateTitle(run.state)}>
             {run.state}
           </span>
         ) : (

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { engineDetails, engineLabel } from './format';
+import { engineDetails, engineLabel, runActions, stateTitle } from './format';
 
 const LAVAPIPE = {
   backend: 'webgpu',
@@ -26,4 +26,11 @@ test('engineDetails lists the description and the limits', () => {
     'llvmpipe: Mesa 25.0.7\nmaxBufferSize 4294967295\nmaxComputeInvocationsPerWorkgroup 1024',
   );
   assert.equal(engineDetails({ backend: 'cpu' }), 'tfjs backend cpu');
+});
+
+test('a queued run can be paused (leaving the queue), stopped and deleted, and its badge says why it waits', () => {
+  assert.deepEqual(runActions('queued'), { pause: true, resume: false, stop: true, delete: true });
+  assert.deepEqual(runActions('running'), { pause: true, resume: false, stop: true, delete: false });
+  assert.match(stateTitle('queued') ?? '', /training slot or memory budget/);
+  assert.equal(stateTitle('running'), undefined);
 });
