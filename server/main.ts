@@ -44,9 +44,10 @@ async function main(): Promise<void> {
     `Visdom scripts: Visdom(port=${server.port}, base_url='/visdom')` +
       (server.visdomPort === null ? '' : ` or Visdom() (port ${server.visdomPort})`),
   );
+  const { maxTraining, memoryBudgetMb } = server.admission;
   console.log(
-    `Training: at most ${server.admission.maxTraining} engine run(s) at once within a ${server.admission.memoryBudgetMb} ` +
-      'MB memory budget (--max-training, --memory-budget-mb); more wait queued',
+    `Training: at most ${maxTraining} engine run(s) at once within a ${memoryBudgetMb} MB memory budget ` +
+      '(--max-training, --memory-budget-mb); more wait queued',
   );
   closeOnSignals(server);
 }
