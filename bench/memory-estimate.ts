@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { estimateRunMemory } from '../server/admission';
-import { EngineSource } from '../server/engine-source';
+import { ENGINE_TRAINING, EngineSource } from '../server/engine-source';
 import type { RunConfig, RunConfigInput } from '../server/protocol';
 import type { RunSink } from '../server/run-source';
 import { resolveRunConfig } from '../server/worker/trainer-source';
@@ -67,12 +67,14 @@ async function measureInChild(config: RunConfig): Promise<void> {
       {
         runId: 'bench',
         config,
-        hooks: {},
         checkpoint: null,
         startPaused: false,
         checkpointIntervalMs: 3_600_000,
         maxOldGenerationMb: 4096,
         workerEnv: { ENGRAM_BACKEND: process.env.ENGRAM_BACKEND ?? 'wasm' },
+        worker: ENGINE_TRAINING.worker('bench'),
+        commandTimeoutMs: 60_000,
+        stopGraceMs: 3000,
       },
       sink,
     );
