@@ -5,7 +5,16 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RunQueue } from './run-queue';
 import type { RunState, RunSummary } from './protocol';
-import { postJson, runOf, startTestServer, tempDataDir, unwrap, waitFor, type TestServer } from './testing/test-server';
+import {
+  postJson,
+  runOf,
+  startTestServer,
+  tempDataDir,
+  TINY_CONFIG,
+  unwrap,
+  waitFor,
+  type TestServer,
+} from './testing/test-server';
 
 const MB = 1024 * 1024;
 
@@ -158,9 +167,12 @@ describe('admission over the real server', () => {
 
   test('a queued run stays queued across a restart and starts when admitted', async () => {
     const dataDir = tempDataDir('queue-restart');
+    // Real engine runs: a whole server restarts, and hook fields live only in the seam of the server that took them.
+    const tiny = async (server: TestServer, name: string) =>
+      unwrap((await postJson(`${server.url}/api/runs`, { config: TINY_CONFIG, name })).body) as RunSummary;
     const before = await startTestServer({ dataDir, maxTraining: 1 });
-    const first = await create(before, 'first');
-    const second = await create(before, 'second');
+    const first = await tiny(before, 'first');
+    const second = await tiny(before, 'second');
     assert.equal(second.state, 'queued');
     await before.teardown({ keepData: true });
     // After the restart the first run is interrupted (no worker), so the slot is free and the second starts.
@@ -172,6 +184,9 @@ describe('admission over the real server', () => {
       assert.equal((await command(after, first.id, 'resume')).state, 'queued');
       await command(after, second.id, 'stop');
       await stateOf(after, first.id, 'running');
+      await waitFor('the first run to train from its checkpoint', async () => {
+        return (await runOf(after.url, first.id)).iteration > 0;
+      });
       await command(after, first.id, 'stop');
     } finally {
       await after.teardown();
