@@ -206,3 +206,29 @@ test('what a window keeps is copied out of the parser: a later body does not cha
   assert.deepEqual((plot.layout.xaxis as { tickvals: number[] }).tickvals, ticks);
   assert.deepEqual(plot.traces[0].x, ticks);
 });
+
+test("update='replace' replaces a trace's points, and leaves it alone when x is all NaN, as Visdom does", () => {
+  const { sink, state } = fresh();
+  const trace = (x: (number | null)[], y: number[]) => [{ x, y, name: '1', type: 'scatter' }];
+  send(state, '/events', { eid: 'main', win: 'loss', data: trace([0, 1], [0.9, 0.8]) });
+  const replace = (x: (number | null)[], y: number[]) =>
+    send(state, '/update', { eid: 'main', win: 'loss', name: '1', append: false, data: trace(x, y) });
+  assert.equal(replace([5, 6, 7], [0.1, 0.2, 0.3]), 'loss');
+  const loss = () => (sink.env('main').panels.get('loss') as PlotPanel).traces[0];
+  assert.deepEqual(
+    [loss().x, loss().y],
+    [
+      [5, 6, 7],
+      [0.1, 0.2, 0.3],
+    ],
+  );
+  // NaN is sent as null by the client's JSON (NaN in the x of a masked update).
+  replace([null], [9]);
+  assert.deepEqual(
+    [loss().x, loss().y],
+    [
+      [5, 6, 7],
+      [0.1, 0.2, 0.3],
+    ],
+  );
+});
