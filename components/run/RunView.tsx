@@ -218,6 +218,7 @@ function RunDetails({ runId }: { runId: string }) {
         runName,
         metrics: s.metrics,
         lockedRanges: s.lockedRanges,
+        visdomPanels: s.visdomRunId === runId ? s.visdomOrder.flatMap((win) => s.visdomPanels[win] ?? []) : undefined,
       });
       downloadBlob(file.blob, file.filename);
     } finally {
