@@ -232,3 +232,30 @@ test("update='replace' replaces a trace's points, and leaves it alone when x is 
     ],
   );
 });
+
+test('history is bounded: a trace past MAX_TRACE_POINTS thins its oldest half, image history keeps the last 200', async () => {
+  const { MAX_TRACE_POINTS } = await import('./plot-update');
+  const { MAX_IMAGE_HISTORY } = await import('./state');
+  const { sink, state } = fresh();
+  send(state, '/events', { eid: 'main', win: 'loss', data: [{ x: [0], y: [0], name: '1', type: 'scatter' }] });
+  const x = Array.from({ length: MAX_TRACE_POINTS }, (_, i) => i + 1);
+  send(state, '/update', { eid: 'main', win: 'loss', append: true, name: null, data: [{ x, y: x, type: 'scatter' }] });
+  const trace = (sink.env('main').panels.get('loss') as PlotPanel).traces[0];
+  const kept = trace.x as number[];
+  assert.ok(kept.length <= MAX_TRACE_POINTS && kept.length > MAX_TRACE_POINTS / 2, `${kept.length} points`);
+  assert.deepEqual([kept[0], kept.at(-1)], [0, MAX_TRACE_POINTS], 'the first and the newest point stay');
+  assert.deepEqual(trace.y, kept, 'x and y thinned alike');
+
+  const image = (n: number) => ({
+    eid: 'main',
+    win: 'hist',
+    data: [{ content: { src: 'data:image/png;base64,AAAA', caption: `${n}` }, type: 'image_history' }],
+  });
+  send(state, '/events', image(0));
+  for (let n = 1; n <= MAX_IMAGE_HISTORY + 10; n++) send(state, '/update', image(n));
+  const hist = sink.env('main').panels.get('hist');
+  assert.ok(hist?.kind === 'image');
+  assert.equal(hist.images.length, MAX_IMAGE_HISTORY);
+  assert.deepEqual([hist.images[0].caption, hist.images.at(-1)?.caption], ['11', `${MAX_IMAGE_HISTORY + 10}`]);
+  assert.equal(hist.selected, MAX_IMAGE_HISTORY - 1);
+});
