@@ -1,17 +1,21 @@
 /**
- * `npm run bench:ingest [-- --frames N --seconds S]`: external-run ingest on a real server (API only, child process).
+ * `npm run bench:ingest [-- --frames N --seconds S --no-browser]`: external-run ingest on a real server (child
+ * process, Next included unless `--no-browser`).
  *  1. one client streams 256×256 float32 frames plus a metric point per iteration over HTTP, as fast as the server
- *     answers, while a socket.io subscriber (standing in for the dashboard) decodes and acks every frame it gets:
- *     frames/s accepted and stored, p50/p95 from the server receiving a frame to the subscriber having decoded it,
- *     server RSS after warm-up and at the end, and stored frames (bounded by the per-run budget);
+ *     answers, with the run's dashboard page open in headless Chromium and a socket.io subscriber that decodes and
+ *     acks every frame it gets: frames/s accepted and stored; p50/p95 from the server receiving a frame to the
+ *     browser's pixels (the page's `window.__engramFrameTimings` probe: the animation frame after the canvas draw,
+ *     for every frame the page drew) and to the subscriber having decoded it; server RSS after warm-up and at the
+ *     end; stored frames (bounded by the per-run budget);
  *  2. eight clients at once, 64×64 frames at 50/s each: frames accepted per client (none starves) and the
  *     training-side send latency p95.
- * The browser's drawing is not part of this number (bench:ui measures it). Prints a JSON summary as the last line.
+ * Prints a JSON summary as the last line.
  */
 import { readFileSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chromium, type Browser, type Page } from '@playwright/test';
 import { io } from 'socket.io-client';
 import {
   decodeFrame,
@@ -30,6 +34,14 @@ function flag(name: string, fallback: number): number {
 
 const FRAMES = flag('frames', 10_000);
 const SECONDS = flag('seconds', 10);
+const BROWSER = !process.argv.includes('--no-browser');
+
+interface FrameTiming {
+  iteration: number;
+  capturedAt: number;
+  receivedAt: number;
+  drawnAt: number;
+}
 
 function frameBody(iteration: number, side: number): Buffer {
   const header = Buffer.from(
@@ -69,8 +81,20 @@ function rssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024;
 }
 
-async function single(url: string, pid: number) {
+/** The run page with the timing probe armed, hydrated (its header names the run) before the stream starts. */
+async function openDashboard(browser: Browser, url: string, runId: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  await page.addInitScript(() => {
+    window.__engramFrameTimings = [];
+  });
+  await page.goto(`${url}/runs/${runId}`, { waitUntil: 'commit', timeout: 180_000 });
+  await page.getByText('bench-single').first().waitFor({ timeout: 180_000 });
+  return page;
+}
+
+async function single(url: string, pid: number, browser: Browser | null) {
   const runId = await create(url, 'bench-single');
+  const page = browser === null ? null : await openDashboard(browser, url, runId);
   const viewer: Socket<ServerToClientEvents, ClientToServerEvents> = io(url, {
     transports: ['websocket'],
     parser: socketParser,
@@ -92,10 +116,21 @@ async function single(url: string, pid: number) {
     if (it === warmup) {
       rssWarm = rssMb(pid);
       warmStarted = performance.now();
+      latencies.length = 0;
+      await page?.evaluate(() => {
+        window.__engramFrameTimings = [];
+      });
     }
   }
   const seconds = (performance.now() - warmStarted) / 1000;
   const rssEnd = rssMb(pid);
+  // The last frames may still be on their way to the page: give it a moment, then read what it drew.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const timings: FrameTiming[] = page === null ? [] : await page.evaluate(() => window.__engramFrameTimings ?? []);
+  const shown = page === null ? null : await page.getAttribute('[data-testid="heatmap-memory"]', 'data-shape');
+  if (page !== null && shown !== '256x256') throw new Error(`the memory panel shows ${shown}, expected 256x256`);
+  await page?.close();
+  const pixels = timings.map((t) => t.drawnAt - t.capturedAt).sort((a, b) => a - b);
   const stored = (await (await fetch(`${url}/api/runs/${runId}/frames`)).json()) as Ack<{ iterations: number[] }>;
   viewer.close();
   latencies.sort((a, b) => a - b);
@@ -103,6 +138,8 @@ async function single(url: string, pid: number) {
     frames: FRAMES,
     framesPerSec: Number(((FRAMES - warmup) / seconds).toFixed(1)),
     totalSeconds: Number(((performance.now() - started) / 1000).toFixed(2)),
+    receiveToPixelsMs:
+      page === null ? null : { p50: percentile(pixels, 50), p95: percentile(pixels, 95), framesDrawn: pixels.length },
     receiveToSubscriberMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), n: latencies.length },
     rssMb: { afterWarmup: Number(rssWarm.toFixed(1)), end: Number(rssEnd.toFixed(1)) },
     storedFrames: stored.ok ? stored.data.iterations.length : null,
@@ -139,16 +176,33 @@ async function eight(url: string) {
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'engram-bench-ingest-'));
-  const { child, url } = await startServer(dataDir, { next: false });
+  const { child, url } = await startServer(dataDir, { next: BROWSER, detached: true });
+  const browser = BROWSER
+    ? await chromium.launch({
+        executablePath: process.env.ENGRAM_CHROMIUM ?? '/usr/bin/chromium',
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+      })
+    : null;
   try {
-    const one = await single(url, child.pid as number);
+    const one = await single(url, child.pid as number, browser);
     console.log('one client, 256×256 float32 + a metric point per iteration:', JSON.stringify(one));
     const many = await eight(url);
     console.log('eight clients, 64×64 at 50/s each:', JSON.stringify(many));
-    console.log(JSON.stringify({ bench: 'ingest', single: one, eight: many }));
+    const goal = {
+      framesPerSec: one.framesPerSec >= 200,
+      pixelsP95: one.receiveToPixelsMs === null ? null : one.receiveToPixelsMs.p95 <= 150,
+      rssFlat: one.rssMb.end - one.rssMb.afterWarmup < 50,
+    };
+    console.log(JSON.stringify({ bench: 'ingest', goal, single: one, eight: many }));
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    await browser?.close();
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      process.kill(-(child.pid as number), 'SIGTERM');
+    } catch {
+      child.kill('SIGTERM');
+    }
+    await exited;
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

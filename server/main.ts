@@ -2,6 +2,7 @@
  * Entry point behind `npm run dev` and `npm start`: one http.Server on 127.0.0.1:3000 (by default) carrying Next's
  * request handler, socket.io and the HTTP API. See `cli-options.ts` for flags and environment variables.
  */
+import { networkInterfaces } from 'node:os';
 import { createEngramServer } from './app';
 import { CliError, parseCliOptions } from './cli-options';
 import { StartupError } from './errors';
@@ -29,6 +30,14 @@ async function main(): Promise<void> {
     `Engram ready: open ${server.url}${options.token === undefined ? '' : '/?token=<ENGRAM_TOKEN>'} (data in ` +
       `${options.dataDir})`,
   );
+  if (options.host === '0.0.0.0' || options.host === '::') {
+    // Listening on every interface: the loopback URL works here; these are the ones for other machines.
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .filter((net) => net !== undefined && !net.internal && net.family === 'IPv4')
+      .map((net) => `http://${net?.address}:${server.port}/?token=<ENGRAM_TOKEN>`);
+    if (external.length > 0) console.log(`From other machines: ${external.join(' or ')}`);
+  }
   console.log(
     `Visdom scripts: Visdom(port=${server.port}, base_url='/visdom')` +
       (server.visdomPort === null ? '' : ` or Visdom() (port ${server.visdomPort})`),

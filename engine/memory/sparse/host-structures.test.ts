@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ExactIndex } from './index/exact-index';
-import { HnswIndex, loadHnswlib } from './index/hnsw-index';
+import { flushBulkBuilds, HnswIndex, loadHnswlib } from './index/hnsw-index';
 import { createCellIndex, resolveIndexType } from './index/create-index';
 import { LruList, type LruMove } from './lru-list';
 import { RowStore } from './row-store';
@@ -115,6 +115,42 @@ describe('HnswIndex', () => {
     assert.equal(index.kind, 'exact');
     if (library !== null)
       assert.equal(createCellIndex('hnsw', new RowStore(10, 2), { flushRows: 4, seed: 0 }).kind, 'hnsw');
+  });
+
+  it('builds several empty graphs in worker threads into the graphs the in-place flush builds', {
+    skip: library === null,
+  }, () => {
+    if (library === null) return;
+    const cells = 3000;
+    const width = 8;
+    const filled = (element: number) => {
+      const store = new RowStore(cells, width);
+      const index = new HnswIndex(library, store, { flushRows: 256, seed: 5 });
+      const row = new Float32Array(width);
+      for (let cell = 0; cell < cells; cell++) {
+        if (cell % 7 === 3) continue; // never written: must stay out of the graph
+        for (let j = 0; j < width; j++) row[j] = Math.sin(cell * 1.7 + j * 0.3 + element);
+        store.write(cell, row, 0);
+        index.markDirty(cell);
+      }
+      return index;
+    };
+    const sequential = [filled(0), filled(1), filled(2)];
+    for (const index of sequential) index.flush();
+    const parallel = [filled(0), filled(1), filled(2)];
+    assert.ok(
+      parallel.every((index) => index.bulkBuildJob() !== null),
+      'seeded graphs wait for a bulk build',
+    );
+    flushBulkBuilds(parallel);
+    assert.ok(
+      parallel.every((index) => index.bulkBuildJob() === null),
+      'the bulk builds were adopted',
+    );
+    const queries = Float32Array.from({ length: 5 * width }, (_, i) => Math.cos(i * 0.9));
+    parallel.forEach((index, element) => {
+      assert.deepEqual(index.search(queries, 5, 6), sequential[element].search(queries, 5, 6), `element ${element}`);
+    });
   });
 
   it('auto picks exact up to 1e5 cells and hnsw above', () => {

@@ -20,6 +20,7 @@ import { updatePrecedence } from '../temporal-linkage';
 import type { MemoryModule, MemoryState, MemoryStepDebug, MemoryStepResult } from '../types';
 import type { ElementStore, ElementUndo } from './element-store';
 import { INDEX_TYPES, resolveIndexType } from './index/create-index';
+import { flushBulkBuilds } from './index/hnsw-index';
 import type { IndexType } from './index/types';
 import { SparseHistory } from './sparse-history';
 import { createInterfaceVariables, parseSparseInterface, sparseInterfaceSize } from './sparse-interface';
@@ -221,6 +222,7 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
       this.temporal,
     );
     const keys = controls.readKeys.dataSync() as Float32Array;
+    flushBulkBuilds(history.elements.map((element) => element.index));
     const plans = history.elements.map((element, b) =>
       planVisible(
         element,

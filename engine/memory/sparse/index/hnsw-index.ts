@@ -9,6 +9,7 @@
 import { createRequire } from 'node:module';
 import type * as Hnswlib from 'hnswlib-node';
 import type { RowStore } from '../row-store';
+import { buildGraphsInParallel, type GraphBuildJob } from './parallel-build';
 import { hostCosine, offerZeroRows, queryNorm, TopCells, type CellIndex } from './types';
 
 /** HNSW graph degree (M) and construction breadth; 64 rather than 200 keeps each in-place update cheap. */
@@ -16,6 +17,8 @@ const HNSW_DEGREE = 16;
 const HNSW_CONSTRUCTION_BREADTH = 64;
 /** Search breadth; stack-notes measured recall ≥ 0.96 at 1e5 cells with ef 128. */
 const HNSW_SEARCH_BREADTH = 128;
+/** Written rows from which an empty graph is worth building in a worker thread (see `flushBulkBuilds`). */
+const BULK_BUILD_MIN_ROWS = 2048;
 /** Initial label capacity; the graph grows by doubling, so a 1M-cell memory that holds 1k rows stays small. */
 const INITIAL_CAPACITY = 1024;
 
@@ -133,6 +136,50 @@ export class HnswIndex implements CellIndex {
     this.dirty.add(cell);
   }
 
+  /**
+   * The build of this graph from scratch that its next flush would do, as a job for a worker thread: only while
+   * nothing was ever added and at least `BULK_BUILD_MIN_ROWS` written rows wait (a seeded or restored memory).
+   * Same rows, order, seed and capacity as `flush`, so the built graph is the one `flush` would build.
+   */
+  bulkBuildJob(): GraphBuildJob | null {
+    if (this.everAdded.size > 0 || this.dirty.size < Math.max(this.options.flushRows, BULK_BUILD_MIN_ROWS)) return null;
+    const width = this.store.cellSize;
+    const rows = new Float32Array(this.dirty.size * width);
+    const labels: number[] = [];
+    for (const cell of this.dirty) {
+      if (!this.store.isWritten(cell)) continue;
+      const at = labels.length * width;
+      this.store.readInto(cell, rows, at);
+      if (rows.subarray(at, at + width).some((value) => value !== 0)) labels.push(cell);
+    }
+    if (labels.length < BULK_BUILD_MIN_ROWS) return null;
+    let capacity = this.capacity;
+    while (capacity < labels.length) capacity *= 2;
+    return {
+      rows: rows.subarray(0, labels.length * width),
+      labels: Int32Array.from(labels),
+      cellSize: width,
+      capacity,
+      degree: HNSW_DEGREE,
+      constructionBreadth: HNSW_CONSTRUCTION_BREADTH,
+      seed: this.options.seed,
+    };
+  }
+
+  /** Take the graph a worker built from `bulkBuildJob()` (saved at `file`) in place of the pending flush. */
+  adoptGraph(file: string, labels: Int32Array): void {
+    const graph = new this.library.HierarchicalNSW('cosine', this.store.cellSize);
+    graph.readIndexSync(file);
+    graph.setEf(HNSW_SEARCH_BREADTH);
+    this.graph = graph;
+    this.capacity = graph.getMaxElements();
+    for (const cell of labels) {
+      this.everAdded.add(cell);
+      this.present.add(cell);
+    }
+    this.dirty.clear();
+  }
+
   /** Bring the graph up to date with the dirty rows, in place. */
   flush(): void {
     const row = new Float32Array(this.store.cellSize);
@@ -185,4 +232,21 @@ export class HnswIndex implements CellIndex {
     graph.setEf(HNSW_SEARCH_BREADTH);
     return graph;
   }
+}
+
+/**
+ * Before a step searches: build the empty graphs of several batch elements that wait for many rows in parallel,
+ * one worker thread each (see `parallel-build.ts`). Indexes with nothing to build, exact indexes, and a lone
+ * build (no parallelism to gain) are left to their own flush.
+ */
+export function flushBulkBuilds(indexes: readonly CellIndex[]): void {
+  const pending = indexes.flatMap((index) => {
+    const job = index instanceof HnswIndex ? index.bulkBuildJob() : null;
+    return job === null ? [] : [{ index: index as HnswIndex, job }];
+  });
+  if (pending.length < 2) return;
+  buildGraphsInParallel(
+    pending.map(({ job }) => job),
+    (slot, file) => pending[slot].index.adoptGraph(file, pending[slot].job.labels),
+  );
 }
