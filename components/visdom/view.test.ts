@@ -61,7 +61,7 @@ test('tracesCsv: one row per point, named traces, gaps as empty cells, quoting f
   assert.equal(csv, 'trace,x,y\ntrain,0,0.9\ntrain,1,\n2,0,NaN\n"a,b",5,1\n');
 });
 
-test('snapshot files: a plot as CSV and JSON, text as sent, images decoded; names unique; refused images left out', () => {
+test('snapshot files: plot as CSV and JSON, text as sent, images decoded; unique names; refused images out', () => {
   const png = Buffer.from([0x89, 0x50, 0x4e, 0x47]).toString('base64');
   const evil = '<script>alert(1)</script>';
   const { entries, manifest } = visdomSnapshotFiles([

@@ -37,7 +37,7 @@ function tensor(value: number): VisdomTensor {
 
 const noListener = { panel: () => undefined, append: () => undefined, closed: () => undefined };
 
-test('an ended frame is written after the call returns, in order, before the next open frame and on close', async () => {
+test('an ended frame is written after the call returns, in order, before the open frame and on close', async () => {
   const dataDir = tempDataDir('visdom-sink');
   const runs = recordingRuns();
   const store = new PanelStore(dataDir);

@@ -233,7 +233,7 @@ test("update='replace' replaces a trace's points, and leaves it alone when x is 
   );
 });
 
-test('history is bounded: a trace past MAX_TRACE_POINTS thins its oldest half, image history keeps the last 200', async () => {
+test('bounded history: a trace past MAX_TRACE_POINTS thins its oldest half, image history keeps 200', async () => {
   const { MAX_TRACE_POINTS } = await import('./plot-update');
   const { MAX_IMAGE_HISTORY } = await import('./state');
   const { sink, state } = fresh();
