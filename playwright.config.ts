@@ -1,9 +1,11 @@
 import { defineConfig } from '@playwright/test';
 
 /**
- * Browser tests of the dashboard against the real server (`tsx server/main.ts`) on a port of its own, with a fresh
- * data directory. Playwright's own output goes to test-results/playwright (it is wiped per run); the server's data
- * and the kept dashboard screenshots sit beside it in test-results/e2e-data and test-results/screenshots.
+ * Browser tests of the dashboard against the real server (`tsx server/testing/test-main.ts`: `server/main.ts` with
+ * the test seam, so a spec may inject a NaN at a chosen iteration with the config field `_nan_at`) on a port of its
+ * own, with a fresh data directory. Playwright's own output goes to test-results/playwright (it is wiped per run);
+ * the server's data and the kept dashboard screenshots sit beside it in test-results/e2e-data and
+ * test-results/screenshots.
  */
 const port = Number(process.env.E2E_PORT ?? 3311);
 
@@ -40,12 +42,13 @@ export default defineConfig({
   },
   webServer: {
     // Visdom on the main port only (/visdom): 8097 may be in use on a shared machine.
-    command: `npx tsx server/main.ts --port ${port} --data-dir test-results/e2e-data --fresh --visdom-port off`,
+    command:
+      `npx tsx server/testing/test-main.ts --port ${port} --data-dir test-results/e2e-data --fresh ` +
+      '--visdom-port off',
     url: `http://127.0.0.1:${port}/`,
     timeout: 180_000,
     reuseExistingServer: false,
     stdout: 'pipe',
-    // Test hooks let a spec inject a NaN at a chosen iteration (config field `_nan_at`).
-    env: { ENGRAM_BACKEND: process.env.ENGRAM_BACKEND ?? 'wasm', ENGRAM_TEST_HOOKS: '1', NEXT_TELEMETRY_DISABLED: '1' },
+    env: { ENGRAM_BACKEND: process.env.ENGRAM_BACKEND ?? 'wasm', NEXT_TELEMETRY_DISABLED: '1' },
   },
 });

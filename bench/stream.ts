@@ -1,6 +1,6 @@
 /**
- * `npm run bench:stream`: how the server streams. Starts `server/main.ts` as a child process (API + socket.io, no
- * Next) on a fresh data dir and measures:
+ * `npm run bench:stream`: how the server streams. Starts the server (bench/support.ts) as a child process (API +
+ * socket.io, no Next) on a fresh data dir and measures:
  *  1. frames per second and capture-to-receipt latency (p50/p95) of 256×256 frames at 20 Hz to 1 and to 4 clients
  *     (synthetic frame source in a worker; clients decode each frame and ack it, as the dashboard does);
  *  2. training it/s of a real engine run headless vs with one client attached (goal: within 10%);
@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
 import {
+  MAX_METRICS_PAGE_POINTS,
   decodeFrame,
   socketParser,
   type Ack,
@@ -159,8 +160,17 @@ async function trainingRate(url: string) {
   };
 }
 
+/** Every stored point after `since`, page by page (a reply holds at most a page). */
 async function metricsSince(socket: Client, runId: string, since: number): Promise<MetricPoint[]> {
-  return unwrap(await socket.emitWithAck('metrics:get', { runId, since }));
+  const points: MetricPoint[] = [];
+  for (let after = since; ; ) {
+    const page = unwrap(
+      await socket.emitWithAck('metrics:get', { runId, since: after, limit: MAX_METRICS_PAGE_POINTS }),
+    );
+    points.push(...page);
+    if (page.length < MAX_METRICS_PAGE_POINTS) return points;
+    after = page[page.length - 1].iteration;
+  }
 }
 
 /** Server RSS while frames stream at full speed to one acking client. */

@@ -1,6 +1,7 @@
 /**
- * What the benchmarks that drive a real server share: starting `server/main.ts` as a child process on a free
- * port (test hooks on, so runs can use the synthetic trainer) and reading percentiles.
+ * What the benchmarks that drive a real server share: starting it as a child process on a free port (through
+ * `server/testing/test-main.ts`, `server/main.ts` with the test seam, so runs can use the synthetic trainer) and
+ * reading percentiles.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -8,29 +9,30 @@ import { join } from 'node:path';
 const root = join(__dirname, '..');
 
 /**
- * Start the server on port 0 with a fresh data dir and resolve with its URL from the console line.
+ * Start the server on port 0 with a fresh data dir (or, `fresh: false`, on what a previous server left there) and
+ * resolve with its URL from the console line.
  * `next: false` serves the API and socket.io only; `detached` puts it in its own process group, so the caller can
  * stop Next's children with it (`process.kill(-child.pid)`).
  */
 export async function startServer(
   dataDir: string,
-  options: { next: boolean; detached?: boolean; args?: readonly string[] },
+  options: { next: boolean; detached?: boolean; args?: readonly string[]; fresh?: boolean },
 ): Promise<{ child: ChildProcess; url: string }> {
   const args = [
     '--import',
     'tsx',
-    'server/main.ts',
+    'server/testing/test-main.ts',
     '--port',
     '0',
     '--data-dir',
     dataDir,
-    '--fresh',
+    ...(options.fresh === false ? [] : ['--fresh']),
     ...(options.next ? [] : ['--no-next']),
     ...(options.args ?? []),
   ];
   const child = spawn(process.execPath, args, {
     cwd: root,
-    env: { ...process.env, ENGRAM_TEST_HOOKS: '1', NEXT_TELEMETRY_DISABLED: '1' },
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
     stdio: ['ignore', 'pipe', 'inherit'],
     detached: options.detached ?? false,
   });

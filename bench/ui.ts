@@ -1,8 +1,9 @@
 /**
  * `npm run bench:ui`: how fast the dashboard turns frames into pixels, in headless Chromium. Starts
- * `server/main.ts` (Next dev + socket.io) with test hooks on a fresh data dir, then for each panel size (64², 256²,
- * 512²) measures two things through the page's opt-in `window.__engramFrameTimings` probe (per drawn frame: when it
- * was produced, received, and the animation frame after its canvas draw):
+ * `server/testing/test-main.ts` (the server's entry with the test seam: Next dev + socket.io) on a fresh data dir,
+ * then for each panel size (64², 256², 512²) measures two things through the page's opt-in
+ * `window.__engramFrameTimings` probe (per drawn frame: when it was produced, received, and the animation frame
+ * after its canvas draw):
  *  1. `harness` — the UI alone: route `/bench/heatmap?size=N` feeds the run page's panel grid with in-page
  *     synthetic DNC frames (memory, link matrix, weightings, sequence) through the protocol codec and the store,
  *     issuing the next frame after each draw (ack-driven, as live). Frames drawn per second is the renderer's

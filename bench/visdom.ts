@@ -1,8 +1,8 @@
 /**
- * `npm run bench:visdom`: what the Visdom routes cost the server. Starts `server/main.ts` as a child process (no
- * Next, Visdom port off: the routes under /visdom) on a fresh data dir, sends the bodies the Visdom Python client
- * sends (Python's `json.dumps` layout, full-precision floats) over keep-alive HTTP, and reads the server's CPU time
- * from /proc before and after:
+ * `npm run bench:visdom`: what the Visdom routes cost the server. Starts the server (bench/support.ts) as a child
+ * process (no Next, Visdom port off: the routes under /visdom) on a fresh data dir, sends the bodies the Visdom
+ * Python client sends (Python's `json.dumps` layout, full-precision floats) over keep-alive HTTP, and reads the
+ * server's CPU time from /proc before and after:
  *  1. server CPU ms per 256×256 `heatmap` call (pytorch-dnc's grouped titles; goal ≤ 5 ms);
  *  2. server CPU ms per `line(update='append')` call at 500, 5,000 and 50,000 points of history (goal: flat);
  *  3. server RSS during 10,000 heatmap calls (`--quick`: 2,000), which must level off once the frame budget is full.

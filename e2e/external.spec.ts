@@ -3,6 +3,7 @@
  * Python client does) streams metrics, a named scalar and frames; the run page draws them like an engine run's, shows
  * the trainer connected, and its pause and step reach the trainer exactly.
  */
+import { readFileSync } from 'node:fs';
 import type { APIRequestContext } from '@playwright/test';
 import type { Ack, ControlState, RunSummary, WaitReply } from '../server/protocol';
 import { expect, test } from './fixtures';
@@ -107,4 +108,50 @@ test('an external run is drawn like an engine run; pause and step from the page 
   await finished;
   expect(trainer.error).toBeNull();
   await expect(page.getByTestId('run-state')).toHaveText('stopped');
+});
+
+test('a long run opens with an overview of its curves; a zoomed curve loads its range in detail; CSV whole', async ({
+  runPage,
+  request,
+  page,
+}) => {
+  const STORED = 20_000;
+  const created = (await (
+    await request.post('/api/runs', { data: { external: true, name: 'e2e-long', controls: [] } })
+  ).json()) as Ack<RunSummary>;
+  if (!created.ok) throw new Error(created.error.message);
+  const runId = created.data.id;
+  for (let start = 1; start <= STORED; start += 10_000) {
+    const points = Array.from({ length: 10_000 }, (_, k) => ({
+      iteration: start + k,
+      loss: start + k === 12_345 ? 50 : 1 / Math.sqrt(start + k),
+    }));
+    const res = (await (await request.post(`/api/runs/${runId}/metrics`, { data: { points } })).json()) as Ack<unknown>;
+    if (!res.ok) throw new Error(res.error.message);
+  }
+
+  await runPage.open(runId);
+  await expect(page.getByTestId('curve-overview')).toContainText('20,000 points');
+  await expect.poll(() => runPage.chartStep('loss-chart')).toBe(STORED);
+  const card = page.getByTestId('loss-chart-card');
+  const overview = Number(await card.getAttribute('data-points'));
+  expect(overview).toBeLessThan(3001);
+
+  // Drag-zoom the middle tenth of the loss curve: that range comes back in detail and is merged in.
+  const box = await page.getByTestId('loss-chart').locator('.nsewdrag').first().boundingBox();
+  if (box === null) throw new Error('the loss chart has no plot area');
+  await page.mouse.move(box.x + box.width * 0.45, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.move(box.x + box.width * 0.55, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  await expect.poll(async () => Number(await card.getAttribute('data-points'))).toBeGreaterThan(overview + 1000);
+
+  const csvDownload = page.waitForEvent('download');
+  await page.getByTestId('export-metrics').click();
+  const csv = readFileSync(await (await csvDownload).path(), 'utf8')
+    .trim()
+    .split('\n');
+  expect(csv.length - 1).toBe(STORED);
+  expect(csv.some((line) => line.startsWith('12345,50,'))).toBe(true);
 });

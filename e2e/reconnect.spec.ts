@@ -3,7 +3,7 @@
  * TCP connections are cut (what a restart looks like to a browser), and after a simulated restart that also stops
  * the workers (the run comes back interrupted and resumes from its checkpoint). Each case checks the badge went
  * through a disconnect and came back, frames flow again without a reload, and the controls still work.
- * The /api/_test/ routes exist only with ENGRAM_TEST_HOOKS=1, which playwright.config.ts sets.
+ * The /api/_test/ routes exist only in the test entry (server/testing/test-main.ts), which playwright.config.ts starts.
  */
 import type { Ack } from '../server/protocol';
 import { createRun, expect, test, type RunPage } from './fixtures';

@@ -105,6 +105,22 @@ test('only tests and benchmarks import server/testing/', () => {
   assert.deepEqual(violations, []);
 });
 
+/** The test seam's hook fields (server/testing/hooked-training.ts) are named only by tests, benchmarks and the seam. */
+test('production code names no test hook', async () => {
+  const { HOOK_FIELDS } = await import('../server/testing/hooked-training');
+  const names = new RegExp(`\\b(${Object.keys(HOOK_FIELDS).join('|')}|nanAt|oomAt|blockAt|RunHooks)\\b`);
+  const violations: string[] = [];
+  for (const folder of ['engine', 'server', 'components', 'app']) {
+    for (const file of sources(join(root, folder))) {
+      const rel = relative(root, file);
+      if (/\.(test|spec)\.tsx?$/.test(rel) || rel.startsWith('server/testing/')) continue;
+      const match = readFileSync(file, 'utf8').match(names);
+      if (match !== null) violations.push(`${rel} names ${match[1]}`);
+    }
+  }
+  assert.deepEqual(violations, []);
+});
+
 test('the import scanner sees every import form', () => {
   const text =
     `import a from './a';\nimport type { B } from "../b";\nexport { c } from './c';\nimport './d';\nconst ` +

@@ -94,7 +94,8 @@ describe('a run through its lifecycle (real engine, tiny config)', () => {
 
     const stopped = unwrap(await client.emitWithAck('training:stop', { runId: run.id }));
     assert.equal(stopped.state, 'stopped');
-    const again = await client.emitWithAck('training:resume', { runId: run.id });
+    // A stopped run has no worker to pause (resume would start a new one from its checkpoint: server/stop.test.ts).
+    const again = await client.emitWithAck('training:pause', { runId: run.id });
     assert.equal(again.ok, false);
     if (!again.ok) assert.equal(again.error.code, 'invalid_state');
 

@@ -16,6 +16,7 @@ import { ApiError, StartupError } from './errors';
 import { createApiHandler, sendError, sendJson, type ApiHandler } from './http-api';
 import { loadNextApp, type NextApp } from './next-app';
 import { MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, socketParser } from './protocol';
+import type { EngineTraining } from './engine-source';
 import { RunManager, type RunListener, type RunManagerOptions } from './run-manager';
 import { attachSocketApi, type EngramIo } from './socket-api';
 import { contentSecurityPolicy, setSecurityHeaders } from './security-headers';
@@ -23,7 +24,6 @@ import { Storage, type FrameBudget } from './storage';
 import { externalRunsOf } from './visdom/manager-runs';
 import { startVisdomService, VISDOM_PREFIX } from './visdom/service';
 import { shortText } from './validate';
-import { createTestHookRoute, TEST_HOOK_PREFIX } from './test-hook-routes';
 
 export interface EngramServerOptions {
   port?: number;
@@ -37,8 +37,14 @@ export interface EngramServerOptions {
   dev?: boolean;
   /** Wipe the data dir first. */
   fresh?: boolean;
-  /** Accept `_`-prefixed test/benchmark hooks in run configs. */
-  testHooks?: boolean;
+  /** How engine runs resolve their configs and start their workers (default: the engine's own). */
+  training?: EngineTraining;
+  /** More routes, under their own `/api/…` prefix, over the server's insides (the test server's test routes). */
+  extraRoutes?: (context: ExtraRouteContext) => ExtraRoutes;
+  /** A command a run's worker has not answered in this long is answered `timeout`. Default 5 s. */
+  commandTimeoutMs?: number;
+  /** Stop terminates a run's worker that has not stopped in this long. Default 3 s. */
+  stopGraceMs?: number;
   /** How often running workers checkpoint (they also do at pause, stop and finish). Default 3 minutes. */
   checkpointIntervalMs?: number;
   frameBudget?: Partial<FrameBudget>;
@@ -51,6 +57,22 @@ export interface EngramServerOptions {
   visdomPort?: number | null;
   /** Environment variables set for training workers on top of the server's own (tests pick the cpu backend). */
   workerEnv?: Readonly<Record<string, string>>;
+}
+
+/** What extra routes may reach: socket.io, its transports' TCP connections, and a fresh run manager. */
+export interface ExtraRouteContext {
+  io: EngramIo;
+  /** socket.io's transports. */
+  connections: ConnectionTracker;
+  /** Close the run manager (checkpointing and stopping every worker, as a shutdown does) and open a new one over
+   *  the same storage, as a restart does. */
+  restartManager(): Promise<void>;
+}
+
+/** Routes under `prefix` (which starts with `/api/`): `handle` answers with the data of an ok reply, or throws. */
+export interface ExtraRoutes {
+  prefix: string;
+  handle(method: string, url: string): Promise<unknown>;
 }
 
 export interface EngramServer {
@@ -113,12 +135,14 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
     checkpointIntervalMs: options.checkpointIntervalMs ?? 180_000,
     flushIntervalMs: options.flushIntervalMs ?? 100,
     workerMaxOldGenerationMb: options.workerMaxOldGenerationMb ?? 4096,
-    testHooks: options.testHooks === true,
     clientTimeoutMs: options.clientTimeoutMs ?? 15_000,
     workerEnv: options.workerEnv ?? {},
+    commandTimeoutMs: options.commandTimeoutMs ?? 5000,
+    stopGraceMs: options.stopGraceMs ?? 3000,
+    ...(options.training === undefined ? {} : { training: options.training }),
   };
   manager = new RunManager(storage, listener, managerOptions);
-  // Replaced (with the manager) only by the test hook that simulates a restart.
+  // Replaced (with the manager) only by restartManager, for extra routes that simulate a restart.
   let api: ApiHandler = createApiHandler(manager);
   let dashboardUrl = '';
   const visdom = await startVisdomService({
@@ -133,20 +157,18 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
 
   const ioConnections = new ConnectionTracker();
   const upgraded = new ConnectionTracker();
-  const testHook =
-    options.testHooks === true
-      ? createTestHookRoute({
-          io,
-          connections: ioConnections,
-          async restartManager() {
-            const old = getManager();
-            manager = null;
-            await old.close();
-            manager = new RunManager(storage, listener, managerOptions);
-            api = createApiHandler(manager);
-          },
-        })
-      : null;
+  const extraRoutes =
+    options.extraRoutes?.({
+      io,
+      connections: ioConnections,
+      async restartManager() {
+        const old = getManager();
+        manager = null;
+        await old.close();
+        manager = new RunManager(storage, listener, managerOptions);
+        api = createApiHandler(manager);
+      },
+    }) ?? null;
 
   const dev = options.dev ?? process.env.NODE_ENV !== 'production';
   const nextApp: NextApp | null =
@@ -164,7 +186,7 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
     const url = req.url ?? '/';
     // socket.io's own requests are handled (and answered) by its listener on this server; its handshake checks access.
     if (url.startsWith('/socket.io/')) {
-      if (testHook !== null) ioConnections.track(req.socket);
+      if (extraRoutes !== null) ioConnections.track(req.socket);
       return;
     }
     setSecurityHeaders(res, csp);
@@ -177,10 +199,10 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
       const request = accessRequest(req);
       if (url.startsWith('/api/') || url === '/api') {
         access.check(request, 'api');
-        if (testHook !== null && url.startsWith(TEST_HOOK_PREFIX)) {
-          testHook(request.method, url).then(
+        if (extraRoutes !== null && url.startsWith(extraRoutes.prefix)) {
+          extraRoutes.handle(request.method, url).then(
             (data) => sendJson(res, 200, { ok: true, data }),
-            (error: unknown) => sendError(res, error, `test hook ${url}`),
+            (error: unknown) => sendError(res, error, url.split('?')[0]),
           );
           return;
         }
@@ -198,7 +220,7 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
   });
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     if ((req.url ?? '').startsWith('/socket.io/')) {
-      if (testHook !== null) ioConnections.track(socket);
+      if (extraRoutes !== null) ioConnections.track(socket);
       return;
     }
     if ((req.url ?? '').startsWith(`${VISDOM_PREFIX}/`)) {

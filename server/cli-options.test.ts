@@ -13,8 +13,9 @@ test('flags override the environment, which overrides defaults', () => {
       fresh: false,
       next: true,
       token: undefined,
-      testHooks: false,
       checkpointIntervalMs: undefined,
+      commandTimeoutMs: undefined,
+      stopGraceMs: undefined,
       maxFrames: undefined,
       maxFrameMb: undefined,
       visdomPort: 8097,
@@ -22,6 +23,9 @@ test('flags override the environment, which overrides defaults', () => {
     },
   );
   assert.equal(parseCliOptions([], { ENGRAM_FRAME_LIMIT_MB: '8' }).frameLimitMb, 8);
+  assert.equal(parseCliOptions([], { ENGRAM_COMMAND_TIMEOUT_MS: '2500' }).commandTimeoutMs, 2500);
+  assert.equal(parseCliOptions([], { ENGRAM_STOP_GRACE_MS: '800' }).stopGraceMs, 800);
+  assert.throws(() => parseCliOptions([], { ENGRAM_STOP_GRACE_MS: '-1' }), /ENGRAM_STOP_GRACE_MS must be a positive/);
   assert.throws(() => parseCliOptions([], { ENGRAM_FRAME_LIMIT_MB: '0' }), /ENGRAM_FRAME_LIMIT_MB must be a positive/);
   const env = { PORT: '4000', HOST: '0.0.0.0', ENGRAM_DATA_DIR: '/tmp/x', ENGRAM_TOKEN: 't' };
   assert.equal(parseCliOptions([], env).port, 4000);

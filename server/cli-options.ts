@@ -1,8 +1,9 @@
 /**
  * Command-line and environment options of `npm run dev` / `npm start`: `--port`/PORT, `--host`/HOST,
- * `--data-dir`/ENGRAM_DATA_DIR, `--fresh`, `--no-next` (API and socket.io only), ENGRAM_TOKEN, and
- * ENGRAM_TEST_HOOKS=1 for test/benchmark run hooks, ENGRAM_CHECKPOINT_MS, ENGRAM_MAX_FRAMES and
- * ENGRAM_MAX_FRAME_MB (the per-run frame budget), and ENGRAM_FRAME_LIMIT_MB (the largest single frame kept),
+ * `--data-dir`/ENGRAM_DATA_DIR, `--fresh`, `--no-next` (API and socket.io only), ENGRAM_TOKEN,
+ * ENGRAM_CHECKPOINT_MS, ENGRAM_COMMAND_TIMEOUT_MS and ENGRAM_STOP_GRACE_MS (the bounds on a run's commands),
+ * ENGRAM_MAX_FRAMES and ENGRAM_MAX_FRAME_MB (the per-run frame budget), ENGRAM_FRAME_LIMIT_MB (the largest single
+ * frame kept),
  * and `--visdom-port N|off`/ENGRAM_VISDOM_PORT (Visdom's protocol at the root of that port; default 8097).
  * Flags win over the environment.
  */
@@ -13,8 +14,11 @@ export interface CliOptions {
   fresh: boolean;
   next: boolean;
   token: string | undefined;
-  testHooks: boolean;
   checkpointIntervalMs: number | undefined;
+  /** A command a run's worker has not answered in this long is answered `timeout` (ENGRAM_COMMAND_TIMEOUT_MS). */
+  commandTimeoutMs: number | undefined;
+  /** Stop terminates a run's worker that has not stopped in this long (ENGRAM_STOP_GRACE_MS). */
+  stopGraceMs: number | undefined;
   /** Per-run frame budget: ENGRAM_MAX_FRAMES frames and ENGRAM_MAX_FRAME_MB megabytes. */
   maxFrames: number | undefined;
   maxFrameMb: number | undefined;
@@ -37,9 +41,14 @@ export function parseCliOptions(
     fresh: false,
     next: true,
     token: env.ENGRAM_TOKEN === '' ? undefined : env.ENGRAM_TOKEN,
-    testHooks: env.ENGRAM_TEST_HOOKS === '1',
     checkpointIntervalMs:
       env.ENGRAM_CHECKPOINT_MS === undefined ? undefined : parseCount(env.ENGRAM_CHECKPOINT_MS, 'ENGRAM_CHECKPOINT_MS'),
+    commandTimeoutMs:
+      env.ENGRAM_COMMAND_TIMEOUT_MS === undefined
+        ? undefined
+        : parseCount(env.ENGRAM_COMMAND_TIMEOUT_MS, 'ENGRAM_COMMAND_TIMEOUT_MS'),
+    stopGraceMs:
+      env.ENGRAM_STOP_GRACE_MS === undefined ? undefined : parseCount(env.ENGRAM_STOP_GRACE_MS, 'ENGRAM_STOP_GRACE_MS'),
     maxFrames: env.ENGRAM_MAX_FRAMES === undefined ? undefined : parseCount(env.ENGRAM_MAX_FRAMES, 'ENGRAM_MAX_FRAMES'),
     maxFrameMb:
       env.ENGRAM_MAX_FRAME_MB === undefined ? undefined : parseCount(env.ENGRAM_MAX_FRAME_MB, 'ENGRAM_MAX_FRAME_MB'),

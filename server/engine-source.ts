@@ -2,18 +2,41 @@
  * The engine source: one worker thread that trains the run (server/worker/run-worker.ts). Commands go to the worker
  * with an id and resolve on its reply, sent at the worker's next safe point; everything else it posts is reported to
  * the run's sink.
+ *
+ * Every command is answered within a bound. A worker that does not reply within `commandTimeoutMs` (it is inside an
+ * iteration that does not end: a huge sequence, a model that does not fit) gets the command answered `timeout`; the
+ * command stays queued and applies at the worker's next safe point. Stop always wins: a worker that has not stopped
+ * within `stopGraceMs` is terminated, and the run is stopped at its last committed checkpoint.
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ApiError } from './errors';
 import type { RunConfig } from './protocol';
 import type { RunSink, RunSource } from './run-source';
-import type { FromWorker, RunHooks, ToWorker, WorkerCommand } from './worker/messages';
+import type { FromWorker, ToWorker, WorkerCommand } from './worker/messages';
+import { resolveRunConfig } from './worker/trainer-source';
+
+/**
+ * How engine runs are trained: where a client's config is resolved and which worker module trains a run. The
+ * server uses `ENGINE_TRAINING`; another implementation (a test double) is injected through the server's options.
+ */
+export interface EngineTraining {
+  /** Resolve the config of new run `runId` (flag names, omitted fields defaulted); throws ConfigError naming the
+   *  field. */
+  resolveConfig(runId: string, input: Record<string, unknown>): Promise<RunConfig>;
+  /** The module a worker of run `runId` runs (an absolute path) and the `workerData` it starts with. */
+  worker(runId: string): { entry: string; data?: unknown };
+}
+
+/** The engine's own config parser and worker (server/worker/run-worker.mjs). */
+export const ENGINE_TRAINING: EngineTraining = {
+  resolveConfig: (_runId, input) => resolveRunConfig(input),
+  worker: () => ({ entry: join(__dirname, 'worker', 'run-worker.mjs') }),
+};
 
 export interface EngineSourceOptions {
   runId: string;
   config: RunConfig;
-  hooks: RunHooks;
   /** Restore from this checkpoint instead of starting fresh. */
   checkpoint: Uint8Array | null;
   startPaused: boolean;
@@ -22,14 +45,23 @@ export interface EngineSourceOptions {
   maxOldGenerationMb: number;
   /** Set in the worker's environment on top of the server's (e.g. ENGRAM_BACKEND). */
   workerEnv: Readonly<Record<string, string>>;
+  /** The worker module and its `workerData` (EngineTraining.worker). */
+  worker: { entry: string; data?: unknown };
+  /** How long a command waits for the worker's reply (once the worker is up) before it is answered `timeout`. */
+  commandTimeoutMs: number;
+  /** How long stop waits for the worker to stop before terminating it. */
+  stopGraceMs: number;
 }
 
 interface PendingReply {
+  command: WorkerCommand['command'];
   resolve: () => void;
   reject: (error: ApiError) => void;
+  timer: NodeJS.Timeout | null;
 }
 
-const WORKER_BOOTSTRAP = join(__dirname, 'worker', 'run-worker.mjs');
+/** How long a new worker may take to load the engine and restore its checkpoint before its commands time out. */
+const WORKER_START_MS = 60_000;
 /** How long close() waits for the worker's last checkpoint. */
 const CLOSE_CHECKPOINT_MS = 3000;
 /** A finished or stopped worker closes its port and exits; terminate covers one that lingers. */
@@ -38,6 +70,9 @@ const LINGER_MS = 2000;
 export class EngineSource implements RunSource {
   readonly kind = 'engine';
   private worker: Worker | null;
+  /** The worker reported `ready`: from then on a command's bound is `commandTimeoutMs`. */
+  private started = false;
+  private readonly startedBy: number;
   private readonly pendingReplies = new Map<number, PendingReply>();
   private nextCommandId = 1;
 
@@ -45,16 +80,17 @@ export class EngineSource implements RunSource {
     private readonly options: EngineSourceOptions,
     private readonly sink: RunSink,
   ) {
-    const worker = new Worker(WORKER_BOOTSTRAP, {
+    const worker = new Worker(options.worker.entry, {
       env: { ...process.env, ...options.workerEnv },
       resourceLimits: { maxOldGenerationSizeMb: options.maxOldGenerationMb },
+      workerData: options.worker.data,
     });
     this.worker = worker;
+    this.startedBy = Date.now() + WORKER_START_MS;
     const init: ToWorker = {
       type: 'init',
       runId: options.runId,
       config: options.config,
-      hooks: options.hooks,
       checkpoint: options.checkpoint,
       startPaused: options.startPaused,
       checkpointIntervalMs: options.checkpointIntervalMs,
@@ -90,11 +126,16 @@ export class EngineSource implements RunSource {
     if (worker === null)
       return Promise.reject(new ApiError('invalid_state', `run ${this.options.runId} has no training worker`));
     const id = this.nextCommandId++;
-    return new Promise<void>((resolve, reject) => {
-      this.pendingReplies.set(id, { resolve, reject });
+    const reply = new Promise<void>((resolve, reject) => {
+      const pending: PendingReply = { command: command.command, resolve, reject, timer: null };
+      this.pendingReplies.set(id, pending);
+      // Stop has its own bound (stopGraceMs, below); every other command is answered `timeout` past its bound.
+      if (command.command !== 'stop') this.arm(id, pending);
       const message: ToWorker = { type: 'command', id, ...command };
       worker.postMessage(message);
     });
+    if (command.command === 'stop') return this.stopWithin(worker, reply);
+    return reply;
   }
 
   frameConsumed(): void {
@@ -110,13 +151,60 @@ export class EngineSource implements RunSource {
     ]);
     const worker = this.worker;
     this.worker = null;
+    this.rejectPending('the server is shutting down');
     if (worker !== null) await worker.terminate();
+  }
+
+  /** Answer command `id` with `timeout` once its bound passes: `commandTimeoutMs` after the worker is up (while it
+   *  starts, that long after its start bound). */
+  private arm(id: number, pending: PendingReply): void {
+    if (pending.timer !== null) clearTimeout(pending.timer);
+    const startLeft = this.started ? 0 : Math.max(0, this.startedBy - Date.now());
+    const timeoutMs = this.options.commandTimeoutMs;
+    pending.timer = setTimeout(() => {
+      if (this.pendingReplies.get(id) !== pending) return;
+      this.pendingReplies.delete(id);
+      pending.reject(
+        new ApiError(
+          'timeout',
+          `run ${this.options.runId}: the training worker did not answer ${pending.command} within ` +
+            `${timeoutMs} ms (it is inside an iteration that has not ended); the command stays queued and ` +
+            'applies when the iteration ends. Stop ends the run at its last checkpoint.',
+        ),
+      );
+    }, startLeft + timeoutMs);
+    pending.timer.unref();
+  }
+
+  /** Stop always wins: a worker that has not stopped within the grace period is terminated, and the run is stopped
+   *  at its last committed checkpoint. */
+  private stopWithin(worker: Worker, reply: Promise<void>): Promise<void> {
+    let timer: NodeJS.Timeout | null = null;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        if (this.worker !== worker) return resolve();
+        console.warn(
+          `[engram] run ${this.options.runId}: the training worker did not stop within ${this.options.stopGraceMs} ` +
+            'ms; terminating it (the run keeps its last checkpoint)',
+        );
+        this.worker = null;
+        this.rejectPending('it was stopped before the training worker answered', 'stop');
+        this.sink.state('stopped', null);
+        void worker.terminate();
+        resolve();
+      }, this.options.stopGraceMs);
+    });
+    return Promise.race([reply, grace]).finally(() => {
+      if (timer !== null) clearTimeout(timer);
+    });
   }
 
   private onMessage(message: FromWorker): void {
     switch (message.type) {
       case 'ready':
         this.sink.ready(message.engine);
+        this.started = true;
+        for (const [id, pending] of this.pendingReplies) if (pending.timer !== null) this.arm(id, pending);
         break;
       case 'iteration':
         this.sink.iteration(message.point, message.metricName, message.frame);
@@ -138,6 +226,7 @@ export class EngineSource implements RunSource {
         const pending = this.pendingReplies.get(message.id);
         this.pendingReplies.delete(message.id);
         if (pending === undefined) break;
+        if (pending.timer !== null) clearTimeout(pending.timer);
         if (message.ok) pending.resolve();
         else pending.reject(new ApiError(message.code, message.message));
         break;
@@ -157,9 +246,13 @@ export class EngineSource implements RunSource {
     if (worker !== null) void worker.terminate();
   }
 
-  private rejectPending(reason: string): void {
-    for (const pending of this.pendingReplies.values())
-      pending.reject(new ApiError('invalid_state', `run ${this.options.runId}: ${reason}`));
+  /** Settle every pending command: `invalid_state` naming `reason`, except those of command `done`, resolved. */
+  private rejectPending(reason: string, done?: WorkerCommand['command']): void {
+    for (const pending of this.pendingReplies.values()) {
+      if (pending.timer !== null) clearTimeout(pending.timer);
+      if (pending.command === done) pending.resolve();
+      else pending.reject(new ApiError('invalid_state', `run ${this.options.runId}: ${reason}`));
+    }
     this.pendingReplies.clear();
   }
 }

@@ -8,6 +8,7 @@ import { ApiError, failure } from './errors';
 import { tensorValues } from './frame-codec';
 import { isExternalCreate, parseExternalCreate } from './ingest-decode';
 import { createIngestHandler } from './ingest-http';
+import { METRICS_QUERY_FIELDS, parseMetricsQuery, readMetrics } from './metric-query';
 import type { PackedFrame, PackedTensorInfo } from './worker/messages';
 import {
   HTTP_ROUTES,
@@ -89,7 +90,13 @@ export function createApiHandler(manager: RunManager): ApiHandler {
       await manager.capture(decode(p.id));
       return null;
     },
-    metrics: async (p, url) => manager.metrics(decode(p.id), queryInteger(url, 'since') ?? -1),
+    metrics: async (p, url) => {
+      const runId = decode(p.id);
+      const fields: Fields = {};
+      for (const name of METRICS_QUERY_FIELDS) fields[name] = queryInteger(url, name);
+      const query = parseMetricsQuery(fields);
+      return readMetrics(manager.metricStore(runId), runId, query);
+    },
     frames: async (p) => {
       const runId = decode(p.id);
       return { iterations: manager.frameIterations(runId), oversize: manager.oversizeFrames(runId) };

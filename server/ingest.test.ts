@@ -466,13 +466,15 @@ test('a database from before external runs is migrated in place', () => {
     const [run] = storage.allRuns();
     assert.equal(run.source, 'engine');
     assert.equal(run.client, null);
-    assert.equal(storage.metricsSince('r1', 0)[0].scalars, undefined);
+    assert.equal(storage.metricsPage('r1', 0, Number.MAX_SAFE_INTEGER, 100)[0].scalars, undefined);
     storage.appendMetrics(
       'r1',
       [{ iteration: 4, loss: 1, metric: 0, itPerSec: 1, t: 6, scalars: { x: -Infinity } }],
       null,
     );
-    assert.deepEqual(storage.metricsSince('r1', 3)[0].scalars, { x: Number.NEGATIVE_INFINITY });
+    assert.deepEqual(storage.metricsPage('r1', 3, Number.MAX_SAFE_INTEGER, 100)[0].scalars, {
+      x: Number.NEGATIVE_INFINITY,
+    });
   } finally {
     storage.close();
   }

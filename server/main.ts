@@ -1,52 +1,8 @@
 /**
- * Entry point behind `npm run dev` and `npm start`: one http.Server on 127.0.0.1:3000 (by default) carrying Next's
- * request handler, socket.io and the HTTP API. See `cli-options.ts` for flags and environment variables.
+ * Entry point behind `npm run dev` and `npm start` (server/serve.ts): one http.Server on 127.0.0.1:3000 (by default)
+ * carrying Next's request handler, socket.io and the HTTP API. See `cli-options.ts` for flags and environment
+ * variables.
  */
-import { networkInterfaces } from 'node:os';
-import { createEngramServer } from './app';
-import { CliError, parseCliOptions } from './cli-options';
-import { StartupError } from './errors';
-import { closeOnSignals } from './shutdown';
+import { serveFromCommandLine } from './serve';
 
-async function main(): Promise<void> {
-  const options = parseCliOptions(process.argv.slice(2), process.env);
-  const server = await createEngramServer({
-    port: options.port,
-    host: options.host,
-    dataDir: options.dataDir,
-    token: options.token,
-    fresh: options.fresh,
-    testHooks: options.testHooks,
-    checkpointIntervalMs: options.checkpointIntervalMs,
-    frameBudget: {
-      ...(options.maxFrames === undefined ? {} : { maxFrames: options.maxFrames }),
-      ...(options.maxFrameMb === undefined ? {} : { maxBytes: options.maxFrameMb * 1024 * 1024 }),
-      ...(options.frameLimitMb === undefined ? {} : { maxFrameBytes: options.frameLimitMb * 1024 * 1024 }),
-    },
-    ...(options.next ? {} : { next: false as const }),
-    visdomPort: options.visdomPort,
-  });
-  console.log(
-    `Engram ready: open ${server.url}${options.token === undefined ? '' : '/?token=<ENGRAM_TOKEN>'} (data in ` +
-      `${options.dataDir})`,
-  );
-  if (options.host === '0.0.0.0' || options.host === '::') {
-    // Listening on every interface: the loopback URL works here; these are the ones for other machines.
-    const external = Object.values(networkInterfaces())
-      .flat()
-      .filter((net) => net !== undefined && !net.internal && net.family === 'IPv4')
-      .map((net) => `http://${net?.address}:${server.port}/?token=<ENGRAM_TOKEN>`);
-    if (external.length > 0) console.log(`From other machines: ${external.join(' or ')}`);
-  }
-  console.log(
-    `Visdom scripts: Visdom(port=${server.port}, base_url='/visdom')` +
-      (server.visdomPort === null ? '' : ` or Visdom() (port ${server.visdomPort})`),
-  );
-  closeOnSignals(server);
-}
-
-main().catch((error: unknown) => {
-  const expected = error instanceof CliError || error instanceof StartupError;
-  console.error(expected ? `engram: ${error.message}` : error);
-  process.exit(error instanceof CliError ? 2 : 1);
-});
+serveFromCommandLine();

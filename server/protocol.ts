@@ -34,6 +34,7 @@ export const ERROR_CODES = [
   'forbidden_host', // no token is set and the Host header is not a loopback name (DNS rebinding)
   'protocol_mismatch', // the client speaks another PROTOCOL_VERSION
   'frame_too_large', // a stored frame too large for the JSON download; the message points to the .npy one
+  'timeout', // a run's training worker did not answer the command in time (it is inside a long iteration)
   'internal', // sanitised; details are logged on the server only
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -165,6 +166,32 @@ export interface MetricPoint {
   scalars?: Record<string, number>;
 }
 
+/**
+ * Bounds on metric history replies (docs/protocol.md, "Metric history"). `run:subscribe` answers with an overview of
+ * at most METRIC_OVERVIEW_POINTS points whose newest METRIC_OVERVIEW_TAIL are raw; `metrics:get` and the HTTP metrics
+ * route answer pages of at most `limit` points (METRICS_PAGE_POINTS unless asked, MAX_METRICS_PAGE_POINTS at most) or,
+ * with `max_points`, an overview of the asked range.
+ */
+export const METRIC_OVERVIEW_POINTS = 3_000;
+export const METRIC_OVERVIEW_TAIL = 300;
+export const METRICS_PAGE_POINTS = 10_000;
+export const MAX_METRICS_PAGE_POINTS = 50_000;
+export const MIN_OVERVIEW_POINTS = 16;
+export const MAX_OVERVIEW_POINTS = 20_000;
+
+/**
+ * `metrics:get` (and `GET /api/runs/:id/metrics?…` with the same names): points with `since < iteration ≤ until`,
+ * ascending. Without `max_points` a page of at most `limit` points (a full page may have more after it: ask again
+ * from its last iteration); with `max_points` an overview of the whole range in at most that many points (exact when
+ * the range holds no more).
+ */
+export interface MetricsQuery {
+  since?: number;
+  until?: number;
+  limit?: number;
+  max_points?: number;
+}
+
 export interface MetricsBatch {
   runId: string;
   points: MetricPoint[];
@@ -277,7 +304,11 @@ export interface RunIdPayload {
 /** Sent by `run:subscribe`'s ack: everything a late joiner needs at once. */
 export interface RunSnapshot {
   run: RunSummary;
+  /** The metric history after `since`: all of it while it fits METRIC_OVERVIEW_POINTS, else an overview (stored
+   *  points keeping each bucket's first, last, extremes and NaN markers) ending in the newest raw points. */
   metrics: MetricPoint[];
+  /** How many points are stored after `since`: more than `metrics.length` when `metrics` is an overview. */
+  metricCount: number;
   /** Iterations that have stored frames, ascending. */
   frameIterations: number[];
 }
@@ -310,7 +341,8 @@ export interface ClientToServerEvents extends IngestClientEvents, VisdomClientEv
   'frame:ack': (payload: RunIdPayload & { iteration: number }) => void;
   /** Fetch one stored frame (for scrubbing history). */
   'frame:get': (payload: RunIdPayload & { iteration: number }, ack: (res: Ack<WireFrame>) => void) => void;
-  'metrics:get': (payload: RunIdPayload & { since?: number }, ack: (res: Ack<MetricPoint[]>) => void) => void;
+  /** A page or an overview of a run's stored metric history (MetricsQuery). */
+  'metrics:get': (payload: RunIdPayload & MetricsQuery, ack: (res: Ack<MetricPoint[]>) => void) => void;
 }
 
 export interface ServerToClientEvents extends IngestServerEvents, VisdomServerEvents {
@@ -343,7 +375,7 @@ export const HTTP_ROUTES = {
   step: { method: 'POST', path: '/api/runs/:id/step' }, // {n}
   configure: { method: 'POST', path: '/api/runs/:id/configure' }, // {lr?, summarize_freq?}
   capture: { method: 'POST', path: '/api/runs/:id/capture' },
-  metrics: { method: 'GET', path: '/api/runs/:id/metrics' }, // ?since=ITER
+  metrics: { method: 'GET', path: '/api/runs/:id/metrics' }, // ?since=ITER&until=ITER&limit=N|max_points=N
   frames: { method: 'GET', path: '/api/runs/:id/frames' }, // stored iterations
   frame: { method: 'GET', path: '/api/runs/:id/frames/:iteration' }, // ?format=json|npy&tensor=NAME[&layer=L]
 } as const;
@@ -380,6 +412,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   forbidden_host: 403,
   protocol_mismatch: 400,
   frame_too_large: 413,
+  timeout: 504,
   internal: 500,
 };
 

@@ -6,10 +6,11 @@
  *
  * States: running → paused ⇄ running → finished | stopped; failed when the worker throws, dies or runs out of
  * memory; a NaN pauses the run with `failure` set; runs that were running when the server died come back
- * `interrupted` and resume from their last checkpoint.
+ * `interrupted` and resume from their last checkpoint, as do stopped engine runs. Every command is answered within
+ * a bound, and stop always wins (server/engine-source.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { EngineSource } from './engine-source';
+import { ENGINE_TRAINING, EngineSource, type EngineTraining } from './engine-source';
 import { ApiError } from './errors';
 import { ExternalSource, type ControlListener } from './external-source';
 import { decodeFrameBlob, encodeFrameBlob, frameBytes, toWireFrame } from './frame-codec';
@@ -26,11 +27,12 @@ import {
   type WaitReply,
   type WireFrame,
 } from './protocol';
+import type { MetricStore } from './metric-query';
 import type { RunSink, RunSource } from './run-source';
 import type { Storage, StoredRun } from './storage';
-import { describe, shortText } from './validate';
-import type { PackedFrame, RunHooks, WorkerCommand } from './worker/messages';
-import { ConfigError, resolveRunConfig } from './worker/trainer-source';
+import { describe } from './validate';
+import type { PackedFrame, WorkerCommand } from './worker/messages';
+import { ConfigError } from './worker/trainer-source';
 
 export interface RunListener {
   runUpdated(run: RunSummary): void;
@@ -45,8 +47,12 @@ export interface RunManagerOptions {
   flushIntervalMs: number;
   /** V8 old-generation limit per worker; a run that exceeds it fails with reason `out_of_memory`. */
   workerMaxOldGenerationMb: number;
-  /** Accept `_`-prefixed hook fields in run configs (tests and benchmarks only). */
-  testHooks: boolean;
+  /** How long a command waits for a run's worker before it is answered `timeout` (ENGRAM_COMMAND_TIMEOUT_MS). */
+  commandTimeoutMs: number;
+  /** How long stop waits for a run's worker before terminating it (ENGRAM_STOP_GRACE_MS). */
+  stopGraceMs: number;
+  /** How engine runs resolve their configs and start their workers (default: the engine's, ENGINE_TRAINING). */
+  training?: EngineTraining;
   /** An external run whose client is silent this long (no call, socket or wait) becomes interrupted. */
   clientTimeoutMs: number;
   /** Set in each worker's environment on top of the server's (e.g. ENGRAM_BACKEND). */
@@ -78,20 +84,10 @@ interface LiveRun {
 /** Summaries are rebroadcast at most this often while only the iteration changes (state changes go at once). */
 const SUMMARY_INTERVAL_MS = 250;
 
-const HOOK_FIELDS: Record<string, keyof RunHooks> = {
-  _trainer: 'trainer',
-  _frame_cells: 'frameCells',
-  _frame_width: 'frameWidth',
-  _frame_steps: 'frameSteps',
-  _step_ms: 'stepMs',
-  _throw_at: 'throwAt',
-  _nan_at: 'nanAt',
-  _oom_at: 'oomAt',
-};
-
 export class RunManager {
   private readonly runs = new Map<string, LiveRun>();
   private readonly flushTimer: NodeJS.Timeout;
+  private readonly training: EngineTraining;
   private closed = false;
 
   constructor(
@@ -99,6 +95,7 @@ export class RunManager {
     private readonly listener: RunListener,
     private readonly options: RunManagerOptions,
   ) {
+    this.training = options.training ?? ENGINE_TRAINING;
     for (const run of storage.allRuns()) {
       // No worker or client survives a server restart: a run that was training is now interrupted, and so is an
       // external one that was paused (its client is gone until it calls again).
@@ -144,10 +141,10 @@ export class RunManager {
     return summary(this.require(runId).run);
   }
 
-  metrics(runId: string, since: number): MetricPoint[] {
-    const live = this.require(runId);
-    this.flushRun(live);
-    return this.storage.metricsSince(runId, since);
+  /** The run's stored metric history, its pending points flushed first (server/metric-query.ts reads it). */
+  metricStore(runId: string): MetricStore {
+    this.flushRun(this.require(runId));
+    return this.storage;
   }
 
   frameIterations(runId: string): number[] {
@@ -187,16 +184,15 @@ export class RunManager {
 
   async create(input: RunConfigInput, name: string | undefined): Promise<RunSummary> {
     this.assertOpen();
-    const { config: configInput, hooks } = this.splitHooks(input);
+    const id = newRunId();
     let config: RunConfig;
     try {
-      config = await resolveRunConfig(configInput);
+      config = await this.training.resolveConfig(id, input);
     } catch (error) {
       if (error instanceof ConfigError) throw new ApiError('bad_request', `config.${error.message}`);
       throw error;
     }
-    const run = newRun({ name: name ?? `${config.task}-${this.runs.size + 1}`, config, source: 'engine', hooks });
-    const id = run.id;
+    const run = newRun(id, { name: name ?? `${config.task}-${this.runs.size + 1}`, config, source: 'engine' });
     this.storage.insertRun(run);
     const live = this.live(run);
     this.runs.set(id, live);
@@ -208,13 +204,12 @@ export class RunManager {
   /** Create a run fed by an external client; its client counts as connected from now on. */
   createExternal(input: ExternalRunInput): RunSummary {
     this.assertOpen();
-    const run = newRun({
+    const id = newRunId();
+    const run = newRun(id, {
       name: input.name ?? `external-${this.runs.size + 1}`,
       config: externalConfig(input.config),
       source: 'external',
-      hooks: {},
     });
-    const id = run.id;
     const live = this.live(run);
     const source = this.externalSource(live, input.controls, true, false);
     live.source = source;
@@ -295,7 +290,7 @@ export class RunManager {
   async resume(runId: string): Promise<RunSummary> {
     const live = this.require(runId);
     if (live.run.state === 'running') return summary(live.run);
-    this.assertState(live, ['paused', 'interrupted'], 'resume');
+    this.assertState(live, this.restartable(live, ['paused', 'interrupted']), 'resume');
     this.ensureSource(live);
     live.run.failure = null;
     await this.command(live, { command: 'resume' });
@@ -307,7 +302,7 @@ export class RunManager {
     if (!Number.isInteger(n) || n < 1 || n > MAX_STEP_ITERATIONS)
       throw new ApiError('bad_request', `n must be an integer in [1, ${MAX_STEP_ITERATIONS}], got ${describe(n)}`);
     const live = this.require(runId);
-    this.assertState(live, ['running', 'paused', 'interrupted'], 'step');
+    this.assertState(live, this.restartable(live, ['running', 'paused', 'interrupted']), 'step');
     this.ensureSource(live);
     await this.command(live, { command: 'step', n });
     this.flushRun(live);
@@ -393,32 +388,14 @@ export class RunManager {
 
   // ------------------------------------------------------------------------------------------ workers
 
-  private splitHooks(input: RunConfigInput): { config: RunConfigInput; hooks: RunHooks } {
-    const config: RunConfigInput = {};
-    const hooks: RunHooks = {};
-    for (const [key, value] of Object.entries(input)) {
-      if (!key.startsWith('_')) {
-        config[key] = value;
-        continue;
-      }
-      const hook = HOOK_FIELDS[key];
-      if (!this.options.testHooks || hook === undefined)
-        throw new ApiError('bad_request', `config.${shortText(key)}: unknown field`);
-      if (hook === 'trainer') {
-        if (value !== 'engine' && value !== 'synthetic')
-          throw new ApiError('bad_request', `config.${key}: expected "engine" or "synthetic", got ${describe(value)}`);
-        hooks.trainer = value;
-      } else {
-        if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
-          throw new ApiError('bad_request', `config.${key}: expected a non-negative integer, got ${describe(value)}`);
-        hooks[hook] = value;
-      }
-    }
-    return { config, hooks };
+  /** The states a command that restarts training is allowed in: a stopped engine run also resumes or steps from
+   *  its last checkpoint (an external run's client decides whether it goes on). */
+  private restartable(live: LiveRun, allowed: RunState[]): RunState[] {
+    return live.run.source === 'engine' ? [...allowed, 'stopped'] : allowed;
   }
 
-  /** Give a run without a source (an engine run restored after a restart) a worker, rolled back to its last
-   *  checkpoint, paused. An external run always has its source. */
+  /** Give a run without a source (an engine run restored after a restart, or stopped) a worker, rolled back to its
+   *  last checkpoint, paused. An external run always has its source. */
   private ensureSource(live: LiveRun): void {
     if (live.source !== null) return;
     const checkpoint = this.storage.getCheckpoint(live.run.id);
@@ -437,12 +414,14 @@ export class RunManager {
       {
         runId: live.run.id,
         config: live.run.config,
-        hooks: live.run.hooks,
         checkpoint,
         startPaused,
         checkpointIntervalMs: this.options.checkpointIntervalMs,
         maxOldGenerationMb: this.options.workerMaxOldGenerationMb,
         workerEnv: this.options.workerEnv,
+        worker: this.training.worker(live.run.id),
+        commandTimeoutMs: this.options.commandTimeoutMs,
+        stopGraceMs: this.options.stopGraceMs,
       },
       sink,
     );
@@ -489,6 +468,8 @@ export class RunManager {
       state: guard((state, iteration) => {
         this.flushRun(live);
         if (iteration !== null) run.iteration = iteration;
+        // A stopped or finished worker is done; a stopped run that resumes gets a new one from its checkpoint.
+        if (live.source?.kind === 'engine' && (state === 'stopped' || state === 'finished')) live.source = null;
         this.setState(live, state);
       }),
       fail: guard((reason, message) => this.fail(live, reason, message)),
@@ -635,11 +616,15 @@ export class RunManager {
   }
 }
 
-/** A new run's row: a fresh id, running at iteration 0, nothing measured yet. */
-function newRun(fields: Pick<StoredRun, 'name' | 'config' | 'source' | 'hooks'>): StoredRun {
+function newRunId(): string {
+  return randomUUID().replace(/-/g, '').slice(0, 12);
+}
+
+/** A new run's row: running at iteration 0, nothing measured yet. */
+function newRun(id: string, fields: Pick<StoredRun, 'name' | 'config' | 'source'>): StoredRun {
   const now = Date.now();
   return {
-    id: randomUUID().replace(/-/g, '').slice(0, 12),
+    id,
     state: 'running',
     iteration: 0,
     createdAt: now,
@@ -655,9 +640,8 @@ function newRun(fields: Pick<StoredRun, 'name' | 'config' | 'source' | 'hooks'>)
 }
 
 function summary(run: StoredRun): RunSummary {
-  const { hooks: _hooks, ...rest } = run;
   return {
-    ...rest,
+    ...run,
     config: { ...run.config },
     failure: run.failure === null ? null : { ...run.failure },
     client: run.client === null ? null : { ...run.client, controls: [...run.client.controls] },

@@ -27,6 +27,7 @@ import {
 import { toWireFrame } from './frame-codec';
 import { isExternalCreate, parseExternalCreate } from './ingest-decode';
 import { registerIngestEvents } from './ingest-socket';
+import { METRICS_QUERY_FIELDS, metricsSnapshot, parseMetricsQuery, readMetrics } from './metric-query';
 
 export type EngramIo = Server<ClientToServerEvents, ServerToClientEvents>;
 type EngramSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
@@ -82,7 +83,7 @@ export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunLis
         const runId = runIdOf(p);
         const since = integerField(p, 'since', -1, Number.MAX_SAFE_INTEGER, false) ?? -1;
         const run = manager().get(runId);
-        const metrics: MetricPoint[] = manager().metrics(runId, since);
+        const { metrics, metricCount } = metricsSnapshot(manager().metricStore(runId), runId, since);
         const frameIterations = manager().frameIterations(runId);
         void socket.join(room(runId));
         subscribed.add(runId);
@@ -98,7 +99,7 @@ export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunLis
           const latest = manager().latestFrame(runId);
           if (latest !== null) offer(flow, latest);
         });
-        return { run, metrics, frameIterations };
+        return { run, metrics, metricCount, frameIterations };
       }),
     );
     socket.on(
@@ -161,9 +162,11 @@ export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunLis
     );
     socket.on(
       'metrics:get',
-      command('metrics:get', ['runId', 'since'], (p) =>
-        manager().metrics(runIdOf(p), integerField(p, 'since', -1, Number.MAX_SAFE_INTEGER, false) ?? -1),
-      ),
+      command('metrics:get', ['runId', ...METRICS_QUERY_FIELDS], (p) => {
+        const runId = runIdOf(p);
+        const query = parseMetricsQuery(p);
+        return readMetrics(manager().metricStore(runId), runId, query);
+      }),
     );
     socket.on('frame:ack', (payload: unknown) => {
       try {

@@ -2,6 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { metricsSnapshot } from './metric-query';
+import { METRIC_OVERVIEW_POINTS } from './protocol';
 import { Storage } from './storage';
 import { tempDataDir } from './testing/test-server';
 
@@ -52,11 +56,87 @@ test('roll back forgets metrics and frames after the checkpoint; data survives r
     assert.deepEqual(storage.getCheckpoint('r'), { iteration: 6, bytes: Uint8Array.of(1, 2, 3) });
     storage.rollBack('r', 6);
     assert.deepEqual(
-      storage.metricsSince('r', 0).map((p) => p.iteration),
+      storage.metricsPage('r', 0, Number.MAX_SAFE_INTEGER, 1000).map((p) => p.iteration),
       [1, 2, 3, 4, 5, 6],
     );
     assert.deepEqual(storage.frameIterations('r'), [2, 4, 6]);
     assert.equal(storage.getFrame('r', 8), null);
+  } finally {
+    storage.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a database whose runs still have the test-only hooks column opens, loses the column and takes new runs', () => {
+  const dir = tempDataDir('hooks-column');
+  const old = new Database(join(dir, 'engram.sqlite'));
+  old.exec(`CREATE TABLE runs (id TEXT PRIMARY KEY, name TEXT NOT NULL, state TEXT NOT NULL, iteration INTEGER NOT NULL,
+    config TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, loss REAL, metric REAL,
+    metric_name TEXT NOT NULL, it_per_sec REAL, failure TEXT, hooks TEXT NOT NULL, source TEXT NOT NULL DEFAULT
+    'engine', client TEXT);
+    INSERT INTO runs VALUES ('r1', 'old', 'stopped', 3, '{"task":"copy"}', 1, 2, 0.5, 0.1, 'ber', null, null,
+    '{"trainer":"synthetic"}', 'engine', null);`);
+  old.close();
+  const storage = new Storage(dir, { maxFrames: 10, maxBytes: 1e6, maxFrameBytes: 1e6 });
+  try {
+    const [run] = storage.allRuns();
+    assert.deepEqual([run.id, run.state, run.iteration], ['r1', 'stopped', 3]);
+    assert.equal('hooks' in run, false);
+    storage.insertRun({ ...run, id: 'r2', name: 'new' });
+    assert.deepEqual(
+      storage.allRuns().map((r) => r.id),
+      ['r1', 'r2'],
+    );
+  } finally {
+    storage.close();
+  }
+  const reopened = new Database(join(dir, 'engram.sqlite'));
+  try {
+    const columns = (reopened.prepare('PRAGMA table_info(runs)').all() as { name: string }[]).map((c) => c.name);
+    assert.ok(!columns.includes('hooks'), `runs columns: ${columns.join(', ')}`);
+  } finally {
+    reopened.close();
+  }
+});
+
+test('the whole-history overview follows appends, rewrites and roll-backs, and survives a reopen', () => {
+  const dir = tempDataDir('summary');
+  let storage = new Storage(dir, { maxFrames: 100, maxBytes: 1e9, maxFrameBytes: 1e9 });
+  const point = (iteration: number, loss = 1 / iteration) => ({
+    iteration,
+    loss,
+    metric: 0,
+    itPerSec: 1,
+    t: iteration,
+  });
+  const append = (from: number, to: number) =>
+    storage.appendMetrics(
+      'r',
+      Array.from({ length: to - from + 1 }, (_, i) => point(from + i)),
+      null,
+    );
+  const snapshot = () => metricsSnapshot(storage, 'r', -1);
+  try {
+    append(1, 20_000);
+    const first = snapshot();
+    assert.equal(first.metricCount, 20_000);
+    assert.ok(first.metrics.length <= METRIC_OVERVIEW_POINTS);
+    assert.equal(first.metrics.at(-1)?.iteration, 20_000);
+    append(20_001, 30_000);
+    storage.appendMetrics('r', [point(30_001, 1e9)], null);
+    const grown = snapshot();
+    assert.equal(grown.metricCount, 30_001);
+    // A rewritten older point (an external client that sent an iteration again) is seen, not a stale copy of it.
+    storage.appendMetrics('r', [point(5_000, 5e9)], null);
+    assert.ok(snapshot().metrics.some((p) => p.iteration === 5_000 && p.loss === 5e9));
+    storage.rollBack('r', 25_000);
+    const rolled = snapshot();
+    assert.equal(rolled.metricCount, 25_000);
+    assert.equal(rolled.metrics.at(-1)?.iteration, 25_000);
+    assert.ok(!rolled.metrics.some((p) => p.loss === 1e9));
+    storage.close();
+    storage = new Storage(dir, { maxFrames: 100, maxBytes: 1e9, maxFrameBytes: 1e9 });
+    assert.deepEqual(snapshot(), rolled);
   } finally {
     storage.close();
     rmSync(dir, { recursive: true, force: true });

@@ -15,11 +15,10 @@ import type {
   RunState,
   RunSummary,
 } from './protocol';
-import type { RunHooks } from './worker/messages';
+import { MetricSummary } from './metric-overview';
 
-export interface StoredRun extends RunSummary {
-  hooks: RunHooks;
-}
+/** A run as stored: its summary (the engine info is not persisted). */
+export type StoredRun = RunSummary;
 
 export interface FrameBudget {
   /** Most frames kept per run (pinned frames, e.g. a NaN's, are not counted). */
@@ -43,9 +42,15 @@ interface RunRow {
   metric_name: string;
   it_per_sec: number | null;
   failure: string | null;
-  hooks: string;
   source: string;
   client: string | null;
+}
+
+/** What a stretch of a run's metric history holds: its size and its first and last iteration. */
+export interface MetricRange {
+  count: number;
+  first: number | null;
+  last: number | null;
 }
 
 interface MetricRow {
@@ -62,7 +67,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
   id TEXT PRIMARY KEY, name TEXT NOT NULL, state TEXT NOT NULL, iteration INTEGER NOT NULL, config TEXT NOT NULL,
   created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, loss REAL, metric REAL, metric_name TEXT NOT NULL,
-  it_per_sec REAL, failure TEXT, hooks TEXT NOT NULL
+  it_per_sec REAL, failure TEXT
 );
 CREATE TABLE IF NOT EXISTS metrics (
   run_id TEXT NOT NULL, iteration INTEGER NOT NULL, loss REAL, metric REAL, it_per_sec REAL, t INTEGER NOT NULL,
@@ -87,11 +92,17 @@ const MIGRATIONS: { table: string; column: string; definition: string }[] = [
   { table: 'metrics', column: 'scalars', definition: 'TEXT' },
 ];
 
+/** Columns of earlier schemas that are dropped from databases that still have them: `runs.hooks` held test hooks
+ *  (NOT NULL without a default, so inserts without it would fail). */
+const DROPPED: { table: string; column: string }[] = [{ table: 'runs', column: 'hooks' }];
+
 function migrate(db: Database.Database): void {
-  for (const { table, column, definition } of MIGRATIONS) {
-    const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
-    if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
-  }
+  const has = (table: string, column: string) =>
+    (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
+  for (const { table, column, definition } of MIGRATIONS)
+    if (!has(table, column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+  for (const { table, column } of DROPPED)
+    if (has(table, column)) db.exec(`ALTER TABLE ${table} DROP COLUMN ${column}`);
 }
 
 /** In-memory index of one run's stored frames, oldest first, so thinning needs no query. */
@@ -102,9 +113,14 @@ interface FrameIndex {
   totalBytes: number;
 }
 
+/** Runs whose metric summaries stay in memory (least recently read first out): each is a few MB at most. */
+const SUMMARIES_KEPT = 16;
+
 export class Storage {
   private readonly db: Database.Database;
   private readonly frameIndexes = new Map<string, FrameIndex>();
+  /** Whole-history metric summaries of recently read runs, kept current by appendMetrics (in read order). */
+  private readonly summaries = new Map<string, MetricSummary>();
   private readonly statements;
 
   constructor(
@@ -121,9 +137,9 @@ export class Storage {
     this.statements = {
       insertRun: this.db.prepare(
         `INSERT INTO runs (id, name, state, iteration, config, created_at, updated_at, loss, metric, metric_name,
-           it_per_sec, failure, hooks, source, client)
+           it_per_sec, failure, source, client)
          VALUES (@id, @name, @state, @iteration, @config, @created_at, @updated_at, @loss, @metric, @metric_name,
-           @it_per_sec, @failure, @hooks, @source, @client)`,
+           @it_per_sec, @failure, @source, @client)`,
       ),
       updateRun: this.db.prepare(
         `UPDATE runs SET state = @state, iteration = @iteration, updated_at = @updated_at, loss = @loss,
@@ -136,10 +152,20 @@ export class Storage {
         `INSERT OR REPLACE INTO metrics (run_id, iteration, loss, metric, it_per_sec, t, sequence_length, scalars)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      metricsSince: this.db.prepare(
+      metricsPage: this.db.prepare(
         `SELECT iteration, loss, metric, it_per_sec, t, sequence_length, scalars FROM metrics
-         WHERE run_id = ? AND iteration > ? ORDER BY iteration`,
+         WHERE run_id = ? AND iteration > ? AND iteration <= ? ORDER BY iteration LIMIT ?`,
       ),
+      metricsRange: this.db.prepare(
+        `SELECT COUNT(*) AS count, MIN(iteration) AS first, MAX(iteration) AS last FROM metrics
+         WHERE run_id = ? AND iteration > ? AND iteration <= ?`,
+      ),
+      metricIterationFromEnd: this.db
+        .prepare(
+          `SELECT iteration FROM metrics WHERE run_id = ? AND iteration > ? AND iteration <= ?
+           ORDER BY iteration DESC LIMIT 1 OFFSET ?`,
+        )
+        .pluck(),
       deleteMetricsAfter: this.db.prepare('DELETE FROM metrics WHERE run_id = ? AND iteration > ?'),
       insertFrame: this.db.prepare(
         'INSERT OR REPLACE INTO frames (run_id, iteration, bytes, pinned, data) VALUES (?, ?, ?, ?, ?)',
@@ -166,6 +192,7 @@ export class Storage {
       for (const statement of this.statements.deleteRun) statement.run(runId);
     })();
     this.frameIndexes.delete(runId);
+    this.summaries.delete(runId);
   }
 
   /** The single-frame bound of the budget. */
@@ -181,10 +208,12 @@ export class Storage {
 
   insertRun(run: StoredRun): void {
     this.statements.insertRun.run(toRow(run));
+    // A new run has no points yet: its summary starts empty and follows appendMetrics, so it is never scanned.
+    this.keepSummary(run.id, new MetricSummary());
   }
 
   updateRun(run: RunSummary): void {
-    const row = toRow({ ...run, hooks: {} });
+    const row = toRow(run);
     if (run.client !== null) this.updateRunClient(run.id, run.client);
     this.statements.updateRun.run({
       id: row.id,
@@ -231,21 +260,70 @@ export class Storage {
       }
       if (run !== null) this.updateRun(run);
     })();
+    const summary = this.summaries.get(runId);
+    if (summary === undefined) return;
+    for (const p of points) {
+      if (p.iteration > summary.lastIteration) {
+        summary.add(p);
+      } else {
+        // A point rewritten or out of order: the summary no longer matches the table; the next read rebuilds it.
+        this.summaries.delete(runId);
+        return;
+      }
+    }
   };
 
-  metricsSince(runId: string, since: number): MetricPoint[] {
-    return (this.statements.metricsSince.all(runId, since) as MetricRow[]).map((r) => {
-      const point: MetricPoint = {
-        iteration: r.iteration,
-        loss: r.loss ?? Number.NaN,
-        metric: r.metric ?? Number.NaN,
-        itPerSec: r.it_per_sec ?? 0,
-        t: r.t,
-      };
-      if (r.sequence_length !== null) point.sequenceLength = r.sequence_length;
-      if (r.scalars !== null) point.scalars = JSON.parse(r.scalars, nonFiniteReviver) as Record<string, number>;
-      return point;
-    });
+  /** Points with `since < iteration ≤ until`, ascending, at most `limit` of them. */
+  metricsPage(runId: string, since: number, until: number, limit: number): MetricPoint[] {
+    return (this.statements.metricsPage.all(runId, since, until, limit) as MetricRow[]).map(fromMetricRow);
+  }
+
+  /** How many points lie in `(since, until]`, and the first and last iteration among them (null when none). */
+  metricsRange(runId: string, since: number, until: number): MetricRange {
+    return this.statements.metricsRange.get(runId, since, until) as MetricRange;
+  }
+
+  /** The iteration of the point `offset` places before the newest one in `(since, until]`, or null. */
+  metricIterationFromEnd(runId: string, since: number, until: number, offset: number): number | null {
+    return (this.statements.metricIterationFromEnd.get(runId, since, until, offset) as number | undefined) ?? null;
+  }
+
+  /**
+   * The run's whole history in a few thousand buckets (server/metric-overview.ts): built by one scan on first use
+   * (a run stored before this process started), then kept current by appendMetrics. Every write to the metrics
+   * table goes through appendMetrics, rollBack or deleteRun, which keep or drop it.
+   */
+  metricSummary(runId: string): MetricSummary {
+    let summary = this.summaries.get(runId);
+    if (summary === undefined) {
+      summary = new MetricSummary();
+      for (const point of this.eachMetric(runId, -1, Number.MAX_SAFE_INTEGER)) summary.add(point);
+    }
+    this.keepSummary(runId, summary);
+    return summary;
+  }
+
+  /** The run's summary if one is kept (no scan; it then counts as used). */
+  keptMetricSummary(runId: string): MetricSummary | undefined {
+    const summary = this.summaries.get(runId);
+    if (summary !== undefined) this.keepSummary(runId, summary);
+    return summary;
+  }
+
+  /** Keep `summary` as the most recently used one, dropping the least recently used beyond SUMMARIES_KEPT. */
+  private keepSummary(runId: string, summary: MetricSummary): void {
+    this.summaries.delete(runId);
+    this.summaries.set(runId, summary);
+    for (const oldest of this.summaries.keys()) {
+      if (this.summaries.size <= SUMMARIES_KEPT) break;
+      this.summaries.delete(oldest);
+    }
+  }
+
+  /** Points in `(since, until]`, ascending, one at a time (for overviews of histories too long to hold). */
+  *eachMetric(runId: string, since: number, until: number): Generator<MetricPoint> {
+    for (const row of this.statements.metricsPage.iterate(runId, since, until, -1) as Iterable<MetricRow>)
+      yield fromMetricRow(row);
   }
 
   // ------------------------------------------------------------------------------------------ frames
@@ -337,6 +415,7 @@ export class Storage {
   /** Forget metrics and unpinned frames after `iteration` (a run rolled back to its checkpoint). */
   rollBack(runId: string, iteration: number): void {
     const index = this.frameIndex(runId);
+    this.summaries.delete(runId);
     this.db.transaction(() => {
       this.statements.deleteMetricsAfter.run(runId, iteration);
       for (const it of index.iterations.filter((i) => i > iteration && !index.pinned.has(i))) {
@@ -374,7 +453,6 @@ function toRow(run: StoredRun): RunRow {
     metric_name: run.metricName,
     it_per_sec: run.itPerSec,
     failure: run.failure === null ? null : JSON.stringify(run.failure),
-    hooks: JSON.stringify(run.hooks),
     source: run.source,
     client: run.client === null ? null : JSON.stringify({ controls: run.client.controls }),
   };
@@ -387,6 +465,19 @@ function nonFiniteReplacer(_key: string, value: unknown): unknown {
 
 function nonFiniteReviver(_key: string, value: unknown): unknown {
   return value === 'NaN' || value === 'Infinity' || value === '-Infinity' ? Number(value) : value;
+}
+
+function fromMetricRow(r: MetricRow): MetricPoint {
+  const point: MetricPoint = {
+    iteration: r.iteration,
+    loss: r.loss ?? Number.NaN,
+    metric: r.metric ?? Number.NaN,
+    itPerSec: r.it_per_sec ?? 0,
+    t: r.t,
+  };
+  if (r.sequence_length !== null) point.sequenceLength = r.sequence_length;
+  if (r.scalars !== null) point.scalars = JSON.parse(r.scalars, nonFiniteReviver) as Record<string, number>;
+  return point;
 }
 
 function fromRow(row: RunRow): StoredRun {
@@ -403,7 +494,6 @@ function fromRow(row: RunRow): StoredRun {
     metricName: row.metric_name,
     itPerSec: row.it_per_sec,
     failure: row.failure === null ? null : (JSON.parse(row.failure) as RunFailure),
-    hooks: JSON.parse(row.hooks) as RunHooks,
     source: row.source === 'external' ? 'external' : ('engine' satisfies RunSourceKind),
     client:
       row.client === null

@@ -1,4 +1,4 @@
-// The /api/_test/ routes the reconnect e2e spec drives: unknown routes without ENGRAM_TEST_HOOKS; with it they drop
+// The /api/_test/ routes the reconnect e2e spec drives: unknown routes without the test seam; with it they drop
 // every socket (server-side disconnect), cut their TCP connections, or restart the run manager as a restart would.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +18,7 @@ import {
 const nextDisconnect = (client: TestClient) =>
   new Promise<string>((resolve) => client.once('disconnect', (reason) => resolve(reason)));
 
-describe('test hook routes without ENGRAM_TEST_HOOKS', () => {
+describe('test hook routes without the test seam', () => {
   let server: TestServer;
   before(async () => {
     server = await startTestServer({ testHooks: false });
@@ -38,7 +38,7 @@ describe('test hook routes without ENGRAM_TEST_HOOKS', () => {
   });
 });
 
-describe('test hook routes with ENGRAM_TEST_HOOKS', () => {
+describe('test hook routes with the test seam', () => {
   let server: TestServer;
   before(async () => {
     server = await startTestServer({ testHooks: true });

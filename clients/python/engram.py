@@ -12,19 +12,25 @@ Standard library and numpy only; Python >= 3.9. One file: copy it, or put its fo
         run.frame(it, {"memory": (memory, ["cell", "word"])})
     run.close()
 
-Sending happens on a background thread, so a slow server costs the loop nothing measurable. Network errors never
-reach the training loop: the client warns once, keeps a bounded buffer (the oldest frames are dropped first and
-counted in ``run.dropped_frames``) and retries. ``wait()`` returns False on stop; while the server is unreachable
-it returns True rather than block training.
+Frames are sent on a background thread, so a slow server costs the loop nothing measurable. When the run honours
+pause or step (the default), ``wait()`` asks the server before every iteration, sending the points logged since the
+last call in the same request on a kept-alive connection: a pause lands at the very next iteration boundary and
+"step 3" lets exactly 3 iterations through, for one small round trip per iteration. A loop created with
+``controls=("stop", "lr")`` skips that question (its points go from the background thread too) and learns of a stop
+from the sender's replies. Network errors never reach the training loop: the client warns once, keeps a bounded
+buffer (the oldest frames are dropped first and counted in ``run.dropped_frames``) and retries. ``wait()`` returns
+False on stop; while the server is unreachable it returns True rather than block training.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import struct
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import warnings
 from collections import deque
@@ -36,6 +42,14 @@ __all__ = ["Run", "from_pytorch_dnc", "encode_frame", "PROTOCOL_VERSION"]
 
 PROTOCOL_VERSION = 1
 ALL_CONTROLS = ("pause", "step", "stop", "lr")
+# The server takes at most 10,000 points and 1 MB per metrics body; batches stay well inside both.
+_MAX_POINTS_PER_POST = 10_000
+_MAX_POINTS_BODY = 512 * 1024
+# Points a wait() did not carry (the loop stopped calling it) are sent by the sender thread after this long.
+_LINGER_S = 0.2
+# How long one POST /wait may hold while paused before it is asked again.
+_WAIT_S = 20.0
+_WAIT_BODY = json.dumps({"timeout_ms": int(_WAIT_S * 1000)}).encode("utf-8")
 _DTYPES = {
     np.dtype("<f4"): "float32",
     np.dtype("<f8"): "float64",
@@ -130,15 +144,24 @@ class Run:
         self._name = name
         self._config = dict(config or {})
         self._control: Dict[str, Any] = {"action": "run", "state": "running", "lr": None}
+        # Points are kept JSON-encoded, so a batch's body is a join and its size known before it is sent.
         self._points: deque = deque(maxlen=max_buffered_points)
         self._frames: deque = deque(maxlen=max_buffered_frames)
         self._lock = threading.Condition()
+        # One points POST at a time (sender thread or wait()), taken and sent under it, so batches arrive in order.
+        self._send_lock = threading.Lock()
+        # Pause or step honoured: wait() asks the server before every iteration, carrying the queued points.
+        self._asks = "pause" in self.controls or "step" in self.controls
         self._closing = False
+        self._flush_wanted = False
         self._sending = False
         self._warned = False
         self._refused: set = set()
         self._reachable = True
         self._last_call = 0.0
+        # The training thread's own kept-alive connection for wait(): asking before each iteration costs one round
+        # trip, not a new TCP connection each time.
+        self._loop_connection: Optional[http.client.HTTPConnection] = None
         self._ensure_run()
         self._thread = threading.Thread(target=self._send_loop, name="engram-sender", daemon=True)
         self._thread.start()
@@ -155,17 +178,22 @@ class Run:
         return self._control.get("state", "running")
 
     def log(self, iteration: int, loss: Optional[float] = None, **scalars: float) -> None:
-        """Queue one metric point. Any keyword becomes a named scalar (a curve of its own on the page)."""
+        """Queue one metric point. Any keyword becomes a named scalar (a curve of its own on the page).
+
+        When the run honours pause or step, the next ``wait()`` sends it (its reply is the go-ahead); otherwise, or
+        when no ``wait()`` comes within a fraction of a second, the sender thread does."""
         point: Dict[str, Any] = {"iteration": int(iteration), "t": time.time() * 1000.0}
         if loss is not None:
             point["loss"] = _json_number(loss)
         for key, value in scalars.items():
             point[key] = _json_number(value)
+        encoded = json.dumps(point)
         with self._lock:
             if len(self._points) == self._points.maxlen:
                 self.dropped_points += 1
-            self._points.append(point)
-            self._lock.notify()
+            self._points.append(encoded)
+            if not self._asks:
+                self._lock.notify()
 
     def frame(self, iteration: int, tensors: Mapping[str, TensorLike], timesteps: Optional[int] = None) -> None:
         """Queue one iteration's tensors: ``{name: array}`` or ``{name: (array, axis_labels)}``. The bytes are
@@ -181,16 +209,19 @@ class Run:
         """Call before each iteration. True: go on (one iteration). False: the run was stopped (or finished).
 
         Returns at once while the run is running; blocks while it is paused; after "step n" returns True exactly n
-        times, then blocks again. While the server is unreachable it returns True (training never hangs on it).
+        times, then blocks again. When the run honours pause or step, every call asks the server (sending the points
+        logged since the last call in the same request), so a pause pressed during an iteration blocks the very next
+        call. While the server is unreachable it returns True (training never hangs on it).
         """
+        ask = self._asks and self.id is not None and self._reachable
         while True:
             action = self._control.get("action")
-            if action == "run":
-                return True
             if action == "stop":
                 return False
+            if action == "run" and not ask:
+                return True
             try:
-                reply = self._call("POST", f"/api/runs/{self.id}/wait", {"timeout_ms": 20_000}, timeout=30.0)
+                reply = self._ask_to_go()
             except Exception as error:  # noqa: BLE001 - the loop must not break on the network
                 self._network_error(error)
                 return True
@@ -204,11 +235,16 @@ class Run:
         """Wait until everything queued was sent (True) or `timeout_s` passed (False)."""
         deadline = time.monotonic() + timeout_s
         with self._lock:
-            while self._points or self._frames or self._sending:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._lock.wait(min(remaining, 0.05))
+            self._flush_wanted = True
+            self._lock.notify_all()
+            try:
+                while self._points or self._frames or self._sending:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return False
+                    self._lock.wait(min(remaining, 0.05))
+            finally:
+                self._flush_wanted = False
         return True
 
     def close(self, state: str = "finished", message: Optional[str] = None, timeout_s: float = 10.0) -> None:
@@ -218,6 +254,9 @@ class Run:
             self._closing = True
             self._lock.notify()
         self._thread.join(timeout_s)
+        if self._loop_connection is not None:
+            self._loop_connection.close()
+            self._loop_connection = None
         if self.id is None:
             return
         body: Dict[str, Any] = {"state": state}
@@ -260,38 +299,38 @@ class Run:
         except Exception:  # noqa: BLE001 - the sender thread retries
             return False
 
+    def _sender_should_send(self) -> bool:
+        # With wait() carrying points, the sender leaves them to it unless flushing, closing or they lingered.
+        return bool(self._closing or self._frames or self._flush_wanted or (self._points and not self._asks))
+
     def _send_loop(self) -> None:
         backoff = 0.25
         while True:
             with self._lock:
-                while not (self._points or self._frames or self._closing):
-                    if not self._lock.wait(self.heartbeat_s):
+                deadline = time.monotonic() + self.heartbeat_s
+                while not self._sender_should_send():
+                    remaining = deadline - time.monotonic()
+                    if self._points:
+                        remaining = min(remaining, _LINGER_S)
+                    if remaining <= 0 or not self._lock.wait(remaining):
                         break
                 if self._closing and not (self._points or self._frames):
                     return
-                points = list(self._points)
-                self._points.clear()
                 frame = self._frames.popleft() if self._frames else None
                 self._sending = True
             try:
                 if self.id is None and not self._ensure_run_quietly():
                     raise ConnectionError("no run yet")
-                if points:
-                    self._control = self._call("POST", f"/api/runs/{self.id}/metrics", {"points": points})["control"]
+                sent = self._send_points(self._post)
                 if frame is not None:
                     self._control = self._call_binary(f"/api/runs/{self.id}/frames", frame)["control"]
-                if not points and frame is None and time.monotonic() - self._last_call >= self.heartbeat_s:
+                if not sent and frame is None and time.monotonic() - self._last_call >= self.heartbeat_s:
                     self._control = self._call("POST", f"/api/runs/{self.id}/heartbeat", {})["control"]
                 backoff = 0.25
             except EngramError as error:
-                # The server refused this data (a bad frame, a finished run): say so once per kind, go on without it.
-                if error.code not in self._refused:
-                    self._refused.add(error.code)
-                    warnings.warn(f"engram: server refused data: {error}", stacklevel=2)
+                self._refuse(error)
             except Exception as error:  # noqa: BLE001 - keep the data and retry later
                 with self._lock:
-                    for point in reversed(points):
-                        self._points.appendleft(point)
                     if frame is not None and len(self._frames) < (self._frames.maxlen or 0):
                         self._frames.appendleft(frame)
                     elif frame is not None:
@@ -304,7 +343,50 @@ class Run:
                     self._sending = False
                     self._lock.notify_all()
 
+    def _send_points(self, post: Any) -> bool:
+        """Send every queued point in order, in bodies the server accepts, keeping each reply's control. A batch the
+        server refuses is dropped (said once per kind); on a network error the batch goes back to the queue's head
+        and the error is raised. True when any points were sent."""
+        sent = False
+        with self._send_lock:
+            while True:
+                with self._lock:
+                    batch: List[str] = []
+                    size = 0
+                    while self._points and len(batch) < _MAX_POINTS_PER_POST:
+                        size += len(self._points[0]) + 1
+                        if batch and size > _MAX_POINTS_BODY:
+                            break
+                        batch.append(self._points.popleft())
+                if not batch:
+                    return sent
+                body = ('{"points":[' + ",".join(batch) + "]}").encode("utf-8")
+                try:
+                    self._control = post(f"/api/runs/{self.id}/metrics", body)["control"]
+                    sent = True
+                except EngramError as error:
+                    self._refuse(error)
+                except Exception:
+                    with self._lock:
+                        for point in reversed(batch):
+                            self._points.appendleft(point)
+                    raise
+
+    def _ask_to_go(self) -> Any:
+        """One iteration's question: the queued points go first, on the training thread's connection, and a running
+        run's reply to them is the go-ahead; otherwise (nothing queued, paused, stepping, stopped) ``POST /wait``
+        answers, holding while paused and granting one iteration of a step."""
+        if self._send_points(self._loop_post) and self._control.get("action") == "run":
+            return {"go": True, "control": self._control}
+        return self._loop_post(f"/api/runs/{self.id}/wait", _WAIT_BODY)
+
     # ------------------------------------------------------------------------------------------ HTTP
+
+    def _refuse(self, error: EngramError) -> None:
+        """The server refused this data (a bad point or frame, a finished run): say so once per kind, go on."""
+        if error.code not in self._refused:
+            self._refused.add(error.code)
+            warnings.warn(f"engram: server refused data: {error}", stacklevel=3)
 
     def _network_error(self, error: Exception, in_thread: bool = False) -> None:
         if self.raise_errors and not in_thread:
@@ -324,6 +406,43 @@ class Run:
         data = json.dumps(body).encode("utf-8")
         request = urllib.request.Request(self.url + path, data, self._headers("application/json"), method=method)
         return self._send(request, timeout)
+
+    def _post(self, path: str, body: bytes) -> Any:
+        """POST an encoded JSON body (the sender thread's way)."""
+        request = urllib.request.Request(self.url + path, body, self._headers("application/json"), method="POST")
+        return self._send(request, None)
+
+    def _loop_post(self, path: str, body: bytes) -> Any:
+        """POST an encoded JSON body on the training thread's kept-alive connection; a connection the server closed
+        while idle is opened again once."""
+        parts = urllib.parse.urlsplit(self.url)
+        for attempt in (1, 2):
+            connection = self._loop_connection
+            if connection is None:
+                kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+                connection = self._loop_connection = kind(parts.netloc, timeout=_WAIT_S + self.timeout_s)
+            try:
+                connection.request("POST", parts.path + path, body, self._headers("application/json"))
+                response = connection.getresponse()
+                text = response.read().decode("utf-8")
+            except (http.client.HTTPException, OSError):
+                connection.close()
+                self._loop_connection = None
+                if attempt == 2:
+                    raise
+                continue
+            try:
+                answer = json.loads(text)
+            except ValueError as error:
+                raise ConnectionError(f"HTTP {response.status} without an Engram answer") from error
+            if not answer.get("ok"):
+                problem = answer.get("error", {})
+                raise EngramError(
+                    response.status, problem.get("code", "?"), problem.get("message", ""), problem.get("details")
+                )
+            self._last_call = time.monotonic()
+            return answer["data"]
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     def _call_binary(self, path: str, body: bytes) -> Any:
         return self._send(

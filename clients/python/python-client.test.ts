@@ -26,7 +26,7 @@ test('the Python client streams, obeys pause/step/stop and survives a vanished s
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     assert.equal(code, 0, output);
-    assert.match(output, /Ran 6 tests/);
+    assert.match(output, /Ran 8 tests/);
   } finally {
     await server.teardown();
   }

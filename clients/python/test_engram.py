@@ -54,6 +54,25 @@ class Loop:
         self.stopped = True
 
 
+class GatedLoop:
+    """A loop whose iterations the test lets through one permit at a time, so where a pause lands is known exactly."""
+
+    def __init__(self, run):
+        self.run = run
+        self.iterations = 0
+        self.gate = threading.Semaphore(0)
+        self.stopped = False
+        self.thread = threading.Thread(target=self.main, daemon=True)
+        self.thread.start()
+
+    def main(self):
+        while self.run.wait():
+            self.iterations += 1
+            self.run.log(self.iterations, loss=1.0 / self.iterations)
+            self.gate.acquire()
+        self.stopped = True
+
+
 class ClientTest(unittest.TestCase):
     def test_metrics_and_frames_arrive_exactly(self):
         run = engram.Run(URL, name="py-exact", config={"model": "dnc"}, raise_errors=True)
@@ -115,6 +134,46 @@ class ClientTest(unittest.TestCase):
         self.assertTrue(loop.stopped, "wait() returned False on stop")
         run.flush()
         self.assertEqual(api("GET", f"/api/runs/{run.id}")["state"], "stopped")
+
+    def test_a_pause_lands_at_the_next_iteration_boundary_and_step_3_logs_exactly_3(self):
+        run = engram.Run(URL, name="py-exact-pause", raise_errors=True)
+        loop = GatedLoop(run)
+        for _ in range(5):
+            loop.gate.release()
+        # Five iterations went through; the sixth has started and holds at the gate.
+        wait_until("iteration 6 to start", lambda: loop.iterations == 6)
+        api("POST", f"/api/runs/{run.id}/pause")
+        # Iteration 6 was under way when the pause came: it may end, but no seventh may start, however far the gate
+        # lets the loop go.
+        for _ in range(100):
+            loop.gate.release()
+        wait_until("the loop to block", lambda: api("GET", f"/api/runs/{run.id}")["client"]["waiting"])
+        self.assertEqual(loop.iterations, 6)
+
+        api("POST", f"/api/runs/{run.id}/step", {"n": 3})
+
+        def blocked_after_step():
+            summary = api("GET", f"/api/runs/{run.id}")
+            return summary["state"] == "paused" and summary["client"]["waiting"]
+
+        wait_until("3 iterations, then blocked again", lambda: loop.iterations > 6 and blocked_after_step())
+        self.assertEqual(loop.iterations, 9)
+        self.assertTrue(run.flush())
+        points = api("GET", f"/api/runs/{run.id}/metrics")
+        self.assertEqual([p["iteration"] for p in points], list(range(1, 10)), "exactly 3 more iterations logged")
+
+        api("POST", f"/api/runs/{run.id}/stop")
+        loop.thread.join(10)
+        self.assertTrue(loop.stopped)
+
+    def test_a_burst_of_points_larger_than_one_request_arrives_whole_and_in_order(self):
+        run = engram.Run(URL, name="py-burst", raise_errors=True)
+        for it in range(1, 25_001):
+            run.log(it, loss=1.0 / it, accuracy=0.5)
+        self.assertTrue(run.flush(30))
+        points = api("GET", f"/api/runs/{run.id}/metrics?limit=50000")
+        self.assertEqual([p["iteration"] for p in points], list(range(1, 25_001)))
+        run.close()
 
     def test_a_server_that_goes_away_never_raises_into_the_loop(self):
         with socket.socket() as s:

@@ -4,7 +4,7 @@
  * downsampled, smoothed traces with pure helpers, and hands plain props to PlotlyChart).
  */
 import { useMemo } from 'react';
-import type { Data } from 'plotly.js-dist-min';
+import type { Data, PlotRelayoutEvent } from 'plotly.js-dist-min';
 import type { MetricPoint } from '../../server/protocol';
 import { chartSelectors } from '../state/store';
 import { useDashboardStore } from '../state/StoreProvider';
@@ -24,11 +24,14 @@ export function MetricsChart({
   field,
   title,
   testId,
+  onXRange,
 }: {
   series: readonly MetricsSeries[];
   field: MetricField;
   title: string;
   testId: string;
+  /** Called with the x range the user zoomed or panned to (in the x axis's units), or null when reset. */
+  onXRange?: (range: [number, number] | null) => void;
 }) {
   const smoothing = useDashboardStore(chartSelectors.smoothing);
   const logScale = useDashboardStore(chartSelectors.logScale);
@@ -69,8 +72,17 @@ export function MetricsChart({
     [xAxis, logScale, title, series.length],
   );
 
+  const onRelayout = useMemo(
+    () => (onXRange === undefined ? undefined : (event: PlotRelayoutEvent) => onXRange(relayoutXRange(event))),
+    [onXRange],
+  );
+
   return (
-    <div className="chart-card">
+    <div
+      className="chart-card"
+      data-testid={`${testId}-card`}
+      data-points={series.reduce((sum, s) => sum + s.points.length, 0)}
+    >
       <div className="chart-title">{title}</div>
       <PlotlyChart
         data={data}
@@ -79,7 +91,15 @@ export function MetricsChart({
         step={lastIteration}
         testId={testId}
         empty={series.every((s) => s.points.length === 0)}
+        onRelayout={onRelayout}
       />
     </div>
   );
+}
+
+/** The x range a relayout set; null for a reset to autorange, or for a change that left x alone. */
+function relayoutXRange(event: PlotRelayoutEvent): [number, number] | null {
+  const x0 = event['xaxis.range[0]'] ?? event.xaxis?.range?.[0];
+  const x1 = event['xaxis.range[1]'] ?? event.xaxis?.range?.[1];
+  return typeof x0 === 'number' && typeof x1 === 'number' && x1 > x0 ? [x0, x1] : null;
 }

@@ -7,7 +7,7 @@
  */
 import { useEffect, useRef, useState } from 'react';
 import { CHART_STATUS_TEXT, type ChartStatus } from './chart-status';
-import type { Config, Data, Layout } from 'plotly.js-dist-min';
+import type { Config, Data, Layout, PlotRelayoutEvent } from 'plotly.js-dist-min';
 
 type PlotlyModule = typeof import('plotly.js-dist-min');
 
@@ -37,6 +37,8 @@ export interface PlotlyChartProps {
   config?: Partial<Config>;
   /** Set by the container when it has nothing to plot; the wrapper adds 'loading' and 'error' itself. */
   empty?: boolean;
+  /** Called when the user zooms, pans or resets the axes. */
+  onRelayout?: (event: PlotRelayoutEvent) => void;
 }
 
 const BASE_CONFIG: Partial<Config> = {
@@ -55,6 +57,7 @@ export function PlotlyChart({
   className,
   config,
   empty = false,
+  onRelayout,
 }: PlotlyChartProps) {
   const [plotStatus, setPlotStatus] = useState<'loading' | 'ready' | 'error'>('loading');
   const ref = useRef<HTMLDivElement>(null);
@@ -62,6 +65,10 @@ export function PlotlyChart({
   latest.current = { data, layout, revision, step, config };
   const busy = useRef(false);
   const again = useRef(false);
+  const relayout = useRef(onRelayout);
+  relayout.current = onRelayout;
+  /** The plot's relayout listener is added once, after the first plot, and calls whatever handler is current. */
+  const listening = useRef(false);
 
   const mounted = useRef(false);
 
@@ -83,12 +90,16 @@ export function PlotlyChart({
           const el = ref.current;
           if (!mounted.current || !el) return;
           const p = latest.current;
-          await Plotly.react(
+          const plotted = await Plotly.react(
             el,
             p.data,
             { ...p.layout, uirevision: 'keep', datarevision: p.revision },
             { ...BASE_CONFIG, ...p.config },
           );
+          if (!listening.current) {
+            listening.current = true;
+            plotted.on('plotly_relayout', (event) => relayout.current?.(event));
+          }
           el.dataset.step = String(p.step ?? p.revision);
           el.dataset.ready = 'true';
           setPlotStatus('ready');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MetricPoint } from '../../server/protocol';
-import { curve, scalarNames, sparklinePath } from './traces';
+import { curve, iterationSpan, scalarNames, sparklinePath } from './traces';
 
 const history = (n: number): MetricPoint[] =>
   Array.from({ length: n }, (_, i) => ({
@@ -45,4 +45,16 @@ test('named scalars: names in order of first appearance, curves with gaps where 
   const grad = curve(points, 'scalar:grad', { xAxis: 'iteration', smoothing: 0, maxPoints: 10 }).raw;
   assert.equal(grad[1], 2);
   assert.ok(Number.isNaN(grad[0]) && Number.isNaN(grad[2]));
+});
+
+test('a zoomed x range maps to the iterations behind it, widened to the held points around it, on either axis', () => {
+  // An overview holds iterations 1, 100, 200, …, 1000 (t = 1,000,000 + 100 ms per iteration).
+  const held = history(1000).filter((p) => p.iteration === 1 || p.iteration % 100 === 0);
+  assert.deepEqual(iterationSpan(held, 'iteration', 250, 480), { since: 200, until: 500 });
+  assert.deepEqual(iterationSpan(held, 'iteration', -5, 150), { since: -1, until: 200 });
+  assert.deepEqual(iterationSpan(held, 'iteration', 950, 2000), { since: 900, until: 1000 });
+  // Wall time: x is seconds since the first point, 0.1 s per iteration.
+  assert.deepEqual(iterationSpan(held, 'wall', 25, 48), { since: 200, until: 500 });
+  assert.equal(iterationSpan([], 'iteration', 0, 1), null);
+  assert.equal(iterationSpan(held, 'iteration', 1500, 2000), null);
 });

@@ -64,6 +64,31 @@ export function curve(points: readonly MetricPoint[], field: MetricField, option
   return { x: raw.x, raw: raw.y, smooth };
 }
 
+/**
+ * The iterations `(since, until]` behind the x range `[x0, x1]` of a curve drawn from `points`, widened to the held
+ * points just outside it, so a finer view fetched for it joins the held points on both sides. Null when the range
+ * holds nothing to refine.
+ */
+export function iterationSpan(
+  points: readonly MetricPoint[],
+  mode: XAxisMode,
+  x0: number,
+  x1: number,
+): { since: number; until: number } | null {
+  if (points.length === 0) return null;
+  const x = xOf(points, mode);
+  let since = -1;
+  let until = points[points.length - 1].iteration;
+  for (let i = 0; i < x.length; i++) {
+    if (x[i] < x0) since = points[i].iteration;
+    if (x[i] > x1) {
+      until = points[i].iteration;
+      break;
+    }
+  }
+  return until > since ? { since, until } : null;
+}
+
 /** Points for a tiny sparkline polyline in a `width × height` box (loss, min/max downsampled). */
 export function sparklinePath(points: readonly MetricPoint[], width: number, height: number, log = true): string {
   const finite = points.filter((p) => Number.isFinite(p.loss) && (!log || p.loss > 0));

@@ -4,14 +4,15 @@
  * says why and where, the heatmap panels, loss and metric curves, and exports. The view position (timestep,
  * scrubbed iteration) lives in the URL so a reload comes back to it.
  */
-import { useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { decodeFrame } from '../../server/protocol';
 import { CurveControls } from '../charts/CurveControls';
 import { MetricsChart } from '../charts/MetricsChart';
-import { scalarNames } from '../charts/traces';
+import { iterationSpan, scalarNames } from '../charts/traces';
 import { useThrottled } from '../charts/use-throttled';
 import { downloadBlob, metricsCsvFile, snapshotZip } from '../export/browser';
 import { command } from '../live/commands';
+import { fullMetricHistory } from '../live/metric-history';
 import { engineDetails, engineLabel, formatLoss, modelLabel } from '../runs/format';
 import { runViewSelectors, shownFrame } from '../state/store';
 import { useDashboardStore, useDashboardStoreApi } from '../state/StoreProvider';
@@ -136,22 +137,55 @@ function FrameLag() {
   );
 }
 
+/**
+ * A long run's curves start from the server's overview; zooming a curve fetches the zoomed range in detail
+ * (`metrics:get` with `max_points`: exact once the range holds no more points than that) and merges it in.
+ */
+function useRangeDetail(): (range: [number, number] | null) => void {
+  const store = useDashboardStoreApi();
+  return useCallback(
+    (range) => {
+      const s = store.getState();
+      const runId = s.runId;
+      if (range === null || runId === null || s.metricCount <= s.metrics.length) return;
+      const span = iterationSpan(s.metrics, s.xAxis, range[0], range[1]);
+      if (span === null) return;
+      void command('metrics:get', { runId, ...span, max_points: DETAIL_POINTS }).then((res) => {
+        if (res.ok) store.getState().mergeMetricRange(runId, span.since, span.until, res.data);
+        else store.getState().setFrameError(`curve detail: ${res.error.message}`);
+      });
+    },
+    [store],
+  );
+}
+
 /** Loss and metric curves of the open run (and one per named scalar an external client sends): the only part of the
  *  page that selects the metric history, throttled. */
 function RunCurves({ runName, metricName }: { runName: string; metricName: string | null }) {
   const metrics = useThrottled(useDashboardStore(runViewSelectors.metrics), CURVE_REFRESH_MS);
+  const metricCount = useDashboardStore(runViewSelectors.metricCount);
+  const onXRange = useRangeDetail();
   const lossSeries = useMemo(() => [{ label: runName, points: metrics }], [runName, metrics]);
   const scalars = useMemo(() => scalarNames(metrics), [metrics]);
   return (
     <div className="charts">
       <div className="charts-head">
         <span className="section-title">Curves</span>
+        {metricCount > metrics.length ? (
+          <span
+            className="muted"
+            data-testid="curve-overview"
+            title="min/max per bucket and NaN markers are kept; zoom a curve to load that range in detail"
+          >
+            overview of {metricCount.toLocaleString()} points · zoom for detail
+          </span>
+        ) : null}
         <span className="spacer" />
         <CurveControls />
       </div>
-      <MetricsChart series={lossSeries} field="loss" title="loss" testId="loss-chart" />
+      <MetricsChart series={lossSeries} field="loss" title="loss" testId="loss-chart" onXRange={onXRange} />
       {metricName === null ? null : (
-        <MetricsChart series={lossSeries} field="metric" title={metricName} testId="metric-chart" />
+        <MetricsChart series={lossSeries} field="metric" title={metricName} testId="metric-chart" onXRange={onXRange} />
       )}
       {scalars.map((name) => (
         <MetricsChart
@@ -160,6 +194,7 @@ function RunCurves({ runName, metricName }: { runName: string; metricName: strin
           field={`scalar:${name}`}
           title={name}
           testId={`scalar-chart-${name}`}
+          onXRange={onXRange}
         />
       ))}
     </div>
@@ -167,6 +202,8 @@ function RunCurves({ runName, metricName }: { runName: string; metricName: strin
 }
 
 const CURVE_REFRESH_MS = 500;
+/** Points fetched for a zoomed range: about a chart's width in min/max pairs, and exact for shorter ranges. */
+const DETAIL_POINTS = 2000;
 
 /** What an unknown (or deleted) run id shows: a page that says so, with the way back, instead of a half-loaded run. */
 function NoSuchRun({ runId }: { runId: string }) {
@@ -211,12 +248,17 @@ function RunDetails({ runId }: { runId: string }) {
     if (!frame) return;
     setExporting(true);
     try {
+      const metrics = await fullMetricHistory(s);
+      if (!metrics.ok) {
+        store.getState().setFrameError(`snapshot: ${metrics.error.message}`);
+        return;
+      }
       const file = await snapshotZip({
         frame,
         timestep: s.timestep,
         run: run ?? null,
         runName,
-        metrics: s.metrics,
+        metrics: metrics.data,
         lockedRanges: s.lockedRanges,
         visdomPanels: s.visdomRunId === runId ? s.visdomOrder.flatMap((win) => s.visdomPanels[win] ?? []) : undefined,
       });
@@ -287,8 +329,13 @@ function RunDetails({ runId }: { runId: string }) {
         <button
           type="button"
           className="btn"
-          onClick={() => {
-            const f = metricsCsvFile(store.getState().metrics, run ?? null, runName);
+          onClick={async () => {
+            const metrics = await fullMetricHistory(store.getState());
+            if (!metrics.ok) {
+              store.getState().setFrameError(`metrics CSV: ${metrics.error.message}`);
+              return;
+            }
+            const f = metricsCsvFile(metrics.data, run ?? null, runName);
             downloadBlob(f.blob, f.filename);
           }}
           data-testid="export-metrics"

@@ -2,7 +2,8 @@
 /**
  * The runs page: every run with its state, task, model, iteration, current loss and a loss sparkline; open, pause,
  * resume or stop any of them; tick runs to overlay their loss curves; start a new run. Sparkline history is
- * fetched incrementally (`metrics:get` with `since`) for the listed runs every few seconds.
+ * fetched incrementally for the listed runs every few seconds, each time as an overview of what is new
+ * (`metrics:get` with `since` and `max_points`), so a million-point run costs what a short one does.
  */
 import { useEffect, useMemo } from 'react';
 import { useRouter } from 'next/navigation';
@@ -19,6 +20,8 @@ import { formatLoss, modelLabel, runActions } from './format';
 import { NewRunForm } from './NewRunForm';
 
 const SPARKLINE_POLL_MS = 3000;
+/** Points per poll and run: enough for the compare overlay's shape, min/max kept per bucket. */
+const SPARKLINE_POINTS = 1000;
 
 export function RunsView() {
   const store = useDashboardStoreApi();
@@ -45,6 +48,7 @@ export function RunsView() {
         if (held && run && run.state !== 'running' && (held.at(-1)?.iteration ?? 0) >= run.iteration) continue;
         const res = await command('metrics:get', {
           runId: id,
+          max_points: SPARKLINE_POINTS,
           ...(held?.length ? { since: held[held.length - 1].iteration } : {}),
         });
         if (stopped) return;

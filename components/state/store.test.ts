@@ -66,7 +66,12 @@ test('metrics: a snapshot replaces, batches append only newer points, other runs
   const store = createDashboardStore();
   const s = store.getState();
   s.openRun('r');
-  s.applySnapshot({ run: run('r', 3), metrics: [point(1), point(2), point(3)], frameIterations: [1, 3] });
+  s.applySnapshot({
+    run: run('r', 3),
+    metrics: [point(1), point(2), point(3)],
+    metricCount: 3,
+    frameIterations: [1, 3],
+  });
   s.appendMetrics({ runId: 'r', points: [point(3), point(4)] });
   s.appendMetrics({ runId: 'other', points: [point(9)] });
   assert.deepEqual(
@@ -79,6 +84,26 @@ test('metrics: a snapshot replaces, batches append only newer points, other runs
     store.getState().runMetrics.r.map((p) => p.iteration),
     [1, 2, 3],
   );
+});
+
+test('metrics: an overview snapshot counts what the server stores, and a fetched range refines it in place', () => {
+  const store = createDashboardStore();
+  const s = store.getState();
+  s.openRun('r');
+  // The server stores 1..1000 and sent an overview of 6 points.
+  const overview = [1, 250, 500, 998, 999, 1000].map(point);
+  s.applySnapshot({ run: run('r', 1000), metrics: overview, metricCount: 1000, frameIterations: [] });
+  assert.equal(runViewSelectors.metricCount(store.getState()), 1000);
+  s.appendMetrics({ runId: 'r', points: [point(1000), point(1001), point(1002)] });
+  assert.equal(store.getState().metricCount, 1002);
+  // Detail of (250, 500] replaces what was held there; points outside the range are untouched.
+  const detail = Array.from({ length: 250 }, (_, i) => point(251 + i));
+  s.mergeMetricRange('r', 250, 500, detail);
+  s.mergeMetricRange('other', 0, 2000, []);
+  const held = store.getState().metrics.map((p) => p.iteration);
+  assert.equal(held.length, 2 + 250 + 5);
+  assert.deepEqual(held.slice(0, 3), [1, 250, 251]);
+  assert.deepEqual(held.slice(-6), [500, 998, 999, 1000, 1001, 1002]);
 });
 
 test('live frames update the shown frame; the layout key changes only with shapes', () => {

@@ -39,7 +39,12 @@ export type ViewMode = 'live' | 'history';
 export interface RunViewSlice {
   /** The run the run page shows, or null on the runs page. */
   runId: string | null;
+  /** The open run's metric history as held here: all of it, or (for a long run) the server's overview, refined
+   *  wherever a range was fetched in detail. */
   metrics: MetricPoint[];
+  /** How many points the server stores for the open run (grows with live batches): more than `metrics.length`
+   *  while `metrics` is an overview. */
+  metricCount: number;
   frameIterations: number[];
   liveFrame: DecodedFrame | null;
   historyFrame: DecodedFrame | null;
@@ -58,6 +63,8 @@ export interface RunViewSlice {
   openRun(runId: string | null, restore?: { timestep?: number; scrubIteration?: number | null }): void;
   applySnapshot(snapshot: RunSnapshot): void;
   appendMetrics(batch: MetricsBatch): void;
+  /** Replace the held points of `(since, until]` with `points` (a finer view of that range from `metrics:get`). */
+  mergeMetricRange(runId: string, since: number, until: number, points: readonly MetricPoint[]): void;
   receiveFrame(frame: DecodedFrame): void;
   setFrameIterations(runId: string, iterations: readonly number[]): void;
   /** Leave live mode and show the stored frame at `iteration` (loaded separately into historyFrame). */
@@ -111,6 +118,18 @@ function appendNewer(held: readonly MetricPoint[], points: readonly MetricPoint[
   return fresh.length ? [...held, ...fresh] : (held as MetricPoint[]);
 }
 
+/** `held` with its points in `(since, until]` replaced by `points` (all of them inside that range, ascending). */
+export function mergeRange(
+  held: readonly MetricPoint[],
+  since: number,
+  until: number,
+  points: readonly MetricPoint[],
+): MetricPoint[] {
+  const before = held.filter((p) => p.iteration <= since);
+  const after = held.filter((p) => p.iteration > until);
+  return [...before, ...points.filter((p) => p.iteration > since && p.iteration <= until), ...after];
+}
+
 export const createRunsSlice: Slice<RunsSlice> = (set, get) => ({
   runs: {},
   runOrder: [],
@@ -158,6 +177,7 @@ function frameState(frame: DecodedFrame | null, timestep: number): { frameLayout
 export const createRunViewSlice: Slice<RunViewSlice> = (set, get) => ({
   runId: null,
   metrics: [],
+  metricCount: 0,
   frameIterations: [],
   liveFrame: null,
   historyFrame: null,
@@ -174,6 +194,7 @@ export const createRunViewSlice: Slice<RunViewSlice> = (set, get) => ({
     set({
       runId,
       metrics: [],
+      metricCount: 0,
       frameIterations: [],
       liveFrame: null,
       historyFrame: null,
@@ -192,12 +213,21 @@ export const createRunViewSlice: Slice<RunViewSlice> = (set, get) => ({
     if (get().runMissing) set({ runMissing: false });
     get().upsertRun(snapshot.run);
     // A snapshot is the whole truth after a (re)subscribe: replace, then live batches append.
-    set({ metrics: snapshot.metrics.slice(), frameIterations: snapshot.frameIterations.slice() });
+    set({
+      metrics: snapshot.metrics.slice(),
+      metricCount: Math.max(snapshot.metricCount, snapshot.metrics.length),
+      frameIterations: snapshot.frameIterations.slice(),
+    });
   },
   appendMetrics: (batch) => {
     if (batch.runId !== get().runId) return;
-    const next = appendNewer(get().metrics, batch.points);
-    if (next !== get().metrics) set({ metrics: next });
+    const held = get().metrics;
+    const next = appendNewer(held, batch.points);
+    if (next !== held) set({ metrics: next, metricCount: get().metricCount + next.length - held.length });
+  },
+  mergeMetricRange: (runId, since, until, points) => {
+    if (runId !== get().runId) return;
+    set({ metrics: mergeRange(get().metrics, since, until, points) });
   },
   receiveFrame: (frame) => {
     const s = get();
@@ -301,6 +331,7 @@ export const runViewSelectors = {
   frameLayoutKey: (s: DashboardState) => s.frameLayoutKey,
   liveIteration: (s: DashboardState) => s.liveIteration,
   metrics: (s: DashboardState) => s.metrics,
+  metricCount: (s: DashboardState) => s.metricCount,
   highlightCell: (s: DashboardState) => s.highlightCell,
   frameError: (s: DashboardState) => s.frameError,
   runMissing: (s: DashboardState) => s.runMissing,

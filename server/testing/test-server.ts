@@ -16,6 +16,7 @@ import {
   type RunSummary,
   type ServerToClientEvents,
 } from '../protocol';
+import { testSeam } from './test-seam';
 
 /** Workers of test servers run the engine on the exact cpu backend unless the environment picks another. */
 export const TEST_WORKER_ENV = { ENGRAM_BACKEND: process.env.ENGRAM_BACKEND ?? 'cpu' };
@@ -67,15 +68,21 @@ export interface TestServer extends EngramServer {
   teardown(options?: { keepData?: boolean }): Promise<void>;
 }
 
-export async function startTestServer(options: EngramServerOptions = {}): Promise<TestServer> {
+export interface TestServerOptions extends EngramServerOptions {
+  /** Mount the test seam: run-config hooks and the /api/_test/ routes (server/testing/test-seam.ts). Default true. */
+  testHooks?: boolean;
+}
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const { testHooks = true, ...serverOptions } = options;
   const dataDir = options.dataDir ?? tempDataDir('test');
   const server = await createEngramServer({
     port: 0,
     next: false,
-    testHooks: true,
     flushIntervalMs: 50,
     workerEnv: TEST_WORKER_ENV,
-    ...options,
+    ...(testHooks ? testSeam() : {}),
+    ...serverOptions,
     dataDir,
   });
   const clients: TestClient[] = [];

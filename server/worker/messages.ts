@@ -5,25 +5,6 @@
  */
 import type { EngineInfo, MetricPoint, RunConfig, RunFailure, TensorInfo } from '../protocol';
 
-/** Test and benchmark hooks, stripped from a run's config before the engine sees it. Only honoured when the server
- *  was started with test hooks enabled. */
-export interface RunHooks {
-  /** Use the synthetic frame source instead of the engine (benchmarks, fast tests). */
-  trainer?: 'engine' | 'synthetic';
-  /** Synthetic source: memory cells N and word width W of its frames, and wall time per step in ms. */
-  frameCells?: number;
-  frameWidth?: number;
-  /** Synthetic source: timesteps T of its frames (default 4). */
-  frameSteps?: number;
-  stepMs?: number;
-  /** Throw a plain Error at this iteration (a crashing worker). */
-  throwAt?: number;
-  /** Report a NonFiniteError at this iteration (once). */
-  nanAt?: number;
-  /** Allocate without bound at this iteration (a worker running out of memory). */
-  oomAt?: number;
-}
-
 /** A debug frame whose tensors live in one transferable buffer. Offsets are in bytes and 4-byte aligned. */
 export interface PackedFrame {
   iteration: number;
@@ -52,7 +33,6 @@ export type ToWorker =
       type: 'init';
       runId: string;
       config: RunConfig;
-      hooks: RunHooks;
       /** Restore from this checkpoint instead of starting fresh. */
       checkpoint: Uint8Array | null;
       /** Start paused (restored runs wait for resume/step). */

@@ -4,14 +4,12 @@
  * to this file only.
  *
  * The engine's public surface is `engine/index.ts`, but loading it loads TensorFlow.js (seconds, tens of MB). The
- * main thread only validates configs and synthetic workers never train, so the light config and error modules are
- * imported directly, and the index only where a real trainer is built.
+ * main thread only validates configs, so the light config and error modules are imported directly, and the index
+ * only where a real trainer is built.
  */
 import { resolveTrainConfig } from '../../engine/training/config';
 import type { Trainer } from '../../engine';
 import type { EngineInfo, RunConfig } from '../protocol';
-import type { RunHooks } from './messages';
-import { SyntheticTrainer } from './synthetic-trainer';
 
 export { ConfigError, NonFiniteError } from '../../engine/training/types';
 
@@ -30,21 +28,9 @@ export async function releaseEngine(): Promise<void> {
 /** Build (or restore from a checkpoint) the trainer a worker runs, and say which backend it computes on. */
 export async function openTrainer(
   config: RunConfig,
-  hooks: RunHooks,
   checkpoint: Uint8Array | null,
 ): Promise<{ trainer: Trainer; engine: EngineInfo }> {
   const resolved = resolveTrainConfig(config);
-  if (hooks.trainer === 'synthetic') {
-    const options = {
-      cells: hooks.frameCells,
-      width: hooks.frameWidth,
-      timesteps: hooks.frameSteps,
-      stepMs: hooks.stepMs,
-    };
-    const trainer =
-      checkpoint === null ? new SyntheticTrainer(resolved, options) : SyntheticTrainer.restore(checkpoint, options);
-    return { trainer, engine: { backend: 'synthetic' } };
-  }
   const { createTrainer, restoreTrainer, selectBackend } = await import('../../engine');
   engineLoaded = true;
   const choice = await selectBackend();
