@@ -260,6 +260,7 @@ function RunDetails({ runId }: { runId: string }) {
         runName,
         metrics: metrics.data,
         lockedRanges: s.lockedRanges,
+        visdomPanels: s.visdomRunId === runId ? s.visdomOrder.flatMap((win) => s.visdomPanels[win] ?? []) : undefined,
       });
       downloadBlob(file.blob, file.filename);
     } finally {
