@@ -49,6 +49,11 @@ export default defineConfig({
     timeout: 180_000,
     reuseExistingServer: false,
     stdout: 'pipe',
-    env: { ENGRAM_BACKEND: process.env.ENGRAM_BACKEND ?? 'wasm', NEXT_TELEMETRY_DISABLED: '1' },
+    // Specs leave runs training beside the next spec's; the training cap (one per core but one) would queue them.
+    env: {
+      ENGRAM_BACKEND: process.env.ENGRAM_BACKEND ?? 'wasm',
+      NEXT_TELEMETRY_DISABLED: '1',
+      ENGRAM_MAX_TRAINING: '8',
+    },
   },
 });

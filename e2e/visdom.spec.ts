@@ -96,5 +96,15 @@ test("a Visdom env's windows: grouped heatmaps scrub, lines grow, images show, t
   const img = page.getByTestId('visdom-image-one').locator('img');
   await expect(img).toBeVisible();
   expect(await img.evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBe(8);
+
+  // The dashboard snapshot holds these windows too: the heatmaps, the plot's points, the text as sent, the image.
+  const snapshot = page.waitForEvent('download');
+  await page.getByTestId('snapshot-button').click();
+  const zip = readFileSync((await (await snapshot).path()) ?? '').toString('latin1');
+  for (const name of ['panels/memory.png', 'tensors/linkMatrix.npy', 'visdom/loss.csv', 'visdom/evil.txt'])
+    expect(zip).toContain(name);
+  expect(zip).toContain('visdom/one.png');
+  expect(zip).toContain('trace,x,y\n1,0,0.9\n1,1,0.8\n1,2,0.7\n');
+  expect(zip).toContain(evil);
   await runPage.screenshot('visdom-env');
 });

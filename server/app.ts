@@ -5,10 +5,11 @@
  */
 import http from 'node:http';
 import { rmSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { availableParallelism, homedir, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { Server } from 'socket.io';
+import { defaultMaxTraining, defaultMemoryBudgetBytes } from './admission';
 import { createAccessControl, isLoopback, type AccessRequest } from './auth';
 import { ConnectionTracker } from './connections';
 import { allowedDevOrigins } from './dev-origins';
@@ -59,6 +60,10 @@ export interface EngramServerOptions {
   visdomPort?: number | null;
   /** Environment variables set for training workers on top of the server's own (tests pick the cpu backend). */
   workerEnv?: Readonly<Record<string, string>>;
+  /** Memory budget of the engine runs holding a worker (estimates, admission.ts). Default: half the machine's. */
+  memoryBudgetMb?: number;
+  /** Engine runs training at once; more wait `queued`. Default: one per core but one (at least 1). */
+  maxTraining?: number;
 }
 
 /** What extra routes may reach: socket.io, its transports' TCP connections, and a fresh run manager. */
@@ -83,6 +88,8 @@ export interface EngramServer {
   port: number;
   /** The port serving the Visdom protocol at its root, or null (off, or taken by another process). */
   visdomPort: number | null;
+  /** The admission limits in effect: engine runs training at once, and their memory budget in MB. */
+  admission: { maxTraining: number; memoryBudgetMb: number };
   close(): Promise<void>;
 }
 
@@ -146,6 +153,11 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
     workerMaxOldGenerationMb: options.workerMaxOldGenerationMb ?? 4096,
     clientTimeoutMs: options.clientTimeoutMs ?? 15_000,
     workerEnv: options.workerEnv ?? {},
+    memoryBudgetBytes:
+      options.memoryBudgetMb === undefined
+        ? defaultMemoryBudgetBytes(totalmem())
+        : options.memoryBudgetMb * 1024 * 1024,
+    maxTraining: options.maxTraining ?? defaultMaxTraining(availableParallelism()),
     commandTimeoutMs: options.commandTimeoutMs ?? 5000,
     stopGraceMs: options.stopGraceMs ?? 3000,
     ...(options.training === undefined ? {} : { training: options.training }),
@@ -274,6 +286,10 @@ export async function createEngramServer(options: EngramServerOptions = {}): Pro
     url: dashboardUrl,
     port,
     visdomPort: visdom.port,
+    admission: {
+      maxTraining: managerOptions.maxTraining,
+      memoryBudgetMb: Math.round(managerOptions.memoryBudgetBytes / 1024 / 1024),
+    },
     close() {
       closing ??= (async () => {
         // Visdom first: it hands its last pending frames to the run manager.

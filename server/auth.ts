@@ -58,13 +58,7 @@ export function createAccessControl(tokenOption: string | undefined): AccessCont
     token,
     check(request, kind) {
       const host = request.headers.host;
-      // Without a token, loopback is the only protection: a page on attacker.example resolved to 127.0.0.1 still
-      // says `Host: attacker.example`. A request without Host (HTTP/1.0) cannot come from a browser.
-      if (token === null && host !== undefined && !isLoopback(hostName(host)))
-        throw new ApiError(
-          'forbidden_host',
-          `host ${describe(host)} is not a loopback name; set ENGRAM_TOKEN to serve other host names`,
-        );
+      checkHost(host, token);
       const presented = presentedToken(request);
       if (token !== null && !tokenMatches(presented.token, token)) {
         if (kind !== 'page' || !isStaticAsset(request.url))
@@ -81,6 +75,19 @@ export function createAccessControl(tokenOption: string | undefined): AccessCont
       return { setCookie };
     },
   };
+}
+
+/**
+ * The DNS-rebinding guard, shared by every listener (the main port, the Visdom routes and Visdom's own port).
+ * Without a token, loopback is the only protection: a page on attacker.example resolved to 127.0.0.1 still says
+ * `Host: attacker.example`. A request without Host (HTTP/1.0) cannot come from a browser. Throws `forbidden_host`.
+ */
+export function checkHost(host: string | undefined, token: string | null): void {
+  if (token === null && host !== undefined && !isLoopback(hostName(host)))
+    throw new ApiError(
+      'forbidden_host',
+      `host ${describe(host)} is not a loopback name; set ENGRAM_TOKEN to serve other host names`,
+    );
 }
 
 /** The token a request carries, read one way for every kind: socket auth, header, `?token=`, then the cookie. */

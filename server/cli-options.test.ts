@@ -21,6 +21,8 @@ test('flags override the environment, which overrides defaults', () => {
       visdomPort: 8097,
       frameLimitMb: undefined,
       storageBudgetMb: undefined,
+      memoryBudgetMb: undefined,
+      maxTraining: undefined,
     },
   );
   assert.equal(parseCliOptions([], { ENGRAM_FRAME_LIMIT_MB: '8' }).frameLimitMb, 8);
@@ -60,4 +62,13 @@ test('--storage-budget-mb sets the global storage budget; ENGRAM_STORAGE_BUDGET_
   assert.equal(parseCliOptions(['--storage-budget-mb=64'], { ENGRAM_STORAGE_BUDGET_MB: '512' }).storageBudgetMb, 64);
   assert.throws(() => parseCliOptions(['--storage-budget-mb', '0'], {}), /--storage-budget-mb must be a positive/);
   assert.throws(() => parseCliOptions([], { ENGRAM_STORAGE_BUDGET_MB: 'lots' }), /ENGRAM_STORAGE_BUDGET_MB/);
+});
+
+test('--memory-budget-mb and --max-training set the admission limits; the environment is their fallback', () => {
+  const env = { ENGRAM_MEMORY_BUDGET_MB: '2048', ENGRAM_MAX_TRAINING: '3' };
+  assert.deepEqual([parseCliOptions([], env).memoryBudgetMb, parseCliOptions([], env).maxTraining], [2048, 3]);
+  const flags = parseCliOptions(['--memory-budget-mb', '512', '--max-training=1'], env);
+  assert.deepEqual([flags.memoryBudgetMb, flags.maxTraining], [512, 1]);
+  assert.throws(() => parseCliOptions(['--max-training', '0'], {}), /--max-training must be a positive integer.*"0"/);
+  assert.throws(() => parseCliOptions([], { ENGRAM_MEMORY_BUDGET_MB: '1.5' }), /ENGRAM_MEMORY_BUDGET_MB must be/);
 });

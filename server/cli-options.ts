@@ -4,7 +4,10 @@
  * ENGRAM_CHECKPOINT_MS, ENGRAM_COMMAND_TIMEOUT_MS and ENGRAM_STOP_GRACE_MS (the bounds on a run's commands),
  * ENGRAM_MAX_FRAMES and ENGRAM_MAX_FRAME_MB (the per-run frame budget), ENGRAM_FRAME_LIMIT_MB (the largest single
  * frame kept), `--storage-budget-mb N`/ENGRAM_STORAGE_BUDGET_MB (the global storage budget over all runs; default
- * 2048), and `--visdom-port N|off`/ENGRAM_VISDOM_PORT (Visdom's protocol at the root of that port; default 8097).
+ * 2048), `--visdom-port N|off`/ENGRAM_VISDOM_PORT (Visdom's protocol at the root of that port; default 8097),
+ * `--memory-budget-mb N`/ENGRAM_MEMORY_BUDGET_MB (summed memory estimates of engine runs holding a worker; default
+ * half the machine's memory) and `--max-training N`/ENGRAM_MAX_TRAINING (engine runs training at once; more wait
+ * `queued`; default one per core but one).
  * Flags win over the environment.
  */
 export interface CliOptions {
@@ -28,6 +31,10 @@ export interface CliOptions {
   frameLimitMb: number | undefined;
   /** Global storage budget in megabytes (ENGRAM_STORAGE_BUDGET_MB); past it frames are thinned, oldest run first. */
   storageBudgetMb: number | undefined;
+  /** Memory budget of engine runs holding a worker, in megabytes; undefined: the server's default. */
+  memoryBudgetMb: number | undefined;
+  /** Engine runs training at once; undefined: the server's default. */
+  maxTraining: number | undefined;
 }
 
 export class CliError extends Error {}
@@ -66,6 +73,12 @@ export function parseCliOptions(
       env.ENGRAM_STORAGE_BUDGET_MB === undefined
         ? undefined
         : parseCount(env.ENGRAM_STORAGE_BUDGET_MB, 'ENGRAM_STORAGE_BUDGET_MB'),
+    memoryBudgetMb:
+      env.ENGRAM_MEMORY_BUDGET_MB === undefined
+        ? undefined
+        : parseCount(env.ENGRAM_MEMORY_BUDGET_MB, 'ENGRAM_MEMORY_BUDGET_MB'),
+    maxTraining:
+      env.ENGRAM_MAX_TRAINING === undefined ? undefined : parseCount(env.ENGRAM_MAX_TRAINING, 'ENGRAM_MAX_TRAINING'),
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -99,10 +112,16 @@ export function parseCliOptions(
       case '--storage-budget-mb':
         options.storageBudgetMb = parseCount(value(), '--storage-budget-mb');
         break;
+      case '--memory-budget-mb':
+        options.memoryBudgetMb = parseCount(value(), '--memory-budget-mb');
+        break;
+      case '--max-training':
+        options.maxTraining = parseCount(value(), '--max-training');
+        break;
       default:
         throw new CliError(
           `unknown option ${arg} (known: --port N, --host H, --data-dir DIR, --fresh, --no-next, ` +
-            '--visdom-port N|off, --storage-budget-mb N)',
+            '--visdom-port N|off, --storage-budget-mb N, --memory-budget-mb N, --max-training N)',
         );
     }
   }

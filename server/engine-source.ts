@@ -11,6 +11,7 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ApiError } from './errors';
+import { isOutOfMemory } from './out-of-memory';
 import type { RunConfig } from './protocol';
 import type { RunSink, RunSource } from './run-source';
 import type { FromWorker, ToWorker, WorkerCommand } from './worker/messages';
@@ -106,12 +107,9 @@ export class EngineSource implements RunSource {
     });
     worker.on('error', (error: Error & { code?: string }) => {
       if (this.worker !== worker) return;
-      const oom = error.code === 'ERR_WORKER_OUT_OF_MEMORY';
+      const oom = isOutOfMemory(error);
       console.error(`[engram] run ${options.runId}: worker ${oom ? 'ran out of memory' : 'failed'}:`, error);
-      this.failWith(
-        oom ? 'out_of_memory' : 'worker_error',
-        oom ? 'the training worker ran out of memory' : error.message,
-      );
+      this.failWith(oom ? 'out_of_memory' : 'worker_error', oom ? outOfMemoryMessage(error.message) : error.message);
     });
     worker.on('exit', (code) => {
       if (this.worker !== worker) return;
@@ -231,10 +229,16 @@ export class EngineSource implements RunSource {
         else pending.reject(new ApiError(message.code, message.message));
         break;
       }
-      case 'fatal':
+      case 'fatal': {
         console.error(`[engram] run ${this.options.runId}: worker error: ${message.stack ?? message.message}`);
-        this.failWith(message.reason, message.message);
+        // The engine's allocations fail inside the worker's loop (wasm abort, typed arrays) and reach here.
+        const oom = isOutOfMemory(message);
+        this.failWith(
+          oom ? 'out_of_memory' : message.reason,
+          oom ? outOfMemoryMessage(message.message) : message.message,
+        );
         break;
+      }
     }
   }
 
@@ -255,4 +259,8 @@ export class EngineSource implements RunSource {
     }
     this.pendingReplies.clear();
   }
+}
+
+function outOfMemoryMessage(cause: string): string {
+  return `the training worker ran out of memory (${cause.length > 120 ? `${cause.slice(0, 117)}...` : cause})`;
 }

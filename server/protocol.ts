@@ -35,6 +35,7 @@ export const ERROR_CODES = [
   'protocol_mismatch', // the client speaks another PROTOCOL_VERSION
   'frame_too_large', // a stored frame too large for the JSON download; the message points to the .npy one
   'storage_failed', // a write to the data dir failed (disk full, I/O error); the message names the error
+  'over_budget', // the run's estimated memory alone exceeds the server's memory budget; the message says both
   'timeout', // a run's training worker did not answer the command in time (it is inside a long iteration)
   'internal', // sanitised; details are logged on the server only
 ] as const;
@@ -51,7 +52,8 @@ export type Ack<T> = { ok: true; data: T } | { ok: false; error: ProtocolError }
 
 // ---------------------------------------------------------------------------------------------- runs
 
-export const RUN_STATES = ['running', 'paused', 'finished', 'failed', 'stopped', 'interrupted'] as const;
+/** `queued`: an engine run waiting for a training slot or memory budget (it starts in FIFO order). */
+export const RUN_STATES = ['queued', 'running', 'paused', 'finished', 'failed', 'stopped', 'interrupted'] as const;
 export type RunState = (typeof RUN_STATES)[number];
 
 /** A run config as sent by clients: the `train` command's flag names; omitted fields take defaults. */
@@ -86,7 +88,7 @@ export interface RunConfig {
 }
 
 export interface RunFailure {
-  /** Why the run failed or paused: 'nan' | 'worker_error' | 'out_of_memory' | … */
+  /** Why the run failed or paused: 'nan' | 'worker_error' | 'out_of_memory' | 'over_budget' | … */
   reason: string;
   message: string;
   /** For NaN: the tensor and the iteration/timestep where it appeared; the offending frame is stored at `iteration`. */
@@ -431,6 +433,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   protocol_mismatch: 400,
   frame_too_large: 413,
   storage_failed: 503,
+  over_budget: 422,
   timeout: 504,
   internal: 500,
 };

@@ -9,9 +9,12 @@
  * States: running → paused ⇄ running → finished | stopped; failed when the worker throws, dies or runs out of
  * memory; a NaN pauses the run with `failure` set; runs that were running when the server died come back
  * `interrupted` and resume from their last checkpoint, as do stopped engine runs. Every command is answered within
- * a bound, and stop always wins (server/engine-source.ts).
+ * a bound, and stop always wins (server/engine-source.ts). An engine run that would start (create, resume) beyond
+ * the training cap or the memory budget waits `queued` and starts in FIFO order when a slot frees (admission.ts
+ * holds the estimate, run-queue.ts the order); a queued run stays queued across a restart.
  */
 import { randomUUID } from 'node:crypto';
+import { estimateNote, estimateRunMemory, formatMegabytes, type MemoryEstimate, overBudgetMessage } from './admission';
 import { ENGINE_TRAINING, EngineSource, type EngineTraining } from './engine-source';
 import { ApiError } from './errors';
 import { ExternalSource, type ControlListener } from './external-source';
@@ -32,6 +35,7 @@ import {
 } from './protocol';
 import { PendingWrites, PENDING_METRIC_POINTS, RETRY_FIRST_MS, RETRY_MAX_MS } from './run-persistence';
 import type { MetricStore } from './metric-query';
+import { RunQueue, type QueueUsage } from './run-queue';
 import type { RunSink, RunSource } from './run-source';
 import type { Storage, StoredRun } from './storage';
 import { describe, shortText } from './validate';
@@ -61,6 +65,10 @@ export interface RunManagerOptions {
   clientTimeoutMs: number;
   /** Set in each worker's environment on top of the server's (e.g. ENGRAM_BACKEND). */
   workerEnv: Readonly<Record<string, string>>;
+  /** Sum of the memory estimates of engine runs holding a worker; a run whose estimate alone exceeds it is refused. */
+  memoryBudgetBytes: number;
+  /** Engine runs training at once; further starts wait `queued`. External runs do not count. */
+  maxTraining: number;
 }
 
 /** What an external client sends to create its run (validated by the ingest layer). */
@@ -85,6 +93,8 @@ interface LiveRun {
   /** Frames dropped for exceeding the single-frame limit, and the largest of them in bytes. */
   oversizeFrames: number;
   largestOversizeFrame: number;
+  /** Engine runs: the estimated peak memory of its worker (admission.ts); null for external runs. */
+  estimate: MemoryEstimate | null;
 }
 
 interface StorageFailure {
@@ -101,6 +111,8 @@ export class RunManager {
   private readonly runs = new Map<string, LiveRun>();
   private readonly flushTimer: NodeJS.Timeout;
   private readonly training: EngineTraining;
+  private readonly queue: RunQueue;
+  private admitting = false;
   private closed = false;
   /** Start of the current storage failure episode (any run failing), so it is logged once, not per attempt. */
   private storageDownSince: number | null = null;
@@ -111,6 +123,8 @@ export class RunManager {
     private readonly options: RunManagerOptions,
   ) {
     this.training = options.training ?? ENGINE_TRAINING;
+    this.queue = new RunQueue({ budgetBytes: options.memoryBudgetBytes, maxTraining: options.maxTraining });
+    const queued: LiveRun[] = [];
     for (const run of storage.allRuns()) {
       // No worker or client survives a server restart: a run that was training is now interrupted, and so is an
       // external one that was paused (its client is gone until it calls again).
@@ -126,7 +140,15 @@ export class RunManager {
         live.source = this.externalSource(live, run.client?.controls ?? [], false, wasPaused);
         run.client = (live.source as ExternalSource).info();
       }
+      if (run.state === 'queued') queued.push(live);
     }
+    // Queued runs wait again in the order they were queued; one this budget can never hold fails saying so.
+    for (const live of queued.sort((a, b) => a.run.updatedAt - b.run.updatedAt)) {
+      if (live.estimate !== null && live.estimate.bytes > options.memoryBudgetBytes)
+        this.fail(live, 'over_budget', overBudgetMessage(live.estimate, options.memoryBudgetBytes));
+      else this.queue.enqueue(live.run.id);
+    }
+    this.admitQueued();
     this.flushTimer = setInterval(() => this.flush(), options.flushIntervalMs);
     this.flushTimer.unref();
   }
@@ -144,6 +166,7 @@ export class RunManager {
       latestFrame: null,
       lastBroadcast: 0,
       lastPoint: null,
+      estimate: run.source === 'engine' ? estimateRunMemory(run.config) : null,
     };
   }
 
@@ -219,11 +242,17 @@ export class RunManager {
       if (error instanceof ConfigError) throw new ApiError('bad_request', `config.${error.message}`);
       throw error;
     }
+    const estimate = estimateRunMemory(config);
+    if (estimate.bytes > this.options.memoryBudgetBytes)
+      throw new ApiError('over_budget', `config: ${overBudgetMessage(estimate, this.options.memoryBudgetBytes)}`);
     const run = newRun(id, { name: name ?? `${config.task}-${this.runs.size + 1}`, config, source: 'engine' });
+    const startNow = this.mayStart(estimate.bytes, false);
+    if (!startNow) run.state = 'queued';
     this.insertRun(run);
     const live = this.live(run);
     this.runs.set(id, live);
-    this.spawn(live, null, false);
+    if (startNow) this.spawn(live, null, false);
+    else this.queue.enqueue(id);
     this.broadcast(live);
     return summary(run);
   }
@@ -315,6 +344,11 @@ export class RunManager {
     const live = this.require(runId);
     this.keepStateAfterRecovery(live);
     if (live.run.state === 'paused') return summary(live.run);
+    if (this.queue.remove(runId)) {
+      // It never started (or waited with its paused worker): it waits paused now, outside the queue.
+      this.setState(live, 'paused');
+      return summary(live.run);
+    }
     this.assertState(live, ['running'], 'pause');
     await this.command(live, { command: 'pause' });
     this.flushRun(live);
@@ -323,9 +357,20 @@ export class RunManager {
 
   async resume(runId: string): Promise<RunSummary> {
     const live = this.require(runId);
-    if (live.run.state === 'running') return summary(live.run);
+    if (live.run.state === 'running' || live.run.state === 'queued') return summary(live.run);
     this.assertState(live, this.restartable(live, ['paused', 'interrupted']), 'resume');
     this.assertStorageHealthy(live, 'resume');
+    const estimate = live.estimate;
+    if (estimate !== null && !this.mayStart(estimate.bytes, live.source !== null)) {
+      if (estimate.bytes > this.options.memoryBudgetBytes)
+        throw new ApiError(
+          'over_budget',
+          `run ${runId}: ${overBudgetMessage(estimate, this.options.memoryBudgetBytes)}`,
+        );
+      this.queue.enqueue(runId);
+      this.setState(live, 'queued');
+      return summary(live.run);
+    }
     this.ensureSource(live);
     live.run.failure = null;
     await this.command(live, { command: 'resume' });
@@ -349,7 +394,8 @@ export class RunManager {
     const live = this.require(runId);
     this.keepStateAfterRecovery(live);
     if (live.run.state === 'stopped') return summary(live.run);
-    this.assertState(live, ['running', 'paused', 'interrupted'], 'stop');
+    this.assertState(live, ['running', 'paused', 'interrupted', 'queued'], 'stop');
+    this.queue.remove(runId);
     if (live.source === null) {
       this.setState(live, 'stopped');
     } else {
@@ -367,6 +413,7 @@ export class RunManager {
     const live = this.require(runId);
     if (live.run.state === 'running')
       throw new ApiError('invalid_state', `run ${runId} is training; pause or stop it first, then delete it`);
+    this.queue.remove(runId);
     this.runs.delete(runId);
     const source = live.source;
     live.source = null;
@@ -380,6 +427,7 @@ export class RunManager {
     }
     if ([...this.runs.values()].every((l) => l.storageFailure === null)) this.storageDownSince = null;
     this.listener.runDeleted(runId);
+    this.admitQueued();
     return { runId };
   }
 
@@ -451,6 +499,7 @@ export class RunManager {
    *  last checkpoint, paused. An external run always has its source. */
   private ensureSource(live: LiveRun): void {
     if (live.source !== null) return;
+    this.assertBudgetFor(live);
     const checkpoint = this.storage.getCheckpoint(live.run.id);
     const iteration = checkpoint?.iteration ?? 0;
     try {
@@ -531,9 +580,20 @@ export class RunManager {
         if (live.source?.kind === 'engine' && (state === 'stopped' || state === 'finished')) live.source = null;
         this.setState(live, state);
       }),
-      fail: guard((reason, message) => this.fail(live, reason, message)),
+      fail: guard((reason, message) => {
+        const estimate = live.estimate;
+        const note = reason === 'out_of_memory' && estimate !== null;
+        this.fail(
+          live,
+          reason,
+          note ? `${message}; ${estimateNote(estimate, this.options.memoryBudgetBytes)}` : message,
+        );
+      }),
       gone: guard((message, outcome) => {
-        if (outcome === 'failed') live.source = null;
+        if (outcome === 'failed') {
+          live.source = null;
+          this.admitQueued(); // its worker's memory is free now
+        }
         if (run.state !== 'running' && run.state !== 'paused') return;
         if (outcome === 'failed') {
           this.fail(live, 'worker_exit', message);
@@ -619,6 +679,74 @@ export class RunManager {
     live.pending.markRun();
     this.flushRun(live);
     this.broadcast(live);
+    if (state !== 'running') this.admitQueued();
+  }
+
+  // ------------------------------------------------------------------------------------------ admission
+
+  /** Training engine runs and the memory held by engine workers (the queue's view of the other runs). */
+  private usage(): QueueUsage {
+    let training = 0;
+    let heldBytes = 0;
+    for (const live of this.runs.values()) {
+      if (live.estimate === null) continue;
+      if (live.run.state === 'running') training += 1;
+      if (live.run.state === 'running' || live.source !== null) heldBytes += live.estimate.bytes;
+    }
+    return { training, heldBytes };
+  }
+
+  /** Whether a run may start training now: nobody waits before it, and it fits the training cap and the budget. */
+  private mayStart(estimateBytes: number, holdsWorker: boolean): boolean {
+    return this.queue.size === 0 && this.queue.fits({ estimateBytes, holdsWorker }, this.usage());
+  }
+
+  /** Refuse to give a run a worker (step or configure of an interrupted run) that the budget cannot hold now. */
+  private assertBudgetFor(live: LiveRun): void {
+    const estimate = live.estimate;
+    if (estimate === null) return;
+    const { heldBytes } = this.usage();
+    if (heldBytes + estimate.bytes <= this.options.memoryBudgetBytes) return;
+    throw new ApiError(
+      'over_budget',
+      `run ${live.run.id} needs an estimated ${formatMegabytes(estimate.bytes)}, but workers hold ` +
+        `${formatMegabytes(heldBytes)} of the ${formatMegabytes(this.options.memoryBudgetBytes)} memory budget; ` +
+        'stop a run or resume this one (it then waits queued)',
+    );
+  }
+
+  /** Start the queued runs that fit now, in FIFO order. Called whenever a slot or memory may have freed. */
+  private admitQueued(): void {
+    if (this.admitting || this.closed || this.queue.size === 0) return;
+    this.admitting = true;
+    try {
+      const admitted = this.queue.admit(this.usage(), (runId) => {
+        const live = this.runs.get(runId);
+        if (live === undefined || live.run.state !== 'queued' || live.estimate === null) return null;
+        return { estimateBytes: live.estimate.bytes, holdsWorker: live.source !== null };
+      });
+      for (const runId of admitted) {
+        const live = this.runs.get(runId);
+        if (live !== undefined) this.startQueued(live);
+      }
+    } finally {
+      this.admitting = false;
+    }
+  }
+
+  /** A queued run's turn: a worker at its checkpoint (or its paused one), told to resume. */
+  private startQueued(live: LiveRun): void {
+    try {
+      this.ensureSource(live);
+    } catch (error) {
+      this.fail(live, 'worker_error', error instanceof Error ? error.message : String(error));
+      return;
+    }
+    live.run.failure = null;
+    this.setState(live, 'running');
+    this.command(live, { command: 'resume' }).catch((error: unknown) => {
+      console.warn(`[engram] run ${live.run.id}: starting it from the queue failed:`, error);
+    });
   }
 
   // ------------------------------------------------------------------------------------------ batching

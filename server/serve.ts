@@ -27,6 +27,8 @@ async function serve(extra: EngramServerOptions): Promise<void> {
     ...(options.storageBudgetMb === undefined ? {} : { storageBudgetBytes: options.storageBudgetMb * 1024 * 1024 }),
     ...(options.next ? {} : { next: false as const }),
     visdomPort: options.visdomPort,
+    memoryBudgetMb: options.memoryBudgetMb,
+    maxTraining: options.maxTraining,
     ...extra,
   });
   console.log(
@@ -44,6 +46,11 @@ async function serve(extra: EngramServerOptions): Promise<void> {
   console.log(
     `Visdom scripts: Visdom(port=${server.port}, base_url='/visdom')` +
       (server.visdomPort === null ? '' : ` or Visdom() (port ${server.visdomPort})`),
+  );
+  const { maxTraining, memoryBudgetMb } = server.admission;
+  console.log(
+    `Training: at most ${maxTraining} engine run(s) at once within a ${memoryBudgetMb} MB memory budget ` +
+      '(--max-training, --memory-budget-mb); more wait queued',
   );
   closeOnSignals(server);
 }

@@ -59,6 +59,8 @@ beforeEach(() => {
     workerMaxOldGenerationMb: 256,
     commandTimeoutMs: 30_000,
     stopGraceMs: 5000,
+    memoryBudgetBytes: 8 * 1024 ** 3,
+    maxTraining: 4,
     training: createHookedTraining(),
     clientTimeoutMs: 15_000,
     workerEnv: TEST_WORKER_ENV,

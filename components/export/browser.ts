@@ -9,12 +9,14 @@ import {
   type DecodedTensor,
   type MetricPoint,
   type RunSummary,
+  type VisdomPanel,
 } from '../../server/protocol';
 import { colorTable, mapValues, rgbCss } from '../lib/colormap';
 import { metricsCsv, tensorCsv } from '../lib/csv';
 import { extractView, panelsForFrame, type PanelSpec } from '../lib/panels';
 import { pooledGrid, poolValues } from '../lib/pool';
 import { createZip, type ZipEntry } from '../lib/zip';
+import { visdomSnapshotFiles } from '../visdom/view';
 import { panelScale, type PanelScale } from '../heatmap/view-math';
 import { exportStem, FIGURE_COLORS, figureLayout, formatValue, panelSvg, tickIndices, type FigureText } from './figure';
 
@@ -217,6 +219,8 @@ export async function snapshotZip(input: {
   runName: string;
   metrics: readonly MetricPoint[];
   lockedRanges: Record<string, [number, number]>;
+  /** A Visdom env's other windows (plots, text, images), in the order the page shows them. */
+  visdomPanels?: readonly VisdomPanel[];
 }): Promise<{ blob: Blob; filename: string }> {
   const { frame, timestep, run, runName, metrics } = input;
   const entries: ZipEntry[] = [];
@@ -247,6 +251,8 @@ export async function snapshotZip(input: {
       perTimestep: spec.perTimestep,
     });
   }
+  const visdom = visdomSnapshotFiles(input.visdomPanels ?? []);
+  entries.push(...visdom.entries);
   entries.push({ name: 'metrics.csv', data: metricsCsv(metrics, run?.metricName || 'metric') });
   entries.push({ name: 'run.json', data: JSON.stringify({ run, config: run?.config ?? null }, null, 2) });
   entries.push({
@@ -263,6 +269,7 @@ export async function snapshotZip(input: {
         capturedAt: frame.capturedAt,
         exportedAt: new Date().toISOString(),
         panels: manifestPanels,
+        ...(visdom.manifest.length > 0 ? { visdom: visdom.manifest } : {}),
         files: { metrics: 'metrics.csv', run: 'run.json' },
       },
       null,

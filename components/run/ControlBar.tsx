@@ -29,6 +29,8 @@ export function ControlBar({ run }: { run: RunSummary }) {
   };
   const runId = run.id;
   const live = run.state === 'running' || run.state === 'paused';
+  // A queued run can leave the queue (pause) or end (stop) before it ever trains.
+  const queued = run.state === 'queued';
   const canResume = run.state === 'paused' || run.state === 'stopped' || run.state === 'interrupted';
   const canStep = run.state === 'paused' || run.state === 'stopped' || run.state === 'interrupted';
   const n = Number(stepN);
@@ -41,7 +43,7 @@ export function ControlBar({ run }: { run: RunSummary }) {
 
   return (
     <div className="control-bar" data-state={run.state}>
-      {run.state === 'running' ? (
+      {run.state === 'running' || queued ? (
         <button
           type="button"
           className="btn"
@@ -94,7 +96,7 @@ export function ControlBar({ run }: { run: RunSummary }) {
         type="button"
         className="btn btn-danger"
         data-testid="stop-button"
-        disabled={busy || !live}
+        disabled={busy || !(live || queued)}
         onClick={() => void send(command('training:stop', { runId }))}
       >
         ■ Stop

@@ -13,7 +13,7 @@ import { useThrottled } from '../charts/use-throttled';
 import { downloadBlob, metricsCsvFile, snapshotZip } from '../export/browser';
 import { command } from '../live/commands';
 import { fullMetricHistory } from '../live/metric-history';
-import { engineDetails, engineLabel, formatLoss, modelLabel } from '../runs/format';
+import { engineDetails, engineLabel, formatLoss, modelLabel, stateTitle } from '../runs/format';
 import { runViewSelectors, shownFrame } from '../state/store';
 import { useDashboardStore, useDashboardStoreApi } from '../state/StoreProvider';
 import { ClientBadge } from './ClientBadge';
@@ -262,6 +262,7 @@ function RunDetails({ runId }: { runId: string }) {
         runName,
         metrics: metrics.data,
         lockedRanges: s.lockedRanges,
+        visdomPanels: s.visdomRunId === runId ? s.visdomOrder.flatMap((win) => s.visdomPanels[win] ?? []) : undefined,
       });
       downloadBlob(file.blob, file.filename);
     } finally {
@@ -284,7 +285,7 @@ function RunDetails({ runId }: { runId: string }) {
           {runName}
         </span>
         {run ? (
-          <span className={`state state-${run.state}`} data-testid="run-state">
+          <span className={`state state-${run.state}`} data-testid="run-state" title={stateTitle(run.state)}>
             {run.state}
           </span>
         ) : (

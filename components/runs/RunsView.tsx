@@ -18,7 +18,7 @@ import { connectionSelectors, runsSelectors } from '../state/store';
 import { useDashboardStore, useDashboardStoreApi } from '../state/StoreProvider';
 import { ConnectionBadge } from '../run/ConnectionBadge';
 import { DiskUsage } from './DiskUsage';
-import { formatLoss, modelLabel, runActions } from './format';
+import { formatLoss, modelLabel, runActions, stateTitle } from './format';
 import { NewRunForm } from './NewRunForm';
 
 const SPARKLINE_POLL_MS = 3000;
@@ -156,7 +156,7 @@ export function RunsView() {
                     <td>
                       <span
                         className={`state state-${run.state}`}
-                        title={run.failure ? `${run.failure.reason}: ${run.failure.message}` : undefined}
+                        title={run.failure ? `${run.failure.reason}: ${run.failure.message}` : stateTitle(run.state)}
                       >
                         {run.state}
                       </span>

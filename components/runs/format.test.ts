@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { diskUsageLabel, engineDetails, engineLabel, formatBytes } from './format';
+import { diskUsageLabel, engineDetails, engineLabel, formatBytes, runActions, stateTitle } from './format';
 
 const LAVAPIPE = {
   backend: 'webgpu',
@@ -49,4 +49,11 @@ test('diskUsageLabel shows used of budget and lists each run by name in the tool
   assert.match(label.title, /copy-1: 12 frames \(4\.0 MB\), 900 points, checkpoint 2\.0 KB/);
   assert.equal(label.over, false);
   assert.equal(diskUsageLabel({ ...usage, budgetBytes: null, overBudget: true }, {}).text, 'disk 5.0 MB');
+});
+
+test('a queued run can be paused (leaving the queue), stopped and deleted, and its badge says why it waits', () => {
+  assert.deepEqual(runActions('queued'), { pause: true, resume: false, stop: true, delete: true });
+  assert.deepEqual(runActions('running'), { pause: true, resume: false, stop: true, delete: false });
+  assert.match(stateTitle('queued') ?? '', /training slot or memory budget/);
+  assert.equal(stateTitle('running'), undefined);
 });

@@ -37,6 +37,13 @@ export function formatAge(ms: number): string {
   return `${Math.floor(s / 86400)}d`;
 }
 
+/** What a state badge says on hover (only where the state alone does not explain itself). */
+export function stateTitle(state: RunSummary['state']): string | undefined {
+  return state === 'queued'
+    ? 'waiting for a training slot or memory budget (--max-training, --memory-budget-mb); starts in turn'
+    : undefined;
+}
+
 /** Which lifecycle buttons make sense in a state. */
 export function runActions(state: RunSummary['state']): {
   pause: boolean;
@@ -45,9 +52,10 @@ export function runActions(state: RunSummary['state']): {
   delete: boolean;
 } {
   return {
-    pause: state === 'running',
+    // A queued run waits for a training slot or memory: pausing takes it out of the queue, stopping ends it.
+    pause: state === 'running' || state === 'queued',
     resume: state === 'paused' || state === 'stopped' || state === 'interrupted',
-    stop: state === 'running' || state === 'paused',
+    stop: state === 'running' || state === 'paused' || state === 'queued',
     // The server refuses to delete a training run: pause or stop it first.
     delete: state !== 'running',
   };

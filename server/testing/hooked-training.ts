@@ -26,6 +26,8 @@ export interface RunHooks {
   nanAt?: number;
   /** Allocate without bound at this iteration (a worker running out of memory). */
   oomAt?: number;
+  /** Fail at this iteration as the wasm backend does when its allocator runs out (emscripten's abort). */
+  wasmAbortAt?: number;
   /** Busy-wait forever inside this iteration, never yielding (a step that does not end: only terminate ends it).
    *  Only the run's first worker blocks, so the run can be resumed from its checkpoint afterwards. */
   blockAt?: number;
@@ -41,6 +43,7 @@ export const HOOK_FIELDS: Readonly<Record<string, keyof RunHooks>> = {
   _throw_at: 'throwAt',
   _nan_at: 'nanAt',
   _oom_at: 'oomAt',
+  _wasm_abort_at: 'wasmAbortAt',
   _block_at: 'blockAt',
 };
 

@@ -31,6 +31,10 @@ class HookedTrainer implements Trainer {
   step(options?: { captureFrame?: boolean }) {
     const next = this.inner.iteration + 1;
     if (hooks.throwAt === next) throw new Error(`test hook: worker throws at iteration ${next}`);
+    if (hooks.wasmAbortAt === next) {
+      // Exactly what emscripten's abort() throws when the wasm backend's allocator cannot grow its heap.
+      throw new WebAssembly.RuntimeError('Aborted(). Build with -sASSERTIONS for more info.');
+    }
     if (hooks.oomAt === next) {
       const hog: number[][] = [];
       for (;;) hog.push(new Array<number>(1_000_000).fill(next));

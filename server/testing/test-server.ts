@@ -81,6 +81,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     next: false,
     flushIntervalMs: 50,
     workerEnv: TEST_WORKER_ENV,
+    // Tests train several tiny runs at once on small machines; the admission tests set their own limits.
+    maxTraining: 16,
     ...(testHooks ? testSeam() : {}),
     ...serverOptions,
     dataDir,

@@ -81,7 +81,7 @@ export function heatmapValues(value: unknown, where: string): { rows: number; co
       throw new VisdomRequestError(`${where}.z must be a non-empty 2-D list of numbers, got shape [${value.shape}]`);
     if (value.data.length > MAX_HEATMAP_CELLS)
       throw new VisdomRequestError(`${where}.z has ${value.data.length} cells, more than ${MAX_HEATMAP_CELLS}`, 413);
-    return { rows: value.shape[0], cols: value.shape[1], data: Float32Array.from(value.data) };
+    return { rows: value.shape[0], cols: value.shape[1], data: new Float32Array(value.data) };
   }
   if (!Array.isArray(value) || value.length === 0 || !Array.isArray(value[0]) || value[0].length === 0)
     throw new VisdomRequestError(`${where}.z must be a non-empty 2-D list of numbers, got ${describe(value)}`);

@@ -11,6 +11,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { checkHost } from '../auth';
+import { ApiError } from '../errors';
 import { asBody, eidOf, VisdomRequestError } from './body';
 import { DenseJsonError, parseDenseJson } from './dense-json';
 import { MAX_HEATMAP_CELLS } from './body';
@@ -76,6 +78,12 @@ export function createVisdomHandler(options: VisdomHandlerOptions): VisdomHandle
     request(req, res, path) {
       const { route, pathToken } = split(path.split('?')[0]);
       const method = req.method ?? 'GET';
+      const badHost = hostRefusal(req, token);
+      if (badHost !== null) {
+        reply(res, 403, `forbidden: ${badHost}`);
+        req.resume();
+        return;
+      }
       if (!originAllowed(req)) {
         reply(res, 403, 'forbidden: cross-origin requests may not write to Engram');
         req.resume();
@@ -132,6 +140,11 @@ export function createVisdomHandler(options: VisdomHandlerOptions): VisdomHandle
     },
     upgrade(req, socket, head, path) {
       const { route, pathToken } = split(path.split('?')[0]);
+      const badHost = hostRefusal(req, token);
+      if (badHost !== null) {
+        socket.end(`HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\nforbidden: ${badHost}`);
+        return;
+      }
       if (route !== '/vis_socket' || !originAllowed(req) || !authorized(req, pathToken)) {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
         return;
@@ -311,6 +324,21 @@ function readBody(req: IncomingMessage): Promise<ReceivedBody> {
       resolve({ bytes, release: () => undefined });
     });
   });
+}
+
+/**
+ * The main server's DNS-rebinding guard (`checkHost`): without a token only loopback Host names are served, so a
+ * page on attacker.example that resolves to 127.0.0.1 can neither post into an env nor open `/vis_socket`. Its
+ * Origin would name its own host, which the Origin check alone accepts. Returns why, or null when allowed.
+ */
+function hostRefusal(req: IncomingMessage, token: string | null): string | null {
+  try {
+    checkHost(req.headers.host, token);
+    return null;
+  } catch (error) {
+    if (error instanceof ApiError) return error.message;
+    throw error;
+  }
 }
 
 /** Scripts send no Origin; a browser page may write only from this same host (Visdom accepted any page's POST). */

@@ -67,7 +67,8 @@ export function updatePlot(
   if (!append) {
     indices.forEach((index, n) => {
       const sent = incoming[n];
-      if (sent === undefined) return;
+      // As for appends, Visdom leaves a trace alone when the update's x is all NaN (or empty).
+      if (sent === undefined || xs(sent).every((v) => Number.isNaN(v))) return;
       panel.traces[index] = { ...panel.traces[index], x: sent.x ?? [], y: sent.y ?? [] };
     });
     return null;

@@ -197,6 +197,52 @@ describe('Visdom routes with a token', () => {
   });
 });
 
+describe('Visdom routes without a token', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ visdomPort: 0 });
+  });
+  after(() => server.teardown());
+
+  /** A WebSocket to `/vis_socket` with these headers: the status it was refused with, or 101 when it opened. */
+  function socketStatus(url: string, headers: Record<string, string>): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(url, { headers });
+      socket.once('open', () => {
+        socket.close();
+        resolve(101);
+      });
+      socket.once('unexpected-response', (_req, res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  test('a DNS-rebinding page (Host: attacker.example) can neither post, read, log in nor open the socket', async () => {
+    const body = JSON.stringify({ eid: 'rebind', win: 'w', data: [{ content: 'x', type: 'text' }] });
+    for (const base of [`${server.url}/visdom`, `http://127.0.0.1:${server.visdomPort}`]) {
+      const port = new URL(base).port;
+      // The attacker's page is same-origin with itself, so its Origin matches its Host: only the Host check helps.
+      const hostile = { host: `attacker.example:${port}`, origin: `http://attacker.example:${port}` };
+      const refused = await visdomPost(`${base}/events`, body, hostile);
+      assert.equal(refused.status, 403, base);
+      assert.match(refused.text, /attacker\.example.* is not a loopback name/);
+      assert.equal((await visdomPost(`${base}/env_state`, '{}', { host: hostile.host })).status, 403);
+      assert.equal((await visdomPost(base, '{"username": "a", "password": "b"}', { host: hostile.host })).status, 403);
+      const socketUrl = `${base.replace('http', 'ws')}/vis_socket`;
+      assert.equal(await socketStatus(socketUrl, hostile), 403);
+      // Nothing was created; loopback names (and scripts, which send no Origin) are served.
+      const loopback = { host: `localhost:${port}` };
+      assert.equal((await visdomPost(`${base}/win_exists`, '{"eid": "rebind", "win": "w"}', loopback)).text, 'false');
+      assert.equal((await visdomPost(`${base}/events`, body, loopback)).text, 'w');
+      assert.equal(await socketStatus(socketUrl, { ...loopback, origin: `http://localhost:${port}` }), 101);
+      await visdomPost(`${base}/delete_env`, '{"eid": "rebind"}');
+    }
+  });
+});
+
 test('a taken Visdom port is reported once and the server goes on', async () => {
   const first = await startTestServer({ visdomPort: 0 });
   const warnings: string[] = [];

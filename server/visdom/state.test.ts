@@ -206,3 +206,56 @@ test('what a window keeps is copied out of the parser: a later body does not cha
   assert.deepEqual((plot.layout.xaxis as { tickvals: number[] }).tickvals, ticks);
   assert.deepEqual(plot.traces[0].x, ticks);
 });
+
+test("update='replace' replaces a trace's points, and leaves it alone when x is all NaN, as Visdom does", () => {
+  const { sink, state } = fresh();
+  const trace = (x: (number | null)[], y: number[]) => [{ x, y, name: '1', type: 'scatter' }];
+  send(state, '/events', { eid: 'main', win: 'loss', data: trace([0, 1], [0.9, 0.8]) });
+  const replace = (x: (number | null)[], y: number[]) =>
+    send(state, '/update', { eid: 'main', win: 'loss', name: '1', append: false, data: trace(x, y) });
+  assert.equal(replace([5, 6, 7], [0.1, 0.2, 0.3]), 'loss');
+  const loss = () => (sink.env('main').panels.get('loss') as PlotPanel).traces[0];
+  assert.deepEqual(
+    [loss().x, loss().y],
+    [
+      [5, 6, 7],
+      [0.1, 0.2, 0.3],
+    ],
+  );
+  // NaN is sent as null by the client's JSON (NaN in the x of a masked update).
+  replace([null], [9]);
+  assert.deepEqual(
+    [loss().x, loss().y],
+    [
+      [5, 6, 7],
+      [0.1, 0.2, 0.3],
+    ],
+  );
+});
+
+test('bounded history: a trace past MAX_TRACE_POINTS thins its oldest half, image history keeps 200', async () => {
+  const { MAX_TRACE_POINTS } = await import('./plot-update');
+  const { MAX_IMAGE_HISTORY } = await import('./state');
+  const { sink, state } = fresh();
+  send(state, '/events', { eid: 'main', win: 'loss', data: [{ x: [0], y: [0], name: '1', type: 'scatter' }] });
+  const x = Array.from({ length: MAX_TRACE_POINTS }, (_, i) => i + 1);
+  send(state, '/update', { eid: 'main', win: 'loss', append: true, name: null, data: [{ x, y: x, type: 'scatter' }] });
+  const trace = (sink.env('main').panels.get('loss') as PlotPanel).traces[0];
+  const kept = trace.x as number[];
+  assert.ok(kept.length <= MAX_TRACE_POINTS && kept.length > MAX_TRACE_POINTS / 2, `${kept.length} points`);
+  assert.deepEqual([kept[0], kept.at(-1)], [0, MAX_TRACE_POINTS], 'the first and the newest point stay');
+  assert.deepEqual(trace.y, kept, 'x and y thinned alike');
+
+  const image = (n: number) => ({
+    eid: 'main',
+    win: 'hist',
+    data: [{ content: { src: 'data:image/png;base64,AAAA', caption: `${n}` }, type: 'image_history' }],
+  });
+  send(state, '/events', image(0));
+  for (let n = 1; n <= MAX_IMAGE_HISTORY + 10; n++) send(state, '/update', image(n));
+  const hist = sink.env('main').panels.get('hist');
+  assert.ok(hist?.kind === 'image');
+  assert.equal(hist.images.length, MAX_IMAGE_HISTORY);
+  assert.deepEqual([hist.images[0].caption, hist.images.at(-1)?.caption], ['11', `${MAX_IMAGE_HISTORY + 10}`]);
+  assert.equal(hist.selected, MAX_IMAGE_HISTORY - 1);
+});
