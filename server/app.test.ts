@@ -2,6 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeFrame, type DecodedFrame, type MetricPoint, type RunSummary } from './protocol';
+import { LIVE_FRAME_INTERVAL_MS } from './socket-api';
 import {
   getJson,
   postJson,
@@ -168,6 +169,29 @@ describe('frame streaming (synthetic source)', () => {
     const iterationValue = frames[1].tensors.find((t) => t.name === 'iteration');
     assert.equal(iterationValue?.data[0], frames[1].iteration, 'the bytes are the frame they claim to be');
     unwrap(await stalled.emitWithAck('training:stop', { runId: run.id }));
+  });
+
+  test('live frames reach a fast client at most every 33 ms, the newest one last', async () => {
+    const client = await server.client();
+    const received: number[] = [];
+    client.on('memory:frame', (frame) => {
+      received.push(frame.iteration);
+      client.emit('frame:ack', { runId: frame.runId, iteration: frame.iteration });
+    });
+    const run = unwrap(
+      await client.emitWithAck('run:create', { config: { _trainer: 'synthetic', summarize_freq: 1, _step_ms: 1 } }),
+    );
+    const started = performance.now();
+    unwrap(await client.emitWithAck('run:subscribe', { runId: run.id }));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const count = received.length;
+    const elapsed = performance.now() - started;
+    const stopped = unwrap(await client.emitWithAck('training:stop', { runId: run.id }));
+    assert.ok(count >= 5, `only ${count} frames in ${elapsed} ms`);
+    assert.ok(count <= elapsed / LIVE_FRAME_INTERVAL_MS + 1, `${count} frames in ${elapsed.toFixed(0)} ms`);
+    assert.ok(stopped.iteration > 3 * count, `the trainer made ${stopped.iteration} frames, ${count} were sent`);
+    const stored = unwrap(await client.emitWithAck('run:subscribe', { runId: run.id })).frameIterations;
+    await waitFor('the newest frame', () => received.at(-1) === stored.at(-1));
   });
 
   test('a late joiner gets the metric history in the ack and the newest frame at once', async () => {

@@ -37,7 +37,18 @@ interface FrameFlow {
   socket: EngramSocket;
   inFlight: boolean;
   waiting: WireFrame | null;
+  /** When the last frame went out (performance.now()), for the live frame rate cap. */
+  sentAt: number;
+  /** Sends `waiting` once the interval since `sentAt` has passed; null when none is due. */
+  timer: NodeJS.Timeout | null;
 }
+
+/**
+ * Live frames go to one page at most every 33 ms (30 per second): faster than the eye follows a heatmap, and a
+ * trainer posting hundreds of frames a second would otherwise spend the machine's CPU on redraws nobody sees
+ * (#9's ingest benchmark with a page attached). The newest frame always arrives, at most this much later.
+ */
+export const LIVE_FRAME_INTERVAL_MS = 33;
 
 export const room = (runId: string) => `run:${runId}`;
 
@@ -46,17 +57,34 @@ export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunLis
   const flows = new Map<string, Map<string, FrameFlow>>();
 
   function offer(flow: FrameFlow, frame: WireFrame): void {
-    if (flow.inFlight) {
+    const early = LIVE_FRAME_INTERVAL_MS - (performance.now() - flow.sentAt);
+    if (flow.inFlight || flow.timer !== null || early > 0) {
       flow.waiting = frame; // newest wins: an older waiting frame is simply dropped
+      if (!flow.inFlight && flow.timer === null) {
+        flow.timer = setTimeout(() => {
+          flow.timer = null;
+          sendWaiting(flow);
+        }, early);
+        flow.timer.unref();
+      }
       return;
     }
     flow.inFlight = true;
+    flow.sentAt = performance.now();
     flow.socket.emit('memory:frame', frame);
+  }
+
+  function sendWaiting(flow: FrameFlow): void {
+    const waiting = flow.waiting;
+    flow.waiting = null;
+    if (waiting !== null) offer(flow, waiting);
   }
 
   function unsubscribe(socket: EngramSocket, runId: string): void {
     void socket.leave(room(runId));
     const byRun = flows.get(runId);
+    const flow = byRun?.get(socket.id);
+    if (flow?.timer) clearTimeout(flow.timer);
     byRun?.delete(socket.id);
     if (byRun !== undefined && byRun.size === 0) flows.delete(runId);
   }
@@ -92,7 +120,7 @@ export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunLis
           byRun = new Map();
           flows.set(runId, byRun);
         }
-        const flow: FrameFlow = { socket, inFlight: false, waiting: null };
+        const flow: FrameFlow = { socket, inFlight: false, waiting: null, sentAt: -Infinity, timer: null };
         byRun.set(socket.id, flow);
         done(() => {
           // After the ack: a late joiner gets the newest frame at once.
@@ -174,9 +202,7 @@ export function attachSocketApi(io: EngramIo, manager: () => RunManager): RunLis
         const flow = flows.get(runIdOf(p))?.get(socket.id);
         if (flow === undefined) return;
         flow.inFlight = false;
-        const waiting = flow.waiting;
-        flow.waiting = null;
-        if (waiting !== null) offer(flow, waiting);
+        if (flow.timer === null) sendWaiting(flow);
       } catch {
         // A malformed ack has no ack callback to answer through; ignoring it is the only safe reply.
       }
