@@ -7,10 +7,10 @@
  * Needs python3 with numpy. Prints the figures, then a JSON summary as the last line.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer } from './support';
+import { startServer, stopServer } from './support';
 
 function flag(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
@@ -62,9 +62,7 @@ async function main(): Promise<void> {
     const addedUs = Number((exact.usPerIteration - free.usPerIteration).toFixed(1));
     console.log(JSON.stringify({ bench: 'python-loop', seconds: SECONDS, free, exact, addedUsPerIteration: addedUs }));
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
-    rmSync(dataDir, { recursive: true, force: true });
+    await stopServer(child, dataDir);
   }
 }
 

@@ -7,7 +7,7 @@
  * Prints one line per sample, then a JSON summary as the last line.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
@@ -20,6 +20,7 @@ import {
   type ServerToClientEvents,
   type StorageUsage,
 } from '../server/protocol';
+import { readyUrl, stopServer } from './support';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -90,16 +91,7 @@ async function startServer(dataDir: string): Promise<{ child: ChildProcess; url:
     ],
     { cwd: root, env: { ...process.env }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
   );
-  const url = await new Promise<string>((resolve, reject) => {
-    let text = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      const match = text.match(/open (http:\/\/[^\s/]+)/);
-      if (match !== null) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return { child, url };
+  return { child, url: await readyUrl(child) };
 }
 
 function serverMemory(child: ChildProcess): Promise<MemorySample> {
@@ -248,9 +240,7 @@ async function main(): Promise<void> {
     );
   } finally {
     socket.disconnect();
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
-    rmSync(dataDir, { recursive: true, force: true });
+    await stopServer(child, dataDir);
   }
 }
 

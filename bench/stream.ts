@@ -7,7 +7,7 @@
  *  3. server RSS while 10,000 frames of 256×256 stream through at full speed (flat once the frame budget is full).
  * Prints the figures, then a JSON summary as the last line.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
@@ -21,7 +21,7 @@ import {
   type RunSummary,
   type ServerToClientEvents,
 } from '../server/protocol';
-import { percentile, startServer } from './support';
+import { percentile, startServer, stopServer } from './support';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -256,9 +256,7 @@ async function main(): Promise<void> {
     console.log(`  ${rss.samples.map((s) => `${s.iteration}: ${s.rssMb} MB`).join(', ')}`);
     console.log(JSON.stringify({ bench: 'stream', stream1: one, stream4: four, training, rss }));
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
-    rmSync(dataDir, { recursive: true, force: true });
+    await stopServer(child, dataDir);
   }
 }
 

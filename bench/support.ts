@@ -4,6 +4,7 @@
  * reading percentiles.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(__dirname, '..');
@@ -36,7 +37,12 @@ export async function startServer(
     stdio: ['ignore', 'pipe', 'inherit'],
     detached: options.detached ?? false,
   });
-  const url = await new Promise<string>((resolve, reject) => {
+  return { child, url: await readyUrl(child) };
+}
+
+/** The URL a starting server prints in its ready line (rejects when it exits first). */
+export function readyUrl(child: ChildProcess): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     let text = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       text += chunk.toString();
@@ -45,7 +51,14 @@ export async function startServer(
     });
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
-  return { child, url };
+}
+
+/** Stop a server started here, wait for it to exit, and remove its data dir. */
+export async function stopServer(child: ChildProcess, dataDir: string): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+  rmSync(dataDir, { recursive: true, force: true });
 }
 
 /** The p-th percentile (0–100) of ascending `sorted`, NaN when empty. */

@@ -8,11 +8,11 @@
  *  3. server RSS during 10,000 heatmap calls (`--quick`: 2,000), which must level off once the frame budget is full.
  * Prints the figures, then a JSON summary as the last line.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer } from './support';
+import { startServer, stopServer } from './support';
 
 const quick = process.argv.includes('--quick');
 const HEATMAP_CALLS = quick ? 100 : 300;
@@ -194,9 +194,7 @@ async function main(): Promise<void> {
     };
     console.log(JSON.stringify(summary));
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
-    rmSync(dataDir, { recursive: true, force: true });
+    await stopServer(child, dataDir);
   }
 }
 
