@@ -43,6 +43,11 @@ export function parseCliOptions(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): CliOptions {
+  /** An optional positive-integer variable: undefined when unset. */
+  const optionalCount = (name: string): number | undefined => {
+    const raw = env[name];
+    return raw === undefined ? undefined : parseCount(raw, name);
+  };
   const options: CliOptions = {
     port: env.PORT === undefined ? 3000 : parsePort(env.PORT, 'PORT'),
     host: env.HOST ?? '127.0.0.1',
@@ -50,35 +55,19 @@ export function parseCliOptions(
     fresh: false,
     next: true,
     token: env.ENGRAM_TOKEN === '' ? undefined : env.ENGRAM_TOKEN,
-    checkpointIntervalMs:
-      env.ENGRAM_CHECKPOINT_MS === undefined ? undefined : parseCount(env.ENGRAM_CHECKPOINT_MS, 'ENGRAM_CHECKPOINT_MS'),
-    commandTimeoutMs:
-      env.ENGRAM_COMMAND_TIMEOUT_MS === undefined
-        ? undefined
-        : parseCount(env.ENGRAM_COMMAND_TIMEOUT_MS, 'ENGRAM_COMMAND_TIMEOUT_MS'),
-    stopGraceMs:
-      env.ENGRAM_STOP_GRACE_MS === undefined ? undefined : parseCount(env.ENGRAM_STOP_GRACE_MS, 'ENGRAM_STOP_GRACE_MS'),
-    maxFrames: env.ENGRAM_MAX_FRAMES === undefined ? undefined : parseCount(env.ENGRAM_MAX_FRAMES, 'ENGRAM_MAX_FRAMES'),
-    maxFrameMb:
-      env.ENGRAM_MAX_FRAME_MB === undefined ? undefined : parseCount(env.ENGRAM_MAX_FRAME_MB, 'ENGRAM_MAX_FRAME_MB'),
+    checkpointIntervalMs: optionalCount('ENGRAM_CHECKPOINT_MS'),
+    commandTimeoutMs: optionalCount('ENGRAM_COMMAND_TIMEOUT_MS'),
+    stopGraceMs: optionalCount('ENGRAM_STOP_GRACE_MS'),
+    maxFrames: optionalCount('ENGRAM_MAX_FRAMES'),
+    maxFrameMb: optionalCount('ENGRAM_MAX_FRAME_MB'),
     visdomPort:
       env.ENGRAM_VISDOM_PORT === undefined
         ? DEFAULT_VISDOM_PORT
         : parseVisdomPort(env.ENGRAM_VISDOM_PORT, 'ENGRAM_VISDOM_PORT'),
-    frameLimitMb:
-      env.ENGRAM_FRAME_LIMIT_MB === undefined
-        ? undefined
-        : parseCount(env.ENGRAM_FRAME_LIMIT_MB, 'ENGRAM_FRAME_LIMIT_MB'),
-    storageBudgetMb:
-      env.ENGRAM_STORAGE_BUDGET_MB === undefined
-        ? undefined
-        : parseCount(env.ENGRAM_STORAGE_BUDGET_MB, 'ENGRAM_STORAGE_BUDGET_MB'),
-    memoryBudgetMb:
-      env.ENGRAM_MEMORY_BUDGET_MB === undefined
-        ? undefined
-        : parseCount(env.ENGRAM_MEMORY_BUDGET_MB, 'ENGRAM_MEMORY_BUDGET_MB'),
-    maxTraining:
-      env.ENGRAM_MAX_TRAINING === undefined ? undefined : parseCount(env.ENGRAM_MAX_TRAINING, 'ENGRAM_MAX_TRAINING'),
+    frameLimitMb: optionalCount('ENGRAM_FRAME_LIMIT_MB'),
+    storageBudgetMb: optionalCount('ENGRAM_STORAGE_BUDGET_MB'),
+    memoryBudgetMb: optionalCount('ENGRAM_MEMORY_BUDGET_MB'),
+    maxTraining: optionalCount('ENGRAM_MAX_TRAINING'),
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
