@@ -50,27 +50,22 @@ class Loop:
         while self.run.wait():
             self.iterations += 1
             self.run.log(self.iterations, loss=1.0 / self.iterations)
-            time.sleep(0.002)
+            self.between_iterations()
         self.stopped = True
 
+    def between_iterations(self):
+        time.sleep(0.002)
 
-class GatedLoop:
+
+class GatedLoop(Loop):
     """A loop whose iterations the test lets through one permit at a time, so where a pause lands is known exactly."""
 
     def __init__(self, run):
-        self.run = run
-        self.iterations = 0
         self.gate = threading.Semaphore(0)
-        self.stopped = False
-        self.thread = threading.Thread(target=self.main, daemon=True)
-        self.thread.start()
+        super().__init__(run)
 
-    def main(self):
-        while self.run.wait():
-            self.iterations += 1
-            self.run.log(self.iterations, loss=1.0 / self.iterations)
-            self.gate.acquire()
-        self.stopped = True
+    def between_iterations(self):
+        self.gate.acquire()
 
 
 class ClientTest(unittest.TestCase):
