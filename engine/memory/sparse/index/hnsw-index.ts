@@ -147,10 +147,7 @@ export class HnswIndex implements CellIndex {
     const rows = new Float32Array(this.dirty.size * width);
     const labels: number[] = [];
     for (const cell of this.dirty) {
-      if (!this.store.isWritten(cell)) continue;
-      const at = labels.length * width;
-      this.store.readInto(cell, rows, at);
-      if (rows.subarray(at, at + width).some((value) => value !== 0)) labels.push(cell);
+      if (this.readNonZero(cell, rows, labels.length * width)) labels.push(cell);
     }
     if (labels.length < BULK_BUILD_MIN_ROWS) return null;
     let capacity = this.capacity;
@@ -184,8 +181,7 @@ export class HnswIndex implements CellIndex {
   flush(): void {
     const row = new Float32Array(this.store.cellSize);
     for (const cell of this.dirty) {
-      this.store.readInto(cell, row, 0);
-      const nonZero = this.store.isWritten(cell) && row.some((value) => value !== 0);
+      const nonZero = this.readNonZero(cell, row, 0);
       if (nonZero) {
         // Rows restored by a rollback usually hold what the graph already has: skip the costly re-insert.
         if (this.present.has(cell) && this.graphHolds(cell, row)) continue;
@@ -203,6 +199,14 @@ export class HnswIndex implements CellIndex {
       }
     }
     this.dirty.clear();
+  }
+
+  /** Read `cell`'s row into `out` at `offset`; whether it is a written, non-zero row (one the graph must hold). */
+  private readNonZero(cell: number, out: Float32Array, offset: number): boolean {
+    this.store.readInto(cell, out, offset);
+    return (
+      this.store.isWritten(cell) && out.subarray(offset, offset + this.store.cellSize).some((value) => value !== 0)
+    );
   }
 
   /** Whether the graph's (normalised) vector for `cell` is `row`'s direction, to float32 precision. */
