@@ -12,7 +12,7 @@
  * Prints a JSON summary as the last line.
  */
 import { readFileSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from '@playwright/test';
@@ -25,7 +25,7 @@ import {
   type ServerToClientEvents,
 } from '../server/protocol';
 import type { Socket } from 'socket.io-client';
-import { percentile, startServer } from './support';
+import { percentile, startServer, stopServer } from './support';
 
 function flag(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
@@ -196,14 +196,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ bench: 'ingest', goal, single: one, eight: many }));
   } finally {
     await browser?.close();
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    try {
-      process.kill(-(child.pid as number), 'SIGTERM');
-    } catch {
-      child.kill('SIGTERM');
-    }
-    await exited;
-    rmSync(dataDir, { recursive: true, force: true });
+    await stopServer(child, dataDir);
   }
 }
 

@@ -53,10 +53,17 @@ export function readyUrl(child: ChildProcess): Promise<string> {
   });
 }
 
-/** Stop a server started here, wait for it to exit, and remove its data dir. */
+/**
+ * Stop a server started here (its whole process group when started `detached`, so Next's children go too), wait
+ * for it to exit, and remove its data dir.
+ */
 export async function stopServer(child: ChildProcess, dataDir: string): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
+  const exited = child.exitCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', resolve));
+  try {
+    process.kill(-(child.pid as number), 'SIGTERM');
+  } catch {
+    child.kill('SIGTERM'); // not a group leader: started without `detached`
+  }
   await exited;
   rmSync(dataDir, { recursive: true, force: true });
 }

@@ -13,12 +13,12 @@
  *     → pixel, so it includes the worker, the socket and the server's frame pacing on this machine.
  * Prints the figures, then a JSON summary as the last line. `--quick` measures 4 s per case instead of 10.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from '@playwright/test';
 import type { Ack, RunSummary } from '../server/protocol';
-import { percentile, startServer } from './support';
+import { percentile, startServer, stopServer } from './support';
 
 interface FrameTiming {
   iteration: number;
@@ -139,14 +139,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await browser.close();
-    if (child.pid !== undefined) {
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        child.kill('SIGTERM');
-      }
-    }
-    rmSync(dataDir, { recursive: true, force: true });
+    await stopServer(child, dataDir);
   }
   const goal = (r: SizeResult | undefined) => (r ? r.fps >= 19 && r.latencyP95Ms < 150 : false);
   const harnessGoal = goal(results.harness.find((r) => r.size === 256));
