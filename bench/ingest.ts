@@ -1,6 +1,9 @@
 /**
- * `npm run bench:ingest [-- --frames N --seconds S --no-browser]`: external-run ingest on a real server (child
- * process, Next included unless `--no-browser`).
+ * `npm run bench:ingest [-- --frames N --seconds S --no-browser --prod --profile DIR]`: external-run ingest on a real
+ * server (child process, Next included unless `--no-browser`). The page is served by Next in development mode, as
+ * `npm run dev` (the README's quick start) serves it; `--prod` serves the production build instead, as
+ * `npm run build && npm start` does (running `next build` first when .next is missing or older than its sources).
+ * The summary's `mode` says which. `--profile DIR` writes the server's V8 CPU profile there (`node --cpu-prof`).
  *  1. one client streams 256×256 float32 frames plus a metric point per iteration over HTTP, as fast as the server
  *     answers, with the run's dashboard page open in headless Chromium and a socket.io subscriber that decodes and
  *     acks every frame it gets: frames/s accepted and stored; p50/p95 from the server receiving a frame to the
@@ -13,7 +16,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from '@playwright/test';
 import { io } from 'socket.io-client';
@@ -25,6 +28,7 @@ import {
   type ServerToClientEvents,
 } from '../server/protocol';
 import type { Socket } from 'socket.io-client';
+import { ensureProductionBuild } from '../scripts/production-build';
 import { percentile, startServer, stopServer } from './support';
 
 function flag(name: string, fallback: number): number {
@@ -35,6 +39,11 @@ function flag(name: string, fallback: number): number {
 const FRAMES = flag('frames', 10_000);
 const SECONDS = flag('seconds', 10);
 const BROWSER = !process.argv.includes('--no-browser');
+const PRODUCTION = process.argv.includes('--prod');
+const PROFILE_DIR = (() => {
+  const at = process.argv.indexOf('--profile');
+  return at === -1 ? null : process.argv[at + 1];
+})();
 
 interface FrameTiming {
   iteration: number;
@@ -175,8 +184,14 @@ async function eight(url: string) {
 }
 
 async function main(): Promise<void> {
+  const build = PRODUCTION && BROWSER ? ensureProductionBuild(join(__dirname, '..')) : null;
   const dataDir = mkdtempSync(join(tmpdir(), 'engram-bench-ingest-'));
-  const { child, url } = await startServer(dataDir, { next: BROWSER, detached: true });
+  const { child, url } = await startServer(dataDir, {
+    next: BROWSER,
+    detached: true,
+    nodeArgs: PROFILE_DIR === null ? [] : ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR],
+    env: { NODE_ENV: PRODUCTION ? 'production' : 'development' },
+  });
   const browser = BROWSER
     ? await chromium.launch({
         executablePath: process.env.ENGRAM_CHROMIUM ?? '/usr/bin/chromium',
@@ -193,7 +208,19 @@ async function main(): Promise<void> {
       pixelsP95: one.receiveToPixelsMs === null ? null : one.receiveToPixelsMs.p95 <= 150,
       rssFlat: one.rssMb.end - one.rssMb.afterWarmup < 50,
     };
-    console.log(JSON.stringify({ bench: 'ingest', goal, single: one, eight: many }));
+    console.log(
+      JSON.stringify({
+        bench: 'ingest',
+        // How the page was served: Next's production build (`--prod`), its dev mode (the default, as `npm run dev`),
+        // or not at all (`--no-browser`).
+        mode: !BROWSER ? 'api-only' : PRODUCTION ? 'production' : 'development',
+        build,
+        loadAverage: loadavg().map((x) => Number(x.toFixed(2))),
+        goal,
+        single: one,
+        eight: many,
+      }),
+    );
   } finally {
     await browser?.close();
     await stopServer(child, dataDir);

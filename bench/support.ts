@@ -17,9 +17,19 @@ const root = join(__dirname, '..');
  */
 export async function startServer(
   dataDir: string,
-  options: { next: boolean; detached?: boolean; args?: readonly string[]; fresh?: boolean },
+  options: {
+    next: boolean;
+    detached?: boolean;
+    args?: readonly string[];
+    fresh?: boolean;
+    /** Node flags for the server process (e.g. `--cpu-prof`), before its entry script. */
+    nodeArgs?: readonly string[];
+    /** Set on top of this process's environment (e.g. NODE_ENV=production to serve the built pages). */
+    env?: Readonly<Record<string, string>>;
+  },
 ): Promise<{ child: ChildProcess; url: string }> {
   const args = [
+    ...(options.nodeArgs ?? []),
     '--import',
     'tsx',
     'server/testing/test-main.ts',
@@ -33,7 +43,7 @@ export async function startServer(
   ];
   const child = spawn(process.execPath, args, {
     cwd: root,
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...options.env },
     stdio: ['ignore', 'pipe', 'inherit'],
     detached: options.detached ?? false,
   });
