@@ -55,11 +55,13 @@ export function encodeFrameBlob(frame: PackedFrame): Buffer {
   };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const dataStart = align4(12 + json.length);
-  const out = Buffer.alloc(dataStart + frame.buffer.byteLength);
+  // Every byte is written below (the padding too), so the blob needs no zero fill first.
+  const out = Buffer.allocUnsafe(dataStart + frame.buffer.byteLength);
   out.writeUInt32LE(MAGIC, 0);
   out.writeUInt32LE(BLOB_VERSION, 4);
   out.writeUInt32LE(json.length, 8);
   json.copy(out, 12);
+  out.fill(0, 12 + json.length, dataStart);
   Buffer.from(frame.buffer).copy(out, dataStart);
   return out;
 }
