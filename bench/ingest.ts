@@ -9,7 +9,7 @@
  *     acks every frame it gets: frames/s accepted and stored; p50/p95 from the server receiving a frame to the
  *     browser's pixels (the page's `window.__engramFrameTimings` probe: the animation frame after the canvas draw,
  *     for every frame the page drew) and to the subscriber having decoded it; server RSS after warm-up and at the
- *     end; stored frames (bounded by the per-run budget);
+ *     end, and the server's CPU time per iteration; stored frames (bounded by the per-run budget);
  *  2. eight clients at once, 64×64 frames at 50/s each: frames accepted per client (none starves) and the
  *     training-side send latency p95.
  * Prints a JSON summary as the last line.
@@ -85,6 +85,17 @@ async function create(url: string, name: string): Promise<string> {
   return ack.data.id;
 }
 
+/** CPU seconds (user + system, every thread) the process has used so far, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at field 3; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** Linux's USER_HZ, the unit of /proc's CPU times: 100 on every mainstream architecture. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024;
@@ -117,6 +128,7 @@ async function single(url: string, pid: number, browser: Browser | null) {
   await viewer.emitWithAck('run:subscribe', { runId });
   const warmup = Math.min(1000, Math.floor(FRAMES / 5));
   let rssWarm = Number.NaN;
+  let cpuWarm = Number.NaN;
   const started = performance.now();
   let warmStarted = started;
   for (let it = 1; it <= FRAMES; it++) {
@@ -124,6 +136,7 @@ async function single(url: string, pid: number, browser: Browser | null) {
     await post(`${url}/api/runs/${runId}/frames`, frameBody(it, 256));
     if (it === warmup) {
       rssWarm = rssMb(pid);
+      cpuWarm = cpuSeconds(pid);
       warmStarted = performance.now();
       latencies.length = 0;
       await page?.evaluate(() => {
@@ -133,6 +146,7 @@ async function single(url: string, pid: number, browser: Browser | null) {
   }
   const seconds = (performance.now() - warmStarted) / 1000;
   const rssEnd = rssMb(pid);
+  const cpuEnd = cpuSeconds(pid);
   // The last frames may still be on their way to the page: give it a moment, then read what it drew.
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const timings: FrameTiming[] = page === null ? [] : await page.evaluate(() => window.__engramFrameTimings ?? []);
@@ -146,6 +160,9 @@ async function single(url: string, pid: number, browser: Browser | null) {
   return {
     frames: FRAMES,
     framesPerSec: Number(((FRAMES - warmup) / seconds).toFixed(1)),
+    // The server's own CPU per iteration (frame + metric point + the live view), less sensitive than frames/s to
+    // what else the machine runs.
+    serverCpuMsPerFrame: Number((((cpuEnd - cpuWarm) * 1000) / (FRAMES - warmup)).toFixed(2)),
     totalSeconds: Number(((performance.now() - started) / 1000).toFixed(2)),
     receiveToPixelsMs:
       page === null ? null : { p50: percentile(pixels, 50), p95: percentile(pixels, 95), framesDrawn: pixels.length },
