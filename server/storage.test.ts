@@ -176,7 +176,7 @@ test('the whole-history overview follows appends, rewrites and roll-backs, and s
   }
 });
 
-test('pending frames of different sizes, committed in one batch through one reused blob buffer, are each stored whole', () => {
+test('pending frames of different sizes, committed through one reused blob buffer, are each stored whole', () => {
   const dir = tempDataDir('pending-frames');
   const storage = new Storage(dir, { maxFrames: 100, maxBytes: 1e9, maxFrameBytes: 1e9 });
   try {
