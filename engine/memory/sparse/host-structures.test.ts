@@ -93,6 +93,40 @@ describe('RowStore and ExactIndex', () => {
 
 describe('HnswIndex', () => {
   const library = loadHnswlib();
+  it('answers like exact search when the nearest graph entries are stale (the filtered search as fallback)', {
+    skip: library === null,
+  }, () => {
+    if (library === null) return;
+    const width = 8;
+    const store = new RowStore(5000, width);
+    const index = new HnswIndex(library, store, { flushRows: 1000, seed: 2 });
+    const exact = new ExactIndex(store);
+    const random = new SeededRandom(5);
+    for (let i = 0; i < 300; i++) {
+      store.write(i * 13, random.uniform(width, 1), 0);
+      index.markDirty(i * 13);
+    }
+    index.flush();
+    const query = random.uniform(width, 1);
+    assert.deepEqual(Array.from(index.search(query, 1, 4)), Array.from(exact.search(query, 1, 4)));
+    // The graph's twelve nearest rows turn away from the query: a search widened by k finds only stale entries.
+    for (const cell of exact.search(query, 1, 12)) {
+      store.write(
+        cell,
+        query.map((value) => -value + random.next() * 0.1),
+        0,
+      );
+      index.markDirty(cell);
+    }
+    // One written, non-stale row close to the query: dirty rows are scored exactly, beside the graph's answers.
+    store.write(4999, query, 0);
+    index.markDirty(4999);
+    for (const queries of [query, Float32Array.from([...query, ...query.map((value) => -value)])]) {
+      const count = queries.length / width;
+      assert.deepEqual(Array.from(index.search(queries, count, 4)), Array.from(exact.search(queries, count, 4)));
+    }
+  });
+
   it('finds rows written since the last update and after the in-place update', { skip: library === null }, () => {
     if (library === null) return;
     const store = new RowStore(5000, 8);
