@@ -188,7 +188,8 @@ async function main(): Promise<void> {
         `${model.padEnd(5)} N ${String(memorySize).padStart(8)}  index ${row.index.padEnd(6)} ` +
           `${median === null ? 'n/a' : median.toFixed(2).padStart(8)} ms/step (min ` +
           `${fastest === null ? 'n/a' : fastest.toFixed(2)}, cpu ${row.cpuMsPerStep ?? 'n/a'})  (${times.length} ` +
-          `iterations, ${filledRows} rows seeded, setup ${row.setupMs} ms, cpu ${row.setupCpuMs} ms${note ? `, ${note}` : ''})`,
+          `iterations, ${filledRows} rows seeded, setup ${row.setupMs} ms, cpu ${row.setupCpuMs} ms` +
+          `${note ? `, ${note}` : ''})`,
       );
       memory.dispose();
     }
