@@ -1,11 +1,14 @@
 /**
- * `npm run bench:ingest [-- --frames N --seconds S --no-browser --prod --profile DIR]`: external-run ingest on a real
+ * `npm run bench:ingest [-- --frames N --seconds S --no-browser --prod --profile DIR --transport http|socket]`:
+ * external-run ingest on a real
  * server (child process, Next included unless `--no-browser`). The page is served by Next in development mode, as
  * `npm run dev` (the README's quick start) serves it; `--prod` serves the production build instead, as
  * `npm run build && npm start` does (running `next build` first when .next is missing or older than its sources).
  * The summary's `mode` says which. `--profile DIR` writes the server's V8 CPU profile there (`node --cpu-prof`).
- *  1. one client streams 256×256 float32 frames plus a metric point per iteration over HTTP, as fast as the server
- *     answers, with the run's dashboard page open in headless Chromium and a socket.io subscriber that decodes and
+ *  1. one client streams 256×256 float32 frames plus a metric point per iteration, as fast as the server answers:
+ *     over HTTP (the default; two requests per iteration, each awaited, as the Python client's sender thread does)
+ *     or, with `--transport socket`, over one socket.io connection with up to `SOCKET_WINDOW` calls unanswered
+ *     (socket.io keeps their order; a streaming client need not wait for each ack), with the run's dashboard page open in headless Chromium and a socket.io subscriber that decodes and
  *     acks every frame it gets: frames/s accepted and stored; p50/p95 from the server receiving a frame to the
  *     browser's pixels (the page's `window.__engramFrameTimings` probe: the animation frame after the canvas draw,
  *     for every frame the page drew) and to the subscriber having decoded it; server RSS after warm-up and at the
@@ -40,6 +43,15 @@ const FRAMES = flag('frames', 10_000);
 const SECONDS = flag('seconds', 10);
 const BROWSER = !process.argv.includes('--no-browser');
 const PRODUCTION = process.argv.includes('--prod');
+const TRANSPORT = (() => {
+  const at = process.argv.indexOf('--transport');
+  const value = at === -1 ? 'http' : process.argv[at + 1];
+  if (value !== 'http' && value !== 'socket')
+    throw new Error(`bench:ingest: --transport is http or socket, got ${value}`);
+  return value;
+})();
+/** Calls a socket client may have unanswered before it waits for the oldest ack. */
+const SOCKET_WINDOW = 8;
 const PROFILE_DIR = (() => {
   const at = process.argv.indexOf('--profile');
   return at === -1 ? null : process.argv[at + 1];
@@ -112,6 +124,57 @@ async function openDashboard(browser: Browser, url: string, runId: string): Prom
   return page;
 }
 
+interface Sender {
+  /** Hand over iteration `it`'s metric point and frame; resolves when the client may go on to the next. */
+  iteration(it: number): Promise<void>;
+  /** Every call answered. */
+  drain(): Promise<void>;
+  close(): void;
+}
+
+function httpSender(url: string, runId: string): Sender {
+  return {
+    async iteration(it) {
+      await post(`${url}/api/runs/${runId}/metrics`, { points: [{ iteration: it, loss: 1 / it }] });
+      await post(`${url}/api/runs/${runId}/frames`, frameBody(it, 256));
+    },
+    async drain() {},
+    close() {},
+  };
+}
+
+async function socketSender(url: string, runId: string): Promise<Sender> {
+  const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(url, {
+    transports: ['websocket'],
+    parser: socketParser,
+  });
+  const check = (ack: Ack<unknown>) => {
+    if (!ack.ok) throw new Error(`ingest over socket.io: ${ack.error.message}`);
+  };
+  check(await socket.emitWithAck('ingest:attach', { runId }));
+  const pending: Promise<void>[] = [];
+  return {
+    async iteration(it) {
+      pending.push(
+        socket.emitWithAck('ingest:metrics', { runId, points: [{ iteration: it, loss: 1 / it }] }).then(check),
+      );
+      const body = frameBody(it, 256);
+      const headerLength = body.readUInt32LE(0);
+      const header = JSON.parse(body.subarray(4, 4 + headerLength).toString('utf8'));
+      pending.push(
+        socket.emitWithAck('ingest:frame', { runId, header, data: body.subarray(4 + headerLength) }).then(check),
+      );
+      while (pending.length > SOCKET_WINDOW) await pending.shift();
+    },
+    async drain() {
+      await Promise.all(pending.splice(0));
+    },
+    close() {
+      socket.close();
+    },
+  };
+}
+
 async function single(url: string, pid: number, browser: Browser | null) {
   const runId = await create(url, 'bench-single');
   const page = browser === null ? null : await openDashboard(browser, url, runId);
@@ -126,14 +189,14 @@ async function single(url: string, pid: number, browser: Browser | null) {
     viewer.emit('frame:ack', { runId, iteration: frame.iteration });
   });
   await viewer.emitWithAck('run:subscribe', { runId });
+  const send = TRANSPORT === 'socket' ? await socketSender(url, runId) : httpSender(url, runId);
   const warmup = Math.min(1000, Math.floor(FRAMES / 5));
   let rssWarm = Number.NaN;
   let cpuWarm = Number.NaN;
   const started = performance.now();
   let warmStarted = started;
   for (let it = 1; it <= FRAMES; it++) {
-    await post(`${url}/api/runs/${runId}/metrics`, { points: [{ iteration: it, loss: 1 / it }] });
-    await post(`${url}/api/runs/${runId}/frames`, frameBody(it, 256));
+    await send.iteration(it);
     if (it === warmup) {
       rssWarm = rssMb(pid);
       cpuWarm = cpuSeconds(pid);
@@ -144,6 +207,7 @@ async function single(url: string, pid: number, browser: Browser | null) {
       });
     }
   }
+  await send.drain();
   const seconds = (performance.now() - warmStarted) / 1000;
   const rssEnd = rssMb(pid);
   const cpuEnd = cpuSeconds(pid);
@@ -153,6 +217,7 @@ async function single(url: string, pid: number, browser: Browser | null) {
   const shown = page === null ? null : await page.getAttribute('[data-testid="heatmap-memory"]', 'data-shape');
   if (page !== null && shown !== '256x256') throw new Error(`the memory panel shows ${shown}, expected 256x256`);
   await page?.close();
+  send.close();
   const pixels = timings.map((t) => t.drawnAt - t.capturedAt).sort((a, b) => a - b);
   const stored = (await (await fetch(`${url}/api/runs/${runId}/frames`)).json()) as Ack<{ iterations: number[] }>;
   viewer.close();
@@ -231,6 +296,7 @@ async function main(): Promise<void> {
         // How the page was served: Next's production build (`--prod`), its dev mode (the default, as `npm run dev`),
         // or not at all (`--no-browser`).
         mode: !BROWSER ? 'api-only' : PRODUCTION ? 'production' : 'development',
+        transport: TRANSPORT,
         build,
         loadAverage: loadavg().map((x) => Number(x.toFixed(2))),
         goal,
