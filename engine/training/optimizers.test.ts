@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { clipByGlobalNorm, Optimizer, OPTIMIZER_DEFAULTS } from './optimizers';
+import { clipByGlobalNorm, globalNormClip, Optimizer, OPTIMIZER_DEFAULTS } from './optimizers';
 import type { OptimizerName } from './types';
 
 before(async () => {
@@ -141,6 +141,42 @@ test('clipByGlobalNorm scales to maxNorm like clip_grad_norm_ and leaves small g
   const loose = clipByGlobalNorm(gradients, 50);
   assert.deepEqual(Array.from(loose.clipped.a.dataSync()), [3, 0]);
   tf.dispose([gradients.a, gradients.b, clipped.a, clipped.b, norm, loose.clipped.a, loose.clipped.b, loose.norm]);
+});
+
+test('apply with a clip scale equals apply of the clipped gradients, bit for bit; a non-scalar scale is refused', () => {
+  for (const name of NAMES) {
+    const parameters = new Map<string, tf.Variable>([
+      ['a', tf.variable(tf.tensor2d([0.5, -1, 2, 0.25], [2, 2]))],
+      ['b', tf.variable(tf.tensor1d([1, -0.5, 0.75]))],
+    ]);
+    const twins = new Map([...parameters].map(([key, v]) => [key, tf.variable(v.clone())]));
+    const scaled = new Optimizer(name, 0.1, parameters);
+    const clippedFirst = new Optimizer(name, 0.1, twins);
+    for (let step = 0; step < 3; step++) {
+      const gradients = {
+        a: tf.randomNormal([2, 2], 0, 3 + step, 'float32', step),
+        b: tf.randomNormal([3], 0, 2, 'float32', 9 + step),
+      };
+      const { norm, factor } = globalNormClip(gradients, 1.5);
+      const { clipped, norm: sameNorm } = clipByGlobalNorm(gradients, 1.5);
+      assert.ok(factor.dataSync()[0] < 1, 'the case clips');
+      scaled.apply(gradients, { scale: factor });
+      clippedFirst.apply(clipped);
+      tf.dispose([norm, factor, sameNorm, ...Object.values(clipped), ...Object.values(gradients)]);
+    }
+    for (const [key, variable] of parameters) {
+      assert.deepEqual(Array.from(variable.dataSync()), Array.from(twins.get(key)?.dataSync() ?? []), `${name} ${key}`);
+    }
+    const vector = tf.tensor1d([1, 2]);
+    const gradients = { a: tf.zeros([2, 2]), b: tf.zeros([3]) };
+    assert.throws(
+      () => scaled.apply(gradients, { scale: vector as unknown as tf.Scalar }),
+      /scale must be a scalar.*\[2\]/,
+    );
+    tf.dispose([vector, ...Object.values(gradients), ...parameters.values(), ...twins.values()]);
+    scaled.dispose();
+    clippedFirst.dispose();
+  }
 });
 
 test('one flat update of many parameters equals one optimizer each, bit for bit; snapshot per parameter', async () => {

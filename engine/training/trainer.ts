@@ -21,7 +21,7 @@ import { canonicalFieldName, isTrainField, resolveTrainConfig, sequenceLengthAt 
 import { readChecks } from './finite-checks';
 import { FrameCapture } from './frame-capture';
 import { buildModel } from './model-factory';
-import { clipByGlobalNorm, Optimizer } from './optimizers';
+import { globalNormClip, Optimizer } from './optimizers';
 import { Rng } from './rng';
 import type { DebugFrame } from '../frames';
 import { ConfigError, NonFiniteError, type IterationResult, type Trainer, type TrainConfig } from './types';
@@ -156,8 +156,8 @@ class TrainerImpl implements TrainerSession {
           gradients[parameter] = zeros;
         }
       }
-      const { clipped, norm } = clipByGlobalNorm(gradients, this.config.clip);
-      owned.push(norm, ...Object.values(clipped));
+      const { norm, factor } = globalNormClip(gradients, this.config.clip);
+      owned.push(norm, factor);
       const metric = this.task.metric(finalOutput, target, batch);
       owned.push(metric);
       let values: Awaited<ReturnType<typeof readChecks>>;
@@ -171,7 +171,7 @@ class TrainerImpl implements TrainerSession {
       const capture = options.captureFrame === true || iteration % this.summarizeEvery === 0;
       // The frame shows the forward pass these gradients came from, so it is taken before the update.
       const frame = capture ? await this.frames.capture(this.model, batch, input, target) : undefined;
-      this.optimizer.apply(clipped);
+      this.optimizer.apply(gradients, { scale: factor });
       this.rng = rng;
       this.completed = iteration;
       return {
