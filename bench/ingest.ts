@@ -1,19 +1,22 @@
 /**
- * `npm run bench:ingest [-- --frames N --seconds S --no-browser]`: external-run ingest on a real server (child
- * process, Next included unless `--no-browser`).
+ * `npm run bench:ingest [-- --frames N --seconds S --no-browser --prod --profile DIR]`: external-run ingest on a real
+ * server (child process, Next included unless `--no-browser`). The page is served by Next in development mode, as
+ * `npm run dev` (the README's quick start) serves it; `--prod` serves the production build instead, as
+ * `npm run build && npm start` does (running `next build` first when .next is missing or older than its sources).
+ * The summary's `mode` says which. `--profile DIR` writes the server's V8 CPU profile there (`node --cpu-prof`).
  *  1. one client streams 256×256 float32 frames plus a metric point per iteration over HTTP, as fast as the server
  *     answers, with the run's dashboard page open in headless Chromium and a socket.io subscriber that decodes and
  *     acks every frame it gets: frames/s accepted and stored; p50/p95 from the server receiving a frame to the
  *     browser's pixels (the page's `window.__engramFrameTimings` probe: the animation frame after the canvas draw,
  *     for every frame the page drew) and to the subscriber having decoded it; server RSS after warm-up and at the
- *     end; stored frames (bounded by the per-run budget);
+ *     end, and the server's CPU time per iteration; stored frames (bounded by the per-run budget);
  *  2. eight clients at once, 64×64 frames at 50/s each: frames accepted per client (none starves) and the
  *     training-side send latency p95.
  * Prints a JSON summary as the last line.
  */
 import { readFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from '@playwright/test';
 import { io } from 'socket.io-client';
@@ -25,6 +28,7 @@ import {
   type ServerToClientEvents,
 } from '../server/protocol';
 import type { Socket } from 'socket.io-client';
+import { ensureProductionBuild } from '../scripts/production-build';
 import { percentile, startServer, stopServer } from './support';
 
 function flag(name: string, fallback: number): number {
@@ -35,6 +39,11 @@ function flag(name: string, fallback: number): number {
 const FRAMES = flag('frames', 10_000);
 const SECONDS = flag('seconds', 10);
 const BROWSER = !process.argv.includes('--no-browser');
+const PRODUCTION = process.argv.includes('--prod');
+const PROFILE_DIR = (() => {
+  const at = process.argv.indexOf('--profile');
+  return at === -1 ? null : process.argv[at + 1];
+})();
 
 interface FrameTiming {
   iteration: number;
@@ -76,6 +85,17 @@ async function create(url: string, name: string): Promise<string> {
   return ack.data.id;
 }
 
+/** CPU seconds (user + system, every thread) the process has used so far, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at field 3; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** Linux's USER_HZ, the unit of /proc's CPU times: 100 on every mainstream architecture. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024;
@@ -108,6 +128,7 @@ async function single(url: string, pid: number, browser: Browser | null) {
   await viewer.emitWithAck('run:subscribe', { runId });
   const warmup = Math.min(1000, Math.floor(FRAMES / 5));
   let rssWarm = Number.NaN;
+  let cpuWarm = Number.NaN;
   const started = performance.now();
   let warmStarted = started;
   for (let it = 1; it <= FRAMES; it++) {
@@ -115,6 +136,7 @@ async function single(url: string, pid: number, browser: Browser | null) {
     await post(`${url}/api/runs/${runId}/frames`, frameBody(it, 256));
     if (it === warmup) {
       rssWarm = rssMb(pid);
+      cpuWarm = cpuSeconds(pid);
       warmStarted = performance.now();
       latencies.length = 0;
       await page?.evaluate(() => {
@@ -124,6 +146,7 @@ async function single(url: string, pid: number, browser: Browser | null) {
   }
   const seconds = (performance.now() - warmStarted) / 1000;
   const rssEnd = rssMb(pid);
+  const cpuEnd = cpuSeconds(pid);
   // The last frames may still be on their way to the page: give it a moment, then read what it drew.
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const timings: FrameTiming[] = page === null ? [] : await page.evaluate(() => window.__engramFrameTimings ?? []);
@@ -137,6 +160,9 @@ async function single(url: string, pid: number, browser: Browser | null) {
   return {
     frames: FRAMES,
     framesPerSec: Number(((FRAMES - warmup) / seconds).toFixed(1)),
+    // The server's own CPU per iteration (frame + metric point + the live view), less sensitive than frames/s to
+    // what else the machine runs.
+    serverCpuMsPerFrame: Number((((cpuEnd - cpuWarm) * 1000) / (FRAMES - warmup)).toFixed(2)),
     totalSeconds: Number(((performance.now() - started) / 1000).toFixed(2)),
     receiveToPixelsMs:
       page === null ? null : { p50: percentile(pixels, 50), p95: percentile(pixels, 95), framesDrawn: pixels.length },
@@ -175,8 +201,14 @@ async function eight(url: string) {
 }
 
 async function main(): Promise<void> {
+  const build = PRODUCTION && BROWSER ? ensureProductionBuild(join(__dirname, '..')) : null;
   const dataDir = mkdtempSync(join(tmpdir(), 'engram-bench-ingest-'));
-  const { child, url } = await startServer(dataDir, { next: BROWSER, detached: true });
+  const { child, url } = await startServer(dataDir, {
+    next: BROWSER,
+    detached: true,
+    nodeArgs: PROFILE_DIR === null ? [] : ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR],
+    env: { NODE_ENV: PRODUCTION ? 'production' : 'development' },
+  });
   const browser = BROWSER
     ? await chromium.launch({
         executablePath: process.env.ENGRAM_CHROMIUM ?? '/usr/bin/chromium',
@@ -193,7 +225,19 @@ async function main(): Promise<void> {
       pixelsP95: one.receiveToPixelsMs === null ? null : one.receiveToPixelsMs.p95 <= 150,
       rssFlat: one.rssMb.end - one.rssMb.afterWarmup < 50,
     };
-    console.log(JSON.stringify({ bench: 'ingest', goal, single: one, eight: many }));
+    console.log(
+      JSON.stringify({
+        bench: 'ingest',
+        // How the page was served: Next's production build (`--prod`), its dev mode (the default, as `npm run dev`),
+        // or not at all (`--no-browser`).
+        mode: !BROWSER ? 'api-only' : PRODUCTION ? 'production' : 'development',
+        build,
+        loadAverage: loadavg().map((x) => Number(x.toFixed(2))),
+        goal,
+        single: one,
+        eight: many,
+      }),
+    );
   } finally {
     await browser?.close();
     await stopServer(child, dataDir);

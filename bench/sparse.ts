@@ -13,7 +13,9 @@
  * memory before timing, to show search costs on a populated memory (exact search scans every seeded row; hnsw
  * builds its graph from them once, in the set-up time).
  *
- * Prints one line per (model, N) and, as the last line, a JSON summary with `ratio_64k_over_1k`.
+ * Prints one line per (model, N) and, as the last line, a JSON summary with `ratio_64k_over_1k`. Each row also
+ * carries the process's CPU time per step and for the set-up, which other jobs on a shared machine disturb far
+ * less than wall time.
  */
 import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
@@ -57,10 +59,19 @@ interface Row {
   msPerStep: number | null;
   /** Fastest iteration per step: less sensitive to other jobs on a shared machine than the median. */
   minMsPerStep: number | null;
+  /** CPU time of this process (all its threads) per timed step: what other jobs on the machine change least. */
+  cpuMsPerStep: number | null;
   iterations: number;
   setupMs: number;
+  /** CPU time of the set-up (the hnsw bulk build's worker threads included). */
+  setupCpuMs: number;
   filledRows: number;
   note?: string;
+}
+
+/** User + system milliseconds of a `process.cpuUsage` difference. */
+function cpuMs(usage: NodeJS.CpuUsage): number {
+  return (usage.user + usage.system) / 1000;
 }
 
 function iteration(memory: SparseAccessMemory, xs: tf.Variable[], projections: tf.Tensor3D[]): void {
@@ -110,6 +121,7 @@ async function main(): Promise<void> {
     warm.dispose();
     for (const memorySize of sizes) {
       const setupStart = performance.now();
+      const setupCpu = process.cpuUsage();
       const config = {
         inputSize: INPUT_SIZE,
         memorySize,
@@ -133,15 +145,21 @@ async function main(): Promise<void> {
         iteration(memory, xs, projections);
       }
       const setupMs = performance.now() - setupStart;
+      const setupCpuMs = cpuMs(process.cpuUsage(setupCpu));
       const times: number[] = [];
+      let cpuTimed = 0;
       const started = performance.now();
       let note: string | undefined;
       // Two warm-up iterations (kernel set-up, index growth), then timed ones until minSeconds have passed (at
       // least 2) or the cap is reached.
       for (let i = 0; ; i++) {
         const t0 = performance.now();
+        const cpu0 = process.cpuUsage();
         iteration(memory, xs, projections);
-        if (i > 1) times.push(performance.now() - t0);
+        if (i > 1) {
+          times.push(performance.now() - t0);
+          cpuTimed += cpuMs(process.cpuUsage(cpu0));
+        }
         const elapsed = (performance.now() - started) / 1000;
         if (elapsed > capSeconds) {
           note = `capped at ${capSeconds} s`;
@@ -158,8 +176,10 @@ async function main(): Promise<void> {
         index: memory.indexKind,
         msPerStep: median,
         minMsPerStep: fastest,
+        cpuMsPerStep: times.length > 0 ? Number((cpuTimed / times.length / STEPS).toFixed(3)) : null,
         iterations: times.length,
         setupMs: Math.round(setupMs),
+        setupCpuMs: Math.round(setupCpuMs),
         filledRows,
         note,
       };
@@ -167,15 +187,17 @@ async function main(): Promise<void> {
       console.log(
         `${model.padEnd(5)} N ${String(memorySize).padStart(8)}  index ${row.index.padEnd(6)} ` +
           `${median === null ? 'n/a' : median.toFixed(2).padStart(8)} ms/step (min ` +
-          `${fastest === null ? 'n/a' : fastest.toFixed(2)})  (${times.length} iterations, ${filledRows} rows ` +
-          `seeded, setup ${row.setupMs} ms${note ? `, ${note}` : ''})`,
+          `${fastest === null ? 'n/a' : fastest.toFixed(2)}, cpu ${row.cpuMsPerStep ?? 'n/a'})  (${times.length} ` +
+          `iterations, ${filledRows} rows seeded, setup ${row.setupMs} ms, cpu ${row.setupCpuMs} ms` +
+          `${note ? `, ${note}` : ''})`,
       );
       memory.dispose();
     }
   }
-  const at = (model: 'sam' | 'sdnc', size: number, field: 'msPerStep' | 'minMsPerStep') =>
+  type Field = 'msPerStep' | 'minMsPerStep' | 'cpuMsPerStep';
+  const at = (model: 'sam' | 'sdnc', size: number, field: Field) =>
     rows.find((r) => r.model === model && r.memorySize === size)?.[field] ?? null;
-  const ratio = (model: 'sam' | 'sdnc', field: 'msPerStep' | 'minMsPerStep' = 'msPerStep') => {
+  const ratio = (model: 'sam' | 'sdnc', field: Field = 'msPerStep') => {
     const small = at(model, 1000, field);
     const large = at(model, 64000, field);
     return small === null || large === null ? null : Number((large / small).toFixed(3));
@@ -197,6 +219,7 @@ async function main(): Promise<void> {
       results: rows,
       ratio_64k_over_1k: { sam: ratio('sam'), sdnc: ratio('sdnc') },
       ratio_64k_over_1k_fastest: { sam: ratio('sam', 'minMsPerStep'), sdnc: ratio('sdnc', 'minMsPerStep') },
+      ratio_64k_over_1k_cpu: { sam: ratio('sam', 'cpuMsPerStep'), sdnc: ratio('sdnc', 'cpuMsPerStep') },
     }),
   );
 }

@@ -30,11 +30,21 @@ export function serverNodeFlags(): string[] {
  */
 export async function startServer(
   dataDir: string,
-  options: { next: boolean; detached?: boolean; args?: readonly string[]; fresh?: boolean },
+  options: {
+    next: boolean;
+    detached?: boolean;
+    args?: readonly string[];
+    fresh?: boolean;
+    /** Node flags for the server process (e.g. `--cpu-prof`), before its entry script. */
+    nodeArgs?: readonly string[];
+    /** Set on top of this process's environment (e.g. NODE_ENV=production to serve the built pages). */
+    env?: Readonly<Record<string, string>>;
+  },
 ): Promise<{ child: ChildProcess; url: string }> {
   const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((w) => w !== '');
   const args = [
     ...serverNodeFlags(),
+    ...(options.nodeArgs ?? []),
     ...extra,
     '--import',
     'tsx',
@@ -49,7 +59,7 @@ export async function startServer(
   ];
   const child = spawn(process.execPath, args, {
     cwd: root,
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...options.env },
     stdio: ['ignore', 'pipe', 'inherit'],
     detached: options.detached ?? false,
   });

@@ -77,7 +77,9 @@ export class ExternalSource implements RunSource {
   touch(controls?: ExternalControl[]): void {
     this.lastSeen = Date.now();
     if (controls !== undefined) this.controls = [...controls];
-    this.armLiveness(this.options.clientTimeoutMs);
+    // A pending check measures the silence from lastSeen when it fires, so a client calling hundreds of times a
+    // second needs no new timer per call.
+    if (this.livenessTimer === null) this.armLiveness(this.options.clientTimeoutMs);
     if (this.connected) return;
     this.connected = true;
     if (this.runState() === 'interrupted') this.sink.state(this.mode === 'paused' ? 'paused' : 'running', null);

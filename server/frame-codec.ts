@@ -45,8 +45,35 @@ export function frameBytes(frame: PackedFrame): number {
   return frame.buffer.byteLength;
 }
 
-/** Serialize a packed frame for storage. */
+/** Serialize a packed frame for storage, into a new buffer. */
 export function encodeFrameBlob(frame: PackedFrame): Buffer {
+  return writeFrameBlob(frame, null);
+}
+
+/** Scratch buffers up to this size are kept for the next frame; a bigger frame gets a buffer of its own. */
+const SCRATCH_KEPT_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Serializes frames for storage into one reused buffer: each blob is valid until the next `encode`. For a writer
+ * that copies what it is given at once (better-sqlite3 binds blobs with SQLITE_TRANSIENT): a frame streamed at
+ * hundreds a second then leaves no blob-sized garbage behind.
+ */
+export class FrameBlobWriter {
+  private scratch: Buffer | null = null;
+
+  encode(frame: PackedFrame): Buffer {
+    return writeFrameBlob(frame, this);
+  }
+
+  /** A buffer of at least `bytes` (this writer's scratch when it may keep one that large). */
+  take(bytes: number): Buffer {
+    if (bytes > SCRATCH_KEPT_BYTES) return Buffer.allocUnsafe(bytes);
+    if (this.scratch === null || this.scratch.length < bytes) this.scratch = Buffer.allocUnsafe(bytes);
+    return this.scratch;
+  }
+}
+
+function writeFrameBlob(frame: PackedFrame, writer: FrameBlobWriter | null): Buffer {
   const header: FrameHeader = {
     iteration: frame.iteration,
     timesteps: frame.timesteps,
@@ -55,11 +82,14 @@ export function encodeFrameBlob(frame: PackedFrame): Buffer {
   };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const dataStart = align4(12 + json.length);
-  const out = Buffer.alloc(dataStart + frame.buffer.byteLength);
+  const length = dataStart + frame.buffer.byteLength;
+  // Every byte is written below (the padding too), so the blob needs no zero fill first.
+  const out = (writer === null ? Buffer.allocUnsafe(length) : writer.take(length)).subarray(0, length);
   out.writeUInt32LE(MAGIC, 0);
   out.writeUInt32LE(BLOB_VERSION, 4);
   out.writeUInt32LE(json.length, 8);
   json.copy(out, 12);
+  out.fill(0, 12 + json.length, dataStart);
   Buffer.from(frame.buffer).copy(out, dataStart);
   return out;
 }

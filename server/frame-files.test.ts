@@ -1,7 +1,7 @@
 // NPY encoding (the protocol's one writer, used by the API and the dashboard's export) and the frame blob codec.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeFrameBlob, encodeFrameBlob, packFrame, tensorValues, toWireFrame } from './frame-codec';
+import { decodeFrameBlob, encodeFrameBlob, FrameBlobWriter, packFrame, tensorValues, toWireFrame } from './frame-codec';
 import { decodeFrame, encodeNpy } from './protocol';
 
 /** Parse an .npy file the way numpy does, enough to check header and data. */
@@ -79,4 +79,31 @@ test('a frame survives pack → blob → unpack → wire → decode with its sha
   const blob = encodeFrameBlob(packed);
   blob.writeUInt32LE(0, 0);
   assert.throws(() => decodeFrameBlob(blob), /bad magic/);
+});
+
+test('a blob writer reuses its buffer: each blob is whole, its header padding zero, whatever the last one left', () => {
+  const frame = (iteration: number, name: string, values: number[]) =>
+    packFrame(
+      {
+        timesteps: 1,
+        tensors: [{ name, layer: 0, shape: [values.length], axes: ['cell'], data: Float32Array.from(values) }],
+      },
+      iteration,
+      1000 + iteration,
+    );
+  const writer = new FrameBlobWriter();
+  // A long name pushes the next frame's tensor bytes over where a short header's padding lies.
+  const small = frame(1, 'mm', [1, 2]);
+  const first = Buffer.from(writer.encode(small));
+  assert.deepEqual(first, encodeFrameBlob(small));
+  assert.notEqual(first.readUInt32LE(8) % 4, 0, 'the header length leaves padding before the tensor bytes');
+  const large = frame(
+    2,
+    'a-longer-tensor-name',
+    Array.from({ length: 64 }, () => Number.NaN),
+  );
+  const second = writer.encode(large);
+  assert.deepEqual(tensorValues(decodeFrameBlob(second), decodeFrameBlob(second).tensors[0]).length, 64);
+  assert.deepEqual(writer.encode(small), first, 'the same frame gives the same bytes, padding included');
+  assert.equal(writer.encode(small).length, first.length, 'a blob is exactly its frame, not the whole buffer');
 });

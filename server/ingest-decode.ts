@@ -158,14 +158,19 @@ export function parseHeaderJson(text: string): unknown {
   }
 }
 
-interface DecodedTensorBytes {
+/** One validated tensor of a frame: where its bytes lie in the body, and how many float32 values it stores. */
+interface TensorSlice {
   info: Omit<PackedTensorInfo, 'byteOffset' | 'byteLength'>;
-  values: Float32Array;
+  dtype: IngestDtype;
+  bytes: Uint8Array;
+  size: number;
 }
 
 /**
  * Decode one ingested frame into the server's packed form (float32, one buffer). `maxBytes` bounds the frame's
- * stored size; `capturedAt` is when the server received it.
+ * stored size; `capturedAt` is when the server received it. Every tensor is validated before any is converted, and
+ * each is then written straight into the packed buffer: one copy of the body's bytes, not one per tensor plus one
+ * to pack (at hundreds of frames a second each needless 256 KB buffer is garbage the collector must chase).
  */
 export function decodeIngestFrame(
   headerValue: unknown,
@@ -187,7 +192,7 @@ export function decodeIngestFrame(
   let offset = 0;
   let storedBytes = 0;
   const seen = new Set<string>();
-  const decoded: DecodedTensorBytes[] = [];
+  const slices: TensorSlice[] = [];
   list.forEach((raw, index) => {
     const t = asObject(raw, `tensors[${index}]`);
     const name = t.name;
@@ -257,24 +262,21 @@ export function decodeIngestFrame(
           `but only ${Math.max(0, data.byteLength - start)} remain`,
       );
     const axes = parseAxes(t.axes, shape.length, fail);
-    const values = toFloat32(data.subarray(start, start + byteLength), dtype, size);
-    offset = start + byteLength;
-    const info: DecodedTensorBytes['info'] = { name, layer, shape, axes };
+    const info: TensorSlice['info'] = { name, layer, shape, axes };
     if (t.range !== undefined) info.range = parseRange(t.range, fail);
     if (t.description !== undefined) {
       if (typeof t.description !== 'string' || t.description.length > 500)
         throw fail('description', 'must be a string of at most 500 characters');
       info.description = t.description;
     }
-    const nonFinite = countNonFinite(values);
-    if (nonFinite !== null) info.nonFinite = nonFinite;
-    decoded.push({ info, values });
+    slices.push({ info, dtype, bytes: data.subarray(start, start + byteLength), size });
+    offset = start + byteLength;
   });
   if (offset !== data.byteLength)
     throw new ApiError('bad_request', `frame data has ${data.byteLength - offset} bytes left after the last tensor`, {
       field: 'data',
     });
-  return pack(iteration, timestepsOf(header.timesteps, decoded), capturedAt, decoded);
+  return pack(iteration, timestepsOf(header.timesteps, slices), capturedAt, slices);
 }
 
 type Fail = (field: string, message: string) => ApiError;
@@ -311,7 +313,7 @@ function parseRange(value: unknown, fail: Fail): [number, number] {
   return [value[0] as number, value[1] as number];
 }
 
-function timestepsOf(value: unknown, tensors: readonly DecodedTensorBytes[]): number {
+function timestepsOf(value: unknown, tensors: readonly TensorSlice[]): number {
   if (value !== undefined) {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 1 << 20)
       throw new ApiError('bad_request', `frame timesteps must be a positive integer, got ${describe(value)}`, {
@@ -323,22 +325,21 @@ function timestepsOf(value: unknown, tensors: readonly DecodedTensorBytes[]): nu
   return timed === undefined ? 1 : Math.max(1, timed.info.shape[0]);
 }
 
-/** Little-endian bytes of `dtype` → float32 (float64 rounds; NaN and ±Inf stay what they are). */
-function toFloat32(bytes: Uint8Array, dtype: IngestDtype, size: number): Float32Array {
-  const out = new Float32Array(size);
+/** Little-endian bytes of `dtype` → float32 into `out` (float64 rounds; NaN and ±Inf stay what they are). */
+function toFloat32(bytes: Uint8Array, dtype: IngestDtype, out: Float32Array): void {
   if (dtype === 'float32') {
-    new Uint8Array(out.buffer).set(bytes);
-    return out;
+    new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(bytes);
+    return;
   }
   if (dtype === 'uint8') {
     out.set(bytes);
-    return out;
+    return;
   }
+  const size = out.length;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (dtype === 'float64') for (let i = 0; i < size; i++) out[i] = view.getFloat64(i * 8, true);
   else if (dtype === 'int32') for (let i = 0; i < size; i++) out[i] = view.getInt32(i * 4, true);
   else for (let i = 0; i < size; i++) out[i] = float16ToNumber(view.getUint16(i * 2, true));
-  return out;
 }
 
 /** IEEE 754 half precision: 1 sign bit, 5 exponent bits (bias 15), 10 fraction bits. */
@@ -367,19 +368,20 @@ function countNonFinite(values: Float32Array): NonFiniteCounts | null {
   return nan + posInf + negInf === 0 ? null : { nan, posInf, negInf };
 }
 
-function pack(
-  iteration: number,
-  timesteps: number,
-  capturedAt: number,
-  decoded: readonly DecodedTensorBytes[],
-): PackedFrame {
+/** Convert every tensor into one buffer, at the offsets the infos give, counting NaN and ±Inf as it goes. */
+function pack(iteration: number, timesteps: number, capturedAt: number, slices: readonly TensorSlice[]): PackedFrame {
   let total = 0;
-  const tensors: PackedTensorInfo[] = decoded.map(({ info, values }) => {
-    const packed: PackedTensorInfo = { ...info, byteOffset: total, byteLength: values.byteLength };
-    total += values.byteLength;
+  const tensors: PackedTensorInfo[] = slices.map(({ info, size }) => {
+    const packed: PackedTensorInfo = { ...info, byteOffset: total, byteLength: size * 4 };
+    total += size * 4;
     return packed;
   });
   const buffer = new ArrayBuffer(total);
-  decoded.forEach(({ values }, i) => new Float32Array(buffer, tensors[i].byteOffset, values.length).set(values));
+  slices.forEach(({ dtype, bytes, size }, i) => {
+    const values = new Float32Array(buffer, tensors[i].byteOffset, size);
+    toFloat32(bytes, dtype, values);
+    const nonFinite = countNonFinite(values);
+    if (nonFinite !== null) tensors[i].nonFinite = nonFinite;
+  });
   return { iteration, timesteps, capturedAt, tensors, buffer };
 }

@@ -18,7 +18,7 @@ import { estimateNote, estimateRunMemory, formatMegabytes, type MemoryEstimate, 
 import { ENGINE_TRAINING, EngineSource, type EngineTraining } from './engine-source';
 import { ApiError } from './errors';
 import { ExternalSource, type ControlListener } from './external-source';
-import { decodeFrameBlob, encodeFrameBlob, frameBytes, toWireFrame } from './frame-codec';
+import { decodeFrameBlob, frameBytes, toWireFrame } from './frame-codec';
 import {
   type ControlState,
   type ExternalControl,
@@ -204,7 +204,9 @@ export class RunManager {
 
   storedFrame(runId: string, iteration: number): PackedFrame {
     const live = this.require(runId);
-    const blob = live.pending.frame(iteration) ?? this.storage.getFrame(runId, iteration);
+    const pending = live.pending.frame(iteration);
+    if (pending !== null) return pending;
+    const blob = this.storage.getFrame(runId, iteration);
     if (blob === null) throw new ApiError('not_found', `run ${runId} has no stored frame at iteration ${iteration}`);
     return decodeFrameBlob(blob);
   }
@@ -638,7 +640,7 @@ export class RunManager {
     try {
       const wire = toWireFrame(live.run.id, frame);
       if (live.latestFrame === null || frame.iteration >= live.latestFrame.iteration) live.latestFrame = wire;
-      live.pending.addFrame(frame.iteration, encodeFrameBlob(frame), pinned);
+      live.pending.addFrame(frame, pinned);
       live.framesDirty = true;
       this.listener.frame(live.run.id, wire);
     } finally {

@@ -9,8 +9,10 @@
  * last); metric points are never dropped, the run is paused instead, and an external client that keeps sending
  * past PENDING_METRIC_POINTS is refused with a typed error.
  */
+import { FrameBlobWriter } from './frame-codec';
 import type { MetricPoint, RunSummary } from './protocol';
 import type { CommitBatch, Storage } from './storage';
+import type { PackedFrame } from './worker/messages';
 
 /** Frame bytes a run keeps in memory while storage fails; older unpinned frames go first past it. */
 export const PENDING_FRAME_BYTES = 64 * 1024 * 1024;
@@ -22,10 +24,12 @@ export const RETRY_FIRST_MS = 250;
 export const RETRY_MAX_MS = 5000;
 
 interface PendingFrame {
-  iteration: number;
-  blob: Buffer;
+  frame: PackedFrame;
   pinned: boolean;
 }
+
+/** Pending frames are serialized only as a commit writes them, one after another into this writer's buffer. */
+const blobWriter = new FrameBlobWriter();
 
 /** What one successful commit stored. */
 export interface Committed {
@@ -63,19 +67,19 @@ export class PendingWrites {
   }
 
   /** Keep a frame for the next commit; past the memory bound the oldest unpinned pending frames are dropped. */
-  addFrame(iteration: number, blob: Buffer, pinned: boolean): void {
-    const existing = this.frames.findIndex((f) => f.iteration === iteration);
+  addFrame(frame: PackedFrame, pinned: boolean): void {
+    const existing = this.frames.findIndex((f) => f.frame.iteration === frame.iteration);
     if (existing >= 0) {
-      this.frameBytes -= this.frames[existing].blob.length;
+      this.frameBytes -= this.frames[existing].frame.buffer.byteLength;
       pinned ||= this.frames[existing].pinned;
       this.frames.splice(existing, 1);
     }
-    this.frames.push({ iteration, blob, pinned });
-    this.frameBytes += blob.length;
+    this.frames.push({ frame, pinned });
+    this.frameBytes += frame.buffer.byteLength;
     while (this.frameBytes > PENDING_FRAME_BYTES && this.frames.length > 1) {
       const oldest = this.frames.findIndex((f) => !f.pinned);
       const at = oldest >= 0 && oldest < this.frames.length - 1 ? oldest : 0;
-      this.frameBytes -= this.frames[at].blob.length;
+      this.frameBytes -= this.frames[at].frame.buffer.byteLength;
       this.frames.splice(at, 1);
       this.droppedFrames++;
     }
@@ -96,11 +100,12 @@ export class PendingWrites {
   }
 
   frameIterations(): number[] {
-    return this.frames.map((f) => f.iteration);
+    return this.frames.map((f) => f.frame.iteration);
   }
 
-  frame(iteration: number): Buffer | null {
-    return this.frames.find((f) => f.iteration === iteration)?.blob ?? null;
+  /** A pending frame as it arrived (shared, not copied: frames are never changed once packed). */
+  frame(iteration: number): PackedFrame | null {
+    return this.frames.find((f) => f.frame.iteration === iteration)?.frame ?? null;
   }
 
   takeDropped(): number {
@@ -125,7 +130,11 @@ export class PendingWrites {
   commit(storage: Storage, run: RunSummary): Committed {
     const batch: CommitBatch = {
       points: this.points,
-      frames: this.frames,
+      frames: this.frames.map(({ frame, pinned }) => ({
+        iteration: frame.iteration,
+        pinned,
+        blob: () => blobWriter.encode(frame),
+      })),
       checkpoint: this.checkpoint,
       run: this.runDirty || this.points.length > 0 ? run : null,
     };

@@ -174,7 +174,10 @@ test('while storage fails memory stays bounded: the oldest unpinned frames go fi
   const count = PENDING_FRAME_BYTES / frameBytes + 4;
   for (let it = 1; it <= count; it++) {
     pending.addPoint({ iteration: it, loss: 1, metric: 0, itPerSec: 1, t: it });
-    pending.addFrame(it, Buffer.alloc(frameBytes), it === 2);
+    pending.addFrame(
+      { iteration: it, timesteps: 1, capturedAt: it, tensors: [], buffer: new ArrayBuffer(frameBytes) },
+      it === 2,
+    );
   }
   const frames = pending.frameIterations();
   assert.equal(frames.length, PENDING_FRAME_BYTES / frameBytes);

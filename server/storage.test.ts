@@ -6,7 +6,9 @@ import type { RunSummary } from './protocol';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { metricsSnapshot } from './metric-query';
+import { decodeFrameBlob, packFrame, tensorValues } from './frame-codec';
 import { METRIC_OVERVIEW_POINTS } from './protocol';
+import { PendingWrites } from './run-persistence';
 import { Storage } from './storage';
 import { tempDataDir } from './testing/test-server';
 
@@ -80,7 +82,7 @@ test('a commit is all or nothing: a failing batch stores neither its metrics, fr
       () =>
         storage.commit('r', {
           points: [point(2)],
-          frames: [{ iteration: 2, blob: Buffer.alloc(8), pinned: false }],
+          frames: [{ iteration: 2, blob: () => Buffer.alloc(8), pinned: false }],
           checkpoint: { iteration: 2, bytes: Uint8Array.of(9) },
           run,
         }),
@@ -168,6 +170,40 @@ test('the whole-history overview follows appends, rewrites and roll-backs, and s
     storage.close();
     storage = new Storage(dir, { maxFrames: 100, maxBytes: 1e9, maxFrameBytes: 1e9 });
     assert.deepEqual(snapshot(), rolled);
+  } finally {
+    storage.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('pending frames of different sizes, committed through one reused blob buffer, are each stored whole', () => {
+  const dir = tempDataDir('pending-frames');
+  const storage = new Storage(dir, { maxFrames: 100, maxBytes: 1e9, maxFrameBytes: 1e9 });
+  try {
+    const pending = new PendingWrites('r');
+    const sizes = [300, 20, 5000, 7];
+    sizes.forEach((size, i) =>
+      pending.addFrame(
+        packFrame(
+          {
+            timesteps: 1,
+            tensors: [
+              { name: `t${i}`, layer: 0, shape: [size], axes: ['cell'], data: new Float32Array(size).fill(i + 1) },
+            ],
+          },
+          i + 1,
+          i,
+        ),
+        false,
+      ),
+    );
+    pending.commit(storage, { id: 'r' } as RunSummary);
+    assert.deepEqual(storage.frameIterations('r'), [1, 2, 3, 4]);
+    sizes.forEach((size, i) => {
+      const frame = decodeFrameBlob(storage.getFrame('r', i + 1) as Buffer);
+      assert.equal(frame.tensors[0].name, `t${i}`);
+      assert.deepEqual(tensorValues(frame, frame.tensors[0]), new Float32Array(size).fill(i + 1));
+    });
   } finally {
     storage.close();
     rmSync(dir, { recursive: true, force: true });

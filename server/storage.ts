@@ -31,10 +31,20 @@ export interface FrameBudget {
   maxFrameBytes: number;
 }
 
+/**
+ * A frame to store. Its blob is asked for once, inside the transaction, and bound at once (SQLite copies it), so it
+ * may live in a buffer that the next frame's blob reuses.
+ */
+export interface FrameWrite {
+  iteration: number;
+  pinned: boolean;
+  blob: () => Buffer;
+}
+
 /** One run's writes since its last commit (server/run-persistence.ts gathers them). */
 export interface CommitBatch {
   points: readonly MetricPoint[];
-  frames: readonly { iteration: number; blob: Buffer; pinned: boolean }[];
+  frames: readonly FrameWrite[];
   checkpoint: { iteration: number; bytes: Uint8Array } | null;
   /** The run's summary row (state, iteration, latest values, config and client), when it changed. */
   run: RunSummary | null;
@@ -298,7 +308,7 @@ export class Storage {
         }
         if (batch.frames.length > 0) {
           const index = this.frameIndex(runId);
-          for (const frame of batch.frames) this.insertFrame(runId, index, frame.iteration, frame.blob, frame.pinned);
+          for (const frame of batch.frames) this.insertFrame(runId, index, frame.iteration, frame.blob(), frame.pinned);
           thinned = this.thin(runId, index);
         }
         if (batch.checkpoint !== null) {
@@ -396,7 +406,12 @@ export class Storage {
    * goes, so the history stays scrubbable from the first iteration to the last. Returns true if thinning happened.
    */
   putFrame(runId: string, iteration: number, blob: Buffer, pinned: boolean): boolean {
-    return this.commit(runId, { points: [], frames: [{ iteration, blob, pinned }], checkpoint: null, run: null });
+    return this.commit(runId, {
+      points: [],
+      frames: [{ iteration, pinned, blob: () => blob }],
+      checkpoint: null,
+      run: null,
+    });
   }
 
   private insertFrame(runId: string, index: FrameIndex, iteration: number, blob: Buffer, pinned: boolean): void {

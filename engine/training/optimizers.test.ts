@@ -143,7 +143,7 @@ test('clipByGlobalNorm scales to maxNorm like clip_grad_norm_ and leaves small g
   tf.dispose([gradients.a, gradients.b, clipped.a, clipped.b, norm, loose.clipped.a, loose.clipped.b, loose.norm]);
 });
 
-test('apply with a clip scale equals apply of the clipped gradients, bit for bit; a non-scalar scale is refused', () => {
+test('apply with a clip scale equals apply of the clipped gradients bit for bit; a non-scalar scale is refused', () => {
   for (const name of NAMES) {
     const parameters = new Map<string, tf.Variable>([
       ['a', tf.variable(tf.tensor2d([0.5, -1, 2, 0.25], [2, 2]))],

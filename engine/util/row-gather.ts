@@ -65,3 +65,66 @@ export function gatherRows(source: tf.Tensor3D, indices: tf.Tensor2D): tf.Tensor
   assertShape('gatherRows', 'indices', indices, [source.shape[0], null]);
   return gatherOp(source, indices);
 }
+
+const prependOp = customGradient<tf.Tensor3D>(([rows, source, indices]) => {
+  const [batch, rowCount, width] = rows.shape;
+  const [, sourceRows] = (source as tf.Tensor3D).shape;
+  const added = indices.size / batch;
+  const positions = checkedIndices(indices as tf.Tensor2D, sourceRows);
+  const sourceValues = source.dataSync();
+  const rowValues = rows.dataSync();
+  const out = new Float32Array(batch * rowCount * width);
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i < added; i++) {
+      const row = positions[b * added + i];
+      if (row < 0) continue;
+      const from = (b * sourceRows + row) * width;
+      out.set(sourceValues.subarray(from, from + width), (b * rowCount + i) * width);
+    }
+    const kept = rowValues.subarray(b * rowCount * width, (b * rowCount + rowCount - added) * width);
+    out.set(kept, (b * rowCount + added) * width);
+  }
+  return {
+    value: tf.tensor3d(out, [batch, rowCount, width]),
+    gradFunc: (dy) => {
+      const upstream = dy.dataSync();
+      const rowGradient = new Float32Array(batch * rowCount * width);
+      const sourceGradient = new Float32Array(batch * sourceRows * width);
+      for (let b = 0; b < batch; b++) {
+        const shifted = upstream.subarray((b * rowCount + added) * width, (b + 1) * rowCount * width);
+        rowGradient.set(shifted, b * rowCount * width);
+        for (let i = 0; i < added; i++) {
+          const row = positions[b * added + i];
+          if (row < 0) continue;
+          const to = (b * sourceRows + row) * width;
+          const from = (b * rowCount + i) * width;
+          for (let k = 0; k < width; k++) sourceGradient[to + k] += upstream[from + k];
+        }
+      }
+      return [
+        tf.tensor3d(rowGradient, [batch, rowCount, width]),
+        tf.tensor3d(sourceGradient, [batch, sourceRows, width]),
+        tf.zeros(indices.shape),
+      ];
+    },
+  };
+});
+
+/**
+ * `[batch, rowCount, width]`: the rows of `source` picked per batch element by `indices` (as `gatherRows`), then
+ * `rows`' first rowCount − picked rows; its last `picked` rows drop out. One host copy instead of a slice and a
+ * concatenation (and their pad and split in the backward pass).
+ *
+ * @param rows `[batch, rowCount, width]`
+ * @param source `[batch, sourceRows, width]`
+ * @param indices `[batch, picked]` int32 in [−1, sourceRows), picked ≤ rowCount; −1 puts a zero row
+ */
+export function prependRows(rows: tf.Tensor3D, source: tf.Tensor3D, indices: tf.Tensor2D): tf.Tensor3D {
+  assertShape('prependRows', 'rows', rows, [null, null, null]);
+  const [batch, rowCount, width] = rows.shape;
+  assertShape('prependRows', 'source', source, [batch, null, width]);
+  assertShape('prependRows', 'indices', indices, [batch, null]);
+  if (indices.shape[1] > rowCount)
+    throw new Error(`prependRows: argument 'indices' picks ${indices.shape[1]} rows, more than rows' ${rowCount}`);
+  return prependOp(rows, source, indices);
+}

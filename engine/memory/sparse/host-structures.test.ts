@@ -4,11 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { SeededRandom } from '../../controller/seeded-random';
+import { COSINE_EPSILON } from '../../util/constants';
 import { ExactIndex } from './index/exact-index';
 import { flushBulkBuilds, HnswIndex, loadHnswlib } from './index/hnsw-index';
 import { createCellIndex, resolveIndexType } from './index/create-index';
 import { LruList, type LruMove } from './lru-list';
-import { RowStore } from './row-store';
+import { RowStore, type RowOverwrite } from './row-store';
 import { SparseLinks } from './sparse-links';
 
 function oneHotRow(width: number, hot: number): Float32Array {
@@ -59,10 +61,72 @@ describe('RowStore and ExactIndex', () => {
     assert.equal(store.isWritten(2500), false);
     assert.deepEqual(Array.from(index.search(Float32Array.from([0, 1, 0, 0]), 1, 2)), [0, 1]);
   });
+
+  it('ranks like a plain cosine scan through overwrites and restores (cached norms, queries four at a time)', () => {
+    const width = 5;
+    const store = new RowStore(2100, width);
+    const index = new ExactIndex(store);
+    const random = new SeededRandom(11);
+    const row = () => random.uniform(width, 1);
+    const undo: RowOverwrite[] = [];
+    for (let i = 0; i < 300; i++) undo.push(store.write(Math.floor(random.next() * 2100), row(), 0));
+    for (let i = 0; i < 40; i++) store.restore(undo[undo.length - 1 - i]);
+    store.write(3, new Float32Array(width), 0);
+    for (const queryCount of [1, 4, 6]) {
+      const queries = random.uniform(queryCount * width, 1);
+      const expected = Array.from({ length: queryCount }, (_, q) => {
+        const query = queries.subarray(q * width, (q + 1) * width);
+        const queryNorm = Math.hypot(...query);
+        const scored = Array.from({ length: store.memorySize }, (_, cell) => {
+          const values = new Float32Array(width);
+          store.readInto(cell, values, 0);
+          const dot = values.reduce((sum, value, j) => sum + value * query[j], 0);
+          return { cell, score: dot / (Math.hypot(...values) * queryNorm + COSINE_EPSILON) };
+        });
+        scored.sort((a, b) => b.score - a.score || a.cell - b.cell);
+        return scored.slice(0, 3).map((entry) => entry.cell);
+      });
+      assert.deepEqual(Array.from(index.search(queries, queryCount, 3)), expected.flat());
+    }
+  });
 });
 
 describe('HnswIndex', () => {
   const library = loadHnswlib();
+  it('answers like exact search when the nearest graph entries are stale (the filtered search as fallback)', {
+    skip: library === null,
+  }, () => {
+    if (library === null) return;
+    const width = 8;
+    const store = new RowStore(5000, width);
+    const index = new HnswIndex(library, store, { flushRows: 1000, seed: 2 });
+    const exact = new ExactIndex(store);
+    const random = new SeededRandom(5);
+    for (let i = 0; i < 300; i++) {
+      store.write(i * 13, random.uniform(width, 1), 0);
+      index.markDirty(i * 13);
+    }
+    index.flush();
+    const query = random.uniform(width, 1);
+    assert.deepEqual(Array.from(index.search(query, 1, 4)), Array.from(exact.search(query, 1, 4)));
+    // The graph's twelve nearest rows turn away from the query: a search widened by k finds only stale entries.
+    for (const cell of exact.search(query, 1, 12)) {
+      store.write(
+        cell,
+        query.map((value) => -value + random.next() * 0.1),
+        0,
+      );
+      index.markDirty(cell);
+    }
+    // One written, non-stale row close to the query: dirty rows are scored exactly, beside the graph's answers.
+    store.write(4999, query, 0);
+    index.markDirty(4999);
+    for (const queries of [query, Float32Array.from([...query, ...query.map((value) => -value)])]) {
+      const count = queries.length / width;
+      assert.deepEqual(Array.from(index.search(queries, count, 4)), Array.from(exact.search(queries, count, 4)));
+    }
+  });
+
   it('finds rows written since the last update and after the in-place update', { skip: library === null }, () => {
     if (library === null) return;
     const store = new RowStore(5000, 8);

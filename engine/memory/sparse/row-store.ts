@@ -17,7 +17,10 @@ export interface RowOverwrite {
 }
 
 export class RowStore {
-  private readonly pages = new Map<number, Float32Array>();
+  /** Page i holds rows [i·1024, (i+1)·1024); undefined until one of them is written. */
+  private readonly pages: (Float32Array | undefined)[];
+  /** ‖row‖ of every row of each allocated page, kept current by every write and restore (exact search reads it). */
+  private readonly normPages: (Float64Array | undefined)[];
   /** Position of each cell in `written`, or −1. */
   private readonly writtenPosition: Int32Array;
   private written: Int32Array = new Int32Array(64);
@@ -30,6 +33,9 @@ export class RowStore {
     readonly cellSize: number,
   ) {
     this.writtenPosition = new Int32Array(memorySize).fill(-1);
+    const pageCount = Math.ceil(memorySize / PAGE_ROWS);
+    this.pages = new Array(pageCount).fill(undefined);
+    this.normPages = new Array(pageCount).fill(undefined);
   }
 
   /** Number of rows ever written since the last clear (rows outside this set are exactly zero). */
@@ -56,13 +62,18 @@ export class RowStore {
 
   /** The page holding `cell` and the row's offset in it, or null for a row in an unallocated (zero) page. */
   locate(cell: number): { page: Float32Array; offset: number } | null {
-    const page = this.pages.get(cell >> PAGE_BITS);
+    const page = this.pages[cell >> PAGE_BITS];
     return page === undefined ? null : { page, offset: (cell & (PAGE_ROWS - 1)) * this.cellSize };
   }
 
   /** The page holding `cell`, or undefined when unallocated (all zero); the row starts at `rowOffset(cell)`. */
   pageOf(cell: number): Float32Array | undefined {
-    return this.pages.get(cell >> PAGE_BITS);
+    return this.pages[cell >> PAGE_BITS];
+  }
+
+  /** ‖row `cell`‖ (the square root of its squares summed in index order); 0 for an unwritten row. */
+  rowNorm(cell: number): number {
+    return this.normPages[cell >> PAGE_BITS]?.[cell & (PAGE_ROWS - 1)] ?? 0;
   }
 
   rowOffset(cell: number): number {
@@ -79,15 +90,17 @@ export class RowStore {
   /** Overwrite row `cell` with `values[offset .. offset+W)`; returns what was there. */
   write(cell: number, values: Float32Array, offset: number): RowOverwrite {
     const pageIndex = cell >> PAGE_BITS;
-    let page = this.pages.get(pageIndex);
+    let page = this.pages[pageIndex];
     if (page === undefined) {
       page = new Float32Array(PAGE_ROWS * this.cellSize);
-      this.pages.set(pageIndex, page);
+      this.pages[pageIndex] = page;
+      this.normPages[pageIndex] = new Float64Array(PAGE_ROWS);
     }
     const rowOffset = (cell & (PAGE_ROWS - 1)) * this.cellSize;
     const wasWritten = this.isWritten(cell);
     const previous = wasWritten ? page.slice(rowOffset, rowOffset + this.cellSize) : null;
     page.set(values.subarray(offset, offset + this.cellSize), rowOffset);
+    this.updateNorm(cell, page, rowOffset);
     if (!wasWritten) this.addWritten(cell);
     return { cell, previous };
   }
@@ -103,6 +116,7 @@ export class RowStore {
     } else {
       where.page.set(overwrite.previous, where.offset);
     }
+    this.updateNorm(overwrite.cell, where.page, where.offset);
   }
 
   /** Forget everything: O(written rows + pages). */
@@ -110,7 +124,16 @@ export class RowStore {
     for (let i = 0; i < this.writtenCount; i++) this.writtenPosition[this.written[i]] = -1;
     this.writtenCount = 0;
     this.unwrittenFloor = 0;
-    this.pages.clear();
+    this.pages.fill(undefined);
+    this.normPages.fill(undefined);
+  }
+
+  private updateNorm(cell: number, page: Float32Array, rowOffset: number): void {
+    const norms = this.normPages[cell >> PAGE_BITS];
+    if (norms === undefined) return;
+    let squared = 0;
+    for (let j = 0; j < this.cellSize; j++) squared += page[rowOffset + j] * page[rowOffset + j];
+    norms[cell & (PAGE_ROWS - 1)] = Math.sqrt(squared);
   }
 
   private addWritten(cell: number): void {

@@ -248,18 +248,27 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
       ints((p) => p.journalIndex, [batch, visible]) as tf.Tensor2D,
       prev.journal,
     );
+    // One-hot selections of visible slots, built on the host: `[rows, slotsPerRow, V]`.
+    const selection = (slots: Int32Array, slotsPerRow: number) =>
+      tf.tensor3d(ops.hostOneHot(slots, visible), [slots.length / slotsPerRow, slotsPerRow, visible]);
     const prevReadWeights = ops.spreadOverVisible(
       prev.readWeights,
-      ints((p) => p.prevReadSlots, [batch, readHeads, sparseReads]) as tf.Tensor3D,
-      visible,
-    );
-    const leastUsed = ops.oneHotFloat(
-      tf.tensor1d(
-        plans.map((p) => p.leastUsedSlot),
-        'int32',
+      selection(
+        stackPlans(
+          plans,
+          (p) => p.prevReadSlots,
+          (n) => new Int32Array(n),
+        ),
+        sparseReads,
       ),
-      visible,
-    ) as tf.Tensor2D;
+    );
+    const leastUsed = tf.tensor2d(
+      ops.hostOneHot(
+        plans.map((p) => p.leastUsedSlot),
+        visible,
+      ),
+      [batch, visible],
+    );
     const writeWeights = ops.sparseWriteWeights(
       prevReadWeights,
       leastUsed,
@@ -276,9 +285,16 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
     if (controls.readModes !== null) {
       const visibleMask = floats((p) => p.visibleMask, [batch, visible]) as tf.Tensor2D;
       const prevLinks = floats((p) => p.links, [batch, visible, visible]) as tf.Tensor3D;
-      const precedenceSlots = ints((p) => p.precedenceSlots, [batch, 1, precedenceSize]) as tf.Tensor3D;
+      const precedenceSlots = selection(
+        stackPlans(
+          plans,
+          (p) => p.precedenceSlots,
+          (n) => new Int32Array(n),
+        ),
+        precedenceSize,
+      );
       const prevPrecedence = tf.reshape(
-        ops.spreadOverVisible(tf.reshape(prev.precedence, [batch, 1, precedenceSize]), precedenceSlots, visible),
+        ops.spreadOverVisible(tf.reshape(prev.precedence, [batch, 1, precedenceSize]), precedenceSlots),
         [batch, visible],
       ) as tf.Tensor2D;
       links = ops.updateVisibleLinks(prevLinks, prevPrecedence, writeWeights, visibleMask);
@@ -307,15 +323,11 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
     });
     const id = history.push(undos);
 
-    const readSlotTensor = tf.tensor3d(readSlots, [batch, readHeads, sparseReads], 'int32');
-    const writeSlotTensor = ints((p) => p.writeSlots, [batch, writeSlots]);
-    const appended = tf.matMul(ops.oneHotFloat(writeSlotTensor, visible) as tf.Tensor3D, memory);
-    const kept = tf.slice(prev.journal, [0, 0, 0], [batch, this.sizes.journalRows - writeSlots, cellSize]);
     const positions = history.elements.flatMap((element) => Array.from(element.readPositions));
     const state: SparseMemoryState = {
-      readWeights: ops.pickSlots(readWeights, readSlotTensor),
+      readWeights: ops.pickSlots(readWeights, selection(readSlots, sparseReads)),
       readPositions: tf.tensor3d(positions, [batch, readHeads, sparseReads], 'int32'),
-      journal: tf.concat([appended, kept], 1) as tf.Tensor3D,
+      journal: ops.appendToJournal(prev.journal, memory, ints((p) => p.writeSlots, [batch, writeSlots]) as tf.Tensor2D),
       history: tf.fill([batch], id, 'int32') as tf.Tensor1D,
       precedence: precedence === null ? tf.zeros([batch, 0]) : this.keptPrecedence(precedence, plans, history.elements),
     };
@@ -360,10 +372,12 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
         slots[b * size + i] = slot;
       });
     });
-    const picked = ops.pickSlots(
-      tf.expandDims(precedence, 1) as tf.Tensor3D,
-      tf.tensor3d(slots, [plans.length, 1, size], 'int32'),
-    );
+    const selection = tf.tensor3d(ops.hostOneHot(slots, precedence.shape[1]), [
+      plans.length,
+      size,
+      precedence.shape[1],
+    ]);
+    const picked = ops.pickSlots(tf.expandDims(precedence, 1) as tf.Tensor3D, selection);
     return tf.reshape(picked, [plans.length, size]);
   }
 

@@ -6,18 +6,24 @@
  * the visible set: the step calls `eraseAndWrite`, `contentWeights` (with a candidate mask) and `updatePrecedence`
  * directly, and the link update and read-mode mix below only build the visible set's masks around
  * `updateLinkMatrix`, `directionalWeights` and `readWeighting`. What is sparse-only lives here: the gathers and
- * SAM's write weighting. Rows come out of the journal by `gatherRows` (host loops, scatter-add gradient); the
- * small selections use one-hot matrix products rather than `gather`, whose gradient needs UnsortedSegmentSum
- * (missing on wasm) — a matMul's gradient exists on every backend.
+ * SAM's write weighting. Rows come out of the journal by `gatherRows` and go into it by `appendToJournal` (host
+ * loops, scatter-add gradients); the small selections are matrix products with one-hot matrices built on the host,
+ * rather than `gather`, whose gradient needs UnsortedSegmentSum (missing on wasm) — a matMul's gradient exists on
+ * every backend.
  */
 import * as tf from '@tensorflow/tfjs';
-import { gatherRows } from '../../util/row-gather';
+import { gatherRows, prependRows } from '../../util/row-gather';
 import { readWeighting } from '../read-weighting';
 import { directionalWeights, offDiagonal, updateLinkMatrix } from '../temporal-linkage';
 
-/** `[...indices.shape, depth]` float one-hot; −1 gives an all-zero row (cast apart: wasm's float oneHot is wrong). */
-export function oneHotFloat(indices: tf.Tensor, depth: number): tf.Tensor {
-  return tf.cast(tf.oneHot(indices, depth), 'float32');
+/**
+ * A float one-hot selection built on the host: row i of `[slots.length, depth]` row-major is 1 at `slots[i]`, all
+ * zero when `slots[i]` is −1. Plain values, not kernels: the step's selections are known on the host already.
+ */
+export function hostOneHot(slots: ArrayLike<number>, depth: number): Float32Array {
+  const values = new Float32Array(slots.length * depth);
+  for (let i = 0; i < slots.length; i++) if (slots[i] >= 0) values[i * depth + slots[i]] = 1;
+  return values;
 }
 
 /**
@@ -33,16 +39,34 @@ export function gatherVisibleRows(hostRows: tf.Tensor3D, journalIndex: tf.Tensor
 }
 
 /**
- * Spread sparse per-head weights over the visible set: `[batch, R, K]` at slots `[batch, R, K]` → `[batch, R, V]`
- * (slot −1 contributes nothing).
+ * The next state's journal `[batch, J, W]`: the rows of `memory` (`[batch, V, W]`) at `writeSlots` (`[batch, S]`
+ * int32, −1 for a zero row), newest first, followed by `journal`'s first J − S rows (the oldest S drop out).
  */
-export function spreadOverVisible(weights: tf.Tensor3D, slots: tf.Tensor3D, visibleSize: number): tf.Tensor3D {
-  return tf.sum(tf.mul(tf.expandDims(weights, 3), oneHotFloat(slots, visibleSize)), 2);
+export function appendToJournal(journal: tf.Tensor3D, memory: tf.Tensor3D, writeSlots: tf.Tensor2D): tf.Tensor3D {
+  return prependRows(journal, memory, writeSlots);
 }
 
-/** Pick `[batch, R, K]` values at `slots` out of `[batch, R, V]`. */
-export function pickSlots(values: tf.Tensor3D, slots: tf.Tensor3D): tf.Tensor3D {
-  return tf.sum(tf.mul(tf.expandDims(values, 2), oneHotFloat(slots, values.shape[2])), 3);
+/**
+ * Spread sparse per-head weights over the visible set: `[batch, R, K]` → `[batch, R, V]`, weight k of head h going
+ * to the slot `selection[b·R + h, k]` picks (distinct slots per head, or none). One matrix product whose every sum
+ * has at most one non-zero term, so the values (and gradients) are exactly the weights.
+ *
+ * @param selection `[batch·R, K, V]` one-hot rows (`hostOneHot` of the slots, −1 giving a zero row)
+ */
+export function spreadOverVisible(weights: tf.Tensor3D, selection: tf.Tensor3D): tf.Tensor3D {
+  const [batch, heads, slots] = weights.shape;
+  const spread = tf.matMul(tf.reshape(weights, [batch * heads, 1, slots]), selection);
+  return tf.reshape(spread, [batch, heads, selection.shape[2]]);
+}
+
+/**
+ * Pick `[batch, R, K]` values out of `[batch, R, V]` at the slots of `selection` (`[batch·R, K, V]` one-hot rows;
+ * a zero row picks 0), exactly, as in `spreadOverVisible`.
+ */
+export function pickSlots(values: tf.Tensor3D, selection: tf.Tensor3D): tf.Tensor3D {
+  const [batch, heads, visible] = values.shape;
+  const picked = tf.matMul(tf.reshape(values, [batch * heads, 1, visible]), selection, false, true);
+  return tf.reshape(picked, [batch, heads, selection.shape[1]]);
 }
 
 /**

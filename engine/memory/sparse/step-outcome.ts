@@ -5,6 +5,7 @@
  * read-back of the visible rows and weights.
  */
 import type { ElementStepResult } from './element-store';
+import { TopCells } from './index/types';
 import type { VisiblePlan, VisibleSizes } from './visible-set';
 
 /** δ: a cell counts as accessed (its LRU time is refreshed) when a read or write weight on it exceeds this. */
@@ -53,16 +54,19 @@ export function stepOutcome(
   }
   for (let head = 0; head < readHeads; head++) {
     const base = (b * readHeads + head) * visible;
-    const order = Array.from({ length: visible }, (_, slot) => slot)
-      .filter((slot) => plan.cells[slot] >= 0)
-      .sort((x, y) => read[base + y] - read[base + x] || x - y);
+    // The K largest read weights, ties to the lower slot (TopCells' order, with slots for cells).
+    const top = new TopCells(sparseReads);
+    for (let slot = 0; slot < visible; slot++) {
+      if (plan.cells[slot] < 0) continue;
+      top.offer(read[base + slot], slot);
+      if (read[base + slot] > ACCESS_THRESHOLD) accessed.add(plan.cells[slot]);
+    }
     for (let k = 0; k < sparseReads; k++) {
-      const slot = k < order.length ? order[k] : -1;
+      const slot = top.cells[k];
       readSlots[(b * readHeads + head) * sparseReads + k] = slot;
       readPositions[head * sparseReads + k] = slot < 0 ? -1 : plan.cells[slot];
       readWeights[head * sparseReads + k] = slot < 0 ? 0 : read[base + slot];
     }
-    for (const slot of order) if (read[base + slot] > ACCESS_THRESHOLD) accessed.add(plan.cells[slot]);
   }
   return {
     writeCells,

@@ -6,7 +6,7 @@
  */
 import { COSINE_EPSILON } from '../../../util/constants';
 import type { RowStore } from '../row-store';
-import { offerZeroRows, queryNorm, TopCells, type CellIndex } from './types';
+import { offerZeroRows, queryNorm, rowDots, TopCells, type CellIndex } from './types';
 
 export class ExactIndex implements CellIndex {
   readonly kind = 'exact' as const;
@@ -16,22 +16,16 @@ export class ExactIndex implements CellIndex {
   search(queries: Float32Array, queryCount: number, k: number): Int32Array {
     const width = this.store.cellSize;
     const tops = Array.from({ length: queryCount }, () => new TopCells(k));
-    const norms = Array.from({ length: queryCount }, (_, q) => queryNorm(queries, q, width));
-    const epsilon = COSINE_EPSILON;
-    const queryRows = Array.from({ length: queryCount }, (_, q) => queries.subarray(q * width, (q + 1) * width));
+    const norms = Float64Array.from({ length: queryCount }, (_, q) => queryNorm(queries, q, width));
+    const dots = new Float64Array(queryCount);
     for (let i = 0; i < this.store.writtenRowCount; i++) {
       const cell = this.store.writtenCell(i);
       const page = this.store.pageOf(cell);
       if (page === undefined) continue;
-      const offset = this.store.rowOffset(cell);
-      let rowSquared = 0;
-      for (let j = 0; j < width; j++) rowSquared += page[offset + j] * page[offset + j];
-      const rowNorm = Math.sqrt(rowSquared);
+      const rowNorm = this.store.rowNorm(cell);
+      rowDots(page, this.store.rowOffset(cell), queries, queryCount, width, dots);
       for (let q = 0; q < queryCount; q++) {
-        const query = queryRows[q];
-        let dot = 0;
-        for (let j = 0; j < width; j++) dot += page[offset + j] * query[j];
-        const score = dot / (rowNorm * norms[q] + epsilon);
+        const score = dots[q] / (rowNorm * norms[q] + COSINE_EPSILON);
         if (tops[q].accepts(score, cell)) tops[q].offer(score, cell);
       }
     }

@@ -100,3 +100,42 @@ export function queryNorm(queries: Float32Array, q: number, width: number): numb
   for (let i = 0; i < width; i++) sum += queries[q * width + i] ** 2;
   return Math.sqrt(sum);
 }
+
+/**
+ * The dot product of one row with every query, into `dots` (`queries` is `[count, W]`). Queries go four at a time
+ * so each row value is loaded once per four products; every sum still runs over the row in index order, so the
+ * results are the same numbers as one loop per query.
+ */
+export function rowDots(
+  page: Float32Array,
+  offset: number,
+  queries: Float32Array,
+  queryCount: number,
+  width: number,
+  dots: Float64Array,
+): void {
+  let q = 0;
+  for (; q + 4 <= queryCount; q += 4) {
+    const [a, b, c, d] = [q * width, (q + 1) * width, (q + 2) * width, (q + 3) * width];
+    let dotA = 0;
+    let dotB = 0;
+    let dotC = 0;
+    let dotD = 0;
+    for (let j = 0; j < width; j++) {
+      const value = page[offset + j];
+      dotA += value * queries[a + j];
+      dotB += value * queries[b + j];
+      dotC += value * queries[c + j];
+      dotD += value * queries[d + j];
+    }
+    dots[q] = dotA;
+    dots[q + 1] = dotB;
+    dots[q + 2] = dotC;
+    dots[q + 3] = dotD;
+  }
+  for (; q < queryCount; q++) {
+    let dot = 0;
+    for (let j = 0; j < width; j++) dot += page[offset + j] * queries[q * width + j];
+    dots[q] = dot;
+  }
+}
