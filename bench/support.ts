@@ -4,16 +4,29 @@
  * reading percentiles.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(__dirname, '..');
+
+/**
+ * The node flags `npm run dev` gives the server (`tsx <flags> server/main.ts` in package.json), so a benchmark's
+ * server runs as the user's does (the old-space floor there changes how often V8 collects: docs/visdom.md#speed).
+ */
+export function serverNodeFlags(): string[] {
+  const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
+    .scripts;
+  const words = scripts.dev.split(/\s+/);
+  return words.slice(words.indexOf('tsx') + 1).filter((w) => w.startsWith('--'));
+}
 
 /**
  * Start the server on port 0 with a fresh data dir (or, `fresh: false`, on what a previous server left there) and
  * resolve with its URL from the console line.
  * `next: false` serves the API and socket.io only; `detached` puts it in its own process group, so the caller can
  * stop Next's children with it (`process.kill(-child.pid)`).
+ * `BENCH_NODE_ARGS` adds node flags for looking inside the server (`--trace-gc`, `--trace-incremental-marking`);
+ * its output then goes to this process's stderr.
  */
 export async function startServer(
   dataDir: string,
@@ -28,8 +41,11 @@ export async function startServer(
     env?: Readonly<Record<string, string>>;
   },
 ): Promise<{ child: ChildProcess; url: string }> {
+  const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((w) => w !== '');
   const args = [
+    ...serverNodeFlags(),
     ...(options.nodeArgs ?? []),
+    ...extra,
     '--import',
     'tsx',
     'server/testing/test-main.ts',
@@ -47,6 +63,7 @@ export async function startServer(
     stdio: ['ignore', 'pipe', 'inherit'],
     detached: options.detached ?? false,
   });
+  if (extra.length > 0) child.stdout?.pipe(process.stderr);
   return { child, url: await readyUrl(child) };
 }
 

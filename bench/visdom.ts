@@ -1,23 +1,29 @@
 /**
- * `npm run bench:visdom`: what the Visdom routes cost the server. Starts the server (bench/support.ts) as a child
- * process (no Next, Visdom port off: the routes under /visdom) on a fresh data dir, sends the bodies the Visdom
- * Python client sends (Python's `json.dumps` layout, full-precision floats) over keep-alive HTTP, and reads the
- * server's CPU time from /proc before and after:
+ * `npm run bench:visdom`: what the Visdom routes cost the server. Starts the server (bench/support.ts, with the node
+ * flags of `npm run dev`) as a child process (no Next, Visdom port off: the routes under /visdom) on a fresh data
+ * dir, sends the bodies the Visdom Python client sends (Python's `json.dumps` layout, full-precision floats) over
+ * keep-alive HTTP, and measures:
  *  1. server CPU ms per 256×256 `heatmap` call (pytorch-dnc's grouped titles; goal ≤ 5 ms);
  *  2. server CPU ms per `line(update='append')` call at 500, 5,000 and 50,000 points of history (goal: flat);
  *  3. server RSS during 10,000 heatmap calls (`--quick`: 2,000), which must level off once the frame budget is full.
- * Prints the figures, then a JSON summary as the last line.
+ * Server CPU is the time every thread of the server process spent on a CPU (the sum of
+ * `/proc/<pid>/task/<tid>/schedstat`, nanoseconds: the main thread, V8's GC helpers, libuv's pool), read before and
+ * after each batch of calls; a figure is the median batch's time per call, so a batch that caught a collection of
+ * earlier garbage or a stall of this shared machine does not move it. The bodies of a batch are built before its
+ * clock starts. Prints the figures, then a JSON summary as the last line.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, stopServer } from './support';
 
 const quick = process.argv.includes('--quick');
-const HEATMAP_CALLS = quick ? 100 : 300;
+/** Heatmap calls are measured in BATCHES batches of BATCH_CALLS calls; appends in BATCHES batches of APPEND_CALLS. */
+const BATCHES = quick ? 5 : 9;
+const BATCH_CALLS = quick ? 30 : 50;
 const RSS_CALLS = quick ? 2000 : 10_000;
-const APPEND_CALLS = quick ? 200 : 500;
+const APPEND_CALLS = quick ? 40 : 100;
 const SIZE = 256;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -41,11 +47,51 @@ async function send(base: string, route: string, body: string): Promise<string> 
   return res.text;
 }
 
-/** CPU seconds the process has used (user + system), from /proc/<pid>/stat. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of the full line)
-  return ticks / 100; // USER_HZ is 100 on Linux
+/**
+ * Milliseconds the process's threads have spent on a CPU, from each thread's schedstat (nanoseconds; /proc/<pid>/stat
+ * counts 10 ms ticks, too coarse for a batch of calls). A thread that exits between two reads takes its time along.
+ */
+function cpuMs(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread exited while we listed them
+    }
+  }
+  return ns / 1e6;
+}
+
+/** Server CPU ms per call over `batches` batches: the median batch's, and the lowest and highest. */
+async function perCall(
+  pid: number,
+  batches: number,
+  prepare: (batch: number) => (() => Promise<void>)[],
+): Promise<{ median: number; min: number; max: number; wallMs: number }> {
+  const perBatch: number[] = [];
+  const wall: number[] = [];
+  for (let b = 0; b < batches; b++) {
+    const calls = prepare(b);
+    const cpu0 = cpuMs(pid);
+    const wall0 = performance.now();
+    for (const call of calls) await call();
+    perBatch.push((cpuMs(pid) - cpu0) / calls.length);
+    wall.push((performance.now() - wall0) / calls.length);
+  }
+  const sorted = [...perBatch].sort((a, b) => a - b);
+  return {
+    median: median(perBatch),
+    min: sorted[0],
+    max: sorted[sorted.length - 1],
+    wallMs: median(wall),
+  };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function rssMb(pid: number): number {
@@ -105,31 +151,35 @@ async function main(): Promise<void> {
     // 1. heatmap calls: warm up, then measure three ways, so the figure can be read: receiving the body alone (an
     //    unknown route: read, then 404), a call into a window at the same iteration (parse and window state; the
     //    frame is rewritten at most every 100 ms), and a call at a new iteration each time (a stored frame per call).
+    const caller = (route: string) => (body: string) => async () => {
+      const res = await post(`${base}${route}`, body);
+      if (res.status !== (route === '/nowhere' ? 404 : 200)) throw new Error(`${route}: ${res.status} ${res.text}`);
+    };
+    let t = 100;
     const measure = async (route: string, body: (i: number) => string) => {
-      const call = async (i: number) => {
-        const res = await post(`${base}${route}`, body(i));
-        if (res.status !== (route === '/nowhere' ? 404 : 200)) throw new Error(`${route}: ${res.status} ${res.text}`);
-      };
-      for (let i = 0; i < 10; i++) await call(i);
-      const cpu0 = cpuSeconds(pid);
-      const wall0 = performance.now();
-      for (let i = 0; i < HEATMAP_CALLS; i++) await call(i);
-      return {
-        cpuMs: ((cpuSeconds(pid) - cpu0) * 1000) / HEATMAP_CALLS,
-        wallMs: (performance.now() - wall0) / HEATMAP_CALLS,
-      };
+      const call = caller(route);
+      for (let i = 0; i < 10; i++) await call(body(i))();
+      return perCall(pid, BATCHES, () => Array.from({ length: BATCH_CALLS }, (_, i) => call(body(i))));
     };
     const receive = await measure('/nowhere', (i) => bodies[i % bodies.length]);
     const sameIteration = await measure('/events', () => bodies[0]);
-    let t = 100;
     const newIteration = await measure('/events', (i) => bodies[i % bodies.length].replace(/t: \d+/g, `t: ${t++}`));
-    const heatmapCpuMs = newIteration.cpuMs;
+    const heatmapCpuMs = newIteration.median;
     const heatmapWallMs = newIteration.wallMs;
-    console.log(`heatmap ${SIZE}×${SIZE}, ${(bodyBytes / 1e6).toFixed(2)} MB body, ${HEATMAP_CALLS} calls each:`);
-    console.log(`  receiving the body only:        server CPU ${receive.cpuMs.toFixed(2)} ms per call`);
-    console.log(`  same window, same iteration:    server CPU ${sameIteration.cpuMs.toFixed(2)} ms per call`);
+    const spread = (m: { min: number; max: number }) => `(batches ${m.min.toFixed(2)}–${m.max.toFixed(2)})`;
     console.log(
-      `  a new iteration (frame stored): server CPU ${heatmapCpuMs.toFixed(2)} ms per call, ` +
+      `heatmap ${SIZE}×${SIZE}, ${(bodyBytes / 1e6).toFixed(2)} MB body, ${BATCHES} batches of ${BATCH_CALLS} calls ` +
+        'each, median batch:',
+    );
+    console.log(
+      `  receiving the body only:        server CPU ${receive.median.toFixed(2)} ms per call ${spread(receive)}`,
+    );
+    console.log(
+      `  same window, same iteration:    server CPU ${sameIteration.median.toFixed(2)} ms per call ` +
+        spread(sameIteration),
+    );
+    console.log(
+      `  a new iteration (frame stored): server CPU ${heatmapCpuMs.toFixed(2)} ms per call ${spread(newIteration)}, ` +
         `round trip ${heatmapWallMs.toFixed(2)} ms`,
     );
 
@@ -151,16 +201,19 @@ async function main(): Promise<void> {
         );
         points += n;
       }
-      const cpu0 = cpuSeconds(pid);
-      const wall0 = performance.now();
-      for (let i = 0; i < APPEND_CALLS; i++) {
-        await send(base, '/update', lineBody([points], [1 / (points + 1)]));
-        points++;
-      }
-      appendCpuMs[String(history)] = ((cpuSeconds(pid) - cpu0) * 1000) / APPEND_CALLS;
+      const append = await perCall(pid, BATCHES, () =>
+        Array.from({ length: APPEND_CALLS }, () => {
+          const body = lineBody([points], [1 / (points + 1)]);
+          points++;
+          return async () => {
+            await send(base, '/update', body);
+          };
+        }),
+      );
+      appendCpuMs[String(history)] = append.median;
       console.log(
-        `line append at ${history} points: server CPU ${appendCpuMs[String(history)].toFixed(3)} ms per call, ` +
-          `round trip ${((performance.now() - wall0) / APPEND_CALLS).toFixed(2)} ms`,
+        `line append at ${history} points: server CPU ${append.median.toFixed(3)} ms per call ${spread(append)}, ` +
+          `round trip ${append.wallMs.toFixed(2)} ms`,
       );
     }
 
@@ -181,11 +234,14 @@ async function main(): Promise<void> {
       heatmap: {
         size: SIZE,
         bodyBytes,
-        calls: HEATMAP_CALLS,
+        batches: BATCHES,
+        callsPerBatch: BATCH_CALLS,
         serverCpuMsPerCall: round(heatmapCpuMs, 2),
-        receiveOnlyCpuMs: round(receive.cpuMs, 2),
-        sameIterationCpuMs: round(sameIteration.cpuMs, 2),
+        serverCpuMsPerCallBatchRange: [round(newIteration.min, 2), round(newIteration.max, 2)],
+        receiveOnlyCpuMs: round(receive.median, 2),
+        sameIterationCpuMs: round(sameIteration.median, 2),
       },
+      serverCpu: 'median over batches of (CPU time of all server threads, /proc schedstat) / calls in the batch',
       heatmapRoundTripMs: round(heatmapWallMs, 2),
       lineAppendServerCpuMsPerCall: Object.fromEntries(Object.entries(appendCpuMs).map(([k, v]) => [k, round(v, 3)])),
       lineAppendRatio50kTo500: round(appendCpuMs['50000'] / appendCpuMs['500'], 2),

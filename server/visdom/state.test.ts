@@ -74,7 +74,9 @@ test('the whole recorded session: answers match what Visdom answered, and the wi
   const { sink, state } = fresh();
   for (const e of posts) {
     const answer = send(state, e.path, e.body);
-    if (e.path === '/win_data') assert.equal(JSON.parse(answer).id, JSON.parse(e.response ?? '').id);
+    // win_data answers a pane (its id is what the client reads), or nothing when it set one.
+    if (e.path === '/win_data' && e.response !== '')
+      assert.equal(JSON.parse(answer).id, JSON.parse(e.response ?? '').id);
     else if (e.path === '/env_state' || e.path === '/save')
       assert.deepEqual(JSON.parse(answer), JSON.parse(e.response ?? ''), `${e.path} ${e.body}`);
     else assert.equal(answer, e.response, `${e.path} ${e.body}`);
@@ -258,4 +260,93 @@ test('bounded history: a trace past MAX_TRACE_POINTS thins its oldest half, imag
   assert.equal(hist.images.length, MAX_IMAGE_HISTORY);
   assert.deepEqual([hist.images[0].caption, hist.images.at(-1)?.caption], ['11', `${MAX_IMAGE_HISTORY + 10}`]);
   assert.equal(hist.selected, MAX_IMAGE_HISTORY - 1);
+});
+
+/** An env with a heatmap at iteration 100, a line, text and an image history. */
+function populated(): { sink: MemorySink; state: VisdomState } {
+  const { sink, state } = fresh();
+  const img = (n: number) => ({ src: `data:image/png;base64,AAA${n}`, caption: `c${n}` });
+  send(state, '/events', {
+    eid: 'src',
+    data: [{ z: [[0.5, 1, 2]], type: 'heatmap' }],
+    opts: { title: 'Memory, t: 100, loss: 0.5' },
+  });
+  send(state, '/events', { eid: 'src', win: 'loss', data: [{ x: [0, 1], y: [0.9, 0.8], type: 'scatter' }] });
+  send(state, '/events', { eid: 'src', win: 'log', data: [{ content: 'a <b>line</b>', type: 'text' }] });
+  send(state, '/events', { eid: 'src', win: 'hist', data: [{ content: img(1), type: 'image_history' }] });
+  send(state, '/update', { eid: 'src', win: 'hist', data: [{ content: img(2), type: 'image_history' }] });
+  return { sink, state };
+}
+
+const panesOf = (state: VisdomState, eid: string) =>
+  JSON.parse(send(state, '/win_data', { eid, win: null })) as Record<string, Record<string, unknown>>;
+
+test('fork_env copies every window into the new env, and the copies change apart from the original', () => {
+  const { sink, state } = populated();
+  assert.equal(send(state, '/fork_env', { prev_eid: 'src', eid: 'copy' }), 'copy');
+  assert.deepEqual(panesOf(state, 'copy'), panesOf(state, 'src'));
+  // The heatmap is one frame of the fork's run, at the iteration the original was at.
+  assert.deepEqual([...sink.env('copy').frames.keys()], [100]);
+  assert.deepEqual(Array.from(sink.env('copy').frames.get(100)?.[0].data ?? []), [0.5, 1, 2]);
+  assert.deepEqual([...sink.env('copy').panels.keys()], ['loss', 'log', 'hist']);
+  // A grouped title goes on into the fork's panel; an append to the fork leaves the original alone.
+  send(state, '/events', {
+    eid: 'copy',
+    data: [{ z: [[7, 7, 7]], type: 'heatmap' }],
+    opts: { title: 'Memory, t: 200, loss: 0.4' },
+  });
+  send(state, '/update', { eid: 'copy', win: 'loss', data: [{ x: [2], y: [0.7] }], append: true });
+  assert.deepEqual(Object.keys(panesOf(state, 'copy')), Object.keys(panesOf(state, 'src')));
+  assert.deepEqual(Array.from(sink.env('copy').frames.get(200)?.[0].data ?? []), [7, 7, 7]);
+  assert.deepEqual((sink.env('src').panels.get('loss') as PlotPanel).traces[0].x, [0, 1]);
+  assert.deepEqual((sink.env('copy').panels.get('loss') as PlotPanel).traces[0].x, [0, 1, 2]);
+  assert.deepEqual([...sink.env('src').frames.keys()], [100]);
+  assert.throws(
+    () => send(state, '/fork_env', { prev_eid: 'nowhere', eid: 'x' }),
+    (error: unknown) => error instanceof VisdomRequestError && error.status === 404 && /nowhere/.test(error.message),
+  );
+});
+
+test("set_window_data makes windows what get_window_data answered: one window, or a whole env's", () => {
+  const { sink, state } = populated();
+  // One pane into another window of the same env.
+  const log = send(state, '/win_data', { eid: 'src', win: 'log' });
+  assert.equal(send(state, '/win_data', { eid: 'src', win: 'log2', data: log }), '');
+  const log2 = sink.env('src').panels.get('log2');
+  assert.equal(log2?.kind === 'text' && log2.text, 'a <b>line</b>');
+  // Every pane (win null) into a fresh env: the same panes, the heatmap's values as a frame.
+  const all = send(state, '/win_data', { eid: 'src', win: null });
+  send(state, '/events', { eid: 'dst', win: 'old', data: [{ content: 'goes', type: 'text' }] });
+  assert.equal(send(state, '/win_data', { eid: 'dst', win: null, data: all }), '');
+  const [got, want] = [panesOf(state, 'dst'), panesOf(state, 'src')];
+  assert.deepEqual(Object.keys(got), Object.keys(want));
+  for (const win of Object.keys(want)) if (win !== 'memory') assert.deepEqual(got[win].content, want[win].content, win);
+  const hist = sink.env('dst').panels.get('hist');
+  assert.ok(hist?.kind === 'image' && hist.images.length === 2 && hist.images[1].caption === 'c2');
+  const frame = [...sink.env('dst').frames.values()].at(-1);
+  assert.deepEqual(Array.from(frame?.[0].data ?? []), [0.5, 1, 2]);
+  assert.equal(sink.env('dst').panels.has('old'), false);
+  // A bad pane anywhere in the data: refused, naming it, and nothing changes.
+  const before = send(state, '/win_data', { eid: 'dst', win: null });
+  const bad: [unknown, RegExp][] = [
+    [{ ok: JSON.parse(log), bad: { type: 'plot', content: {} } }, /window bad must have content.data/],
+    [{ ok: JSON.parse(log), bad: { type: 'network' } }, /window bad must be of type/],
+    [
+      { ok: JSON.parse(log), bad: { type: 'plot', content: { data: [{ z: [[1, 'a']], type: 'heatmap' }] } } },
+      /z\[0\]\[1\]/,
+    ],
+    [
+      { bad: { type: 'image_history', content: [{ src: 'data:image/png;base64,AA' }, { src: 'http://x' }] } },
+      /data:image/,
+    ],
+  ];
+  for (const [panes, message] of bad) {
+    assert.throws(
+      () => send(state, '/win_data', { eid: 'dst', win: null, data: JSON.stringify(panes) }),
+      (error: unknown) => error instanceof VisdomRequestError && error.status === 400 && message.test(error.message),
+      String(message),
+    );
+  }
+  assert.throws(() => send(state, '/win_data', { eid: 'dst', win: 'w', data: { type: 'text' } }), /JSON text/);
+  assert.equal(send(state, '/win_data', { eid: 'dst', win: null }), before);
 });

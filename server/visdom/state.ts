@@ -16,6 +16,7 @@ import {
   VisdomRequestError,
   winOf,
 } from './body';
+import { describe } from '../validate';
 import { toPlotTraces, updatablePlot, updatePlot } from './plot-update';
 import type { ImageItem, VisdomPanel, VisdomSink, VisdomTensor } from './sink';
 import { groupTitle, identifierOf } from './title-group';
@@ -216,12 +217,23 @@ export class VisdomState {
     return String(env !== undefined && sent !== null && env.windows.has(resolve(env, sent)));
   }
 
-  /** `/win_data` without `data`: the window's pane as JSON (all panes when `win` is null). */
+  /**
+   * `/win_data`. Without `data`: the window's pane as JSON (all panes when `win` is null). With `data`
+   * (`set_window_data`: the JSON text `get_window_data` answered): the window becomes that pane, or, `win` null, the
+   * env's windows become those panes. Every pane is checked before anything changes.
+   */
   winData(body: Body): string {
-    const env = this.envs.get(eidOf(body));
+    const eid = eidOf(body);
+    const env = this.envs.get(eid);
     const sent = winOf(body);
-    if (body.data !== undefined && body.data !== null)
-      throw new VisdomRequestError('setting window data (set_window_data) is not supported by Engram', 400);
+    if (body.data !== undefined && body.data !== null) {
+      const bodies = paneBodies(body.data, sent, eid);
+      for (const pane of bodies) this.check(pane);
+      const target = this.env(eid);
+      if (sent === null) for (const win of [...target.windows.keys()]) this.closeWindow(target, win);
+      for (const pane of bodies) this.setPane(pane);
+      return '';
+    }
     if (sent === null) {
       const panes: Record<string, unknown> = {};
       for (const [win, window] of env?.windows ?? []) panes[win] = pane(window);
@@ -232,14 +244,59 @@ export class VisdomState {
     return JSON.stringify(pane(window));
   }
 
-  /** `/fork_env`: not kept (Engram's runs are not copied); answers as Visdom would with the new id. */
+  /**
+   * `/fork_env`: `eid` becomes a copy of `prev_eid`'s windows (heatmaps at the iteration they were at, as one new
+   * frame; the history of frames and metrics stays with the original). Answers the new env's id, as Visdom does.
+   */
   forkEnv(body: Body): string {
     const from = eidOf(body, 'prev_eid');
-    if (!this.envs.has(from)) throw new VisdomRequestError(`env ${from} does not exist`, 404);
-    throw new VisdomRequestError('fork_env is not supported by Engram', 400);
+    const source = this.envs.get(from);
+    if (source === undefined) throw new VisdomRequestError(`env ${from} does not exist`, 404);
+    const eid = eidOf(body);
+    if (eid === from) return eid;
+    const target = this.env(eid);
+    for (const win of [...target.windows.keys()]) this.closeWindow(target, win);
+    for (const [win, window] of source.windows) {
+      if (window.kind === 'panel') {
+        const panel = structuredClone(window.panel);
+        target.windows.set(win, { kind: 'panel', panel });
+        this.sink.putPanel(eid, panel);
+      } else {
+        const tensor = { ...window.tensor, data: window.tensor.data.slice() };
+        target.windows.set(win, { ...window, tensor });
+        target.tensors.set(tensor.name, tensor);
+      }
+    }
+    for (const [key, win] of source.groups) target.groups.set(key, win);
+    for (const [alias, win] of source.aliases) target.aliases.set(alias, win);
+    if (target.tensors.size > 0) {
+      target.frameIteration = Math.max(source.frameIteration, 0);
+      target.frameNames = new Set(target.tensors.keys());
+      this.sink.putFrame(eid, target.frameIteration, [...target.tensors.values()]);
+    }
+    return eid;
   }
 
   // ------------------------------------------------------------------------------------------ internals
+
+  /** Throw what `events` would throw for this body, changing nothing. */
+  private check(body: Body): void {
+    const traces = tracesOf(body);
+    if (traces === null || traces.length === 0) throw new VisdomRequestError('data must hold at least one trace');
+    const opts = objectField(body, 'opts');
+    const title = optionalString(opts, 'title', 'opts.') ?? '';
+    this.prepare(contentKind(traces), traces, opts, objectField(body, 'layout'), title);
+    if (traces[0].type === 'image_history') traces.forEach((t, i) => imageItem(t.content, `data[${i}].content`));
+  }
+
+  /** Make a window what a pane describes: as a create call, then the rest of an image history. */
+  private setPane(body: Body): void {
+    const traces = tracesOf(body) ?? [];
+    const history = traces[0]?.type === 'image_history';
+    this.events(history ? { ...body, data: traces.slice(0, 1) } : body);
+    if (history)
+      for (const trace of traces.slice(1)) this.update({ eid: body.eid, win: body.win, data: [trace], append: true });
+  }
 
   private env(eid: string): Env {
     let env = this.envs.get(eid);
@@ -489,4 +546,42 @@ function pane(window: Window): Body {
     content: panel.images.length > 1 ? panel.images : panel.images[0],
     selected: panel.selected,
   };
+}
+
+/**
+ * The create bodies that would give each pane of `set_window_data`'s `data` (the JSON text `/win_data` answers: one
+ * pane, or, `win` null, an object of panes by window id). Throws VisdomRequestError naming what is wrong.
+ */
+function paneBodies(data: unknown, win: string | null, eid: string): Body[] {
+  if (typeof data !== 'string') throw new VisdomRequestError('data must be the JSON text get_window_data answered');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    throw new VisdomRequestError('data is not valid JSON');
+  }
+  const isObject = (v: unknown): v is Body => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(parsed)) throw new VisdomRequestError('data must be a JSON object');
+  const panes: [string, unknown][] = win === null ? Object.entries(parsed) : [[win, parsed]];
+  return panes.map(([id, value]) => {
+    if (!isObject(value)) throw new VisdomRequestError(`the pane of window ${id} must be an object`);
+    const title = typeof value.title === 'string' ? value.title : '';
+    const opts = { title };
+    const content = value.content;
+    if (value.type === 'plot') {
+      if (!isObject(content) || !Array.isArray(content.data))
+        throw new VisdomRequestError(`the pane of window ${id} must have content.data, a list of traces`);
+      return { eid, win: id, data: content.data, layout: content.layout ?? {}, opts };
+    }
+    if (value.type === 'text') return { eid, win: id, data: [{ content, type: 'text' }], opts };
+    if (value.type === 'image') return { eid, win: id, data: [{ content, type: 'image' }], opts };
+    if (value.type === 'image_history') {
+      if (!Array.isArray(content) || content.length === 0)
+        throw new VisdomRequestError(`the pane of window ${id} must have content, a list of images`);
+      return { eid, win: id, data: content.map((image) => ({ content: image, type: 'image_history' })), opts };
+    }
+    throw new VisdomRequestError(
+      `the pane of window ${id} must be of type plot, text, image or image_history, got ${describe(value.type)}`,
+    );
+  });
 }

@@ -14,6 +14,7 @@ Usage: PYTHONPATH=<visdom snapshot>/py python3 record.py (--record OUT.json | --
 """
 import argparse
 import base64
+import copy
 import hashlib
 import json
 import socket
@@ -82,12 +83,35 @@ class RecordingState:
         if path == "/delete_env":
             self.envs.pop(eid, None)
             return ""
+        if path == "/fork_env":
+            prev = args["prev_eid"].replace("/", "_")
+            assert prev in self.envs, "env to be forked doesn't exist"
+            self.envs[eid] = copy.deepcopy(self.envs[prev])
+            return eid
         if path == "/win_data":
             win = args.get("win")
+            if "data" in args:  # set_window_data: the pane(s) get_window_data answered, as JSON text
+                data = json.loads(args["data"])
+                panes = data if win is None else {win: data}
+                if win is None:
+                    env.clear()
+                for w, p in panes.items():
+                    kind = p["type"]
+                    text = [{"content": p["content"], "type": kind}]
+                    env[w] = {"type": kind, "data": text if kind == "text" else p["content"]["data"]}
+                return ""
             if win is None:
-                return json.dumps({w: {"id": w, "type": v["type"]} for w, v in env.items()})
-            return json.dumps({"id": win, "type": env[win]["type"], "content": {"data": env[win]["data"]}})
+                return json.dumps({w: self.pane(w, v) for w, v in env.items()})
+            return json.dumps(self.pane(win, env[win]))
         raise KeyError(path)
+
+
+    @staticmethod
+    def pane(win, window):
+        """A window as Visdom's /win_data answers it: text as its characters, plots as their traces."""
+        if window["type"] == "text":
+            return {"id": win, "type": "text", "content": window["data"][0]["content"]}
+        return {"id": win, "type": window["type"], "content": {"data": window["data"]}}
 
 
 def make_handler(state, base):
@@ -231,6 +255,10 @@ def scenario(viz):
     call("win_exists yes", lambda: viz.win_exists("loss"))
     call("win_exists no", lambda: viz.win_exists("nothing"))
     call("win_data", lambda: json.loads(viz.get_window_data("log"))["id"])
+    call("set_window_data", lambda: viz.set_window_data(viz.get_window_data("log"), win="log copy"))
+    call("win_data of the copy", lambda: json.loads(viz.get_window_data("log copy"))["type"])
+    call("fork env", lambda: viz.fork_env("main", "forked"))
+    call("win_exists in fork", lambda: [viz.win_exists(w, env="forked") for w in ("loss", "log", "mem", "nothing")])
     call("close", lambda: viz.close("one"))
     call("win_exists closed", lambda: viz.win_exists("one"))
     call("other env", lambda: viz.text("in another env", win="note", env="exp/2"))
