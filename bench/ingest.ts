@@ -1,18 +1,18 @@
 /**
  * `npm run bench:ingest [-- --frames N --seconds S --no-browser --prod --profile DIR --transport http|socket]`:
- * external-run ingest on a real
- * server (child process, Next included unless `--no-browser`). The page is served by Next in development mode, as
- * `npm run dev` (the README's quick start) serves it; `--prod` serves the production build instead, as
- * `npm run build && npm start` does (running `next build` first when .next is missing or older than its sources).
- * The summary's `mode` says which. `--profile DIR` writes the server's V8 CPU profile there (`node --cpu-prof`).
+ * external-run ingest on a real server (child process, Next included unless `--no-browser`). The page is served by
+ * Next in development mode, as `npm run dev` (the README's quick start) serves it; `--prod` serves the production
+ * build instead, as `npm run build && npm start` does (running `next build` first when .next is missing or older than
+ * its sources). The summary's `mode` says which. `--profile DIR` writes the server's V8 CPU profile there.
  *  1. one client streams 256×256 float32 frames plus a metric point per iteration, as fast as the server answers:
  *     over HTTP (the default; two requests per iteration, each awaited, as the Python client's sender thread does)
  *     or, with `--transport socket`, over one socket.io connection with up to `SOCKET_WINDOW` calls unanswered
- *     (socket.io keeps their order; a streaming client need not wait for each ack), with the run's dashboard page open in headless Chromium and a socket.io subscriber that decodes and
- *     acks every frame it gets: frames/s accepted and stored; p50/p95 from the server receiving a frame to the
- *     browser's pixels (the page's `window.__engramFrameTimings` probe: the animation frame after the canvas draw,
- *     for every frame the page drew) and to the subscriber having decoded it; server RSS after warm-up and at the
- *     end, and the server's CPU time per iteration; stored frames (bounded by the per-run budget);
+ *     (socket.io keeps their order; a streaming client need not wait for each ack). The run's dashboard page is open
+ *     in headless Chromium, and a socket.io subscriber decodes and acks every frame it gets. Reported: frames/s
+ *     accepted and stored; p50/p95 from the server receiving a frame to the browser's pixels (the page's
+ *     `window.__engramFrameTimings` probe: the animation frame after the canvas draw, for every frame the page drew)
+ *     and to the subscriber having decoded it; server RSS after warm-up and at the end, and the server's CPU time
+ *     per iteration; stored frames (bounded by the per-run budget);
  *  2. eight clients at once, 64×64 frames at 50/s each: frames accepted per client (none starves) and the
  *     training-side send latency p95.
  * Prints a JSON summary as the last line.
