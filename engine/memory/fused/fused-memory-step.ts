@@ -11,7 +11,8 @@ import { customGradient } from '../../util/custom-gradient';
 import type { DenseMemoryState } from '../dense-step';
 import { type DenseDebugName, denseDebugOutput } from '../debug-tensors';
 import type { MemoryStepDebug, MemoryStepResult } from '../types';
-import { denseStepForward, type DenseStepTape } from './dense-step-kernel';
+import { runDenseStep } from './batch-split';
+import type { DenseStepTape } from './dense-step-kernel';
 import {
   DENSE_STEP_INPUT_NAMES,
   denseStepArrays,
@@ -22,7 +23,6 @@ import {
   type DenseStepSizes,
   type FloatArray,
 } from './dense-step-layout';
-import { denseStepBackward } from './dense-step-kernel-backward';
 import { activateInterface, activateInterfaceBackward, allocateInterfaceArrays } from './interface-activation';
 import { interfaceSize } from '../interface';
 
@@ -185,25 +185,15 @@ function packedStep(
     // The gradient closure keeps typed arrays, never tensors (those may be disposed before backprop).
     const { arrays, gradients } = read(tensors);
     const packed = new Float32Array(layout.size);
-    const tape = denseStepForward(sizes, arrays, packed);
-    forwardResult = { packed, tape, inputs: arrays };
-    // The backward reads the small outputs only (it recomputes the link matrix): keep a copy of those, not the
-    // whole output, alive for back-propagation through time.
-    const smallOutputs = packed.slice(0, layout.linkMatrix);
+    const run = runDenseStep(sizes, arrays, packed);
+    forwardResult = { packed, tape: run.firstRowsTape, inputs: arrays };
     return {
       value: tf.tensor1d(packed),
       gradFunc: (dy: tf.Tensor) => {
         const kernelGradients = toArrays(
           DENSE_STEP_INPUT_NAMES.map((name) => new Float32Array(batch * kernelShapes[name].reduce((a, b) => a * b, 1))),
         );
-        denseStepBackward(
-          sizes,
-          arrays,
-          smallOutputs,
-          tape,
-          float32Data(dy, 'the packed output gradient'),
-          kernelGradients,
-        );
+        run.backward(float32Data(dy, 'the packed output gradient'), kernelGradients);
         return gradients(kernelGradients);
       },
     };

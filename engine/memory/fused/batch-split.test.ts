@@ -1,0 +1,104 @@
+/**
+ * The fused step split over two threads gives bit-for-bit the one-thread result: the packed forward output, the
+ * debug tape's first rows and every input gradient, for an even and an odd batch, and through the tfjs op
+ * (`fusedMemoryStep`) with its gradients.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import {
+  kernelWorkerReady,
+  kernelWorkerReplies,
+  runDenseStep,
+  setKernelThreads,
+  stopKernelWorker,
+} from './batch-split';
+import {
+  DENSE_STEP_INPUT_NAMES,
+  denseStepArrays,
+  denseStepInputShapes,
+  densePackedLayout,
+  type DenseStepArrays,
+  type DenseStepSizes,
+} from './dense-step-layout';
+import { fusedMemoryStep } from './fused-memory-step';
+import { randomStepInputs, seededRandom, stepArguments } from './random-step-inputs';
+
+function float32Inputs(sizes: DenseStepSizes, seed: number): DenseStepArrays<Float32Array> {
+  const inputs = randomStepInputs(sizes, seed);
+  return denseStepArrays(DENSE_STEP_INPUT_NAMES.map((name) => Float32Array.from(inputs[name])));
+}
+
+function stepOnce(sizes: DenseStepSizes, seed: number) {
+  const inputs = float32Inputs(sizes, seed);
+  const layout = densePackedLayout(sizes);
+  const packed = new Float32Array(layout.size);
+  const run = runDenseStep(sizes, inputs, packed);
+  const random = seededRandom(seed + 7);
+  const packedGradient = Float32Array.from({ length: layout.size }, () => random() * 2 - 1);
+  const gradients = denseStepArrays(DENSE_STEP_INPUT_NAMES.map((name) => new Float32Array(inputs[name].length)));
+  run.backward(packedGradient, gradients);
+  return { packed, firstAllocation: run.firstRowsTape.allocationWeights.slice(0, sizes.memorySize), gradients };
+}
+
+before(async () => {
+  await tf.setBackend('cpu');
+  assert.equal(kernelWorkerReady(true), true, 'the kernel worker should load');
+});
+
+after(async () => {
+  setKernelThreads(null);
+  await stopKernelWorker();
+});
+
+for (const batch of [2, 5]) {
+  test(`two threads give the one-thread step bit for bit (batch ${batch})`, () => {
+    const sizes: DenseStepSizes = { batch, memorySize: 80, cellSize: 12, readHeads: 2 };
+    setKernelThreads(1);
+    const one = stepOnce(sizes, 31 + batch);
+    setKernelThreads(2);
+    const repliesBefore = kernelWorkerReplies();
+    const two = stepOnce(sizes, 31 + batch);
+    assert.equal(kernelWorkerReplies() - repliesBefore, 2, 'the forward and the backward each went to the worker');
+    assert.deepEqual(two.packed, one.packed);
+    assert.deepEqual(two.firstAllocation, one.firstAllocation);
+    for (const name of DENSE_STEP_INPUT_NAMES) assert.deepEqual(two.gradients[name], one.gradients[name], name);
+  });
+}
+
+test('a step too small to split stays on the calling thread', () => {
+  setKernelThreads(2);
+  const repliesBefore = kernelWorkerReplies();
+  stepOnce({ batch: 2, memorySize: 8, cellSize: 4, readHeads: 1 }, 5);
+  assert.equal(kernelWorkerReplies(), repliesBefore);
+});
+
+test('fusedMemoryStep and its gradients are the same on one thread and on two', () => {
+  const sizes: DenseStepSizes = { batch: 4, memorySize: 64, cellSize: 10, readHeads: 2 };
+  const inputs = randomStepInputs(sizes, 77);
+  const run = (threads: number) => {
+    setKernelThreads(threads);
+    const shapes = denseStepInputShapes(sizes);
+    const xs = DENSE_STEP_INPUT_NAMES.map((name) =>
+      tf.tensor(Float32Array.from(inputs[name]), [sizes.batch, ...shapes[name]]),
+    );
+    const loss = (...tensors: tf.Tensor[]) => {
+      const { parsed, prev } = stepArguments(tensors, sizes);
+      const { readVectors, state } = fusedMemoryStep(parsed, prev);
+      return tf.addN([tf.sum(tf.square(readVectors)), tf.sum(state.linkMatrix), tf.sum(tf.mul(state.memory, 0.5))]);
+    };
+    const result = tf.tidy(() => {
+      const { value, grads } = tf.valueAndGrads(loss)(xs);
+      return [value, ...grads].map((tensor) => tensor.dataSync().slice());
+    });
+    tf.dispose(xs);
+    return result;
+  };
+  const tensorsBefore = tf.memory().numTensors;
+  const one = run(1);
+  const repliesBefore = kernelWorkerReplies();
+  const two = run(2);
+  assert.equal(kernelWorkerReplies() - repliesBefore, 2);
+  assert.equal(tf.memory().numTensors, tensorsBefore, 'no tensor leaks');
+  one.forEach((values, index) => assert.deepEqual(two[index], values, `output ${index}`));
+});

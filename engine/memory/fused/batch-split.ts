@@ -1,0 +1,370 @@
+/**
+ * The fused dense memory step on two cores: batch rows [0, split) on the calling thread and [split, batch) on one
+ * helper worker thread (`kernel-worker.ts`), each running the same `denseStepForward` / `denseStepBackward` over its
+ * own rows. Batch rows never interact in a memory step, and each row's arithmetic is the same whichever thread does
+ * it, so the result is bit-for-bit the one-thread result (`batch-split.test.ts`).
+ *
+ * The step is a synchronous tfjs kernel, so the calling thread hands the worker its rows (copied once into a
+ * SharedArrayBuffer), computes its own, then blocks on `Atomics.wait` until the worker's reply is on the port. The
+ * worker starts on the first step that is worth splitting and takes over once it has loaded; until then, and after
+ * it fails, every step runs on the calling thread. `ENGRAM_KERNEL_THREADS=1` keeps it there always.
+ */
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { denseStepForward, type DenseStepTape } from './dense-step-kernel';
+import { denseStepBackward } from './dense-step-kernel-backward';
+import {
+  DENSE_STEP_INPUT_NAMES,
+  denseStepArrays,
+  denseStepInputShapes,
+  densePackedLayout,
+  type DenseStepArrays,
+  type DenseStepSizes,
+} from './dense-step-layout';
+
+/** One fused step's forward, done; what the backward and the debug read-out need from it. */
+export interface DenseKernelRun {
+  /** The tape whose first row is batch row 0 (the debug read-out reads offset 0). */
+  readonly firstRowsTape: DenseStepTape;
+  /** dLoss/d(input) for every input into `gradients` (overwritten), from dLoss/d(packed output). */
+  backward(packedGradient: Float32Array, gradients: DenseStepArrays<Float32Array>): void;
+}
+
+/** Below this many element-operations per step (B·N·(N + W·(R+2))) the hand-off costs more than it saves. */
+const MIN_SPLIT_WORK = 16_384;
+/** A worker reply slower than this means the worker is lost: the step finishes on the calling thread. */
+const REPLY_TIMEOUT_MS = 600_000;
+
+/** Messages to the worker. Inputs are views on one SharedArrayBuffer; the rest is copied by postMessage. */
+export type KernelJob =
+  | {
+      readonly op: 'forward';
+      readonly sizes: DenseStepSizes;
+      readonly inputs: DenseStepArrays<Float32Array>;
+      readonly packed: Float32Array;
+    }
+  | {
+      readonly op: 'backward';
+      readonly sizes: DenseStepSizes;
+      readonly inputs: DenseStepArrays<Float32Array>;
+      readonly smallOutputs: Float32Array;
+      readonly tape: DenseStepTape;
+      readonly packedGradient: Float32Array;
+      readonly gradients: DenseStepArrays<Float32Array>;
+    };
+
+/** The worker's reply to each job, in order. */
+export type KernelReply =
+  | { readonly ok: true; readonly tape?: DenseStepTape }
+  | { readonly ok: false; readonly error: string };
+
+/** Slots of the shared control array: replies sent so far, and 1 once the worker has loaded the kernel. */
+export const REPLIES_SLOT = 0;
+export const READY_SLOT = 1;
+
+interface KernelWorker {
+  readonly worker: Worker;
+  readonly port: MessagePort;
+  readonly control: Int32Array;
+  failed: boolean;
+}
+
+let helper: KernelWorker | null = null;
+let threadsOverride: number | null = null;
+
+/** Threads the fused step may use: `ENGRAM_KERNEL_THREADS` (1 or 2), else 2 where the machine has two cores. */
+export function kernelThreads(): number {
+  if (threadsOverride !== null) return threadsOverride;
+  const raw = process.env.ENGRAM_KERNEL_THREADS;
+  if (raw === undefined || raw === '') return availableParallelism() >= 2 ? 2 : 1;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(`ENGRAM_KERNEL_THREADS must be a whole number ≥ 1, got '${raw}'`);
+  }
+  return Math.min(value, 2);
+}
+
+/** Tests and benchmarks: force the thread count (`null` returns to the environment's). */
+export function setKernelThreads(threads: number | null): void {
+  if (threads !== null && threads !== 1 && threads !== 2) {
+    throw new Error(`setKernelThreads: threads must be 1, 2 or null, got ${threads}`);
+  }
+  threadsOverride = threads;
+}
+
+function startWorker(): KernelWorker {
+  const control = new Int32Array(new SharedArrayBuffer(8));
+  const { port1, port2 } = new MessageChannel();
+  const worker = new Worker(join(__dirname, 'kernel-worker.mjs'), {
+    workerData: { port: port2, control },
+    transferList: [port2],
+  });
+  worker.unref();
+  const started: KernelWorker = { worker, port: port1, control, failed: false };
+  const fail = (reason: string) => {
+    if (started.failed) return;
+    started.failed = true;
+    console.warn(`[engram] the fused memory step's second thread stopped (${reason}); it runs on one thread now`);
+  };
+  worker.on('error', (error) => fail(error.message));
+  worker.on('exit', (code) => fail(`exit ${code}`));
+  return started;
+}
+
+/** The helper worker, started on first use; `block` waits until it has loaded (tests, benchmarks). */
+export function kernelWorkerReady(block = false, timeoutMs = 60_000): boolean {
+  helper ??= startWorker();
+  if (block && Atomics.load(helper.control, READY_SLOT) === 0) {
+    Atomics.wait(helper.control, READY_SLOT, 0, timeoutMs);
+  }
+  return !helper.failed && Atomics.load(helper.control, READY_SLOT) === 1;
+}
+
+/** Jobs the helper worker has answered since it started (tests: to know a step really was split). */
+export function kernelWorkerReplies(): number {
+  return helper === null ? 0 : Atomics.load(helper.control, REPLIES_SLOT);
+}
+
+/** Stop the helper worker (tests); the next step that is worth splitting starts a new one. */
+export async function stopKernelWorker(): Promise<void> {
+  const stopping = helper;
+  helper = null;
+  if (stopping !== null) {
+    stopping.failed = true;
+    stopping.port.close();
+    await stopping.worker.terminate();
+  }
+}
+
+function worthSplitting(sizes: DenseStepSizes): boolean {
+  const { batch, memorySize: cells, cellSize: width, readHeads: heads } = sizes;
+  if (batch < 2 || kernelThreads() < 2) return false;
+  if (batch * cells * (cells + width * (heads + 2)) < MIN_SPLIT_WORK) return false;
+  return kernelWorkerReady();
+}
+
+/** Post a job and wait for its reply; null when the worker is gone (the caller then does the job itself). */
+function callWorker(worker: KernelWorker, job: KernelJob, sent: () => void): KernelReply | null {
+  const seen = Atomics.load(worker.control, REPLIES_SLOT);
+  worker.worker.postMessage(job);
+  sent();
+  const deadline = Date.now() + REPLY_TIMEOUT_MS;
+  for (;;) {
+    const received = receiveMessageOnPort(worker.port);
+    if (received !== undefined) return received.message as KernelReply;
+    if (worker.failed) return null;
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      worker.failed = true;
+      void worker.worker.terminate();
+      console.warn("[engram] the fused memory step's second thread did not answer; it runs on one thread now");
+      return null;
+    }
+    // Wakes when the worker counts a reply (or every 100 ms to notice a worker that died).
+    Atomics.wait(worker.control, REPLIES_SLOT, seen, Math.min(left, 100));
+  }
+}
+
+/**
+ * Shared buffers kept for reuse: a step allocates the same sizes every time, and fresh SharedArrayBuffers of
+ * megabytes each step cost page faults and push V8 into collections. Idle buffers are capped at POOL_BYTES.
+ */
+const POOL_BYTES = 256 * 1024 * 1024;
+const idleBuffers = new Map<number, SharedArrayBuffer[]>();
+let idleBytes = 0;
+
+function acquireBuffer(bytes: number): SharedArrayBuffer {
+  const idle = idleBuffers.get(bytes);
+  const reused = idle?.pop();
+  if (reused !== undefined) {
+    idleBytes -= bytes;
+    return reused;
+  }
+  return new SharedArrayBuffer(bytes);
+}
+
+function releaseBuffer(buffer: SharedArrayBuffer): void {
+  if (idleBytes + buffer.byteLength > POOL_BYTES) return;
+  const idle = idleBuffers.get(buffer.byteLength) ?? [];
+  idle.push(buffer);
+  idleBuffers.set(buffer.byteLength, idle);
+  idleBytes += buffer.byteLength;
+}
+
+/** Each input's rows [start, end) as views on the same arrays. */
+function rowViews(
+  sizes: DenseStepSizes,
+  inputs: DenseStepArrays<Float32Array>,
+  start: number,
+  end: number,
+): DenseStepArrays<Float32Array> {
+  const shapes = denseStepInputShapes(sizes);
+  return denseStepArrays(
+    DENSE_STEP_INPUT_NAMES.map((name) => {
+      const rowSize = shapes[name].reduce((a, b) => a * b, 1);
+      return inputs[name].subarray(start * rowSize, end * rowSize);
+    }),
+  );
+}
+
+/** Arrays of the same lengths as `like`, views on one shared buffer from the pool (contents undefined). */
+function sharedLike(like: DenseStepArrays<Float32Array>): DenseStepArrays<Float32Array> {
+  const total = DENSE_STEP_INPUT_NAMES.reduce((sum, name) => sum + like[name].length, 0);
+  const buffer = acquireBuffer(4 * total);
+  let offset = 0;
+  return denseStepArrays(
+    DENSE_STEP_INPUT_NAMES.map((name) => {
+      const view = new Float32Array(buffer, 4 * offset, like[name].length);
+      offset += view.length;
+      return view;
+    }),
+  );
+}
+
+/** Every array copied into one shared buffer from the pool (returned by `releaseBuffer` when done). */
+function sharedCopy(inputs: DenseStepArrays<Float32Array>): DenseStepArrays<Float32Array> {
+  const copy = sharedLike(inputs);
+  for (const name of DENSE_STEP_INPUT_NAMES) copy[name].set(inputs[name]);
+  return copy;
+}
+
+function sharedArray(length: number): Float32Array<SharedArrayBuffer> {
+  return new Float32Array(acquireBuffer(4 * length));
+}
+
+function bufferOf(arrays: DenseStepArrays<Float32Array>): SharedArrayBuffer {
+  return arrays.readKeys.buffer as SharedArrayBuffer;
+}
+
+/** Elements per batch row of each block of the packed layout, in layout order (small blocks, then the links). */
+function blockRowSizes(sizes: DenseStepSizes): number[] {
+  const { memorySize: n, cellSize: w, readHeads: r } = sizes;
+  return [r * w, n * w, n, r * n, n, n, n * n];
+}
+
+/**
+ * Copy between a packed array of the whole batch and a packed array of its rows [start, start + part.batch):
+ * `toWhole` writes the part into the whole, else the whole's rows into the part.
+ */
+function movePackedRows(
+  sizes: DenseStepSizes,
+  whole: Float32Array,
+  part: Float32Array,
+  partBatch: number,
+  start: number,
+  toWhole: boolean,
+): void {
+  const rowSizes = blockRowSizes(sizes);
+  let wholeAt = 0;
+  let partAt = 0;
+  for (const rowSize of rowSizes) {
+    const wholeRows = wholeAt + start * rowSize;
+    const length = partBatch * rowSize;
+    if (toWhole) whole.set(part.subarray(partAt, partAt + length), wholeRows);
+    else part.set(whole.subarray(wholeRows, wholeRows + length), partAt);
+    wholeAt += sizes.batch * rowSize;
+    partAt += length;
+  }
+}
+
+function oneThread(sizes: DenseStepSizes, inputs: DenseStepArrays<Float32Array>, packed: Float32Array): DenseKernelRun {
+  const tape = denseStepForward(sizes, inputs, packed);
+  // The backward reads the small outputs only (it recomputes the link matrix): keep a copy of those, not the
+  // whole output, alive for back-propagation through time.
+  const smallOutputs = packed.slice(0, densePackedLayout(sizes).linkMatrix);
+  return {
+    firstRowsTape: tape,
+    backward: (packedGradient, gradients) =>
+      denseStepBackward(sizes, inputs, smallOutputs, tape, packedGradient, gradients),
+  };
+}
+
+/**
+ * One fused dense step: `packed` (the whole batch's output, `densePackedLayout(sizes)`) is filled on return. On two
+ * threads when the step is big enough and the helper worker is up; the same numbers either way. The returned
+ * `backward` may run once.
+ * @param inputs row-major `[batch, …]` arrays (see `DenseStepArrays`); not changed
+ */
+export function runDenseStep(
+  sizes: DenseStepSizes,
+  inputs: DenseStepArrays<Float32Array>,
+  packed: Float32Array,
+): DenseKernelRun {
+  if (!worthSplitting(sizes) || helper === null) return oneThread(sizes, inputs, packed);
+  const worker = helper;
+  const split = Math.floor(sizes.batch / 2);
+  const ownSizes: DenseStepSizes = { ...sizes, batch: split };
+  const workerSizes: DenseStepSizes = { ...sizes, batch: sizes.batch - split };
+  const ownLayout = densePackedLayout(ownSizes);
+  const workerLayout = densePackedLayout(workerSizes);
+  // One shared copy of every input: the worker reads its rows from it, the backward reads both halves from it.
+  const shared = sharedCopy(inputs);
+  const ownInputs = rowViews(sizes, shared, 0, split);
+  const workerInputs = rowViews(sizes, shared, split, sizes.batch);
+  const ownPacked = sharedArray(ownLayout.size);
+  const workerPacked = sharedArray(workerLayout.size);
+
+  let ownTape: DenseStepTape | undefined;
+  const forwardJob: KernelJob = { op: 'forward', sizes: workerSizes, inputs: workerInputs, packed: workerPacked };
+  const reply = callWorker(worker, forwardJob, () => {
+    ownTape = denseStepForward(ownSizes, ownInputs, ownPacked);
+  });
+  const firstTape = ownTape as DenseStepTape;
+  let workerTape: DenseStepTape;
+  let workerOutput: Float32Array = workerPacked;
+  // A worker that failed or was given up on may still touch its buffers: they do not go back to the pool.
+  let workerSettled = true;
+  if (reply?.ok === true && reply.tape !== undefined) {
+    workerTape = reply.tape;
+  } else {
+    if (reply?.ok === false) console.warn(`[engram] the fused step's second thread failed: ${reply.error}`);
+    workerSettled = reply !== null;
+    workerOutput = new Float32Array(workerLayout.size);
+    workerTape = denseStepForward(workerSizes, workerInputs, workerOutput);
+  }
+  movePackedRows(sizes, packed, ownPacked, split, 0, true);
+  movePackedRows(sizes, packed, workerOutput, workerSizes.batch, split, true);
+  const ownSmall = ownPacked.slice(0, ownLayout.linkMatrix);
+  const workerSmall = workerOutput.slice(0, workerLayout.linkMatrix);
+  releaseBuffer(ownPacked.buffer);
+  if (workerSettled) releaseBuffer(workerPacked.buffer);
+
+  let backwardDone = false;
+  return {
+    firstRowsTape: firstTape,
+    backward: (packedGradient, gradients) => {
+      if (backwardDone) throw new Error("runDenseStep: this step's backward already ran (its buffers are reused)");
+      backwardDone = true;
+      const ownGradient = sharedArray(ownLayout.size);
+      const workerGradient = sharedArray(workerLayout.size);
+      movePackedRows(sizes, packedGradient, ownGradient, split, 0, false);
+      movePackedRows(sizes, packedGradient, workerGradient, workerSizes.batch, split, false);
+      const ownGradients = rowViews(sizes, gradients, 0, split);
+      const target = rowViews(sizes, gradients, split, sizes.batch);
+      const workerGradients = sharedLike(target);
+      const ownBackward = () => denseStepBackward(ownSizes, ownInputs, ownSmall, firstTape, ownGradient, ownGradients);
+      const live = helper === worker && !worker.failed && workerSettled;
+      const backwardJob: KernelJob = {
+        op: 'backward',
+        sizes: workerSizes,
+        inputs: workerInputs,
+        smallOutputs: workerSmall,
+        tape: workerTape,
+        packedGradient: workerGradient,
+        gradients: workerGradients,
+      };
+      const answer = live ? callWorker(worker, backwardJob, ownBackward) : null;
+      if (!live) ownBackward();
+      if (answer?.ok === true) {
+        for (const name of DENSE_STEP_INPUT_NAMES) target[name].set(workerGradients[name]);
+        for (const buffer of [ownGradient.buffer, workerGradient.buffer, bufferOf(workerGradients), bufferOf(shared)]) {
+          releaseBuffer(buffer);
+        }
+        return;
+      }
+      if (answer?.ok === false) console.warn(`[engram] the fused step's second thread failed: ${answer.error}`);
+      denseStepBackward(workerSizes, workerInputs, workerSmall, workerTape, workerGradient.slice(), target);
+    },
+  };
+}

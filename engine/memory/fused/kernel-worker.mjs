@@ -1,0 +1,6 @@
+// Bootstrap for the fused memory step's second thread: worker threads on Node 20 cannot load .ts files by
+// themselves, so this registers tsx's loader in the worker and then imports the TypeScript worker.
+import { register } from 'tsx/esm/api';
+
+register();
+await import('./kernel-worker.ts');
