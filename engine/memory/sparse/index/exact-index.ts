@@ -18,6 +18,8 @@ export class ExactIndex implements CellIndex {
     const tops = Array.from({ length: queryCount }, () => new TopCells(k));
     const norms = Float64Array.from({ length: queryCount }, (_, q) => queryNorm(queries, q, width));
     const dots = new Float64Array(queryCount);
+    // A local: an imported binding is a getter call per read in tsx's CommonJS output.
+    const epsilon = COSINE_EPSILON;
     for (let i = 0; i < this.store.writtenRowCount; i++) {
       const cell = this.store.writtenCell(i);
       const page = this.store.pageOf(cell);
@@ -25,7 +27,7 @@ export class ExactIndex implements CellIndex {
       const rowNorm = this.store.rowNorm(cell);
       rowDots(page, this.store.rowOffset(cell), queries, queryCount, width, dots);
       for (let q = 0; q < queryCount; q++) {
-        const score = dots[q] / (rowNorm * norms[q] + COSINE_EPSILON);
+        const score = dots[q] / (rowNorm * norms[q] + epsilon);
         if (tops[q].accepts(score, cell)) tops[q].offer(score, cell);
       }
     }

@@ -116,7 +116,10 @@ export function rowDots(
 ): void {
   let q = 0;
   for (; q + 4 <= queryCount; q += 4) {
-    const [a, b, c, d] = [q * width, (q + 1) * width, (q + 2) * width, (q + 3) * width];
+    const a = q * width;
+    const b = a + width;
+    const c = b + width;
+    const d = c + width;
     let dotA = 0;
     let dotB = 0;
     let dotC = 0;
