@@ -94,7 +94,8 @@ const SIZES: DenseStepSizes[] = [
 
 for (const sizes of SIZES) {
   const { batch, memorySize, cellSize, readHeads } = sizes;
-  test(`SIMD link pass equals the JavaScript kernel (B ${batch}, N ${memorySize}, W ${cellSize}, R ${readHeads})`, () => {
+  const shape = `B ${batch}, N ${memorySize}, W ${cellSize}, R ${readHeads}`;
+  test(`SIMD link pass equals the JavaScript kernel (${shape})`, () => {
     const seed = 17 * memorySize + batch;
     setDenseStepSimd('off');
     const js = step(sizes, seed);
