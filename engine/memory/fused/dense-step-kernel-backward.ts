@@ -3,7 +3,8 @@
  * the reverse of `denseStepForward`, steps 11 down to 1. Gradients flow where pytorch-dnc's autograd sends them:
  * through the usage update including its write-weights term (no stop-gradient), through the sorted usage values
  * of the allocation but not through the sort order, and through both norms of the cosine similarity (a zero norm
- * contributes no gradient, as torch's norm backward does).
+ * contributes no gradient, as torch's norm backward does). A float32 step's link pass (9 and 6) runs in WebAssembly
+ * SIMD (`link-pass-simd.ts`); the loops here stay its definition.
  */
 import { ALLOCATION_DELTA, COSINE_EPSILON } from '../../util/constants';
 import type { DenseStepTape } from './dense-step-kernel';

@@ -6,9 +6,10 @@
  * on `δ + (1 − δ)·u` with an exclusive cumulative product, link diagonal zeroed after the update. Allocation ties
  * go to the lowest cell index (stable order), as this project decided, not torch.topk's undocumented order.
  *
- * Arithmetic is JavaScript doubles throughout; the big state (memory, link matrix, …) is written straight into
- * the caller's packed output array (Float32Array in the engine, Float64Array in gradient checks), and the small
- * per-cell intermediates the backward pass needs are kept in Float64Arrays (`DenseStepTape`).
+ * Arithmetic is JavaScript doubles, except that a float32 step's O(N²) link pass (steps 6 and 9) runs in float32
+ * WebAssembly SIMD (`link-pass-simd.ts`, held to the loops here by its test); the big state (memory, link matrix, …) is
+ * written straight into the caller's packed output array (Float32Array in the engine, Float64Array in gradient checks),
+ * and the small per-cell intermediates the backward pass needs are kept in Float64Arrays (`DenseStepTape`).
  * The analytic backward lives in `dense-step-kernel-backward.ts`, the data layout in `dense-step-layout.ts`.
  */
 import { ALLOCATION_DELTA, COSINE_EPSILON } from '../../util/constants';
