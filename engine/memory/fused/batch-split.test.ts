@@ -1,7 +1,7 @@
 /**
  * The fused step split over two threads gives bit-for-bit the one-thread result: the packed forward output, the
- * debug tape's first rows and every input gradient, for an even and an odd batch, and through the tfjs op
- * (`fusedMemoryStep`) with its gradients.
+ * debug tape's first rows and every input gradient, for an even and an odd batch, with the SIMD link pass on and
+ * off (the worker takes the caller's mode), and through the tfjs op (`fusedMemoryStep`) with its gradients.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -22,6 +22,7 @@ import {
   type DenseStepSizes,
 } from './dense-step-layout';
 import { fusedMemoryStep } from './fused-memory-step';
+import { type DenseStepSimdMode, setDenseStepSimd } from './link-pass-simd';
 import { randomStepInputs, seededRandom, stepArguments } from './random-step-inputs';
 
 function float32Inputs(sizes: DenseStepSizes, seed: number): DenseStepArrays<Float32Array> {
@@ -48,12 +49,18 @@ before(async () => {
 
 after(async () => {
   setKernelThreads(null);
+  setDenseStepSimd(null);
   await stopKernelWorker();
 });
 
-for (const batch of [2, 5]) {
-  test(`two threads give the one-thread step bit for bit (batch ${batch})`, () => {
-    const sizes: DenseStepSizes = { batch, memorySize: 80, cellSize: 12, readHeads: 2 };
+for (const [batch, simd] of [
+  [2, 'auto'],
+  [5, 'auto'],
+  [5, 'off'],
+] as [number, DenseStepSimdMode][]) {
+  test(`two threads give the one-thread step bit for bit (batch ${batch}, SIMD ${simd})`, () => {
+    const sizes: DenseStepSizes = { batch, memorySize: 78, cellSize: 12, readHeads: 2 };
+    setDenseStepSimd(simd);
     setKernelThreads(1);
     const one = stepOnce(sizes, 31 + batch);
     setKernelThreads(2);
@@ -65,6 +72,23 @@ for (const batch of [2, 5]) {
     for (const name of DENSE_STEP_INPUT_NAMES) assert.deepEqual(two.gradients[name], one.gradients[name], name);
   });
 }
+
+test("the worker takes the caller's SIMD mode (the two modes give different float32 bits)", () => {
+  const sizes: DenseStepSizes = { batch: 4, memorySize: 64, cellSize: 6, readHeads: 1 };
+  setKernelThreads(2);
+  const repliesBefore = kernelWorkerReplies();
+  setDenseStepSimd('off');
+  const off = stepOnce(sizes, 3);
+  setDenseStepSimd('auto');
+  const simd = stepOnce(sizes, 3);
+  assert.equal(kernelWorkerReplies() - repliesBefore, 4, 'both steps were split');
+  // The last batch row's links come from the worker: they must follow the mode the calling thread set.
+  const rowLinks = sizes.memorySize * sizes.memorySize;
+  const workerLinks = (result: { packed: Float32Array }) => result.packed.subarray(result.packed.length - rowLinks);
+  assert.notDeepEqual(workerLinks(simd), workerLinks(off));
+  setKernelThreads(1);
+  assert.deepEqual(stepOnce(sizes, 3).packed, simd.packed);
+});
 
 test('a step too small to split stays on the calling thread', () => {
   setKernelThreads(2);

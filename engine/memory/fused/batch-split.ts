@@ -22,6 +22,7 @@ import {
   type DenseStepArrays,
   type DenseStepSizes,
 } from './dense-step-layout';
+import { type DenseStepSimdMode, denseStepSimdMode } from './link-pass-simd';
 
 /** One fused step's forward, done; what the backward and the debug read-out need from it. */
 export interface DenseKernelRun {
@@ -36,16 +37,21 @@ const MIN_SPLIT_WORK = 16_384;
 /** A worker reply slower than this means the worker is lost: the step finishes on the calling thread. */
 const REPLY_TIMEOUT_MS = 600_000;
 
-/** Messages to the worker. Inputs are views on one SharedArrayBuffer; the rest is copied by postMessage. */
+/**
+ * Messages to the worker. Inputs are views on one SharedArrayBuffer; the rest is copied by postMessage. `simd` is
+ * the calling thread's link-pass mode, so that both halves of a step take the same path.
+ */
 export type KernelJob =
   | {
       readonly op: 'forward';
+      readonly simd: DenseStepSimdMode;
       readonly sizes: DenseStepSizes;
       readonly inputs: DenseStepArrays<Float32Array>;
       readonly packed: Float32Array;
     }
   | {
       readonly op: 'backward';
+      readonly simd: DenseStepSimdMode;
       readonly sizes: DenseStepSizes;
       readonly inputs: DenseStepArrays<Float32Array>;
       readonly smallOutputs: Float32Array;
@@ -306,7 +312,8 @@ export function runDenseStep(
   const workerPacked = sharedArray(workerLayout.size);
 
   let ownTape: DenseStepTape | undefined;
-  const forwardJob: KernelJob = { op: 'forward', sizes: workerSizes, inputs: workerInputs, packed: workerPacked };
+  const simd = denseStepSimdMode();
+  const forwardJob: KernelJob = { op: 'forward', simd, sizes: workerSizes, inputs: workerInputs, packed: workerPacked };
   const reply = callWorker(worker, forwardJob, () => {
     ownTape = denseStepForward(ownSizes, ownInputs, ownPacked);
   });
@@ -347,6 +354,7 @@ export function runDenseStep(
       const live = helper === worker && !worker.failed && workerSettled;
       const backwardJob: KernelJob = {
         op: 'backward',
+        simd,
         sizes: workerSizes,
         inputs: workerInputs,
         smallOutputs: workerSmall,

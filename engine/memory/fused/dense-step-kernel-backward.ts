@@ -3,7 +3,8 @@
  * the reverse of `denseStepForward`, steps 11 down to 1. Gradients flow where pytorch-dnc's autograd sends them:
  * through the usage update including its write-weights term (no stop-gradient), through the sorted usage values
  * of the allocation but not through the sort order, and through both norms of the cosine similarity (a zero norm
- * contributes no gradient, as torch's norm backward does).
+ * contributes no gradient, as torch's norm backward does). A float32 step's link pass (9 and 6) runs in WebAssembly
+ * SIMD (`link-pass-simd.ts`); the loops here stay its definition.
  */
 import { ALLOCATION_DELTA, COSINE_EPSILON } from '../../util/constants';
 import type { DenseStepTape } from './dense-step-kernel';
@@ -14,6 +15,7 @@ import {
   type DenseStepSizes,
   type FloatArray,
 } from './dense-step-layout';
+import { linkBackwardSimd, linkPassSimdApplies } from './link-pass-simd';
 
 /**
  * Backward of softmax_n(β·cos(M_n, k)) for one key: adds into `memoryGradient` (rows at `gradientOffset`) and
@@ -102,6 +104,16 @@ export function denseStepBackward(
   const retentionPrefix = new Float64Array(heads + 1);
   const retentionSuffix = new Float64Array(heads + 1);
   const g = gradients;
+  // Steps 9 and 6 (the O(N²) link pass) in WebAssembly SIMD for float32 arrays (`link-pass-simd.ts`).
+  const simd = linkPassSimdApplies(
+    packedGradient,
+    inputs.prevLinkMatrix,
+    inputs.prevPrecedence,
+    inputs.prevReadWeights,
+    g.prevLinkMatrix,
+    g.prevReadWeights,
+    g.prevPrecedence,
+  );
 
   for (let b = 0; b < batch; b++) {
     const out = denseRowOffsets(layout, sizes, b);
@@ -203,7 +215,24 @@ export function denseStepBackward(
     const prevReadGradient = g.prevReadWeights;
     const prevLinksGradient = g.prevLinkMatrix;
     const prevPrecedenceGradient = g.prevPrecedence;
-    for (let i = 0; i < cells; i++) {
+    const linkedBySimd =
+      simd &&
+      linkBackwardSimd({
+        cells,
+        heads,
+        prevLinks: prevLinks.subarray(linkOffset, linkOffset + cells * cells),
+        writeWeights,
+        prevPrecedence: prevPrecedence.subarray(cellOffset, cellOffset + cells),
+        prevReadWeights: prevRead.subarray(headCellOffset, headCellOffset + heads * cells),
+        forwardGradient,
+        backwardGradient,
+        linkGradient: packedGradient.subarray(out.linkMatrix, out.linkMatrix + cells * cells),
+        prevLinksGradient: prevLinksGradient.subarray(linkOffset, linkOffset + cells * cells),
+        prevReadGradient: prevReadGradient.subarray(headCellOffset, headCellOffset + heads * cells),
+        writeWeightsGradient,
+        precedenceGradient: prevPrecedenceGradient.subarray(cellOffset, cellOffset + cells),
+      });
+    for (let i = 0; i < cells && !linkedBySimd; i++) {
       const linkRow = out.linkMatrix + i * cells;
       const prevRow = linkOffset + i * cells;
       const weightI = writeWeights[i];

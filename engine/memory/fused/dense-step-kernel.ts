@@ -6,9 +6,10 @@
  * on `δ + (1 − δ)·u` with an exclusive cumulative product, link diagonal zeroed after the update. Allocation ties
  * go to the lowest cell index (stable order), as this project decided, not torch.topk's undocumented order.
  *
- * Arithmetic is JavaScript doubles throughout; the big state (memory, link matrix, …) is written straight into
- * the caller's packed output array (Float32Array in the engine, Float64Array in gradient checks), and the small
- * per-cell intermediates the backward pass needs are kept in Float64Arrays (`DenseStepTape`).
+ * Arithmetic is JavaScript doubles, except that a float32 step's O(N²) link pass (steps 6 and 9) runs in float32
+ * WebAssembly SIMD (`link-pass-simd.ts`, held to the loops here by its test); the big state (memory, link matrix, …) is
+ * written straight into the caller's packed output array (Float32Array in the engine, Float64Array in gradient checks),
+ * and the small per-cell intermediates the backward pass needs are kept in Float64Arrays (`DenseStepTape`).
  * The analytic backward lives in `dense-step-kernel-backward.ts`, the data layout in `dense-step-layout.ts`.
  */
 import { ALLOCATION_DELTA, COSINE_EPSILON } from '../../util/constants';
@@ -19,6 +20,7 @@ import {
   type DenseStepSizes,
   type FloatArray,
 } from './dense-step-layout';
+import { linkForwardSimd, linkPassSimdApplies } from './link-pass-simd';
 
 /** What the backward pass needs from the forward, per batch row, beyond the inputs and the packed output. */
 export interface DenseStepTape {
@@ -148,6 +150,8 @@ export function denseStepForward(sizes: DenseStepSizes, inputs: DenseStepArrays,
   const uh = new Float64Array(cells);
   const sortKeys = new Float64Array(cells);
   const readVector = new Float64Array(width);
+  // Steps 6 and 9 (the O(N²) link pass) in WebAssembly SIMD for float32 arrays (`link-pass-simd.ts`).
+  const simd = linkPassSimdApplies(packed, inputs.prevLinkMatrix, inputs.prevPrecedence, inputs.prevReadWeights);
 
   for (let b = 0; b < batch; b++) {
     const out = denseRowOffsets(layout, sizes, b);
@@ -241,7 +245,20 @@ export function denseStepForward(sizes: DenseStepSizes, inputs: DenseStepArrays,
     const prevRead = inputs.prevReadWeights;
     const forwardWeights = tape.forwardWeights;
     const backwardWeights = tape.backwardWeights;
-    for (let i = 0; i < cells; i++) {
+    const linkedBySimd =
+      simd &&
+      linkForwardSimd({
+        cells,
+        heads,
+        prevLinks: prevLinks.subarray(linkOffset, linkOffset + cells * cells),
+        writeWeights,
+        prevPrecedence: prevPrecedence.subarray(cellOffset, cellOffset + cells),
+        prevReadWeights: prevRead.subarray(headCellOffset, headCellOffset + heads * cells),
+        links: packed.subarray(out.linkMatrix, out.linkMatrix + cells * cells),
+        forwardWeights: forwardWeights.subarray(headCellOffset, headCellOffset + heads * cells),
+        backwardWeights: backwardWeights.subarray(headCellOffset, headCellOffset + heads * cells),
+      });
+    for (let i = 0; i < cells && !linkedBySimd; i++) {
       const weightI = writeWeights[i];
       const linkRow = out.linkMatrix + i * cells;
       const prevRow = linkOffset + i * cells;

@@ -7,10 +7,12 @@ import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { READY_SLOT, REPLIES_SLOT, type KernelJob, type KernelReply } from './batch-split';
 import { denseStepForward } from './dense-step-kernel';
 import { denseStepBackward } from './dense-step-kernel-backward';
+import { setDenseStepSimd } from './link-pass-simd';
 
 const { port, control } = workerData as { port: MessagePort; control: Int32Array };
 
 function run(job: KernelJob): { reply: KernelReply; transfer: ArrayBuffer[] } {
+  setDenseStepSimd(job.simd);
   if (job.op === 'forward') {
     const tape = denseStepForward(job.sizes, job.inputs, job.packed);
     const buffers = new Set(Object.values(tape).map((array: ArrayBufferView) => array.buffer as ArrayBuffer));

@@ -1,0 +1,20 @@
+// The committed WebAssembly binaries (generated TypeScript files) are what `npm run build:wasm` makes from their WAT
+// sources today: editing a .wat without rebuilding, or editing the generated file by hand, fails here.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { committedGeneratedText, expectedGeneratedText, WASM_MODULES } from './build-wasm';
+
+for (const spec of WASM_MODULES) {
+  test(`${spec.generated} is the assembled ${spec.source} (run npm run build:wasm)`, async () => {
+    const expected = await expectedGeneratedText(spec);
+    assert.ok(committedGeneratedText(spec) === expected, `${spec.generated} is stale: run npm run build:wasm`);
+  });
+}
+
+test('the assembled module validates and exports the link pass', async () => {
+  const text = await expectedGeneratedText(WASM_MODULES[0]);
+  const base64 = [...text.matchAll(/'([A-Za-z0-9+/=]+)'/g)].map((match) => match[1]).join('');
+  const module = new WebAssembly.Module(Buffer.from(base64, 'base64'));
+  const names = WebAssembly.Module.exports(module).map((entry) => entry.name);
+  assert.deepEqual(names.sort(), ['linkBackward', 'linkForward', 'memory']);
+});
