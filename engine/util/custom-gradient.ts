@@ -31,3 +31,55 @@ export function customGradient<T extends tf.Tensor>(
   });
   return (...inputs: tf.Tensor[]) => op(...inputs);
 }
+
+/** The forward result of a multi-output custom-gradient op: its outputs and the gradient w.r.t. each input. */
+export interface MultiOutputGradientResult {
+  readonly values: readonly tf.Tensor[];
+  /** `dys[i]` is dLoss/d(values[i]) (zeros where no gradient reached that output); one gradient per input. */
+  readonly gradFunc: (dys: readonly tf.Tensor[]) => tf.Tensor[];
+}
+
+/** The part of tfjs-core's engine a multi-output custom op needs (4.x; `tf.customGrad` allows one output only). */
+interface KernelFuncEngine {
+  runKernelFunc(params: {
+    forwardFunc: () => tf.Tensor[];
+    backwardsFunc: (dys: tf.Tensor | tf.Tensor[]) => Record<string, () => tf.Tensor>;
+    inputs: Record<string, tf.Tensor>;
+  }): tf.Tensor | tf.Tensor[];
+}
+
+/**
+ * A differentiable op with several outputs, each made at its own shape: what `tf.customGrad` would be if it allowed
+ * an array. A single-output op whose value is split and reshaped afterwards pays a copy per split piece, and tfjs's
+ * Reshape gradient keeps a clone of its input (for its shape) until back-propagation: at N 1024 that clone is the
+ * 32 MB link matrix, every step. Nothing is saved for the gradient here: `gradFunc` works from what its closure
+ * keeps. Built on the engine's `runKernelFunc`, which `tf.customGrad` itself uses (tfjs-core 4.x).
+ */
+export function multiOutputGradient(
+  forward: (inputs: readonly tf.Tensor[]) => MultiOutputGradientResult,
+): (...inputs: tf.Tensor[]) => tf.Tensor[] {
+  const engine = tf.engine() as unknown as Partial<KernelFuncEngine>;
+  const runKernelFunc = engine.runKernelFunc;
+  if (typeof runKernelFunc !== 'function') {
+    throw new Error('multiOutputGradient: this tfjs-core has no engine.runKernelFunc (written for tfjs-core 4.x)');
+  }
+  return (...inputs: tf.Tensor[]) => {
+    let result: MultiOutputGradientResult | undefined;
+    const outputs = runKernelFunc.call(engine, {
+      forwardFunc: () => {
+        result = forward(inputs);
+        return [...result.values];
+      },
+      backwardsFunc: (dys) => {
+        if (result === undefined) throw new Error('multiOutputGradient: backward before forward');
+        const grads = result.gradFunc(Array.isArray(dys) ? dys : [dys]);
+        if (grads.length !== inputs.length) {
+          throw new Error(`multiOutputGradient: ${grads.length} gradients for ${inputs.length} inputs`);
+        }
+        return Object.fromEntries(grads.map((grad, index) => [String(index), () => grad]));
+      },
+      inputs: Object.fromEntries(inputs.map((input, index) => [String(index), input])),
+    });
+    return Array.isArray(outputs) ? outputs : [outputs];
+  };
+}

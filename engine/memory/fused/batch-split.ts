@@ -4,8 +4,9 @@
  * own rows. Batch rows never interact in a memory step, and each row's arithmetic is the same whichever thread does
  * it, so the result is bit-for-bit the one-thread result (`batch-split.test.ts`).
  *
- * The step is a synchronous tfjs kernel, so the calling thread hands the worker its rows (copied once into a
- * SharedArrayBuffer), computes its own, then blocks on `Atomics.wait` until the worker's reply is on the port. The
+ * The step is a synchronous tfjs kernel, so the calling thread hands the worker its rows (copied into a
+ * SharedArrayBuffer for the forward and again for the backward, so that nothing but the caller's own arrays is held
+ * between the two), computes its own, then blocks on `Atomics.wait` until the worker's reply is on the port. The
  * worker starts on the first step that is worth splitting and takes over once it has loaded; until then, and after
  * it fails, every step runs on the calling thread. `ENGRAM_KERNEL_THREADS=1` keeps it there always.
  */
@@ -304,10 +305,12 @@ export function runDenseStep(
   const workerSizes: DenseStepSizes = { ...sizes, batch: sizes.batch - split };
   const ownLayout = densePackedLayout(ownSizes);
   const workerLayout = densePackedLayout(workerSizes);
-  // One shared copy of every input: the worker reads its rows from it, the backward reads both halves from it.
-  const shared = sharedCopy(inputs);
-  const ownInputs = rowViews(sizes, shared, 0, split);
-  const workerInputs = rowViews(sizes, shared, split, sizes.batch);
+  // The worker's rows are copied into a shared buffer for the forward, and again for the backward: between the
+  // two, the caller's arrays (which the caller keeps unchanged for the backward anyway) are the only copy, so
+  // back-propagation through time does not hold a second copy of every step's inputs.
+  const ownInputs = rowViews(sizes, inputs, 0, split);
+  const workerRows = rowViews(sizes, inputs, split, sizes.batch);
+  const workerInputs = sharedCopy(workerRows);
   const ownPacked = sharedArray(ownLayout.size);
   const workerPacked = sharedArray(workerLayout.size);
 
@@ -328,14 +331,17 @@ export function runDenseStep(
     if (reply?.ok === false) console.warn(`[engram] the fused step's second thread failed: ${reply.error}`);
     workerSettled = reply !== null;
     workerOutput = new Float32Array(workerLayout.size);
-    workerTape = denseStepForward(workerSizes, workerInputs, workerOutput);
+    workerTape = denseStepForward(workerSizes, workerRows, workerOutput);
   }
   movePackedRows(sizes, packed, ownPacked, split, 0, true);
   movePackedRows(sizes, packed, workerOutput, workerSizes.batch, split, true);
   const ownSmall = ownPacked.slice(0, ownLayout.linkMatrix);
   const workerSmall = workerOutput.slice(0, workerLayout.linkMatrix);
   releaseBuffer(ownPacked.buffer);
-  if (workerSettled) releaseBuffer(workerPacked.buffer);
+  if (workerSettled) {
+    releaseBuffer(workerPacked.buffer);
+    releaseBuffer(bufferOf(workerInputs));
+  }
 
   let backwardDone = false;
   return {
@@ -352,11 +358,12 @@ export function runDenseStep(
       const workerGradients = sharedLike(target);
       const ownBackward = () => denseStepBackward(ownSizes, ownInputs, ownSmall, firstTape, ownGradient, ownGradients);
       const live = helper === worker && !worker.failed && workerSettled;
+      const jobInputs = live ? sharedCopy(workerRows) : workerRows;
       const backwardJob: KernelJob = {
         op: 'backward',
         simd,
         sizes: workerSizes,
-        inputs: workerInputs,
+        inputs: jobInputs,
         smallOutputs: workerSmall,
         tape: workerTape,
         packedGradient: workerGradient,
@@ -366,13 +373,18 @@ export function runDenseStep(
       if (!live) ownBackward();
       if (answer?.ok === true) {
         for (const name of DENSE_STEP_INPUT_NAMES) target[name].set(workerGradients[name]);
-        for (const buffer of [ownGradient.buffer, workerGradient.buffer, bufferOf(workerGradients), bufferOf(shared)]) {
+        for (const buffer of [
+          ownGradient.buffer,
+          workerGradient.buffer,
+          bufferOf(workerGradients),
+          bufferOf(jobInputs),
+        ]) {
           releaseBuffer(buffer);
         }
         return;
       }
       if (answer?.ok === false) console.warn(`[engram] the fused step's second thread failed: ${answer.error}`);
-      denseStepBackward(workerSizes, workerInputs, workerSmall, workerTape, workerGradient.slice(), target);
+      denseStepBackward(workerSizes, workerRows, workerSmall, workerTape, workerGradient.slice(), target);
     },
   };
 }

@@ -2,12 +2,13 @@
  * The dense DNC memory step (Graves et al. 2016, Methods: memory addressing — usage, allocation, write weighting,
  * erase/write, temporal linkage, read weighting, read vectors) as ONE taped TensorFlow.js op: `tf.customGrad` over
  * the typed-array kernel in `dense-step-kernel.ts` with the analytic gradient of `dense-step-kernel-backward.ts`.
- * Plain tfjs pays ≈20 µs per taped op and one step is dozens of ops; here a step is one custom op, two splits and
- * seven reshapes. The kernel reads every input with `dataSync` once (a backend sync, which is the point) and keeps
- * what its backward needs in the gradient closure as typed arrays, so no tensor outlives the call but its outputs.
+ * Plain tfjs pays ≈20 µs per taped op and one step is dozens of ops; here a step is one custom op with seven
+ * outputs. The kernel reads every input with `dataSync` once (a backend sync, which is the point), except state it
+ * made itself in the previous step, whose host values it kept; it keeps what its backward needs in the gradient
+ * closure as typed arrays, so no tensor outlives the call but its outputs.
  */
 import * as tf from '@tensorflow/tfjs';
-import { customGradient } from '../../util/custom-gradient';
+import { multiOutputGradient } from '../../util/custom-gradient';
 import type { DenseMemoryState } from '../dense-step';
 import { type DenseDebugName, denseDebugOutput } from '../debug-tensors';
 import type { MemoryStepDebug, MemoryStepResult } from '../types';
@@ -169,57 +170,87 @@ interface KernelInputs {
   readonly gradients: (kernelGradients: DenseStepArrays<Float32Array>) => tf.Tensor[];
 }
 
-/** The shared op: the kernel over `inputs` as one taped op, its packed output split back into tensors. */
+/** The output blocks, in `densePackedLayout`'s order: where each starts and how it is shaped. */
+function outputBlocks(sizes: DenseStepSizes): { offset: number; shape: number[] }[] {
+  const { batch, memorySize: cells, cellSize: width, readHeads: heads } = sizes;
+  const layout = densePackedLayout(sizes);
+  return [
+    { offset: layout.readVectors, shape: [batch, heads, width] },
+    { offset: layout.memory, shape: [batch, cells, width] },
+    { offset: layout.linkMatrix, shape: [batch, cells, cells] },
+    { offset: layout.precedence, shape: [batch, cells] },
+    { offset: layout.readWeights, shape: [batch, heads, cells] },
+    { offset: layout.writeWeights, shape: [batch, cells] },
+    { offset: layout.usage, shape: [batch, cells] },
+  ];
+}
+
+/**
+ * The host values of the tensors this op made, by tensor: the next step reads its previous state from here instead
+ * of copying it back out of the backend (`dataSync`), at N 1024 a 32 MB link matrix a step. The arrays are views on
+ * the kernel's output, which nothing writes after the step (tensors are immutable, and so are these).
+ */
+const hostValues = new WeakMap<tf.Tensor, Float32Array>();
+
+/** A float32 input's values: the host copy this op made it from, else one `dataSync`. */
+function hostData(tensor: tf.Tensor, what: string): Float32Array {
+  return hostValues.get(tensor) ?? float32Data(tensor, what);
+}
+
+/**
+ * The shared op: the kernel over `inputs` as one taped op with seven outputs, each made at its own shape straight
+ * from the kernel's packed output (no split, no reshape, nothing cloned for the gradient).
+ */
 function packedStep(
   sizes: DenseStepSizes,
   inputs: readonly tf.Tensor[],
   read: (tensors: readonly tf.Tensor[]) => KernelInputs,
   debug: boolean,
 ): MemoryStepResult<FusedDenseState> {
-  const { batch, memorySize: cells, cellSize: width, readHeads: heads } = sizes;
+  const { batch } = sizes;
   const layout = densePackedLayout(sizes);
   const kernelShapes = denseStepInputShapes(sizes);
+  const blocks = outputBlocks(sizes);
   let forwardResult: ForwardRecord | undefined;
 
-  const kernel = customGradient((tensors) => {
+  const kernel = multiOutputGradient((tensors) => {
     // The gradient closure keeps typed arrays, never tensors (those may be disposed before backprop).
     const { arrays, gradients } = read(tensors);
     const packed = new Float32Array(layout.size);
     const run = runDenseStep(sizes, arrays, packed);
     forwardResult = { packed, tape: run.firstRowsTape, inputs: arrays };
+    const values = blocks.map(({ offset, shape }) => {
+      const view = packed.subarray(offset, offset + shape.reduce((a, b) => a * b, 1));
+      const tensor = tf.tensor(view, shape);
+      hostValues.set(tensor, view);
+      return tensor;
+    });
     return {
-      value: tf.tensor1d(packed),
-      gradFunc: (dy: tf.Tensor) => {
+      values,
+      gradFunc: (dys) => {
+        const packedGradient = new Float32Array(layout.size);
+        dys.forEach((dy, index) => packedGradient.set(float32Data(dy, 'an output gradient'), blocks[index].offset));
         const kernelGradients = toArrays(
           DENSE_STEP_INPUT_NAMES.map((name) => new Float32Array(batch * kernelShapes[name].reduce((a, b) => a * b, 1))),
         );
-        run.backward(float32Data(dy, 'the packed output gradient'), kernelGradients);
+        run.backward(packedGradient, kernelGradients);
         return gradients(kernelGradients);
       },
     };
   });
 
-  const result = tf.tidy(() => {
-    const packedTensor = kernel(...inputs);
-    const linkSize = batch * cells * cells;
-    const [smallOutputs, linkMatrix] = tf.split(packedTensor, [layout.size - linkSize, linkSize], 0);
-    const [readVectors, memory, precedence, readWeights, writeWeights, usage] = tf.split(
-      smallOutputs,
-      [...layout.smallBlockSizes],
-      0,
-    );
-    return {
-      readVectors: tf.reshape<tf.Rank.R3>(readVectors, [batch, heads, width]),
-      state: {
-        memory: tf.reshape<tf.Rank.R3>(memory, [batch, cells, width]),
-        linkMatrix: tf.reshape<tf.Rank.R3>(linkMatrix, [batch, cells, cells]),
-        precedence: tf.reshape<tf.Rank.R2>(precedence, [batch, cells]),
-        readWeights: tf.reshape<tf.Rank.R3>(readWeights, [batch, heads, cells]),
-        writeWeights: tf.reshape<tf.Rank.R2>(writeWeights, [batch, cells]),
-        usage: tf.reshape<tf.Rank.R2>(usage, [batch, cells]),
-      },
-    };
-  });
+  const [readVectors, memory, linkMatrix, precedence, readWeights, writeWeights, usage] = kernel(...inputs);
+  const result: MemoryStepResult<FusedDenseState> = {
+    readVectors: readVectors as tf.Tensor3D,
+    state: {
+      memory: memory as tf.Tensor3D,
+      linkMatrix: linkMatrix as tf.Tensor3D,
+      precedence: precedence as tf.Tensor2D,
+      readWeights: readWeights as tf.Tensor3D,
+      writeWeights: writeWeights as tf.Tensor2D,
+      usage: usage as tf.Tensor2D,
+    },
+  };
   const forward = forwardResult;
   // The kernel closure (kept by the gradient tape) shares this scope: drop the record so it does not keep the
   // whole packed output alive until back-propagation.
@@ -250,9 +281,7 @@ export function fusedMemoryStep(
     (tensors) => {
       const shapes = tensors.map((tensor) => tensor.shape);
       return {
-        arrays: toArrays(
-          tensors.map((tensor, index) => float32Data(tensor, argumentName(DENSE_STEP_INPUT_NAMES[index]))),
-        ),
+        arrays: toArrays(tensors.map((tensor, index) => hostData(tensor, argumentName(DENSE_STEP_INPUT_NAMES[index])))),
         gradients: (kernelGradients) =>
           DENSE_STEP_INPUT_NAMES.map((name, index) => tf.tensor(kernelGradients[name], shapes[index])),
       };
@@ -330,7 +359,7 @@ export function fusedMemoryStepFromRaw(
       const raw = float32Data(tensors[0], 'interfaceRaw');
       const parts = allocateInterfaceArrays(sizes);
       activateInterface(sizes, raw, parts);
-      const state = STATE_INPUT_NAMES.map((name, index) => float32Data(tensors[index + 1], argumentName(name)));
+      const state = STATE_INPUT_NAMES.map((name, index) => hostData(tensors[index + 1], argumentName(name)));
       const arrays = denseStepArrays([
         parts.readKeys,
         parts.readStrengths,
