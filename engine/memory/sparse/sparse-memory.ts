@@ -14,12 +14,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { hasSynchronousReadback } from '../../util/device-backend';
 import { assertPositiveInteger, assertShape } from '../../util/assert-shape';
-import { contentWeights } from '../content-addressing';
-import { eraseAndWrite } from '../erase-write';
-import { updatePrecedence } from '../temporal-linkage';
 import type { MemoryModule, MemoryState, MemoryStepDebug, MemoryStepResult } from '../types';
 import type { ElementStore, ElementUndo } from './element-store';
 import { INDEX_TYPES, resolveIndexType } from './index/create-index';
+import { fusedVisibleStep } from './fused-visible-step';
 import { flushBulkBuilds } from './index/hnsw-index';
 import type { IndexType } from './index/types';
 import { SparseHistory } from './sparse-history';
@@ -27,6 +25,7 @@ import { createInterfaceVariables, parseSparseInterface, sparseInterfaceSize } f
 import { sparseDebug } from './sparse-debug';
 import * as ops from './sparse-step';
 import { stepOutcome } from './step-outcome';
+import type { VisibleStepPlan, VisibleStepSizes } from './visible-step-kernel';
 import {
   planVisible,
   precedenceSizeFor,
@@ -61,6 +60,11 @@ export interface SparseMemoryConfig {
   readonly indexFlushRows?: number;
   /** Undo records kept; beyond it a reset clears in O(N). Default 100,000. */
   readonly maxUndoSteps?: number;
+  /**
+   * Run the visible step as one taped op on typed arrays (`fused-visible-step.ts`) instead of the tfjs op
+   * composition it is tested against. Default true.
+   */
+  readonly fused?: boolean;
 }
 
 export interface SparseMemoryState extends MemoryState {
@@ -88,6 +92,7 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
   readonly variables: ReadonlyMap<string, tf.Variable>;
   readonly sizes: VisibleSizes;
   readonly indexKind: 'exact' | 'hnsw';
+  private readonly fused: boolean;
   /** Host stores per batch size (training and a batch-1 replay can alternate without rebuilding them). */
   private readonly histories = new Map<number, SparseHistory>();
   /** The stores of the last `initialState` call, for `readHostRow` and `seedRows`. */
@@ -147,6 +152,7 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
     this.readHeads = config.readHeads;
     this.cellSize = config.cellSize;
     this.indexKind = resolveIndexType(indexType, config.memorySize);
+    this.fused = config.fused ?? true;
     const outputSize = sparseInterfaceSize(config.readHeads, config.cellSize, temporal);
     this.variables = createInterfaceVariables(config.inputSize, outputSize, seed, `${name}_${instanceCounter++}/`);
   }
@@ -231,103 +237,66 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
         history.depth,
       ),
     );
-    const floats = (pick: (plan: VisiblePlan) => Float32Array, shape: number[]) =>
-      tf.tensor(
-        stackPlans(plans, pick, (n) => new Float32Array(n)),
-        shape,
-      );
-    const ints = (pick: (plan: VisiblePlan) => Int32Array, shape: number[]) =>
-      tf.tensor(
-        stackPlans(plans, pick, (n) => new Int32Array(n)),
-        shape,
-        'int32',
-      );
+    const floats = (pick: (plan: VisiblePlan) => Float32Array) => stackPlans(plans, pick, (n) => new Float32Array(n));
+    const ints = (pick: (plan: VisiblePlan) => Int32Array) => stackPlans(plans, pick, (n) => new Int32Array(n));
 
-    const rows = ops.gatherVisibleRows(
-      floats((p) => p.hostRows, [batch, visible, cellSize]) as tf.Tensor3D,
-      ints((p) => p.journalIndex, [batch, visible]) as tf.Tensor2D,
-      prev.journal,
-    );
-    // One-hot selections of visible slots, built on the host: `[rows, slotsPerRow, V]`.
-    const selection = (slots: Int32Array, slotsPerRow: number) =>
-      tf.tensor3d(ops.hostOneHot(slots, visible), [slots.length / slotsPerRow, slotsPerRow, visible]);
-    const prevReadWeights = ops.spreadOverVisible(
-      prev.readWeights,
-      selection(
-        stackPlans(
-          plans,
-          (p) => p.prevReadSlots,
-          (n) => new Int32Array(n),
-        ),
-        sparseReads,
-      ),
-    );
-    const leastUsed = tf.tensor2d(
-      ops.hostOneHot(
-        plans.map((p) => p.leastUsedSlot),
-        visible,
-      ),
-      [batch, visible],
-    );
-    const writeWeights = ops.sparseWriteWeights(
-      prevReadWeights,
-      leastUsed,
-      controls.interpolationGate,
-      controls.writeGate,
-    );
-    const memory = eraseAndWrite(rows, writeWeights, controls.eraseVector, controls.writeVector);
-    const candidateMask = floats((p) => p.candidateMask, [batch, readHeads, visible]) as tf.Tensor3D;
-    const content = contentWeights(memory, controls.readKeys, controls.readStrengths, candidateMask);
-    let links: tf.Tensor3D | null = null;
-    let precedence: tf.Tensor2D | null = null;
-    let readWeights = content;
-    const precedenceSize = this.precedenceSize;
-    if (controls.readModes !== null) {
-      const visibleMask = floats((p) => p.visibleMask, [batch, visible]) as tf.Tensor2D;
-      const prevLinks = floats((p) => p.links, [batch, visible, visible]) as tf.Tensor3D;
-      const precedenceSlots = selection(
-        stackPlans(
-          plans,
-          (p) => p.precedenceSlots,
-          (n) => new Int32Array(n),
-        ),
-        precedenceSize,
-      );
-      const prevPrecedence = tf.reshape(
-        ops.spreadOverVisible(tf.reshape(prev.precedence, [batch, 1, precedenceSize]), precedenceSlots),
-        [batch, visible],
-      ) as tf.Tensor2D;
-      links = ops.updateVisibleLinks(prevLinks, prevPrecedence, writeWeights, visibleMask);
-      precedence = updatePrecedence(prevPrecedence, writeWeights);
-      readWeights = ops.mixReadModes(links, prevReadWeights, content, controls.readModes);
-    }
-    const readVectors = tf.matMul(readWeights, memory) as tf.Tensor3D;
+    const stepSizes: VisibleStepSizes = {
+      batch,
+      visible,
+      cellSize,
+      readHeads,
+      sparseReads,
+      journalRows: this.sizes.journalRows,
+      precedenceSize: this.precedenceSize,
+      temporal: this.temporal,
+    };
+    const plan: VisibleStepPlan = {
+      hostRows: floats((p) => p.hostRows),
+      journalIndex: ints((p) => p.journalIndex),
+      prevReadSlots: ints((p) => p.prevReadSlots),
+      leastUsedSlots: Int32Array.from(plans, (p) => p.leastUsedSlot),
+      candidateMask: floats((p) => p.candidateMask),
+      visibleMask: floats((p) => p.visibleMask),
+      links: floats((p) => p.links),
+      precedenceSlots: ints((p) => p.precedenceSlots),
+    };
+    const stepTensors = {
+      journal: prev.journal,
+      prevReadWeights: prev.readWeights,
+      prevPrecedence: prev.precedence,
+      controls,
+    };
+    const { memory, writeWeights, readWeights, readVectors, links, precedence, values } = this.fused
+      ? fusedVisibleStep(stepSizes, plan, stepTensors, { links: options.debug === true })
+      : ops.plainVisibleStep(stepSizes, plan, stepTensors);
 
-    // One read-back per step: the host stores need the written rows and the weights that decide access and top-K.
-    const memoryValues = memory.dataSync() as Float32Array;
-    const writeValues = writeWeights.dataSync() as Float32Array;
-    const readValues = readWeights.dataSync() as Float32Array;
+    // One read-back per step (the fused step's own arrays): the host stores need the written rows and the weights
+    // that decide access and top-K.
     const readSlots = new Int32Array(batch * readHeads * sparseReads);
     const undos: ElementUndo[] = [];
     const time = history.depth + 1;
     history.elements.forEach((element, b) => {
-      const result = stepOutcome(
-        plans[b],
-        b,
-        this.sizes,
-        { memory: memoryValues, write: writeValues, read: readValues },
-        readSlots,
-        time,
-      );
+      const result = stepOutcome(plans[b], b, this.sizes, values, readSlots, time);
       undos.push(element.apply(result, time, writeSlots));
     });
     const id = history.push(undos);
 
     const positions = history.elements.flatMap((element) => Array.from(element.readPositions));
     const state: SparseMemoryState = {
-      readWeights: ops.pickSlots(readWeights, selection(readSlots, sparseReads)),
+      readWeights: ops.pickSlots(
+        readWeights,
+        tf.tensor3d(ops.hostOneHot(readSlots, visible), [batch * readHeads, sparseReads, visible]),
+      ),
       readPositions: tf.tensor3d(positions, [batch, readHeads, sparseReads], 'int32'),
-      journal: ops.appendToJournal(prev.journal, memory, ints((p) => p.writeSlots, [batch, writeSlots]) as tf.Tensor2D),
+      journal: ops.appendToJournal(
+        prev.journal,
+        memory,
+        tf.tensor2d(
+          ints((p) => p.writeSlots),
+          [batch, writeSlots],
+          'int32',
+        ),
+      ),
       history: tf.fill([batch], id, 'int32') as tf.Tensor1D,
       precedence: precedence === null ? tf.zeros([batch, 0]) : this.keptPrecedence(precedence, plans, history.elements),
     };

@@ -1,0 +1,537 @@
+/**
+ * The differentiable part of one SAM/SDNC step (Rae et al. 2016, §3.2–3.6) over the visible set, as plain loops on
+ * typed arrays with a hand-written backward: the same equations, in the same order, as the tfjs composition in
+ * `sparse-step.ts` (`plainVisibleStep`), which stays their definition and which the tests hold this kernel to.
+ * Per batch element, with V visible slots:
+ *
+ * 1. rows = host rows, or the journal's row where the slot has a journal copy;
+ * 2. w^R_{t−1} spread over the slots; w^W = α·(γ·mean_h w^R_{t−1,h} + (1 − γ)·I^U);
+ * 3. M = rows ⊙ (1 − w^W eᵀ) + w^W aᵀ;
+ * 4. c = softmax over the slots of β·cos(k, M) + (mask − 1)·MASK_PENALTY;
+ * 5. SDNC: p_{t−1} spread over the slots, L = ((1 − w_i − w_j)·L_{t−1} + w_i·p_{t−1}[j]) masked, p_t = (1 − Σw)·p_{t−1}
+ *    + w, f = L·w^R_{t−1}, b = Lᵀ·w^R_{t−1}, w^R = π_b·b + π_f·f + π_c·c (SAM: w^R = c);
+ * 6. r = w^R·M.
+ *
+ * The next journal (`appendToJournal`) stays a separate op: as part of this op's packed output, every slice of it
+ * would copy the whole packed buffer out of the wasm heap again.
+ *
+ * Arithmetic runs in float64 (tfjs runs each op in float32), so values agree with the tfjs path to float32
+ * rounding, not bit for bit.
+ */
+import { MASK_PENALTY } from '../content-addressing';
+import { COSINE_EPSILON, NORM_GRADIENT_FLOOR } from '../../util/constants';
+
+/** Sizes of one step over the visible set. */
+export interface VisibleStepSizes {
+  /** B */
+  readonly batch: number;
+  /** V: visible slots. */
+  readonly visible: number;
+  /** W */
+  readonly cellSize: number;
+  /** R */
+  readonly readHeads: number;
+  /** K */
+  readonly sparseReads: number;
+  /** J: journal rows. */
+  readonly journalRows: number;
+  /** P: precedence entries kept in the state (0 for SAM). */
+  readonly precedenceSize: number;
+  /** SDNC (links and read modes) or SAM. */
+  readonly temporal: boolean;
+}
+
+/**
+ * The host's plan of the step, batch-major: `hostRows [B,V,W]` (zero where `journalIndex` ≥ 0), `journalIndex [B,V]`
+ * (−1: host row), `prevReadSlots [B,R,K]` (−1: none), `leastUsedSlots [B]`, `candidateMask [B,R,V]` (1 or 0) and,
+ * and, for the SDNC, `visibleMask [B,V]`, `links [B,V,V]` (L_{t−1} among the visible cells) and `precedenceSlots [B,P]`.
+ * Constants: no gradient reaches them.
+ */
+export interface VisibleStepPlan {
+  readonly hostRows: Float32Array;
+  readonly journalIndex: Int32Array;
+  readonly prevReadSlots: Int32Array;
+  readonly leastUsedSlots: Int32Array;
+  readonly candidateMask: Float32Array;
+  readonly visibleMask: Float32Array;
+  readonly links: Float32Array;
+  readonly precedenceSlots: Int32Array;
+}
+
+/**
+ * The differentiable inputs, batch-major float32: `journal [B,J,W]`, `prevReadWeights [B,R,K]`,
+ * `interpolationGate [B]`, `writeGate [B]`, `eraseVector [B,W]`, `writeVector [B,W]`, `readKeys [B,R,W]`,
+ * `readStrengths [B,R]`, `prevPrecedence [B,P]` and `readModes [B,R,3]` (the last two empty for SAM).
+ */
+/** Either float typed array (the tests run the kernel on float64 inputs). */
+export type FloatArray = Float32Array | Float64Array;
+
+export interface VisibleStepInputs<A extends FloatArray = Float32Array> {
+  readonly journal: A;
+  readonly prevReadWeights: A;
+  readonly interpolationGate: A;
+  readonly writeGate: A;
+  readonly eraseVector: A;
+  readonly writeVector: A;
+  readonly readKeys: A;
+  readonly readStrengths: A;
+  readonly prevPrecedence: A;
+  readonly readModes: A;
+}
+
+export const VISIBLE_STEP_INPUT_NAMES = [
+  'journal',
+  'prevReadWeights',
+  'interpolationGate',
+  'writeGate',
+  'eraseVector',
+  'writeVector',
+  'readKeys',
+  'readStrengths',
+  'prevPrecedence',
+  'readModes',
+] as const satisfies readonly (keyof VisibleStepInputs)[];
+
+/**
+ * Outputs, batch-major: `readVectors [B,R,W]`, `memory [B,V,W]`, `writeWeights [B,V]`, `readWeights [B,R,V]`,
+ * `precedence [B,V]` and `links [B,V,V]` (the last two empty for SAM).
+ */
+export interface VisibleStepOutputs<A extends FloatArray = Float64Array> {
+  readonly readVectors: A;
+  readonly memory: A;
+  readonly writeWeights: A;
+  readonly readWeights: A;
+  readonly precedence: A;
+  readonly links: A;
+}
+
+/** What the backward pass needs from the forward pass, beyond the outputs. */
+export interface VisibleStepTape {
+  readonly sizes: VisibleStepSizes;
+  readonly plan: VisibleStepPlan;
+  readonly inputs: VisibleStepInputs<FloatArray>;
+  readonly outputs: VisibleStepOutputs;
+  /** `[B,V,W]` rows before the write. */
+  readonly rows: Float64Array;
+  /** `[B,R,V]` previous read weights over the slots; `[B,V]` the mixed write support (γ·mean + (1 − γ)·I^U). */
+  readonly spreadReadWeights: Float64Array;
+  readonly mixed: Float64Array;
+  /** `[B,R]`, `[B,V]` norms; `[B,R,V]` dot products, cosines and content weights. */
+  readonly keyNorms: Float64Array;
+  readonly memoryNorms: Float64Array;
+  readonly dots: Float64Array;
+  readonly cosines: Float64Array;
+  readonly content: Float64Array;
+  /** SDNC: `[B,V]` p_{t−1} over the slots, `[B,R,V]` forward and backward weights. */
+  readonly spreadPrecedence: Float64Array;
+  readonly forwardWeights: Float64Array;
+  readonly backwardWeights: Float64Array;
+}
+
+function allocateOutputs(sizes: VisibleStepSizes): VisibleStepOutputs {
+  const { batch: B, visible: V, cellSize: W, readHeads: R, temporal } = sizes;
+  return {
+    readVectors: new Float64Array(B * R * W),
+    memory: new Float64Array(B * V * W),
+    writeWeights: new Float64Array(B * V),
+    readWeights: new Float64Array(B * R * V),
+    precedence: new Float64Array(temporal ? B * V : 0),
+    links: new Float64Array(temporal ? B * V * V : 0),
+  };
+}
+
+/** The step's forward pass for the whole batch. */
+export function visibleStepForward(
+  sizes: VisibleStepSizes,
+  plan: VisibleStepPlan,
+  inputs: VisibleStepInputs<FloatArray>,
+): VisibleStepTape {
+  const { batch: B, visible: V, cellSize: W, readHeads: R, sparseReads: K, journalRows: J, temporal } = sizes;
+  const out = allocateOutputs(sizes);
+  const rows = new Float64Array(B * V * W);
+  const spread = new Float64Array(B * R * V);
+  const mixed = new Float64Array(B * V);
+  const keyNorms = new Float64Array(B * R);
+  const memoryNorms = new Float64Array(B * V);
+  const dots = new Float64Array(B * R * V);
+  const cosines = new Float64Array(B * R * V);
+  const content = new Float64Array(B * R * V);
+  const spreadPrecedence = new Float64Array(temporal ? B * V : 0);
+  const forwardWeights = new Float64Array(temporal ? B * R * V : 0);
+  const backwardWeights = new Float64Array(temporal ? B * R * V : 0);
+  const epsilon = COSINE_EPSILON;
+  const penalty = MASK_PENALTY;
+  for (let b = 0; b < B; b++) {
+    const rowBase = b * V * W;
+    // 1. Visible rows.
+    for (let v = 0; v < V; v++) {
+      const journalRow = plan.journalIndex[b * V + v];
+      const from = journalRow >= 0 ? inputs.journal : plan.hostRows;
+      const offset = journalRow >= 0 ? (b * J + journalRow) * W : rowBase + v * W;
+      for (let j = 0; j < W; j++) rows[rowBase + v * W + j] = from[offset + j];
+    }
+    // 2. Previous read weights over the slots, and the write weighting.
+    for (let h = 0; h < R; h++) {
+      for (let k = 0; k < K; k++) {
+        const slot = plan.prevReadSlots[(b * R + h) * K + k];
+        if (slot >= 0) spread[(b * R + h) * V + slot] += inputs.prevReadWeights[(b * R + h) * K + k];
+      }
+    }
+    const gate = inputs.interpolationGate[b];
+    const writeGate = inputs.writeGate[b];
+    const leastUsed = plan.leastUsedSlots[b];
+    for (let v = 0; v < V; v++) {
+      let sum = 0;
+      for (let h = 0; h < R; h++) sum += spread[(b * R + h) * V + v];
+      const value = gate * (sum / R) + (1 - gate) * (v === leastUsed ? 1 : 0);
+      mixed[b * V + v] = value;
+      out.writeWeights[b * V + v] = writeGate * value;
+    }
+    // 3. Erase and write.
+    for (let v = 0; v < V; v++) {
+      const w = out.writeWeights[b * V + v];
+      let squares = 0;
+      for (let j = 0; j < W; j++) {
+        const value =
+          rows[rowBase + v * W + j] * (1 - w * inputs.eraseVector[b * W + j]) + w * inputs.writeVector[b * W + j];
+        out.memory[rowBase + v * W + j] = value;
+        squares += value * value;
+      }
+      memoryNorms[b * V + v] = Math.sqrt(squares);
+    }
+    // 4. Content weights over each head's candidates.
+    for (let h = 0; h < R; h++) {
+      const keyBase = (b * R + h) * W;
+      let squares = 0;
+      for (let j = 0; j < W; j++) squares += inputs.readKeys[keyBase + j] ** 2;
+      const keyNorm = Math.sqrt(squares);
+      keyNorms[b * R + h] = keyNorm;
+      const strength = inputs.readStrengths[b * R + h];
+      const base = (b * R + h) * V;
+      let max = -Infinity;
+      for (let v = 0; v < V; v++) {
+        let dot = 0;
+        for (let j = 0; j < W; j++) dot += inputs.readKeys[keyBase + j] * out.memory[rowBase + v * W + j];
+        const cosine = dot / (keyNorm * memoryNorms[b * V + v] + epsilon);
+        dots[base + v] = dot;
+        cosines[base + v] = cosine;
+        const score = strength * cosine + (plan.candidateMask[base + v] - 1) * penalty;
+        content[base + v] = score;
+        if (score > max) max = score;
+      }
+      let total = 0;
+      for (let v = 0; v < V; v++) {
+        const e = Math.exp(content[base + v] - max);
+        content[base + v] = e;
+        total += e;
+      }
+      for (let v = 0; v < V; v++) content[base + v] /= total;
+    }
+    // 5. Read weights: content only (SAM), or the SDNC's links and read modes.
+    if (!temporal) {
+      out.readWeights.set(content.subarray(b * R * V, (b + 1) * R * V), b * R * V);
+    } else {
+      temporalForward(sizes, plan, inputs, out, spread, content, spreadPrecedence, forwardWeights, backwardWeights, b);
+    }
+    // 6. Read vectors.
+    for (let h = 0; h < R; h++) {
+      const base = (b * R + h) * V;
+      const target = (b * R + h) * W;
+      for (let v = 0; v < V; v++) {
+        const weight = out.readWeights[base + v];
+        if (weight === 0) continue;
+        for (let j = 0; j < W; j++) out.readVectors[target + j] += weight * out.memory[rowBase + v * W + j];
+      }
+    }
+  }
+  return {
+    sizes,
+    plan,
+    inputs,
+    outputs: out,
+    rows,
+    spreadReadWeights: spread,
+    mixed,
+    keyNorms,
+    memoryNorms,
+    dots,
+    cosines,
+    content,
+    spreadPrecedence,
+    forwardWeights,
+    backwardWeights,
+  };
+}
+
+/** Step 5 for the SDNC, batch element `b`. */
+function temporalForward(
+  sizes: VisibleStepSizes,
+  plan: VisibleStepPlan,
+  inputs: VisibleStepInputs<FloatArray>,
+  out: VisibleStepOutputs,
+  spread: Float64Array,
+  content: Float64Array,
+  spreadPrecedence: Float64Array,
+  forwardWeights: Float64Array,
+  backwardWeights: Float64Array,
+  b: number,
+): void {
+  const { visible: V, readHeads: R, precedenceSize: P } = sizes;
+  for (let i = 0; i < P; i++) {
+    const slot = plan.precedenceSlots[b * P + i];
+    if (slot >= 0) spreadPrecedence[b * V + slot] += inputs.prevPrecedence[b * P + i];
+  }
+  let writeSum = 0;
+  for (let v = 0; v < V; v++) writeSum += out.writeWeights[b * V + v];
+  for (let v = 0; v < V; v++) {
+    out.precedence[b * V + v] = (1 - writeSum) * spreadPrecedence[b * V + v] + out.writeWeights[b * V + v];
+  }
+  const linkBase = b * V * V;
+  for (let i = 0; i < V; i++) {
+    if (plan.visibleMask[b * V + i] === 0) continue;
+    const wi = out.writeWeights[b * V + i];
+    for (let j = 0; j < V; j++) {
+      if (j === i || plan.visibleMask[b * V + j] === 0) continue;
+      const wj = out.writeWeights[b * V + j];
+      out.links[linkBase + i * V + j] =
+        (1 - wi - wj) * plan.links[linkBase + i * V + j] + wi * spreadPrecedence[b * V + j];
+    }
+  }
+  for (let h = 0; h < R; h++) {
+    const base = (b * R + h) * V;
+    for (let i = 0; i < V; i++) {
+      const weightI = spread[base + i];
+      for (let j = 0; j < V; j++) {
+        const link = out.links[linkBase + i * V + j];
+        if (link === 0) continue;
+        // f[h, i] = Σ_j L[i, j]·w[h, j]; b[h, j] = Σ_i w[h, i]·L[i, j].
+        forwardWeights[base + i] += link * spread[base + j];
+        backwardWeights[base + j] += weightI * link;
+      }
+    }
+    const modes = (b * R + h) * 3;
+    const [backwardMode, forwardMode, contentMode] = [
+      inputs.readModes[modes],
+      inputs.readModes[modes + 1],
+      inputs.readModes[modes + 2],
+    ];
+    for (let v = 0; v < V; v++) {
+      out.readWeights[base + v] =
+        backwardMode * backwardWeights[base + v] +
+        forwardMode * forwardWeights[base + v] +
+        contentMode * content[base + v];
+    }
+  }
+}
+
+/**
+ * The gradient of a loss w.r.t. every input, given its gradient w.r.t. every output (`outputGradients`, laid out as
+ * the outputs). Returns float32 arrays laid out as the inputs; `journal`'s gradient scatter-adds into its rows.
+ */
+export function visibleStepBackward(
+  tape: VisibleStepTape,
+  outputGradients: VisibleStepOutputs<FloatArray>,
+): VisibleStepInputs {
+  const { sizes, plan, inputs, outputs: out } = tape;
+  const { batch: B, visible: V, cellSize: W, readHeads: R, sparseReads: K, journalRows: J } = sizes;
+  const { precedenceSize: P, temporal } = sizes;
+  const grad = {
+    journal: new Float32Array(B * J * W),
+    prevReadWeights: new Float32Array(B * R * K),
+    interpolationGate: new Float32Array(B),
+    writeGate: new Float32Array(B),
+    eraseVector: new Float32Array(B * W),
+    writeVector: new Float32Array(B * W),
+    readKeys: new Float32Array(B * R * W),
+    readStrengths: new Float32Array(B * R),
+    prevPrecedence: new Float32Array(temporal ? B * P : 0),
+    readModes: new Float32Array(temporal ? B * R * 3 : 0),
+  };
+  const dMemory = new Float64Array(V * W);
+  const dRead = new Float64Array(R * V);
+  const dContent = new Float64Array(R * V);
+  const dSpread = new Float64Array(R * V);
+  const dWrite = new Float64Array(V);
+  const dMemoryNorm = new Float64Array(V);
+  const epsilon = COSINE_EPSILON;
+  const floor = NORM_GRADIENT_FLOOR;
+  for (let b = 0; b < B; b++) {
+    const rowBase = b * V * W;
+    for (let n = 0; n < V * W; n++) dMemory[n] = outputGradients.memory[rowBase + n];
+    for (let n = 0; n < R * V; n++) dRead[n] = outputGradients.readWeights[b * R * V + n];
+    for (let v = 0; v < V; v++) dWrite[v] = outputGradients.writeWeights[b * V + v];
+    dSpread.fill(0);
+    dMemoryNorm.fill(0);
+    // 6. r = w^R·M.
+    for (let h = 0; h < R; h++) {
+      const target = (b * R + h) * W;
+      for (let v = 0; v < V; v++) {
+        const weight = out.readWeights[(b * R + h) * V + v];
+        let sum = 0;
+        for (let j = 0; j < W; j++) {
+          const upstream = outputGradients.readVectors[target + j];
+          sum += upstream * out.memory[rowBase + v * W + j];
+          dMemory[v * W + j] += weight * upstream;
+        }
+        dRead[h * V + v] += sum;
+      }
+    }
+    // 5. Read modes and links (SDNC), or w^R = c (SAM).
+    if (!temporal) dContent.set(dRead);
+    else temporalBackward(tape, outputGradients, grad, dRead, dContent, dSpread, dWrite, b);
+    // 4. Content weights: softmax, strengths, cosine.
+    for (let h = 0; h < R; h++) {
+      const base = (b * R + h) * V;
+      let inner = 0;
+      for (let v = 0; v < V; v++) inner += tape.content[base + v] * dContent[h * V + v];
+      const strength = inputs.readStrengths[b * R + h];
+      const keyNorm = tape.keyNorms[b * R + h];
+      const keyBase = (b * R + h) * W;
+      let dStrength = 0;
+      let dKeyNorm = 0;
+      for (let v = 0; v < V; v++) {
+        const dScore = tape.content[base + v] * (dContent[h * V + v] - inner);
+        if (dScore === 0) continue;
+        dStrength += dScore * tape.cosines[base + v];
+        const dCosine = dScore * strength;
+        const memoryNorm = tape.memoryNorms[b * V + v];
+        const denominator = keyNorm * memoryNorm + epsilon;
+        const dDot = dCosine / denominator;
+        const dDenominator = (-dCosine * tape.dots[base + v]) / (denominator * denominator);
+        dKeyNorm += dDenominator * memoryNorm;
+        dMemoryNorm[v] += dDenominator * keyNorm;
+        for (let j = 0; j < W; j++) {
+          grad.readKeys[keyBase + j] += dDot * out.memory[rowBase + v * W + j];
+          dMemory[v * W + j] += dDot * inputs.readKeys[keyBase + j];
+        }
+      }
+      grad.readStrengths[b * R + h] = dStrength;
+      const keyScale = dKeyNorm / Math.max(keyNorm, floor);
+      for (let j = 0; j < W; j++) grad.readKeys[keyBase + j] += keyScale * inputs.readKeys[keyBase + j];
+    }
+    for (let v = 0; v < V; v++) {
+      const scale = dMemoryNorm[v] / Math.max(tape.memoryNorms[b * V + v], floor);
+      if (scale === 0) continue;
+      for (let j = 0; j < W; j++) dMemory[v * W + j] += scale * out.memory[rowBase + v * W + j];
+    }
+    // 3. Erase and write: M = rows ⊙ (1 − w eᵀ) + w aᵀ.
+    for (let v = 0; v < V; v++) {
+      const w = out.writeWeights[b * V + v];
+      const journalRow = plan.journalIndex[b * V + v];
+      let sum = 0;
+      for (let j = 0; j < W; j++) {
+        const upstream = dMemory[v * W + j];
+        const erase = inputs.eraseVector[b * W + j];
+        const row = tape.rows[rowBase + v * W + j];
+        sum += upstream * (inputs.writeVector[b * W + j] - row * erase);
+        grad.eraseVector[b * W + j] -= upstream * row * w;
+        grad.writeVector[b * W + j] += upstream * w;
+        if (journalRow >= 0) grad.journal[(b * J + journalRow) * W + j] += upstream * (1 - w * erase);
+      }
+      dWrite[v] += sum;
+    }
+    // 2. w^W = α·mixed, mixed = γ·mean_h w^R_{t−1,h} + (1 − γ)·I^U.
+    const gate = inputs.interpolationGate[b];
+    const writeGate = inputs.writeGate[b];
+    let dWriteGate = 0;
+    let dGate = 0;
+    for (let v = 0; v < V; v++) {
+      const mixed = tape.mixed[b * V + v];
+      dWriteGate += dWrite[v] * mixed;
+      const dMixed = writeGate * dWrite[v];
+      let sum = 0;
+      for (let h = 0; h < R; h++) sum += tape.spreadReadWeights[(b * R + h) * V + v];
+      dGate += dMixed * (sum / R - (v === plan.leastUsedSlots[b] ? 1 : 0));
+      for (let h = 0; h < R; h++) dSpread[h * V + v] += (gate * dMixed) / R;
+    }
+    grad.writeGate[b] = dWriteGate;
+    grad.interpolationGate[b] = dGate;
+    for (let h = 0; h < R; h++) {
+      for (let k = 0; k < K; k++) {
+        const slot = plan.prevReadSlots[(b * R + h) * K + k];
+        if (slot >= 0) grad.prevReadWeights[(b * R + h) * K + k] = dSpread[h * V + slot];
+      }
+    }
+  }
+  return grad;
+}
+
+/** Step 5's backward for the SDNC, batch element `b`: fills `dContent`, adds to `dSpread` and `dWrite`. */
+function temporalBackward(
+  tape: VisibleStepTape,
+  outputGradients: VisibleStepOutputs<FloatArray>,
+  grad: { prevPrecedence: Float32Array; readModes: Float32Array },
+  dRead: Float64Array,
+  dContent: Float64Array,
+  dSpread: Float64Array,
+  dWrite: Float64Array,
+  b: number,
+): void {
+  const { sizes, plan, inputs, outputs: out } = tape;
+  const { visible: V, readHeads: R, precedenceSize: P } = sizes;
+  const linkBase = b * V * V;
+  const dLinks = new Float64Array(V * V);
+  for (let n = 0; n < V * V; n++) dLinks[n] = outputGradients.links[linkBase + n];
+  for (let h = 0; h < R; h++) {
+    const base = (b * R + h) * V;
+    const modes = (b * R + h) * 3;
+    let dBackwardMode = 0;
+    let dForwardMode = 0;
+    let dContentMode = 0;
+    for (let v = 0; v < V; v++) {
+      const upstream = dRead[h * V + v];
+      dBackwardMode += upstream * tape.backwardWeights[base + v];
+      dForwardMode += upstream * tape.forwardWeights[base + v];
+      dContentMode += upstream * tape.content[base + v];
+      dContent[h * V + v] = inputs.readModes[modes + 2] * upstream;
+    }
+    grad.readModes[modes] = dBackwardMode;
+    grad.readModes[modes + 1] = dForwardMode;
+    grad.readModes[modes + 2] = dContentMode;
+    const backwardMode = inputs.readModes[modes];
+    const forwardMode = inputs.readModes[modes + 1];
+    // f[h, i] = Σ_j L[i, j]·w[h, j] and b[h, j] = Σ_i w[h, i]·L[i, j].
+    for (let i = 0; i < V; i++) {
+      const dForward = forwardMode * dRead[h * V + i];
+      const weightI = tape.spreadReadWeights[base + i];
+      for (let j = 0; j < V; j++) {
+        const dBackward = backwardMode * dRead[h * V + j];
+        const weightJ = tape.spreadReadWeights[base + j];
+        dLinks[i * V + j] += dForward * weightJ + weightI * dBackward;
+        const link = out.links[linkBase + i * V + j];
+        if (link === 0) continue;
+        dSpread[h * V + j] += dForward * link;
+        dSpread[h * V + i] += link * dBackward;
+      }
+    }
+  }
+  // L[i, j] = ((1 − w_i − w_j)·L_{t−1}[i, j] + w_i·p[j])·mask[i, j]; p_t = (1 − Σw)·p + w.
+  const dPrecedence = new Float64Array(V);
+  let writeSum = 0;
+  for (let v = 0; v < V; v++) writeSum += out.writeWeights[b * V + v];
+  let precedenceInner = 0;
+  for (let v = 0; v < V; v++) {
+    const upstream = outputGradients.precedence[b * V + v];
+    dPrecedence[v] += (1 - writeSum) * upstream;
+    dWrite[v] += upstream;
+    precedenceInner += upstream * tape.spreadPrecedence[b * V + v];
+  }
+  for (let v = 0; v < V; v++) dWrite[v] -= precedenceInner;
+  for (let i = 0; i < V; i++) {
+    if (plan.visibleMask[b * V + i] === 0) continue;
+    const wi = out.writeWeights[b * V + i];
+    for (let j = 0; j < V; j++) {
+      if (j === i || plan.visibleMask[b * V + j] === 0) continue;
+      const g = dLinks[i * V + j];
+      if (g === 0) continue;
+      const previous = plan.links[linkBase + i * V + j];
+      dWrite[i] += g * (tape.spreadPrecedence[b * V + j] - previous);
+      dWrite[j] -= g * previous;
+      dPrecedence[j] += g * wi;
+    }
+  }
+  for (let i = 0; i < P; i++) {
+    const slot = plan.precedenceSlots[b * P + i];
+    if (slot >= 0) grad.prevPrecedence[b * P + i] = dPrecedence[slot];
+  }
+}
