@@ -112,8 +112,8 @@ export function fusedVisibleStep(
           writeWeights: block(2),
           readWeights: block(3),
           precedence: temporal ? block(4) : new Float32Array(0),
-          // Links leave the op only as a debug constant: no gradient comes back through them.
-          links: new Float32Array(temporal ? B * V * V : 0),
+          // Links leave the op only as a debug constant: no gradient comes back through them (empty = zero).
+          links: new Float32Array(0),
         };
         const gradients = visibleStepBackward(tape, outputGradients);
         const ordered = [

@@ -287,28 +287,25 @@ function temporalForward(
     out.precedence[b * V + v] = (1 - writeSum) * spreadPrecedence[b * V + v] + out.writeWeights[b * V + v];
   }
   const linkBase = b * V * V;
+  const headBase = b * R * V;
   for (let i = 0; i < V; i++) {
     if (plan.visibleMask[b * V + i] === 0) continue;
     const wi = out.writeWeights[b * V + i];
     for (let j = 0; j < V; j++) {
       if (j === i || plan.visibleMask[b * V + j] === 0) continue;
       const wj = out.writeWeights[b * V + j];
-      out.links[linkBase + i * V + j] =
-        (1 - wi - wj) * plan.links[linkBase + i * V + j] + wi * spreadPrecedence[b * V + j];
+      const link = (1 - wi - wj) * plan.links[linkBase + i * V + j] + wi * spreadPrecedence[b * V + j];
+      out.links[linkBase + i * V + j] = link;
+      if (link === 0) continue;
+      // f[h, i] = Σ_j L[i, j]·w[h, j]; b[h, j] = Σ_i w[h, i]·L[i, j] (L is sparse: old links and w_i·p[j]).
+      for (let h = 0; h < R; h++) {
+        forwardWeights[headBase + h * V + i] += link * spread[headBase + h * V + j];
+        backwardWeights[headBase + h * V + j] += spread[headBase + h * V + i] * link;
+      }
     }
   }
   for (let h = 0; h < R; h++) {
     const base = (b * R + h) * V;
-    for (let i = 0; i < V; i++) {
-      const weightI = spread[base + i];
-      for (let j = 0; j < V; j++) {
-        const link = out.links[linkBase + i * V + j];
-        if (link === 0) continue;
-        // f[h, i] = Σ_j L[i, j]·w[h, j]; b[h, j] = Σ_i w[h, i]·L[i, j].
-        forwardWeights[base + i] += link * spread[base + j];
-        backwardWeights[base + j] += weightI * link;
-      }
-    }
     const modes = (b * R + h) * 3;
     const [backwardMode, forwardMode, contentMode] = [
       inputs.readModes[modes],
@@ -326,7 +323,7 @@ function temporalForward(
 
 /**
  * The gradient of a loss w.r.t. every input, given its gradient w.r.t. every output (`outputGradients`, laid out as
- * the outputs). Returns float32 arrays laid out as the inputs; `journal`'s gradient scatter-adds into its rows.
+ * the outputs; an empty `links` stands for zero). Returns float32 arrays laid out as the inputs; `journal`'s gradient scatter-adds into its rows.
  */
 export function visibleStepBackward(
   tape: VisibleStepTape,
@@ -470,10 +467,13 @@ function temporalBackward(
   const { sizes, plan, inputs, outputs: out } = tape;
   const { visible: V, readHeads: R, precedenceSize: P } = sizes;
   const linkBase = b * V * V;
-  const dLinks = new Float64Array(V * V);
-  for (let n = 0; n < V * V; n++) dLinks[n] = outputGradients.links[linkBase + n];
+  const headBase = b * R * V;
+  const dForward = new Float64Array(R * V);
+  const dBackward = new Float64Array(R * V);
+  // Slots where some head's previous read weight is non-zero (≤ R·K): only there do f and b reach L.
+  const support = new Uint8Array(V);
   for (let h = 0; h < R; h++) {
-    const base = (b * R + h) * V;
+    const base = headBase + h * V;
     const modes = (b * R + h) * 3;
     let dBackwardMode = 0;
     let dForwardMode = 0;
@@ -484,31 +484,18 @@ function temporalBackward(
       dForwardMode += upstream * tape.forwardWeights[base + v];
       dContentMode += upstream * tape.content[base + v];
       dContent[h * V + v] = inputs.readModes[modes + 2] * upstream;
+      dBackward[h * V + v] = inputs.readModes[modes] * upstream;
+      dForward[h * V + v] = inputs.readModes[modes + 1] * upstream;
+      if (tape.spreadReadWeights[base + v] !== 0) support[v] = 1;
     }
     grad.readModes[modes] = dBackwardMode;
     grad.readModes[modes + 1] = dForwardMode;
     grad.readModes[modes + 2] = dContentMode;
-    const backwardMode = inputs.readModes[modes];
-    const forwardMode = inputs.readModes[modes + 1];
-    // f[h, i] = Σ_j L[i, j]·w[h, j] and b[h, j] = Σ_i w[h, i]·L[i, j].
-    for (let i = 0; i < V; i++) {
-      const dForward = forwardMode * dRead[h * V + i];
-      const weightI = tape.spreadReadWeights[base + i];
-      for (let j = 0; j < V; j++) {
-        const dBackward = backwardMode * dRead[h * V + j];
-        const weightJ = tape.spreadReadWeights[base + j];
-        dLinks[i * V + j] += dForward * weightJ + weightI * dBackward;
-        const link = out.links[linkBase + i * V + j];
-        if (link === 0) continue;
-        dSpread[h * V + j] += dForward * link;
-        dSpread[h * V + i] += link * dBackward;
-      }
-    }
   }
-  // L[i, j] = ((1 − w_i − w_j)·L_{t−1}[i, j] + w_i·p[j])·mask[i, j]; p_t = (1 − Σw)·p + w.
-  const dPrecedence = new Float64Array(V);
   let writeSum = 0;
   for (let v = 0; v < V; v++) writeSum += out.writeWeights[b * V + v];
+  // p_t = (1 − Σw)·p + w.
+  const dPrecedence = new Float64Array(V);
   let precedenceInner = 0;
   for (let v = 0; v < V; v++) {
     const upstream = outputGradients.precedence[b * V + v];
@@ -517,12 +504,32 @@ function temporalBackward(
     precedenceInner += upstream * tape.spreadPrecedence[b * V + v];
   }
   for (let v = 0; v < V; v++) dWrite[v] -= precedenceInner;
+  // f = L·w and b = Lᵀ·w, then L[i, j] = ((1 − w_i − w_j)·L_{t−1}[i, j] + w_i·p[j])·mask[i, j]; with
+  // dL[i, j] = Σ_h df[h, i]·w[h, j] + w[h, i]·db[h, j], non-zero only where i or j is in the support.
+  const dLinksOut = outputGradients.links;
+  const linkGradient = dLinksOut.length > 0;
   for (let i = 0; i < V; i++) {
     if (plan.visibleMask[b * V + i] === 0) continue;
     const wi = out.writeWeights[b * V + i];
+    const rowInSupport = support[i] === 1;
     for (let j = 0; j < V; j++) {
       if (j === i || plan.visibleMask[b * V + j] === 0) continue;
-      const g = dLinks[i * V + j];
+      const link = out.links[linkBase + i * V + j];
+      if (link !== 0) {
+        for (let h = 0; h < R; h++) {
+          dSpread[h * V + j] += dForward[h * V + i] * link;
+          dSpread[h * V + i] += link * dBackward[h * V + j];
+        }
+      }
+      let g = linkGradient ? dLinksOut[linkBase + i * V + j] : 0;
+      if (rowInSupport || support[j] === 1) {
+        for (let h = 0; h < R; h++) {
+          const base = headBase + h * V;
+          g +=
+            dForward[h * V + i] * tape.spreadReadWeights[base + j] +
+            tape.spreadReadWeights[base + i] * dBackward[h * V + j];
+        }
+      }
       if (g === 0) continue;
       const previous = plan.links[linkBase + i * V + j];
       dWrite[i] += g * (tape.spreadPrecedence[b * V + j] - previous);
