@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { SeededRandom } from '../../controller/seeded-random';
-import { fusedVisibleStep } from './fused-visible-step';
+import { fusedVisibleStep, fusedVisibleStepFromRaw } from './fused-visible-step';
+import { activateSparseInterface, parseSparseInterface, sparseInterfaceSize } from './sparse-interface';
 import { plainVisibleStep, type VisibleStepResult, type VisibleStepTensors } from './sparse-step';
 import { SparseAccessMemory, SparseTemporalMemory } from './sparse-memory';
 import {
@@ -221,6 +222,70 @@ describe('fusedVisibleStep', () => {
       });
     }
   }
+
+  for (const temporal of [false, true]) {
+    it(`${temporal ? 'SDNC' : 'SAM'} from the raw interface: values and gradients equal parseSparseInterface + the tfjs composition`, () => {
+      const sizes = sizesFor(3, 15, 5, 3, temporal);
+      const plan = randomPlan(sizes, new SeededRandom(21));
+      const { journal, prevReadWeights, prevPrecedence } = randomTensors(sizes, 22);
+      const width = sparseInterfaceSize(sizes.readHeads, sizes.cellSize, temporal);
+      const raw = tf.randomNormal([sizes.batch, width], 0, 2, 'float32', 23) as tf.Tensor2D;
+      const rawValues = raw.dataSync() as Float32Array;
+      const activated = activateSparseInterface(rawValues, sizes.batch, sizes.readHeads, sizes.cellSize, temporal);
+      const before = tf.memory().numTensors;
+      const run = (fused: boolean) =>
+        tf.tidy(() => {
+          const leaves = [raw, journal, prevReadWeights, ...(temporal ? [prevPrecedence] : [])];
+          let values: number[][] = [];
+          const gradients = tf.grads((...xs: tf.Tensor[]) => {
+            const state = {
+              journal: xs[1] as tf.Tensor3D,
+              prevReadWeights: xs[2] as tf.Tensor3D,
+              prevPrecedence: (xs[3] ?? prevPrecedence) as tf.Tensor2D,
+            };
+            const result = fused
+              ? fusedVisibleStepFromRaw(sizes, plan, state, xs[0] as tf.Tensor2D, activated)
+              : plainVisibleStep(sizes, plan, {
+                  ...state,
+                  controls: parseSparseInterface(xs[0] as tf.Tensor2D, sizes.readHeads, sizes.cellSize, temporal),
+                });
+            const outputs = [result.readVectors, result.memory, result.writeWeights, result.readWeights];
+            if (result.precedence !== null) outputs.push(result.precedence);
+            values = outputs.map((t) => Array.from(t.dataSync()));
+            return outputs
+              .map((t, i) => tf.sum(tf.mul(t, tf.randomNormal(t.shape, 0, 1, 'float32', 600 + i))))
+              .reduce((a, c) => tf.add(a, c)) as tf.Scalar;
+          })(leaves);
+          return { values, gradients: gradients.map((g) => Array.from(g.dataSync())) };
+        });
+      const plain = run(false);
+      const fused = run(true);
+      assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+      fused.values.forEach((values, i) => assertClose(values, plain.values[i], 1e-5, `output ${i}`));
+      const names = ['interfaceRaw', 'journal', 'prevReadWeights', 'prevPrecedence'];
+      fused.gradients.forEach((gradient, i) => assertClose(gradient, plain.gradients[i], 1e-5, `∂/∂${names[i]}`));
+      // Every part of the raw interface gets a gradient (a part dropped from the backward would read 0).
+      const rawGradient = fused.gradients[0];
+      for (let column = 0; column < width; column++)
+        assert.ok(
+          Array.from({ length: sizes.batch }, (_, b) => rawGradient[b * width + column]).some((g) => g !== 0),
+          `∂/∂interfaceRaw[:, ${column}] is all zero`,
+        );
+    });
+  }
+
+  it('activateSparseInterface equals parseSparseInterface', () => {
+    for (const temporal of [false, true]) {
+      const [batch, heads, cellSize] = [3, 2, 5];
+      const raw = tf.randomNormal([batch, sparseInterfaceSize(heads, cellSize, temporal)], 0, 3, 'float32', 31);
+      const host = activateSparseInterface(raw.dataSync() as Float32Array, batch, heads, cellSize, temporal);
+      const parsed = parseSparseInterface(raw as tf.Tensor2D, heads, cellSize, temporal);
+      for (const key of Object.keys(host) as (keyof typeof host)[]) {
+        const expected = parsed[key];
+        assertClose(Array.from(host[key]), Array.from(expected?.dataSync() ?? []), 1e-6, key);
+      }
+    }
+  });
 
   it('kernel gradients match central finite differences in float64 (SAM and SDNC)', () => {
     for (const temporal of [false, true]) {

@@ -17,11 +17,18 @@ import { assertPositiveInteger, assertShape } from '../../util/assert-shape';
 import type { MemoryModule, MemoryState, MemoryStepDebug, MemoryStepResult } from '../types';
 import type { ElementStore, ElementUndo } from './element-store';
 import { INDEX_TYPES, resolveIndexType } from './index/create-index';
-import { fusedVisibleStep } from './fused-visible-step';
+import { fusedVisibleStepFromRaw } from './fused-visible-step';
 import { flushBulkBuilds } from './index/hnsw-index';
 import type { IndexType } from './index/types';
 import { SparseHistory } from './sparse-history';
-import { createInterfaceVariables, parseSparseInterface, sparseInterfaceSize } from './sparse-interface';
+import {
+  activateSparseInterface,
+  createInterfaceVariables,
+  parseSparseInterface,
+  type SparseInterface,
+  type SparseInterfaceArrays,
+  sparseInterfaceSize,
+} from './sparse-interface';
 import { sparseDebug } from './sparse-debug';
 import * as ops from './sparse-step';
 import { stepOutcome } from './step-outcome';
@@ -221,13 +228,13 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
 
     const weight = this.required('interface_weights.weight');
     const bias = this.required('interface_weights.bias');
-    const controls = parseSparseInterface(
-      tf.add(tf.matMul(xi, weight, false, true), bias),
-      readHeads,
-      cellSize,
-      this.temporal,
-    );
-    const keys = controls.readKeys.dataSync() as Float32Array;
+    const interfaceRaw = tf.add(tf.matMul(xi, weight, false, true), bias) as tf.Tensor2D;
+    // Fused: the activations run on the host (and inside the fused op); plain: as tfjs ops.
+    const activated = this.fused
+      ? activateSparseInterface(interfaceRaw.dataSync() as Float32Array, batch, readHeads, cellSize, this.temporal)
+      : null;
+    const controls = activated === null ? parseSparseInterface(interfaceRaw, readHeads, cellSize, this.temporal) : null;
+    const keys = activated?.readKeys ?? (controls?.readKeys.dataSync() as Float32Array);
     flushBulkBuilds(history.elements.map((element) => element.index));
     const plans = history.elements.map((element, b) =>
       planVisible(
@@ -260,15 +267,16 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
       links: floats((p) => p.links),
       precedenceSlots: ints((p) => p.precedenceSlots),
     };
-    const stepTensors = {
-      journal: prev.journal,
-      prevReadWeights: prev.readWeights,
-      prevPrecedence: prev.precedence,
-      controls,
+    const stepState = { journal: prev.journal, prevReadWeights: prev.readWeights, prevPrecedence: prev.precedence };
+    const visibleStep = (): ops.VisibleStepResult => {
+      if (activated !== null)
+        return fusedVisibleStepFromRaw(stepSizes, plan, stepState, interfaceRaw, activated, {
+          links: options.debug === true,
+        });
+      if (controls !== null) return ops.plainVisibleStep(stepSizes, plan, { ...stepState, controls });
+      throw new Error(`${fn}: the interface was not parsed (internal error)`);
     };
-    const { memory, writeWeights, readWeights, readVectors, links, precedence, values } = this.fused
-      ? fusedVisibleStep(stepSizes, plan, stepTensors, { links: options.debug === true })
-      : ops.plainVisibleStep(stepSizes, plan, stepTensors);
+    const { memory, writeWeights, readWeights, readVectors, links, precedence, values } = visibleStep();
 
     // One read-back per step (the fused step's own arrays): the host stores need the written rows and the weights
     // that decide access and top-K.
@@ -307,7 +315,7 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
           writeWeights,
           readVectors,
           links,
-          readModes: controls.readModes,
+          readModes: this.readModesForDebug(controls, activated, batch),
           precedence,
           plan: plans[0],
           element: history.elements[0],
@@ -316,6 +324,17 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
         })
       : undefined;
     return { readVectors, state, debug };
+  }
+
+  /** π `[batch, R, 3]` for the debug frame (SDNC), from whichever path parsed the interface. */
+  private readModesForDebug(
+    controls: SparseInterface | null,
+    activated: SparseInterfaceArrays | null,
+    batch: number,
+  ): tf.Tensor3D | null {
+    if (!this.temporal) return null;
+    if (controls !== null) return controls.readModes;
+    return activated === null ? null : tf.tensor3d(activated.readModes, [batch, this.readHeads, 3]);
   }
 
   /**
