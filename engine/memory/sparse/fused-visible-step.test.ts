@@ -17,9 +17,9 @@ import {
   type VisibleStepInputs,
   type VisibleStepPlan,
   type VisibleStepSizes,
-  visibleStepBackward,
   visibleStepForward,
 } from './visible-step-kernel';
+import { visibleStepBackward } from './visible-step-kernel-backward';
 
 before(async () => {
   await tf.setBackend('cpu');

@@ -16,9 +16,9 @@ import {
   type VisibleStepOutputs,
   type VisibleStepPlan,
   type VisibleStepSizes,
-  visibleStepBackward,
   visibleStepForward,
 } from './visible-step-kernel';
+import { visibleStepBackward } from './visible-step-kernel-backward';
 
 function float32Data(tensor: tf.Tensor, what: string): Float32Array {
   const data = tensor.dataSync();
