@@ -202,7 +202,8 @@ describe('fusedVisibleStep', () => {
       [2, 13, 5, 2],
       [3, 17, 4, 3],
     ]) {
-      it(`${temporal ? 'SDNC' : 'SAM'} B${batch} V${visible} W${cellSize} R${heads}: values and every gradient equal the tfjs composition`, () => {
+      const name = `${temporal ? 'SDNC' : 'SAM'} B${batch} V${visible} W${cellSize} R${heads}`;
+      it(`${name}: values and every gradient equal the tfjs composition`, () => {
         const sizes = sizesFor(batch, visible, cellSize, heads, temporal);
         const plan = randomPlan(sizes, new SeededRandom(visible));
         const tensors = randomTensors(sizes, 7 * visible);
@@ -224,7 +225,8 @@ describe('fusedVisibleStep', () => {
   }
 
   for (const temporal of [false, true]) {
-    it(`${temporal ? 'SDNC' : 'SAM'} from the raw interface: values and gradients equal parseSparseInterface + the tfjs composition`, () => {
+    const name = temporal ? 'SDNC' : 'SAM';
+    it(`${name} from the raw interface: values and gradients equal parseSparseInterface + the tfjs composition`, () => {
       const sizes = sizesFor(3, 15, 5, 3, temporal);
       const plan = randomPlan(sizes, new SeededRandom(21));
       const { journal, prevReadWeights, prevPrecedence } = randomTensors(sizes, 22);

@@ -128,7 +128,8 @@ export function fusedVisibleStep(
   const { controls } = tensors;
   if (temporal !== (controls.readModes !== null))
     throw new Error(
-      `fusedVisibleStep: sizes.temporal is ${temporal} but readModes is ${controls.readModes === null ? 'absent' : 'present'}`,
+      `fusedVisibleStep: sizes.temporal is ${temporal} but readModes is ` +
+        `${controls.readModes === null ? 'absent' : 'present'}`,
     );
   checkShape('interpolationGate', controls.interpolationGate, [B, 1]);
   checkShape('writeGate', controls.writeGate, [B, 1]);

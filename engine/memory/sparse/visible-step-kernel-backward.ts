@@ -9,7 +9,8 @@ import type { FloatArray, VisibleStepInputs, VisibleStepOutputs, VisibleStepTape
 
 /**
  * The gradient of a loss w.r.t. every input, given its gradient w.r.t. every output (`outputGradients`, laid out as
- * the outputs; an empty `links` stands for zero). Returns float32 arrays laid out as the inputs; `journal`'s gradient scatter-adds into its rows.
+ * the outputs; an empty `links` stands for zero). Returns float32 arrays laid out as the inputs; `journal`'s
+ * gradient scatter-adds into its rows.
  */
 export function visibleStepBackward(
   tape: VisibleStepTape,

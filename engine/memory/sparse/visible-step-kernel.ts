@@ -44,7 +44,8 @@ export interface VisibleStepSizes {
 /**
  * The host's plan of the step, batch-major: `hostRows [B,V,W]` (zero where `journalIndex` ≥ 0), `journalIndex [B,V]`
  * (−1: host row), `prevReadSlots [B,R,K]` (−1: none), `leastUsedSlots [B]`, `candidateMask [B,R,V]` (1 or 0) and,
- * and, for the SDNC, `visibleMask [B,V]`, `links [B,V,V]` (L_{t−1} among the visible cells) and `precedenceSlots [B,P]`.
+ * and, for the SDNC, `visibleMask [B,V]`, `links [B,V,V]` (L_{t−1} among the visible cells) and
+ * `precedenceSlots [B,P]`.
  * Constants: no gradient reaches them.
  */
 export interface VisibleStepPlan {
