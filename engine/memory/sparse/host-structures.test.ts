@@ -241,6 +241,51 @@ describe('SparseLinks', () => {
     assert.equal(links.precedenceOf(3), 1);
   });
 
+  it('keeps rows best-first (ties: lower cell), ≤ K_L long, off the diagonal; undoes a random history exactly', () => {
+    const links = new SparseLinks(3, 7);
+    let seed = 99;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const snapshot = () =>
+      JSON.stringify(
+        [links.forward, links.backward].map((rows) =>
+          [...rows].sort((a, b) => a[0] - b[0]).map(([cell, row]) => [cell, [...row.cells], [...row.values]]),
+        ),
+      ) + JSON.stringify([[...links.precedence.cells], [...links.precedence.values]]);
+    const history: { before: string; undo: ReturnType<SparseLinks['update']> }[] = [];
+    for (let step = 0; step < 60; step++) {
+      const cells = Array.from({ length: 1 + Math.floor(next() * 6) }, () => Math.floor(next() * 20));
+      const before = snapshot();
+      history.push({
+        before,
+        undo: links.update(
+          cells,
+          cells.map(() => next() / cells.length),
+        ),
+      });
+      for (const [map, limit] of [
+        [links.forward, 3],
+        [links.backward, 3],
+      ] as const) {
+        for (const [cell, row] of map) {
+          assert.ok(row.cells.length > 0 && row.cells.length <= limit, `row ${cell}: ${row.cells.length} entries`);
+          assert.ok(!row.cells.includes(cell), `row ${cell} links to itself`);
+          for (let n = 1; n < row.cells.length; n++) {
+            const [previous, value] = [row.values[n - 1], row.values[n]];
+            assert.ok(previous > value || (previous === value && row.cells[n - 1] < row.cells[n]), `row ${cell} order`);
+          }
+        }
+      }
+      assert.ok(links.precedence.cells.length <= 7);
+    }
+    for (const { before, undo } of history.reverse()) {
+      links.undo(undo);
+      assert.equal(snapshot(), before);
+    }
+  });
+
   it('keeps at most K_L entries per row', () => {
     const links = new SparseLinks(2, 8);
     links.update([0, 1, 2], [0.3, 0.3, 0.3]);
