@@ -37,6 +37,12 @@ export function visibleStepBackward(
   const dSpread = new Float64Array(R * V);
   const dWrite = new Float64Array(V);
   const dMemoryNorm = new Float64Array(V);
+  // Per-element sums over slots in float64, stored once per element.
+  const dKeys = new Float64Array(R * W);
+  const dErase = new Float64Array(W);
+  const dWriteVector = new Float64Array(W);
+  const memory = out.memory;
+  const readVectorGradient = outputGradients.readVectors;
   const epsilon = COSINE_EPSILON;
   const floor = NORM_GRADIENT_FLOOR;
   for (let b = 0; b < B; b++) {
@@ -46,15 +52,19 @@ export function visibleStepBackward(
     for (let v = 0; v < V; v++) dWrite[v] = outputGradients.writeWeights[b * V + v];
     dSpread.fill(0);
     dMemoryNorm.fill(0);
+    dKeys.fill(0);
+    dErase.fill(0);
+    dWriteVector.fill(0);
     // 6. r = w^R·M.
     for (let h = 0; h < R; h++) {
       const target = (b * R + h) * W;
       for (let v = 0; v < V; v++) {
         const weight = out.readWeights[(b * R + h) * V + v];
         let sum = 0;
+        const row = rowBase + v * W;
         for (let j = 0; j < W; j++) {
-          const upstream = outputGradients.readVectors[target + j];
-          sum += upstream * out.memory[rowBase + v * W + j];
+          const upstream = readVectorGradient[target + j];
+          sum += upstream * memory[row + j];
           dMemory[v * W + j] += weight * upstream;
         }
         dRead[h * V + v] += sum;
@@ -64,6 +74,7 @@ export function visibleStepBackward(
     if (!temporal) dContent.set(dRead);
     else temporalBackward(tape, outputGradients, grad, dRead, dContent, dSpread, dWrite, b);
     // 4. Content weights: softmax, strengths, cosine.
+    const keys = inputs.readKeys;
     for (let h = 0; h < R; h++) {
       const base = (b * R + h) * V;
       let inner = 0;
@@ -84,14 +95,15 @@ export function visibleStepBackward(
         const dDenominator = (-dCosine * tape.dots[base + v]) / (denominator * denominator);
         dKeyNorm += dDenominator * memoryNorm;
         dMemoryNorm[v] += dDenominator * keyNorm;
+        const row = rowBase + v * W;
         for (let j = 0; j < W; j++) {
-          grad.readKeys[keyBase + j] += dDot * out.memory[rowBase + v * W + j];
-          dMemory[v * W + j] += dDot * inputs.readKeys[keyBase + j];
+          dKeys[h * W + j] += dDot * memory[row + j];
+          dMemory[v * W + j] += dDot * keys[keyBase + j];
         }
       }
       grad.readStrengths[b * R + h] = dStrength;
       const keyScale = dKeyNorm / Math.max(keyNorm, floor);
-      for (let j = 0; j < W; j++) grad.readKeys[keyBase + j] += keyScale * inputs.readKeys[keyBase + j];
+      for (let j = 0; j < W; j++) grad.readKeys[keyBase + j] = dKeys[h * W + j] + keyScale * keys[keyBase + j];
     }
     for (let v = 0; v < V; v++) {
       const scale = dMemoryNorm[v] / Math.max(tape.memoryNorms[b * V + v], floor);
@@ -99,20 +111,30 @@ export function visibleStepBackward(
       for (let j = 0; j < W; j++) dMemory[v * W + j] += scale * out.memory[rowBase + v * W + j];
     }
     // 3. Erase and write: M = rows ⊙ (1 − w eᵀ) + w aᵀ.
+    const rows = tape.rows;
+    const eraseVector = inputs.eraseVector;
+    const writeVector = inputs.writeVector;
     for (let v = 0; v < V; v++) {
       const w = out.writeWeights[b * V + v];
       const journalRow = plan.journalIndex[b * V + v];
+      const row = rowBase + v * W;
       let sum = 0;
       for (let j = 0; j < W; j++) {
         const upstream = dMemory[v * W + j];
-        const erase = inputs.eraseVector[b * W + j];
-        const row = tape.rows[rowBase + v * W + j];
-        sum += upstream * (inputs.writeVector[b * W + j] - row * erase);
-        grad.eraseVector[b * W + j] -= upstream * row * w;
-        grad.writeVector[b * W + j] += upstream * w;
-        if (journalRow >= 0) grad.journal[(b * J + journalRow) * W + j] += upstream * (1 - w * erase);
+        const value = rows[row + j];
+        sum += upstream * (writeVector[b * W + j] - value * eraseVector[b * W + j]);
+        dErase[j] -= upstream * value * w;
+        dWriteVector[j] += upstream * w;
       }
       dWrite[v] += sum;
+      if (journalRow < 0) continue;
+      const journalBase = (b * J + journalRow) * W;
+      for (let j = 0; j < W; j++)
+        grad.journal[journalBase + j] += dMemory[v * W + j] * (1 - w * eraseVector[b * W + j]);
+    }
+    for (let j = 0; j < W; j++) {
+      grad.eraseVector[b * W + j] = dErase[j];
+      grad.writeVector[b * W + j] = dWriteVector[j];
     }
     // 2. w^W = α·mixed, mixed = γ·mean_h w^R_{t−1,h} + (1 − γ)·I^U.
     const gate = inputs.interpolationGate[b];
