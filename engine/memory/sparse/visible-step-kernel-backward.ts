@@ -60,6 +60,9 @@ export function visibleStepBackward(
       const target = (b * R + h) * W;
       for (let v = 0; v < V; v++) {
         const weight = out.readWeights[(b * R + h) * V + v];
+        // SAM: a zero read weight is a zero content weight, whose gradient goes nowhere (the SDNC's dRead feeds
+        // the links at every slot).
+        if (weight === 0 && !temporal) continue;
         let sum = 0;
         const row = rowBase + v * W;
         for (let j = 0; j < W; j++) {

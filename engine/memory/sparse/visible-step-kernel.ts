@@ -7,7 +7,7 @@
  * 1. rows = host rows, or the journal's row where the slot has a journal copy;
  * 2. w^R_{t−1} spread over the slots; w^W = α·(γ·mean_h w^R_{t−1,h} + (1 − γ)·I^U);
  * 3. M = rows ⊙ (1 − w^W eᵀ) + w^W aᵀ;
- * 4. c = softmax over the slots of β·cos(k, M) + (mask − 1)·MASK_PENALTY;
+ * 4. c = softmax over the slots of β·cos(k, M) + (mask − 1)·MASK_PENALTY (`contentWeights`): over the candidates;
  * 5. SDNC: p_{t−1} spread over the slots, L = ((1 − w_i − w_j)·L_{t−1} + w_i·p_{t−1}[j]) masked, p_t = (1 − Σw)·p_{t−1}
  *    + w, f = L·w^R_{t−1}, b = Lᵀ·w^R_{t−1}, w^R = π_b·b + π_f·f + π_c·c (SAM: w^R = c);
  * 6. r = w^R·M.
@@ -18,7 +18,6 @@
  * The backward pass is `visible-step-kernel-backward.ts`. Arithmetic runs in float64 (tfjs runs each op in
  * float32), so values agree with the tfjs path to float32 rounding, not bit for bit.
  */
-import { MASK_PENALTY } from '../content-addressing';
 import { COSINE_EPSILON } from '../../util/constants';
 
 /** Sizes of one step over the visible set. */
@@ -161,7 +160,6 @@ export function visibleStepForward(
   const forwardWeights = new Float64Array(temporal ? B * R * V : 0);
   const backwardWeights = new Float64Array(temporal ? B * R * V : 0);
   const epsilon = COSINE_EPSILON;
-  const penalty = MASK_PENALTY;
   for (let b = 0; b < B; b++) {
     const rowBase = b * V * W;
     // 1. Visible rows.
@@ -209,14 +207,24 @@ export function visibleStepForward(
       keyNorms[b * R + h] = keyNorm;
       const strength = inputs.readStrengths[b * R + h];
       const base = (b * R + h) * V;
+      // Slots outside the candidates score −MASK_PENALTY, whose exp is exactly 0 in float32 and float64: skip them
+      // (their content weight, and every gradient through it, is 0). A plan always offers the K search results.
+      let anyCandidate = false;
+      for (let v = 0; v < V && !anyCandidate; v++) anyCandidate = plan.candidateMask[base + v] !== 0;
+      if (!anyCandidate)
+        throw new Error(`visibleStepForward: head ${h} of batch element ${b} has no candidate slot (internal error)`);
       let max = -Infinity;
       for (let v = 0; v < V; v++) {
+        if (plan.candidateMask[base + v] === 0) {
+          content[base + v] = -Infinity;
+          continue;
+        }
         let dot = 0;
         for (let j = 0; j < W; j++) dot += inputs.readKeys[keyBase + j] * out.memory[rowBase + v * W + j];
         const cosine = dot / (keyNorm * memoryNorms[b * V + v] + epsilon);
         dots[base + v] = dot;
         cosines[base + v] = cosine;
-        const score = strength * cosine + (plan.candidateMask[base + v] - 1) * penalty;
+        const score = strength * cosine;
         content[base + v] = score;
         if (score > max) max = score;
       }
