@@ -26,58 +26,53 @@ export interface LinkUndo {
 }
 
 /**
- * The `limit` largest of `count` (cell, value) entries, largest first (ties: lower cell), dropping values under
- * LINK_FLOOR; undefined when none is left. A running insertion into `limit` places instead of a sort: rows hold a
- * few entries and this runs for every row a step changes.
+ * The running top list of `mergeRow`, reused across calls (host code is single-threaded and `mergeRow` does not
+ * nest): rows hold a few entries and a step changes some hundred of them, so fresh arrays per row cost more than the
+ * merge itself.
  */
-function topRow(
-  cells: ArrayLike<number>,
-  values: ArrayLike<number>,
-  count: number,
-  limit: number,
-): SparseRow | undefined {
-  const keptCells = new Int32Array(limit);
-  const keptValues = new Float64Array(limit);
-  let size = 0;
-  for (let n = 0; n < count; n++) {
-    const value = values[n];
-    if (!(value > LINK_FLOOR)) continue;
-    const cell = cells[n];
-    let position = size;
-    while (position > 0) {
-      const before = keptValues[position - 1];
-      if (before > value || (before === value && keptCells[position - 1] < cell)) break;
-      position--;
-    }
-    if (position >= limit) continue;
-    for (let m = Math.min(size, limit - 1); m > position; m--) {
-      keptCells[m] = keptCells[m - 1];
-      keptValues[m] = keptValues[m - 1];
-    }
-    keptCells[position] = cell;
-    keptValues[position] = value;
-    if (size < limit) size++;
+let topCells = new Int32Array(32);
+let topValues = new Float64Array(32);
+
+/**
+ * Offer (cell, value) to the top list of `size` entries kept to `limit`, largest first (ties: lower cell), dropping
+ * values under LINK_FLOOR; returns the new size.
+ */
+function offerTop(size: number, limit: number, cell: number, value: number): number {
+  if (!(value > LINK_FLOOR)) return size;
+  let position = size;
+  while (position > 0) {
+    const before = topValues[position - 1];
+    if (before > value || (before === value && topCells[position - 1] < cell)) break;
+    position--;
   }
-  if (size === 0) return undefined;
-  return { cells: keptCells.slice(0, size), values: Float32Array.from(keptValues.subarray(0, size)) };
+  if (position >= limit) return size;
+  for (let m = Math.min(size, limit - 1); m > position; m--) {
+    topCells[m] = topCells[m - 1];
+    topValues[m] = topValues[m - 1];
+  }
+  topCells[position] = cell;
+  topValues[position] = value;
+  return size < limit ? size + 1 : size;
 }
 
-/** Row `old` with the entries of `changes` set (added or replaced), cut to `limit` entries as `topRow` does. */
+/**
+ * Row `old` with the entries of `changes` set (added or replaced), cut to its `limit` largest entries (ties: lower
+ * cell) over LINK_FLOOR; undefined when none is left. A running insertion instead of a sort of every entry.
+ */
 function mergeRow(old: SparseRow | undefined, changes: Map<number, number>, limit: number): SparseRow | undefined {
-  const cells: number[] = [];
-  const values: number[] = [];
+  if (topCells.length < limit) {
+    topCells = new Int32Array(limit);
+    topValues = new Float64Array(limit);
+  }
+  let size = 0;
   if (old) {
     for (let n = 0; n < old.cells.length; n++) {
-      if (changes.has(old.cells[n])) continue;
-      cells.push(old.cells[n]);
-      values.push(old.values[n]);
+      if (!changes.has(old.cells[n])) size = offerTop(size, limit, old.cells[n], old.values[n]);
     }
   }
-  for (const [cell, value] of changes) {
-    cells.push(cell);
-    values.push(value);
-  }
-  return topRow(cells, values, cells.length, limit);
+  for (const [cell, value] of changes) size = offerTop(size, limit, cell, value);
+  if (size === 0) return undefined;
+  return { cells: topCells.slice(0, size), values: Float32Array.from(topValues.subarray(0, size)) };
 }
 
 /** The value of `cell` in `row`, 0 when absent. */
