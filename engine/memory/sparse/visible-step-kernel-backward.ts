@@ -220,10 +220,40 @@ function temporalBackward(
   // dL[i, j] = Σ_h df[h, i]·w[h, j] + w[h, i]·db[h, j], non-zero only where i or j is in the support.
   const dLinksOut = outputGradients.links;
   const linkGradient = dLinksOut.length > 0;
+  const supportSlots: number[] = [];
+  for (let v = 0; v < V; v++) if (support[v] === 1) supportSlots.push(v);
   for (let i = 0; i < V; i++) {
     if (plan.visibleMask[b * V + i] === 0) continue;
     const wi = out.writeWeights[b * V + i];
     const rowInSupport = support[i] === 1;
+    if (!rowInSupport && !linkGradient) {
+      // A row outside the support: f and b reach it only through its non-zero links, and dL[i, j] is non-zero
+      // only for j in the support. The same sums, in the same order, as the full pass below.
+      for (let j = 0; j < V; j++) {
+        const link = out.links[linkBase + i * V + j];
+        if (link === 0) continue;
+        for (let h = 0; h < R; h++) {
+          dSpread[h * V + j] += dForward[h * V + i] * link;
+          dSpread[h * V + i] += link * dBackward[h * V + j];
+        }
+      }
+      for (const j of supportSlots) {
+        if (j === i || plan.visibleMask[b * V + j] === 0) continue;
+        let g = 0;
+        for (let h = 0; h < R; h++) {
+          const base = headBase + h * V;
+          g +=
+            dForward[h * V + i] * tape.spreadReadWeights[base + j] +
+            tape.spreadReadWeights[base + i] * dBackward[h * V + j];
+        }
+        if (g === 0) continue;
+        const previous = plan.links[linkBase + i * V + j];
+        dWrite[i] += g * (tape.spreadPrecedence[b * V + j] - previous);
+        dWrite[j] -= g * previous;
+        dPrecedence[j] += g * wi;
+      }
+      continue;
+    }
     for (let j = 0; j < V; j++) {
       if (j === i || plan.visibleMask[b * V + j] === 0) continue;
       const link = out.links[linkBase + i * V + j];

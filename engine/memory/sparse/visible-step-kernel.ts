@@ -301,6 +301,8 @@ function temporalForward(
     if (plan.visibleMask[b * V + i] === 0) continue;
     const wi = out.writeWeights[b * V + i];
     for (let j = 0; j < V; j++) {
+      // An unwritten row keeps only its old links (w_i·p[j] = 0): skip its zeros before anything else.
+      if (wi === 0 && plan.links[linkBase + i * V + j] === 0) continue;
       if (j === i || plan.visibleMask[b * V + j] === 0) continue;
       const wj = out.writeWeights[b * V + j];
       const link = (1 - wi - wj) * plan.links[linkBase + i * V + j] + wi * spreadPrecedence[b * V + j];
