@@ -62,7 +62,7 @@ describe('RowStore and ExactIndex', () => {
     assert.deepEqual(Array.from(index.search(Float32Array.from([0, 1, 0, 0]), 1, 2)), [0, 1]);
   });
 
-  it('ranks like a plain cosine scan through overwrites and restores (cached norms, queries four at a time)', () => {
+  it('ranks like a plain cosine scan through overwrites and restores (cached norms, rows in pairs)', () => {
     const width = 5;
     const store = new RowStore(2100, width);
     const index = new ExactIndex(store);
@@ -72,7 +72,15 @@ describe('RowStore and ExactIndex', () => {
     for (let i = 0; i < 300; i++) undo.push(store.write(Math.floor(random.next() * 2100), row(), 0));
     for (let i = 0; i < 40; i++) store.restore(undo[undo.length - 1 - i]);
     store.write(3, new Float32Array(width), 0);
-    for (const queryCount of [1, 4, 6]) {
+    // Both parities of the written-row count (rows are scored in pairs, an odd one alone).
+    for (const [queryCount, extraRow] of [
+      [1, false],
+      [4, false],
+      [6, false],
+      [6, true],
+      [4, true],
+    ] as const) {
+      if (extraRow) store.write(Math.floor(random.next() * 2100), row(), 0);
       const queries = random.uniform(queryCount * width, 1);
       const expected = Array.from({ length: queryCount }, (_, q) => {
         const query = queries.subarray(q * width, (q + 1) * width);
