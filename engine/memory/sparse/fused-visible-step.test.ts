@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
 import { SeededRandom } from '../../controller/seeded-random';
 import { fusedVisibleStep, fusedVisibleStepFromRaw } from './fused-visible-step';
 import { activateSparseInterface, parseSparseInterface, sparseInterfaceSize } from './sparse-interface';
@@ -351,34 +352,42 @@ describe('fusedVisibleStep', () => {
     }
   });
 
-  it('the module gives the same reads and weight gradients fused and plain over a sequence', () => {
-    for (const Memory of [SparseAccessMemory, SparseTemporalMemory]) {
-      const config = { inputSize: 6, memorySize: 30, cellSize: 4, readHeads: 2, sparseReads: 2, temporalReads: 2 };
-      const run = (fused: boolean) => {
-        const memory = new Memory({ ...config, fused }, 9);
-        const weight = memory.variables.get('interface_weights.weight');
-        assert.ok(weight);
-        const xs = Array.from({ length: 6 }, (_, t) => tf.randomNormal([2, 6], 0, 1.5, 'float32', 40 + t));
-        const reads: number[] = [];
-        const { grads } = tf.variableGrads(() => {
-          let state = memory.initialState(2);
-          let loss: tf.Scalar = tf.scalar(0);
-          xs.forEach((x, t) => {
-            const result = memory.step(x as tf.Tensor2D, state);
-            reads.push(...result.readVectors.dataSync());
-            loss = tf.add(loss, tf.sum(tf.mul(result.readVectors, tf.randomNormal([2, 2, 4], 0, 1, 'float32', 1 + t))));
-            state = result.state;
-          });
-          return loss;
-        }, [weight]);
-        const gradient = Array.from(grads[weight.name].dataSync());
-        memory.dispose();
-        return { reads, gradient };
-      };
-      const fused = run(true);
-      const plain = run(false);
-      assertClose(fused.reads, plain.reads, 1e-5, `${Memory.name} reads`);
-      assertClose(fused.gradient, plain.gradient, 1e-4, `${Memory.name} ∂/∂interface_weights`);
-    }
-  });
+  // On wasm too: there the journal and its gradient are read as transient views of the heap.
+  for (const backend of ['cpu', 'wasm']) {
+    it(`the module reads and differentiates the same fused and plain over a sequence (${backend})`, async () => {
+      assert.ok(await tf.setBackend(backend));
+      for (const Memory of [SparseAccessMemory, SparseTemporalMemory]) {
+        const config = { inputSize: 6, memorySize: 30, cellSize: 4, readHeads: 2, sparseReads: 2, temporalReads: 2 };
+        const run = (fused: boolean) => {
+          const memory = new Memory({ ...config, fused }, 9);
+          const weight = memory.variables.get('interface_weights.weight');
+          assert.ok(weight);
+          const xs = Array.from({ length: 6 }, (_, t) => tf.randomNormal([2, 6], 0, 1.5, 'float32', 40 + t));
+          const reads: number[] = [];
+          const { grads } = tf.variableGrads(() => {
+            let state = memory.initialState(2);
+            let loss: tf.Scalar = tf.scalar(0);
+            xs.forEach((x, t) => {
+              const result = memory.step(x as tf.Tensor2D, state);
+              reads.push(...result.readVectors.dataSync());
+              loss = tf.add(
+                loss,
+                tf.sum(tf.mul(result.readVectors, tf.randomNormal([2, 2, 4], 0, 1, 'float32', 1 + t))),
+              );
+              state = result.state;
+            });
+            return loss;
+          }, [weight]);
+          const gradient = Array.from(grads[weight.name].dataSync());
+          memory.dispose();
+          return { reads, gradient };
+        };
+        const fused = run(true);
+        const plain = run(false);
+        assertClose(fused.reads, plain.reads, 1e-5, `${Memory.name} reads`);
+        assertClose(fused.gradient, plain.gradient, 1e-4, `${Memory.name} ∂/∂interface_weights`);
+      }
+      assert.ok(await tf.setBackend('cpu'));
+    });
+  }
 });

@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { customGradient } from '../../util/custom-gradient';
+import { transientValues } from '../../util/device-backend';
 import { activateSparseInterfaceBackward, type SparseInterfaceArrays, sparseInterfaceSize } from './sparse-interface';
 import type { VisibleStepResult, VisibleStepTensors } from './sparse-step';
 import {
@@ -57,7 +58,10 @@ function visibleStepOp(
   let linkValues: Float64Array | undefined;
 
   const op = customGradient<tf.Tensor1D>((tensorsIn) => {
-    const binding = bind(tensorsIn.map((tensor, i) => float32Data(tensor, `input ${i}`)));
+    // The journal (input 0, the largest by far) as a transient view: only the forward below reads it.
+    const binding = bind(
+      tensorsIn.map((tensor, i) => (i === 0 ? transientValues(tensor) : float32Data(tensor, `input ${i}`))),
+    );
     const tape = visibleStepForward(sizes, plan, binding.inputs);
     const { outputs } = tape;
     const packed = new Float32Array(total);

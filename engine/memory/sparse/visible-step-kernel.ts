@@ -59,7 +59,8 @@ export interface VisibleStepPlan {
 }
 
 /**
- * The differentiable inputs, batch-major float32: `journal [B,J,W]`, `prevReadWeights [B,R,K]`,
+ * The differentiable inputs, batch-major float32: `journal [B,J,W]` (read by the forward pass only, so it may be a
+ * transient view of the backend's memory), `prevReadWeights [B,R,K]`,
  * `interpolationGate [B]`, `writeGate [B]`, `eraseVector [B,W]`, `writeVector [B,W]`, `readKeys [B,R,W]`,
  * `readStrengths [B,R]`, `prevPrecedence [B,P]` and `readModes [B,R,3]` (the last two empty for SAM).
  */
