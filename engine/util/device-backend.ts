@@ -18,3 +18,30 @@ export function tensorsLiveOnDevice(): boolean {
 export function hasSynchronousReadback(): boolean {
   return tf.getBackend() !== 'webgpu';
 }
+
+/** A backend that lends a view of a tensor's memory (tfjs-wasm: its heap) instead of copying it out. */
+interface HeapBackend {
+  typedArrayFromHeap(info: { shape: number[]; dtype: tf.DataType; dataId: object }): ArrayLike<number>;
+}
+
+function isHeapBackend(backend: unknown): backend is HeapBackend {
+  return typeof backend === 'object' && backend !== null && 'typedArrayFromHeap' in backend;
+}
+
+/**
+ * A float32 tensor's values without a copy where the backend allows it (wasm: a view of its heap; cpu's `dataSync`
+ * is its own array already), else `dataSync`. A wasm view is valid only until tfjs next allocates (the heap may
+ * grow and move): read it at once, before creating any tensor, and keep no reference. For large tensors read every
+ * step (the sparse memories' journal and its gradient), where `dataSync` copies half a megabyte each time.
+ */
+export function transientValues(tensor: tf.Tensor): Float32Array {
+  if (tensor.dtype !== 'float32') throw new Error(`transientValues: expected a float32 tensor, got ${tensor.dtype}`);
+  const backend = tf.backend();
+  if (tf.getBackend() === 'wasm' && isHeapBackend(backend)) {
+    const view = backend.typedArrayFromHeap({ shape: tensor.shape, dtype: tensor.dtype, dataId: tensor.dataId });
+    if (view instanceof Float32Array) return view;
+  }
+  const values = tensor.dataSync();
+  if (!(values instanceof Float32Array)) throw new Error(`transientValues: dataSync gave ${values.constructor.name}`);
+  return values;
+}

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { assertShape } from './assert-shape';
 import { customGradient } from './custom-gradient';
+import { transientValues } from './device-backend';
 
 function checkedIndices(indices: tf.Tensor2D, sourceRows: number): Int32Array {
   const values = indices.dataSync();
@@ -72,7 +73,8 @@ const prependOp = customGradient<tf.Tensor3D>(([rows, source, indices]) => {
   const added = indices.size / batch;
   const positions = checkedIndices(indices as tf.Tensor2D, sourceRows);
   const sourceValues = source.dataSync();
-  const rowValues = rows.dataSync();
+  // Read before any tensor is created below: a transient view on wasm.
+  const rowValues = transientValues(rows);
   const out = new Float32Array(batch * rowCount * width);
   for (let b = 0; b < batch; b++) {
     for (let i = 0; i < added; i++) {
@@ -87,7 +89,7 @@ const prependOp = customGradient<tf.Tensor3D>(([rows, source, indices]) => {
   return {
     value: tf.tensor3d(out, [batch, rowCount, width]),
     gradFunc: (dy) => {
-      const upstream = dy.dataSync();
+      const upstream = transientValues(dy);
       const rowGradient = new Float32Array(batch * rowCount * width);
       const sourceGradient = new Float32Array(batch * sourceRows * width);
       for (let b = 0; b < batch; b++) {

@@ -62,7 +62,7 @@ describe('RowStore and ExactIndex', () => {
     assert.deepEqual(Array.from(index.search(Float32Array.from([0, 1, 0, 0]), 1, 2)), [0, 1]);
   });
 
-  it('ranks like a plain cosine scan through overwrites and restores (cached norms, queries four at a time)', () => {
+  it('ranks like a plain cosine scan through overwrites and restores (cached norms, rows in pairs)', () => {
     const width = 5;
     const store = new RowStore(2100, width);
     const index = new ExactIndex(store);
@@ -72,7 +72,15 @@ describe('RowStore and ExactIndex', () => {
     for (let i = 0; i < 300; i++) undo.push(store.write(Math.floor(random.next() * 2100), row(), 0));
     for (let i = 0; i < 40; i++) store.restore(undo[undo.length - 1 - i]);
     store.write(3, new Float32Array(width), 0);
-    for (const queryCount of [1, 4, 6]) {
+    // Both parities of the written-row count (rows are scored in pairs, an odd one alone).
+    for (const [queryCount, extraRow] of [
+      [1, false],
+      [4, false],
+      [6, false],
+      [6, true],
+      [4, true],
+    ] as const) {
+      if (extraRow) store.write(Math.floor(random.next() * 2100), row(), 0);
       const queries = random.uniform(queryCount * width, 1);
       const expected = Array.from({ length: queryCount }, (_, q) => {
         const query = queries.subarray(q * width, (q + 1) * width);
@@ -239,6 +247,51 @@ describe('SparseLinks', () => {
     links.undo(undo);
     assert.equal(links.link(5, 3), 0);
     assert.equal(links.precedenceOf(3), 1);
+  });
+
+  it('keeps rows best-first (ties: lower cell), ≤ K_L long, off the diagonal; undoes a random history exactly', () => {
+    const links = new SparseLinks(3, 7);
+    let seed = 99;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const snapshot = () =>
+      JSON.stringify(
+        [links.forward, links.backward].map((rows) =>
+          [...rows].sort((a, b) => a[0] - b[0]).map(([cell, row]) => [cell, [...row.cells], [...row.values]]),
+        ),
+      ) + JSON.stringify([[...links.precedence.cells], [...links.precedence.values]]);
+    const history: { before: string; undo: ReturnType<SparseLinks['update']> }[] = [];
+    for (let step = 0; step < 60; step++) {
+      const cells = Array.from({ length: 1 + Math.floor(next() * 6) }, () => Math.floor(next() * 20));
+      const before = snapshot();
+      history.push({
+        before,
+        undo: links.update(
+          cells,
+          cells.map(() => next() / cells.length),
+        ),
+      });
+      for (const [map, limit] of [
+        [links.forward, 3],
+        [links.backward, 3],
+      ] as const) {
+        for (const [cell, row] of map) {
+          assert.ok(row.cells.length > 0 && row.cells.length <= limit, `row ${cell}: ${row.cells.length} entries`);
+          assert.ok(!row.cells.includes(cell), `row ${cell} links to itself`);
+          for (let n = 1; n < row.cells.length; n++) {
+            const [previous, value] = [row.values[n - 1], row.values[n]];
+            assert.ok(previous > value || (previous === value && row.cells[n - 1] < row.cells[n]), `row ${cell} order`);
+          }
+        }
+      }
+      assert.ok(links.precedence.cells.length <= 7);
+    }
+    for (const { before, undo } of history.reverse()) {
+      links.undo(undo);
+      assert.equal(snapshot(), before);
+    }
   });
 
   it('keeps at most K_L entries per row', () => {

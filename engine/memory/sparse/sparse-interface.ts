@@ -93,3 +93,124 @@ export function createInterfaceVariables(
     ['interface_weights.bias', bias],
   ]);
 }
+
+/**
+ * The activated interface on the host, batch-major typed arrays (the fused step's inputs): `readKeys [B,R,W]`,
+ * `readStrengths [B,R]`, `writeVector [B,W]`, `eraseVector [B,W]`, `interpolationGate [B]`, `writeGate [B]`,
+ * `readModes [B,R,3]` (empty for SAM).
+ */
+export interface SparseInterfaceArrays {
+  readonly readKeys: Float32Array;
+  readonly readStrengths: Float32Array;
+  readonly writeVector: Float32Array;
+  readonly eraseVector: Float32Array;
+  readonly interpolationGate: Float32Array;
+  readonly writeGate: Float32Array;
+  readonly readModes: Float32Array;
+}
+
+const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+/** log(1 + eˣ) without overflow. */
+const softplus = (x: number): number => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)));
+
+/**
+ * `parseSparseInterface` on typed arrays: the same layout and activations (tested against it), for the fused step.
+ *
+ * @param raw `[batch, sparseInterfaceSize]` row-major, the Linear's output
+ */
+export function activateSparseInterface(
+  raw: Float32Array,
+  batch: number,
+  readHeads: number,
+  cellSize: number,
+  temporal: boolean,
+): SparseInterfaceArrays {
+  const width = sparseInterfaceSize(readHeads, cellSize, temporal);
+  if (raw.length !== batch * width)
+    throw new Error(`activateSparseInterface: argument 'raw' has ${raw.length} values, expected ${batch} × ${width}`);
+  const [R, W] = [readHeads, cellSize];
+  const out: SparseInterfaceArrays = {
+    readKeys: new Float32Array(batch * R * W),
+    readStrengths: new Float32Array(batch * R),
+    writeVector: new Float32Array(batch * W),
+    eraseVector: new Float32Array(batch * W),
+    interpolationGate: new Float32Array(batch),
+    writeGate: new Float32Array(batch),
+    readModes: new Float32Array(temporal ? batch * R * 3 : 0),
+  };
+  for (let b = 0; b < batch; b++) {
+    let offset = b * width;
+    for (let i = 0; i < R * W; i++) out.readKeys[b * R * W + i] = Math.tanh(raw[offset + i]);
+    offset += R * W;
+    for (let h = 0; h < R; h++) out.readStrengths[b * R + h] = softplus(raw[offset + h]);
+    offset += R;
+    for (let j = 0; j < W; j++) out.writeVector[b * W + j] = Math.tanh(raw[offset + j]);
+    offset += W;
+    for (let j = 0; j < W; j++) out.eraseVector[b * W + j] = sigmoid(raw[offset + j]);
+    offset += W;
+    out.interpolationGate[b] = sigmoid(raw[offset]);
+    out.writeGate[b] = sigmoid(raw[offset + 1]);
+    offset += 2;
+    if (!temporal) continue;
+    for (let h = 0; h < R; h++) {
+      const at = offset + 3 * h;
+      const max = Math.max(raw[at], raw[at + 1], raw[at + 2]);
+      const e = [Math.exp(raw[at] - max), Math.exp(raw[at + 1] - max), Math.exp(raw[at + 2] - max)];
+      const total = e[0] + e[1] + e[2];
+      for (let m = 0; m < 3; m++) out.readModes[(b * R + h) * 3 + m] = e[m] / total;
+    }
+  }
+  return out;
+}
+
+/**
+ * The gradient w.r.t. `raw` (`[batch, sparseInterfaceSize]`) of `activateSparseInterface`, given the activated
+ * values `parts` and the gradient w.r.t. each of them (`gradients`, same layout).
+ */
+export function activateSparseInterfaceBackward(
+  raw: Float32Array,
+  parts: SparseInterfaceArrays,
+  gradients: SparseInterfaceArrays,
+  batch: number,
+  readHeads: number,
+  cellSize: number,
+  temporal: boolean,
+): Float32Array {
+  const width = sparseInterfaceSize(readHeads, cellSize, temporal);
+  const [R, W] = [readHeads, cellSize];
+  const out = new Float32Array(batch * width);
+  for (let b = 0; b < batch; b++) {
+    let offset = b * width;
+    for (let i = 0; i < R * W; i++) {
+      const key = parts.readKeys[b * R * W + i];
+      out[offset + i] = gradients.readKeys[b * R * W + i] * (1 - key * key);
+    }
+    offset += R * W;
+    for (let h = 0; h < R; h++) out[offset + h] = gradients.readStrengths[b * R + h] * sigmoid(raw[offset + h]);
+    offset += R;
+    for (let j = 0; j < W; j++) {
+      const value = parts.writeVector[b * W + j];
+      out[offset + j] = gradients.writeVector[b * W + j] * (1 - value * value);
+    }
+    offset += W;
+    for (let j = 0; j < W; j++) {
+      const value = parts.eraseVector[b * W + j];
+      out[offset + j] = gradients.eraseVector[b * W + j] * value * (1 - value);
+    }
+    offset += W;
+    const gate = parts.interpolationGate[b];
+    const writeGate = parts.writeGate[b];
+    out[offset] = gradients.interpolationGate[b] * gate * (1 - gate);
+    out[offset + 1] = gradients.writeGate[b] * writeGate * (1 - writeGate);
+    offset += 2;
+    if (!temporal) continue;
+    for (let h = 0; h < R; h++) {
+      const at = (b * R + h) * 3;
+      let inner = 0;
+      for (let m = 0; m < 3; m++) inner += parts.readModes[at + m] * gradients.readModes[at + m];
+      for (let m = 0; m < 3; m++)
+        out[offset + 3 * h + m] = parts.readModes[at + m] * (gradients.readModes[at + m] - inner);
+    }
+  }
+  return out;
+}

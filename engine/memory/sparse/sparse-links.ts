@@ -25,19 +25,61 @@ export interface LinkUndo {
   readonly precedence: SparseRow;
 }
 
-function toMap(row: SparseRow | undefined): Map<number, number> {
-  const out = new Map<number, number>();
-  if (row) row.cells.forEach((cell, i) => out.set(cell, row.values[i]));
-  return out;
+/**
+ * The running top list of `mergeRow`, reused across calls (host code is single-threaded and `mergeRow` does not
+ * nest): rows hold a few entries and a step changes some hundred of them, so fresh arrays per row cost more than the
+ * merge itself.
+ */
+let topCells = new Int32Array(32);
+let topValues = new Float64Array(32);
+
+/**
+ * Offer (cell, value) to the top list of `size` entries kept to `limit`, largest first (ties: lower cell), dropping
+ * values under LINK_FLOOR; returns the new size.
+ */
+function offerTop(size: number, limit: number, cell: number, value: number): number {
+  if (!(value > LINK_FLOOR)) return size;
+  let position = size;
+  while (position > 0) {
+    const before = topValues[position - 1];
+    if (before > value || (before === value && topCells[position - 1] < cell)) break;
+    position--;
+  }
+  if (position >= limit) return size;
+  for (let m = Math.min(size, limit - 1); m > position; m--) {
+    topCells[m] = topCells[m - 1];
+    topValues[m] = topValues[m - 1];
+  }
+  topCells[position] = cell;
+  topValues[position] = value;
+  return size < limit ? size + 1 : size;
 }
 
-/** Keep the `limit` largest entries (ties: lower cell), dropping values under LINK_FLOOR. */
-function toRow(entries: Map<number, number>, limit: number): SparseRow | undefined {
-  const kept = [...entries].filter(([, value]) => value > LINK_FLOOR);
-  kept.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
-  kept.length = Math.min(kept.length, limit);
-  if (kept.length === 0) return undefined;
-  return { cells: Int32Array.from(kept, ([cell]) => cell), values: Float32Array.from(kept, ([, value]) => value) };
+/**
+ * Row `old` with the entries of `changes` set (added or replaced), cut to its `limit` largest entries (ties: lower
+ * cell) over LINK_FLOOR; undefined when none is left. A running insertion instead of a sort of every entry.
+ */
+function mergeRow(old: SparseRow | undefined, changes: Map<number, number>, limit: number): SparseRow | undefined {
+  if (topCells.length < limit) {
+    topCells = new Int32Array(limit);
+    topValues = new Float64Array(limit);
+  }
+  let size = 0;
+  if (old) {
+    for (let n = 0; n < old.cells.length; n++) {
+      if (!changes.has(old.cells[n])) size = offerTop(size, limit, old.cells[n], old.values[n]);
+    }
+  }
+  for (const [cell, value] of changes) size = offerTop(size, limit, cell, value);
+  if (size === 0) return undefined;
+  return { cells: topCells.slice(0, size), values: Float32Array.from(topValues.subarray(0, size)) };
+}
+
+/** The value of `cell` in `row`, 0 when absent. */
+function valueIn(row: SparseRow | undefined, cell: number): number {
+  if (!row) return 0;
+  const n = row.cells.indexOf(cell);
+  return n < 0 ? 0 : row.values[n];
 }
 
 export class SparseLinks {
@@ -74,49 +116,67 @@ export class SparseLinks {
     cells.forEach((cell, i) => {
       if (weights[i] > 0) write.set(cell, (write.get(cell) ?? 0) + weights[i]);
     });
-    const prevPrecedence = toMap(this.precedence);
+    const prevPrecedence = this.precedence;
+    // New values of L[i, j] by row i (each pair set once).
     const changed = new Map<number, Map<number, number>>();
-    const setPair = (i: number, j: number, value: number): void => {
-      if (!changed.has(i)) changed.set(i, new Map());
-      changed.get(i)?.set(j, value);
+    const rowOf = (i: number): Map<number, number> => {
+      let row = changed.get(i);
+      if (row === undefined) {
+        row = new Map();
+        changed.set(i, row);
+      }
+      return row;
     };
     // Rows of written cells: decay every kept entry and add the new links to the previous precedence.
     for (const [i, writeI] of write) {
-      const row = toMap(this.forward.get(i));
-      for (const j of prevPrecedence.keys()) if (!row.has(j)) row.set(j, 0);
-      for (const [j, value] of row) {
-        if (j === i) continue;
-        setPair(i, j, (1 - writeI - (write.get(j) ?? 0)) * value + writeI * (prevPrecedence.get(j) ?? 0));
+      const old = this.forward.get(i);
+      const row = rowOf(i);
+      if (old) {
+        for (let n = 0; n < old.cells.length; n++) {
+          const j = old.cells[n];
+          if (j === i) continue;
+          row.set(j, (1 - writeI - (write.get(j) ?? 0)) * old.values[n] + writeI * valueIn(prevPrecedence, j));
+        }
+      }
+      for (let n = 0; n < prevPrecedence.cells.length; n++) {
+        const j = prevPrecedence.cells[n];
+        if (j === i || old?.cells.includes(j)) continue;
+        row.set(j, writeI * prevPrecedence.values[n]);
       }
     }
     // Columns of written cells in rows that were not written: only the (1 − w_j) decay applies.
     for (const [j, writeJ] of write) {
-      for (const [i, value] of toMap(this.backward.get(j))) {
-        if (!write.has(i) && i !== j) setPair(i, j, (1 - writeJ) * value);
+      const column = this.backward.get(j);
+      if (!column) continue;
+      for (let n = 0; n < column.cells.length; n++) {
+        const i = column.cells[n];
+        if (!write.has(i) && i !== j) rowOf(i).set(j, (1 - writeJ) * column.values[n]);
       }
     }
     const backwardChanges = new Map<number, Map<number, number>>();
     for (const [i, entries] of changed) {
       if (!undo.forward.has(i)) undo.forward.set(i, this.forward.get(i));
-      const row = toMap(this.forward.get(i));
       for (const [j, value] of entries) {
-        row.set(j, value);
-        if (!backwardChanges.has(j)) backwardChanges.set(j, new Map());
-        backwardChanges.get(j)?.set(i, value);
+        let column = backwardChanges.get(j);
+        if (column === undefined) {
+          column = new Map();
+          backwardChanges.set(j, column);
+        }
+        column.set(i, value);
       }
-      this.replace(this.forward, i, toRow(row, this.linksPerCell));
+      this.replace(this.forward, i, mergeRow(this.forward.get(i), entries, this.linksPerCell));
     }
     for (const [j, entries] of backwardChanges) {
       if (!undo.backward.has(j)) undo.backward.set(j, this.backward.get(j));
-      const column = toMap(this.backward.get(j));
-      for (const [i, value] of entries) column.set(i, value);
-      this.replace(this.backward, j, toRow(column, this.linksPerCell));
+      this.replace(this.backward, j, mergeRow(this.backward.get(j), entries, this.linksPerCell));
     }
-    const writeSum = [...write.values()].reduce((a, b) => a + b, 0);
+    let writeSum = 0;
+    for (const value of write.values()) writeSum += value;
     const nextPrecedence = new Map<number, number>();
-    for (const [cell, value] of prevPrecedence) nextPrecedence.set(cell, (1 - writeSum) * value);
+    for (let n = 0; n < prevPrecedence.cells.length; n++)
+      nextPrecedence.set(prevPrecedence.cells[n], (1 - writeSum) * prevPrecedence.values[n]);
     for (const [cell, value] of write) nextPrecedence.set(cell, (nextPrecedence.get(cell) ?? 0) + value);
-    this.precedence = toRow(nextPrecedence, this.precedenceSize) ?? EMPTY_ROW;
+    this.precedence = mergeRow(undefined, nextPrecedence, this.precedenceSize) ?? EMPTY_ROW;
     return undo;
   }
 

@@ -14,19 +14,25 @@
 import * as tf from '@tensorflow/tfjs';
 import { hasSynchronousReadback } from '../../util/device-backend';
 import { assertPositiveInteger, assertShape } from '../../util/assert-shape';
-import { contentWeights } from '../content-addressing';
-import { eraseAndWrite } from '../erase-write';
-import { updatePrecedence } from '../temporal-linkage';
 import type { MemoryModule, MemoryState, MemoryStepDebug, MemoryStepResult } from '../types';
 import type { ElementStore, ElementUndo } from './element-store';
 import { INDEX_TYPES, resolveIndexType } from './index/create-index';
+import { fusedVisibleStepFromRaw } from './fused-visible-step';
 import { flushBulkBuilds } from './index/hnsw-index';
 import type { IndexType } from './index/types';
 import { SparseHistory } from './sparse-history';
-import { createInterfaceVariables, parseSparseInterface, sparseInterfaceSize } from './sparse-interface';
+import {
+  activateSparseInterface,
+  createInterfaceVariables,
+  parseSparseInterface,
+  type SparseInterface,
+  type SparseInterfaceArrays,
+  sparseInterfaceSize,
+} from './sparse-interface';
 import { sparseDebug } from './sparse-debug';
 import * as ops from './sparse-step';
 import { stepOutcome } from './step-outcome';
+import type { VisibleStepPlan, VisibleStepSizes } from './visible-step-kernel';
 import {
   planVisible,
   precedenceSizeFor,
@@ -61,6 +67,11 @@ export interface SparseMemoryConfig {
   readonly indexFlushRows?: number;
   /** Undo records kept; beyond it a reset clears in O(N). Default 100,000. */
   readonly maxUndoSteps?: number;
+  /**
+   * Run the visible step as one taped op on typed arrays (`fused-visible-step.ts`) instead of the tfjs op
+   * composition it is tested against. Default true.
+   */
+  readonly fused?: boolean;
 }
 
 export interface SparseMemoryState extends MemoryState {
@@ -88,6 +99,7 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
   readonly variables: ReadonlyMap<string, tf.Variable>;
   readonly sizes: VisibleSizes;
   readonly indexKind: 'exact' | 'hnsw';
+  private readonly fused: boolean;
   /** Host stores per batch size (training and a batch-1 replay can alternate without rebuilding them). */
   private readonly histories = new Map<number, SparseHistory>();
   /** The stores of the last `initialState` call, for `readHostRow` and `seedRows`. */
@@ -147,6 +159,7 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
     this.readHeads = config.readHeads;
     this.cellSize = config.cellSize;
     this.indexKind = resolveIndexType(indexType, config.memorySize);
+    this.fused = config.fused ?? true;
     const outputSize = sparseInterfaceSize(config.readHeads, config.cellSize, temporal);
     this.variables = createInterfaceVariables(config.inputSize, outputSize, seed, `${name}_${instanceCounter++}/`);
   }
@@ -215,13 +228,13 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
 
     const weight = this.required('interface_weights.weight');
     const bias = this.required('interface_weights.bias');
-    const controls = parseSparseInterface(
-      tf.add(tf.matMul(xi, weight, false, true), bias),
-      readHeads,
-      cellSize,
-      this.temporal,
-    );
-    const keys = controls.readKeys.dataSync() as Float32Array;
+    const interfaceRaw = tf.add(tf.matMul(xi, weight, false, true), bias) as tf.Tensor2D;
+    // Fused: the activations run on the host (and inside the fused op); plain: as tfjs ops.
+    const activated = this.fused
+      ? activateSparseInterface(interfaceRaw.dataSync() as Float32Array, batch, readHeads, cellSize, this.temporal)
+      : null;
+    const controls = activated === null ? parseSparseInterface(interfaceRaw, readHeads, cellSize, this.temporal) : null;
+    const keys = activated?.readKeys ?? (controls?.readKeys.dataSync() as Float32Array);
     flushBulkBuilds(history.elements.map((element) => element.index));
     const plans = history.elements.map((element, b) =>
       planVisible(
@@ -231,103 +244,67 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
         history.depth,
       ),
     );
-    const floats = (pick: (plan: VisiblePlan) => Float32Array, shape: number[]) =>
-      tf.tensor(
-        stackPlans(plans, pick, (n) => new Float32Array(n)),
-        shape,
-      );
-    const ints = (pick: (plan: VisiblePlan) => Int32Array, shape: number[]) =>
-      tf.tensor(
-        stackPlans(plans, pick, (n) => new Int32Array(n)),
-        shape,
-        'int32',
-      );
+    const floats = (pick: (plan: VisiblePlan) => Float32Array) => stackPlans(plans, pick, (n) => new Float32Array(n));
+    const ints = (pick: (plan: VisiblePlan) => Int32Array) => stackPlans(plans, pick, (n) => new Int32Array(n));
 
-    const rows = ops.gatherVisibleRows(
-      floats((p) => p.hostRows, [batch, visible, cellSize]) as tf.Tensor3D,
-      ints((p) => p.journalIndex, [batch, visible]) as tf.Tensor2D,
-      prev.journal,
-    );
-    // One-hot selections of visible slots, built on the host: `[rows, slotsPerRow, V]`.
-    const selection = (slots: Int32Array, slotsPerRow: number) =>
-      tf.tensor3d(ops.hostOneHot(slots, visible), [slots.length / slotsPerRow, slotsPerRow, visible]);
-    const prevReadWeights = ops.spreadOverVisible(
-      prev.readWeights,
-      selection(
-        stackPlans(
-          plans,
-          (p) => p.prevReadSlots,
-          (n) => new Int32Array(n),
-        ),
-        sparseReads,
-      ),
-    );
-    const leastUsed = tf.tensor2d(
-      ops.hostOneHot(
-        plans.map((p) => p.leastUsedSlot),
-        visible,
-      ),
-      [batch, visible],
-    );
-    const writeWeights = ops.sparseWriteWeights(
-      prevReadWeights,
-      leastUsed,
-      controls.interpolationGate,
-      controls.writeGate,
-    );
-    const memory = eraseAndWrite(rows, writeWeights, controls.eraseVector, controls.writeVector);
-    const candidateMask = floats((p) => p.candidateMask, [batch, readHeads, visible]) as tf.Tensor3D;
-    const content = contentWeights(memory, controls.readKeys, controls.readStrengths, candidateMask);
-    let links: tf.Tensor3D | null = null;
-    let precedence: tf.Tensor2D | null = null;
-    let readWeights = content;
-    const precedenceSize = this.precedenceSize;
-    if (controls.readModes !== null) {
-      const visibleMask = floats((p) => p.visibleMask, [batch, visible]) as tf.Tensor2D;
-      const prevLinks = floats((p) => p.links, [batch, visible, visible]) as tf.Tensor3D;
-      const precedenceSlots = selection(
-        stackPlans(
-          plans,
-          (p) => p.precedenceSlots,
-          (n) => new Int32Array(n),
-        ),
-        precedenceSize,
-      );
-      const prevPrecedence = tf.reshape(
-        ops.spreadOverVisible(tf.reshape(prev.precedence, [batch, 1, precedenceSize]), precedenceSlots),
-        [batch, visible],
-      ) as tf.Tensor2D;
-      links = ops.updateVisibleLinks(prevLinks, prevPrecedence, writeWeights, visibleMask);
-      precedence = updatePrecedence(prevPrecedence, writeWeights);
-      readWeights = ops.mixReadModes(links, prevReadWeights, content, controls.readModes);
-    }
-    const readVectors = tf.matMul(readWeights, memory) as tf.Tensor3D;
+    const stepSizes: VisibleStepSizes = {
+      batch,
+      visible,
+      cellSize,
+      readHeads,
+      sparseReads,
+      journalRows: this.sizes.journalRows,
+      precedenceSize: this.precedenceSize,
+      temporal: this.temporal,
+    };
+    const plan: VisibleStepPlan = {
+      hostRows: floats((p) => p.hostRows),
+      journalIndex: ints((p) => p.journalIndex),
+      prevReadSlots: ints((p) => p.prevReadSlots),
+      leastUsedSlots: Int32Array.from(plans, (p) => p.leastUsedSlot),
+      candidateMask: floats((p) => p.candidateMask),
+      visibleMask: floats((p) => p.visibleMask),
+      links: floats((p) => p.links),
+      precedenceSlots: ints((p) => p.precedenceSlots),
+    };
+    const stepState = { journal: prev.journal, prevReadWeights: prev.readWeights, prevPrecedence: prev.precedence };
+    const visibleStep = (): ops.VisibleStepResult => {
+      if (activated !== null)
+        return fusedVisibleStepFromRaw(stepSizes, plan, stepState, interfaceRaw, activated, {
+          links: options.debug === true,
+        });
+      if (controls !== null) return ops.plainVisibleStep(stepSizes, plan, { ...stepState, controls });
+      throw new Error(`${fn}: the interface was not parsed (internal error)`);
+    };
+    const { memory, writeWeights, readWeights, readVectors, links, precedence, values } = visibleStep();
 
-    // One read-back per step: the host stores need the written rows and the weights that decide access and top-K.
-    const memoryValues = memory.dataSync() as Float32Array;
-    const writeValues = writeWeights.dataSync() as Float32Array;
-    const readValues = readWeights.dataSync() as Float32Array;
+    // One read-back per step (the fused step's own arrays): the host stores need the written rows and the weights
+    // that decide access and top-K.
     const readSlots = new Int32Array(batch * readHeads * sparseReads);
     const undos: ElementUndo[] = [];
     const time = history.depth + 1;
     history.elements.forEach((element, b) => {
-      const result = stepOutcome(
-        plans[b],
-        b,
-        this.sizes,
-        { memory: memoryValues, write: writeValues, read: readValues },
-        readSlots,
-        time,
-      );
+      const result = stepOutcome(plans[b], b, this.sizes, values, readSlots, time);
       undos.push(element.apply(result, time, writeSlots));
     });
     const id = history.push(undos);
 
     const positions = history.elements.flatMap((element) => Array.from(element.readPositions));
     const state: SparseMemoryState = {
-      readWeights: ops.pickSlots(readWeights, selection(readSlots, sparseReads)),
+      readWeights: ops.pickSlots(
+        readWeights,
+        tf.tensor3d(ops.hostOneHot(readSlots, visible), [batch * readHeads, sparseReads, visible]),
+      ),
       readPositions: tf.tensor3d(positions, [batch, readHeads, sparseReads], 'int32'),
-      journal: ops.appendToJournal(prev.journal, memory, ints((p) => p.writeSlots, [batch, writeSlots]) as tf.Tensor2D),
+      journal: ops.appendToJournal(
+        prev.journal,
+        memory,
+        tf.tensor2d(
+          ints((p) => p.writeSlots),
+          [batch, writeSlots],
+          'int32',
+        ),
+      ),
       history: tf.fill([batch], id, 'int32') as tf.Tensor1D,
       precedence: precedence === null ? tf.zeros([batch, 0]) : this.keptPrecedence(precedence, plans, history.elements),
     };
@@ -338,7 +315,7 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
           writeWeights,
           readVectors,
           links,
-          readModes: controls.readModes,
+          readModes: this.readModesForDebug(controls, activated, batch),
           precedence,
           plan: plans[0],
           element: history.elements[0],
@@ -347,6 +324,17 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
         })
       : undefined;
     return { readVectors, state, debug };
+  }
+
+  /** π `[batch, R, 3]` for the debug frame (SDNC), from whichever path parsed the interface. */
+  private readModesForDebug(
+    controls: SparseInterface | null,
+    activated: SparseInterfaceArrays | null,
+    batch: number,
+  ): tf.Tensor3D | null {
+    if (!this.temporal) return null;
+    if (controls !== null) return controls.readModes;
+    return activated === null ? null : tf.tensor3d(activated.readModes, [batch, this.readHeads, 3]);
   }
 
   /**

@@ -13,8 +13,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { gatherRows, prependRows } from '../../util/row-gather';
+import { contentWeights } from '../content-addressing';
+import { eraseAndWrite } from '../erase-write';
 import { readWeighting } from '../read-weighting';
-import { directionalWeights, offDiagonal, updateLinkMatrix } from '../temporal-linkage';
+import { directionalWeights, offDiagonal, updateLinkMatrix, updatePrecedence } from '../temporal-linkage';
+import type { SparseInterface } from './sparse-interface';
+import type { StepValues } from './step-outcome';
+import type { VisibleStepPlan, VisibleStepSizes } from './visible-step-kernel';
 
 /**
  * A float one-hot selection built on the host: row i of `[slots.length, depth]` row-major is 1 at `slots[i]`, all
@@ -121,4 +126,80 @@ export function mixReadModes(
 ): tf.Tensor3D {
   const { forwardWeights, backwardWeights } = directionalWeights(links, prevReadWeights);
   return readWeighting(readModes, backwardWeights, forwardWeights, content);
+}
+
+/** The tensors a visible step differentiates through (the rest of its inputs is the host's `VisibleStepPlan`). */
+export interface VisibleStepTensors {
+  /** `[batch, J, W]` the previous state's journal. */
+  readonly journal: tf.Tensor3D;
+  /** `[batch, R, K]` the previous state's top-K read weights. */
+  readonly prevReadWeights: tf.Tensor3D;
+  /** `[batch, P]` the previous state's kept precedence (SDNC; `[batch, 0]` for SAM). */
+  readonly prevPrecedence: tf.Tensor2D;
+  readonly controls: SparseInterface;
+}
+
+/** What a visible step produces; the read-back `values` are the host copies of memory, write and read weights. */
+export interface VisibleStepResult {
+  /** `[batch, V, W]` visible rows after the write. */
+  readonly memory: tf.Tensor3D;
+  /** `[batch, V]` w^W. */
+  readonly writeWeights: tf.Tensor2D;
+  /** `[batch, R, V]` w^R. */
+  readonly readWeights: tf.Tensor3D;
+  /** `[batch, R, W]` r. */
+  readonly readVectors: tf.Tensor3D;
+  /** SDNC: `[batch, V, V]` L_t over the visible set (the fused step gives it only when asked, off the tape). */
+  readonly links: tf.Tensor3D | null;
+  /** SDNC: `[batch, V]` p_t over the visible set. */
+  readonly precedence: tf.Tensor2D | null;
+  readonly values: StepValues;
+}
+
+/**
+ * One step over the visible set as a composition of tfjs ops (the dense mechanisms' own functions on the visible
+ * rows): the definition `visible-step-kernel.ts` is tested against.
+ */
+export function plainVisibleStep(
+  sizes: VisibleStepSizes,
+  plan: VisibleStepPlan,
+  tensors: VisibleStepTensors,
+): VisibleStepResult {
+  const { batch, visible, cellSize, readHeads, sparseReads, precedenceSize } = sizes;
+  const { controls } = tensors;
+  const rows = gatherVisibleRows(
+    tf.tensor3d(plan.hostRows, [batch, visible, cellSize]),
+    tf.tensor2d(plan.journalIndex, [batch, visible], 'int32'),
+    tensors.journal,
+  );
+  const selection = (slots: Int32Array, slotsPerRow: number) =>
+    tf.tensor3d(hostOneHot(slots, visible), [slots.length / slotsPerRow, slotsPerRow, visible]);
+  const prevReadWeights = spreadOverVisible(tensors.prevReadWeights, selection(plan.prevReadSlots, sparseReads));
+  const leastUsed = tf.tensor2d(hostOneHot(plan.leastUsedSlots, visible), [batch, visible]);
+  const writeWeights = sparseWriteWeights(prevReadWeights, leastUsed, controls.interpolationGate, controls.writeGate);
+  const memory = eraseAndWrite(rows, writeWeights, controls.eraseVector, controls.writeVector);
+  const candidateMask = tf.tensor3d(plan.candidateMask, [batch, readHeads, visible]);
+  const content = contentWeights(memory, controls.readKeys, controls.readStrengths, candidateMask);
+  let links: tf.Tensor3D | null = null;
+  let precedence: tf.Tensor2D | null = null;
+  let readWeights = content;
+  if (controls.readModes !== null) {
+    const visibleMask = tf.tensor2d(plan.visibleMask, [batch, visible]);
+    const prevLinks = tf.tensor3d(plan.links, [batch, visible, visible]);
+    const precedenceSlots = selection(plan.precedenceSlots, precedenceSize);
+    const prevPrecedence = tf.reshape(
+      spreadOverVisible(tf.reshape(tensors.prevPrecedence, [batch, 1, precedenceSize]), precedenceSlots),
+      [batch, visible],
+    ) as tf.Tensor2D;
+    links = updateVisibleLinks(prevLinks, prevPrecedence, writeWeights, visibleMask);
+    precedence = updatePrecedence(prevPrecedence, writeWeights);
+    readWeights = mixReadModes(links, prevReadWeights, content, controls.readModes);
+  }
+  const readVectors = tf.matMul(readWeights, memory) as tf.Tensor3D;
+  const values: StepValues = {
+    memory: memory.dataSync() as Float32Array,
+    write: writeWeights.dataSync() as Float32Array,
+    read: readWeights.dataSync() as Float32Array,
+  };
+  return { memory, writeWeights, readWeights, readVectors, links, precedence, values };
 }
