@@ -11,6 +11,7 @@ import {
   kernelWorkerReplies,
   runDenseStep,
   setKernelThreads,
+  splitPays,
   stopKernelWorker,
 } from './batch-split';
 import {
@@ -59,7 +60,7 @@ for (const [batch, simd] of [
   [5, 'off'],
 ] as [number, DenseStepSimdMode][]) {
   test(`two threads give the one-thread step bit for bit (batch ${batch}, SIMD ${simd})`, () => {
-    const sizes: DenseStepSizes = { batch, memorySize: 78, cellSize: 12, readHeads: 2 };
+    const sizes: DenseStepSizes = { batch, memorySize: 45, cellSize: 150, readHeads: 3 };
     setDenseStepSimd(simd);
     setKernelThreads(1);
     const one = stepOnce(sizes, 31 + batch);
@@ -74,7 +75,7 @@ for (const [batch, simd] of [
 }
 
 test("the worker takes the caller's SIMD mode (the two modes give different float32 bits)", () => {
-  const sizes: DenseStepSizes = { batch: 4, memorySize: 64, cellSize: 6, readHeads: 1 };
+  const sizes: DenseStepSizes = { batch: 4, memorySize: 64, cellSize: 96, readHeads: 1 };
   setKernelThreads(2);
   const repliesBefore = kernelWorkerReplies();
   setDenseStepSimd('off');
@@ -90,6 +91,17 @@ test("the worker takes the caller's SIMD mode (the two modes give different floa
   assert.deepEqual(stepOnce(sizes, 3).packed, simd.packed);
 });
 
+test('the split is taken where it measured faster: scalar loops with SIMD links, any sizable step without', () => {
+  const copyTask: DenseStepSizes = { batch: 100, memorySize: 16, cellSize: 20, readHeads: 4 };
+  assert.equal(splitPays(copyTask, true), true, 'copy task, SIMD links');
+  for (const memorySize of [64, 256, 1024]) {
+    const sizes: DenseStepSizes = { batch: 8, memorySize, cellSize: 32, readHeads: 1 };
+    assert.equal(splitPays(sizes, true), false, `B 8, N ${memorySize}, SIMD links`);
+    assert.equal(splitPays(sizes, false), true, `B 8, N ${memorySize}, JavaScript links`);
+  }
+  assert.equal(splitPays({ ...copyTask, batch: 1 }, false), false, 'a batch of one');
+});
+
 test('a step too small to split stays on the calling thread', () => {
   setKernelThreads(2);
   const repliesBefore = kernelWorkerReplies();
@@ -98,7 +110,7 @@ test('a step too small to split stays on the calling thread', () => {
 });
 
 test('fusedMemoryStep and its gradients are the same on one thread and on two', () => {
-  const sizes: DenseStepSizes = { batch: 4, memorySize: 64, cellSize: 10, readHeads: 2 };
+  const sizes: DenseStepSizes = { batch: 4, memorySize: 64, cellSize: 80, readHeads: 2 };
   const inputs = randomStepInputs(sizes, 77);
   const run = (threads: number) => {
     setKernelThreads(threads);

@@ -23,7 +23,7 @@ import {
   type DenseStepArrays,
   type DenseStepSizes,
 } from './dense-step-layout';
-import { type DenseStepSimdMode, denseStepSimdMode } from './link-pass-simd';
+import { type DenseStepSimdMode, denseStepSimdMode, linkPassSimdApplies } from './link-pass-simd';
 
 /** One fused step's forward, done; what the backward and the debug read-out need from it. */
 export interface DenseKernelRun {
@@ -33,8 +33,10 @@ export interface DenseKernelRun {
   backward(packedGradient: Float32Array, gradients: DenseStepArrays<Float32Array>): void;
 }
 
-/** Below this many element-operations per step (B·N·(N + W·(R+2))) the hand-off costs more than it saves. */
+/** Below this much work per step (`splitPays`) the hand-off costs more than it saves. */
 const MIN_SPLIT_WORK = 16_384;
+/** With the link pass in SIMD, below this much scalar-loop work per step (B·N·W·(R+2)). */
+const MIN_SIMD_SPLIT_WORK = 65_536;
 /** A worker reply slower than this means the worker is lost: the step finishes on the calling thread. */
 const REPLY_TIMEOUT_MS = 600_000;
 
@@ -144,10 +146,27 @@ export async function stopKernelWorker(): Promise<void> {
   }
 }
 
-function worthSplitting(sizes: DenseStepSizes): boolean {
+/**
+ * Whether handing half the rows to the worker beats one thread, for a step of these sizes. The split halves the
+ * scalar loops (content addressing, erase/write, reads: B·N·W·(R+2)) and the link pass (B·N²), but copies every
+ * input and output row, the N×N links included. With the link pass in JavaScript the split pays from a small
+ * size on; with it in SIMD (`link-pass-simd.ts`) the link pass is cheap and its copies are what is left, so the
+ * split pays only where the scalar loops dominate: W·(R+2) ≥ N and enough of them. Measured on a quiet 2-core
+ * machine (one sitting, alternating): the copy task (B 100, N 16, W 20, R 4) 11.2–11.4 → 12.0–12.5 it/s with the
+ * split; B 8, W 32, R 1 at N 64 / 256 / 1024 48–53 → 61–67 ms, 156–177 → 171–187 ms, 2.20–2.23 → 2.35–2.39 s (and
+ * 1.51–1.55 → 1.65–1.66 GB RSS) against it.
+ */
+export function splitPays(sizes: DenseStepSizes, simdLinkPass: boolean): boolean {
   const { batch, memorySize: cells, cellSize: width, readHeads: heads } = sizes;
-  if (batch < 2 || kernelThreads() < 2) return false;
-  if (batch * cells * (cells + width * (heads + 2)) < MIN_SPLIT_WORK) return false;
+  if (batch < 2) return false;
+  const loopWork = batch * cells * width * (heads + 2);
+  if (!simdLinkPass) return loopWork + batch * cells * cells >= MIN_SPLIT_WORK;
+  return width * (heads + 2) >= cells && loopWork >= MIN_SIMD_SPLIT_WORK;
+}
+
+function worthSplitting(sizes: DenseStepSizes, inputs: DenseStepArrays<Float32Array>): boolean {
+  if (kernelThreads() < 2) return false;
+  if (!splitPays(sizes, linkPassSimdApplies(inputs.prevLinkMatrix))) return false;
   return kernelWorkerReady();
 }
 
@@ -298,7 +317,7 @@ export function runDenseStep(
   inputs: DenseStepArrays<Float32Array>,
   packed: Float32Array,
 ): DenseKernelRun {
-  if (!worthSplitting(sizes) || helper === null) return oneThread(sizes, inputs, packed);
+  if (!worthSplitting(sizes, inputs) || helper === null) return oneThread(sizes, inputs, packed);
   const worker = helper;
   const split = Math.floor(sizes.batch / 2);
   const ownSizes: DenseStepSizes = { ...sizes, batch: split };
