@@ -9,6 +9,7 @@ import { COSINE_EPSILON } from '../../util/constants';
 import { ExactIndex } from './index/exact-index';
 import { flushBulkBuilds, HnswIndex, loadHnswlib } from './index/hnsw-index';
 import { createCellIndex, resolveIndexType } from './index/create-index';
+import { rowDots, rowDotsPair } from './index/types';
 import { LruList, type LruMove } from './lru-list';
 import { RowStore, type RowOverwrite } from './row-store';
 import { SparseLinks } from './sparse-links';
@@ -299,5 +300,32 @@ describe('SparseLinks', () => {
     links.update([0, 1, 2], [0.3, 0.3, 0.3]);
     links.update([7], [1]);
     assert.ok((links.forward.get(7)?.cells.length ?? 0) <= 2);
+  });
+});
+
+describe('rowDots and rowDotsPair', () => {
+  it('score two rows at once to the very bits of two single-row calls, for any query count', () => {
+    const random = new SeededRandom(17);
+    const width = 7;
+    const page = Float32Array.from({ length: 5 * width }, () => random.next() * 2 - 1);
+    const otherPage = Float32Array.from({ length: 3 * width }, () => random.next() * 2 - 1);
+    for (const queryCount of [1, 3, 4, 5, 9]) {
+      const queries = Float32Array.from({ length: queryCount * width }, () => random.next() * 2 - 1);
+      const single = new Float64Array(queryCount);
+      const otherSingle = new Float64Array(queryCount);
+      rowDots(page, 2 * width, queries, queryCount, width, single);
+      rowDots(otherPage, width, queries, queryCount, width, otherSingle);
+      const paired = new Float64Array(queryCount);
+      const otherPaired = new Float64Array(queryCount);
+      rowDotsPair(page, 2 * width, otherPage, width, queries, queryCount, width, paired, otherPaired);
+      assert.deepEqual(paired, single, `first row, ${queryCount} queries`);
+      assert.deepEqual(otherPaired, otherSingle, `second row, ${queryCount} queries`);
+      // And what the sums are: one loop per query, in index order.
+      for (let q = 0; q < queryCount; q++) {
+        let dot = 0;
+        for (let j = 0; j < width; j++) dot += page[2 * width + j] * queries[q * width + j];
+        assert.equal(single[q], dot, `query ${q}`);
+      }
+    }
   });
 });
