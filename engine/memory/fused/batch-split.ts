@@ -263,12 +263,6 @@ function bufferOf(arrays: DenseStepArrays<Float32Array>): SharedArrayBuffer {
   return arrays.readKeys.buffer as SharedArrayBuffer;
 }
 
-/** Elements per batch row of each block of the packed layout, in layout order (small blocks, then the links). */
-function blockRowSizes(sizes: DenseStepSizes): number[] {
-  const { memorySize: n, cellSize: w, readHeads: r } = sizes;
-  return [r * w, n * w, n, r * n, n, n, n * n];
-}
-
 /**
  * Copy between a packed array of the whole batch and a packed array of its rows [start, start + part.batch):
  * `toWhole` writes the part into the whole, else the whole's rows into the part.
@@ -281,10 +275,9 @@ function movePackedRows(
   start: number,
   toWhole: boolean,
 ): void {
-  const rowSizes = blockRowSizes(sizes);
   let wholeAt = 0;
   let partAt = 0;
-  for (const rowSize of rowSizes) {
+  for (const { rowSize } of densePackedLayout(sizes).blocks) {
     const wholeRows = wholeAt + start * rowSize;
     const length = partBatch * rowSize;
     if (toWhole) whole.set(part.subarray(partAt, partAt + length), wholeRows);

@@ -142,13 +142,36 @@ export function denseStepInputShapes(sizes: DenseStepSizes): Record<DenseStepInp
   };
 }
 
+/** The outputs of a step, in the order of their blocks in the packed output. */
+export const DENSE_STEP_OUTPUT_NAMES = [
+  'readVectors',
+  'memory',
+  'precedence',
+  'readWeights',
+  'writeWeights',
+  'usage',
+  'linkMatrix',
+] as const;
+
+export type DenseStepOutputName = (typeof DENSE_STEP_OUTPUT_NAMES)[number];
+
+/** One output's block in the packed output. */
+export interface DensePackedBlock {
+  readonly name: DenseStepOutputName;
+  /** Where the block starts. */
+  readonly offset: number;
+  /** The shape of one batch row of this output (the block holds `batch` of them, one after the other). */
+  readonly rowShape: readonly number[];
+  /** Elements per batch row: the product of `rowShape`. */
+  readonly rowSize: number;
+}
+
 /**
  * Where each output sits in the packed output, a flat array of `size` elements holding one contiguous block per
  * output, batch-major inside: read vectors [B,R,W], then the new state memory [B,N,W], precedence [B,N],
  * readWeights [B,R,N], writeWeights [B,N], usage [B,N] and last the link matrix [B,N,N]. Contiguous blocks make
- * the split back into tensors plain copies (a split along a strided axis cost more than the whole step on the cpu
- * backend); the big link matrix comes last so that it can be split off the small outputs first (the wasm backend
- * copies the whole input once per slice).
+ * each output one subarray (its tensor is made straight from it); the big link matrix comes last so that the small
+ * outputs, which the backward keeps, are one prefix (`packed.slice(0, linkMatrix)`).
  */
 export interface DensePackedLayout {
   readonly readVectors: number;
@@ -162,21 +185,30 @@ export interface DensePackedLayout {
   readonly stride: number;
   /** Total elements: batch · stride. */
   readonly size: number;
-  /** Elements of each block but the link matrix, in order (they precede the link matrix block). */
-  readonly smallBlockSizes: readonly number[];
+  /** Every block, in `DENSE_STEP_OUTPUT_NAMES` order. */
+  readonly blocks: readonly DensePackedBlock[];
 }
 
 export function densePackedLayout(sizes: DenseStepSizes): DensePackedLayout {
   const { batch, memorySize: n, cellSize: w, readHeads: r } = sizes;
-  const smallBlockSizes = [r * w, n * w, n, r * n, n, n].map((rowSize) => batch * rowSize);
-  const starts: number[] = [];
+  const rowShapes: Record<DenseStepOutputName, readonly number[]> = {
+    readVectors: [r, w],
+    memory: [n, w],
+    precedence: [n],
+    readWeights: [r, n],
+    writeWeights: [n],
+    usage: [n],
+    linkMatrix: [n, n],
+  };
   let offset = 0;
-  for (const blockSize of smallBlockSizes) {
-    starts.push(offset);
-    offset += blockSize;
-  }
-  const [readVectors, memory, precedence, readWeights, writeWeights, usage] = starts;
-  const size = offset + batch * n * n;
+  const blocks = DENSE_STEP_OUTPUT_NAMES.map((name) => {
+    const rowShape = rowShapes[name];
+    const rowSize = rowShape.reduce((a, c) => a * c, 1);
+    const block: DensePackedBlock = { name, offset, rowShape, rowSize };
+    offset += batch * rowSize;
+    return block;
+  });
+  const [readVectors, memory, precedence, readWeights, writeWeights, usage, linkMatrix] = blocks.map((b) => b.offset);
   return {
     readVectors,
     memory,
@@ -184,10 +216,10 @@ export function densePackedLayout(sizes: DenseStepSizes): DensePackedLayout {
     readWeights,
     writeWeights,
     usage,
-    linkMatrix: offset,
-    stride: size / batch,
-    size,
-    smallBlockSizes,
+    linkMatrix,
+    stride: offset / batch,
+    size: offset,
+    blocks,
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * The dense DNC memory step (Graves et al. 2016, Methods: memory addressing — usage, allocation, write weighting,
- * erase/write, temporal linkage, read weighting, read vectors) as ONE taped TensorFlow.js op: `tf.customGrad` over
- * the typed-array kernel in `dense-step-kernel.ts` with the analytic gradient of `dense-step-kernel-backward.ts`.
+ * erase/write, temporal linkage, read weighting, read vectors) as ONE taped TensorFlow.js op:
+ * `multiOutputGradient` over the typed-array kernel in `dense-step-kernel.ts` with the analytic gradient of
+ * `dense-step-kernel-backward.ts`.
  * Plain tfjs pays ≈20 µs per taped op and one step is dozens of ops; here a step is one custom op with seven
  * outputs. The kernel reads every input with `dataSync` once (a backend sync, which is the point), except state it
  * made itself in the previous step, whose host values it kept; it keeps what its backward needs in the gradient
@@ -170,21 +171,6 @@ interface KernelInputs {
   readonly gradients: (kernelGradients: DenseStepArrays<Float32Array>) => tf.Tensor[];
 }
 
-/** The output blocks, in `densePackedLayout`'s order: where each starts and how it is shaped. */
-function outputBlocks(sizes: DenseStepSizes): { offset: number; shape: number[] }[] {
-  const { batch, memorySize: cells, cellSize: width, readHeads: heads } = sizes;
-  const layout = densePackedLayout(sizes);
-  return [
-    { offset: layout.readVectors, shape: [batch, heads, width] },
-    { offset: layout.memory, shape: [batch, cells, width] },
-    { offset: layout.linkMatrix, shape: [batch, cells, cells] },
-    { offset: layout.precedence, shape: [batch, cells] },
-    { offset: layout.readWeights, shape: [batch, heads, cells] },
-    { offset: layout.writeWeights, shape: [batch, cells] },
-    { offset: layout.usage, shape: [batch, cells] },
-  ];
-}
-
 /**
  * The host values of the tensors this op made, by tensor: the next step reads its previous state from here instead
  * of copying it back out of the backend (`dataSync`), at N 1024 a 32 MB link matrix a step. The arrays are views on
@@ -210,7 +196,6 @@ function packedStep(
   const { batch } = sizes;
   const layout = densePackedLayout(sizes);
   const kernelShapes = denseStepInputShapes(sizes);
-  const blocks = outputBlocks(sizes);
   let forwardResult: ForwardRecord | undefined;
 
   const kernel = multiOutputGradient((tensors) => {
@@ -219,9 +204,9 @@ function packedStep(
     const packed = new Float32Array(layout.size);
     const run = runDenseStep(sizes, arrays, packed);
     forwardResult = { packed, tape: run.firstRowsTape, inputs: arrays };
-    const values = blocks.map(({ offset, shape }) => {
-      const view = packed.subarray(offset, offset + shape.reduce((a, b) => a * b, 1));
-      const tensor = tf.tensor(view, shape);
+    const values = layout.blocks.map(({ offset, rowShape, rowSize }) => {
+      const view = packed.subarray(offset, offset + batch * rowSize);
+      const tensor = tf.tensor(view, [batch, ...rowShape]);
       hostValues.set(tensor, view);
       return tensor;
     });
@@ -229,7 +214,9 @@ function packedStep(
       values,
       gradFunc: (dys) => {
         const packedGradient = new Float32Array(layout.size);
-        dys.forEach((dy, index) => packedGradient.set(float32Data(dy, 'an output gradient'), blocks[index].offset));
+        dys.forEach((dy, index) =>
+          packedGradient.set(float32Data(dy, 'an output gradient'), layout.blocks[index].offset),
+        );
         const kernelGradients = toArrays(
           DENSE_STEP_INPUT_NAMES.map((name) => new Float32Array(batch * kernelShapes[name].reduce((a, b) => a * b, 1))),
         );
@@ -239,7 +226,8 @@ function packedStep(
     };
   });
 
-  const [readVectors, memory, linkMatrix, precedence, readWeights, writeWeights, usage] = kernel(...inputs);
+  // In DENSE_STEP_OUTPUT_NAMES order.
+  const [readVectors, memory, precedence, readWeights, writeWeights, usage, linkMatrix] = kernel(...inputs);
   const result: MemoryStepResult<FusedDenseState> = {
     readVectors: readVectors as tf.Tensor3D,
     state: {
