@@ -11,6 +11,7 @@
  */
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
+import { prepareWasmBackend } from './wasm-kernels';
 import { prepareWebGpuBackend } from './webgpu-kernels';
 import { describeAdapter, type GpuAdapterSummary, openWebGpuAdapter, releaseWebGpu } from './webgpu-adapter';
 
@@ -83,6 +84,7 @@ export const nodeBackendLoader: BackendLoader = {
   async activate(tfjsBackend) {
     const ok = await tf.setBackend(tfjsBackend);
     if (ok && tfjsBackend === 'webgpu') prepareWebGpuBackend();
+    if (ok && tfjsBackend === 'wasm') prepareWasmBackend();
     return ok;
   },
   openGpuAdapter: openWebGpuAdapter,

@@ -11,11 +11,13 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { replayDncFixture } from './dnc-fixture';
 import { PARITY_FIXTURE_DIR } from './fixtures';
+import { prepareWasmBackend } from '../wasm-kernels';
 
 const FIXTURES = PARITY_FIXTURE_DIR;
 
 before(async () => {
   assert.ok(await tf.setBackend('wasm'), 'wasm backend initialises');
+  prepareWasmBackend({}); // the kernels the engine runs on wasm
 });
 
 describe('DNC fixture parity on wasm', () => {

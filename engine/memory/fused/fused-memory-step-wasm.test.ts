@@ -18,9 +18,11 @@ import {
 } from './dense-step-layout';
 import { fusedMemoryStep } from './fused-memory-step';
 import { randomStepInputs } from './random-step-inputs';
+import { prepareWasmBackend } from '../../wasm-kernels';
 
 before(async () => {
   assert.ok(await tf.setBackend('wasm'), 'wasm backend initialises');
+  prepareWasmBackend({}); // the kernels the engine runs on wasm
 });
 
 test('on wasm, read vectors, state and all 16 gradients equal the Float64 kernel (B 3, N 7, W 4, R 2)', () => {
