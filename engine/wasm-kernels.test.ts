@@ -27,8 +27,9 @@ after(() => restoreWasmKernels());
 /** A deterministic tensor of the given shape and dtype with distinct entries. */
 function filled(shape: number[], dtype: 'float32' | 'int32' | 'bool'): tf.Tensor {
   const size = shape.reduce((a, b) => a * b, 1);
-  const values = Array.from({ length: size }, (_, i) => (dtype === 'bool' ? (i * 7) % 3 === 0 : i * 1.5 - 3));
-  return tf.tensor(dtype === 'int32' ? values.map((v) => Math.round(Number(v))) : values, shape, dtype);
+  const index = Array.from({ length: size }, (_, i) => i);
+  if (dtype === 'bool') return tf.tensor(index.map((i) => (i * 7) % 3 === 0), shape, 'bool');
+  return tf.tensor(index.map((i) => (dtype === 'int32' ? 2 * i - 3 : i * 1.5 - 3)), shape, dtype);
 }
 
 /** Run a replaced kernel's original on the same inputs and read its outputs. */
