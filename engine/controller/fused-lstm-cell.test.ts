@@ -59,6 +59,25 @@ describe('fusedLstmCell', () => {
     );
   });
 
+  it('under a gradient tape makes exactly h and c, nothing split or saved', async () => {
+    await tf.setBackend('wasm');
+    const gates = tf.randomNormal([3, 16]) as tf.Tensor2D;
+    const cell = tf.randomNormal([3, 4]) as tf.Tensor2D;
+    let added = -1;
+    let bytes = -1;
+    const gradients = tf.grads((g: tf.Tensor, c: tf.Tensor) => {
+      const before = tf.memory();
+      const out = fusedLstmCell(g as tf.Tensor2D, c as tf.Tensor2D);
+      added = tf.memory().numTensors - before.numTensors;
+      bytes = tf.memory().numBytes - before.numBytes;
+      return tf.sum(tf.mul(out.hidden, out.cell));
+    })([gates, cell]);
+    // A packed [h | c] output split in two held three tensors (and on wasm the split copied the packed one twice).
+    assert.equal(added, 2, 'tensors made by one cell step under the tape');
+    assert.equal(bytes, 2 * 4 * 3 * 4, 'bytes made: h and c, [3, 4] float32 each');
+    tf.dispose([gates, cell, ...gradients]);
+  });
+
   it('leaks no tensors through forward and backward', async () => {
     await tf.setBackend('cpu');
     const gates = tf.randomNormal([2, 8]) as tf.Tensor2D;

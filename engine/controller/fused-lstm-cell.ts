@@ -1,6 +1,7 @@
 /**
  * The LSTM cell's gate math (Hochreiter & Schmidhuber 1997; the DNC paper's controller) as ONE taped op:
- * `tf.customGrad` over a typed-array forward and its analytic backward. The plain tfjs path (`lstmFromGates`)
+ * `multiOutputGradient` over a typed-array forward and its analytic backward, h and c made directly (no packed
+ * output to split). The plain tfjs path (`lstmFromGates`)
  * is a split, three sigmoids, two tanh, three multiplies and an add — eleven kernels forward and about thirty
  * backward per step and layer, where per-op dispatch, not arithmetic, is the cost at controller sizes.
  *
@@ -15,7 +16,8 @@
  * `useFusedLstmCell` says when to use it.
  */
 import * as tf from '@tensorflow/tfjs';
-import { customGradient } from '../util/custom-gradient';
+import { multiOutputGradient } from '../util/custom-gradient';
+import { transientValues } from '../util/device-backend';
 
 /**
  * When the fused cell is used, measured A/B on the same machine (`bench:engine`, and one cell forward+backward at
@@ -70,13 +72,16 @@ export function fusedLstmCell(gates: tf.Tensor2D, prevCell: tf.Tensor2D): { hidd
         `prevCell [${prevCell.shape.join(', ')}]`,
     );
   }
-  const cellOp = customGradient(() => {
-    const pre = gates.dataSync() as Float32Array;
+  const cellOp = multiOutputGradient(() => {
+    // A view of the heap on wasm (read here, before any tensor is made); the previous cell is copied, the
+    // backward needs it.
+    const pre = transientValues(gates);
     const previous = prevCell.dataSync() as Float32Array;
-    // Activations kept for the backward; the output packs [h | c] per row so one op returns both.
+    // Activations kept for the backward.
     const activated = new Float32Array(batch * width);
     const cellTanh = new Float32Array(batch * size);
-    const packed = new Float32Array(batch * 2 * size);
+    const hiddenOut = new Float32Array(batch * size);
+    const cellOut = new Float32Array(batch * size);
     for (let b = 0; b < batch; b++) {
       const row = b * width;
       for (let k = 0; k < size; k++) {
@@ -91,14 +96,16 @@ export function fusedLstmCell(gates: tf.Tensor2D, prevCell: tf.Tensor2D): { hidd
         const cell = forgetGate * previous[b * size + k] + inputGate * candidate;
         const squashed = Math.tanh(cell);
         cellTanh[b * size + k] = squashed;
-        packed[b * 2 * size + k] = outputGate * squashed;
-        packed[b * 2 * size + size + k] = cell;
+        hiddenOut[b * size + k] = outputGate * squashed;
+        cellOut[b * size + k] = cell;
       }
     }
     return {
-      value: tf.tensor2d(packed, [batch, 2 * size]),
-      gradFunc: (dy: tf.Tensor) => {
-        const upstream = dy.dataSync() as Float32Array;
+      values: [tf.tensor2d(hiddenOut, [batch, size]), tf.tensor2d(cellOut, [batch, size])],
+      gradFunc: ([dHiddenTensor, dCellTensor]) => {
+        // Heap views on wasm: both are read in the loop below, before the gradients are made.
+        const upstreamHidden = transientValues(dHiddenTensor);
+        const upstreamCell = transientValues(dCellTensor);
         const gateGradient = new Float32Array(batch * width);
         const cellGradient = new Float32Array(batch * size);
         for (let b = 0; b < batch; b++) {
@@ -109,8 +116,8 @@ export function fusedLstmCell(gates: tf.Tensor2D, prevCell: tf.Tensor2D): { hidd
             const candidate = activated[row + 2 * size + k];
             const outputGate = activated[row + 3 * size + k];
             const squashed = cellTanh[b * size + k];
-            const dHidden = upstream[b * 2 * size + k];
-            const dCell = upstream[b * 2 * size + size + k] + dHidden * outputGate * (1 - squashed * squashed);
+            const dHidden = upstreamHidden[b * size + k];
+            const dCell = upstreamCell[b * size + k] + dHidden * outputGate * (1 - squashed * squashed);
             gateGradient[row + k] = dCell * candidate * inputGate * (1 - inputGate);
             gateGradient[row + size + k] = dCell * previous[b * size + k] * forgetGate * (1 - forgetGate);
             gateGradient[row + 2 * size + k] = dCell * inputGate * (1 - candidate * candidate);
@@ -122,7 +129,6 @@ export function fusedLstmCell(gates: tf.Tensor2D, prevCell: tf.Tensor2D): { hidd
       },
     };
   });
-  const packed = cellOp(gates, prevCell);
-  const [hidden, cell] = tf.split(packed, 2, 1) as tf.Tensor2D[];
+  const [hidden, cell] = cellOp(gates, prevCell) as tf.Tensor2D[];
   return { hidden, cell };
 }
