@@ -6,7 +6,7 @@
  * contributes no gradient, as torch's norm backward does). A float32 step's link pass (9 and 6) runs in WebAssembly
  * SIMD (`link-pass-simd.ts`); the loops here stay its definition.
  */
-import { ALLOCATION_DELTA, COSINE_EPSILON } from '../../util/constants';
+import * as constants from '../../util/constants';
 import type { DenseStepTape } from './dense-step-kernel';
 import {
   densePackedLayout,
@@ -16,6 +16,11 @@ import {
   type FloatArray,
 } from './dense-step-layout';
 import { linkBackwardSimd, linkPassSimdApplies } from './link-pass-simd';
+
+// Local copies: tsx compiles an imported binding to a getter call, and these are read in the innermost loops
+// (about 5 % of the kernel's time at B 100, N 16, W 20, R 4).
+const ALLOCATION_DELTA = constants.ALLOCATION_DELTA;
+const COSINE_EPSILON = constants.COSINE_EPSILON;
 
 /**
  * Backward of softmax_n(β·cos(M_n, k)) for one key: adds into `memoryGradient` (rows at `gradientOffset`) and

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { denseStepForward } from './dense-step-kernel';
+import { denseStepForward, denseStepTapeBytes, tapeOnBuffer } from './dense-step-kernel';
 import {
   DENSE_STEP_INPUT_NAMES,
   denseRowOffsets,
@@ -133,4 +133,23 @@ test('an all-zero state: finite outputs, gradients all written, zero link diagon
       assert.ok(readSum <= 1 + 1e-12 && readSum >= 0, `read weights sum ${readSum}`);
     }
   }
+});
+
+test('a tape laid out on a shared buffer, reused dirty, holds exactly what a fresh tape holds', () => {
+  const sizes: DenseStepSizes = { batch: 3, memorySize: 5, cellSize: 4, readHeads: 2 };
+  const inputs = randomInputs(sizes, 17);
+  const layout = densePackedLayout(sizes);
+  const fresh = denseStepForward(sizes, inputs, new Float64Array(layout.size));
+  const buffer = new SharedArrayBuffer(8 + denseStepTapeBytes(sizes));
+  // Garbage first, as a pooled buffer would hold: the forward must start from zeros (some entries accumulate).
+  new Uint8Array(buffer).fill(0x7f);
+  const reused = denseStepForward(sizes, inputs, new Float64Array(layout.size), tapeOnBuffer(sizes, buffer, 8));
+  for (const [name, array] of Object.entries(fresh)) {
+    assert.deepEqual(Array.from(reused[name as keyof typeof fresh]), Array.from(array), name);
+  }
+  assert.throws(() => tapeOnBuffer(sizes, buffer, 4), /tapeOnBuffer: byteOffset must be a multiple of 8, got 4/);
+  // The views tile the buffer: the last byte of the tape is the last byte of the last view.
+  const views = Object.values(tapeOnBuffer(sizes, buffer, 8)) as ArrayBufferView[];
+  const end = Math.max(...views.map((view) => view.byteOffset + view.byteLength));
+  assert.equal(end, 8 + denseStepTapeBytes(sizes));
 });

@@ -12,7 +12,7 @@
  * and the small per-cell intermediates the backward pass needs are kept in Float64Arrays (`DenseStepTape`).
  * The analytic backward lives in `dense-step-kernel-backward.ts`, the data layout in `dense-step-layout.ts`.
  */
-import { ALLOCATION_DELTA, COSINE_EPSILON } from '../../util/constants';
+import * as constants from '../../util/constants';
 import {
   denseRowOffsets,
   densePackedLayout,
@@ -21,6 +21,11 @@ import {
   type FloatArray,
 } from './dense-step-layout';
 import { linkForwardSimd, linkPassSimdApplies } from './link-pass-simd';
+
+// Local copies: tsx compiles an imported binding to a getter call, and these are read in the innermost loops
+// (about 5 % of the kernel's time at B 100, N 16, W 20, R 4).
+const ALLOCATION_DELTA = constants.ALLOCATION_DELTA;
+const COSINE_EPSILON = constants.COSINE_EPSILON;
 
 /** What the backward pass needs from the forward, per batch row, beyond the inputs and the packed output. */
 export interface DenseStepTape {
@@ -53,27 +58,76 @@ export interface DenseStepTape {
   readonly backwardWeights: Float64Array;
 }
 
-function allocateTape(sizes: DenseStepSizes): DenseStepTape {
+/** The tape's arrays in one place: name and length (elements) for sizes B, N, R; sortOrder is the Int32 one. */
+function tapeLengths(sizes: DenseStepSizes): [keyof DenseStepTape, number][] {
   const bn = sizes.batch * sizes.memorySize;
   const brn = bn * sizes.readHeads;
+  return [
+    ['usageAfterWrite', bn],
+    ['usage', bn],
+    ['sortedUsage', bn],
+    ['exclusiveProducts', bn],
+    ['allocationWeights', bn],
+    ['writeContentWeights', bn],
+    ['writeCosines', bn],
+    ['prevMemoryNorms', bn],
+    ['writeKeyNorms', sizes.batch],
+    ['writeWeights', bn],
+    ['readContentWeights', brn],
+    ['readCosines', brn],
+    ['memoryNorms', bn],
+    ['readKeyNorms', sizes.batch * sizes.readHeads],
+    ['forwardWeights', brn],
+    ['backwardWeights', brn],
+    ['sortOrder', bn],
+  ];
+}
+
+/** Bytes a tape of these sizes takes in one buffer (`tapeOnBuffer`). */
+export function denseStepTapeBytes(sizes: DenseStepSizes): number {
+  return tapeLengths(sizes).reduce((bytes, [name, length]) => bytes + length * (name === 'sortOrder' ? 4 : 8), 0);
+}
+
+/**
+ * A tape whose arrays are views on `buffer` from `byteOffset` (8-byte aligned), `denseStepTapeBytes(sizes)` bytes:
+ * how the fused step's second thread hands its tape over without a copy (both threads lay it out the same way).
+ */
+export function tapeOnBuffer(sizes: DenseStepSizes, buffer: ArrayBufferLike, byteOffset = 0): DenseStepTape {
+  if (byteOffset % 8 !== 0) throw new Error(`tapeOnBuffer: byteOffset must be a multiple of 8, got ${byteOffset}`);
+  let at = byteOffset;
+  const views = new Map<keyof DenseStepTape, Float64Array | Int32Array>();
+  for (const [name, length] of tapeLengths(sizes)) {
+    views.set(name, name === 'sortOrder' ? new Int32Array(buffer, at, length) : new Float64Array(buffer, at, length));
+    at += length * (name === 'sortOrder' ? 4 : 8);
+  }
+  return tapeFrom((name) => views.get(name) as Float64Array, views.get('sortOrder') as Int32Array);
+}
+
+function allocateTape(sizes: DenseStepSizes): DenseStepTape {
+  const lengths = new Map(tapeLengths(sizes));
+  return tapeFrom((name) => new Float64Array(lengths.get(name) ?? 0), new Int32Array(lengths.get('sortOrder') ?? 0));
+}
+
+/** One object literal, so every tape shares one hidden class (see `denseStepArrays`). */
+function tapeFrom(array: (name: keyof DenseStepTape) => Float64Array, sortOrder: Int32Array): DenseStepTape {
   return {
-    usageAfterWrite: new Float64Array(bn),
-    usage: new Float64Array(bn),
-    sortOrder: new Int32Array(bn),
-    sortedUsage: new Float64Array(bn),
-    exclusiveProducts: new Float64Array(bn),
-    allocationWeights: new Float64Array(bn),
-    writeContentWeights: new Float64Array(bn),
-    writeCosines: new Float64Array(bn),
-    prevMemoryNorms: new Float64Array(bn),
-    writeKeyNorms: new Float64Array(sizes.batch),
-    writeWeights: new Float64Array(bn),
-    readContentWeights: new Float64Array(brn),
-    readCosines: new Float64Array(brn),
-    memoryNorms: new Float64Array(bn),
-    readKeyNorms: new Float64Array(sizes.batch * sizes.readHeads),
-    forwardWeights: new Float64Array(brn),
-    backwardWeights: new Float64Array(brn),
+    usageAfterWrite: array('usageAfterWrite'),
+    usage: array('usage'),
+    sortOrder,
+    sortedUsage: array('sortedUsage'),
+    exclusiveProducts: array('exclusiveProducts'),
+    allocationWeights: array('allocationWeights'),
+    writeContentWeights: array('writeContentWeights'),
+    writeCosines: array('writeCosines'),
+    prevMemoryNorms: array('prevMemoryNorms'),
+    writeKeyNorms: array('writeKeyNorms'),
+    writeWeights: array('writeWeights'),
+    readContentWeights: array('readContentWeights'),
+    readCosines: array('readCosines'),
+    memoryNorms: array('memoryNorms'),
+    readKeyNorms: array('readKeyNorms'),
+    forwardWeights: array('forwardWeights'),
+    backwardWeights: array('backwardWeights'),
   };
 }
 
@@ -138,15 +192,28 @@ function contentWeighting(
 
 /**
  * Run one memory step for every batch row. Writes read vectors and the new state into `packed`
- * (`layout.size` elements, see `densePackedLayout`) and returns the tape for `denseStepBackward`.
+ * (`layout.size` elements, see `densePackedLayout`) and returns the tape for `denseStepBackward`: `into` when given
+ * (zeroed first, `tapeOnBuffer`), else new arrays.
  */
-export function denseStepForward(sizes: DenseStepSizes, inputs: DenseStepArrays, packed: FloatArray): DenseStepTape {
+export function denseStepForward(
+  sizes: DenseStepSizes,
+  inputs: DenseStepArrays,
+  packed: FloatArray,
+  into?: DenseStepTape,
+): DenseStepTape {
   const { batch, memorySize: cells, cellSize: width, readHeads: heads } = sizes;
   const layout = densePackedLayout(sizes);
   if (packed.length !== layout.size) {
     throw new Error(`denseStepForward: packed output has ${packed.length} elements, expected ${layout.size}`);
   }
-  const tape = allocateTape(sizes);
+  let tape: DenseStepTape;
+  if (into === undefined) {
+    tape = allocateTape(sizes);
+  } else {
+    // A reused tape (`tapeOnBuffer`) starts from zeros like a fresh one: some entries are accumulated.
+    for (const array of Object.values(into) as (Float64Array | Int32Array)[]) array.fill(0);
+    tape = into;
+  }
   const uh = new Float64Array(cells);
   const sortKeys = new Float64Array(cells);
   const readVector = new Float64Array(width);

@@ -1,36 +1,46 @@
 /**
  * The fused dense memory step's second thread (`batch-split.ts`): runs the forward or backward of the batch rows it
- * is sent, writing outputs into the shared arrays of the job, and replies on its port, counting each reply in the
- * shared control array so the waiting thread wakes.
+ * is sent, reading and writing the job's shared arenas (its tape stays in the tape arena between the two), and
+ * replies on its port, counting each reply in the shared control array so the waiting thread wakes.
  */
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { READY_SLOT, REPLIES_SLOT, type KernelJob, type KernelReply } from './batch-split';
+import {
+  backwardJobViews,
+  forwardJobViews,
+  type KernelJob,
+  type KernelReply,
+  READY_SLOT,
+  REPLIES_SLOT,
+  tapeArenaViews,
+} from './batch-split';
 import { denseStepForward } from './dense-step-kernel';
 import { denseStepBackward } from './dense-step-kernel-backward';
 import { setDenseStepSimd } from './link-pass-simd';
 
 const { port, control } = workerData as { port: MessagePort; control: Int32Array };
 
-function run(job: KernelJob): { reply: KernelReply; transfer: ArrayBuffer[] } {
+function run(job: KernelJob): KernelReply {
   setDenseStepSimd(job.simd);
+  const { tape, smallOutputs } = tapeArenaViews(job.sizes, job.tapeArena);
   if (job.op === 'forward') {
-    const tape = denseStepForward(job.sizes, job.inputs, job.packed);
-    const buffers = new Set(Object.values(tape).map((array: ArrayBufferView) => array.buffer as ArrayBuffer));
-    const transfer = [...buffers];
-    return { reply: { ok: true, tape }, transfer };
+    const { inputs, packed } = forwardJobViews(job.sizes, job.arena);
+    denseStepForward(job.sizes, inputs, packed, tape);
+    smallOutputs.set(packed.subarray(0, smallOutputs.length));
+    return { ok: true };
   }
-  denseStepBackward(job.sizes, job.inputs, job.smallOutputs, job.tape, job.packedGradient, job.gradients);
-  return { reply: { ok: true }, transfer: [] };
+  const { inputs, packedGradient, gradients } = backwardJobViews(job.sizes, job.arena);
+  denseStepBackward(job.sizes, inputs, smallOutputs, tape, packedGradient, gradients);
+  return { ok: true };
 }
 
 parentPort?.on('message', (job: KernelJob) => {
-  let answer: { reply: KernelReply; transfer: ArrayBuffer[] };
+  let reply: KernelReply;
   try {
-    answer = run(job);
+    reply = run(job);
   } catch (error) {
-    answer = { reply: { ok: false, error: error instanceof Error ? error.message : String(error) }, transfer: [] };
+    reply = { ok: false, error: error instanceof Error ? error.message : String(error) };
   }
-  port.postMessage(answer.reply, answer.transfer);
+  port.postMessage(reply);
   Atomics.add(control, REPLIES_SLOT, 1);
   Atomics.notify(control, REPLIES_SLOT);
 });
