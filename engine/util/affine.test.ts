@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { prepareWasmBackend } from '../wasm-kernels';
 import { affine } from './affine';
 
 function maxDifference(a: tf.Tensor, b: tf.Tensor): number {
@@ -60,4 +61,37 @@ test('affine names the mismatched argument and shapes', async () => {
       /affine: bias must be \[5\].*got \[4\]/,
     );
   });
+});
+
+test('a backward pass over many steps transposes shared weights once, and a later pass again', async () => {
+  for (const backend of ['cpu', 'wasm']) {
+    assert.ok(await tf.setBackend(backend));
+    // On wasm a saved tensor shares its data only with the engine's Identity (`wasm-kernels.ts`).
+    if (backend === 'wasm') prepareWasmBackend({});
+    const weights = tf.randomNormal([4, 6], 0, 1, 'float32', 5) as tf.Tensor2D;
+    const bias = tf.randomNormal([6], 0, 1, 'float32', 6) as tf.Tensor1D;
+    const inputs = Array.from({ length: 5 }, (_, t) => tf.randomNormal([3, 4], 0, 1, 'float32', 10 + t) as tf.Tensor2D);
+    const pass = () =>
+      tf.grads((w: tf.Tensor, c: tf.Tensor) =>
+        tf.sum(tf.addN(inputs.map((x) => tf.tanh(affine(x, w as tf.Tensor2D, c as tf.Tensor1D))))),
+      )([weights, bias]);
+    const countTransposes = async () => {
+      let gradients: tf.Tensor[] = [];
+      const info = await tf.profile(() => {
+        gradients = pass();
+      });
+      const transposes = info.kernels.filter((k) => k.name === 'Transpose');
+      const ofWeights = transposes.filter((k) => k.inputShapes[0]?.join(',') === '4,6').length;
+      return { ofWeights, values: gradients.map((g) => Array.from(g.dataSync())), gradients };
+    };
+    const before = tf.memory().numTensors;
+    const first = await countTransposes();
+    assert.equal(first.ofWeights, 1, `${backend}: one transpose of the weights for five steps`);
+    const second = await countTransposes();
+    assert.equal(second.ofWeights, 1, `${backend}: a new pass transposes again (the old one was disposed)`);
+    assert.deepEqual(second.values, first.values, `${backend}: same gradients`);
+    tf.dispose([...first.gradients, ...second.gradients]);
+    assert.equal(tf.memory().numTensors, before, `${backend}: no tensor kept past the passes`);
+    tf.dispose([weights, bias, ...inputs]);
+  }
 });

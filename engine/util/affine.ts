@@ -24,11 +24,30 @@ function checkOperands(a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor1D | undef
   }
 }
 
+/**
+ * transpose(b) by b's data: within one back-propagation every timestep's affine map saves the same weights (on cpu
+ * and wasm a saved tensor shares its data with the original), so the weights are transposed once per backward pass
+ * rather than once per step. A transpose made in a gradient function lives until the backward pass ends, then is
+ * disposed: a later pass finds it disposed and transposes again. Same values either way (tensors are immutable).
+ */
+const transposedByData = new WeakMap<object, tf.Tensor2D>();
+
+function transposedWeights(b: tf.Tensor2D): tf.Tensor2D {
+  const cached = transposedByData.get(b.dataId);
+  if (cached !== undefined && !cached.isDisposed) return cached;
+  const transposed = tf.transpose(b);
+  transposedByData.set(b.dataId, transposed);
+  return transposed;
+}
+
 const withoutBias = customGradient<tf.Tensor2D>(([a, b], save) => {
   save([a, b]);
   return {
     value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
-    gradFunc: (dy, [savedA, savedB]) => [tf.matMul(dy, tf.transpose(savedB)), tf.matMul(tf.transpose(savedA), dy)],
+    gradFunc: (dy, [savedA, savedB]) => [
+      tf.matMul(dy, transposedWeights(savedB as tf.Tensor2D)),
+      tf.matMul(tf.transpose(savedA), dy),
+    ],
   };
 });
 
@@ -37,7 +56,7 @@ const withBias = customGradient<tf.Tensor2D>(([a, b, bias], save) => {
   return {
     value: tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias }) as tf.Tensor2D,
     gradFunc: (dy, [savedA, savedB]) => [
-      tf.matMul(dy, tf.transpose(savedB)),
+      tf.matMul(dy, transposedWeights(savedB as tf.Tensor2D)),
       tf.matMul(tf.transpose(savedA), dy),
       tf.sum(dy, 0),
     ],
