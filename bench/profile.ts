@@ -3,11 +3,12 @@
  * warm-up are left out), summarised as self time by function and by file, plus the kernels tfjs dispatches per
  * iteration, counted by name.
  *
- *   npm run bench:profile -- --workload train|dense64|dense256|dense1024|sam1k|sdnc1k [--iterations 10] [--out x.cpuprofile]
+ *   npm run bench:profile -- --workload train|dense64|dense256|dense1024|sam1k|sdnc1k [--iterations 10]
+ *     [--out x.cpuprofile]
  *
  *  - `train`: `Trainer.step` on the copy task's defaults (batch 100, N 16, W 20, R 4, LSTM 64 × 2);
- *  - `dense64` / `dense256` / `dense1024`: forward + backward of the DNC at B 8, T 16, N 64 / 256 / 1024, W 32, R 1, LSTM 64
- *    (bench:engine's N256 / N1024);
+ *  - `dense64` / `dense256` / `dense1024`: forward + backward of the DNC at B 8, T 16, N 64 / 256 / 1024, W 32, R 1,
+ *    LSTM 64 (bench:engine's N64 / N256 / N1024);
  *  - `sam1k` / `sdnc1k`: forward + backward of 16 steps of SAM / SDNC at N 1000 with every cell written
  *    (bench:sparse's `--sizes 1000 --fill-rows 1000`).
  *
