@@ -207,6 +207,31 @@ function contentWeighting(
   for (let n = 0; n < cells; n++) weights[outOffset + n] /= total;
 }
 
+/** Up to this many cells the free list is sorted by insertion: a typed array's comparator sort costs more there. */
+const INSERTION_SORT_CELLS = 64;
+
+/**
+ * Orders `order` (holding 0…cells−1 ascending) by ascending `sortKeys[cell]`, ties to the lower cell index: one total
+ * order, so insertion and the comparator sort give the same permutation.
+ */
+function sortFreeList(order: Int32Array, sortKeys: Float64Array, cells: number): void {
+  if (cells > INSERTION_SORT_CELLS) {
+    order.sort((left, right) => sortKeys[left] - sortKeys[right] || left - right);
+    return;
+  }
+  for (let j = 1; j < cells; j++) {
+    const cell = order[j];
+    const key = sortKeys[cell];
+    let i = j - 1;
+    // Strictly greater: an equal key stays after the lower indices already placed (insertion is stable).
+    while (i >= 0 && sortKeys[order[i]] > key) {
+      order[i + 1] = order[i];
+      i--;
+    }
+    order[i + 1] = cell;
+  }
+}
+
 /**
  * Run one memory step for every batch row. Writes read vectors and the new state into `packed`
  * (`layout.size` elements, see `densePackedLayout`) and returns the tape for `denseStepBackward`: `into` when given
@@ -302,7 +327,7 @@ export function denseStepForward(
       sortKeys[n] = Math.fround(uh[n]);
       order[n] = n;
     }
-    order.sort((left, right) => sortKeys[left] - sortKeys[right] || left - right);
+    sortFreeList(order, sortKeys, cells);
     let product = 1;
     for (let j = 0; j < cells; j++) {
       const cell = order[j];
