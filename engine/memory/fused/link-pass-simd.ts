@@ -19,7 +19,10 @@ export type DenseStepSimdMode = 'auto' | 'off';
 
 let modeOverride: DenseStepSimdMode | null = null;
 
-/** The link pass's mode: `setDenseStepSimd`'s, else `ENGRAM_DENSE_SIMD` ('auto' or 'off'; default 'auto'). */
+/**
+ * The fused dense step's SIMD mode, for its link pass and its memory rows (`memory-rows-simd.ts`) alike:
+ * `setDenseStepSimd`'s, else `ENGRAM_DENSE_SIMD` ('auto' or 'off'; default 'auto').
+ */
 export function denseStepSimdMode(): DenseStepSimdMode {
   if (modeOverride !== null) return modeOverride;
   const raw = process.env.ENGRAM_DENSE_SIMD;
