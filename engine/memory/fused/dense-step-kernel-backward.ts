@@ -16,7 +16,7 @@ import {
   type DenseStepSizes,
   type FloatArray,
 } from './dense-step-layout';
-import { linkBackwardSimd, linkPassSimdApplies } from './link-pass-simd';
+import { LinkPassBackward, linkPassSimdApplies } from './link-pass-simd';
 import { MemoryRowsBackward, memoryRowsSimdApplies } from './memory-rows-simd';
 
 // Local copies: tsx compiles an imported binding to a getter call, and these are read in the innermost loops
@@ -144,7 +144,7 @@ export function denseStepBackward(
   const keyNormGradient = new Float64Array(1);
   const g = gradients;
   // Steps 9 and 6 (the O(N²) link pass) in WebAssembly SIMD for float32 arrays (`link-pass-simd.ts`).
-  const simd = linkPassSimdApplies(
+  const links = linkPassSimdApplies(
     packedGradient,
     inputs.prevLinkMatrix,
     inputs.prevPrecedence,
@@ -152,7 +152,16 @@ export function denseStepBackward(
     g.prevLinkMatrix,
     g.prevReadWeights,
     g.prevPrecedence,
-  );
+  )
+    ? LinkPassBackward.open(
+        sizes,
+        inputs.prevLinkMatrix,
+        inputs.prevPrecedence,
+        inputs.prevReadWeights,
+        packedGradient.subarray(layout.linkMatrix, layout.linkMatrix + batch * cells * cells),
+        g.prevLinkMatrix,
+      )
+    : null;
   // Steps 11, 8, 5 and 2 (the O(N·W) loops over memory rows) likewise (`memory-rows-simd.ts`).
   const rows = memoryRowsSimdApplies(
     packed,
@@ -291,24 +300,16 @@ export function denseStepBackward(
     const prevReadGradient = g.prevReadWeights;
     const prevLinksGradient = g.prevLinkMatrix;
     const prevPrecedenceGradient = g.prevPrecedence;
-    const linkedBySimd =
-      simd &&
-      linkBackwardSimd({
-        cells,
-        heads,
-        prevLinks: prevLinks.subarray(linkOffset, linkOffset + cells * cells),
-        writeWeights,
-        prevPrecedence: prevPrecedence.subarray(cellOffset, cellOffset + cells),
-        prevReadWeights: prevRead.subarray(headCellOffset, headCellOffset + heads * cells),
-        forwardGradient,
-        backwardGradient,
-        linkGradient: packedGradient.subarray(out.linkMatrix, out.linkMatrix + cells * cells),
-        prevLinksGradient: prevLinksGradient.subarray(linkOffset, linkOffset + cells * cells),
-        prevReadGradient: prevReadGradient.subarray(headCellOffset, headCellOffset + heads * cells),
-        writeWeightsGradient,
-        precedenceGradient: prevPrecedenceGradient.subarray(cellOffset, cellOffset + cells),
-      });
-    for (let i = 0; i < cells && !linkedBySimd; i++) {
+    links?.row(
+      b,
+      writeWeights,
+      forwardGradient,
+      backwardGradient,
+      prevReadGradient.subarray(headCellOffset, headCellOffset + heads * cells),
+      writeWeightsGradient,
+      prevPrecedenceGradient.subarray(cellOffset, cellOffset + cells),
+    );
+    for (let i = 0; i < cells && links === null; i++) {
       const linkRow = out.linkMatrix + i * cells;
       const prevRow = linkOffset + i * cells;
       const weightI = writeWeights[i];
@@ -490,5 +491,6 @@ export function denseStepBackward(
       }
     }
   }
+  links?.finish();
   rows?.finish(g);
 }

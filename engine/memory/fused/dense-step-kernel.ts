@@ -21,7 +21,7 @@ import {
   type DenseStepSizes,
   type FloatArray,
 } from './dense-step-layout';
-import { linkForwardSimd, linkPassSimdApplies } from './link-pass-simd';
+import { LinkPassForward, linkPassSimdApplies } from './link-pass-simd';
 import { MemoryRowsForward, memoryRowsSimdApplies } from './memory-rows-simd';
 
 // Local copies: tsx compiles an imported binding to a getter call, and these are read in the innermost loops
@@ -261,7 +261,15 @@ export function denseStepForward(
   const readVector = new Float64Array(width);
   const dots = new Float64Array(cells);
   // Steps 6 and 9 (the O(N²) link pass) in WebAssembly SIMD for float32 arrays (`link-pass-simd.ts`).
-  const simd = linkPassSimdApplies(packed, inputs.prevLinkMatrix, inputs.prevPrecedence, inputs.prevReadWeights);
+  const links = linkPassSimdApplies(packed, inputs.prevLinkMatrix, inputs.prevPrecedence, inputs.prevReadWeights)
+    ? LinkPassForward.open(
+        sizes,
+        inputs.prevLinkMatrix,
+        inputs.prevPrecedence,
+        inputs.prevReadWeights,
+        packed.subarray(layout.linkMatrix, layout.linkMatrix + batch * cells * cells),
+      )
+    : null;
   // Steps 2, 5, 8 and 11 (the O(N·W) loops over memory rows) likewise (`memory-rows-simd.ts`).
   const rows = memoryRowsSimdApplies(
     packed,
@@ -374,20 +382,13 @@ export function denseStepForward(
     const prevRead = inputs.prevReadWeights;
     const forwardWeights = tape.forwardWeights;
     const backwardWeights = tape.backwardWeights;
-    const linkedBySimd =
-      simd &&
-      linkForwardSimd({
-        cells,
-        heads,
-        prevLinks: prevLinks.subarray(linkOffset, linkOffset + cells * cells),
-        writeWeights,
-        prevPrecedence: prevPrecedence.subarray(cellOffset, cellOffset + cells),
-        prevReadWeights: prevRead.subarray(headCellOffset, headCellOffset + heads * cells),
-        links: packed.subarray(out.linkMatrix, out.linkMatrix + cells * cells),
-        forwardWeights: forwardWeights.subarray(headCellOffset, headCellOffset + heads * cells),
-        backwardWeights: backwardWeights.subarray(headCellOffset, headCellOffset + heads * cells),
-      });
-    for (let i = 0; i < cells && !linkedBySimd; i++) {
+    links?.row(
+      b,
+      writeWeights,
+      forwardWeights.subarray(headCellOffset, headCellOffset + heads * cells),
+      backwardWeights.subarray(headCellOffset, headCellOffset + heads * cells),
+    );
+    for (let i = 0; i < cells && links === null; i++) {
       const weightI = writeWeights[i];
       const linkRow = out.linkMatrix + i * cells;
       const prevRow = linkOffset + i * cells;
@@ -472,6 +473,7 @@ export function denseStepForward(
       );
     }
   }
+  links?.finish();
   rows?.copyMemory(packed);
   return tape;
 }

@@ -20,6 +20,8 @@ const SIZES: DenseStepSizes[] = [
   { batch: 5, memorySize: 32, cellSize: 6, readHeads: 1 },
   { batch: 1, memorySize: 67, cellSize: 5, readHeads: 2 },
   { batch: 2, memorySize: 4, cellSize: 2, readHeads: 1 },
+  // Past 2^20 link floats per chunk: chunks of 2, 2 and 1 batch rows (N 600, stride 600).
+  { batch: 5, memorySize: 600, cellSize: 3, readHeads: 2 },
 ];
 
 for (const sizes of SIZES) {
