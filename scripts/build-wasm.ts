@@ -17,6 +17,11 @@ export const WASM_MODULES = [
     generated: 'engine/memory/fused/wasm/link-pass-wasm.ts',
     exportName: 'LINK_PASS_WASM_BASE64',
   },
+  {
+    source: 'engine/memory/fused/wasm/memory-rows.wat',
+    generated: 'engine/memory/fused/wasm/memory-rows-wasm.ts',
+    exportName: 'MEMORY_ROWS_WASM_BASE64',
+  },
 ] as const;
 
 type WasmModuleSpec = (typeof WASM_MODULES)[number];

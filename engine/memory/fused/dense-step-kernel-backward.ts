@@ -3,8 +3,9 @@
  * the reverse of `denseStepForward`, steps 11 down to 1. Gradients flow where pytorch-dnc's autograd sends them:
  * through the usage update including its write-weights term (no stop-gradient), through the sorted usage values
  * of the allocation but not through the sort order, and through both norms of the cosine similarity (a zero norm
- * contributes no gradient, as torch's norm backward does). A float32 step's link pass (9 and 6) runs in WebAssembly
- * SIMD (`link-pass-simd.ts`); the loops here stay its definition.
+ * contributes no gradient, as torch's norm backward does). A float32 step's link pass (9 and 6) and its loops over
+ * memory rows (11, 8, 5 and 2) run in WebAssembly SIMD (`link-pass-simd.ts`, `memory-rows-simd.ts`); the loops here
+ * stay their definition.
  */
 import * as constants from '../../util/constants';
 import type { DenseStepTape } from './dense-step-kernel';
@@ -15,7 +16,8 @@ import {
   type DenseStepSizes,
   type FloatArray,
 } from './dense-step-layout';
-import { linkBackwardSimd, linkPassSimdApplies } from './link-pass-simd';
+import { LinkPassBackward, linkPassSimdApplies } from './link-pass-simd';
+import { MemoryRowsBackward, memoryRowsSimdApplies } from './memory-rows-simd';
 
 // Local copies: tsx compiles an imported binding to a getter call, and these are read in the innermost loops
 // (about 5 % of the kernel's time at B 100, N 16, W 20, R 4).
@@ -23,28 +25,25 @@ const ALLOCATION_DELTA = constants.ALLOCATION_DELTA;
 const COSINE_EPSILON = constants.COSINE_EPSILON;
 
 /**
- * Backward of softmax_n(β·cos(M_n, k)) for one key: adds into `memoryGradient` (rows at `gradientOffset`) and
- * `keyGradient` (at `keyOffset`), returns dLoss/dβ. `weightGradient` holds dLoss/dc at `outOffset`.
+ * The per-cell part of the backward of softmax_n(β·cos(M_n, k)) for one key, from dLoss/dc at
+ * `weightGradient[weightGradientOffset…]`: dLoss/d(M_n·k) into `dotCoefficients[n]` and the coefficient of M_n in
+ * dLoss/dM_n from ‖M_n‖ into `normCoefficients[n]` (both 0 where dLoss/dcos is 0). Returns dLoss/dβ; dLoss/d‖k‖ goes
+ * into `keyNormGradient[0]`.
  */
-function contentWeightingBackward(
-  memory: FloatArray,
-  memoryOffset: number,
+function cosineCoefficients(
   memoryNorms: Float64Array,
   normOffset: number,
-  key: FloatArray,
-  keyOffset: number,
   keyNorm: number,
   strength: number,
   cells: number,
-  width: number,
   cosines: Float64Array,
   weights: Float64Array,
   outOffset: number,
   weightGradient: Float64Array,
   weightGradientOffset: number,
-  memoryGradient: Float64Array,
-  gradientOffset: number,
-  keyGradient: FloatArray,
+  dotCoefficients: FloatArray,
+  normCoefficients: FloatArray,
+  keyNormGradient: Float64Array,
 ): number {
   let weightedSum = 0;
   for (let n = 0; n < cells; n++) weightedSum += weightGradient[weightGradientOffset + n] * weights[outOffset + n];
@@ -55,14 +54,47 @@ function contentWeightingBackward(
     const cosine = cosines[outOffset + n];
     strengthGradient += logitGradient * cosine;
     const cosineGradient = logitGradient * strength;
-    if (cosineGradient === 0) continue;
+    if (cosineGradient === 0) {
+      dotCoefficients[n] = 0;
+      normCoefficients[n] = 0;
+      continue;
+    }
     const memoryNorm = memoryNorms[normOffset + n];
     const denominator = memoryNorm * keyNorm + COSINE_EPSILON;
-    const dotGradient = cosineGradient / denominator;
+    dotCoefficients[n] = cosineGradient / denominator;
     // d cos / d denominator = −cos / denominator; the denominator depends on both norms.
     const denominatorGradient = (-cosineGradient * cosine) / denominator;
-    const memoryNormCoefficient = memoryNorm > 0 ? (denominatorGradient * keyNorm) / memoryNorm : 0;
+    normCoefficients[n] = memoryNorm > 0 ? (denominatorGradient * keyNorm) / memoryNorm : 0;
     keyNormCoefficient += denominatorGradient * memoryNorm;
+  }
+  keyNormGradient[0] = keyNormCoefficient;
+  return strengthGradient;
+}
+
+/**
+ * The rest of the content weighting's backward for one key, from `cosineCoefficients`: adds
+ * dotCoefficients[n]·k + normCoefficients[n]·M_n into `memoryGradient` (rows at `gradientOffset`) and
+ * Σ_n dotCoefficients[n]·M_n + (dLoss/d‖k‖ / ‖k‖)·k into `keyGradient` (at `keyOffset`).
+ */
+function contentRowsBackward(
+  memory: FloatArray,
+  memoryOffset: number,
+  key: FloatArray,
+  keyOffset: number,
+  keyNorm: number,
+  keyNormGradient: number,
+  cells: number,
+  width: number,
+  dotCoefficients: Float64Array,
+  normCoefficients: Float64Array,
+  memoryGradient: Float64Array,
+  gradientOffset: number,
+  keyGradient: FloatArray,
+): void {
+  for (let n = 0; n < cells; n++) {
+    const dotGradient = dotCoefficients[n];
+    const memoryNormCoefficient = normCoefficients[n];
+    if (dotGradient === 0 && memoryNormCoefficient === 0) continue;
     const base = memoryOffset + n * width;
     const gradientBase = gradientOffset + n * width;
     for (let k = 0; k < width; k++) {
@@ -71,9 +103,8 @@ function contentWeightingBackward(
     }
   }
   if (keyNorm > 0) {
-    for (let k = 0; k < width; k++) keyGradient[keyOffset + k] += (keyNormCoefficient / keyNorm) * key[keyOffset + k];
+    for (let k = 0; k < width; k++) keyGradient[keyOffset + k] += (keyNormGradient / keyNorm) * key[keyOffset + k];
   }
-  return strengthGradient;
 }
 
 /**
@@ -108,9 +139,12 @@ export function denseStepBackward(
   const writeContentGradient = new Float64Array(cells);
   const retentionPrefix = new Float64Array(heads + 1);
   const retentionSuffix = new Float64Array(heads + 1);
+  const dotCoefficients = new Float64Array(cells);
+  const normCoefficients = new Float64Array(cells);
+  const keyNormGradient = new Float64Array(1);
   const g = gradients;
   // Steps 9 and 6 (the O(N²) link pass) in WebAssembly SIMD for float32 arrays (`link-pass-simd.ts`).
-  const simd = linkPassSimdApplies(
+  const links = linkPassSimdApplies(
     packedGradient,
     inputs.prevLinkMatrix,
     inputs.prevPrecedence,
@@ -118,7 +152,33 @@ export function denseStepBackward(
     g.prevLinkMatrix,
     g.prevReadWeights,
     g.prevPrecedence,
-  );
+  )
+    ? LinkPassBackward.open(
+        sizes,
+        inputs.prevLinkMatrix,
+        inputs.prevPrecedence,
+        inputs.prevReadWeights,
+        packedGradient.subarray(layout.linkMatrix, layout.linkMatrix + batch * cells * cells),
+        g.prevLinkMatrix,
+      )
+    : null;
+  // Steps 11, 8, 5 and 2 (the O(N·W) loops over memory rows) likewise (`memory-rows-simd.ts`).
+  const rows = memoryRowsSimdApplies(
+    packed,
+    packedGradient,
+    inputs.prevMemory,
+    inputs.writeKey,
+    inputs.readKeys,
+    inputs.eraseVector,
+    inputs.writeVector,
+    g.prevMemory,
+    g.writeKey,
+    g.readKeys,
+    g.eraseVector,
+    g.writeVector,
+  )
+    ? MemoryRowsBackward.open(sizes, inputs, packed, packedGradient)
+    : null;
 
   for (let b = 0; b < batch; b++) {
     const out = denseRowOffsets(layout, sizes, b);
@@ -130,7 +190,8 @@ export function denseStepBackward(
     const wordOffset = b * width;
     const writeWeights = tape.writeWeights.subarray(cellOffset, cellOffset + cells);
 
-    for (let i = 0; i < cells * width; i++) memoryGradient[i] = packedGradient[out.memory + i];
+    // (The SIMD rows keep dLoss/dM in their heap.)
+    for (let i = 0; i < cells * width && rows === null; i++) memoryGradient[i] = packedGradient[out.memory + i];
     for (let i = 0; i < heads * cells; i++) readWeightsGradient[i] = packedGradient[out.readWeights + i];
     for (let n = 0; n < cells; n++) {
       writeWeightsGradient[n] = packedGradient[out.writeWeights + n];
@@ -138,7 +199,11 @@ export function denseStepBackward(
     }
 
     // 11. r_h = Mᵀ w_r,h.
-    for (let h = 0; h < heads; h++) {
+    if (rows !== null) {
+      rows.readVectorsBackward(b);
+      for (let i = 0; i < heads * cells; i++) readWeightsGradient[i] += rows.readWeightSums[i];
+    }
+    for (let h = 0; h < heads && rows === null; h++) {
       const vectorGradientAt = out.readVectors + h * width;
       for (let n = 0; n < cells; n++) {
         const readWeight = packed[out.readWeights + h * cells + n];
@@ -176,22 +241,37 @@ export function denseStepBackward(
 
     // 8. c_r,h = softmax(β_h·cos(M_new, k_h)).
     for (let h = 0; h < heads; h++) {
-      g.readStrengths[headOffset + h] = contentWeightingBackward(
-        packed,
-        out.memory,
+      const keyNorm = tape.readKeyNorms[headOffset + h];
+      g.readStrengths[headOffset + h] = cosineCoefficients(
         tape.memoryNorms,
         cellOffset,
-        inputs.readKeys,
-        (headOffset + h) * width,
-        tape.readKeyNorms[headOffset + h],
+        keyNorm,
         inputs.readStrengths[headOffset + h],
         cells,
-        width,
         tape.readCosines,
         tape.readContentWeights,
         headCellOffset + h * cells,
         contentGradient,
         h * cells,
+        rows === null ? dotCoefficients : rows.dotCoefficients,
+        rows === null ? normCoefficients : rows.normCoefficients,
+        keyNormGradient,
+      );
+      if (rows !== null) {
+        rows.readContentBackward(b, h, keyNorm > 0 ? keyNormGradient[0] / keyNorm : 0);
+        continue;
+      }
+      contentRowsBackward(
+        packed,
+        out.memory,
+        inputs.readKeys,
+        (headOffset + h) * width,
+        keyNorm,
+        keyNormGradient[0],
+        cells,
+        width,
+        dotCoefficients,
+        normCoefficients,
         memoryGradient,
         0,
         g.readKeys,
@@ -220,24 +300,16 @@ export function denseStepBackward(
     const prevReadGradient = g.prevReadWeights;
     const prevLinksGradient = g.prevLinkMatrix;
     const prevPrecedenceGradient = g.prevPrecedence;
-    const linkedBySimd =
-      simd &&
-      linkBackwardSimd({
-        cells,
-        heads,
-        prevLinks: prevLinks.subarray(linkOffset, linkOffset + cells * cells),
-        writeWeights,
-        prevPrecedence: prevPrecedence.subarray(cellOffset, cellOffset + cells),
-        prevReadWeights: prevRead.subarray(headCellOffset, headCellOffset + heads * cells),
-        forwardGradient,
-        backwardGradient,
-        linkGradient: packedGradient.subarray(out.linkMatrix, out.linkMatrix + cells * cells),
-        prevLinksGradient: prevLinksGradient.subarray(linkOffset, linkOffset + cells * cells),
-        prevReadGradient: prevReadGradient.subarray(headCellOffset, headCellOffset + heads * cells),
-        writeWeightsGradient,
-        precedenceGradient: prevPrecedenceGradient.subarray(cellOffset, cellOffset + cells),
-      });
-    for (let i = 0; i < cells && !linkedBySimd; i++) {
+    links?.row(
+      b,
+      writeWeights,
+      forwardGradient,
+      backwardGradient,
+      prevReadGradient.subarray(headCellOffset, headCellOffset + heads * cells),
+      writeWeightsGradient,
+      prevPrecedenceGradient.subarray(cellOffset, cellOffset + cells),
+    );
+    for (let i = 0; i < cells && links === null; i++) {
       const linkRow = out.linkMatrix + i * cells;
       const prevRow = linkOffset + i * cells;
       const weightI = writeWeights[i];
@@ -304,7 +376,11 @@ export function denseStepBackward(
     }
 
     // 5. M = M_prev ⊙ (1 − w_w eᵀ) + w_w vᵀ.
-    for (let n = 0; n < cells; n++) {
+    if (rows !== null) {
+      rows.eraseWriteBackward(b, writeWeights);
+      for (let n = 0; n < cells; n++) writeWeightsGradient[n] += rows.writeWeightSums[n];
+    }
+    for (let n = 0; n < cells && rows === null; n++) {
       const weight = writeWeights[n];
       const row = n * width;
       let sum = 0;
@@ -350,27 +426,42 @@ export function denseStepBackward(
     }
 
     // 2. c_w = softmax(β_w·cos(M_prev, k_w)).
-    g.writeStrength[b] = contentWeightingBackward(
-      inputs.prevMemory,
-      memoryOffset,
+    const writeKeyNorm = tape.writeKeyNorms[b];
+    g.writeStrength[b] = cosineCoefficients(
       tape.prevMemoryNorms,
       cellOffset,
-      inputs.writeKey,
-      wordOffset,
-      tape.writeKeyNorms[b],
+      writeKeyNorm,
       inputs.writeStrength[b],
       cells,
-      width,
       tape.writeCosines,
       tape.writeContentWeights,
       cellOffset,
       writeContentGradient,
       0,
-      memoryGradient.fill(0),
-      0,
-      g.writeKey,
+      rows === null ? dotCoefficients : rows.dotCoefficients,
+      rows === null ? normCoefficients : rows.normCoefficients,
+      keyNormGradient,
     );
-    for (let i = 0; i < cells * width; i++) g.prevMemory[memoryOffset + i] += memoryGradient[i];
+    if (rows !== null) {
+      rows.writeContentBackward(b, writeKeyNorm > 0 ? keyNormGradient[0] / writeKeyNorm : 0);
+    } else {
+      contentRowsBackward(
+        inputs.prevMemory,
+        memoryOffset,
+        inputs.writeKey,
+        wordOffset,
+        writeKeyNorm,
+        keyNormGradient[0],
+        cells,
+        width,
+        dotCoefficients,
+        normCoefficients,
+        memoryGradient.fill(0),
+        0,
+        g.writeKey,
+      );
+      for (let i = 0; i < cells * width; i++) g.prevMemory[memoryOffset + i] += memoryGradient[i];
+    }
 
     // 1. u = (u_prev + (1 − u_prev)·w_w,prev)·Π_h q_h with q_h = 1 − f_h·w_r,h (prefix/suffix products: no division).
     for (let n = 0; n < cells; n++) {
@@ -400,4 +491,6 @@ export function denseStepBackward(
       }
     }
   }
+  links?.finish();
+  rows?.finish(g);
 }

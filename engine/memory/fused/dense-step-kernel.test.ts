@@ -97,6 +97,26 @@ test('allocation puts the least-used cell first and breaks ties by the lowest in
   );
 });
 
+test('the free list is the stable ascending order of the float32 usages, by insertion and by sort alike', () => {
+  // Few distinct usages, some a float32-invisible step apart, at N below and above the insertion-sort limit (64).
+  for (const cells of [7, 16, 64, 65, 130]) {
+    const sizes = { batch: 2, memorySize: cells, cellSize: 2, readHeads: 1 };
+    const inputs = randomInputs(sizes, cells);
+    const random = seededRandom(cells);
+    const levels = [0, 0.25, 0.25 + 1e-12, 0.5, 0.75, 1];
+    const level = () => levels[Math.floor(random() * levels.length)];
+    for (let i = 0; i < inputs.prevUsage.length; i++) inputs.prevUsage[i] = level();
+    inputs.prevWriteWeights.fill(0);
+    inputs.freeGates.fill(0);
+    const tape = denseStepForward(sizes, inputs, new Float64Array(densePackedLayout(sizes).size));
+    for (let b = 0; b < sizes.batch; b++) {
+      const key = (cell: number) => Math.fround(1e-6 + (1 - 1e-6) * inputs.prevUsage[b * cells + cell]);
+      const expected = Array.from({ length: cells }, (_, cell) => cell).sort((x, y) => key(x) - key(y) || x - y);
+      assert.deepEqual(Array.from(tape.sortOrder.subarray(b * cells, (b + 1) * cells)), expected, `N ${cells}, b ${b}`);
+    }
+  }
+});
+
 test('an all-zero state: finite outputs, gradients all written, zero link diagonal, weightings sum ≤ 1', () => {
   const sizes = { batch: 2, memorySize: 6, cellSize: 3, readHeads: 2 };
   const inputs = randomInputs(sizes, 5);

@@ -6,8 +6,9 @@
  * on `δ + (1 − δ)·u` with an exclusive cumulative product, link diagonal zeroed after the update. Allocation ties
  * go to the lowest cell index (stable order), as this project decided, not torch.topk's undocumented order.
  *
- * Arithmetic is JavaScript doubles, except that a float32 step's O(N²) link pass (steps 6 and 9) runs in float32
- * WebAssembly SIMD (`link-pass-simd.ts`, held to the loops here by its test); the big state (memory, link matrix, …) is
+ * Arithmetic is JavaScript doubles, except that a float32 step's O(N²) link pass (steps 6 and 9) and its O(N·W) loops
+ * over memory rows (steps 2, 5, 8 and 11) run in float32 WebAssembly SIMD (`link-pass-simd.ts`, `memory-rows-simd.ts`,
+ * held to the loops here by their tests); the big state (memory, link matrix, …) is
  * written straight into the caller's packed output array (Float32Array in the engine, Float64Array in gradient checks),
  * and the small per-cell intermediates the backward pass needs are kept in Float64Arrays (`DenseStepTape`).
  * The analytic backward lives in `dense-step-kernel-backward.ts`, the data layout in `dense-step-layout.ts`.
@@ -20,7 +21,8 @@ import {
   type DenseStepSizes,
   type FloatArray,
 } from './dense-step-layout';
-import { linkForwardSimd, linkPassSimdApplies } from './link-pass-simd';
+import { LinkPassForward, linkPassSimdApplies } from './link-pass-simd';
+import { MemoryRowsForward, memoryRowsSimdApplies } from './memory-rows-simd';
 
 // Local copies: tsx compiles an imported binding to a getter call, and these are read in the innermost loops
 // (about 5 % of the kernel's time at B 100, N 16, W 20, R 4).
@@ -148,34 +150,50 @@ function rowNorms(
   }
 }
 
-/**
- * Content weighting (paper: C(M, k, β)): softmax over cells of β·cos(M_n, k), with pytorch-dnc's cosine.
- * Reads memory rows at `memory[memoryOffset…]` (norms precomputed), writes cosines and weights at `outOffset`.
- * Returns ‖k‖.
- */
-function contentWeighting(
-  memory: FloatArray,
-  memoryOffset: number,
-  memoryNorms: Float64Array,
-  normOffset: number,
-  key: FloatArray,
-  keyOffset: number,
-  strength: number,
-  cells: number,
-  width: number,
-  cosines: Float64Array,
-  weights: Float64Array,
-  outOffset: number,
-): number {
+/** ‖k‖ of the `width` values at `key[keyOffset…]`. */
+function vectorNorm(key: FloatArray, keyOffset: number, width: number): number {
   let keySquares = 0;
   for (let k = 0; k < width; k++) keySquares += key[keyOffset + k] * key[keyOffset + k];
-  const keyNorm = Math.sqrt(keySquares);
-  let maxLogit = -Infinity;
+  return Math.sqrt(keySquares);
+}
+
+/** The dot products M_n·k of `cells` rows at `memory[memoryOffset…]` with the key, into `dots[0…cells)`. */
+function rowDots(
+  memory: FloatArray,
+  memoryOffset: number,
+  key: FloatArray,
+  keyOffset: number,
+  cells: number,
+  width: number,
+  dots: Float64Array,
+): void {
   for (let n = 0; n < cells; n++) {
     let dot = 0;
     const base = memoryOffset + n * width;
     for (let k = 0; k < width; k++) dot += memory[base + k] * key[keyOffset + k];
-    const cosine = dot / (memoryNorms[normOffset + n] * keyNorm + COSINE_EPSILON);
+    dots[n] = dot;
+  }
+}
+
+/**
+ * Content weighting (paper: C(M, k, β)): softmax over cells of β·cos(M_n, k), with pytorch-dnc's cosine, from the
+ * dot products M_n·k at `dots[dotsOffset…]`, the row norms and ‖k‖. Writes cosines and weights at `outOffset`.
+ */
+function contentWeighting(
+  dots: FloatArray,
+  dotsOffset: number,
+  memoryNorms: Float64Array,
+  normOffset: number,
+  keyNorm: number,
+  strength: number,
+  cells: number,
+  cosines: Float64Array,
+  weights: Float64Array,
+  outOffset: number,
+): void {
+  let maxLogit = -Infinity;
+  for (let n = 0; n < cells; n++) {
+    const cosine = dots[dotsOffset + n] / (memoryNorms[normOffset + n] * keyNorm + COSINE_EPSILON);
     cosines[outOffset + n] = cosine;
     const logit = strength * cosine;
     if (logit > maxLogit) maxLogit = logit;
@@ -187,7 +205,31 @@ function contentWeighting(
     total += e;
   }
   for (let n = 0; n < cells; n++) weights[outOffset + n] /= total;
-  return keyNorm;
+}
+
+/** Up to this many cells the free list is sorted by insertion: a typed array's comparator sort costs more there. */
+const INSERTION_SORT_CELLS = 64;
+
+/**
+ * Orders `order` (holding 0…cells−1 ascending) by ascending `sortKeys[cell]`, ties to the lower cell index: one total
+ * order, so insertion and the comparator sort give the same permutation.
+ */
+function sortFreeList(order: Int32Array, sortKeys: Float64Array, cells: number): void {
+  if (cells > INSERTION_SORT_CELLS) {
+    order.sort((left, right) => sortKeys[left] - sortKeys[right] || left - right);
+    return;
+  }
+  for (let j = 1; j < cells; j++) {
+    const cell = order[j];
+    const key = sortKeys[cell];
+    let i = j - 1;
+    // Strictly greater: an equal key stays after the lower indices already placed (insertion is stable).
+    while (i >= 0 && sortKeys[order[i]] > key) {
+      order[i + 1] = order[i];
+      i--;
+    }
+    order[i + 1] = cell;
+  }
 }
 
 /**
@@ -217,8 +259,28 @@ export function denseStepForward(
   const uh = new Float64Array(cells);
   const sortKeys = new Float64Array(cells);
   const readVector = new Float64Array(width);
+  const dots = new Float64Array(cells);
   // Steps 6 and 9 (the O(N²) link pass) in WebAssembly SIMD for float32 arrays (`link-pass-simd.ts`).
-  const simd = linkPassSimdApplies(packed, inputs.prevLinkMatrix, inputs.prevPrecedence, inputs.prevReadWeights);
+  const links = linkPassSimdApplies(packed, inputs.prevLinkMatrix, inputs.prevPrecedence, inputs.prevReadWeights)
+    ? LinkPassForward.open(
+        sizes,
+        inputs.prevLinkMatrix,
+        inputs.prevPrecedence,
+        inputs.prevReadWeights,
+        packed.subarray(layout.linkMatrix, layout.linkMatrix + batch * cells * cells),
+      )
+    : null;
+  // Steps 2, 5, 8 and 11 (the O(N·W) loops over memory rows) likewise (`memory-rows-simd.ts`).
+  const rows = memoryRowsSimdApplies(
+    packed,
+    inputs.prevMemory,
+    inputs.writeKey,
+    inputs.readKeys,
+    inputs.eraseVector,
+    inputs.writeVector,
+  )
+    ? MemoryRowsForward.open(sizes, inputs)
+    : null;
 
   for (let b = 0; b < batch; b++) {
     const out = denseRowOffsets(layout, sizes, b);
@@ -243,17 +305,23 @@ export function denseStepForward(
     }
 
     // 2. Write content weights c_w over the previous memory.
-    rowNorms(inputs.prevMemory, memoryOffset, cells, width, tape.prevMemoryNorms, cellOffset);
-    tape.writeKeyNorms[b] = contentWeighting(
-      inputs.prevMemory,
-      memoryOffset,
+    const writeKeyNorm = vectorNorm(inputs.writeKey, wordOffset, width);
+    tape.writeKeyNorms[b] = writeKeyNorm;
+    if (rows === null) {
+      rowNorms(inputs.prevMemory, memoryOffset, cells, width, tape.prevMemoryNorms, cellOffset);
+      rowDots(inputs.prevMemory, memoryOffset, inputs.writeKey, wordOffset, cells, width, dots);
+    } else {
+      rows.previousDots(b);
+      for (let n = 0; n < cells; n++) tape.prevMemoryNorms[cellOffset + n] = Math.sqrt(rows.squares[n]);
+    }
+    contentWeighting(
+      rows === null ? dots : rows.dots,
+      0,
       tape.prevMemoryNorms,
       cellOffset,
-      inputs.writeKey,
-      wordOffset,
+      writeKeyNorm,
       inputs.writeStrength[b],
       cells,
-      width,
       tape.writeCosines,
       tape.writeContentWeights,
       cellOffset,
@@ -267,7 +335,7 @@ export function denseStepForward(
       sortKeys[n] = Math.fround(uh[n]);
       order[n] = n;
     }
-    order.sort((left, right) => sortKeys[left] - sortKeys[right] || left - right);
+    sortFreeList(order, sortKeys, cells);
     let product = 1;
     for (let j = 0; j < cells; j++) {
       const cell = order[j];
@@ -293,8 +361,10 @@ export function denseStepForward(
     }
     const writeWeights = tape.writeWeights.subarray(cellOffset, cellOffset + cells);
 
-    // 5. Erase then add: M ← M ⊙ (1 − w_w eᵀ) + w_w vᵀ.
-    for (let n = 0; n < cells; n++) {
+    // 5. Erase then add: M ← M ⊙ (1 − w_w eᵀ) + w_w vᵀ. (The SIMD rows keep the new memory in their heap until
+    // the batch is done.)
+    if (rows !== null) rows.eraseWrite(b, writeWeights);
+    for (let n = 0; n < cells && rows === null; n++) {
       const weight = writeWeights[n];
       const row = n * width;
       for (let k = 0; k < width; k++) {
@@ -312,20 +382,13 @@ export function denseStepForward(
     const prevRead = inputs.prevReadWeights;
     const forwardWeights = tape.forwardWeights;
     const backwardWeights = tape.backwardWeights;
-    const linkedBySimd =
-      simd &&
-      linkForwardSimd({
-        cells,
-        heads,
-        prevLinks: prevLinks.subarray(linkOffset, linkOffset + cells * cells),
-        writeWeights,
-        prevPrecedence: prevPrecedence.subarray(cellOffset, cellOffset + cells),
-        prevReadWeights: prevRead.subarray(headCellOffset, headCellOffset + heads * cells),
-        links: packed.subarray(out.linkMatrix, out.linkMatrix + cells * cells),
-        forwardWeights: forwardWeights.subarray(headCellOffset, headCellOffset + heads * cells),
-        backwardWeights: backwardWeights.subarray(headCellOffset, headCellOffset + heads * cells),
-      });
-    for (let i = 0; i < cells && !linkedBySimd; i++) {
+    links?.row(
+      b,
+      writeWeights,
+      forwardWeights.subarray(headCellOffset, headCellOffset + heads * cells),
+      backwardWeights.subarray(headCellOffset, headCellOffset + heads * cells),
+    );
+    for (let i = 0; i < cells && links === null; i++) {
       const weightI = writeWeights[i];
       const linkRow = out.linkMatrix + i * cells;
       const prevRow = linkOffset + i * cells;
@@ -354,18 +417,25 @@ export function denseStepForward(
     }
 
     // 8. Read content weights c_r,h over the new memory (as stored, so float32 in the engine like pytorch).
-    rowNorms(packed, out.memory, cells, width, tape.memoryNorms, cellOffset);
+    if (rows === null) {
+      rowNorms(packed, out.memory, cells, width, tape.memoryNorms, cellOffset);
+    } else {
+      rows.memoryDots(b);
+      for (let n = 0; n < cells; n++) tape.memoryNorms[cellOffset + n] = Math.sqrt(rows.squares[n]);
+    }
     for (let h = 0; h < heads; h++) {
-      tape.readKeyNorms[headOffset + h] = contentWeighting(
-        packed,
-        out.memory,
+      const keyOffset = (headOffset + h) * width;
+      const readKeyNorm = vectorNorm(inputs.readKeys, keyOffset, width);
+      tape.readKeyNorms[headOffset + h] = readKeyNorm;
+      if (rows === null) rowDots(packed, out.memory, inputs.readKeys, keyOffset, cells, width, dots);
+      contentWeighting(
+        rows === null ? dots : rows.dots,
+        rows === null ? 0 : h * cells,
         tape.memoryNorms,
         cellOffset,
-        inputs.readKeys,
-        (headOffset + h) * width,
+        readKeyNorm,
         inputs.readStrengths[headOffset + h],
         cells,
-        width,
         tape.readCosines,
         tape.readContentWeights,
         headCellOffset + h * cells,
@@ -388,12 +458,22 @@ export function denseStepForward(
           forwardMode * tape.forwardWeights[headCells + n] +
           contentMode * tape.readContentWeights[headCells + n];
         packed[readWeightsAt + n] = weight;
+        if (rows !== null) continue;
         const stored = packed[readWeightsAt + n];
         const row = out.memory + n * width;
         for (let k = 0; k < width; k++) readVector[k] += stored * packed[row + k];
       }
-      for (let k = 0; k < width; k++) packed[readVectorAt + k] = readVector[k];
+      if (rows === null) for (let k = 0; k < width; k++) packed[readVectorAt + k] = readVector[k];
+    }
+    if (rows !== null) {
+      rows.readVectors(
+        b,
+        packed.subarray(out.readWeights, out.readWeights + heads * cells),
+        packed.subarray(out.readVectors, out.readVectors + heads * width),
+      );
     }
   }
+  links?.finish();
+  rows?.copyMemory(packed);
   return tape;
 }

@@ -6,12 +6,13 @@
  * and `dense-step-kernel-backward.ts` stay the definition; `link-pass-simd.test.ts` holds this copy to them.
  *
  * Each thread instantiates the module once and keeps its memory, grown to the largest step seen, for every later
- * step. A batch row's arrays are copied in (rows padded with zeros to a multiple of 4 cells) and its results out.
+ * step. A step's arrays are copied in a chunk of batch rows at a time (the whole batch up to N 1024 at B 1), rows
+ * padded with zeros to a multiple of 4 cells, and its link matrices (or their gradients) out the same way.
  * `ENGRAM_DENSE_SIMD=off` or `setDenseStepSimd('off')` keeps the JavaScript loops; 'auto' (the default) uses SIMD
  * for float32 arrays (the engine's) where WebAssembly SIMD is available, and the JavaScript loops for float64
  * (the gradient checks').
  */
-import type { FloatArray } from './dense-step-layout';
+import type { DenseStepSizes, FloatArray } from './dense-step-layout';
 import { LINK_PASS_WASM_BASE64 } from './wasm/link-pass-wasm';
 
 /** 'auto': SIMD for float32 steps where available; 'off': always the JavaScript loops. */
@@ -19,7 +20,10 @@ export type DenseStepSimdMode = 'auto' | 'off';
 
 let modeOverride: DenseStepSimdMode | null = null;
 
-/** The link pass's mode: `setDenseStepSimd`'s, else `ENGRAM_DENSE_SIMD` ('auto' or 'off'; default 'auto'). */
+/**
+ * The fused dense step's SIMD mode, for its link pass and its memory rows (`memory-rows-simd.ts`) alike:
+ * `setDenseStepSimd`'s, else `ENGRAM_DENSE_SIMD` ('auto' or 'off'; default 'auto').
+ */
 export function denseStepSimdMode(): DenseStepSimdMode {
   if (modeOverride !== null) return modeOverride;
   const raw = process.env.ENGRAM_DENSE_SIMD;
@@ -133,124 +137,279 @@ function addRows(target: FloatArray, count: number, cells: number, stride: numbe
 }
 
 /**
- * One batch row of the forward link pass (views on that row's arrays).
- * prevLinks [N,N] (zero diagonal), writeWeights [N], prevPrecedence [N], prevReadWeights [R,N] in [0, 1];
- * links [N,N] receives the new link matrix, forwardWeights and backwardWeights [R,N] receive f and b (assigned).
+ * Rows of the N×N matrices held in the heap at once: the whole batch at small N, where copying row by row was mostly
+ * call overhead (≈5 % of the kernel's time at B 100, N 16), and never more than one batch row's matrix past N 1024.
  */
-export interface LinkForwardRow {
-  readonly cells: number;
-  readonly heads: number;
-  readonly prevLinks: FloatArray;
-  readonly writeWeights: FloatArray;
-  readonly prevPrecedence: FloatArray;
-  readonly prevReadWeights: FloatArray;
-  readonly links: FloatArray;
-  readonly forwardWeights: FloatArray;
-  readonly backwardWeights: FloatArray;
-}
+const CHUNK_FLOATS = 1 << 20;
 
-/** The forward link pass of one batch row in SIMD; false (nothing written) when the memory cannot grow to it. */
-export function linkForwardSimd(row: LinkForwardRow): boolean {
-  const exports = instance();
-  if (exports === null) return false;
-  const { cells, heads } = row;
-  const stride = strideOf(cells);
-  const links = 0;
-  const writeWeights = links + cells * stride;
-  const precedence = writeWeights + stride;
-  const prevRead = precedence + stride;
-  const forward = prevRead + heads * stride;
-  const backward = forward + heads * stride;
-  if (!reserve(exports, backward + heads * stride)) return false;
-  putRows(row.prevLinks, cells, cells, stride, links);
-  putRows(row.writeWeights, 1, cells, stride, writeWeights);
-  putRows(row.prevPrecedence, 1, cells, stride, precedence);
-  putRows(row.prevReadWeights, heads, cells, stride, prevRead);
-  heap.fill(0, backward, backward + heads * stride);
-  exports.linkForward(
-    cells,
-    stride,
-    heads,
-    4 * links,
-    4 * writeWeights,
-    4 * precedence,
-    4 * prevRead,
-    4 * forward,
-    4 * backward,
-  );
-  takeRows(row.links, cells, cells, stride, links);
-  takeRows(row.forwardWeights, heads, cells, stride, forward);
-  takeRows(row.backwardWeights, heads, cells, stride, backward);
-  return true;
+/** Batch rows per chunk for these sizes: at least one. */
+function chunkRows(batch: number, cells: number, stride: number): number {
+  return Math.max(1, Math.min(batch, Math.floor(CHUNK_FLOATS / (cells * stride))));
 }
 
 /**
- * One batch row of the link pass's backward (views on that row's arrays). Inputs as `LinkForwardRow`, plus
- * forwardGradient and backwardGradient [R,N] (dLoss/df, dLoss/db) and linkGradient [N,N] (dLoss/dL of the new
- * links). prevLinksGradient [N,N] is assigned; prevReadGradient [R,N], writeWeightsGradient [N] and
- * precedenceGradient [N] are added to.
+ * The forward link pass of one step in SIMD. `open` takes the step's prevLinks [B,N,N] (zero diagonal),
+ * prevPrecedence [B,N] and prevReadWeights [B,R,N], and `links` [B,N,N], which receives the new link matrices; the
+ * kernel calls `row(b, …)` for b = 0, 1, … in order and then `finish()`. The inputs go into the heap a chunk of batch
+ * rows at a time (one copy per array per chunk) and the new links come out the same way.
  */
-export interface LinkBackwardRow {
-  readonly cells: number;
-  readonly heads: number;
-  readonly prevLinks: FloatArray;
-  readonly writeWeights: FloatArray;
-  readonly prevPrecedence: FloatArray;
-  readonly prevReadWeights: FloatArray;
-  readonly forwardGradient: FloatArray;
-  readonly backwardGradient: FloatArray;
-  readonly linkGradient: FloatArray;
-  readonly prevLinksGradient: FloatArray;
-  readonly prevReadGradient: FloatArray;
-  readonly writeWeightsGradient: FloatArray;
-  readonly precedenceGradient: FloatArray;
+export class LinkPassForward {
+  private chunkStart = 0;
+  private chunkEnd = 0;
+
+  private constructor(
+    private readonly exports: LinkPassExports,
+    private readonly sizes: DenseStepSizes,
+    private readonly stride: number,
+    private readonly rowsPerChunk: number,
+    private readonly arrays: {
+      prevLinks: FloatArray;
+      prevPrecedence: FloatArray;
+      prevReadWeights: FloatArray;
+      links: FloatArray;
+    },
+    private readonly at: {
+      links: number;
+      precedence: number;
+      prevRead: number;
+      writeWeights: number;
+      forward: number;
+      backward: number;
+    },
+  ) {}
+
+  /** Null (nothing written) when the memory cannot grow to the step: the caller keeps the JavaScript loops. */
+  static open(
+    sizes: DenseStepSizes,
+    prevLinks: FloatArray,
+    prevPrecedence: FloatArray,
+    prevReadWeights: FloatArray,
+    links: FloatArray,
+  ): LinkPassForward | null {
+    const exports = instance();
+    if (exports === null) return null;
+    const { batch, memorySize: cells, readHeads: heads } = sizes;
+    const stride = strideOf(cells);
+    const rows = chunkRows(batch, cells, stride);
+    const at = { links: 0, precedence: 0, prevRead: 0, writeWeights: 0, forward: 0, backward: 0 };
+    at.precedence = at.links + rows * cells * stride;
+    at.prevRead = at.precedence + rows * stride;
+    at.writeWeights = at.prevRead + rows * heads * stride;
+    at.forward = at.writeWeights + stride;
+    at.backward = at.forward + heads * stride;
+    if (!reserve(exports, at.backward + heads * stride)) return null;
+    const arrays = { prevLinks, prevPrecedence, prevReadWeights, links };
+    return new LinkPassForward(exports, sizes, stride, rows, arrays, at);
+  }
+
+  /**
+   * Batch row b with its write weights w_w [N] in [0, 1]: f and b [R,N] assigned into `forwardWeights` and
+   * `backwardWeights`; its new links go into `links` when its chunk is done.
+   */
+  row(b: number, writeWeights: FloatArray, forwardWeights: FloatArray, backwardWeights: FloatArray): void {
+    if (b < this.chunkStart || b >= this.chunkEnd) this.load(b);
+    const { memorySize: cells, readHeads: heads } = this.sizes;
+    const { at, stride } = this;
+    const inChunk = b - this.chunkStart;
+    putRows(writeWeights, 1, cells, stride, at.writeWeights);
+    heap.fill(0, at.backward, at.backward + heads * stride);
+    this.exports.linkForward(
+      cells,
+      stride,
+      heads,
+      4 * (at.links + inChunk * cells * stride),
+      4 * at.writeWeights,
+      4 * (at.precedence + inChunk * stride),
+      4 * (at.prevRead + inChunk * heads * stride),
+      4 * at.forward,
+      4 * at.backward,
+    );
+    takeRows(forwardWeights, heads, cells, stride, at.forward);
+    takeRows(backwardWeights, heads, cells, stride, at.backward);
+  }
+
+  /** Writes the last chunk's new links out. */
+  finish(): void {
+    this.flush();
+  }
+
+  private load(b: number): void {
+    this.flush();
+    const { batch, memorySize: cells, readHeads: heads } = this.sizes;
+    const { arrays, at, stride } = this;
+    const end = Math.min(batch, b + this.rowsPerChunk);
+    const count = end - b;
+    putRows(arrays.prevLinks.subarray(b * cells * cells, end * cells * cells), count * cells, cells, stride, at.links);
+    putRows(arrays.prevPrecedence.subarray(b * cells, end * cells), count, cells, stride, at.precedence);
+    const reads = arrays.prevReadWeights.subarray(b * heads * cells, end * heads * cells);
+    putRows(reads, count * heads, cells, stride, at.prevRead);
+    this.chunkStart = b;
+    this.chunkEnd = end;
+  }
+
+  private flush(): void {
+    const { memorySize: cells } = this.sizes;
+    const { chunkStart: start, chunkEnd: end } = this;
+    if (end <= start) return;
+    takeRows(
+      this.arrays.links.subarray(start * cells * cells, end * cells * cells),
+      (end - start) * cells,
+      cells,
+      this.stride,
+      this.at.links,
+    );
+    this.chunkEnd = start;
+  }
 }
 
-/** The link pass's backward for one batch row in SIMD; false (nothing written) when the memory cannot grow to it. */
-export function linkBackwardSimd(row: LinkBackwardRow): boolean {
-  const exports = instance();
-  if (exports === null) return false;
-  const { cells, heads } = row;
-  const stride = strideOf(cells);
-  const prevLinks = 0;
-  const linkGradient = prevLinks + cells * stride;
-  const writeWeights = linkGradient + cells * stride;
-  const precedence = writeWeights + stride;
-  const prevRead = precedence + stride;
-  const forwardGradient = prevRead + heads * stride;
-  const backwardGradient = forwardGradient + heads * stride;
-  const prevReadGradient = backwardGradient + heads * stride;
-  const writeWeightsGradient = prevReadGradient + heads * stride;
-  const precedenceGradient = writeWeightsGradient + stride;
-  const scratch = precedenceGradient + stride;
-  if (!reserve(exports, scratch + stride)) return false;
-  putRows(row.prevLinks, cells, cells, stride, prevLinks);
-  putRows(row.linkGradient, cells, cells, stride, linkGradient);
-  putRows(row.writeWeights, 1, cells, stride, writeWeights);
-  putRows(row.prevPrecedence, 1, cells, stride, precedence);
-  putRows(row.prevReadWeights, heads, cells, stride, prevRead);
-  putRows(row.forwardGradient, heads, cells, stride, forwardGradient);
-  putRows(row.backwardGradient, heads, cells, stride, backwardGradient);
-  heap.fill(0, prevReadGradient, scratch);
-  exports.linkBackward(
-    cells,
-    stride,
-    heads,
-    4 * prevLinks,
-    4 * writeWeights,
-    4 * precedence,
-    4 * prevRead,
-    4 * forwardGradient,
-    4 * backwardGradient,
-    4 * linkGradient,
-    4 * prevReadGradient,
-    4 * writeWeightsGradient,
-    4 * precedenceGradient,
-    4 * scratch,
-  );
-  takeRows(row.prevLinksGradient, cells, cells, stride, linkGradient);
-  addRows(row.prevReadGradient, heads, cells, stride, prevReadGradient);
-  addRows(row.writeWeightsGradient, 1, cells, stride, writeWeightsGradient);
-  addRows(row.precedenceGradient, 1, cells, stride, precedenceGradient);
-  return true;
+/**
+ * The link pass's backward of one step in SIMD. `open` takes prevLinks, prevPrecedence and prevReadWeights as
+ * `LinkPassForward`, `linkGradient` [B,N,N] (dLoss/dL of the new links) and `prevLinksGradient` [B,N,N], which
+ * receives dLoss/dL_prev (assigned); the kernel calls `row(b, …)` for b = 0, 1, … in order and then `finish()`.
+ */
+export class LinkPassBackward {
+  private chunkStart = 0;
+  private chunkEnd = 0;
+
+  private constructor(
+    private readonly exports: LinkPassExports,
+    private readonly sizes: DenseStepSizes,
+    private readonly stride: number,
+    private readonly rowsPerChunk: number,
+    private readonly arrays: {
+      prevLinks: FloatArray;
+      prevPrecedence: FloatArray;
+      prevReadWeights: FloatArray;
+      linkGradient: FloatArray;
+      prevLinksGradient: FloatArray;
+    },
+    private readonly at: {
+      prevLinks: number;
+      linkGradient: number;
+      precedence: number;
+      prevRead: number;
+      writeWeights: number;
+      forwardGradient: number;
+      backwardGradient: number;
+      prevReadGradient: number;
+      writeWeightsGradient: number;
+      precedenceGradient: number;
+      scratch: number;
+    },
+  ) {}
+
+  /** Null (nothing written) when the memory cannot grow to the step: the caller keeps the JavaScript loops. */
+  static open(
+    sizes: DenseStepSizes,
+    prevLinks: FloatArray,
+    prevPrecedence: FloatArray,
+    prevReadWeights: FloatArray,
+    linkGradient: FloatArray,
+    prevLinksGradient: FloatArray,
+  ): LinkPassBackward | null {
+    const exports = instance();
+    if (exports === null) return null;
+    const { batch, memorySize: cells, readHeads: heads } = sizes;
+    const stride = strideOf(cells);
+    const rows = chunkRows(batch, cells, stride);
+    const prevLinksAt = 0;
+    const linkGradientAt = prevLinksAt + rows * cells * stride;
+    const precedence = linkGradientAt + rows * cells * stride;
+    const prevRead = precedence + rows * stride;
+    const writeWeights = prevRead + rows * heads * stride;
+    const forwardGradient = writeWeights + stride;
+    const backwardGradient = forwardGradient + heads * stride;
+    const prevReadGradient = backwardGradient + heads * stride;
+    const writeWeightsGradient = prevReadGradient + heads * stride;
+    const precedenceGradient = writeWeightsGradient + stride;
+    const scratch = precedenceGradient + stride;
+    if (!reserve(exports, scratch + stride)) return null;
+    const arrays = { prevLinks, prevPrecedence, prevReadWeights, linkGradient, prevLinksGradient };
+    const at = {
+      prevLinks: prevLinksAt,
+      linkGradient: linkGradientAt,
+      precedence,
+      prevRead,
+      writeWeights,
+      forwardGradient,
+      backwardGradient,
+      prevReadGradient,
+      writeWeightsGradient,
+      precedenceGradient,
+      scratch,
+    };
+    return new LinkPassBackward(exports, sizes, stride, rows, arrays, at);
+  }
+
+  /**
+   * Batch row b: w_w [N], dLoss/df and dLoss/db [R,N] in; added into `prevReadGradient` [R,N],
+   * `writeWeightsGradient` [N] and `precedenceGradient` [N]; its dLoss/dL_prev goes out when its chunk is done.
+   */
+  row(
+    b: number,
+    writeWeights: FloatArray,
+    forwardGradient: FloatArray,
+    backwardGradient: FloatArray,
+    prevReadGradient: FloatArray,
+    writeWeightsGradient: FloatArray,
+    precedenceGradient: FloatArray,
+  ): void {
+    if (b < this.chunkStart || b >= this.chunkEnd) this.load(b);
+    const { memorySize: cells, readHeads: heads } = this.sizes;
+    const { at, stride } = this;
+    const inChunk = b - this.chunkStart;
+    putRows(writeWeights, 1, cells, stride, at.writeWeights);
+    putRows(forwardGradient, heads, cells, stride, at.forwardGradient);
+    putRows(backwardGradient, heads, cells, stride, at.backwardGradient);
+    heap.fill(0, at.prevReadGradient, at.scratch);
+    this.exports.linkBackward(
+      cells,
+      stride,
+      heads,
+      4 * (at.prevLinks + inChunk * cells * stride),
+      4 * at.writeWeights,
+      4 * (at.precedence + inChunk * stride),
+      4 * (at.prevRead + inChunk * heads * stride),
+      4 * at.forwardGradient,
+      4 * at.backwardGradient,
+      4 * (at.linkGradient + inChunk * cells * stride),
+      4 * at.prevReadGradient,
+      4 * at.writeWeightsGradient,
+      4 * at.precedenceGradient,
+      4 * at.scratch,
+    );
+    addRows(prevReadGradient, heads, cells, stride, at.prevReadGradient);
+    addRows(writeWeightsGradient, 1, cells, stride, at.writeWeightsGradient);
+    addRows(precedenceGradient, 1, cells, stride, at.precedenceGradient);
+  }
+
+  /** Writes the last chunk's dLoss/dL_prev out. */
+  finish(): void {
+    this.flush();
+  }
+
+  private load(b: number): void {
+    this.flush();
+    const { batch, memorySize: cells, readHeads: heads } = this.sizes;
+    const { arrays, at, stride } = this;
+    const end = Math.min(batch, b + this.rowsPerChunk);
+    const count = end - b;
+    const matrices = (values: FloatArray) => values.subarray(b * cells * cells, end * cells * cells);
+    putRows(matrices(arrays.prevLinks), count * cells, cells, stride, at.prevLinks);
+    putRows(matrices(arrays.linkGradient), count * cells, cells, stride, at.linkGradient);
+    putRows(arrays.prevPrecedence.subarray(b * cells, end * cells), count, cells, stride, at.precedence);
+    const reads = arrays.prevReadWeights.subarray(b * heads * cells, end * heads * cells);
+    putRows(reads, count * heads, cells, stride, at.prevRead);
+    this.chunkStart = b;
+    this.chunkEnd = end;
+  }
+
+  private flush(): void {
+    const { memorySize: cells } = this.sizes;
+    const { chunkStart: start, chunkEnd: end } = this;
+    if (end <= start) return;
+    const target = this.arrays.prevLinksGradient.subarray(start * cells * cells, end * cells * cells);
+    takeRows(target, (end - start) * cells, cells, this.stride, this.at.linkGradient);
+    this.chunkEnd = start;
+  }
 }

@@ -1,0 +1,422 @@
+/**
+ * The O(N·W) loops over memory rows of the fused dense step (Graves et al. 2016, Methods "Memory addressing": the
+ * content weightings' dot products and row norms, erase and write, the read vectors, and their gradients) in
+ * WebAssembly SIMD, float32, four word positions per instruction: `wasm/memory-rows.wat`, assembled by
+ * `npm run build:wasm` into `wasm/memory-rows-wasm.ts`. The JavaScript loops in `dense-step-kernel.ts` and
+ * `dense-step-kernel-backward.ts` stay the definition; `memory-rows-simd.test.ts` holds this copy to them. The scalar
+ * work between the loops (softmaxes, the allocation sort, gates, usage) stays in JavaScript and reads the results from
+ * heap views.
+ *
+ * At B 100, N 16 a call per loop per batch row is cheap, but a copy per row is not: each step copies its whole-batch
+ * arrays (memory, keys, erase and write vectors, and in the backward the gradients) into the module's memory once, the
+ * kernel calls the module per batch row with offsets into them, and the results go back in one copy per array. Each
+ * thread instantiates the module once and grows its memory to the largest step seen. It follows the link pass's switch
+ * (`denseStepSimdMode` in `link-pass-simd.ts`): float32 steps only, never with `ENGRAM_DENSE_SIMD=off`.
+ */
+import type { DenseStepArrays, DenseStepSizes, FloatArray } from './dense-step-layout';
+import { densePackedLayout } from './dense-step-layout';
+import { denseStepSimdMode } from './link-pass-simd';
+import { MEMORY_ROWS_WASM_BASE64 } from './wasm/memory-rows-wasm';
+
+interface MemoryRowsExports {
+  readonly memory: WebAssembly.Memory;
+  rowDots(...args: number[]): void;
+  eraseWrite(...args: number[]): void;
+  readVectors(...args: number[]): void;
+  readVectorsBackward(...args: number[]): void;
+  contentBackward(...args: number[]): void;
+  eraseWriteBackward(...args: number[]): void;
+}
+
+const EXPORTED_FUNCTIONS = [
+  'rowDots',
+  'eraseWrite',
+  'readVectors',
+  'readVectorsBackward',
+  'contentBackward',
+  'eraseWriteBackward',
+] as const;
+
+function isMemoryRowsExports(exports: WebAssembly.Exports): exports is WebAssembly.Exports & MemoryRowsExports {
+  return (
+    exports.memory instanceof WebAssembly.Memory &&
+    EXPORTED_FUNCTIONS.every((name) => typeof exports[name] === 'function')
+  );
+}
+
+/** This thread's instance: undefined until first asked for, null where WebAssembly SIMD is unavailable. */
+let memoryRows: MemoryRowsExports | null | undefined;
+
+function instance(): MemoryRowsExports | null {
+  if (memoryRows !== undefined) return memoryRows;
+  try {
+    const module = new WebAssembly.Module(Buffer.from(MEMORY_ROWS_WASM_BASE64, 'base64'));
+    const { exports } = new WebAssembly.Instance(module);
+    if (!isMemoryRowsExports(exports)) throw new Error(`the module lacks memory or one of ${EXPORTED_FUNCTIONS}`);
+    memoryRows = exports;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    console.warn(`[engram] WebAssembly SIMD is unavailable (${reason}); the dense memory rows run in JavaScript`);
+    memoryRows = null;
+  }
+  return memoryRows;
+}
+
+const PAGE_BYTES = 65_536;
+
+/** This thread's memory grown to `floats` float32 values and a view of it; null when it cannot grow (past 4 GiB). */
+function reserve(exports: MemoryRowsExports, floats: number): Float32Array | null {
+  const bytes = 4 * floats;
+  const have = exports.memory.buffer.byteLength;
+  if (bytes > have) {
+    try {
+      exports.memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
+    } catch {
+      return null;
+    }
+  }
+  return new Float32Array(exports.memory.buffer);
+}
+
+/** Whether a step over these arrays takes the SIMD memory rows (checked once per step). */
+export function memoryRowsSimdApplies(...arrays: readonly FloatArray[]): boolean {
+  if (denseStepSimdMode() === 'off') return false;
+  for (const array of arrays) if (!(array instanceof Float32Array)) return false;
+  return instance() !== null;
+}
+
+/** Consecutive regions of the heap, in floats: `take(n)` returns where the next n floats start. */
+function regions(): (floats: number) => number {
+  let next = 0;
+  return (floats) => {
+    const at = next;
+    // Keep every region 16-byte aligned, so whole vectors of aligned rows load aligned.
+    next += Math.ceil(floats / 4) * 4;
+    return at;
+  };
+}
+
+/**
+ * One forward step's memory rows in the heap. After `open`, per batch row b: `previousDots(b)` (step 2's sums over
+ * the previous memory), `eraseWrite(b, w_w)` (step 5), `memoryDots(b)` (step 8's sums over the new memory) and
+ * `readVectors(b, …)` (step 11); then `copyMemory` writes the new memory of every row into the packed output.
+ */
+export class MemoryRowsForward {
+  /** ‖M_n‖² of the rows last summed: [N]. */
+  readonly squares: Float32Array;
+  /** M_n·k_h of the rows last summed: [heads, N] (one head for the write key). */
+  readonly dots: Float32Array;
+
+  private constructor(
+    private readonly exports: MemoryRowsExports,
+    private readonly heap: Float32Array,
+    private readonly sizes: DenseStepSizes,
+    private readonly at: {
+      prevMemory: number;
+      memory: number;
+      writeKey: number;
+      readKeys: number;
+      erase: number;
+      write: number;
+      writeWeights: number;
+      readWeights: number;
+      squares: number;
+      dots: number;
+      vectors: number;
+    },
+  ) {
+    this.squares = heap.subarray(at.squares, at.squares + sizes.memorySize);
+    this.dots = heap.subarray(at.dots, at.dots + sizes.readHeads * sizes.memorySize);
+  }
+
+  /** Copies the step's inputs in; null when the memory cannot grow to the step (the caller keeps the JS loops). */
+  static open(sizes: DenseStepSizes, inputs: DenseStepArrays): MemoryRowsForward | null {
+    const exports = instance();
+    if (exports === null) return null;
+    const { batch, memorySize: cells, cellSize: width, readHeads: heads } = sizes;
+    const take = regions();
+    const at = {
+      prevMemory: take(batch * cells * width),
+      memory: take(batch * cells * width),
+      writeKey: take(batch * width),
+      readKeys: take(batch * heads * width),
+      erase: take(batch * width),
+      write: take(batch * width),
+      writeWeights: take(cells),
+      readWeights: take(heads * cells),
+      squares: take(cells),
+      dots: take(heads * cells),
+      vectors: take(heads * width),
+    };
+    const heap = reserve(exports, take(0));
+    if (heap === null) return null;
+    heap.set(inputs.prevMemory, at.prevMemory);
+    heap.set(inputs.writeKey, at.writeKey);
+    heap.set(inputs.readKeys, at.readKeys);
+    heap.set(inputs.eraseVector, at.erase);
+    heap.set(inputs.writeVector, at.write);
+    return new MemoryRowsForward(exports, heap, sizes, at);
+  }
+
+  /** Step 2's sums for batch row b: ‖M_prev,n‖² into `squares`, M_prev,n·k_w into `dots[0…N)`. */
+  previousDots(b: number): void {
+    const { memorySize: cells, cellSize: width } = this.sizes;
+    const { at } = this;
+    this.exports.rowDots(
+      4 * (at.prevMemory + b * cells * width),
+      cells,
+      width,
+      4 * (at.writeKey + b * width),
+      1,
+      4 * at.squares,
+      4 * at.dots,
+    );
+  }
+
+  /** Step 5 for batch row b, from the write weights w_w [N]. */
+  eraseWrite(b: number, writeWeights: FloatArray): void {
+    const { memorySize: cells, cellSize: width } = this.sizes;
+    const { at } = this;
+    this.heap.set(writeWeights, at.writeWeights);
+    const memoryAt = b * cells * width;
+    this.exports.eraseWrite(
+      4 * (at.prevMemory + memoryAt),
+      4 * (at.memory + memoryAt),
+      cells,
+      width,
+      4 * at.writeWeights,
+      4 * (at.erase + b * width),
+      4 * (at.write + b * width),
+    );
+  }
+
+  /** Step 8's sums for batch row b: ‖M_n‖² of the new memory into `squares`, M_n·k_r,h into `dots` [R,N]. */
+  memoryDots(b: number): void {
+    const { memorySize: cells, cellSize: width, readHeads: heads } = this.sizes;
+    const { at } = this;
+    this.exports.rowDots(
+      4 * (at.memory + b * cells * width),
+      cells,
+      width,
+      4 * (at.readKeys + b * heads * width),
+      heads,
+      4 * at.squares,
+      4 * at.dots,
+    );
+  }
+
+  /** Step 11 for batch row b: read weights w_r [R,N] in, read vectors [R,W] assigned into `target`. */
+  readVectors(b: number, readWeights: FloatArray, target: FloatArray): void {
+    const { memorySize: cells, cellSize: width, readHeads: heads } = this.sizes;
+    const { at, heap } = this;
+    heap.set(readWeights, at.readWeights);
+    heap.fill(0, at.vectors, at.vectors + heads * width);
+    this.exports.readVectors(
+      4 * (at.memory + b * cells * width),
+      cells,
+      width,
+      4 * at.readWeights,
+      heads,
+      4 * at.vectors,
+    );
+    target.set(heap.subarray(at.vectors, at.vectors + heads * width));
+  }
+
+  /** The new memory of every batch row [B,N,W] into `packed`'s memory block. */
+  copyMemory(packed: FloatArray): void {
+    const { batch, memorySize: cells, cellSize: width } = this.sizes;
+    const size = batch * cells * width;
+    packed.set(this.heap.subarray(this.at.memory, this.at.memory + size), densePackedLayout(this.sizes).memory);
+  }
+}
+
+/**
+ * One backward step's memory rows in the heap. `open` copies the memories, keys, erase and write vectors and the
+ * packed gradient's memory and read-vector blocks in; per batch row b the kernel calls `readVectorsBackward(b)`,
+ * `readContentBackward(b, h, …)`, `eraseWriteBackward(b, w_w)` and `writeContentBackward(b, …)`, filling
+ * `dotCoefficients` and `normCoefficients` before each content call; `finish` writes the gradients of the previous
+ * memory, the keys and the erase and write vectors out (assigned).
+ */
+export class MemoryRowsBackward {
+  /** dr_h·M_n after `readVectorsBackward`: [R,N]. */
+  readonly readWeightSums: Float32Array;
+  /** Per-cell coefficients for the next content call: dLoss/d(M_n·k) and the memory-norm term's, [N] each. */
+  readonly dotCoefficients: Float32Array;
+  readonly normCoefficients: Float32Array;
+  /** Σ_k dM·(v − M_prev·e) per cell after `eraseWriteBackward`: [N]. */
+  readonly writeWeightSums: Float32Array;
+
+  private constructor(
+    private readonly exports: MemoryRowsExports,
+    private readonly heap: Float32Array,
+    private readonly sizes: DenseStepSizes,
+    private readonly at: {
+      prevMemory: number;
+      memory: number;
+      memoryGradient: number;
+      prevMemoryGradient: number;
+      writeKey: number;
+      readKeys: number;
+      erase: number;
+      write: number;
+      vectorGradient: number;
+      readWeights: number;
+      writeKeyGradient: number;
+      readKeysGradient: number;
+      eraseGradient: number;
+      writeGradient: number;
+      writeWeights: number;
+      readWeightSums: number;
+      dotCoefficients: number;
+      normCoefficients: number;
+      writeWeightSums: number;
+    },
+  ) {
+    const { memorySize: cells, readHeads: heads } = sizes;
+    this.readWeightSums = heap.subarray(at.readWeightSums, at.readWeightSums + heads * cells);
+    this.dotCoefficients = heap.subarray(at.dotCoefficients, at.dotCoefficients + cells);
+    this.normCoefficients = heap.subarray(at.normCoefficients, at.normCoefficients + cells);
+    this.writeWeightSums = heap.subarray(at.writeWeightSums, at.writeWeightSums + cells);
+  }
+
+  /** Copies the step's arrays in; null when the memory cannot grow to the step (the caller keeps the JS loops). */
+  static open(
+    sizes: DenseStepSizes,
+    inputs: DenseStepArrays,
+    packed: FloatArray,
+    packedGradient: FloatArray,
+  ): MemoryRowsBackward | null {
+    const exports = instance();
+    if (exports === null) return null;
+    const { batch, memorySize: cells, cellSize: width, readHeads: heads } = sizes;
+    const layout = densePackedLayout(sizes);
+    const memorySize = batch * cells * width;
+    const take = regions();
+    const at = {
+      prevMemory: take(memorySize),
+      memory: take(memorySize),
+      memoryGradient: take(memorySize),
+      prevMemoryGradient: take(memorySize),
+      writeKey: take(batch * width),
+      readKeys: take(batch * heads * width),
+      erase: take(batch * width),
+      write: take(batch * width),
+      vectorGradient: take(batch * heads * width),
+      readWeights: take(batch * heads * cells),
+      writeKeyGradient: take(batch * width),
+      readKeysGradient: take(batch * heads * width),
+      eraseGradient: take(batch * width),
+      writeGradient: take(batch * width),
+      writeWeights: take(cells),
+      readWeightSums: take(heads * cells),
+      dotCoefficients: take(cells),
+      normCoefficients: take(cells),
+      writeWeightSums: take(cells),
+    };
+    const heap = reserve(exports, take(0));
+    if (heap === null) return null;
+    heap.set(inputs.prevMemory, at.prevMemory);
+    heap.set(packed.subarray(layout.memory, layout.memory + memorySize), at.memory);
+    heap.set(packedGradient.subarray(layout.memory, layout.memory + memorySize), at.memoryGradient);
+    heap.set(inputs.writeKey, at.writeKey);
+    heap.set(inputs.readKeys, at.readKeys);
+    heap.set(inputs.eraseVector, at.erase);
+    heap.set(inputs.writeVector, at.write);
+    heap.set(
+      packedGradient.subarray(layout.readVectors, layout.readVectors + batch * heads * width),
+      at.vectorGradient,
+    );
+    heap.set(packed.subarray(layout.readWeights, layout.readWeights + batch * heads * cells), at.readWeights);
+    heap.fill(0, at.writeKeyGradient, at.writeGradient + batch * width);
+    return new MemoryRowsBackward(exports, heap, sizes, at);
+  }
+
+  /** Backward of step 11 for batch row b: dM += Σ_h dr_h·w_r,h; dr_h·M_n into `readWeightSums`. */
+  readVectorsBackward(b: number): void {
+    const { memorySize: cells, cellSize: width, readHeads: heads } = this.sizes;
+    const { at } = this;
+    const memoryAt = b * cells * width;
+    this.exports.readVectorsBackward(
+      4 * (at.memory + memoryAt),
+      cells,
+      width,
+      4 * (at.readWeights + b * heads * cells),
+      heads,
+      4 * (at.vectorGradient + b * heads * width),
+      4 * (at.memoryGradient + memoryAt),
+      4 * at.readWeightSums,
+    );
+  }
+
+  /**
+   * Backward of read head h's cosines for batch row b (step 8) into dM and dk_r,h, from `dotCoefficients` and
+   * `normCoefficients`; `keyScale` is dLoss/d‖k‖ / ‖k‖ (0 for a zero key).
+   */
+  readContentBackward(b: number, head: number, keyScale: number): void {
+    const { memorySize: cells, cellSize: width, readHeads: heads } = this.sizes;
+    const { at } = this;
+    const memoryAt = b * cells * width;
+    const keyAt = (b * heads + head) * width;
+    this.exports.contentBackward(
+      4 * (at.memory + memoryAt),
+      cells,
+      width,
+      4 * (at.readKeys + keyAt),
+      4 * at.dotCoefficients,
+      4 * at.normCoefficients,
+      keyScale,
+      4 * (at.memoryGradient + memoryAt),
+      4 * (at.readKeysGradient + keyAt),
+    );
+  }
+
+  /** Backward of step 5 for batch row b: assigns dM_prev, adds into de and dv, per-cell sums into `writeWeightSums`. */
+  eraseWriteBackward(b: number, writeWeights: FloatArray): void {
+    const { memorySize: cells, cellSize: width } = this.sizes;
+    const { at } = this;
+    this.heap.set(writeWeights, at.writeWeights);
+    const memoryAt = b * cells * width;
+    this.exports.eraseWriteBackward(
+      4 * (at.memoryGradient + memoryAt),
+      4 * (at.prevMemory + memoryAt),
+      cells,
+      width,
+      4 * at.writeWeights,
+      4 * (at.erase + b * width),
+      4 * (at.write + b * width),
+      4 * (at.prevMemoryGradient + memoryAt),
+      4 * at.writeWeightSums,
+      4 * (at.eraseGradient + b * width),
+      4 * (at.writeGradient + b * width),
+    );
+  }
+
+  /** Backward of the write key's cosines for batch row b (step 2), added into dM_prev and dk_w. */
+  writeContentBackward(b: number, keyScale: number): void {
+    const { memorySize: cells, cellSize: width } = this.sizes;
+    const { at } = this;
+    const memoryAt = b * cells * width;
+    this.exports.contentBackward(
+      4 * (at.prevMemory + memoryAt),
+      cells,
+      width,
+      4 * (at.writeKey + b * width),
+      4 * at.dotCoefficients,
+      4 * at.normCoefficients,
+      keyScale,
+      4 * (at.prevMemoryGradient + memoryAt),
+      4 * (at.writeKeyGradient + b * width),
+    );
+  }
+
+  /** The gradients of the previous memory, keys, erase and write vectors of every batch row (assigned). */
+  finish(gradients: DenseStepArrays): void {
+    const { at, heap } = this;
+    const copy = (target: FloatArray, from: number) => target.set(heap.subarray(from, from + target.length));
+    copy(gradients.prevMemory, at.prevMemoryGradient);
+    copy(gradients.writeKey, at.writeKeyGradient);
+    copy(gradients.readKeys, at.readKeysGradient);
+    copy(gradients.eraseVector, at.eraseGradient);
+    copy(gradients.writeVector, at.writeGradient);
+  }
+}
