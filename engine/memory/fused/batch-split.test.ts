@@ -9,9 +9,12 @@ import * as tf from '@tensorflow/tfjs';
 import {
   kernelWorkerReady,
   kernelWorkerReplies,
+  recordSplit,
+  resetSplitRecords,
   runDenseStep,
   setKernelThreads,
   splitPays,
+  splitRecord,
   stopKernelWorker,
 } from './batch-split';
 import {
@@ -137,4 +140,45 @@ test('fusedMemoryStep and its gradients are the same on one thread and on two', 
   assert.equal(kernelWorkerReplies() - repliesBefore, 2);
   assert.equal(tf.memory().numTensors, tensorsBefore, 'no tensor leaks');
   one.forEach((values, index) => assert.deepEqual(two[index], values, `output ${index}`));
+});
+
+test('by default the split pauses where it measured slower than one thread, and is tried again later', (context) => {
+  const saved = process.env.ENGRAM_KERNEL_THREADS;
+  delete process.env.ENGRAM_KERNEL_THREADS;
+  setKernelThreads(null);
+  resetSplitRecords();
+  try {
+    // Big enough to split, small enough to run many steps quickly.
+    const sizes: DenseStepSizes = { batch: 8, memorySize: 16, cellSize: 128, readHeads: 2 };
+    assert.equal(splitPays(sizes, true), true);
+    const splitSteps = (steps: number) => {
+      const before = kernelWorkerReplies();
+      for (let i = 0; i < steps; i++) stepOnce(sizes, 90 + i);
+      return (kernelWorkerReplies() - before) / 2;
+    };
+    if (splitSteps(1) !== 1) {
+      context.skip('fewer than two cores: the default is one thread');
+      return;
+    }
+    // Timings as a busy second core gives them: the whole step took 1.5× one thread's estimate, eight times.
+    resetSplitRecords();
+    for (let i = 0; i < 8; i++) recordSplit(sizes, 3, 1, 4);
+    assert.equal(splitSteps(20), 0, 'paused: every step on the calling thread');
+    assert.ok((splitRecord(sizes)?.pausedUntil ?? 0) > 0);
+    // A split that pays (0.6 of one thread) never pauses.
+    resetSplitRecords();
+    for (let i = 0; i < 50; i++) recordSplit(sizes, 1.2, 1, 4);
+    assert.equal(splitRecord(sizes)?.pausedUntil, 0);
+    assert.equal(splitSteps(1), 1);
+    // After the pause the split is probed again.
+    resetSplitRecords();
+    for (let i = 0; i < 8; i++) recordSplit(sizes, 3, 1, 4);
+    const pausedUntil = splitRecord(sizes)?.pausedUntil ?? 0;
+    assert.ok(pausedUntil > 0 && pausedUntil < 1000);
+    splitSteps(pausedUntil); // one call per step forward; the backward follows its forward
+    assert.ok(splitSteps(1) === 1, 'split again once the pause has run out');
+  } finally {
+    if (saved !== undefined) process.env.ENGRAM_KERNEL_THREADS = saved;
+    resetSplitRecords();
+  }
 });

@@ -154,9 +154,72 @@ export function splitPays(sizes: DenseStepSizes, simdLinkPass: boolean): boolean
   return width * (heads + 2) >= cells && loopWork >= MIN_SIMD_SPLIT_WORK;
 }
 
+/**
+ * Whether the split has been measuring faster than one thread, per step size: only in the default mode (neither
+ * `ENGRAM_KERNEL_THREADS` nor `setKernelThreads` set). The second core is not always free — another process, a
+ * second training run — and then handing it half the rows makes a step slower, not faster. Each split call is
+ * timed against its own half scaled to the whole batch (what one thread would have taken); when the running mean of
+ * that ratio stays above 1 for `SPLIT_PROBE_CALLS` calls, the step runs on one thread for `SPLIT_PAUSE_CALLS` calls,
+ * then the split is tried again. The numbers are the same either way, bit for bit.
+ */
+interface SplitRecord {
+  /** Exponential mean of (split wall time) / (own half's wall time × batch / own rows). */
+  ratio: number;
+  samples: number;
+  /** `splitCalls` value before which this size stays on one thread. */
+  pausedUntil: number;
+}
+
+const SPLIT_PROBE_CALLS = 8;
+const SPLIT_PAUSE_CALLS = 400;
+const SPLIT_RATIO_WEIGHT = 0.25;
+const splitRecords = new Map<string, SplitRecord>();
+let splitCalls = 0;
+
+function sizesKey(sizes: DenseStepSizes): string {
+  return `${sizes.batch},${sizes.memorySize},${sizes.cellSize},${sizes.readHeads}`;
+}
+
+/** Whether the thread count comes from the default (adaptive) rather than from a setting. */
+function adaptiveSplit(): boolean {
+  const raw = process.env.ENGRAM_KERNEL_THREADS;
+  return threadsOverride === null && (raw === undefined || raw === '');
+}
+
+/**
+ * Record one split call: `totalMs` for the whole step, `ownMs` for the calling thread's `ownRows` rows. Exported
+ * for tests, which feed it synthetic timings.
+ */
+export function recordSplit(sizes: DenseStepSizes, totalMs: number, ownMs: number, ownRows: number): void {
+  if (!adaptiveSplit() || ownMs <= 0) return;
+  const key = sizesKey(sizes);
+  const record = splitRecords.get(key) ?? { ratio: 1, samples: 0, pausedUntil: 0 };
+  const sample = totalMs / ((ownMs * sizes.batch) / ownRows);
+  record.ratio = record.samples === 0 ? sample : record.ratio + SPLIT_RATIO_WEIGHT * (sample - record.ratio);
+  record.samples += 1;
+  if (record.samples >= SPLIT_PROBE_CALLS && record.ratio > 1) {
+    record.pausedUntil = splitCalls + SPLIT_PAUSE_CALLS;
+    record.samples = 0;
+  }
+  splitRecords.set(key, record);
+}
+
+/** Test hook: how the adaptive split stands for these sizes (undefined before any split call). */
+export function splitRecord(sizes: DenseStepSizes): Readonly<SplitRecord> | undefined {
+  return splitRecords.get(sizesKey(sizes));
+}
+
+/** Test hook: forget every measurement. */
+export function resetSplitRecords(): void {
+  splitRecords.clear();
+  splitCalls = 0;
+}
+
 function worthSplitting(sizes: DenseStepSizes, inputs: DenseStepArrays<Float32Array>): boolean {
   if (kernelThreads() < 2) return false;
   if (!splitPays(sizes, linkPassSimdApplies(inputs.prevLinkMatrix))) return false;
+  splitCalls += 1;
+  if (adaptiveSplit() && (splitRecords.get(sizesKey(sizes))?.pausedUntil ?? 0) > splitCalls) return false;
   return kernelWorkerReady();
 }
 
@@ -378,9 +441,14 @@ export function runDenseStep(
 
   let ownTape: DenseStepTape | undefined;
   const simd = denseStepSimdMode();
+  let ownMs = 0;
+  const started = performance.now();
   const reply = callWorker(worker, { op: 'forward', simd, sizes: workerSizes, arena, tapeArena }, () => {
+    const ownStarted = performance.now();
     ownTape = denseStepForward(ownSizes, ownInputs, ownPacked);
+    ownMs = performance.now() - ownStarted;
   });
+  if (reply?.ok === true) recordSplit(sizes, performance.now() - started, ownMs, split);
   const firstTape = ownTape as DenseStepTape;
   let workerTape: DenseStepTape;
   let workerSmall: Float32Array;
@@ -423,12 +491,19 @@ export function runDenseStep(
         copyInputs(views.inputs, workerRows);
         movePackedRows(sizes, packedGradient, views.packedGradient, workerSizes.batch, split, false);
         workerGradient = views.packedGradient;
+        let ownBackwardMs = 0;
+        const backwardStarted = performance.now();
         answer = callWorker(
           worker,
           { op: 'backward', simd, sizes: workerSizes, arena: backwardArena, tapeArena },
-          ownBackward,
+          () => {
+            const ownStarted = performance.now();
+            ownBackward();
+            ownBackwardMs = performance.now() - ownStarted;
+          },
         );
         if (answer?.ok === true) {
+          recordSplit(sizes, performance.now() - backwardStarted, ownBackwardMs, split);
           copyInputs(target, views.gradients);
           releaseBuffer(ownGradient.buffer);
           releaseBuffer(backwardArena);
