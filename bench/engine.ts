@@ -16,7 +16,9 @@
  *
  * Per config: 2 warm-up iterations, then the median of `--repeats` timed ones, wall and CPU time (forward-only is
  * timed too);
- * kernels per iteration counted once with tf.profile; heap and RSS after the config. `--debug` also times a
+ * kernels per iteration counted once with tf.profile; heap and RSS after the config, and the process's peak RSS so
+ * far (`maxRSS`: the figure pytorch-dnc's `mem_scaling.py` reports, so the two compare like with like; it covers
+ * every config run before, so bench the big one alone). `--debug` also times a
  * forward with debug frames; `--plain-lstm` runs the LSTM gates as plain tfjs ops instead of the fused cell (A/B).
  * Prints a table and, as the last line, a JSON summary.
  */
@@ -97,6 +99,8 @@ interface Result {
   repeats: number;
   heapUsedMb: number;
   rssMb: number;
+  /** Peak RSS of the process so far (`process.resourceUsage().maxRSS`), this config and every one before it. */
+  maxRssMb: number;
   tfjsMb: number;
   /** GPU memory tfjs holds after the config (webgpu only). */
   gpuMb?: number;
@@ -189,6 +193,8 @@ async function benchOne(config: BenchConfig, repeats: number, withDebug: boolean
     repeats,
     heapUsedMb: memory.heapUsed / 2 ** 20,
     rssMb: memory.rss / 2 ** 20,
+    // maxRSS is in kibibytes.
+    maxRssMb: process.resourceUsage().maxRSS / 2 ** 10,
     tfjsMb: tf.memory().numBytes / 2 ** 20,
     ...gpuMemory(),
   };
@@ -238,8 +244,8 @@ async function main(): Promise<void> {
         `${plain.forwardDebugMs === undefined ? '' : `  fwd+debug ${fixed(plain.forwardDebugMs, 1, 7)} ms`}  ` +
         `${fixed(plain.msPerTimestep, 2, 7)} ms/step  ${String(plain.kernelsPerIteration ?? '—').padStart(6)} ` +
         `kernels  ` +
-        `heap ${plain.heapUsedMb.toFixed(0)} MB  rss ${plain.rssMb.toFixed(0)} ` +
-        `MB${plain.error === undefined ? '' : `  error: ${plain.error}`}`,
+        `heap ${plain.heapUsedMb.toFixed(0)} MB  rss ${plain.rssMb.toFixed(0)} MB  ` +
+        `peak rss ${plain.maxRssMb.toFixed(0)} MB${plain.error === undefined ? '' : `  error: ${plain.error}`}`,
     );
     // A wasm abort leaves the module unusable: later configs would only fail the same way.
     if (plain.error !== undefined) break;
