@@ -35,8 +35,41 @@ export function customGradient<T extends tf.Tensor>(
 /** The forward result of a multi-output custom-gradient op: its outputs and the gradient w.r.t. each input. */
 export interface MultiOutputGradientResult {
   readonly values: readonly tf.Tensor[];
-  /** `dys[i]` is dLoss/d(values[i]) (zeros where no gradient reached that output); one gradient per input. */
+  /**
+   * `dys[i]` is dLoss/d(values[i]) (zeros where no gradient reached that output); one gradient per input. The dys
+   * are valid only until it returns (some are disposed then, see `handedGradients`): read them, keep nothing.
+   */
   readonly gradFunc: (dys: readonly tf.Tensor[]) => tf.Tensor[];
+}
+
+/**
+ * Each gradient a multi-output op handed tfjs, with the input it is the gradient of (only gradients that appear
+ * once in their op's list). tfjs-core 4.x's back-propagation (`backpropagateGradients` in tape.js) stores the tensor a
+ * gradient function returns as is as that input's accumulated gradient; a second contribution replaces it by a new
+ * sum. So when an op is handed, as the dy of its output `o`, the very tensor that another of these ops made as the
+ * gradient of `o`, that tensor is referenced by the gradient map's entry for `o` alone, and back-propagation reads
+ * that entry once: to build this op's dys (a tensor is the output of one tape node, and no node taped before `o`
+ * existed can take `o` as input). It can then be disposed as soon as this op's gradient has been computed instead of
+ * living until `tf.grads` returns: at N 1024 the link matrix's gradient that flows from step to step is 32 MB of wasm
+ * heap, and that heap never shrinks, so holding all T of them set the process's peak memory.
+ */
+const handedGradients = new WeakMap<tf.Tensor, tf.Tensor>();
+
+/** Dispose the dys that `handedGradients` proves nothing else reads (never one handed back as a gradient). */
+function releaseSpentGradients(outputs: readonly tf.Tensor[], dys: readonly tf.Tensor[], grads: readonly tf.Tensor[]) {
+  dys.forEach((dy, index) => {
+    if (handedGradients.get(dy) !== outputs[index] || grads.includes(dy)) return;
+    handedGradients.delete(dy);
+    dy.dispose();
+  });
+}
+
+/** Record the gradients this op hands tfjs, by input (see `handedGradients`). */
+function recordHandedGradients(inputs: readonly tf.Tensor[], grads: readonly tf.Tensor[], dys: readonly tf.Tensor[]) {
+  grads.forEach((grad, index) => {
+    if (grads.indexOf(grad) !== grads.lastIndexOf(grad) || dys.includes(grad) || inputs.includes(grad)) return;
+    handedGradients.set(grad, inputs[index]);
+  });
 }
 
 /** The part of tfjs-core's engine a multi-output custom op needs (4.x; `tf.customGrad` allows one output only). */
@@ -72,10 +105,13 @@ export function multiOutputGradient(
       },
       backwardsFunc: (dys) => {
         if (result === undefined) throw new Error('multiOutputGradient: backward before forward');
-        const grads = result.gradFunc(Array.isArray(dys) ? dys : [dys]);
+        const outputGradients = Array.isArray(dys) ? dys : [dys];
+        const grads = result.gradFunc(outputGradients);
         if (grads.length !== inputs.length) {
           throw new Error(`multiOutputGradient: ${grads.length} gradients for ${inputs.length} inputs`);
         }
+        releaseSpentGradients(result.values, outputGradients, grads);
+        recordHandedGradients(inputs, grads, outputGradients);
         return Object.fromEntries(grads.map((grad, index) => [String(index), () => grad]));
       },
       inputs: Object.fromEntries(inputs.map((input, index) => [String(index), input])),
