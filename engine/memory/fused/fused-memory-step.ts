@@ -13,13 +13,15 @@ import { multiOutputGradient } from '../../util/custom-gradient';
 import type { DenseMemoryState } from '../dense-step';
 import { type DenseDebugName, denseDebugOutput } from '../debug-tensors';
 import type { MemoryStepDebug, MemoryStepResult } from '../types';
-import { runDenseStep } from './batch-split';
+import { transientValues } from '../../util/device-backend';
+import { type DenseKernelRun, runDenseStep } from './batch-split';
 import type { DenseStepTape } from './dense-step-kernel';
 import {
   DENSE_STEP_INPUT_NAMES,
   denseStepArrays,
   denseStepInputShapes,
   densePackedLayout,
+  type DensePackedLayout,
   type DenseStepArrays,
   type DenseStepInputName,
   type DenseStepSizes,
@@ -184,6 +186,30 @@ function hostData(tensor: tf.Tensor, what: string): Float32Array {
 }
 
 /**
+ * The seven output tensors, each made at its own shape straight from its block of the kernel's packed output, with
+ * that block kept as its host value for the next step. A function of its own so that no closure of the op captures
+ * `packed`: the gradient closure lives until back-propagation reaches the step, and would keep the whole output
+ * (at N 1024 its 32 MB link matrix) alive with it.
+ */
+function outputTensors(layout: DensePackedLayout, batch: number, packed: Float32Array): tf.Tensor[] {
+  return layout.blocks.map(({ offset, rowShape, rowSize }) => {
+    const view = packed.subarray(offset, offset + batch * rowSize);
+    const tensor = tf.tensor(view, [batch, ...rowShape]);
+    hostValues.set(tensor, view);
+    return tensor;
+  });
+}
+
+/**
+ * Drop the host values of outputs already disposed: a disposed tensor is never an input again. Called once the
+ * step's backward has run; by then the next step's backward, the only other reader of this step's link matrix,
+ * has run too, so the packed output can be collected during back-propagation instead of after it.
+ */
+function forgetDisposedOutputs(outputs: readonly tf.Tensor[]): void {
+  for (const tensor of outputs) if (tensor.isDisposed) hostValues.delete(tensor);
+}
+
+/**
  * The shared op: the kernel over `inputs` as one taped op with seven outputs, each made at its own shape straight
  * from the kernel's packed output (no split, no reshape, nothing cloned for the gradient).
  */
@@ -202,25 +228,23 @@ function packedStep(
     // The gradient closure keeps typed arrays, never tensors (those may be disposed before backprop).
     const { arrays, gradients } = read(tensors);
     const packed = new Float32Array(layout.size);
-    const run = runDenseStep(sizes, arrays, packed);
+    // Dropped once the backward has run: it holds this step's inputs (the previous link matrix among them).
+    let run: DenseKernelRun | undefined = runDenseStep(sizes, arrays, packed);
     forwardResult = { packed, tape: run.firstRowsTape, inputs: arrays };
-    const values = layout.blocks.map(({ offset, rowShape, rowSize }) => {
-      const view = packed.subarray(offset, offset + batch * rowSize);
-      const tensor = tf.tensor(view, [batch, ...rowShape]);
-      hostValues.set(tensor, view);
-      return tensor;
-    });
+    const values = outputTensors(layout, batch, packed);
     return {
       values,
       gradFunc: (dys) => {
+        if (run === undefined) throw new Error("fusedMemoryStep: this step's backward already ran");
         const packedGradient = new Float32Array(layout.size);
-        dys.forEach((dy, index) =>
-          packedGradient.set(float32Data(dy, 'an output gradient'), layout.blocks[index].offset),
-        );
+        // Each dy is copied as soon as it is read (a wasm heap view is valid until tfjs next allocates).
+        dys.forEach((dy, index) => packedGradient.set(transientValues(dy), layout.blocks[index].offset));
         const kernelGradients = toArrays(
           DENSE_STEP_INPUT_NAMES.map((name) => new Float32Array(batch * kernelShapes[name].reduce((a, b) => a * b, 1))),
         );
         run.backward(packedGradient, kernelGradients);
+        run = undefined;
+        forgetDisposedOutputs(values);
         return gradients(kernelGradients);
       },
     };
