@@ -19,7 +19,7 @@ import { affine } from './util/affine';
 import { resolveDNCOptions, type DNCOptions, type ReadFeedback, type ResolvedDNCOptions } from './dnc-options';
 import type { DebugFrame } from './frames';
 import { createMemory } from './memory/registry';
-import type { MemoryModule, MemoryState } from './memory/types';
+import type { MemoryModule, MemoryState, MemoryStepResult } from './memory/types';
 
 export type { DNCOptions, ReadFeedback } from './dnc-options';
 
@@ -217,6 +217,8 @@ export class DNC {
       const memoryStates =
         options.resetExperience === true ? this.memories.map((m) => m.initialState(batchSize)) : [...start.memory];
       const readVectors = [...start.readVectors];
+      // The step of this call that made memoryStates[i]; undefined while it is the starting state.
+      const madeBy: (MemoryStepResult<MemoryState> | undefined)[] = this.memories.map(() => undefined);
       const topLayer = o.numLayers - 1;
       const initialTopReads = start.readVectors[topLayer];
       // One zero tensor per layer, so disposing one layer's returned reads cannot free another's.
@@ -244,6 +246,9 @@ export class DNC {
               ...extra,
               debug: recorder !== undefined,
             });
+            const spent = madeBy[memoryIndex];
+            if (spent !== undefined) disposeSpentState(spent, stepped);
+            madeBy[memoryIndex] = stepped;
             memoryStates[memoryIndex] = stepped.state;
             if (recorder !== undefined && stepped.debug !== undefined) recorder.recordMemoryStep(layer, stepped.debug);
             reads = tf.reshape(stepped.readVectors, [batchSize, readSize]);
@@ -407,6 +412,20 @@ export class DNC {
       }
     });
   }
+}
+
+/**
+ * Free a state that a step of this call made, now that the next step has replaced it, rather than when the call's
+ * tidy ends: nothing reads it again (the fused dense step keeps host copies for its backward, and taped tfjs ops
+ * keep their own clones of what their gradients need). At N 1024 each spent link matrix is 32 MB of wasm heap, and
+ * that heap never shrinks, so holding all T of them until the end set the process's peak. Tensors the new state or
+ * the step's debug output still hold are kept.
+ */
+function disposeSpentState(spent: MemoryStepResult<MemoryState>, next: MemoryStepResult<MemoryState>): void {
+  const live = new Set<tf.Tensor>(
+    [spent, next].flatMap((step) => Object.values(step.debug?.tensors ?? {})).concat(Object.values(next.state)),
+  );
+  tf.dispose(Object.values(spent.state).filter((tensor) => !live.has(tensor)));
 }
 
 function mapState(state: MemoryState, fn: (t: tf.Tensor) => tf.Tensor): MemoryState {
