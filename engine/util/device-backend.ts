@@ -45,3 +45,25 @@ export function transientValues(tensor: tf.Tensor): Float32Array {
   if (!(values instanceof Float32Array)) throw new Error(`transientValues: dataSync gave ${values.constructor.name}`);
   return values;
 }
+
+/**
+ * A new float32 tensor whose values `fill` writes in place: on wasm `fill` gets a view of the tensor's heap memory
+ * (zeroed), so a large result is neither built in a host array nor copied into the heap; elsewhere a fresh zeroed
+ * array that then becomes the tensor's values. On wasm the view is valid only while `fill` runs, and `fill` must
+ * create no tensor (tfjs may then grow and move the heap): keep no reference to it.
+ */
+export function tensorFilledInPlace(shape: readonly number[], fill: (values: Float32Array) => void): tf.Tensor {
+  const backend = tf.backend();
+  if (tf.getBackend() === 'wasm' && isHeapBackend(backend)) {
+    const tensor = tf.zeros([...shape], 'float32');
+    const view = backend.typedArrayFromHeap({ shape: tensor.shape, dtype: tensor.dtype, dataId: tensor.dataId });
+    if (view instanceof Float32Array) {
+      fill(view);
+      return tensor;
+    }
+    tensor.dispose();
+  }
+  const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  fill(values);
+  return tf.tensor(values, [...shape], 'float32');
+}

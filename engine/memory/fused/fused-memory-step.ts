@@ -13,7 +13,7 @@ import { multiOutputGradient } from '../../util/custom-gradient';
 import type { DenseMemoryState } from '../dense-step';
 import { type DenseDebugName, denseDebugOutput } from '../debug-tensors';
 import type { MemoryStepDebug, MemoryStepResult } from '../types';
-import { transientValues } from '../../util/device-backend';
+import { tensorFilledInPlace, transientValues } from '../../util/device-backend';
 import { type DenseKernelRun, runDenseStep } from './batch-split';
 import type { DenseStepTape } from './dense-step-kernel';
 import {
@@ -169,8 +169,11 @@ function debugFor(sizes: DenseStepSizes, forward: ForwardRecord): MemoryStepDebu
 /** How one fused op reads its input tensors into the kernel's arrays and hands the kernel's gradients back. */
 interface KernelInputs {
   readonly arrays: DenseStepArrays<Float32Array>;
-  /** One gradient tensor per op input, in input order, from the kernel's sixteen input gradients. */
-  readonly gradients: (kernelGradients: DenseStepArrays<Float32Array>) => tf.Tensor[];
+  /**
+   * One gradient tensor per op input, in input order, from the kernel's sixteen input gradients; the link matrix's
+   * is `linkGradient`, already a tensor (`kernelGradients.prevLinkMatrix` may no longer be readable: do not read it).
+   */
+  readonly gradients: (kernelGradients: DenseStepArrays<Float32Array>, linkGradient: tf.Tensor) => tf.Tensor[];
 }
 
 /**
@@ -198,6 +201,21 @@ function outputTensors(layout: DensePackedLayout, batch: number, packed: Float32
     hostValues.set(tensor, view);
     return tensor;
   });
+}
+
+/**
+ * The packed output gradient of the last backward, kept only weakly: successive steps of one back-propagation reuse
+ * it (at N 1024 it is 32 MB, a new one each step was garbage faster than V8 collected it), and between passes it
+ * can be collected.
+ */
+let packedGradientScratch: WeakRef<Float32Array> | undefined;
+
+function packedGradientArray(size: number): Float32Array {
+  const reused = packedGradientScratch?.deref();
+  if (reused !== undefined && reused.length === size) return reused;
+  const fresh = new Float32Array(size);
+  packedGradientScratch = new WeakRef(fresh);
+  return fresh;
 }
 
 /**
@@ -235,17 +253,28 @@ function packedStep(
     return {
       values,
       gradFunc: (dys) => {
-        if (run === undefined) throw new Error("fusedMemoryStep: this step's backward already ran");
-        const packedGradient = new Float32Array(layout.size);
+        const step = run;
+        if (step === undefined) throw new Error("fusedMemoryStep: this step's backward already ran");
+        run = undefined;
+        // Every block is overwritten from the dys, so the array a previous step used serves as well as a new one.
+        const packedGradient = packedGradientArray(layout.size);
         // Each dy is copied as soon as it is read (a wasm heap view is valid until tfjs next allocates).
         dys.forEach((dy, index) => packedGradient.set(transientValues(dy), layout.blocks[index].offset));
-        const kernelGradients = toArrays(
-          DENSE_STEP_INPUT_NAMES.map((name) => new Float32Array(batch * kernelShapes[name].reduce((a, b) => a * b, 1))),
-        );
-        run.backward(packedGradient, kernelGradients);
-        run = undefined;
+        let kernelGradients: DenseStepArrays<Float32Array> | undefined;
+        // The link matrix's gradient (B·N², the largest) is written straight into its tensor.
+        const linkGradient = tensorFilledInPlace([batch, ...kernelShapes.prevLinkMatrix], (linkValues) => {
+          kernelGradients = toArrays(
+            DENSE_STEP_INPUT_NAMES.map((name) =>
+              name === 'prevLinkMatrix'
+                ? linkValues
+                : new Float32Array(batch * kernelShapes[name].reduce((a, b) => a * b, 1)),
+            ),
+          );
+          step.backward(packedGradient, kernelGradients);
+        });
         forgetDisposedOutputs(values);
-        return gradients(kernelGradients);
+        if (kernelGradients === undefined) throw new Error('fusedMemoryStep: the backward produced no gradients');
+        return gradients(kernelGradients, linkGradient);
       },
     };
   });
@@ -294,8 +323,10 @@ export function fusedMemoryStep(
       const shapes = tensors.map((tensor) => tensor.shape);
       return {
         arrays: toArrays(tensors.map((tensor, index) => hostData(tensor, argumentName(DENSE_STEP_INPUT_NAMES[index])))),
-        gradients: (kernelGradients) =>
-          DENSE_STEP_INPUT_NAMES.map((name, index) => tf.tensor(kernelGradients[name], shapes[index])),
+        gradients: (kernelGradients, linkGradient) =>
+          DENSE_STEP_INPUT_NAMES.map((name, index) =>
+            name === 'prevLinkMatrix' ? linkGradient : tf.tensor(kernelGradients[name], shapes[index]),
+          ),
       };
     },
     options.debug === true,
@@ -387,12 +418,14 @@ export function fusedMemoryStepFromRaw(
       ]);
       return {
         arrays,
-        gradients: (kernelGradients) => {
+        gradients: (kernelGradients, linkGradient) => {
           const rawGradient = new Float32Array(raw.length);
           activateInterfaceBackward(sizes, raw, parts, kernelGradients, rawGradient);
           return [
             tf.tensor2d(rawGradient, [batch, width]),
-            ...STATE_INPUT_NAMES.map((name, index) => tf.tensor(kernelGradients[name], stateShapes[index])),
+            ...STATE_INPUT_NAMES.map((name, index) =>
+              name === 'prevLinkMatrix' ? linkGradient : tf.tensor(kernelGradients[name], stateShapes[index]),
+            ),
           ];
         },
       };
