@@ -19,7 +19,7 @@ import { affine } from './util/affine';
 import { resolveDNCOptions, type DNCOptions, type ReadFeedback, type ResolvedDNCOptions } from './dnc-options';
 import type { DebugFrame } from './frames';
 import { createMemory } from './memory/registry';
-import type { MemoryModule, MemoryState, MemoryStepResult } from './memory/types';
+import type { MemoryModule, MemoryState, MemoryStepDebug, MemoryStepResult } from './memory/types';
 
 export type { DNCOptions, ReadFeedback } from './dnc-options';
 
@@ -217,8 +217,10 @@ export class DNC {
       const memoryStates =
         options.resetExperience === true ? this.memories.map((m) => m.initialState(batchSize)) : [...start.memory];
       const readVectors = [...start.readVectors];
-      // The step of this call that made memoryStates[i]; undefined while it is the starting state.
-      const madeBy: (MemoryStepResult<MemoryState> | undefined)[] = this.memories.map(() => undefined);
+      // What made memoryStates[i] when this call owns it (a step of the call, or the fresh initial state when no
+      // state was passed in or resetExperience asked for one); undefined while it is the caller's state.
+      const ownStart = options.resetExperience === true || hidden === undefined;
+      const madeBy: (SpentState | undefined)[] = memoryStates.map((state) => (ownStart ? { state } : undefined));
       const topLayer = o.numLayers - 1;
       const initialTopReads = start.readVectors[topLayer];
       // One zero tensor per layer, so disposing one layer's returned reads cannot free another's.
@@ -414,14 +416,20 @@ export class DNC {
   }
 }
 
+/** A memory state this call owns, with the debug output of the step that made it (none for the initial state). */
+interface SpentState {
+  readonly state: MemoryState;
+  readonly debug?: MemoryStepDebug;
+}
+
 /**
- * Free a state that a step of this call made, now that the next step has replaced it, rather than when the call's
- * tidy ends: nothing reads it again (the fused dense step keeps host copies for its backward, and taped tfjs ops
+ * Free a state this call made (a step's, or the fresh initial one), now that the next step has replaced it, rather
+ * than when the call's tidy ends: nothing reads it again (the fused dense step keeps host copies for its backward, and taped tfjs ops
  * keep their own clones of what their gradients need). At N 1024 each spent link matrix is 32 MB of wasm heap, and
  * that heap never shrinks, so holding all T of them until the end set the process's peak. Tensors the new state or
  * the step's debug output still hold are kept.
  */
-function disposeSpentState(spent: MemoryStepResult<MemoryState>, next: MemoryStepResult<MemoryState>): void {
+function disposeSpentState(spent: SpentState, next: MemoryStepResult<MemoryState>): void {
   const live = new Set<tf.Tensor>(
     [spent, next].flatMap((step) => Object.values(step.debug?.tensors ?? {})).concat(Object.values(next.state)),
   );
