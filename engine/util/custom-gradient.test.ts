@@ -87,14 +87,28 @@ function chainLink(seen: ChainRecord) {
   return multiOutputGradient(([state]) => {
     const values = state.dataSync();
     return {
-      values: [tf.tensor(values.map((v) => 3 * v), state.shape), tf.tensor(values.map((v) => v + 1), state.shape)],
+      values: [
+        tf.tensor(
+          values.map((v) => 3 * v),
+          state.shape,
+        ),
+        tf.tensor(
+          values.map((v) => v + 1),
+          state.shape,
+        ),
+      ],
       gradFunc: ([dState, dOut]) => {
         const previous = seen.stateDys.at(-1);
         if (previous !== undefined) seen.previousDyFreed.push(previous.isDisposed);
         seen.stateDys.push(dState);
         const a = dState.dataSync();
         const b = dOut.dataSync();
-        return [tf.tensor(a.map((v, i) => 3 * v + b[i]), state.shape)];
+        return [
+          tf.tensor(
+            a.map((v, i) => 3 * v + b[i]),
+            state.shape,
+          ),
+        ];
       },
     };
   });
