@@ -3,13 +3,21 @@
  * link matrix L [batch, N, N] is the largest tensor of a step, and neither the spent forward link matrices nor the
  * link gradients dL that flow from step to step may pile up over the T steps. At N 1024 each is 32 MB, and the wasm
  * heap never shrinks, so T of them alive at once set the process's peak memory. Peak tensor bytes (`tf.profile`)
- * of a forward+backward at two sequence lengths: the longer one may add no more than about one link matrix.
+ * of a forward+backward at two sequence lengths: the longer one may add no more than about one link matrix. And the
+ * host arrays a step keeps for its backward (its output, the next step's previous link matrix) are let go as
+ * back-propagation passes it, not when `tf.grads` returns.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { DNC } from '../../dnc';
+import type { DenseMemoryState } from '../dense-step';
+import { interfaceSize } from '../interface';
+import { densePackedLayout, type DenseStepSizes } from './dense-step-layout';
+import { fusedMemoryStepFromRaw } from './fused-memory-step';
 
 const BATCH = 2;
 const CELLS = 96;
@@ -49,3 +57,66 @@ for (const backend of ['cpu', 'wasm']) {
     );
   });
 }
+
+/** A full garbage collection, for tests that count what is still reachable. */
+function collectGarbage(): () => void {
+  setFlagsFromString('--expose-gc');
+  const gc: unknown = runInNewContext('gc');
+  if (typeof gc !== 'function') throw new Error('collectGarbage: --expose-gc gave no gc function');
+  return () => gc();
+}
+
+test("on wasm, each step's host arrays are let go once back-propagation has passed it", async () => {
+  assert.ok(await tf.setBackend('wasm'), 'wasm backend initialises');
+  const collect = collectGarbage();
+  const sizes: DenseStepSizes = { batch: 2, memorySize: 256, cellSize: 4, readHeads: 1 };
+  const { batch, memorySize: cells, cellSize: width, readHeads: heads } = sizes;
+  const steps = 8;
+  const before = tf.memory().numTensors;
+  // Host bytes still reachable when back-propagation reaches each step's interface, after the step's backward.
+  const held: number[] = [];
+  const probe = tf.customGrad((x, save) => {
+    void save;
+    return {
+      value: tf.clone(x as tf.Tensor),
+      gradFunc: (dy) => {
+        collect();
+        held.push(process.memoryUsage().arrayBuffers);
+        return tf.clone(dy as tf.Tensor);
+      },
+    };
+  });
+  const initial: DenseMemoryState = {
+    memory: tf.zeros([batch, cells, width]),
+    linkMatrix: tf.zeros([batch, cells, cells]),
+    precedence: tf.zeros([batch, cells]),
+    readWeights: tf.zeros([batch, heads, cells]),
+    writeWeights: tf.zeros([batch, cells]),
+    usage: tf.zeros([batch, cells]),
+  };
+  const raws = Array.from({ length: steps }, (_, t) =>
+    tf.tidy(() => tf.sin(tf.range(0, batch * interfaceSize(heads, width)).mul(0.3 + t)).reshape([batch, -1])),
+  );
+  const grads = tf.grads((...inputs: tf.Tensor[]) => {
+    let state = initial;
+    const reads: tf.Tensor[] = [];
+    for (const raw of inputs) {
+      const result = fusedMemoryStepFromRaw(probe(raw) as tf.Tensor2D, state);
+      // As DNC.forward does: a spent state is freed once the next step has replaced it.
+      if (state !== initial) tf.dispose(Object.values(state));
+      state = result.state;
+      reads.push(tf.sum(result.readVectors));
+    }
+    tf.dispose(Object.values(state));
+    return tf.addN(reads);
+  })(raws);
+  assert.equal(held.length, steps);
+  // Holding them all to the end leaves the count flat; letting each go drops it by a packed output per step.
+  const packedBytes = 4 * densePackedLayout(sizes).size;
+  assert.ok(
+    held[0] - held[steps - 1] >= (steps - 3) * packedBytes,
+    `host bytes held at each step of the backward: ${held.join(', ')} (a step's packed output: ${packedBytes})`,
+  );
+  tf.dispose([...raws, ...grads, ...Object.values(initial)]);
+  assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
+});
