@@ -59,6 +59,11 @@ export function tensorFilledInPlace(shape: readonly number[], fill: (values: Flo
     const view = backend.typedArrayFromHeap({ shape: tensor.shape, dtype: tensor.dtype, dataId: tensor.dataId });
     if (view instanceof Float32Array) {
       fill(view);
+      // A heap that grew meanwhile detached the view: writes after that were dropped, silently.
+      if (view.length !== tensor.size) {
+        tensor.dispose();
+        throw new Error(`tensorFilledInPlace: the wasm heap moved while fill ran (fill must create no tensor)`);
+      }
       return tensor;
     }
     tensor.dispose();
