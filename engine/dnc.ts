@@ -424,10 +424,10 @@ interface SpentState {
 
 /**
  * Free a state this call made (a step's, or the fresh initial one), now that the next step has replaced it, rather
- * than when the call's tidy ends: nothing reads it again (the fused dense step keeps host copies for its backward, and taped tfjs ops
- * keep their own clones of what their gradients need). At N 1024 each spent link matrix is 32 MB of wasm heap, and
- * that heap never shrinks, so holding all T of them until the end set the process's peak. Tensors the new state or
- * the step's debug output still hold are kept.
+ * than when the call's tidy ends: nothing reads it again (the fused dense step keeps host copies for its backward,
+ * and taped tfjs ops keep their own clones of what their gradients need). At N 1024 each spent link matrix is 32 MB
+ * of wasm heap, and that heap never shrinks, so holding all T of them until the end set the process's peak. Tensors
+ * the new state or either step's debug output still hold are kept.
  */
 function disposeSpentState(spent: SpentState, next: MemoryStepResult<MemoryState>): void {
   const live = new Set<tf.Tensor>(

@@ -115,7 +115,7 @@ function chainLink(seen: ChainRecord) {
 }
 
 for (const backend of ['cpu', 'wasm']) {
-  test(`on ${backend}, a dy that the next op made for that output alone is freed once used, not at the end`, async () => {
+  test(`on ${backend}, a dy the next op made for that output alone is freed once used, not at the end`, async () => {
     assert.ok(await tf.setBackend(backend), `${backend} backend initialises`);
     const before = tf.memory().numTensors;
     const seen: ChainRecord = { stateDys: [], previousDyFreed: [] };
