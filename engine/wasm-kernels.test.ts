@@ -28,8 +28,17 @@ after(() => restoreWasmKernels());
 function filled(shape: number[], dtype: 'float32' | 'int32' | 'bool'): tf.Tensor {
   const size = shape.reduce((a, b) => a * b, 1);
   const index = Array.from({ length: size }, (_, i) => i);
-  if (dtype === 'bool') return tf.tensor(index.map((i) => (i * 7) % 3 === 0), shape, 'bool');
-  return tf.tensor(index.map((i) => (dtype === 'int32' ? 2 * i - 3 : i * 1.5 - 3)), shape, dtype);
+  if (dtype === 'bool')
+    return tf.tensor(
+      index.map((i) => (i * 7) % 3 === 0),
+      shape,
+      'bool',
+    );
+  return tf.tensor(
+    index.map((i) => (dtype === 'int32' ? 2 * i - 3 : i * 1.5 - 3)),
+    shape,
+    dtype,
+  );
 }
 
 /** Run a replaced kernel's original on the same inputs and read its outputs. */
