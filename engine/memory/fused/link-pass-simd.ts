@@ -14,6 +14,7 @@
  */
 import type { DenseStepSizes, FloatArray } from './dense-step-layout';
 import { LINK_PASS_WASM_BASE64 } from './wasm/link-pass-wasm';
+import { instantiateSimdModule, type SimdModuleExports, WASM_PAGE_BYTES } from './wasm/simd-module';
 
 /** 'auto': SIMD for float32 steps where available; 'off': always the JavaScript loops. */
 export type DenseStepSimdMode = 'auto' | 'off';
@@ -40,19 +41,7 @@ export function setDenseStepSimd(mode: DenseStepSimdMode | null): void {
   modeOverride = mode;
 }
 
-interface LinkPassExports {
-  readonly memory: WebAssembly.Memory;
-  linkForward(...args: number[]): void;
-  linkBackward(...args: number[]): void;
-}
-
-function isLinkPassExports(exports: WebAssembly.Exports): exports is WebAssembly.Exports & LinkPassExports {
-  return (
-    exports.memory instanceof WebAssembly.Memory &&
-    typeof exports.linkForward === 'function' &&
-    typeof exports.linkBackward === 'function'
-  );
-}
+type LinkPassExports = SimdModuleExports<'linkForward' | 'linkBackward'>;
 
 /** This thread's instance: undefined until first asked for, null where WebAssembly SIMD is unavailable. */
 let linkPass: LinkPassExports | null | undefined;
@@ -61,21 +50,10 @@ let heap = new Float32Array(0);
 
 function instance(): LinkPassExports | null {
   if (linkPass !== undefined) return linkPass;
-  try {
-    const module = new WebAssembly.Module(Buffer.from(LINK_PASS_WASM_BASE64, 'base64'));
-    const { exports } = new WebAssembly.Instance(module);
-    if (!isLinkPassExports(exports)) throw new Error('the module lacks memory, linkForward or linkBackward');
-    linkPass = exports;
-    heap = new Float32Array(exports.memory.buffer);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    console.warn(`[engram] WebAssembly SIMD is unavailable (${reason}); the dense link pass runs in JavaScript`);
-    linkPass = null;
-  }
+  linkPass = instantiateSimdModule(LINK_PASS_WASM_BASE64, ['linkForward', 'linkBackward'], 'the dense link pass');
+  if (linkPass !== null) heap = new Float32Array(linkPass.memory.buffer);
   return linkPass;
 }
-
-const PAGE_BYTES = 65_536;
 
 /** Grow this thread's memory to hold `floats` float32 values; false when it cannot (past WebAssembly's 4 GiB). */
 function reserve(exports: LinkPassExports, floats: number): boolean {
@@ -83,7 +61,7 @@ function reserve(exports: LinkPassExports, floats: number): boolean {
   const have = exports.memory.buffer.byteLength;
   if (bytes > have) {
     try {
-      exports.memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
+      exports.memory.grow(Math.ceil((bytes - have) / WASM_PAGE_BYTES));
     } catch {
       return false;
     }

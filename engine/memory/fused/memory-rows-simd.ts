@@ -17,16 +17,7 @@ import type { DenseStepArrays, DenseStepSizes, FloatArray } from './dense-step-l
 import { densePackedLayout } from './dense-step-layout';
 import { denseStepSimdMode } from './link-pass-simd';
 import { MEMORY_ROWS_WASM_BASE64 } from './wasm/memory-rows-wasm';
-
-interface MemoryRowsExports {
-  readonly memory: WebAssembly.Memory;
-  rowDots(...args: number[]): void;
-  eraseWrite(...args: number[]): void;
-  readVectors(...args: number[]): void;
-  readVectorsBackward(...args: number[]): void;
-  contentBackward(...args: number[]): void;
-  eraseWriteBackward(...args: number[]): void;
-}
+import { instantiateSimdModule, type SimdModuleExports, WASM_PAGE_BYTES } from './wasm/simd-module';
 
 const EXPORTED_FUNCTIONS = [
   'rowDots',
@@ -37,32 +28,16 @@ const EXPORTED_FUNCTIONS = [
   'eraseWriteBackward',
 ] as const;
 
-function isMemoryRowsExports(exports: WebAssembly.Exports): exports is WebAssembly.Exports & MemoryRowsExports {
-  return (
-    exports.memory instanceof WebAssembly.Memory &&
-    EXPORTED_FUNCTIONS.every((name) => typeof exports[name] === 'function')
-  );
-}
+type MemoryRowsExports = SimdModuleExports<(typeof EXPORTED_FUNCTIONS)[number]>;
 
 /** This thread's instance: undefined until first asked for, null where WebAssembly SIMD is unavailable. */
 let memoryRows: MemoryRowsExports | null | undefined;
 
 function instance(): MemoryRowsExports | null {
   if (memoryRows !== undefined) return memoryRows;
-  try {
-    const module = new WebAssembly.Module(Buffer.from(MEMORY_ROWS_WASM_BASE64, 'base64'));
-    const { exports } = new WebAssembly.Instance(module);
-    if (!isMemoryRowsExports(exports)) throw new Error(`the module lacks memory or one of ${EXPORTED_FUNCTIONS}`);
-    memoryRows = exports;
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    console.warn(`[engram] WebAssembly SIMD is unavailable (${reason}); the dense memory rows run in JavaScript`);
-    memoryRows = null;
-  }
+  memoryRows = instantiateSimdModule(MEMORY_ROWS_WASM_BASE64, EXPORTED_FUNCTIONS, 'the dense memory rows');
   return memoryRows;
 }
-
-const PAGE_BYTES = 65_536;
 
 /** This thread's memory grown to `floats` float32 values and a view of it; null when it cannot grow (past 4 GiB). */
 function reserve(exports: MemoryRowsExports, floats: number): Float32Array | null {
@@ -70,7 +45,7 @@ function reserve(exports: MemoryRowsExports, floats: number): Float32Array | nul
   const have = exports.memory.buffer.byteLength;
   if (bytes > have) {
     try {
-      exports.memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
+      exports.memory.grow(Math.ceil((bytes - have) / WASM_PAGE_BYTES));
     } catch {
       return null;
     }

@@ -1,0 +1,42 @@
+/**
+ * Loading the engine's committed WebAssembly SIMD modules (`link-pass-wasm.ts`, `memory-rows-wasm.ts`): each thread
+ * instantiates a module once from its base64 bytes and checks that it exports its memory and the named functions.
+ * Where WebAssembly SIMD is unavailable the caller gets null (and one warning) and keeps its JavaScript loops.
+ */
+
+/** Bytes in one page of WebAssembly memory (what `memory.grow` counts in). */
+export const WASM_PAGE_BYTES = 65_536;
+
+/** A module's exports: its memory, and functions taking and returning numbers. */
+export type SimdModuleExports<F extends string> = { readonly memory: WebAssembly.Memory } & Record<
+  F,
+  (...args: number[]) => number | undefined
+>;
+
+/**
+ * Instantiate a module, or null with a warning that says what keeps running in JavaScript instead.
+ * @param base64 the module's bytes
+ * @param functions the functions it must export
+ * @param what what runs in JavaScript when it cannot load, for the warning ("the dense link pass")
+ */
+export function instantiateSimdModule<F extends string>(
+  base64: string,
+  functions: readonly F[],
+  what: string,
+): SimdModuleExports<F> | null {
+  try {
+    const module = new WebAssembly.Module(Buffer.from(base64, 'base64'));
+    const { exports } = new WebAssembly.Instance(module);
+    if (
+      !(exports.memory instanceof WebAssembly.Memory) ||
+      functions.some((name) => typeof exports[name] !== 'function')
+    ) {
+      throw new Error(`the module lacks memory or one of ${functions.join(', ')}`);
+    }
+    return exports as unknown as SimdModuleExports<F>;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    console.warn(`[engram] WebAssembly SIMD is unavailable (${reason}); ${what} runs in JavaScript`);
+    return null;
+  }
+}
