@@ -14,7 +14,7 @@
  */
 import type { DenseStepSizes, FloatArray } from './dense-step-layout';
 import { LINK_PASS_WASM_BASE64 } from './wasm/link-pass-wasm';
-import { instantiateSimdModule, type SimdModuleExports, WASM_PAGE_BYTES } from './wasm/simd-module';
+import { allFloat32, growMemoryTo, instantiateSimdModule, type SimdModuleExports } from './wasm/simd-module';
 
 /** 'auto': SIMD for float32 steps where available; 'off': always the JavaScript loops. */
 export type DenseStepSimdMode = 'auto' | 'off';
@@ -57,24 +57,14 @@ function instance(): LinkPassExports | null {
 
 /** Grow this thread's memory to hold `floats` float32 values; false when it cannot (past WebAssembly's 4 GiB). */
 function reserve(exports: LinkPassExports, floats: number): boolean {
-  const bytes = 4 * floats;
-  const have = exports.memory.buffer.byteLength;
-  if (bytes > have) {
-    try {
-      exports.memory.grow(Math.ceil((bytes - have) / WASM_PAGE_BYTES));
-    } catch {
-      return false;
-    }
-  }
+  if (!growMemoryTo(exports.memory, floats)) return false;
   if (heap.buffer !== exports.memory.buffer) heap = new Float32Array(exports.memory.buffer);
   return true;
 }
 
 /** Whether a step over these arrays takes the SIMD link pass (checked once per step). */
 export function linkPassSimdApplies(...arrays: readonly FloatArray[]): boolean {
-  if (denseStepSimdMode() === 'off') return false;
-  for (const array of arrays) if (!(array instanceof Float32Array)) return false;
-  return instance() !== null;
+  return denseStepSimdMode() !== 'off' && allFloat32(arrays) && instance() !== null;
 }
 
 /** N rounded up to whole SIMD vectors. */

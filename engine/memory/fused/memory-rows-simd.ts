@@ -17,7 +17,7 @@ import type { DenseStepArrays, DenseStepSizes, FloatArray } from './dense-step-l
 import { densePackedLayout } from './dense-step-layout';
 import { denseStepSimdMode } from './link-pass-simd';
 import { MEMORY_ROWS_WASM_BASE64 } from './wasm/memory-rows-wasm';
-import { instantiateSimdModule, type SimdModuleExports, WASM_PAGE_BYTES } from './wasm/simd-module';
+import { allFloat32, growMemoryTo, instantiateSimdModule, type SimdModuleExports } from './wasm/simd-module';
 
 const EXPORTED_FUNCTIONS = [
   'rowDots',
@@ -41,23 +41,12 @@ function instance(): MemoryRowsExports | null {
 
 /** This thread's memory grown to `floats` float32 values and a view of it; null when it cannot grow (past 4 GiB). */
 function reserve(exports: MemoryRowsExports, floats: number): Float32Array | null {
-  const bytes = 4 * floats;
-  const have = exports.memory.buffer.byteLength;
-  if (bytes > have) {
-    try {
-      exports.memory.grow(Math.ceil((bytes - have) / WASM_PAGE_BYTES));
-    } catch {
-      return null;
-    }
-  }
-  return new Float32Array(exports.memory.buffer);
+  return growMemoryTo(exports.memory, floats) ? new Float32Array(exports.memory.buffer) : null;
 }
 
 /** Whether a step over these arrays takes the SIMD memory rows (checked once per step). */
 export function memoryRowsSimdApplies(...arrays: readonly FloatArray[]): boolean {
-  if (denseStepSimdMode() === 'off') return false;
-  for (const array of arrays) if (!(array instanceof Float32Array)) return false;
-  return instance() !== null;
+  return denseStepSimdMode() !== 'off' && allFloat32(arrays) && instance() !== null;
 }
 
 /** Consecutive regions of the heap, in floats: `take(n)` returns where the next n floats start. */

@@ -5,7 +5,25 @@
  */
 
 /** Bytes in one page of WebAssembly memory (what `memory.grow` counts in). */
-export const WASM_PAGE_BYTES = 65_536;
+const WASM_PAGE_BYTES = 65_536;
+
+/** Grow `memory` to hold `floats` float32 values; false when it cannot (past WebAssembly's 4 GiB). */
+export function growMemoryTo(memory: WebAssembly.Memory, floats: number): boolean {
+  const bytes = 4 * floats;
+  const have = memory.buffer.byteLength;
+  if (bytes <= have) return true;
+  try {
+    memory.grow(Math.ceil((bytes - have) / WASM_PAGE_BYTES));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether every array is float32: the SIMD modules compute in float32, so float64 steps keep the JS loops. */
+export function allFloat32(arrays: readonly (Float32Array | Float64Array)[]): boolean {
+  return arrays.every((array) => array instanceof Float32Array);
+}
 
 /** A module's exports: its memory, and functions taking and returning numbers. */
 export type SimdModuleExports<F extends string> = { readonly memory: WebAssembly.Memory } & Record<
