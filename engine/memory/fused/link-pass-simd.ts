@@ -14,7 +14,7 @@
  */
 import type { DenseStepSizes, FloatArray } from './dense-step-layout';
 import { LINK_PASS_WASM_BASE64 } from './wasm/link-pass-wasm';
-import { allFloat32, growMemoryTo, instantiateSimdModule, type SimdModuleExports } from './wasm/simd-module';
+import { allFloat32, growMemoryTo, instantiateSimdModule, regions, type SimdModuleExports } from './wasm/simd-module';
 
 /** 'auto': SIMD for float32 steps where available; 'off': always the JavaScript loops. */
 export type DenseStepSimdMode = 'auto' | 'off';
@@ -159,13 +159,16 @@ export class LinkPassForward {
     const { batch, memorySize: cells, readHeads: heads } = sizes;
     const stride = strideOf(cells);
     const rows = chunkRows(batch, cells, stride);
-    const at = { links: 0, precedence: 0, prevRead: 0, writeWeights: 0, forward: 0, backward: 0 };
-    at.precedence = at.links + rows * cells * stride;
-    at.prevRead = at.precedence + rows * stride;
-    at.writeWeights = at.prevRead + rows * heads * stride;
-    at.forward = at.writeWeights + stride;
-    at.backward = at.forward + heads * stride;
-    if (!reserve(exports, at.backward + heads * stride)) return null;
+    const take = regions();
+    const at = {
+      links: take(rows * cells * stride),
+      precedence: take(rows * stride),
+      prevRead: take(rows * heads * stride),
+      writeWeights: take(stride),
+      forward: take(heads * stride),
+      backward: take(heads * stride),
+    };
+    if (!reserve(exports, take(0))) return null;
     const arrays = { prevLinks, prevPrecedence, prevReadWeights, links };
     return new LinkPassForward(exports, sizes, stride, rows, arrays, at);
   }
@@ -280,32 +283,22 @@ export class LinkPassBackward {
     const { batch, memorySize: cells, readHeads: heads } = sizes;
     const stride = strideOf(cells);
     const rows = chunkRows(batch, cells, stride);
-    const prevLinksAt = 0;
-    const linkGradientAt = prevLinksAt + rows * cells * stride;
-    const precedence = linkGradientAt + rows * cells * stride;
-    const prevRead = precedence + rows * stride;
-    const writeWeights = prevRead + rows * heads * stride;
-    const forwardGradient = writeWeights + stride;
-    const backwardGradient = forwardGradient + heads * stride;
-    const prevReadGradient = backwardGradient + heads * stride;
-    const writeWeightsGradient = prevReadGradient + heads * stride;
-    const precedenceGradient = writeWeightsGradient + stride;
-    const scratch = precedenceGradient + stride;
-    if (!reserve(exports, scratch + stride)) return null;
-    const arrays = { prevLinks, prevPrecedence, prevReadWeights, linkGradient, prevLinksGradient };
+    const take = regions();
     const at = {
-      prevLinks: prevLinksAt,
-      linkGradient: linkGradientAt,
-      precedence,
-      prevRead,
-      writeWeights,
-      forwardGradient,
-      backwardGradient,
-      prevReadGradient,
-      writeWeightsGradient,
-      precedenceGradient,
-      scratch,
+      prevLinks: take(rows * cells * stride),
+      linkGradient: take(rows * cells * stride),
+      precedence: take(rows * stride),
+      prevRead: take(rows * heads * stride),
+      writeWeights: take(stride),
+      forwardGradient: take(heads * stride),
+      backwardGradient: take(heads * stride),
+      prevReadGradient: take(heads * stride),
+      writeWeightsGradient: take(stride),
+      precedenceGradient: take(stride),
+      scratch: take(stride),
     };
+    if (!reserve(exports, take(0))) return null;
+    const arrays = { prevLinks, prevPrecedence, prevReadWeights, linkGradient, prevLinksGradient };
     return new LinkPassBackward(exports, sizes, stride, rows, arrays, at);
   }
 

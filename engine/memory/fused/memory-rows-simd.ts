@@ -17,7 +17,7 @@ import type { DenseStepArrays, DenseStepSizes, FloatArray } from './dense-step-l
 import { densePackedLayout } from './dense-step-layout';
 import { denseStepSimdMode } from './link-pass-simd';
 import { MEMORY_ROWS_WASM_BASE64 } from './wasm/memory-rows-wasm';
-import { allFloat32, growMemoryTo, instantiateSimdModule, type SimdModuleExports } from './wasm/simd-module';
+import { allFloat32, growMemoryTo, instantiateSimdModule, regions, type SimdModuleExports } from './wasm/simd-module';
 
 const EXPORTED_FUNCTIONS = [
   'rowDots',
@@ -47,17 +47,6 @@ function reserve(exports: MemoryRowsExports, floats: number): Float32Array | nul
 /** Whether a step over these arrays takes the SIMD memory rows (checked once per step). */
 export function memoryRowsSimdApplies(...arrays: readonly FloatArray[]): boolean {
   return denseStepSimdMode() !== 'off' && allFloat32(arrays) && instance() !== null;
-}
-
-/** Consecutive regions of the heap, in floats: `take(n)` returns where the next n floats start. */
-function regions(): (floats: number) => number {
-  let next = 0;
-  return (floats) => {
-    const at = next;
-    // Keep every region 16-byte aligned, so whole vectors of aligned rows load aligned.
-    next += Math.ceil(floats / 4) * 4;
-    return at;
-  };
 }
 
 /**

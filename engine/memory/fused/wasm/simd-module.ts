@@ -25,6 +25,17 @@ export function allFloat32(arrays: readonly (Float32Array | Float64Array)[]): bo
   return arrays.every((array) => array instanceof Float32Array);
 }
 
+/** Consecutive regions of the heap, in floats: `take(n)` returns where the next n floats start. */
+export function regions(): (floats: number) => number {
+  let next = 0;
+  return (floats) => {
+    const at = next;
+    // Keep every region 16-byte aligned, so whole vectors of aligned rows load aligned.
+    next += Math.ceil(floats / 4) * 4;
+    return at;
+  };
+}
+
 /** A module's exports: its memory, and functions taking and returning numbers. */
 export type SimdModuleExports<F extends string> = { readonly memory: WebAssembly.Memory } & Record<
   F,
