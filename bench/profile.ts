@@ -86,9 +86,9 @@ function denseWorkload(cells: number): Workload {
   return { run, dispose };
 }
 
-function sparseWorkload(kind: 'sam' | 'sdnc', cells: number): Workload {
+function sparseWorkload(kind: 'sam' | 'sdnc', cells: number, indexType?: 'hnsw'): Workload {
   const [batch, steps, cellSize, readHeads, inputSize] = [8, 16, 32, 4, 64];
-  const config = { inputSize, memorySize: cells, cellSize, readHeads, sparseReads: 4, temporalReads: 4 };
+  const config = { inputSize, memorySize: cells, cellSize, readHeads, sparseReads: 4, temporalReads: 4, indexType };
   const memory = kind === 'sam' ? new SparseAccessMemory(config, 1) : new SparseTemporalMemory(config, 1);
   const xs = Array.from({ length: steps }, (_, t) =>
     tf.variable(tf.randomNormal([batch, inputSize], 0, 1, 'float32', t), true, `profile_x${t}`),
@@ -160,6 +160,9 @@ async function main(): Promise<void> {
     dense1024: () => denseWorkload(1024),
     sam1k: () => sparseWorkload('sam', 1000),
     sdnc1k: () => sparseWorkload('sdnc', 1000),
+    sam1kHnsw: () => sparseWorkload('sam', 1000, 'hnsw'),
+    sam64kHnsw: () => sparseWorkload('sam', 64000, 'hnsw'),
+    sdnc64kHnsw: () => sparseWorkload('sdnc', 64000, 'hnsw'),
   };
   const make = makers[name];
   if (make === undefined) throw new Error(`--workload must be one of ${Object.keys(makers).join(', ')}, got ${name}`);

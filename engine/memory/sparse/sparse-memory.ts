@@ -18,7 +18,7 @@ import type { MemoryModule, MemoryState, MemoryStepDebug, MemoryStepResult } fro
 import type { ElementStore, ElementUndo } from './element-store';
 import { INDEX_TYPES, resolveIndexType } from './index/create-index';
 import { fusedVisibleStepFromRaw } from './fused-visible-step';
-import { flushBulkBuilds } from './index/hnsw-index';
+import { askIndexesAhead } from './index/hnsw-index';
 import type { IndexType } from './index/types';
 import { SparseHistory } from './sparse-history';
 import {
@@ -235,7 +235,12 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
       : null;
     const controls = activated === null ? parseSparseInterface(interfaceRaw, readHeads, cellSize, this.temporal) : null;
     const keys = activated?.readKeys ?? (controls?.readKeys.dataSync() as Float32Array);
-    flushBulkBuilds(history.elements.map((element) => element.index));
+    askIndexesAhead(
+      history.elements.map((element) => element.index),
+      keys,
+      readHeads,
+      sparseReads,
+    );
     const plans = history.elements.map((element, b) =>
       planVisible(
         element,

@@ -9,8 +9,9 @@
 import { createRequire } from 'node:module';
 import type * as Hnswlib from 'hnswlib-node';
 import type { RowStore } from '../row-store';
-import { buildGraphsInParallel, type GraphBuildJob } from './parallel-build';
 import { COSINE_EPSILON } from '../../../util/constants';
+import { type GraphHost, GraphThreadError, LocalGraph, workerGraph } from './graph-host';
+import type { GraphAnswer, GraphBuild, GraphShape } from './graph-ops';
 import { hostCosine, offerZeroRows, queryNorm, rowDots, TopCells, type CellIndex } from './types';
 
 /**
@@ -22,7 +23,7 @@ const HNSW_DEGREE = 16;
 const HNSW_CONSTRUCTION_BREADTH = 32;
 /** Search breadth; stack-notes measured recall ≥ 0.96 at 1e5 cells with ef 128. */
 const HNSW_SEARCH_BREADTH = 128;
-/** Written rows from which an empty graph is worth building in a worker thread (see `flushBulkBuilds`). */
+/** Written rows from which an empty graph is built in one go on its thread (see `flushBulkBuilds`). */
 const BULK_BUILD_MIN_ROWS = 2048;
 /** Initial label capacity; the graph grows by doubling, so a 1M-cell memory that holds 1k rows stays small. */
 const INITIAL_CAPACITY = 1024;
@@ -55,44 +56,76 @@ export interface HnswOptions {
   readonly seed: number;
 }
 
+/** A search asked ahead (`ask`): its queries and k, the query norms, and what each query asked of the graph. */
+interface AskedSearch {
+  readonly queries: Float32Array;
+  readonly k: number;
+  readonly norms: Float64Array;
+  readonly wanted: Int32Array;
+  /** False once the dirty rows changed after the ask: the answer no longer fits them. */
+  current: boolean;
+}
+
 export class HnswIndex implements CellIndex {
   readonly kind = 'hnsw' as const;
-  private graph: Hnswlib.HierarchicalNSW;
+  /** The graph, in a graph worker thread or in this one (`graph-host.ts`). */
+  private host: GraphHost;
   private capacity = INITIAL_CAPACITY;
   /** Cells currently present (not deleted) in the graph. */
   private readonly present = new Set<number>();
   /** Labels ever added (a deleted label must be re-added through addPoint, which un-deletes it). */
   private readonly everAdded = new Set<number>();
   private readonly dirty = new Set<number>();
+  private asked: AskedSearch | null = null;
 
   constructor(
     private readonly library: typeof Hnswlib,
     private readonly store: RowStore,
     private readonly options: HnswOptions,
   ) {
-    this.graph = this.newGraph();
+    this.host = workerGraph(this.shape()) ?? new LocalGraph(library, this.shape());
+  }
+
+  /**
+   * Start searching the graph for `queries` (`[queryCount, W]`): a graph in a worker thread searches while the
+   * caller goes on (the other batch elements' graphs, in their threads, at the same time). The next `search` for
+   * the same queries and k collects the answer.
+   */
+  ask(queries: Float32Array, queryCount: number, k: number): void {
+    this.asked = this.askGraph(queries, queryCount, k);
+  }
+
+  private askGraph(queries: Float32Array, queryCount: number, k: number): AskedSearch {
+    this.dropAsked();
+    if (this.dirty.size >= this.options.flushRows) this.flush();
+    const width = this.store.cellSize;
+    const norms = Float64Array.from({ length: queryCount }, (_, q) => queryNorm(queries, q, width));
+    const stale = Int32Array.from([...this.dirty].filter((cell) => this.present.has(cell)));
+    const available = this.present.size - stale.length;
+    const wanted = Int32Array.from(norms, (norm) => (available > 0 && norm > 0 ? Math.min(available, k) : 0));
+    const widened = wanted.map((count) =>
+      stale.length === 0 ? count : Math.min(this.present.size, count + Math.min(stale.length, count)),
+    );
+    const asked = queries.slice(0, queryCount * width);
+    this.host.ask({ queries: asked, wanted, widened, stale });
+    return { queries: asked, k, norms, wanted, current: true };
   }
 
   search(queries: Float32Array, queryCount: number, k: number): Int32Array {
-    if (this.dirty.size >= this.options.flushRows) this.flush();
     const width = this.store.cellSize;
+    if (!this.askedFor(queries.subarray(0, queryCount * width), k)) this.ask(queries, queryCount, k);
+    const { answer, norms, wanted } = this.collect(queries, queryCount, k);
     const tops = Array.from({ length: queryCount }, () => new TopCells(k));
-    const norms = Float64Array.from({ length: queryCount }, (_, q) => queryNorm(queries, q, width));
-    let stalePresent = 0;
-    for (const cell of this.dirty) if (this.present.has(cell)) stalePresent++;
-    const available = this.present.size - stalePresent;
     for (let q = 0; q < queryCount; q++) {
-      if (available > 0 && norms[q] > 0) {
-        const query = Array.from(queries.subarray(q * width, (q + 1) * width));
-        const result = this.searchFresh(query, Math.min(available, k), stalePresent);
-        if (result === null) {
-          this.scanPresent(tops[q], queries, q, norms[q]);
-        } else {
-          result.neighbors.forEach((cell, i) => {
-            // Stale entries: the dirty rows are scored below from their current contents.
-            if (!this.dirty.has(cell)) tops[q].offer(1 - result.distances[i], cell);
-          });
-        }
+      if (wanted[q] === 0) continue;
+      if (answer.counts[q] < 0) {
+        this.scanPresent(tops[q], queries, q, norms[q]);
+        continue;
+      }
+      for (let i = 0; i < answer.counts[q]; i++) {
+        const cell = answer.labels[q * answer.width + i];
+        // Stale entries: the dirty rows are scored below from their current contents.
+        if (!this.dirty.has(cell)) tops[q].offer(1 - answer.distances[q * answer.width + i], cell);
       }
     }
     this.scoreDirty(tops, queries, norms);
@@ -102,17 +135,53 @@ export class HnswIndex implements CellIndex {
     return out;
   }
 
-  /**
-   * At least `wanted` graph results that are not stale (dirty), or null (see `searchGraph`). The graph is asked
-   * for up to `wanted` more than that without a filter first, and again with the filter only when too many of
-   * those come back stale: hnswlib calls a filter back in JS for every node it visits, which makes a search about
-   * 1.5× slower, and asking for k + |dirty| instead would widen every search to hundreds of results.
-   */
-  private searchFresh(query: number[], wanted: number, stalePresent: number): Hnswlib.SearchResult | null {
-    if (stalePresent === 0) return this.searchGraph(query, wanted, undefined);
-    const widened = this.searchGraph(query, Math.min(this.present.size, wanted + Math.min(stalePresent, wanted)));
-    if (widened !== null && widened.neighbors.filter((cell) => !this.dirty.has(cell)).length >= wanted) return widened;
-    return this.searchGraph(query, wanted, (label: number) => !this.dirty.has(label));
+  /** Whether the search asked ahead is for these queries and k, under the current dirty rows. */
+  private askedFor(queries: Float32Array, k: number): boolean {
+    const asked = this.asked;
+    return (
+      asked?.current === true &&
+      asked.k === k &&
+      asked.queries.length === queries.length &&
+      asked.queries.every((value, i) => value === queries[i])
+    );
+  }
+
+  /** The asked search's answer; a graph thread that failed is replaced by a graph rebuilt here, asked again. */
+  private collect(queries: Float32Array, queryCount: number, k: number): AskedSearch & { answer: GraphAnswer } {
+    const asked = this.asked as AskedSearch;
+    this.asked = null;
+    try {
+      return { ...asked, answer: this.host.answer() };
+    } catch (error) {
+      if (!(error instanceof GraphThreadError)) throw error;
+      this.rebuildHere(error);
+      const again = this.askGraph(queries, queryCount, k);
+      return { ...again, answer: this.host.answer() };
+    }
+  }
+
+  /** Collect and drop an answer nobody will use, so the host has no search outstanding. */
+  private dropAsked(): void {
+    if (this.asked === null) return;
+    this.asked = null;
+    try {
+      this.host.answer();
+    } catch (error) {
+      if (!(error instanceof GraphThreadError)) throw error;
+      this.rebuildHere(error);
+    }
+  }
+
+  /** The graph's thread failed: rebuild the graph in this thread from the row store (nothing is lost). */
+  private rebuildHere(error: GraphThreadError): void {
+    console.warn(`[engram] ${error.message}; this sparse memory's HNSW graph is rebuilt in the calling thread`);
+    for (const cell of this.everAdded) this.dirty.add(cell);
+    this.everAdded.clear();
+    this.present.clear();
+    this.capacity = INITIAL_CAPACITY;
+    this.asked = null;
+    this.host = new LocalGraph(this.library, this.shape());
+    this.flush();
   }
 
   /** Offer every dirty row to every query, scored exactly from the row store (zero for unwritten rows). */
@@ -130,19 +199,6 @@ export class HnswIndex implements CellIndex {
     }
   }
 
-  /** k-NN from the graph, or null when hnswlib cannot return k results (many deletions, tiny graphs). */
-  private searchGraph(
-    query: number[],
-    wanted: number,
-    filter?: (label: number) => boolean,
-  ): Hnswlib.SearchResult | null {
-    try {
-      return filter === undefined ? this.graph.searchKnn(query, wanted) : this.graph.searchKnn(query, wanted, filter);
-    } catch {
-      return null;
-    }
-  }
-
   /** Exact fallback over the rows present in the graph. */
   private scanPresent(top: TopCells, queries: Float32Array, q: number, norm: number): void {
     const width = this.store.cellSize;
@@ -155,14 +211,15 @@ export class HnswIndex implements CellIndex {
 
   markDirty(cell: number): void {
     this.dirty.add(cell);
+    if (this.asked !== null) this.asked.current = false;
   }
 
   /**
-   * The build of this graph from scratch that its next flush would do, as a job for a worker thread: only while
-   * nothing was ever added and at least `BULK_BUILD_MIN_ROWS` written rows wait (a seeded or restored memory).
-   * Same rows, order, seed and capacity as `flush`, so the built graph is the one `flush` would build.
+   * The build of this graph from scratch that its next flush would do: only while nothing was ever added and at
+   * least `BULK_BUILD_MIN_ROWS` written rows wait (a seeded or restored memory). Same rows, order, seed and
+   * capacity as `flush`, so the built graph is the one `flush` would build.
    */
-  bulkBuildJob(): GraphBuildJob | null {
+  bulkBuildJob(): GraphBuild | null {
     if (this.everAdded.size > 0 || this.dirty.size < Math.max(this.options.flushRows, BULK_BUILD_MIN_ROWS)) return null;
     const width = this.store.cellSize;
     const rows = new Float32Array(this.dirty.size * width);
@@ -174,51 +231,61 @@ export class HnswIndex implements CellIndex {
     let capacity = this.capacity;
     while (capacity < labels.length) capacity *= 2;
     return {
+      ...this.shape(),
+      capacity,
       rows: rows.subarray(0, labels.length * width),
       labels: Int32Array.from(labels),
-      cellSize: width,
-      capacity,
-      degree: HNSW_DEGREE,
-      constructionBreadth: HNSW_CONSTRUCTION_BREADTH,
-      seed: this.options.seed,
     };
   }
 
-  /** Take the graph a worker built from `bulkBuildJob()` (saved at `file`) in place of the pending flush. */
-  adoptGraph(file: string, labels: Int32Array): void {
-    const graph = new this.library.HierarchicalNSW('cosine', this.store.cellSize);
-    graph.readIndexSync(file);
-    graph.setEf(HNSW_SEARCH_BREADTH);
-    this.graph = graph;
-    this.capacity = graph.getMaxElements();
-    for (const cell of labels) {
+  /**
+   * Build the graph from `bulkBuildJob()` in one go, on the graph's thread (a worker builds while the caller goes
+   * on; the first search waits for it). Whether a build was started.
+   */
+  startBulkBuild(): boolean {
+    const job = this.bulkBuildJob();
+    if (job === null) return false;
+    this.dropAsked();
+    this.host.build(job);
+    this.capacity = job.capacity;
+    for (const cell of job.labels) {
       this.everAdded.add(cell);
       this.present.add(cell);
     }
     this.dirty.clear();
+    return true;
   }
 
   /** Bring the graph up to date with the dirty rows, in place. */
   flush(): void {
-    const row = new Float32Array(this.store.cellSize);
+    if (this.dirty.size === 0) return;
+    this.dropAsked();
+    const width = this.store.cellSize;
+    const rows = new Float32Array(this.dirty.size * width);
+    const labels: number[] = [];
+    const recheck: number[] = [];
+    const deletes: number[] = [];
     for (const cell of this.dirty) {
-      const nonZero = this.readNonZero(cell, row, 0);
-      if (nonZero) {
-        // Rows restored by a rollback usually hold what the graph already has: skip the costly re-insert.
-        if (this.present.has(cell) && this.graphHolds(cell, row)) continue;
-        if (!this.everAdded.has(cell) && this.everAdded.size >= this.capacity) {
-          this.capacity *= 2;
-          this.graph.resizeIndex(this.capacity);
-        }
-        this.graph.addPoint(Array.from(row), cell);
+      if (this.readNonZero(cell, rows, labels.length * width)) {
+        // Rows restored by a rollback usually hold what the graph already has: the graph skips re-inserting them.
+        recheck.push(this.present.has(cell) ? 1 : 0);
+        labels.push(cell);
+        if (!this.everAdded.has(cell) && this.everAdded.size >= this.capacity) this.capacity *= 2;
         this.everAdded.add(cell);
         this.present.add(cell);
       } else if (this.present.has(cell)) {
         // A zero row has no direction under cosine distance; zero rows are found by index order instead.
-        this.graph.markDelete(cell);
+        deletes.push(cell);
         this.present.delete(cell);
       }
     }
+    this.host.update({
+      rows: rows.subarray(0, labels.length * width),
+      labels: Int32Array.from(labels),
+      recheck: Uint8Array.from(recheck),
+      deletes: Int32Array.from(deletes),
+      capacity: this.capacity,
+    });
     this.dirty.clear();
   }
 
@@ -230,48 +297,55 @@ export class HnswIndex implements CellIndex {
     );
   }
 
-  /** Whether the graph's (normalised) vector for `cell` is `row`'s direction, to float32 precision. */
-  private graphHolds(cell: number, row: Float32Array): boolean {
-    const stored = this.graph.getPoint(cell);
-    let norm = 0;
-    for (const value of row) norm += value * value;
-    norm = Math.sqrt(norm);
-    return stored.length === row.length && stored.every((value, i) => Math.abs(value - row[i] / norm) <= 1e-6);
-  }
-
   clear(): void {
+    this.dropAsked();
     this.present.clear();
     this.everAdded.clear();
     this.dirty.clear();
     this.capacity = INITIAL_CAPACITY;
-    this.graph = this.newGraph();
+    this.host.reset(this.shape());
   }
 
   dispose(): void {
-    this.clear();
+    this.dropAsked();
+    this.present.clear();
+    this.everAdded.clear();
+    this.dirty.clear();
+    this.host.dispose();
   }
 
-  private newGraph(): Hnswlib.HierarchicalNSW {
-    const graph = new this.library.HierarchicalNSW('cosine', this.store.cellSize);
-    graph.initIndex(this.capacity, HNSW_DEGREE, HNSW_CONSTRUCTION_BREADTH, this.options.seed);
-    graph.setEf(HNSW_SEARCH_BREADTH);
-    return graph;
+  private shape(): GraphShape {
+    return {
+      cellSize: this.store.cellSize,
+      capacity: this.capacity,
+      degree: HNSW_DEGREE,
+      constructionBreadth: HNSW_CONSTRUCTION_BREADTH,
+      searchBreadth: HNSW_SEARCH_BREADTH,
+      seed: this.options.seed,
+    };
   }
 }
 
 /**
- * Before a step searches: build the empty graphs of several batch elements that wait for many rows in parallel,
- * one worker thread each (see `parallel-build.ts`). Indexes with nothing to build, exact indexes, and a lone
- * build (no parallelism to gain) are left to their own flush.
+ * Before a step searches: start the bulk builds of the graphs that wait for many rows (on their graph threads,
+ * in parallel; see `startBulkBuild`), then ask every HNSW index for the step's read keys (`keys`: `[batch,
+ * queryCount, W]` row-major), so that graphs in worker threads all search at once. Exact indexes are left alone.
  */
-export function flushBulkBuilds(indexes: readonly CellIndex[]): void {
-  const pending = indexes.flatMap((index) => {
-    const job = index instanceof HnswIndex ? index.bulkBuildJob() : null;
-    return job === null ? [] : [{ index: index as HnswIndex, job }];
+export function askIndexesAhead(
+  indexes: readonly CellIndex[],
+  keys: Float32Array,
+  queryCount: number,
+  k: number,
+): void {
+  const graphs = indexes.filter((index): index is HnswIndex => index instanceof HnswIndex);
+  flushBulkBuilds(graphs);
+  const stride = keys.length / Math.max(1, indexes.length);
+  indexes.forEach((index, b) => {
+    if (index instanceof HnswIndex) index.ask(keys.subarray(b * stride, (b + 1) * stride), queryCount, k);
   });
-  if (pending.length < 2) return;
-  buildGraphsInParallel(
-    pending.map(({ job }) => job),
-    (slot, file) => pending[slot].index.adoptGraph(file, pending[slot].job.labels),
-  );
+}
+
+/** Start the bulk build of every graph that waits for one (see `startBulkBuild`). */
+export function flushBulkBuilds(indexes: readonly CellIndex[]): void {
+  for (const index of indexes) if (index instanceof HnswIndex) index.startBulkBuild();
 }
