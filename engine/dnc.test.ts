@@ -290,6 +290,18 @@ describe('DNC forward', () => {
       model.dispose();
     }
   });
+
+  it('frees on dispose every tensor its constructor made, for each memory and controller kind', () => {
+    for (const memoryType of ['dnc', 'sam', 'sdnc'] as const) {
+      for (const rnnType of ['lstm', 'gru', 'rnn'] as const) {
+        const before = tf.memory().numTensors;
+        const model = new DNC({ ...SMALL, numLayers: 2, numHiddenLayers: 2, memoryType, rnnType });
+        assert.ok(tf.memory().numTensors > before, 'the model made its weights');
+        model.dispose();
+        assert.equal(tf.memory().numTensors, before, `${memoryType}, ${rnnType}`);
+      }
+    }
+  });
 });
 
 describe('DNC clipping', () => {

@@ -11,6 +11,7 @@
  * one memory in turn (`rnn_layer_memory_shared`), else each has its own (`rnn_layer_memory_{ℓ}`).
  */
 import * as tf from '@tensorflow/tfjs';
+import { trainableVariable } from './util/variable';
 import { StackedController, type PreparedController } from './controller/stacked';
 import { SeededRandom } from './controller/seeded-random';
 import type { ControllerState } from './controller/types';
@@ -125,11 +126,11 @@ export class DNC {
     if (o.shareMemory) addMemory('rnn_layer_memory_shared');
     // pytorch-dnc: kaiming_uniform_ (bound √(6/fan_in)) on the weight, PyTorch's default ±1/√fan_in on the bias.
     const fanIn = o.hiddenSize + readSize;
-    this.outputWeights = tf.variable(
-      tf.tensor2d(random.uniform(o.outputSize * fanIn, Math.sqrt(6 / fanIn)), [o.outputSize, fanIn]),
-      true,
-    );
-    this.outputBias = tf.variable(tf.tensor1d(random.uniform(o.outputSize, 1 / Math.sqrt(fanIn))), true);
+    this.outputWeights = trainableVariable(random.uniform(o.outputSize * fanIn, Math.sqrt(6 / fanIn)), [
+      o.outputSize,
+      fanIn,
+    ]);
+    this.outputBias = trainableVariable(random.uniform(o.outputSize, 1 / Math.sqrt(fanIn)), [o.outputSize]);
     variables.set('output.weight', this.outputWeights);
     variables.set('output.bias', this.outputBias);
     this.variables = variables;

@@ -9,6 +9,7 @@
  * timesteps in one matMul (`projectSequence`); a step then costs one fused matMul per layer plus the gate math.
  */
 import * as tf from '@tensorflow/tfjs';
+import { trainableVariable } from '../util/variable';
 import { affine } from '../util/affine';
 import { GRU_GATE_COUNT, gruStep } from './gru';
 import { LSTM_GATE_COUNT, lstmStep } from './lstm';
@@ -83,7 +84,7 @@ export class StackedController {
     const variables = new Map<string, tf.Variable>();
     const make = (name: string, shape: number[]) => {
       const size = shape.reduce((a, b) => a * b, 1);
-      variables.set(name, tf.variable(tf.tensor(random.uniform(size, bound), shape), true));
+      variables.set(name, trainableVariable(random.uniform(size, bound), shape));
     };
     for (let layer = 0; layer < config.numHiddenLayers; layer++) {
       make(`weight_ih_l${layer}`, [rows, layer === 0 ? config.inputSize : config.hiddenSize]);

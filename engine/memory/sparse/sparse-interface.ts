@@ -16,6 +16,7 @@
  * both memory kinds see the same kind of controls.
  */
 import * as tf from '@tensorflow/tfjs';
+import { trainableVariable } from '../../util/variable';
 import { assertShape } from '../../util/assert-shape';
 import { SeededRandom } from '../../controller/seeded-random';
 
@@ -82,12 +83,12 @@ export function createInterfaceVariables(
 ): Map<string, tf.Variable> {
   const random = new SeededRandom(seed);
   const bound = 1 / Math.sqrt(inputSize);
-  const weight = tf.variable(
-    tf.tensor2d(random.uniform(outputSize * inputSize, bound), [outputSize, inputSize]),
-    true,
+  const weight = trainableVariable(
+    random.uniform(outputSize * inputSize, bound),
+    [outputSize, inputSize],
     `${prefix}interface_weights.weight`,
   );
-  const bias = tf.variable(tf.tensor1d(random.uniform(outputSize, bound)), true, `${prefix}interface_weights.bias`);
+  const bias = trainableVariable(random.uniform(outputSize, bound), [outputSize], `${prefix}interface_weights.bias`);
   return new Map<string, tf.Variable>([
     ['interface_weights.weight', weight],
     ['interface_weights.bias', bias],
