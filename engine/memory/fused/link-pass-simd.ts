@@ -15,6 +15,7 @@
 import type { DenseStepSizes, FloatArray } from './dense-step-layout';
 import { LINK_PASS_WASM_BASE64 } from './wasm/link-pass-wasm';
 import { allFloat32, growMemoryTo, instantiateSimdModule, regions, type SimdModuleExports } from './wasm/simd-module';
+import { ChunkWindow, chunkRows } from './chunk-window';
 
 /** 'auto': SIMD for float32 steps where available; 'off': always the JavaScript loops. */
 export type DenseStepSimdMode = 'auto' | 'off';
@@ -105,31 +106,19 @@ function addRows(target: FloatArray, count: number, cells: number, stride: numbe
 }
 
 /**
- * Rows of the N×N matrices held in the heap at once: the whole batch at small N, where copying row by row was mostly
- * call overhead (≈5 % of the kernel's time at B 100, N 16), and never more than one batch row's matrix past N 1024.
- */
-const CHUNK_FLOATS = 1 << 20;
-
-/** Batch rows per chunk for these sizes: at least one. */
-function chunkRows(batch: number, cells: number, stride: number): number {
-  return Math.max(1, Math.min(batch, Math.floor(CHUNK_FLOATS / (cells * stride))));
-}
-
-/**
  * The forward link pass of one step in SIMD. `open` takes the step's prevLinks [B,N,N] (zero diagonal),
  * prevPrecedence [B,N] and prevReadWeights [B,R,N], and `links` [B,N,N], which receives the new link matrices; the
  * kernel calls `row(b, …)` for b = 0, 1, … in order and then `finish()`. The inputs go into the heap a chunk of batch
  * rows at a time (one copy per array per chunk) and the new links come out the same way.
  */
 export class LinkPassForward {
-  private chunkStart = 0;
-  private chunkEnd = 0;
+  private readonly window: ChunkWindow;
 
   private constructor(
     private readonly exports: LinkPassExports,
     private readonly sizes: DenseStepSizes,
     private readonly stride: number,
-    private readonly rowsPerChunk: number,
+    rowsPerChunk: number,
     private readonly arrays: {
       prevLinks: FloatArray;
       prevPrecedence: FloatArray;
@@ -144,7 +133,11 @@ export class LinkPassForward {
       forward: number;
       backward: number;
     },
-  ) {}
+  ) {
+    const load = (start: number, end: number) => this.load(start, end);
+    const writeOut = (start: number, end: number) => this.writeOut(start, end);
+    this.window = new ChunkWindow(sizes.batch, rowsPerChunk, load, writeOut);
+  }
 
   /** Null (nothing written) when the memory cannot grow to the step: the caller keeps the JavaScript loops. */
   static open(
@@ -178,10 +171,9 @@ export class LinkPassForward {
    * `backwardWeights`; its new links go into `links` when its chunk is done.
    */
   row(b: number, writeWeights: FloatArray, forwardWeights: FloatArray, backwardWeights: FloatArray): void {
-    if (b < this.chunkStart || b >= this.chunkEnd) this.load(b);
+    const inChunk = this.window.enter(b);
     const { memorySize: cells, readHeads: heads } = this.sizes;
     const { at, stride } = this;
-    const inChunk = b - this.chunkStart;
     putRows(writeWeights, 1, cells, stride, at.writeWeights);
     heap.fill(0, at.backward, at.backward + heads * stride);
     this.exports.linkForward(
@@ -201,35 +193,23 @@ export class LinkPassForward {
 
   /** Writes the last chunk's new links out. */
   finish(): void {
-    this.flush();
+    this.window.flush();
   }
 
-  private load(b: number): void {
-    this.flush();
-    const { batch, memorySize: cells, readHeads: heads } = this.sizes;
+  private load(b: number, end: number): void {
+    const { memorySize: cells, readHeads: heads } = this.sizes;
     const { arrays, at, stride } = this;
-    const end = Math.min(batch, b + this.rowsPerChunk);
     const count = end - b;
     putRows(arrays.prevLinks.subarray(b * cells * cells, end * cells * cells), count * cells, cells, stride, at.links);
     putRows(arrays.prevPrecedence.subarray(b * cells, end * cells), count, cells, stride, at.precedence);
     const reads = arrays.prevReadWeights.subarray(b * heads * cells, end * heads * cells);
     putRows(reads, count * heads, cells, stride, at.prevRead);
-    this.chunkStart = b;
-    this.chunkEnd = end;
   }
 
-  private flush(): void {
+  private writeOut(start: number, end: number): void {
     const { memorySize: cells } = this.sizes;
-    const { chunkStart: start, chunkEnd: end } = this;
-    if (end <= start) return;
-    takeRows(
-      this.arrays.links.subarray(start * cells * cells, end * cells * cells),
-      (end - start) * cells,
-      cells,
-      this.stride,
-      this.at.links,
-    );
-    this.chunkEnd = start;
+    const target = this.arrays.links.subarray(start * cells * cells, end * cells * cells);
+    takeRows(target, (end - start) * cells, cells, this.stride, this.at.links);
   }
 }
 
@@ -239,14 +219,13 @@ export class LinkPassForward {
  * receives dLoss/dL_prev (assigned); the kernel calls `row(b, …)` for b = 0, 1, … in order and then `finish()`.
  */
 export class LinkPassBackward {
-  private chunkStart = 0;
-  private chunkEnd = 0;
+  private readonly window: ChunkWindow;
 
   private constructor(
     private readonly exports: LinkPassExports,
     private readonly sizes: DenseStepSizes,
     private readonly stride: number,
-    private readonly rowsPerChunk: number,
+    rowsPerChunk: number,
     private readonly arrays: {
       prevLinks: FloatArray;
       prevPrecedence: FloatArray;
@@ -267,7 +246,11 @@ export class LinkPassBackward {
       precedenceGradient: number;
       scratch: number;
     },
-  ) {}
+  ) {
+    const load = (start: number, end: number) => this.load(start, end);
+    const writeOut = (start: number, end: number) => this.writeOut(start, end);
+    this.window = new ChunkWindow(sizes.batch, rowsPerChunk, load, writeOut);
+  }
 
   /** Null (nothing written) when the memory cannot grow to the step: the caller keeps the JavaScript loops. */
   static open(
@@ -315,10 +298,9 @@ export class LinkPassBackward {
     writeWeightsGradient: FloatArray,
     precedenceGradient: FloatArray,
   ): void {
-    if (b < this.chunkStart || b >= this.chunkEnd) this.load(b);
+    const inChunk = this.window.enter(b);
     const { memorySize: cells, readHeads: heads } = this.sizes;
     const { at, stride } = this;
-    const inChunk = b - this.chunkStart;
     putRows(writeWeights, 1, cells, stride, at.writeWeights);
     putRows(forwardGradient, heads, cells, stride, at.forwardGradient);
     putRows(backwardGradient, heads, cells, stride, at.backwardGradient);
@@ -346,14 +328,12 @@ export class LinkPassBackward {
 
   /** Writes the last chunk's dLoss/dL_prev out. */
   finish(): void {
-    this.flush();
+    this.window.flush();
   }
 
-  private load(b: number): void {
-    this.flush();
-    const { batch, memorySize: cells, readHeads: heads } = this.sizes;
+  private load(b: number, end: number): void {
+    const { memorySize: cells, readHeads: heads } = this.sizes;
     const { arrays, at, stride } = this;
-    const end = Math.min(batch, b + this.rowsPerChunk);
     const count = end - b;
     const matrices = (values: FloatArray) => values.subarray(b * cells * cells, end * cells * cells);
     putRows(matrices(arrays.prevLinks), count * cells, cells, stride, at.prevLinks);
@@ -361,16 +341,11 @@ export class LinkPassBackward {
     putRows(arrays.prevPrecedence.subarray(b * cells, end * cells), count, cells, stride, at.precedence);
     const reads = arrays.prevReadWeights.subarray(b * heads * cells, end * heads * cells);
     putRows(reads, count * heads, cells, stride, at.prevRead);
-    this.chunkStart = b;
-    this.chunkEnd = end;
   }
 
-  private flush(): void {
+  private writeOut(start: number, end: number): void {
     const { memorySize: cells } = this.sizes;
-    const { chunkStart: start, chunkEnd: end } = this;
-    if (end <= start) return;
     const target = this.arrays.prevLinksGradient.subarray(start * cells * cells, end * cells * cells);
     takeRows(target, (end - start) * cells, cells, this.stride, this.at.linkGradient);
-    this.chunkEnd = start;
   }
 }
