@@ -228,6 +228,8 @@ export class DNC {
       const zeroReads = passThroughMemory
         ? undefined
         : this.controllers.map(() => tf.zeros([batchSize, readSize]) as tf.Tensor2D);
+      // Each memory's interface weights arranged once for all of this call's steps.
+      const preparedInterfaces = zeroReads === undefined ? this.memories.map((m) => m.prepareInterface()) : [];
       const perLayerXi: tf.Tensor2D[][] = this.controllers.map(() => []);
       const perLayerReads: tf.Tensor2D[][] = this.controllers.map(() => []);
 
@@ -247,6 +249,7 @@ export class DNC {
             const extra = options.memoryStepOptions?.(t, layer);
             const stepped = this.memories[memoryIndex].step(xi, memoryStates[memoryIndex], {
               ...extra,
+              preparedInterface: preparedInterfaces[memoryIndex],
               debug: recorder !== undefined,
             });
             const spent = madeBy[memoryIndex];

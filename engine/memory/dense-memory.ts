@@ -10,12 +10,12 @@ import { assertDtype, assertPositiveInteger, assertShape } from '../util/assert-
 import { type DenseDebugName, denseDebugOutput } from './debug-tensors';
 import { assertDenseState, denseMemoryStep } from './dense-step';
 import type { DenseMemoryState, DenseStepTrace } from './dense-step';
-import { computeInterfaceRaw, interfaceParameterShapes, parseInterface } from './interface';
+import { computeInterfaceRaw, interfaceParameterShapes, parseInterface, prepareInterfaceLayer } from './interface';
 import type { MemoryInterface } from './interface';
 import { hasSynchronousReadback, tensorsLiveOnDevice } from '../util/device-backend';
 import { fusedMemoryStepFromRaw } from './fused/fused-memory-step';
 import { offDiagonal } from './temporal-linkage';
-import type { MemoryModule, MemoryStepResult } from './types';
+import type { MemoryModule, MemoryStepResult, PreparedInterface } from './types';
 
 export type { DenseMemoryState, DenseStepTrace } from './dense-step';
 
@@ -48,6 +48,8 @@ export interface DenseMemoryStepOptions {
   readonly debug?: boolean;
   /** `[batch, memorySize]` int32 free-list order to use instead of sorting the usage (fixture replay). */
   readonly allocationSortOrder?: tf.Tensor2D;
+  /** The interface layer from `prepareInterface` on the same tape (else it is arranged for this step alone). */
+  readonly preparedInterface?: PreparedInterface;
 }
 
 /** A named parameter value as stored in fixtures and checkpoints: row-major data with its shape. */
@@ -201,15 +203,20 @@ export class DenseMemory implements MemoryModule<DenseMemoryState> {
     };
   }
 
+  /** The interface layer arranged for one forward call's steps (see `PreparedInterface`). */
+  prepareInterface(): PreparedInterface {
+    return prepareInterfaceLayer(this.variables, this.readHeads, this.cellSize, this.independentLinears);
+  }
+
   /** ξ_raw = ξ Wᵀ + b: `[batch, inputSize]` → `[batch, RW+3W+5R+3]`, before activations. */
-  interfaceRaw(xi: tf.Tensor2D): tf.Tensor2D {
+  interfaceRaw(xi: tf.Tensor2D, prepared?: PreparedInterface): tf.Tensor2D {
     assertShape('DenseMemory.interfaceRaw', 'xi', xi, [null, this.inputSize]);
-    return computeInterfaceRaw(xi, this.variables, this.readHeads, this.cellSize, this.independentLinears);
+    return computeInterfaceRaw(xi, prepared ?? this.prepareInterface());
   }
 
   /** The parsed interface of `xi` (see `MemoryInterface` for shapes and ranges). */
-  parseInterface(xi: tf.Tensor2D): MemoryInterface {
-    return parseInterface(this.interfaceRaw(xi), this.readHeads, this.cellSize);
+  parseInterface(xi: tf.Tensor2D, prepared?: PreparedInterface): MemoryInterface {
+    return parseInterface(this.interfaceRaw(xi, prepared), this.readHeads, this.cellSize);
   }
 
   /**
@@ -222,7 +229,7 @@ export class DenseMemory implements MemoryModule<DenseMemoryState> {
     options: DenseMemoryStepOptions = {},
   ): { controls: MemoryInterface; trace: DenseStepTrace } {
     this.checkStepArguments(xi, prev, options);
-    const controls = this.parseInterface(xi);
+    const controls = this.parseInterface(xi, options.preparedInterface);
     const trace = denseMemoryStep(prev, controls, {
       allocationSortOrder: options.allocationSortOrder,
       offDiagonalMask: this.offDiagonalMask,
@@ -240,7 +247,8 @@ export class DenseMemory implements MemoryModule<DenseMemoryState> {
     if (this.fused && options.allocationSortOrder === undefined) {
       this.checkStepArguments(xi, prev, options);
       tf.tidy(() => {
-        const fused = fusedMemoryStepFromRaw(this.interfaceRaw(xi), prev, { debug: options.debug });
+        const raw = this.interfaceRaw(xi, options.preparedInterface);
+        const fused = fusedMemoryStepFromRaw(raw, prev, { debug: options.debug });
         result = fused;
         return [fused.readVectors, ...Object.values(fused.state), ...Object.values(fused.debug?.tensors ?? {})];
       });

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { denseMemoryStep } from './dense-step';
 import { fusedMemoryStep } from './fused/fused-memory-step';
-import { computeInterfaceRaw, interfaceSize, parseInterface } from './interface';
+import { computeInterfaceRaw, interfaceSize, parseInterface, prepareInterfaceLayer } from './interface';
 
 const [BATCH, INPUT, CELLS, WIDTH, HEADS] = [2, 5, 5, 3, 2];
 const EPSILON = 1e-2;
@@ -80,7 +80,7 @@ export function loss(
     ['interface_weights.weight', weight],
     ['interface_weights.bias', bias],
   ]);
-  const raw = computeInterfaceRaw(controllerOutput, parameters, HEADS, WIDTH, false);
+  const raw = computeInterfaceRaw(controllerOutput, prepareInterfaceLayer(parameters, HEADS, WIDTH, false));
   const prev = {
     memory: memory.as3D(BATCH, CELLS, WIDTH),
     linkMatrix: linkMatrix.as3D(BATCH, CELLS, CELLS),

@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { affine } from '../util/affine';
 import { assertShape } from '../util/assert-shape';
+import type { PreparedInterface } from './types';
 
 /** Activation applied to one interface part; the same for packed and independent linears. */
 export type InterfaceActivation = 'tanh' | 'softplus' | 'sigmoid' | 'softmaxPerHead';
@@ -109,25 +110,21 @@ export function interfaceParameterShapes(
 }
 
 /**
- * The raw (pre-activation) interface vector: ξ_raw = ξ Wᵀ + b. With independent linears the ten weight matrices
- * are concatenated first — one matMul instead of ten, same numbers.
+ * The interface layer as one `[inputSize, RW+3W+5R+3]` matrix and bias: with independent linears the ten weight
+ * matrices and biases are concatenated first (one matMul instead of ten, same numbers), and the weight is transposed
+ * for `affine`, whose backward avoids wasm's slow transposed products.
  *
- * @param xi `[batch, inputSize]`, the clipped controller output
  * @param parameters by PyTorch name, as from `interfaceParameterShapes`
- * @returns `[batch, RW+3W+5R+3]`
  */
-export function computeInterfaceRaw(
-  xi: tf.Tensor2D,
+export function prepareInterfaceLayer(
   parameters: ReadonlyMap<string, tf.Tensor>,
   readHeads: number,
   cellSize: number,
   independentLinears: boolean,
-): tf.Tensor2D {
-  const inputSize = xi.shape[1];
-  assertShape('computeInterfaceRaw', 'xi', xi, [null, inputSize]);
+): PreparedInterface {
   const parameter = (name: string): tf.Tensor => {
     const value = parameters.get(name);
-    if (value === undefined) throw new Error(`computeInterfaceRaw: parameter '${name}' is missing`);
+    if (value === undefined) throw new Error(`prepareInterfaceLayer: parameter '${name}' is missing`);
     return value;
   };
   let weight: tf.Tensor;
@@ -147,10 +144,21 @@ export function computeInterfaceRaw(
     bias = parameter('interface_weights.bias');
   }
   const size = interfaceSize(readHeads, cellSize);
-  assertShape('computeInterfaceRaw', 'weight', weight, [size, inputSize]);
-  assertShape('computeInterfaceRaw', 'bias', bias, [size]);
-  // `affine` takes the weight as [in, out]; its backward avoids wasm's slow transposed products.
-  return affine(xi, tf.transpose(weight as tf.Tensor2D), bias as tf.Tensor1D);
+  assertShape('prepareInterfaceLayer', 'weight', weight, [size, null]);
+  assertShape('prepareInterfaceLayer', 'bias', bias, [size]);
+  return { weight: tf.transpose(weight as tf.Tensor2D), bias: bias as tf.Tensor1D };
+}
+
+/**
+ * The raw (pre-activation) interface vector: ξ_raw = ξ Wᵀ + b.
+ *
+ * @param xi `[batch, inputSize]`, the clipped controller output
+ * @param prepared the layer from `prepareInterfaceLayer`
+ * @returns `[batch, RW+3W+5R+3]`
+ */
+export function computeInterfaceRaw(xi: tf.Tensor2D, prepared: PreparedInterface): tf.Tensor2D {
+  assertShape('computeInterfaceRaw', 'xi', xi, [null, prepared.weight.shape[0]]);
+  return affine(xi, prepared.weight, prepared.bias);
 }
 
 /**

@@ -28,6 +28,17 @@ export interface MemoryStepResult<S extends MemoryState> {
   readonly debug?: MemoryStepDebug;
 }
 
+/**
+ * A memory's interface layer arranged once per forward call: ξ_raw = ξ·weight + bias, `weight` `[inputSize,
+ * interfaceSize]` (the PyTorch `[out, in]` weight, or the ten independent ones concatenated, transposed) and `bias`
+ * `[interfaceSize]`. Made on the caller's tape, so the gradients of all the call's steps meet in it and flow back to
+ * the variables once, rather than through a concat and a transpose per step.
+ */
+export interface PreparedInterface {
+  readonly weight: tf.Tensor2D;
+  readonly bias: tf.Tensor1D;
+}
+
 /** A memory module: trainable interface weights plus a pure step function. */
 export interface MemoryModule<S extends MemoryState = MemoryState> {
   /** Width of ξ, the controller output this memory reads its interface from. */
@@ -41,11 +52,18 @@ export interface MemoryModule<S extends MemoryState = MemoryState> {
   readonly variables: ReadonlyMap<string, tf.Variable>;
   /** Fresh state for a batch: all zeros (or the model's documented start). */
   initialState(batchSize: number): S;
+  /** The interface weights arranged for the steps of one forward call (see `PreparedInterface`). */
+  prepareInterface(): PreparedInterface;
   /**
    * One memory step. `xi` is `[batch, inputSize]`, already clipped. Pure: never mutates `prev`.
-   * Runs its own ops; the caller wraps it in tf.tidy / the gradient tape as needed.
+   * Runs its own ops; the caller wraps it in tf.tidy / the gradient tape as needed. `preparedInterface`, from
+   * `prepareInterface` on the same tape, saves arranging the interface weights again.
    */
-  step(xi: tf.Tensor2D, prev: S, options?: { debug?: boolean }): MemoryStepResult<S>;
+  step(
+    xi: tf.Tensor2D,
+    prev: S,
+    options?: { debug?: boolean; preparedInterface?: PreparedInterface },
+  ): MemoryStepResult<S>;
   /** Names and per-batch shapes of the state tensors, for validation of states passed in by users. */
   stateShapes(batchSize: number): Readonly<Record<string, readonly number[]>>;
   dispose(): void;

@@ -14,7 +14,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { hasSynchronousReadback } from '../../util/device-backend';
 import { assertPositiveInteger, assertShape } from '../../util/assert-shape';
-import type { MemoryModule, MemoryState, MemoryStepDebug, MemoryStepResult } from '../types';
+import { affine } from '../../util/affine';
+import type { MemoryModule, MemoryState, MemoryStepDebug, MemoryStepResult, PreparedInterface } from '../types';
 import type { ElementStore, ElementUndo } from './element-store';
 import { INDEX_TYPES, resolveIndexType } from './index/create-index';
 import { fusedVisibleStepFromRaw } from './fused-visible-step';
@@ -213,7 +214,7 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
   step(
     xi: tf.Tensor2D,
     prev: SparseMemoryState,
-    options: { debug?: boolean } = {},
+    options: { debug?: boolean; preparedInterface?: PreparedInterface } = {},
   ): MemoryStepResult<SparseMemoryState> {
     const fn = `${this.name}.step`;
     const batch = xi.shape[0];
@@ -226,9 +227,8 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
     history.rollbackTo(prev.history.dataSync()[0], fn);
     const { visibleSize: visible, readHeads, sparseReads, cellSize, writeSlots } = this.sizes;
 
-    const weight = this.required('interface_weights.weight');
-    const bias = this.required('interface_weights.bias');
-    const interfaceRaw = tf.add(tf.matMul(xi, weight, false, true), bias) as tf.Tensor2D;
+    const layer = options.preparedInterface ?? this.prepareInterface();
+    const interfaceRaw = affine(xi, layer.weight, layer.bias);
     // Fused: the activations run on the host (and inside the fused op); plain: as tfjs ops.
     const activated = this.fused
       ? activateSparseInterface(interfaceRaw.dataSync() as Float32Array, batch, readHeads, cellSize, this.temporal)
@@ -424,6 +424,12 @@ class SparseMemory implements MemoryModule<SparseMemoryState> {
     for (const history of this.histories.values()) history.dispose();
     this.histories.clear();
     this.history = null;
+  }
+
+  /** The interface layer arranged for one forward call's steps: the weight transposed for `affine`. */
+  prepareInterface(): PreparedInterface {
+    const weight = this.required('interface_weights.weight') as tf.Tensor2D;
+    return { weight: tf.transpose(weight), bias: this.required('interface_weights.bias') as tf.Tensor1D };
   }
 
   private required(key: string): tf.Variable {
