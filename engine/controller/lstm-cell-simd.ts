@@ -1,15 +1,15 @@
 /**
  * The LSTM cell's gate math and its analytic backward (Hochreiter & Schmidhuber 1997; the DNC paper's controller) in
- * WebAssembly SIMD, float32, four hidden units per instruction, with σ and tanh from a vectorised exp:
+ * WebAssembly SIMD, float32, four values per instruction, with σ and tanh from a vectorised exp:
  * `wasm/lstm-cell.wat`, assembled by `npm run build:wasm` into `wasm/lstm-cell-wasm.ts`. The JavaScript loops in
  * `fused-lstm-cell.ts` stay the definition; `lstm-cell-simd.test.ts` holds this copy to them.
  *
  * At the copy task's batch 100 × hidden 64 the JavaScript loops spend most of a step in Math.exp and Math.tanh; here
  * a step copies its inputs into the module's memory once, runs one call, and the caller copies the outputs into their
  * tensors. What the backward needs (c, σ(i), σ(f), tanh(g), σ(o), tanh(c')) is one contiguous block of that memory,
- * copied out once per forward: other steps reuse the memory before the backward runs. Each thread instantiates the
- * module once and grows its memory to the largest step seen. `ENGRAM_LSTM_SIMD=off` or `setLstmCellSimd('off')` keeps
- * the JavaScript loops.
+ * copied out once per forward into an array that the backward hands back for reuse (other steps reuse the module's
+ * memory before the backward runs). Each thread instantiates the module once and grows its memory to the largest step
+ * seen. `ENGRAM_LSTM_SIMD=off` or `setLstmCellSimd('off')` keeps the JavaScript loops.
  */
 import { growMemoryTo, instantiateSimdModule, regions, type SimdModuleExports } from '../util/simd-module';
 import { LSTM_CELL_WASM_BASE64 } from './wasm/lstm-cell-wasm';
