@@ -36,3 +36,7 @@ test('the assembled memory-row module validates and exports its row loops', asyn
     'rowDots',
   ]);
 });
+
+test('the assembled LSTM cell validates and exports its forward and backward', async () => {
+  assert.deepEqual(await assembledExports(WASM_MODULES[2]), ['cellBackward', 'cellForward', 'memory']);
+});

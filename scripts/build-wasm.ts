@@ -22,6 +22,11 @@ export const WASM_MODULES = [
     generated: 'engine/memory/fused/wasm/memory-rows-wasm.ts',
     exportName: 'MEMORY_ROWS_WASM_BASE64',
   },
+  {
+    source: 'engine/controller/wasm/lstm-cell.wat',
+    generated: 'engine/controller/wasm/lstm-cell-wasm.ts',
+    exportName: 'LSTM_CELL_WASM_BASE64',
+  },
 ] as const;
 
 type WasmModuleSpec = (typeof WASM_MODULES)[number];

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { fusedLstmCell, useFusedLstmCell } from './fused-lstm-cell';
+import { setLstmCellSimd } from './lstm-cell-simd';
 import { lstmFromGates } from './lstm';
 
 /** Loss weights that differ per output, so every path of the backward is exercised with distinct values. */
@@ -37,13 +38,18 @@ describe('fusedLstmCell', () => {
   for (const backend of ['cpu', 'wasm']) {
     it(`equals the plain tfjs cell in values and both gradients (${backend})`, async () => {
       await tf.setBackend(backend);
-      assert.equal(useFusedLstmCell(), backend === 'cpu', 'large cells: fused on cpu only, where it measured faster');
+      setLstmCellSimd('auto');
+      assert.equal(useFusedLstmCell(), true, 'with the SIMD kernel: fused at every size, it measured faster');
+      assert.equal(useFusedLstmCell(100 * 64), true, 'batch 100, hidden 64: the SIMD kernel beats the plain ops');
+      setLstmCellSimd('off');
+      assert.equal(useFusedLstmCell(), backend === 'cpu', 'JS loops, large cells: fused on cpu only');
       assert.equal(
         useFusedLstmCell(8 * 64),
         true,
-        'small cells (batch 8, hidden 64): fused on both, dispatch dominates',
+        'JS loops, small cells (batch 8, hidden 64): fused on both, dispatch dominates',
       );
-      assert.equal(useFusedLstmCell(100 * 64), backend === 'cpu', 'batch 100, hidden 64: wasm keeps its SIMD kernels');
+      assert.equal(useFusedLstmCell(100 * 64), backend === 'cpu', 'JS loops, batch 100: wasm keeps its SIMD kernels');
+      setLstmCellSimd(null);
       compare(3, 5, 1);
       compare(2, 4, 6); // saturated gates
       const zeros = fusedLstmCell(tf.zeros([2, 8]) as tf.Tensor2D, tf.zeros([2, 2]) as tf.Tensor2D);

@@ -14,7 +14,13 @@
  */
 import type { DenseStepSizes, FloatArray } from './dense-step-layout';
 import { LINK_PASS_WASM_BASE64 } from './wasm/link-pass-wasm';
-import { allFloat32, growMemoryTo, instantiateSimdModule, regions, type SimdModuleExports } from './wasm/simd-module';
+import {
+  allFloat32,
+  growMemoryTo,
+  instantiateSimdModule,
+  regions,
+  type SimdModuleExports,
+} from '../../util/simd-module';
 import { ChunkWindow, chunkRows } from './chunk-window';
 
 /** 'auto': SIMD for float32 steps where available; 'off': always the JavaScript loops. */

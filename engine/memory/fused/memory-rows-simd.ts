@@ -17,7 +17,13 @@ import type { DenseStepArrays, DenseStepSizes, FloatArray } from './dense-step-l
 import { densePackedLayout } from './dense-step-layout';
 import { denseStepSimdMode } from './link-pass-simd';
 import { MEMORY_ROWS_WASM_BASE64 } from './wasm/memory-rows-wasm';
-import { allFloat32, growMemoryTo, instantiateSimdModule, regions, type SimdModuleExports } from './wasm/simd-module';
+import {
+  allFloat32,
+  growMemoryTo,
+  instantiateSimdModule,
+  regions,
+  type SimdModuleExports,
+} from '../../util/simd-module';
 
 const EXPORTED_FUNCTIONS = [
   'rowDots',

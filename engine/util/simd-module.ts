@@ -1,5 +1,6 @@
 /**
- * Loading the engine's committed WebAssembly SIMD modules (`link-pass-wasm.ts`, `memory-rows-wasm.ts`): each thread
+ * Loading the engine's committed WebAssembly SIMD modules (the dense memory step's `link-pass-wasm.ts` and
+ * `memory-rows-wasm.ts`, the controller's `lstm-cell-wasm.ts`): each thread
  * instantiates a module once from its base64 bytes and checks that it exports its memory and the named functions.
  * Where WebAssembly SIMD is unavailable the caller gets null (and one warning) and keeps its JavaScript loops.
  */
