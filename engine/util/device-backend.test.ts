@@ -13,6 +13,9 @@ for (const backend of ['cpu', 'wasm']) {
   test(`on ${backend}, the values fill writes are the tensor's, from zeros`, async () => {
     assert.ok(await tf.setBackend(backend), `${backend} backend initialises`);
     const before = tf.memory().numTensors;
+    const bytesBefore = tf.memory().numBytes;
+    // Memory that held other values, freed just before: the new tensor must still start from zeros.
+    tf.dispose(tf.fill([2, 3], 7));
     const seen: number[][] = [];
     const tensor = tensorFilledInPlace([2, 3], (values) => {
       seen.push([...values]);
@@ -24,6 +27,7 @@ for (const backend of ['cpu', 'wasm']) {
     assert.deepEqual([...tensor.dataSync()], [0, 0, 1, -2, 3.5, 0]);
     tensor.dispose();
     assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
+    assert.equal(tf.memory().numBytes, bytesBefore, 'its memory is freed with it');
   });
 }
 

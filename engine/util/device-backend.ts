@@ -22,10 +22,12 @@ export function hasSynchronousReadback(): boolean {
 /** A backend that lends a view of a tensor's memory (tfjs-wasm: its heap) instead of copying it out. */
 interface HeapBackend {
   typedArrayFromHeap(info: { shape: number[]; dtype: tf.DataType; dataId: object }): ArrayLike<number>;
+  /** A new tensor's memory in the heap, uninitialised. */
+  makeOutput(shape: number[], dtype: tf.DataType): { shape: number[]; dtype: tf.DataType; dataId: object };
 }
 
 function isHeapBackend(backend: unknown): backend is HeapBackend {
-  return typeof backend === 'object' && backend !== null && 'typedArrayFromHeap' in backend;
+  return typeof backend === 'object' && backend !== null && 'typedArrayFromHeap' in backend && 'makeOutput' in backend;
 }
 
 /**
@@ -55,9 +57,11 @@ export function transientValues(tensor: tf.Tensor): Float32Array {
 export function tensorFilledInPlace(shape: readonly number[], fill: (values: Float32Array) => void): tf.Tensor {
   const backend = tf.backend();
   if (tf.getBackend() === 'wasm' && isHeapBackend(backend)) {
-    const tensor = tf.zeros([...shape], 'float32');
+    // Heap memory zeroed in place: tf.zeros would build a zero array on the host and copy it in.
+    const tensor = tf.engine().makeTensorFromTensorInfo(backend.makeOutput([...shape], 'float32'));
     const view = backend.typedArrayFromHeap({ shape: tensor.shape, dtype: tensor.dtype, dataId: tensor.dataId });
     if (view instanceof Float32Array) {
+      view.fill(0);
       fill(view);
       // A heap that grew meanwhile detached the view: writes after that were dropped, silently.
       if (view.length !== tensor.size) {
