@@ -163,9 +163,11 @@ export function workerGraph(shape: GraphShape): WorkerGraph | null {
   const count = graphThreadCount();
   if (count === 0) return null;
   threads ??= [];
-  while (threads.length < count) threads.push(startThread());
   const id = nextGraphId++;
-  return new WorkerGraph(threads[id % count], id, shape);
+  // Threads start as graphs need them: a batch of 2 on a 16-core machine starts 2.
+  const slot = id % count;
+  while (threads.length <= slot) threads.push(startThread());
+  return new WorkerGraph(threads[slot], id, shape);
 }
 
 /** Stop every graph thread (tests); graphs made afterwards start new ones, and graphs on the old ones fail over. */
