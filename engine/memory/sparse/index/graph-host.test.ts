@@ -8,7 +8,7 @@ import { afterEach, describe, it } from 'node:test';
 import { SeededRandom } from '../../../controller/seeded-random';
 import { RowStore } from '../row-store';
 import { ExactIndex } from './exact-index';
-import { graphThreadCount, setGraphThreads, stopGraphThreads } from './graph-host';
+import { graphThreadCount, setGraphLibraryPath, setGraphThreads, stopGraphThreads } from './graph-host';
 import { HnswIndex, loadHnswlib } from './hnsw-index';
 
 const library = loadHnswlib();
@@ -98,6 +98,34 @@ describe('HNSW graphs in worker threads', { skip: library === null }, () => {
     target.index.flush();
     assert.equal(target.index.search(queries, 1, 1)[0], 3, 'the rebuilt graph takes new rows');
     target.index.dispose();
+  });
+
+  it('wake a waiting search when a thread cannot start, and rebuild its graph here', async () => {
+    await stopGraphThreads();
+    setGraphLibraryPath('./no-such-hnswlib-build.node');
+    let target: { store: RowStore; index: HnswIndex };
+    try {
+      target = indexWith(2, 16);
+    } finally {
+      setGraphLibraryPath(null);
+    }
+    const exact = new ExactIndex(target.store);
+    const random = new SeededRandom(6);
+    for (let cell = 0; cell < 200; cell++) write(target, cell, random.uniform(WIDTH, 1));
+    const queries = random.uniform(2 * WIDTH, 1);
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (message: string) => warnings.push(message);
+    const started = Date.now();
+    try {
+      assert.deepEqual(target.index.search(queries, 2, 3), exact.search(queries, 2, 3));
+    } finally {
+      console.warn = warn;
+    }
+    assert.ok(Date.now() - started < 30_000, 'answered without waiting for a timeout');
+    assert.match(warnings.join('\n'), /failed to start.*rebuilt in the calling thread/);
+    target.index.dispose();
+    await stopGraphThreads();
   });
 
   it('read their count from ENGRAM_HNSW_THREADS and name a bad value', () => {

@@ -97,6 +97,11 @@ export type GraphReply =
 
 /** The worker counts its replies in slot 0 of this shared array (the waiting thread sleeps on it). */
 export const REPLY_COUNT_SLOT = 0;
+/**
+ * Set to 1 by a worker that could not start (its loader or hnswlib-node failed), with slot 0 bumped to wake a waiting
+ * thread: while that thread blocks, the worker's 'error' event cannot reach it.
+ */
+export const START_FAILED_SLOT = 1;
 
 /** How long a search may wait for its graph's thread: the builds queued before it (a large seeded memory) count. */
 const ANSWER_TIMEOUT_MS = 600_000;
@@ -112,6 +117,7 @@ interface GraphThread {
 
 let threads: GraphThread[] | null = null;
 let threadsOverride: number | null = null;
+let libraryPathOverride: string | null = null;
 let nextGraphId = 0;
 let nextTicket = 0;
 
@@ -138,10 +144,15 @@ export function setGraphThreads(count: number | null): void {
   threadsOverride = count;
 }
 
+/** Tests: the hnswlib-node module that threads started from now on load (`null`: the installed one). */
+export function setGraphLibraryPath(path: string | null): void {
+  libraryPathOverride = path;
+}
+
 function startThread(): GraphThread {
-  const control = new Int32Array(new SharedArrayBuffer(4));
+  const control = new Int32Array(new SharedArrayBuffer(8));
   const { port1, port2 } = new MessageChannel();
-  const hnswlibPath = createRequire(import.meta.url).resolve('hnswlib-node');
+  const hnswlibPath = libraryPathOverride ?? createRequire(import.meta.url).resolve('hnswlib-node');
   const worker = new Worker(join(__dirname, 'graph-worker.mjs'), {
     workerData: { port: port2, control, hnswlibPath },
     transferList: [port2],
@@ -235,6 +246,7 @@ function awaitReply(thread: GraphThread, ticket: number): GraphReply {
       thread.stash.delete(ticket);
       return kept;
     }
+    if (Atomics.load(thread.control, START_FAILED_SLOT) === 1) thread.failure ??= 'the graph thread failed to start';
     if (thread.failure !== null) return { ticket, ok: false, error: thread.failure };
     const seen = Atomics.load(thread.control, REPLY_COUNT_SLOT);
     const message = receiveMessageOnPort(thread.replies);
