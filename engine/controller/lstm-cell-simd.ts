@@ -11,29 +11,29 @@
  * memory before the backward runs). Each thread instantiates the module once and grows its memory to the largest step
  * seen. `ENGRAM_LSTM_SIMD=off` or `setLstmCellSimd('off')` keeps the JavaScript loops.
  */
-import { growMemoryTo, instantiateSimdModule, regions, type SimdModuleExports } from '../util/simd-module';
+import {
+  growMemoryTo,
+  instantiateSimdModule,
+  regions,
+  type SimdMode,
+  type SimdModuleExports,
+  simdModeSwitch,
+} from '../util/simd-module';
 import { LSTM_CELL_WASM_BASE64 } from './wasm/lstm-cell-wasm';
 
 /** 'auto': SIMD where WebAssembly SIMD is available; 'off': always the JavaScript loops. */
-export type LstmCellSimdMode = 'auto' | 'off';
+export type LstmCellSimdMode = SimdMode;
 
-let modeOverride: LstmCellSimdMode | null = null;
+const simdSwitch = simdModeSwitch('ENGRAM_LSTM_SIMD', 'setLstmCellSimd');
 
 /** The fused LSTM cell's SIMD mode: `setLstmCellSimd`'s, else `ENGRAM_LSTM_SIMD` ('auto' or 'off'; default 'auto'). */
 export function lstmCellSimdMode(): LstmCellSimdMode {
-  if (modeOverride !== null) return modeOverride;
-  const raw = process.env.ENGRAM_LSTM_SIMD;
-  if (raw === undefined || raw === '' || raw === 'auto') return 'auto';
-  if (raw === 'off') return 'off';
-  throw new Error(`ENGRAM_LSTM_SIMD must be 'auto' or 'off', got '${raw}'`);
+  return simdSwitch.mode();
 }
 
 /** Force the mode for this thread (`null` returns to the environment's); for benchmarks and tests. */
 export function setLstmCellSimd(mode: LstmCellSimdMode | null): void {
-  if (mode !== null && mode !== 'auto' && mode !== 'off') {
-    throw new Error(`setLstmCellSimd: mode must be 'auto', 'off' or null, got '${String(mode)}'`);
-  }
-  modeOverride = mode;
+  simdSwitch.set(mode);
 }
 
 type LstmCellExports = SimdModuleExports<'cellForward' | 'cellBackward'>;

@@ -70,3 +70,32 @@ export function instantiateSimdModule<F extends string>(
     return null;
   }
 }
+
+/** 'auto': SIMD where WebAssembly SIMD is available; 'off': always the JavaScript loops that define the kernel. */
+export type SimdMode = 'auto' | 'off';
+
+/**
+ * A SIMD kernel's on/off switch: environment variable `variable` ('auto' or 'off'; unset means 'auto'), which `set`
+ * overrides for this thread (null: the environment's again); `setter` names the setter in its errors.
+ */
+export function simdModeSwitch(
+  variable: string,
+  setter: string,
+): { mode(): SimdMode; set(mode: SimdMode | null): void } {
+  let override: SimdMode | null = null;
+  return {
+    mode() {
+      if (override !== null) return override;
+      const raw = process.env[variable];
+      if (raw === undefined || raw === '' || raw === 'auto') return 'auto';
+      if (raw === 'off') return 'off';
+      throw new Error(`${variable} must be 'auto' or 'off', got '${raw}'`);
+    },
+    set(mode) {
+      if (mode !== null && mode !== 'auto' && mode !== 'off') {
+        throw new Error(`${setter}: mode must be 'auto', 'off' or null, got '${String(mode)}'`);
+      }
+      override = mode;
+    },
+  };
+}

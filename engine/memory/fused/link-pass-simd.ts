@@ -19,33 +19,28 @@ import {
   growMemoryTo,
   instantiateSimdModule,
   regions,
+  type SimdMode,
   type SimdModuleExports,
+  simdModeSwitch,
 } from '../../util/simd-module';
 import { ChunkWindow, chunkRows } from './chunk-window';
 
 /** 'auto': SIMD for float32 steps where available; 'off': always the JavaScript loops. */
-export type DenseStepSimdMode = 'auto' | 'off';
+export type DenseStepSimdMode = SimdMode;
 
-let modeOverride: DenseStepSimdMode | null = null;
+const simdSwitch = simdModeSwitch('ENGRAM_DENSE_SIMD', 'setDenseStepSimd');
 
 /**
  * The fused dense step's SIMD mode, for its link pass and its memory rows (`memory-rows-simd.ts`) alike:
  * `setDenseStepSimd`'s, else `ENGRAM_DENSE_SIMD` ('auto' or 'off'; default 'auto').
  */
 export function denseStepSimdMode(): DenseStepSimdMode {
-  if (modeOverride !== null) return modeOverride;
-  const raw = process.env.ENGRAM_DENSE_SIMD;
-  if (raw === undefined || raw === '' || raw === 'auto') return 'auto';
-  if (raw === 'off') return 'off';
-  throw new Error(`ENGRAM_DENSE_SIMD must be 'auto' or 'off', got '${raw}'`);
+  return simdSwitch.mode();
 }
 
 /** Force the mode for this thread (`null` returns to the environment's); the two-core split passes it on. */
 export function setDenseStepSimd(mode: DenseStepSimdMode | null): void {
-  if (mode !== null && mode !== 'auto' && mode !== 'off') {
-    throw new Error(`setDenseStepSimd: mode must be 'auto', 'off' or null, got '${String(mode)}'`);
-  }
-  modeOverride = mode;
+  simdSwitch.set(mode);
 }
 
 type LinkPassExports = SimdModuleExports<'linkForward' | 'linkBackward'>;
