@@ -5,7 +5,8 @@
  */
 import type { RowStore } from '../row-store';
 import { ExactIndex } from './exact-index';
-import { HnswIndex, loadHnswlib } from './hnsw-index';
+import { loadHnswlib } from './graph-host';
+import { HnswIndex } from './hnsw-index';
 import { EXACT_INDEX_MAX_CELLS, type CellIndex, type IndexType } from './types';
 
 export const INDEX_TYPES: readonly IndexType[] = ['exact', 'hnsw', 'auto'];

@@ -8,8 +8,8 @@ import { afterEach, describe, it } from 'node:test';
 import { SeededRandom } from '../../../controller/seeded-random';
 import { RowStore } from '../row-store';
 import { ExactIndex } from './exact-index';
-import { graphThreadCount, setGraphLibraryPath, setGraphThreads, stopGraphThreads } from './graph-host';
-import { HnswIndex, loadHnswlib } from './hnsw-index';
+import { graphThreadCount, loadHnswlib, setGraphLibraryPath, setGraphThreads, stopGraphThreads } from './graph-host';
+import { HnswIndex } from './hnsw-index';
 
 const library = loadHnswlib();
 const WIDTH = 8;

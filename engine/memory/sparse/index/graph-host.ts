@@ -7,7 +7,8 @@
  * the graph's thread; a seeded memory's graphs are built there, in parallel, and stay there.
  *
  * `ENGRAM_HNSW_THREADS` sets the number of graph threads; 0 keeps every graph in the calling thread
- * (`LocalGraph`), as does a machine with one core. Both run the same `graph-ops.ts` functions.
+ * (`LocalGraph`), as does a machine with one core. Both run the same `graph-ops.ts` functions. `loadHnswlib` loads
+ * hnswlib-node in the calling thread (the graph threads load the same module).
  */
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -25,6 +26,28 @@ import {
   searchGraph,
   updateGraph,
 } from './graph-ops';
+
+let loaded: typeof Hnswlib | null | undefined;
+
+/**
+ * hnswlib-node through `load` (Node's require by default), or null with a warning when its native addon does
+ * not load on this machine. The default is loaded once per process.
+ */
+export function loadHnswlib(
+  load?: () => typeof Hnswlib,
+  warn: (message: string) => void = console.warn,
+): typeof Hnswlib | null {
+  if (load === undefined && loaded !== undefined) return loaded;
+  let library: typeof Hnswlib | null;
+  try {
+    library = load === undefined ? (createRequire(import.meta.url)('hnswlib-node') as typeof Hnswlib) : load();
+  } catch (error) {
+    warn(`[engram] hnswlib-node failed to load (${String(error)}); sparse memories fall back to exact search`);
+    library = null;
+  }
+  if (load === undefined) loaded = library;
+  return library;
+}
 
 /** One graph, here or in another thread. `ask` starts a search; `answer` returns it (one outstanding at a time). */
 export interface GraphHost {

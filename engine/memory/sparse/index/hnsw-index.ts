@@ -6,7 +6,6 @@
  * rebuilt from all N rows. Until then searches score the dirty rows exactly against the row store and ignore the
  * index's stale entries for them, so rows written since the last update are always found.
  */
-import { createRequire } from 'node:module';
 import type * as Hnswlib from 'hnswlib-node';
 import type { RowStore } from '../row-store';
 import { COSINE_EPSILON } from '../../../util/constants';
@@ -27,28 +26,6 @@ const HNSW_SEARCH_BREADTH = 128;
 const BULK_BUILD_MIN_ROWS = 2048;
 /** Initial label capacity; the graph grows by doubling, so a 1M-cell memory that holds 1k rows stays small. */
 const INITIAL_CAPACITY = 1024;
-
-let loaded: typeof Hnswlib | null | undefined;
-
-/**
- * hnswlib-node through `load` (Node's require by default), or null with a warning when its native addon does
- * not load on this machine. The default is loaded once per process.
- */
-export function loadHnswlib(
-  load?: () => typeof Hnswlib,
-  warn: (message: string) => void = console.warn,
-): typeof Hnswlib | null {
-  if (load === undefined && loaded !== undefined) return loaded;
-  let library: typeof Hnswlib | null;
-  try {
-    library = load === undefined ? (createRequire(import.meta.url)('hnswlib-node') as typeof Hnswlib) : load();
-  } catch (error) {
-    warn(`[engram] hnswlib-node failed to load (${String(error)}); sparse memories fall back to exact search`);
-    library = null;
-  }
-  if (load === undefined) loaded = library;
-  return library;
-}
 
 export interface HnswOptions {
   /** Dirty rows to accumulate before updating the graph in place. */
