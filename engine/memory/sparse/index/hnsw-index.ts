@@ -275,20 +275,22 @@ export class HnswIndex implements CellIndex {
   }
 
   clear(): void {
+    this.forget();
+    this.host.reset(this.shape());
+  }
+
+  dispose(): void {
+    this.forget();
+    this.host.dispose();
+  }
+
+  /** Drop the search asked ahead and every cell the index knew of. */
+  private forget(): void {
     this.dropAsked();
     this.present.clear();
     this.everAdded.clear();
     this.dirty.clear();
     this.capacity = INITIAL_CAPACITY;
-    this.host.reset(this.shape());
-  }
-
-  dispose(): void {
-    this.dropAsked();
-    this.present.clear();
-    this.everAdded.clear();
-    this.dirty.clear();
-    this.host.dispose();
   }
 
   private shape(): GraphShape {
