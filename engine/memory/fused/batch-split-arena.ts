@@ -3,7 +3,7 @@
  * SharedArrayBuffers, the layouts of the forward, backward and tape arenas that both threads read the same way, and
  * the copies of batch rows between the whole batch's arrays and a part's.
  */
-import { denseStepTapeBytes, type DenseStepTape, tapeOnBuffer } from './dense-step-kernel';
+import { denseStepTapeBytes, type DenseStepTape, tapeOnBuffer } from './dense-step-tape';
 import {
   DENSE_STEP_INPUT_NAMES,
   denseStepArrays,

@@ -26,9 +26,10 @@ import {
 } from './batch-split-arena';
 import { recordSplit, worthSplitting } from './batch-split-policy';
 import { callWorker, currentKernelWorker, type KernelReply } from './batch-split-port';
-import { denseStepForward, type DenseStepTape } from './dense-step-kernel';
+import { denseStepForward } from './dense-step-kernel';
 import { denseStepBackward } from './dense-step-kernel-backward';
 import { type DenseStepArrays, type DenseStepSizes, densePackedLayout } from './dense-step-layout';
+import type { DenseStepTape } from './dense-step-tape';
 import { denseStepSimdMode } from './link-pass-simd';
 
 /** One fused step's forward, done; what the backward and the debug read-out need from it. */

@@ -8,7 +8,7 @@
  * stay their definition.
  */
 import * as constants from '../../util/constants';
-import type { DenseStepTape } from './dense-step-kernel';
+import type { DenseStepTape } from './dense-step-tape';
 import {
   densePackedLayout,
   denseRowOffsets,

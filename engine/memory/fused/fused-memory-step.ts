@@ -15,7 +15,7 @@ import { type DenseDebugName, denseDebugOutput } from '../debug-tensors';
 import type { MemoryStepDebug, MemoryStepResult } from '../types';
 import { tensorFilledInPlace, transientValues } from '../../util/device-backend';
 import { type DenseKernelRun, runDenseStep } from './batch-split';
-import type { DenseStepTape } from './dense-step-kernel';
+import type { DenseStepTape } from './dense-step-tape';
 import {
   DENSE_STEP_INPUT_NAMES,
   denseStepArrays,
