@@ -6,17 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import {
-  kernelWorkerReady,
-  kernelWorkerReplies,
-  recordSplit,
-  resetSplitRecords,
-  runDenseStep,
-  setKernelThreads,
-  splitPays,
-  splitRecord,
-  stopKernelWorker,
-} from './batch-split';
+import { runDenseStep } from './batch-split';
+import { recordSplit, resetSplitRecords, setKernelThreads, splitPays, splitRecord } from './batch-split-policy';
+import { kernelWorkerReady, kernelWorkerReplies, stopKernelWorker } from './batch-split-port';
 import {
   DENSE_STEP_INPUT_NAMES,
   denseStepArrays,

@@ -5,10 +5,10 @@
  * of the allocation but not through the sort order, and through both norms of the cosine similarity (a zero norm
  * contributes no gradient, as torch's norm backward does). A float32 step's link pass (9 and 6) and its loops over
  * memory rows (11, 8, 5 and 2) run in WebAssembly SIMD (`link-pass-simd.ts`, `memory-rows-simd.ts`); the loops here
- * stay their definition.
+ * stay their definition. Content addressing's backward (8 and 2) lives in `dense-step-content-backward.ts`, the link
+ * pass's (9 and 6) in `dense-step-linkage-backward.ts`, allocation's and usage's (3 and 1) in
+ * `dense-step-usage-backward.ts`.
  */
-import * as constants from '../../util/constants';
-import type { DenseStepTape } from './dense-step-kernel';
 import {
   densePackedLayout,
   denseRowOffsets,
@@ -16,96 +16,12 @@ import {
   type DenseStepSizes,
   type FloatArray,
 } from './dense-step-layout';
+import { readContentBackward, writeContentBackward } from './dense-step-content-backward';
+import { linkageBackward } from './dense-step-linkage-backward';
+import type { DenseStepTape } from './dense-step-tape';
+import { allocationBackward, usageBackward } from './dense-step-usage-backward';
 import { LinkPassBackward, linkPassSimdApplies } from './link-pass-simd';
 import { MemoryRowsBackward, memoryRowsSimdApplies } from './memory-rows-simd';
-
-// Local copies: tsx compiles an imported binding to a getter call, and these are read in the innermost loops
-// (about 5 % of the kernel's time at B 100, N 16, W 20, R 4).
-const ALLOCATION_DELTA = constants.ALLOCATION_DELTA;
-const COSINE_EPSILON = constants.COSINE_EPSILON;
-
-/**
- * The per-cell part of the backward of softmax_n(β·cos(M_n, k)) for one key, from dLoss/dc at
- * `weightGradient[weightGradientOffset…]`: dLoss/d(M_n·k) into `dotCoefficients[n]` and the coefficient of M_n in
- * dLoss/dM_n from ‖M_n‖ into `normCoefficients[n]` (both 0 where dLoss/dcos is 0). Returns dLoss/dβ; dLoss/d‖k‖ goes
- * into `keyNormGradient[0]`.
- */
-function cosineCoefficients(
-  memoryNorms: Float64Array,
-  normOffset: number,
-  keyNorm: number,
-  strength: number,
-  cells: number,
-  cosines: Float64Array,
-  weights: Float64Array,
-  outOffset: number,
-  weightGradient: Float64Array,
-  weightGradientOffset: number,
-  dotCoefficients: FloatArray,
-  normCoefficients: FloatArray,
-  keyNormGradient: Float64Array,
-): number {
-  let weightedSum = 0;
-  for (let n = 0; n < cells; n++) weightedSum += weightGradient[weightGradientOffset + n] * weights[outOffset + n];
-  let strengthGradient = 0;
-  let keyNormCoefficient = 0;
-  for (let n = 0; n < cells; n++) {
-    const logitGradient = weights[outOffset + n] * (weightGradient[weightGradientOffset + n] - weightedSum);
-    const cosine = cosines[outOffset + n];
-    strengthGradient += logitGradient * cosine;
-    const cosineGradient = logitGradient * strength;
-    if (cosineGradient === 0) {
-      dotCoefficients[n] = 0;
-      normCoefficients[n] = 0;
-      continue;
-    }
-    const memoryNorm = memoryNorms[normOffset + n];
-    const denominator = memoryNorm * keyNorm + COSINE_EPSILON;
-    dotCoefficients[n] = cosineGradient / denominator;
-    // d cos / d denominator = −cos / denominator; the denominator depends on both norms.
-    const denominatorGradient = (-cosineGradient * cosine) / denominator;
-    normCoefficients[n] = memoryNorm > 0 ? (denominatorGradient * keyNorm) / memoryNorm : 0;
-    keyNormCoefficient += denominatorGradient * memoryNorm;
-  }
-  keyNormGradient[0] = keyNormCoefficient;
-  return strengthGradient;
-}
-
-/**
- * The rest of the content weighting's backward for one key, from `cosineCoefficients`: adds
- * dotCoefficients[n]·k + normCoefficients[n]·M_n into `memoryGradient` (rows at `gradientOffset`) and
- * Σ_n dotCoefficients[n]·M_n + (dLoss/d‖k‖ / ‖k‖)·k into `keyGradient` (at `keyOffset`).
- */
-function contentRowsBackward(
-  memory: FloatArray,
-  memoryOffset: number,
-  key: FloatArray,
-  keyOffset: number,
-  keyNorm: number,
-  keyNormGradient: number,
-  cells: number,
-  width: number,
-  dotCoefficients: Float64Array,
-  normCoefficients: Float64Array,
-  memoryGradient: Float64Array,
-  gradientOffset: number,
-  keyGradient: FloatArray,
-): void {
-  for (let n = 0; n < cells; n++) {
-    const dotGradient = dotCoefficients[n];
-    const memoryNormCoefficient = normCoefficients[n];
-    if (dotGradient === 0 && memoryNormCoefficient === 0) continue;
-    const base = memoryOffset + n * width;
-    const gradientBase = gradientOffset + n * width;
-    for (let k = 0; k < width; k++) {
-      memoryGradient[gradientBase + k] += dotGradient * key[keyOffset + k] + memoryNormCoefficient * memory[base + k];
-      keyGradient[keyOffset + k] += dotGradient * memory[base + k];
-    }
-  }
-  if (keyNorm > 0) {
-    for (let k = 0; k < width; k++) keyGradient[keyOffset + k] += (keyNormGradient / keyNorm) * key[keyOffset + k];
-  }
-}
 
 /**
  * Gradients of one fused step. `packed` is the forward's output; only its blocks before the link matrix are read
@@ -240,43 +156,26 @@ export function denseStepBackward(
     }
 
     // 8. c_r,h = softmax(β_h·cos(M_new, k_h)).
-    for (let h = 0; h < heads; h++) {
-      const keyNorm = tape.readKeyNorms[headOffset + h];
-      g.readStrengths[headOffset + h] = cosineCoefficients(
-        tape.memoryNorms,
-        cellOffset,
-        keyNorm,
-        inputs.readStrengths[headOffset + h],
-        cells,
-        tape.readCosines,
-        tape.readContentWeights,
-        headCellOffset + h * cells,
-        contentGradient,
-        h * cells,
-        rows === null ? dotCoefficients : rows.dotCoefficients,
-        rows === null ? normCoefficients : rows.normCoefficients,
-        keyNormGradient,
-      );
-      if (rows !== null) {
-        rows.readContentBackward(b, h, keyNorm > 0 ? keyNormGradient[0] / keyNorm : 0);
-        continue;
-      }
-      contentRowsBackward(
-        packed,
-        out.memory,
-        inputs.readKeys,
-        (headOffset + h) * width,
-        keyNorm,
-        keyNormGradient[0],
-        cells,
-        width,
-        dotCoefficients,
-        normCoefficients,
-        memoryGradient,
-        0,
-        g.readKeys,
-      );
-    }
+    readContentBackward(
+      b,
+      cells,
+      width,
+      heads,
+      cellOffset,
+      headOffset,
+      headCellOffset,
+      out,
+      inputs,
+      packed,
+      tape,
+      contentGradient,
+      rows,
+      dotCoefficients,
+      normCoefficients,
+      keyNormGradient,
+      memoryGradient,
+      g,
+    );
 
     // 7. p = (1 − Σ w_w)·p_prev + w_w.
     let writeSum = 0;
@@ -291,89 +190,27 @@ export function denseStepBackward(
       writeWeightsGradient[n] += precedenceGradient - precedenceDot;
     }
 
-    // 9 and 6 in one pass over L, row by row. f[i] = Σ_j L[i,j]·w_r[j] and b[j] = Σ_i L[i,j]·w_r[i] (previous read
-    // weights) add their terms to dL[i,j], which is then complete and flows through
-    // L[i,j] = (1 − w_w[i] − w_w[j])·L_prev[i,j] + w_w[i]·p_prev[j] off the diagonal (the diagonal is constant 0).
-    const prevLinks = inputs.prevLinkMatrix;
-    const prevPrecedence = inputs.prevPrecedence;
-    const prevRead = inputs.prevReadWeights;
-    const prevReadGradient = g.prevReadWeights;
-    const prevLinksGradient = g.prevLinkMatrix;
-    const prevPrecedenceGradient = g.prevPrecedence;
-    links?.row(
+    // 9 and 6 in one pass over L, row by row.
+    linkageBackward(
       b,
+      cells,
+      heads,
+      cellOffset,
+      linkOffset,
+      headCellOffset,
+      out,
+      inputs,
+      packedGradient,
       writeWeights,
       forwardGradient,
       backwardGradient,
-      prevReadGradient.subarray(headCellOffset, headCellOffset + heads * cells),
       writeWeightsGradient,
-      prevPrecedenceGradient.subarray(cellOffset, cellOffset + cells),
+      forwardGradientsI,
+      prevReadsI,
+      prevReadGradientsI,
+      links,
+      g,
     );
-    for (let i = 0; i < cells && links === null; i++) {
-      const linkRow = out.linkMatrix + i * cells;
-      const prevRow = linkOffset + i * cells;
-      const weightI = writeWeights[i];
-      for (let h = 0; h < heads; h++) {
-        forwardGradientsI[h] = forwardGradient[h * cells + i];
-        prevReadsI[h] = prevRead[headCellOffset + h * cells + i];
-        prevReadGradientsI[h] = 0;
-      }
-      // One pass over the row (it streams three N² arrays; separate passes per term cost twice as much at N 256).
-      // The new L[i,j] is recomputed from the inputs rather than read back, so the forward's output need not be
-      // kept for the backward pass (it is the largest array of the step).
-      let rowSum = 0;
-      if (heads === 1) {
-        // The same loop with the head loop unrolled: at one head its per-element overhead was ≈30% of this pass.
-        const forwardGradientI = forwardGradientsI[0];
-        const prevReadI = prevReadsI[0];
-        let prevReadGradientI = 0;
-        for (let j = 0; j < cells; j++) {
-          if (i === j) {
-            prevLinksGradient[prevRow + j] = 0;
-            continue;
-          }
-          const prevLink = prevLinks[prevRow + j];
-          const precedenceJ = prevPrecedence[cellOffset + j];
-          const keep = 1 - weightI - writeWeights[j];
-          const link = keep * prevLink + weightI * precedenceJ;
-          const headCellJ = headCellOffset + j;
-          const backwardGradientJ = backwardGradient[j];
-          const linkGradientIJ =
-            packedGradient[linkRow + j] + (forwardGradientI * prevRead[headCellJ] + backwardGradientJ * prevReadI);
-          prevReadGradient[headCellJ] += forwardGradientI * link;
-          prevReadGradientI += backwardGradientJ * link;
-          prevLinksGradient[prevRow + j] = keep * linkGradientIJ;
-          rowSum += linkGradientIJ * (precedenceJ - prevLink);
-          writeWeightsGradient[j] -= linkGradientIJ * prevLink;
-          prevPrecedenceGradient[cellOffset + j] += linkGradientIJ * weightI;
-        }
-        prevReadGradientsI[0] = prevReadGradientI;
-      } else
-        for (let j = 0; j < cells; j++) {
-          if (i === j) {
-            prevLinksGradient[prevRow + j] = 0;
-            continue;
-          }
-          const prevLink = prevLinks[prevRow + j];
-          const precedenceJ = prevPrecedence[cellOffset + j];
-          const keep = 1 - weightI - writeWeights[j];
-          const link = keep * prevLink + weightI * precedenceJ;
-          let linkGradientIJ = packedGradient[linkRow + j];
-          for (let h = 0; h < heads; h++) {
-            const headCellJ = headCellOffset + h * cells + j;
-            const backwardGradientJ = backwardGradient[h * cells + j];
-            linkGradientIJ += forwardGradientsI[h] * prevRead[headCellJ] + backwardGradientJ * prevReadsI[h];
-            prevReadGradient[headCellJ] += forwardGradientsI[h] * link;
-            prevReadGradientsI[h] += backwardGradientJ * link;
-          }
-          prevLinksGradient[prevRow + j] = keep * linkGradientIJ;
-          rowSum += linkGradientIJ * (precedenceJ - prevLink);
-          writeWeightsGradient[j] -= linkGradientIJ * prevLink;
-          prevPrecedenceGradient[cellOffset + j] += linkGradientIJ * weightI;
-        }
-      for (let h = 0; h < heads; h++) prevReadGradient[headCellOffset + h * cells + i] += prevReadGradientsI[h];
-      writeWeightsGradient[i] += rowSum;
-    }
 
     // 5. M = M_prev ⊙ (1 − w_w eᵀ) + w_w vᵀ.
     if (rows !== null) {
@@ -413,83 +250,42 @@ export function denseStepBackward(
     g.writeGate[b] = writeGateGradient;
     g.allocationGate[b] = allocationGateGradient;
 
-    // 3. a[φ_j] = (1 − s_j)·P_j with P_{j+1} = P_j·s_j, s_j = û[φ_j]: reverse sweep, no division by s.
-    let productGradient = 0;
-    for (let j = cells - 1; j >= 0; j--) {
-      const cell = tape.sortOrder[cellOffset + j];
-      const gradient = allocationGradient[cell];
-      const sorted = tape.sortedUsage[cellOffset + j];
-      const product = tape.exclusiveProducts[cellOffset + j];
-      const sortedGradient = (productGradient - gradient) * product;
-      productGradient = gradient * (1 - sorted) + productGradient * sorted;
-      usageGradient[cell] += (1 - ALLOCATION_DELTA) * sortedGradient;
-    }
+    // 3. a[φ_j] = (1 − s_j)·P_j with P_{j+1} = P_j·s_j, s_j = û[φ_j].
+    allocationBackward(cells, cellOffset, tape, allocationGradient, usageGradient);
 
     // 2. c_w = softmax(β_w·cos(M_prev, k_w)).
-    const writeKeyNorm = tape.writeKeyNorms[b];
-    g.writeStrength[b] = cosineCoefficients(
-      tape.prevMemoryNorms,
-      cellOffset,
-      writeKeyNorm,
-      inputs.writeStrength[b],
+    writeContentBackward(
+      b,
       cells,
-      tape.writeCosines,
-      tape.writeContentWeights,
+      width,
       cellOffset,
+      memoryOffset,
+      wordOffset,
+      inputs,
+      tape,
       writeContentGradient,
-      0,
-      rows === null ? dotCoefficients : rows.dotCoefficients,
-      rows === null ? normCoefficients : rows.normCoefficients,
+      rows,
+      dotCoefficients,
+      normCoefficients,
       keyNormGradient,
+      memoryGradient,
+      g,
     );
-    if (rows !== null) {
-      rows.writeContentBackward(b, writeKeyNorm > 0 ? keyNormGradient[0] / writeKeyNorm : 0);
-    } else {
-      contentRowsBackward(
-        inputs.prevMemory,
-        memoryOffset,
-        inputs.writeKey,
-        wordOffset,
-        writeKeyNorm,
-        keyNormGradient[0],
-        cells,
-        width,
-        dotCoefficients,
-        normCoefficients,
-        memoryGradient.fill(0),
-        0,
-        g.writeKey,
-      );
-      for (let i = 0; i < cells * width; i++) g.prevMemory[memoryOffset + i] += memoryGradient[i];
-    }
 
-    // 1. u = (u_prev + (1 − u_prev)·w_w,prev)·Π_h q_h with q_h = 1 − f_h·w_r,h (prefix/suffix products: no division).
-    for (let n = 0; n < cells; n++) {
-      const gradient = usageGradient[n];
-      const prevUsage = inputs.prevUsage[cellOffset + n];
-      retentionPrefix[0] = 1;
-      for (let h = 0; h < heads; h++) {
-        retentionPrefix[h + 1] =
-          retentionPrefix[h] *
-          (1 - inputs.freeGates[headOffset + h] * inputs.prevReadWeights[headCellOffset + h * cells + n]);
-      }
-      retentionSuffix[heads] = 1;
-      for (let h = heads - 1; h >= 0; h--) {
-        retentionSuffix[h] =
-          retentionSuffix[h + 1] *
-          (1 - inputs.freeGates[headOffset + h] * inputs.prevReadWeights[headCellOffset + h * cells + n]);
-      }
-      const afterWriteGradient = gradient * retentionPrefix[heads];
-      g.prevUsage[cellOffset + n] = afterWriteGradient * (1 - inputs.prevWriteWeights[cellOffset + n]);
-      g.prevWriteWeights[cellOffset + n] = afterWriteGradient * (1 - prevUsage);
-      const retentionGradient = gradient * tape.usageAfterWrite[cellOffset + n];
-      for (let h = 0; h < heads; h++) {
-        const factorGradient = retentionGradient * retentionPrefix[h] * retentionSuffix[h + 1];
-        const readAt = headCellOffset + h * cells + n;
-        g.freeGates[headOffset + h] -= factorGradient * inputs.prevReadWeights[readAt];
-        g.prevReadWeights[readAt] -= factorGradient * inputs.freeGates[headOffset + h];
-      }
-    }
+    // 1. u = (u_prev + (1 − u_prev)·w_w,prev)·Π_h q_h.
+    usageBackward(
+      cells,
+      heads,
+      cellOffset,
+      headOffset,
+      headCellOffset,
+      inputs,
+      tape,
+      usageGradient,
+      retentionPrefix,
+      retentionSuffix,
+      g,
+    );
   }
   links?.finish();
   rows?.finish(g);

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { denseStepForward, denseStepTapeBytes, tapeOnBuffer } from './dense-step-kernel';
+import { denseStepForward } from './dense-step-kernel';
+import { denseStepTapeBytes, tapeOnBuffer } from './dense-step-tape';
 import {
   DENSE_STEP_INPUT_NAMES,
   denseRowOffsets,

@@ -11,9 +11,13 @@
  * held to the loops here by their tests); the big state (memory, link matrix, …) is
  * written straight into the caller's packed output array (Float32Array in the engine, Float64Array in gradient checks),
  * and the small per-cell intermediates the backward pass needs are kept in Float64Arrays (`DenseStepTape`).
- * The analytic backward lives in `dense-step-kernel-backward.ts`, the data layout in `dense-step-layout.ts`.
+ * The analytic backward lives in `dense-step-kernel-backward.ts`, the data layout in `dense-step-layout.ts`, the tape
+ * in `dense-step-tape.ts`, content addressing in `dense-step-content.ts` and the free-list sort in
+ * `dense-step-free-list.ts`.
  */
 import * as constants from '../../util/constants';
+import { contentWeighting, rowDots, rowNorms, vectorNorm } from './dense-step-content';
+import { sortFreeList } from './dense-step-free-list';
 import {
   denseRowOffsets,
   densePackedLayout,
@@ -21,216 +25,13 @@ import {
   type DenseStepSizes,
   type FloatArray,
 } from './dense-step-layout';
+import { allocateTape, type DenseStepTape } from './dense-step-tape';
 import { LinkPassForward, linkPassSimdApplies } from './link-pass-simd';
 import { MemoryRowsForward, memoryRowsSimdApplies } from './memory-rows-simd';
 
-// Local copies: tsx compiles an imported binding to a getter call, and these are read in the innermost loops
+// A local copy: tsx compiles an imported binding to a getter call, and this is read in the innermost loops
 // (about 5 % of the kernel's time at B 100, N 16, W 20, R 4).
 const ALLOCATION_DELTA = constants.ALLOCATION_DELTA;
-const COSINE_EPSILON = constants.COSINE_EPSILON;
-
-/** What the backward pass needs from the forward, per batch row, beyond the inputs and the packed output. */
-export interface DenseStepTape {
-  /** u after the write term, before retention ψ: [B,N]. */
-  readonly usageAfterWrite: Float64Array;
-  /** Usage after retention, u: [B,N]. */
-  readonly usage: Float64Array;
-  /** Allocation order φ (ascending û, ties to the lower index): [B,N]. */
-  readonly sortOrder: Int32Array;
-  /** û[φ_j]: [B,N]. */
-  readonly sortedUsage: Float64Array;
-  /** Π_{i<j} û[φ_i]: [B,N]. */
-  readonly exclusiveProducts: Float64Array;
-  /** a: [B,N]. */
-  readonly allocationWeights: Float64Array;
-  /** c_w: [B,N]; cosines and norms of the previous memory rows and the write key. */
-  readonly writeContentWeights: Float64Array;
-  readonly writeCosines: Float64Array;
-  readonly prevMemoryNorms: Float64Array;
-  readonly writeKeyNorms: Float64Array;
-  /** w_w: [B,N]. */
-  readonly writeWeights: Float64Array;
-  /** c_r: [B,R,N]; cosines [B,R,N], new-memory row norms [B,N], read key norms [B,R]. */
-  readonly readContentWeights: Float64Array;
-  readonly readCosines: Float64Array;
-  readonly memoryNorms: Float64Array;
-  readonly readKeyNorms: Float64Array;
-  /** Temporal weightings f = L·w_r and b = Lᵀ·w_r: [B,R,N]. */
-  readonly forwardWeights: Float64Array;
-  readonly backwardWeights: Float64Array;
-}
-
-/** The tape's arrays in one place: name and length (elements) for sizes B, N, R; sortOrder is the Int32 one. */
-function tapeLengths(sizes: DenseStepSizes): [keyof DenseStepTape, number][] {
-  const bn = sizes.batch * sizes.memorySize;
-  const brn = bn * sizes.readHeads;
-  return [
-    ['usageAfterWrite', bn],
-    ['usage', bn],
-    ['sortedUsage', bn],
-    ['exclusiveProducts', bn],
-    ['allocationWeights', bn],
-    ['writeContentWeights', bn],
-    ['writeCosines', bn],
-    ['prevMemoryNorms', bn],
-    ['writeKeyNorms', sizes.batch],
-    ['writeWeights', bn],
-    ['readContentWeights', brn],
-    ['readCosines', brn],
-    ['memoryNorms', bn],
-    ['readKeyNorms', sizes.batch * sizes.readHeads],
-    ['forwardWeights', brn],
-    ['backwardWeights', brn],
-    ['sortOrder', bn],
-  ];
-}
-
-/** Bytes a tape of these sizes takes in one buffer (`tapeOnBuffer`). */
-export function denseStepTapeBytes(sizes: DenseStepSizes): number {
-  return tapeLengths(sizes).reduce((bytes, [name, length]) => bytes + length * (name === 'sortOrder' ? 4 : 8), 0);
-}
-
-/**
- * A tape whose arrays are views on `buffer` from `byteOffset` (8-byte aligned), `denseStepTapeBytes(sizes)` bytes:
- * how the fused step's second thread hands its tape over without a copy (both threads lay it out the same way).
- */
-export function tapeOnBuffer(sizes: DenseStepSizes, buffer: ArrayBufferLike, byteOffset = 0): DenseStepTape {
-  if (byteOffset % 8 !== 0) throw new Error(`tapeOnBuffer: byteOffset must be a multiple of 8, got ${byteOffset}`);
-  let at = byteOffset;
-  const views = new Map<keyof DenseStepTape, Float64Array | Int32Array>();
-  for (const [name, length] of tapeLengths(sizes)) {
-    views.set(name, name === 'sortOrder' ? new Int32Array(buffer, at, length) : new Float64Array(buffer, at, length));
-    at += length * (name === 'sortOrder' ? 4 : 8);
-  }
-  return tapeFrom((name) => views.get(name) as Float64Array, views.get('sortOrder') as Int32Array);
-}
-
-function allocateTape(sizes: DenseStepSizes): DenseStepTape {
-  const lengths = new Map(tapeLengths(sizes));
-  return tapeFrom((name) => new Float64Array(lengths.get(name) ?? 0), new Int32Array(lengths.get('sortOrder') ?? 0));
-}
-
-/** One object literal, so every tape shares one hidden class (see `denseStepArrays`). */
-function tapeFrom(array: (name: keyof DenseStepTape) => Float64Array, sortOrder: Int32Array): DenseStepTape {
-  return {
-    usageAfterWrite: array('usageAfterWrite'),
-    usage: array('usage'),
-    sortOrder,
-    sortedUsage: array('sortedUsage'),
-    exclusiveProducts: array('exclusiveProducts'),
-    allocationWeights: array('allocationWeights'),
-    writeContentWeights: array('writeContentWeights'),
-    writeCosines: array('writeCosines'),
-    prevMemoryNorms: array('prevMemoryNorms'),
-    writeKeyNorms: array('writeKeyNorms'),
-    writeWeights: array('writeWeights'),
-    readContentWeights: array('readContentWeights'),
-    readCosines: array('readCosines'),
-    memoryNorms: array('memoryNorms'),
-    readKeyNorms: array('readKeyNorms'),
-    forwardWeights: array('forwardWeights'),
-    backwardWeights: array('backwardWeights'),
-  };
-}
-
-/** Euclidean norms of `count` rows of width `width` starting at `offset`, into `norms[normOffset…]`. */
-function rowNorms(
-  rows: FloatArray,
-  offset: number,
-  count: number,
-  width: number,
-  norms: Float64Array,
-  normOffset: number,
-): void {
-  for (let row = 0; row < count; row++) {
-    let sum = 0;
-    const base = offset + row * width;
-    for (let k = 0; k < width; k++) sum += rows[base + k] * rows[base + k];
-    norms[normOffset + row] = Math.sqrt(sum);
-  }
-}
-
-/** ‖k‖ of the `width` values at `key[keyOffset…]`. */
-function vectorNorm(key: FloatArray, keyOffset: number, width: number): number {
-  let keySquares = 0;
-  for (let k = 0; k < width; k++) keySquares += key[keyOffset + k] * key[keyOffset + k];
-  return Math.sqrt(keySquares);
-}
-
-/** The dot products M_n·k of `cells` rows at `memory[memoryOffset…]` with the key, into `dots[0…cells)`. */
-function rowDots(
-  memory: FloatArray,
-  memoryOffset: number,
-  key: FloatArray,
-  keyOffset: number,
-  cells: number,
-  width: number,
-  dots: Float64Array,
-): void {
-  for (let n = 0; n < cells; n++) {
-    let dot = 0;
-    const base = memoryOffset + n * width;
-    for (let k = 0; k < width; k++) dot += memory[base + k] * key[keyOffset + k];
-    dots[n] = dot;
-  }
-}
-
-/**
- * Content weighting (paper: C(M, k, β)): softmax over cells of β·cos(M_n, k), with pytorch-dnc's cosine, from the
- * dot products M_n·k at `dots[dotsOffset…]`, the row norms and ‖k‖. Writes cosines and weights at `outOffset`.
- */
-function contentWeighting(
-  dots: FloatArray,
-  dotsOffset: number,
-  memoryNorms: Float64Array,
-  normOffset: number,
-  keyNorm: number,
-  strength: number,
-  cells: number,
-  cosines: Float64Array,
-  weights: Float64Array,
-  outOffset: number,
-): void {
-  let maxLogit = -Infinity;
-  for (let n = 0; n < cells; n++) {
-    const cosine = dots[dotsOffset + n] / (memoryNorms[normOffset + n] * keyNorm + COSINE_EPSILON);
-    cosines[outOffset + n] = cosine;
-    const logit = strength * cosine;
-    if (logit > maxLogit) maxLogit = logit;
-  }
-  let total = 0;
-  for (let n = 0; n < cells; n++) {
-    const e = Math.exp(strength * cosines[outOffset + n] - maxLogit);
-    weights[outOffset + n] = e;
-    total += e;
-  }
-  for (let n = 0; n < cells; n++) weights[outOffset + n] /= total;
-}
-
-/** Up to this many cells the free list is sorted by insertion: a typed array's comparator sort costs more there. */
-const INSERTION_SORT_CELLS = 64;
-
-/**
- * Orders `order` (holding 0…cells−1 ascending) by ascending `sortKeys[cell]`, ties to the lower cell index: one total
- * order, so insertion and the comparator sort give the same permutation.
- */
-function sortFreeList(order: Int32Array, sortKeys: Float64Array, cells: number): void {
-  if (cells > INSERTION_SORT_CELLS) {
-    order.sort((left, right) => sortKeys[left] - sortKeys[right] || left - right);
-    return;
-  }
-  for (let j = 1; j < cells; j++) {
-    const cell = order[j];
-    const key = sortKeys[cell];
-    let i = j - 1;
-    // Strictly greater: an equal key stays after the lower indices already placed (insertion is stable).
-    while (i >= 0 && sortKeys[order[i]] > key) {
-      order[i + 1] = order[i];
-      i--;
-    }
-    order[i + 1] = cell;
-  }
-}
 
 /**
  * Run one memory step for every batch row. Writes read vectors and the new state into `packed`

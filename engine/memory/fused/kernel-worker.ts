@@ -4,15 +4,8 @@
  * replies on its port, counting each reply in the shared control array so the waiting thread wakes.
  */
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import {
-  backwardJobViews,
-  forwardJobViews,
-  type KernelJob,
-  type KernelReply,
-  READY_SLOT,
-  REPLIES_SLOT,
-  tapeArenaViews,
-} from './batch-split';
+import { backwardJobViews, forwardJobViews, tapeArenaViews } from './batch-split-arena';
+import { type KernelJob, type KernelReply, READY_SLOT, REPLIES_SLOT } from './batch-split-port';
 import { denseStepForward } from './dense-step-kernel';
 import { denseStepBackward } from './dense-step-kernel-backward';
 import { setDenseStepSimd } from './link-pass-simd';
