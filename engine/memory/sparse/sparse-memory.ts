@@ -17,7 +17,7 @@ import { affine } from '../../util/affine';
 import type { MemoryModule, MemoryStepDebug, MemoryStepResult, PreparedInterface } from '../types';
 import type { ElementStore, ElementUndo } from './element-store';
 import { fusedVisibleStepFromRaw } from './fused-visible-step';
-import { askIndexesAhead } from './index/hnsw-index';
+import { askIndexesAhead } from './index/ask-ahead';
 import {
   activateSparseInterface,
   parseSparseInterface,
