@@ -17,7 +17,8 @@ import {
   type FloatArray,
 } from './dense-step-layout';
 import { LinkPassBackward, linkPassSimdApplies } from './link-pass-simd';
-import { MemoryRowsBackward, memoryRowsSimdApplies } from './memory-rows-simd';
+import { memoryRowsSimdApplies } from './memory-rows-simd';
+import { MemoryRowsBackward } from './memory-rows-simd-backward';
 
 // Local copies: tsx compiles an imported binding to a getter call, and these are read in the innermost loops
 // (about 5 % of the kernel's time at B 100, N 16, W 20, R 4).
