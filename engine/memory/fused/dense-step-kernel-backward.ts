@@ -16,7 +16,8 @@ import {
   type DenseStepSizes,
   type FloatArray,
 } from './dense-step-layout';
-import { LinkPassBackward, linkPassSimdApplies } from './link-pass-simd';
+import { linkPassSimdApplies } from './link-pass-simd';
+import { LinkPassBackward } from './link-pass-simd-backward';
 import { memoryRowsSimdApplies } from './memory-rows-simd';
 import { MemoryRowsBackward } from './memory-rows-simd-backward';
 
