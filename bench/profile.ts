@@ -20,11 +20,8 @@ import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../engine/backend';
 import { DNC } from '../engine/dnc';
-import {
-  SparseAccessMemory,
-  SparseTemporalMemory,
-  type SparseMemoryState,
-} from '../engine/memory/sparse/sparse-memory';
+import { SparseAccessMemory, SparseTemporalMemory } from '../engine/memory/sparse/sparse-memory';
+import type { SparseMemoryState } from '../engine/memory/sparse/sparse-memory-base';
 import { createTrainer } from '../engine/training/trainer';
 
 function option(name: string, fallback: string): string {

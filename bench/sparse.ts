@@ -21,11 +21,8 @@ import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { INDEX_TYPES } from '../engine/memory/sparse/index/create-index';
-import {
-  SparseAccessMemory,
-  SparseTemporalMemory,
-  type SparseMemoryState,
-} from '../engine/memory/sparse/sparse-memory';
+import { SparseAccessMemory, SparseTemporalMemory } from '../engine/memory/sparse/sparse-memory';
+import type { SparseMemoryState } from '../engine/memory/sparse/sparse-memory-base';
 
 function option(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);

@@ -7,7 +7,7 @@
 import * as constants from '../../util/constants';
 import type { DenseRowOffsets, DenseStepArrays, FloatArray } from './dense-step-layout';
 import type { DenseStepTape } from './dense-step-tape';
-import type { MemoryRowsBackward } from './memory-rows-simd';
+import type { MemoryRowsBackward } from './memory-rows-simd-backward';
 
 // A local copy: tsx compiles an imported binding to a getter call, and this is read in the innermost loops
 // (about 5 % of the kernel's time at B 100, N 16, W 20, R 4).

@@ -20,8 +20,10 @@ import { readContentBackward, writeContentBackward } from './dense-step-content-
 import { linkageBackward } from './dense-step-linkage-backward';
 import type { DenseStepTape } from './dense-step-tape';
 import { allocationBackward, usageBackward } from './dense-step-usage-backward';
-import { LinkPassBackward, linkPassSimdApplies } from './link-pass-simd';
-import { MemoryRowsBackward, memoryRowsSimdApplies } from './memory-rows-simd';
+import { linkPassSimdApplies } from './link-pass-simd';
+import { LinkPassBackward } from './link-pass-simd-backward';
+import { memoryRowsSimdApplies } from './memory-rows-simd';
+import { MemoryRowsBackward } from './memory-rows-simd-backward';
 
 /**
  * Gradients of one fused step. `packed` is the forward's output; only its blocks before the link matrix are read

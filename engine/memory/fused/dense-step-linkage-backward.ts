@@ -4,7 +4,7 @@
  * update, in one pass over each row of L (in WebAssembly SIMD for float32 arrays, `link-pass-simd.ts`).
  */
 import type { DenseRowOffsets, DenseStepArrays, FloatArray } from './dense-step-layout';
-import type { LinkPassBackward } from './link-pass-simd';
+import type { LinkPassBackward } from './link-pass-simd-backward';
 
 /**
  * 9 and 6 in one pass over L, row by row. f[i] = Σ_j L[i,j]·w_r[j] and b[j] = Σ_i L[i,j]·w_r[i] (previous read

@@ -10,7 +10,8 @@
  * padded with zeros to a multiple of 4 cells, and its link matrices (or their gradients) out the same way.
  * `ENGRAM_DENSE_SIMD=off` or `setDenseStepSimd('off')` keeps the JavaScript loops; 'auto' (the default) uses SIMD
  * for float32 arrays (the engine's) where WebAssembly SIMD is available, and the JavaScript loops for float64
- * (the gradient checks').
+ * (the gradient checks'). This file holds the switch, the module and its heap, and the forward;
+ * `link-pass-simd-backward.ts` runs the backward on the same instance.
  */
 import type { DenseStepSizes, FloatArray } from './dense-step-layout';
 import { LINK_PASS_WASM_BASE64 } from './wasm/link-pass-wasm';
@@ -43,14 +44,15 @@ export function setDenseStepSimd(mode: DenseStepSimdMode | null): void {
   simdSwitch.set(mode);
 }
 
-type LinkPassExports = SimdModuleExports<'linkForward' | 'linkBackward'>;
+export type LinkPassExports = SimdModuleExports<'linkForward' | 'linkBackward'>;
 
 /** This thread's instance: undefined until first asked for, null where WebAssembly SIMD is unavailable. */
 let linkPass: LinkPassExports | null | undefined;
 /** A float32 view of the instance's memory, replaced whenever the memory grows (growing detaches the old one). */
 let heap = new Float32Array(0);
 
-function instance(): LinkPassExports | null {
+/** This thread's instance, instantiated on the first call (for the forward and the backward alike). */
+export function instance(): LinkPassExports | null {
   if (linkPass !== undefined) return linkPass;
   linkPass = instantiateSimdModule(LINK_PASS_WASM_BASE64, ['linkForward', 'linkBackward'], 'the dense link pass');
   if (linkPass !== null) heap = new Float32Array(linkPass.memory.buffer);
@@ -58,7 +60,7 @@ function instance(): LinkPassExports | null {
 }
 
 /** Grow this thread's memory to hold `floats` float32 values; false when it cannot (past WebAssembly's 4 GiB). */
-function reserve(exports: LinkPassExports, floats: number): boolean {
+export function reserve(exports: LinkPassExports, floats: number): boolean {
   if (!growMemoryTo(exports.memory, floats)) return false;
   if (heap.buffer !== exports.memory.buffer) heap = new Float32Array(exports.memory.buffer);
   return true;
@@ -70,12 +72,12 @@ export function linkPassSimdApplies(...arrays: readonly FloatArray[]): boolean {
 }
 
 /** N rounded up to whole SIMD vectors. */
-function strideOf(cells: number): number {
+export function strideOf(cells: number): number {
   return Math.ceil(cells / 4) * 4;
 }
 
 /** `count` rows of `cells` values into the heap at `at`, each padded with zeros to `stride`. */
-function putRows(values: FloatArray, count: number, cells: number, stride: number, at: number): void {
+export function putRows(values: FloatArray, count: number, cells: number, stride: number, at: number): void {
   if (stride === cells) {
     heap.set(values.subarray(0, count * cells), at);
     return;
@@ -88,7 +90,7 @@ function putRows(values: FloatArray, count: number, cells: number, stride: numbe
 }
 
 /** `count` padded rows from the heap at `at` into `target` (assigned). */
-function takeRows(target: FloatArray, count: number, cells: number, stride: number, at: number): void {
+export function takeRows(target: FloatArray, count: number, cells: number, stride: number, at: number): void {
   if (stride === cells) {
     target.set(heap.subarray(at, at + count * cells));
     return;
@@ -97,8 +99,13 @@ function takeRows(target: FloatArray, count: number, cells: number, stride: numb
     target.set(heap.subarray(at + row * stride, at + row * stride + cells), row * cells);
 }
 
+/** Zeros the heap from `start` up to `end`. */
+export function zeroHeap(start: number, end: number): void {
+  heap.fill(0, start, end);
+}
+
 /** `count` padded rows from the heap at `at` added into `target`. */
-function addRows(target: FloatArray, count: number, cells: number, stride: number, at: number): void {
+export function addRows(target: FloatArray, count: number, cells: number, stride: number, at: number): void {
   for (let row = 0; row < count; row++) {
     const from = at + row * stride;
     const to = row * cells;
@@ -176,7 +183,7 @@ export class LinkPassForward {
     const { memorySize: cells, readHeads: heads } = this.sizes;
     const { at, stride } = this;
     putRows(writeWeights, 1, cells, stride, at.writeWeights);
-    heap.fill(0, at.backward, at.backward + heads * stride);
+    zeroHeap(at.backward, at.backward + heads * stride);
     this.exports.linkForward(
       cells,
       stride,
@@ -211,142 +218,5 @@ export class LinkPassForward {
     const { memorySize: cells } = this.sizes;
     const target = this.arrays.links.subarray(start * cells * cells, end * cells * cells);
     takeRows(target, (end - start) * cells, cells, this.stride, this.at.links);
-  }
-}
-
-/**
- * The link pass's backward of one step in SIMD. `open` takes prevLinks, prevPrecedence and prevReadWeights as
- * `LinkPassForward`, `linkGradient` [B,N,N] (dLoss/dL of the new links) and `prevLinksGradient` [B,N,N], which
- * receives dLoss/dL_prev (assigned); the kernel calls `row(b, …)` for b = 0, 1, … in order and then `finish()`.
- */
-export class LinkPassBackward {
-  private readonly window: ChunkWindow;
-
-  private constructor(
-    private readonly exports: LinkPassExports,
-    private readonly sizes: DenseStepSizes,
-    private readonly stride: number,
-    rowsPerChunk: number,
-    private readonly arrays: {
-      prevLinks: FloatArray;
-      prevPrecedence: FloatArray;
-      prevReadWeights: FloatArray;
-      linkGradient: FloatArray;
-      prevLinksGradient: FloatArray;
-    },
-    private readonly at: {
-      prevLinks: number;
-      linkGradient: number;
-      precedence: number;
-      prevRead: number;
-      writeWeights: number;
-      forwardGradient: number;
-      backwardGradient: number;
-      prevReadGradient: number;
-      writeWeightsGradient: number;
-      precedenceGradient: number;
-      scratch: number;
-    },
-  ) {
-    const load = (start: number, end: number) => this.load(start, end);
-    const writeOut = (start: number, end: number) => this.writeOut(start, end);
-    this.window = new ChunkWindow(sizes.batch, rowsPerChunk, load, writeOut);
-  }
-
-  /** Null (nothing written) when the memory cannot grow to the step: the caller keeps the JavaScript loops. */
-  static open(
-    sizes: DenseStepSizes,
-    prevLinks: FloatArray,
-    prevPrecedence: FloatArray,
-    prevReadWeights: FloatArray,
-    linkGradient: FloatArray,
-    prevLinksGradient: FloatArray,
-  ): LinkPassBackward | null {
-    const exports = instance();
-    if (exports === null) return null;
-    const { batch, memorySize: cells, readHeads: heads } = sizes;
-    const stride = strideOf(cells);
-    const rows = chunkRows(batch, cells, stride);
-    const take = regions();
-    const at = {
-      prevLinks: take(rows * cells * stride),
-      linkGradient: take(rows * cells * stride),
-      precedence: take(rows * stride),
-      prevRead: take(rows * heads * stride),
-      writeWeights: take(stride),
-      forwardGradient: take(heads * stride),
-      backwardGradient: take(heads * stride),
-      prevReadGradient: take(heads * stride),
-      writeWeightsGradient: take(stride),
-      precedenceGradient: take(stride),
-      scratch: take(stride),
-    };
-    if (!reserve(exports, take(0))) return null;
-    const arrays = { prevLinks, prevPrecedence, prevReadWeights, linkGradient, prevLinksGradient };
-    return new LinkPassBackward(exports, sizes, stride, rows, arrays, at);
-  }
-
-  /**
-   * Batch row b: w_w [N], dLoss/df and dLoss/db [R,N] in; added into `prevReadGradient` [R,N],
-   * `writeWeightsGradient` [N] and `precedenceGradient` [N]; its dLoss/dL_prev goes out when its chunk is done.
-   */
-  row(
-    b: number,
-    writeWeights: FloatArray,
-    forwardGradient: FloatArray,
-    backwardGradient: FloatArray,
-    prevReadGradient: FloatArray,
-    writeWeightsGradient: FloatArray,
-    precedenceGradient: FloatArray,
-  ): void {
-    const inChunk = this.window.enter(b);
-    const { memorySize: cells, readHeads: heads } = this.sizes;
-    const { at, stride } = this;
-    putRows(writeWeights, 1, cells, stride, at.writeWeights);
-    putRows(forwardGradient, heads, cells, stride, at.forwardGradient);
-    putRows(backwardGradient, heads, cells, stride, at.backwardGradient);
-    heap.fill(0, at.prevReadGradient, at.scratch);
-    this.exports.linkBackward(
-      cells,
-      stride,
-      heads,
-      4 * (at.prevLinks + inChunk * cells * stride),
-      4 * at.writeWeights,
-      4 * (at.precedence + inChunk * stride),
-      4 * (at.prevRead + inChunk * heads * stride),
-      4 * at.forwardGradient,
-      4 * at.backwardGradient,
-      4 * (at.linkGradient + inChunk * cells * stride),
-      4 * at.prevReadGradient,
-      4 * at.writeWeightsGradient,
-      4 * at.precedenceGradient,
-      4 * at.scratch,
-    );
-    addRows(prevReadGradient, heads, cells, stride, at.prevReadGradient);
-    addRows(writeWeightsGradient, 1, cells, stride, at.writeWeightsGradient);
-    addRows(precedenceGradient, 1, cells, stride, at.precedenceGradient);
-  }
-
-  /** Writes the last chunk's dLoss/dL_prev out. */
-  finish(): void {
-    this.window.flush();
-  }
-
-  private load(b: number, end: number): void {
-    const { memorySize: cells, readHeads: heads } = this.sizes;
-    const { arrays, at, stride } = this;
-    const count = end - b;
-    const matrices = (values: FloatArray) => values.subarray(b * cells * cells, end * cells * cells);
-    putRows(matrices(arrays.prevLinks), count * cells, cells, stride, at.prevLinks);
-    putRows(matrices(arrays.linkGradient), count * cells, cells, stride, at.linkGradient);
-    putRows(arrays.prevPrecedence.subarray(b * cells, end * cells), count, cells, stride, at.precedence);
-    const reads = arrays.prevReadWeights.subarray(b * heads * cells, end * heads * cells);
-    putRows(reads, count * heads, cells, stride, at.prevRead);
-  }
-
-  private writeOut(start: number, end: number): void {
-    const { memorySize: cells } = this.sizes;
-    const target = this.arrays.prevLinksGradient.subarray(start * cells * cells, end * cells * cells);
-    takeRows(target, (end - start) * cells, cells, this.stride, this.at.linkGradient);
   }
 }

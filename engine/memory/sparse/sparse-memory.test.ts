@@ -6,12 +6,8 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { createMemory } from '../registry';
-import {
-  SparseAccessMemory,
-  SparseTemporalMemory,
-  type SparseMemoryConfig,
-  type SparseMemoryState,
-} from './sparse-memory';
+import { SparseAccessMemory, SparseTemporalMemory } from './sparse-memory';
+import type { SparseMemoryConfig, SparseMemoryState } from './sparse-memory-base';
 import { parseSparseInterface } from './sparse-interface';
 
 const BATCH = 2;
