@@ -13,12 +13,12 @@
  * the training cap or the memory budget waits `queued` and starts in FIFO order when a slot frees (admission.ts
  * holds the estimate, run-queue.ts the order); a queued run stays queued across a restart.
  */
-import { randomUUID } from 'node:crypto';
-import { estimateNote, estimateRunMemory, formatMegabytes, type MemoryEstimate, overBudgetMessage } from './admission';
+import { estimateNote, estimateRunMemory, formatMegabytes, overBudgetMessage } from './admission';
 import { ENGINE_TRAINING, EngineSource, type EngineTraining } from './engine-source';
 import { ApiError } from './errors';
 import { ExternalSource, type ControlListener } from './external-source';
 import { decodeFrameBlob, frameBytes, toWireFrame } from './frame-codec';
+import { externalConfig, type LiveRun, liveRun, newRun, newRunId, summary } from './live-run';
 import {
   type ControlState,
   type ExternalControl,
@@ -33,7 +33,7 @@ import {
   type WaitReply,
   type WireFrame,
 } from './protocol';
-import { PendingWrites, PENDING_METRIC_POINTS, RETRY_FIRST_MS, RETRY_MAX_MS } from './run-persistence';
+import { PENDING_METRIC_POINTS, RETRY_FIRST_MS, RETRY_MAX_MS } from './run-persistence';
 import type { MetricStore } from './metric-query';
 import { RunQueue, type QueueUsage } from './run-queue';
 import type { RunSink, RunSource } from './run-source';
@@ -78,32 +78,6 @@ export interface ExternalRunInput {
   controls: ExternalControl[];
 }
 
-interface LiveRun {
-  run: StoredRun;
-  source: RunSource | null;
-  pending: PendingWrites;
-  /** Set while this run's commits fail; cleared by the first one that succeeds. */
-  storageFailure: StorageFailure | null;
-  summaryDirty: boolean;
-  framesDirty: boolean;
-  latestFrame: WireFrame | null;
-  lastBroadcast: number;
-  /** External runs: the last point seen, for the iterations-per-second estimate. */
-  lastPoint: { iteration: number; t: number; itPerSec: number } | null;
-  /** Frames dropped for exceeding the single-frame limit, and the largest of them in bytes. */
-  oversizeFrames: number;
-  largestOversizeFrame: number;
-  /** Engine runs: the estimated peak memory of its worker (admission.ts); null for external runs. */
-  estimate: MemoryEstimate | null;
-}
-
-interface StorageFailure {
-  retryDelayMs: number;
-  nextRetryAt: number;
-  /** The failure paused a running run and nobody has commanded it since: resume it once storage recovers. */
-  resumeOnRecovery: boolean;
-}
-
 /** Summaries are rebroadcast at most this often while only the iteration changes (state changes go at once). */
 const SUMMARY_INTERVAL_MS = 250;
 
@@ -134,7 +108,7 @@ export class RunManager {
         run.itPerSec = null;
         storage.updateRun(run);
       }
-      const live = this.live(run);
+      const live = liveRun(run);
       this.runs.set(run.id, live);
       if (run.source === 'external') {
         live.source = this.externalSource(live, run.client?.controls ?? [], false, wasPaused);
@@ -151,23 +125,6 @@ export class RunManager {
     this.admitQueued();
     this.flushTimer = setInterval(() => this.flush(), options.flushIntervalMs);
     this.flushTimer.unref();
-  }
-
-  private live(run: StoredRun): LiveRun {
-    return {
-      run,
-      source: null,
-      pending: new PendingWrites(run.id),
-      storageFailure: null,
-      summaryDirty: false,
-      framesDirty: false,
-      oversizeFrames: 0,
-      largestOversizeFrame: 0,
-      latestFrame: null,
-      lastBroadcast: 0,
-      lastPoint: null,
-      estimate: run.source === 'engine' ? estimateRunMemory(run.config) : null,
-    };
   }
 
   // ------------------------------------------------------------------------------------------ queries
@@ -251,7 +208,7 @@ export class RunManager {
     const startNow = this.mayStart(estimate.bytes, false);
     if (!startNow) run.state = 'queued';
     this.insertRun(run);
-    const live = this.live(run);
+    const live = liveRun(run);
     this.runs.set(id, live);
     if (startNow) this.spawn(live, null, false);
     else this.queue.enqueue(id);
@@ -268,7 +225,7 @@ export class RunManager {
       config: externalConfig(input.config),
       source: 'external',
     });
-    const live = this.live(run);
+    const live = liveRun(run);
     const source = this.externalSource(live, input.controls, true, false);
     live.source = source;
     run.client = source.info();
@@ -910,48 +867,6 @@ export class RunManager {
   private assertOpen(): void {
     if (this.closed) throw new ApiError('invalid_state', 'the server is shutting down');
   }
-}
-
-function newRunId(): string {
-  return randomUUID().replace(/-/g, '').slice(0, 12);
-}
-
-/** A new run's row: running at iteration 0, nothing measured yet. */
-function newRun(id: string, fields: Pick<StoredRun, 'name' | 'config' | 'source'>): StoredRun {
-  const now = Date.now();
-  return {
-    id,
-    state: 'running',
-    iteration: 0,
-    createdAt: now,
-    updatedAt: now,
-    loss: null,
-    metric: null,
-    metricName: '',
-    itPerSec: null,
-    failure: null,
-    client: null,
-    ...fields,
-  };
-}
-
-function summary(run: StoredRun): RunSummary {
-  return {
-    ...run,
-    config: { ...run.config },
-    failure: run.failure === null ? null : { ...run.failure },
-    client: run.client === null ? null : { ...run.client, controls: [...run.client.controls] },
-  };
-}
-
-/**
- * An external run's config is the client's free-form JSON. It is typed as a RunConfig so the run has one shape
- * everywhere; the engine fields it lacks are absent (readers guard them by `source`), and `task` says `external`
- * unless the client named one.
- */
-function externalConfig(input: Record<string, unknown>): RunConfig {
-  const task = typeof input.task === 'string' ? input.task : 'external';
-  return { ...input, task } as RunConfig;
 }
 
 /** A storage error as the answer to a command: its code (SQLITE_FULL, ENOSPC, …) and message, nothing more. */
