@@ -17,7 +17,6 @@ import { estimateNote, estimateRunMemory, formatMegabytes, overBudgetMessage } f
 import { ENGINE_TRAINING, EngineSource, type EngineTraining } from './engine-source';
 import { ApiError } from './errors';
 import { ExternalSource, type ControlListener } from './external-source';
-import { decodeFrameBlob, frameBytes, toWireFrame } from './frame-codec';
 import { externalConfig, type LiveRun, liveRun, newRun, newRunId, summary } from './live-run';
 import {
   type ControlState,
@@ -36,6 +35,7 @@ import {
 import { PENDING_METRIC_POINTS, RETRY_FIRST_MS, RETRY_MAX_MS } from './run-persistence';
 import type { MetricStore } from './metric-query';
 import { RunQueue, type QueueUsage } from './run-queue';
+import { frameIterations, latestFrame, oversizeFrames, recordFrame, storedFrame } from './run-frames';
 import type { RunSink, RunSource } from './run-source';
 import type { Storage, StoredRun } from './storage';
 import { describe, shortText } from './validate';
@@ -147,11 +147,7 @@ export class RunManager {
   }
 
   frameIterations(runId: string): number[] {
-    const live = this.require(runId);
-    const pending = live.pending.frameIterations();
-    const stored = this.storage.frameIterations(runId);
-    if (pending.length === 0) return stored;
-    return [...new Set([...stored, ...pending])].sort((a, b) => a - b);
+    return frameIterations(this.storage, this.require(runId));
   }
 
   /** Usage of the data dir against the global storage budget, with each run's share. */
@@ -160,33 +156,17 @@ export class RunManager {
   }
 
   storedFrame(runId: string, iteration: number): PackedFrame {
-    const live = this.require(runId);
-    const pending = live.pending.frame(iteration);
-    if (pending !== null) return pending;
-    const blob = this.storage.getFrame(runId, iteration);
-    if (blob === null) throw new ApiError('not_found', `run ${runId} has no stored frame at iteration ${iteration}`);
-    return decodeFrameBlob(blob);
+    return storedFrame(this.storage, this.require(runId), iteration);
   }
 
   /** Frames of a run dropped for exceeding the single-frame limit (since this server started). */
   oversizeFrames(runId: string): { count: number; largestBytes: number; limitBytes: number } | null {
-    const live = this.require(runId);
-    if (live.oversizeFrames === 0) return null;
-    return {
-      count: live.oversizeFrames,
-      largestBytes: live.largestOversizeFrame,
-      limitBytes: this.storage.maxFrameBytes,
-    };
+    return oversizeFrames(this.storage, this.require(runId));
   }
 
   /** The newest frame of a run: the live one, or after a restart the newest stored one. */
   latestFrame(runId: string): WireFrame | null {
-    const live = this.require(runId);
-    if (live.latestFrame !== null) return live.latestFrame;
-    const iterations = this.frameIterations(runId);
-    if (iterations.length === 0) return null;
-    live.latestFrame = toWireFrame(runId, this.storedFrame(runId, iterations[iterations.length - 1]));
-    return live.latestFrame;
+    return latestFrame(this.storage, this.require(runId));
   }
 
   // ------------------------------------------------------------------------------------------ commands
@@ -581,29 +561,7 @@ export class RunManager {
   }
 
   private onFrame(live: LiveRun, frame: PackedFrame, pinned: boolean): void {
-    const bytes = frameBytes(frame);
-    if (bytes > this.storage.maxFrameBytes) {
-      // Neither stored nor streamed: one such frame would cost every download and every viewer that much.
-      if (live.oversizeFrames === 0)
-        console.warn(
-          `[engram] run ${live.run.id}: a frame of ${megabytes(bytes)} exceeds the single-frame limit of ` +
-            `${megabytes(this.storage.maxFrameBytes)} (ENGRAM_FRAME_LIMIT_MB); its frames are dropped`,
-        );
-      live.oversizeFrames++;
-      live.largestOversizeFrame = Math.max(live.largestOversizeFrame, bytes);
-      live.source?.frameConsumed();
-      return;
-    }
-    try {
-      const wire = toWireFrame(live.run.id, frame);
-      if (live.latestFrame === null || frame.iteration >= live.latestFrame.iteration) live.latestFrame = wire;
-      live.pending.addFrame(frame, pinned);
-      live.framesDirty = true;
-      this.listener.frame(live.run.id, wire);
-    } finally {
-      // Whatever happened to it, the frame left the worker: its in-flight count must not leak.
-      live.source?.frameConsumed();
-    }
+    recordFrame(this.storage, this.listener, live, frame, pinned);
   }
 
   private command(live: LiveRun, command: WorkerCommand): Promise<void> {
@@ -879,8 +837,4 @@ function errorText(error: unknown): string {
   const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : null;
   const message = error instanceof Error ? error.message : String(error);
   return shortText(code === null || message.includes(code) ? message : `${code}: ${message}`, 200);
-}
-
-function megabytes(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
