@@ -32,13 +32,14 @@ import {
   type WaitReply,
   type WireFrame,
 } from './protocol';
-import { PENDING_METRIC_POINTS, RETRY_FIRST_MS, RETRY_MAX_MS } from './run-persistence';
+import { PENDING_METRIC_POINTS } from './run-persistence';
 import type { MetricStore } from './metric-query';
 import { RunQueue, type QueueUsage } from './run-queue';
+import { assertStorageHealthy, keepStateAfterRecovery, RunFlusher, storageError } from './run-flush';
 import { frameIterations, latestFrame, oversizeFrames, recordFrame, storedFrame } from './run-frames';
 import type { RunSink, RunSource } from './run-source';
 import type { Storage, StoredRun } from './storage';
-import { describe, shortText } from './validate';
+import { describe } from './validate';
 import type { PackedFrame, WorkerCommand } from './worker/messages';
 import { ConfigError } from './worker/trainer-source';
 
@@ -78,24 +79,24 @@ export interface ExternalRunInput {
   controls: ExternalControl[];
 }
 
-/** Summaries are rebroadcast at most this often while only the iteration changes (state changes go at once). */
-const SUMMARY_INTERVAL_MS = 250;
-
 export class RunManager {
   private readonly runs = new Map<string, LiveRun>();
   private readonly flushTimer: NodeJS.Timeout;
   private readonly training: EngineTraining;
   private readonly queue: RunQueue;
+  private readonly flusher: RunFlusher;
   private admitting = false;
   private closed = false;
-  /** Start of the current storage failure episode (any run failing), so it is logged once, not per attempt. */
-  private storageDownSince: number | null = null;
 
   constructor(
     private readonly storage: Storage,
     private readonly listener: RunListener,
     private readonly options: RunManagerOptions,
   ) {
+    this.flusher = new RunFlusher(storage, listener, this.runs, {
+      frameIterations: (runId) => this.frameIterations(runId),
+      commandQuietly: (live, command) => this.commandQuietly(live, command),
+    });
     this.training = options.training ?? ENGINE_TRAINING;
     this.queue = new RunQueue({ budgetBytes: options.memoryBudgetBytes, maxTraining: options.maxTraining });
     const queued: LiveRun[] = [];
@@ -123,7 +124,7 @@ export class RunManager {
       else this.queue.enqueue(live.run.id);
     }
     this.admitQueued();
-    this.flushTimer = setInterval(() => this.flush(), options.flushIntervalMs);
+    this.flushTimer = setInterval(() => this.flusher.flushAll(), options.flushIntervalMs);
     this.flushTimer.unref();
   }
 
@@ -142,7 +143,7 @@ export class RunManager {
    * storage fails, points not yet written are held in memory and appear here once they are.
    */
   metricStore(runId: string): MetricStore {
-    this.flushRun(this.require(runId));
+    this.flusher.flushRun(this.require(runId));
     return this.storage;
   }
 
@@ -192,7 +193,7 @@ export class RunManager {
     this.runs.set(id, live);
     if (startNow) this.spawn(live, null, false);
     else this.queue.enqueue(id);
-    this.broadcast(live);
+    this.flusher.broadcast(live);
     return summary(run);
   }
 
@@ -211,7 +212,7 @@ export class RunManager {
     run.client = source.info();
     this.insertRun(run);
     this.runs.set(id, live);
-    this.broadcast(live);
+    this.flusher.broadcast(live);
     return summary(run);
   }
 
@@ -271,7 +272,7 @@ export class RunManager {
   /** A clean end from the client: the run is finished (or failed with the client's message). */
   closeExternal(runId: string, outcome: 'finished' | 'failed', message: string | undefined): RunSummary {
     const { live, source } = this.requireExternal(runId);
-    this.flushRun(live);
+    this.flusher.flushRun(live);
     source.end();
     if (outcome === 'failed')
       live.run.failure = { reason: 'client', message: message ?? 'the client reported a failure' };
@@ -281,7 +282,7 @@ export class RunManager {
 
   async pause(runId: string): Promise<RunSummary> {
     const live = this.require(runId);
-    this.keepStateAfterRecovery(live);
+    keepStateAfterRecovery(live);
     if (live.run.state === 'paused') return summary(live.run);
     if (this.queue.remove(runId)) {
       // It never started (or waited with its paused worker): it waits paused now, outside the queue.
@@ -290,7 +291,7 @@ export class RunManager {
     }
     this.assertState(live, ['running'], 'pause');
     await this.command(live, { command: 'pause' });
-    this.flushRun(live);
+    this.flusher.flushRun(live);
     return summary(live.run);
   }
 
@@ -298,7 +299,7 @@ export class RunManager {
     const live = this.require(runId);
     if (live.run.state === 'running' || live.run.state === 'queued') return summary(live.run);
     this.assertState(live, this.restartable(live, ['paused', 'interrupted']), 'resume');
-    this.assertStorageHealthy(live, 'resume');
+    assertStorageHealthy(live, 'resume');
     const estimate = live.estimate;
     if (estimate !== null && !this.mayStart(estimate.bytes, live.source !== null)) {
       if (estimate.bytes > this.options.memoryBudgetBytes)
@@ -313,7 +314,7 @@ export class RunManager {
     this.ensureSource(live);
     live.run.failure = null;
     await this.command(live, { command: 'resume' });
-    this.flushRun(live);
+    this.flusher.flushRun(live);
     return summary(live.run);
   }
 
@@ -322,16 +323,16 @@ export class RunManager {
       throw new ApiError('bad_request', `n must be an integer in [1, ${MAX_STEP_ITERATIONS}], got ${describe(n)}`);
     const live = this.require(runId);
     this.assertState(live, this.restartable(live, ['running', 'paused', 'interrupted']), 'step');
-    this.assertStorageHealthy(live, 'step');
+    assertStorageHealthy(live, 'step');
     this.ensureSource(live);
     await this.command(live, { command: 'step', n });
-    this.flushRun(live);
+    this.flusher.flushRun(live);
     return summary(live.run);
   }
 
   async stop(runId: string): Promise<RunSummary> {
     const live = this.require(runId);
-    this.keepStateAfterRecovery(live);
+    keepStateAfterRecovery(live);
     if (live.run.state === 'stopped') return summary(live.run);
     this.assertState(live, ['running', 'paused', 'interrupted', 'queued'], 'stop');
     this.queue.remove(runId);
@@ -339,7 +340,7 @@ export class RunManager {
       this.setState(live, 'stopped');
     } else {
       await this.command(live, { command: 'stop' });
-      this.flushRun(live);
+      this.flusher.flushRun(live);
     }
     return summary(live.run);
   }
@@ -364,7 +365,7 @@ export class RunManager {
       this.runs.set(runId, live);
       throw storageError(`cannot delete run ${runId}`, error);
     }
-    if ([...this.runs.values()].every((l) => l.storageFailure === null)) this.storageDownSince = null;
+    this.flusher.runDeleted();
     this.listener.runDeleted(runId);
     this.admitQueued();
     return { runId };
@@ -377,7 +378,7 @@ export class RunManager {
     this.assertState(live, ['running', 'paused', 'interrupted'], 'configure');
     this.ensureSource(live);
     await this.command(live, { command: 'configure', lr, summarizeFreq });
-    this.flushRun(live);
+    this.flusher.flushRun(live);
     // The stored config reflects the current values so a restart and the dashboard show what is in effect.
     if (lr !== undefined) live.run.config = { ...live.run.config, lr };
     if (summarizeFreq !== undefined) live.run.config = { ...live.run.config, summarize_freq: summarizeFreq };
@@ -385,8 +386,8 @@ export class RunManager {
     // An interrupted run that was given a worker to configure now waits, paused, at its checkpoint.
     if (live.run.state === 'interrupted') this.setState(live, 'paused');
     else {
-      this.flushRun(live);
-      this.broadcast(live);
+      this.flusher.flushRun(live);
+      this.flusher.broadcast(live);
     }
     return summary(live.run);
   }
@@ -396,7 +397,7 @@ export class RunManager {
     this.assertState(live, ['running', 'paused'], 'capture');
     this.ensureSource(live);
     await this.command(live, { command: 'capture' });
-    this.flushRun(live);
+    this.flusher.flushRun(live);
   }
 
   /** Checkpoint live runs (bounded wait), stop the workers, and leave running runs to come back interrupted. */
@@ -417,7 +418,7 @@ export class RunManager {
       }),
     );
     for (const live of lives) {
-      this.flushRun(live, true);
+      this.flusher.flushRun(live, true);
       if (!live.pending.empty)
         console.error(
           `[engram] run ${live.run.id}: storage still fails at shutdown; ${live.pending.pointCount} metric points ` +
@@ -499,13 +500,13 @@ export class RunManager {
     return {
       ready: guard((engine) => {
         run.engine = engine;
-        this.broadcast(live);
+        this.flusher.broadcast(live);
       }),
       iteration: guard((point, metricName, frame) => this.onIteration(live, point, metricName, frame)),
       frame: guard((frame) => this.onFrame(live, frame, false)),
       nonFinite: guard((failure, frame) => {
-        this.keepStateAfterRecovery(live);
-        this.flushRun(live);
+        keepStateAfterRecovery(live);
+        this.flusher.flushRun(live);
         run.failure = failure;
         if (frame !== null) this.onFrame(live, frame, true);
         console.warn(`[engram] run ${run.id}: ${failure.message}; paused`);
@@ -513,7 +514,7 @@ export class RunManager {
       // Held until the next commit, which stores it with every metric point reported before it.
       checkpoint: guard((iteration, bytes) => live.pending.setCheckpoint(iteration, bytes)),
       state: guard((state, iteration) => {
-        this.flushRun(live);
+        this.flusher.flushRun(live);
         if (iteration !== null) run.iteration = iteration;
         // A stopped or finished worker is done; a stopped run that resumes gets a new one from its checkpoint.
         if (live.source?.kind === 'engine' && (state === 'stopped' || state === 'finished')) live.source = null;
@@ -543,7 +544,7 @@ export class RunManager {
       }),
       changed: guard(() => {
         if (live.source instanceof ExternalSource) run.client = live.source.info();
-        this.broadcast(live);
+        this.flusher.broadcast(live);
       }),
     };
   }
@@ -582,7 +583,7 @@ export class RunManager {
 
   private fail(live: LiveRun, reason: string, message: string): void {
     live.source = null;
-    this.flushRun(live);
+    this.flusher.flushRun(live);
     live.run.failure = { reason, message, iteration: live.run.iteration } satisfies RunFailure;
     this.setState(live, 'failed');
   }
@@ -594,8 +595,8 @@ export class RunManager {
     live.run.updatedAt = Date.now();
     if (live.source instanceof ExternalSource) live.run.client = live.source.info();
     live.pending.markRun();
-    this.flushRun(live);
-    this.broadcast(live);
+    this.flusher.flushRun(live);
+    this.flusher.broadcast(live);
     if (state !== 'running') this.admitQueued();
   }
 
@@ -666,130 +667,12 @@ export class RunManager {
     });
   }
 
-  // ------------------------------------------------------------------------------------------ batching
-
-  private flush(): void {
-    for (const live of this.runs.values()) {
-      try {
-        this.flushRun(live);
-      } catch (error) {
-        console.error(`[engram] run ${live.run.id}: flushing failed:`, error);
-      }
-    }
-  }
-
-  /**
-   * Commit what the run has pending (unless a failed commit's backoff is still running; `force` ignores it) and
-   * tell subscribers.
-   */
-  private flushRun(live: LiveRun, force = false): void {
-    const failure = live.storageFailure;
-    if (!live.pending.empty && (failure === null || force || Date.now() >= failure.nextRetryAt)) {
-      if (live.pending.pointCount > 0) live.run.updatedAt = Date.now();
-      try {
-        const committed = live.pending.commit(this.storage, live.run);
-        if (committed.frames > 0) this.enforceBudget();
-        if (committed.thinned) live.framesDirty = true;
-        if (live.storageFailure !== null) this.storageRecovered(live);
-        if (committed.points.length > 0) this.listener.metrics(live.run.id, committed.points);
-      } catch (error) {
-        this.storageFailed(live, error);
-      }
-    }
-    if (live.framesDirty) {
-      live.framesDirty = false;
-      this.listener.framesStored(live.run.id, this.frameIterations(live.run.id));
-    }
-    if (live.summaryDirty && Date.now() - live.lastBroadcast >= SUMMARY_INTERVAL_MS) this.broadcast(live);
-  }
-
-  /** Frames were stored: keep the data dir within its global budget, thinning the oldest runs' frames first. */
-  private enforceBudget(): void {
-    try {
-      for (const runId of this.storage.enforceBudget()) {
-        const thinned = this.runs.get(runId);
-        if (thinned !== undefined) thinned.framesDirty = true;
-      }
-    } catch (error) {
-      console.error('[engram] thinning frames for the storage budget failed:', error);
-    }
-  }
-
-  /** A commit failed: keep the data pending, pause the run with a storage failure, retry with backoff. */
-  private storageFailed(live: LiveRun, error: unknown): void {
-    const now = Date.now();
-    const failure = live.storageFailure;
-    if (failure !== null) {
-      failure.retryDelayMs = Math.min(failure.retryDelayMs * 2, RETRY_MAX_MS);
-      failure.nextRetryAt = now + failure.retryDelayMs;
-      return;
-    }
-    const running = live.run.state === 'running' && live.source !== null;
-    const message =
-      `storage write failed (${errorText(error)}); unsaved metrics and frames are kept in memory and retried` +
-      (running ? ', and the run goes on by itself once writes succeed' : '');
-    if (this.storageDownSince === null) {
-      this.storageDownSince = now;
-      console.error(`[engram] run ${live.run.id}: ${message}`);
-    }
-    live.storageFailure = {
-      retryDelayMs: RETRY_FIRST_MS,
-      nextRetryAt: now + RETRY_FIRST_MS,
-      resumeOnRecovery: running,
-    };
-    if (live.run.failure === null) live.run.failure = { reason: 'storage', message, iteration: live.run.iteration };
-    if (running) this.commandQuietly(live, { command: 'pause' });
-    this.broadcast(live);
-  }
-
-  /** A commit succeeded after failures: clear the failure and resume a run that only the failure paused. */
-  private storageRecovered(live: LiveRun): void {
-    const failure = live.storageFailure;
-    if (failure === null) return;
-    live.storageFailure = null;
-    const dropped = live.pending.takeDropped();
-    if (live.run.failure?.reason === 'storage') {
-      live.run.failure = null;
-      live.pending.markRun(); // the row just committed still says 'storage'; the next flush clears it on disk
-    }
-    if (this.storageDownSince !== null && [...this.runs.values()].every((l) => l.storageFailure === null)) {
-      console.warn(
-        `[engram] storage writes succeed again after ${((Date.now() - this.storageDownSince) / 1000).toFixed(1)} s` +
-          (dropped > 0 ? `; ${dropped} pending frames of run ${live.run.id} were dropped to bound memory` : '') +
-          '; no metric point was lost',
-      );
-      this.storageDownSince = null;
-    }
-    // Sent even if the run still shows running: the source applies commands in order, so this follows the pause.
-    if (failure.resumeOnRecovery && live.source !== null) this.commandQuietly(live, { command: 'resume' });
-    this.broadcast(live);
-  }
-
-  /** A user's command or a NaN pause: after a storage failure the run then stays as it was left. */
-  private keepStateAfterRecovery(live: LiveRun): void {
-    if (live.storageFailure !== null) live.storageFailure.resumeOnRecovery = false;
-  }
-
-  private assertStorageHealthy(live: LiveRun, command: string): void {
-    if (live.storageFailure === null) return;
-    throw new ApiError(
-      'storage_failed',
-      `cannot ${command} run ${live.run.id} while storage fails (${live.run.failure?.message ?? 'write failed'})`,
-    );
-  }
-
   private insertRun(run: StoredRun): void {
     try {
       this.storage.insertRun(run);
     } catch (error) {
       throw storageError('cannot create the run', error);
     }
-  }
-
-  private broadcast(live: LiveRun): void {
-    live.summaryDirty = false;
-    live.lastBroadcast = Date.now();
-    this.listener.runUpdated(summary(live.run));
   }
 
   private requireExternal(runId: string, controls?: ExternalControl[]): { live: LiveRun; source: ExternalSource } {
@@ -825,16 +708,4 @@ export class RunManager {
   private assertOpen(): void {
     if (this.closed) throw new ApiError('invalid_state', 'the server is shutting down');
   }
-}
-
-/** A storage error as the answer to a command: its code (SQLITE_FULL, ENOSPC, …) and message, nothing more. */
-function storageError(what: string, error: unknown): ApiError {
-  console.error(`[engram] ${what}: storage write failed (${errorText(error)})`);
-  return new ApiError('storage_failed', `${what}: storage write failed (${errorText(error)})`);
-}
-
-function errorText(error: unknown): string {
-  const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : null;
-  const message = error instanceof Error ? error.message : String(error);
-  return shortText(code === null || message.includes(code) ? message : `${code}: ${message}`, 200);
 }
