@@ -13,7 +13,7 @@
  * the training cap or the memory budget waits `queued` and starts in FIFO order when a slot frees (admission.ts
  * holds the estimate, run-queue.ts the order); a queued run stays queued across a restart.
  */
-import { estimateNote, estimateRunMemory, formatMegabytes, overBudgetMessage } from './admission';
+import { estimateRunMemory, formatMegabytes, overBudgetMessage } from './admission';
 import { ENGINE_TRAINING, EngineSource, type EngineTraining } from './engine-source';
 import { ApiError } from './errors';
 import { ExternalSource, type ControlListener } from './external-source';
@@ -37,6 +37,7 @@ import type { MetricStore } from './metric-query';
 import { RunQueue, type QueueUsage } from './run-queue';
 import { assertStorageHealthy, keepStateAfterRecovery, RunFlusher, storageError } from './run-flush';
 import { frameIterations, latestFrame, oversizeFrames, recordFrame, storedFrame } from './run-frames';
+import { recordPoint, runSink, type SinkHost } from './run-sink';
 import type { RunSink, RunSource } from './run-source';
 import type { Storage, StoredRun } from './storage';
 import { describe } from './validate';
@@ -85,6 +86,7 @@ export class RunManager {
   private readonly training: EngineTraining;
   private readonly queue: RunQueue;
   private readonly flusher: RunFlusher;
+  private readonly sinkHost: SinkHost;
   private admitting = false;
   private closed = false;
 
@@ -97,6 +99,14 @@ export class RunManager {
       frameIterations: (runId) => this.frameIterations(runId),
       commandQuietly: (live, command) => this.commandQuietly(live, command),
     });
+    this.sinkHost = {
+      flusher: this.flusher,
+      memoryBudgetBytes: options.memoryBudgetBytes,
+      setState: (live, state) => this.setState(live, state),
+      fail: (live, reason, message) => this.fail(live, reason, message),
+      admitQueued: () => this.admitQueued(),
+      recordFrame: (live, frame, pinned) => this.onFrame(live, frame, pinned),
+    };
     this.training = options.training ?? ENGINE_TRAINING;
     this.queue = new RunQueue({ budgetBytes: options.memoryBudgetBytes, maxTraining: options.maxTraining });
     const queued: LiveRun[] = [];
@@ -236,7 +246,7 @@ export class RunManager {
         itPerSec = itPerSec === 0 ? instant : itPerSec * 0.9 + instant * 0.1;
       }
       live.lastPoint = { iteration: point.iteration, t: point.t, itPerSec };
-      this.onIteration(live, { ...point, itPerSec }, live.run.metricName, null);
+      recordPoint(live, { ...point, itPerSec }, live.run.metricName);
     }
     return source.control();
   }
@@ -491,74 +501,7 @@ export class RunManager {
 
   /** The one place a source's reports become state, storage and broadcasts. `current` ignores a replaced source. */
   private sinkFor(live: LiveRun, current: () => boolean): RunSink {
-    const run = live.run;
-    const guard =
-      <A extends unknown[]>(fn: (...args: A) => void) =>
-      (...args: A) => {
-        if (current()) fn(...args);
-      };
-    return {
-      ready: guard((engine) => {
-        run.engine = engine;
-        this.flusher.broadcast(live);
-      }),
-      iteration: guard((point, metricName, frame) => this.onIteration(live, point, metricName, frame)),
-      frame: guard((frame) => this.onFrame(live, frame, false)),
-      nonFinite: guard((failure, frame) => {
-        keepStateAfterRecovery(live);
-        this.flusher.flushRun(live);
-        run.failure = failure;
-        if (frame !== null) this.onFrame(live, frame, true);
-        console.warn(`[engram] run ${run.id}: ${failure.message}; paused`);
-      }),
-      // Held until the next commit, which stores it with every metric point reported before it.
-      checkpoint: guard((iteration, bytes) => live.pending.setCheckpoint(iteration, bytes)),
-      state: guard((state, iteration) => {
-        this.flusher.flushRun(live);
-        if (iteration !== null) run.iteration = iteration;
-        // A stopped or finished worker is done; a stopped run that resumes gets a new one from its checkpoint.
-        if (live.source?.kind === 'engine' && (state === 'stopped' || state === 'finished')) live.source = null;
-        this.setState(live, state);
-      }),
-      fail: guard((reason, message) => {
-        const estimate = live.estimate;
-        const note = reason === 'out_of_memory' && estimate !== null;
-        this.fail(
-          live,
-          reason,
-          note ? `${message}; ${estimateNote(estimate, this.options.memoryBudgetBytes)}` : message,
-        );
-      }),
-      gone: guard((message, outcome) => {
-        if (outcome === 'failed') {
-          live.source = null;
-          this.admitQueued(); // its worker's memory is free now
-        }
-        if (run.state !== 'running' && run.state !== 'paused') return;
-        if (outcome === 'failed') {
-          this.fail(live, 'worker_exit', message);
-        } else {
-          console.warn(`[engram] run ${run.id}: ${message}; interrupted`);
-          this.setState(live, 'interrupted');
-        }
-      }),
-      changed: guard(() => {
-        if (live.source instanceof ExternalSource) run.client = live.source.info();
-        this.flusher.broadcast(live);
-      }),
-    };
-  }
-
-  private onIteration(live: LiveRun, point: MetricPoint, metricName: string, frame: PackedFrame | null): void {
-    const run = live.run;
-    run.iteration = Math.max(run.iteration, point.iteration);
-    if (Number.isFinite(point.loss) || run.source === 'engine') run.loss = point.loss;
-    if (Number.isFinite(point.metric) || run.source === 'engine') run.metric = point.metric;
-    run.metricName = metricName;
-    run.itPerSec = point.itPerSec;
-    live.pending.addPoint(point);
-    live.summaryDirty = true;
-    if (frame !== null) this.onFrame(live, frame, false);
+    return runSink(live, current, this.sinkHost);
   }
 
   private onFrame(live: LiveRun, frame: PackedFrame, pinned: boolean): void {
