@@ -13,7 +13,7 @@
  * the training cap or the memory budget waits `queued` and starts in FIFO order when a slot frees (admission.ts
  * holds the estimate, run-queue.ts the order); a queued run stays queued across a restart.
  */
-import { estimateRunMemory, formatMegabytes, overBudgetMessage } from './admission';
+import { estimateRunMemory, overBudgetMessage } from './admission';
 import { ENGINE_TRAINING, EngineSource, type EngineTraining } from './engine-source';
 import { ApiError } from './errors';
 import { ExternalSource, type ControlListener } from './external-source';
@@ -34,7 +34,7 @@ import {
 } from './protocol';
 import { PENDING_METRIC_POINTS } from './run-persistence';
 import type { MetricStore } from './metric-query';
-import { RunQueue, type QueueUsage } from './run-queue';
+import { RunAdmission } from './run-admission';
 import { assertStorageHealthy, keepStateAfterRecovery, RunFlusher, storageError } from './run-flush';
 import { frameIterations, latestFrame, oversizeFrames, recordFrame, storedFrame } from './run-frames';
 import { recordPoint, runSink, type SinkHost } from './run-sink';
@@ -84,10 +84,9 @@ export class RunManager {
   private readonly runs = new Map<string, LiveRun>();
   private readonly flushTimer: NodeJS.Timeout;
   private readonly training: EngineTraining;
-  private readonly queue: RunQueue;
+  private readonly admission: RunAdmission;
   private readonly flusher: RunFlusher;
   private readonly sinkHost: SinkHost;
-  private admitting = false;
   private closed = false;
 
   constructor(
@@ -104,11 +103,17 @@ export class RunManager {
       memoryBudgetBytes: options.memoryBudgetBytes,
       setState: (live, state) => this.setState(live, state),
       fail: (live, reason, message) => this.fail(live, reason, message),
-      admitQueued: () => this.admitQueued(),
+      admitQueued: () => this.admission.admitQueued(),
       recordFrame: (live, frame, pinned) => this.onFrame(live, frame, pinned),
     };
     this.training = options.training ?? ENGINE_TRAINING;
-    this.queue = new RunQueue({ budgetBytes: options.memoryBudgetBytes, maxTraining: options.maxTraining });
+    this.admission = new RunAdmission(
+      this.runs,
+      options.memoryBudgetBytes,
+      options.maxTraining,
+      () => this.closed,
+      (live) => this.startQueued(live),
+    );
     const queued: LiveRun[] = [];
     for (const run of storage.allRuns()) {
       // No worker or client survives a server restart: a run that was training is now interrupted, and so is an
@@ -131,9 +136,9 @@ export class RunManager {
     for (const live of queued.sort((a, b) => a.run.updatedAt - b.run.updatedAt)) {
       if (live.estimate !== null && live.estimate.bytes > options.memoryBudgetBytes)
         this.fail(live, 'over_budget', overBudgetMessage(live.estimate, options.memoryBudgetBytes));
-      else this.queue.enqueue(live.run.id);
+      else this.admission.queue.enqueue(live.run.id);
     }
-    this.admitQueued();
+    this.admission.admitQueued();
     this.flushTimer = setInterval(() => this.flusher.flushAll(), options.flushIntervalMs);
     this.flushTimer.unref();
   }
@@ -196,13 +201,13 @@ export class RunManager {
     if (estimate.bytes > this.options.memoryBudgetBytes)
       throw new ApiError('over_budget', `config: ${overBudgetMessage(estimate, this.options.memoryBudgetBytes)}`);
     const run = newRun(id, { name: name ?? `${config.task}-${this.runs.size + 1}`, config, source: 'engine' });
-    const startNow = this.mayStart(estimate.bytes, false);
+    const startNow = this.admission.mayStart(estimate.bytes, false);
     if (!startNow) run.state = 'queued';
     this.insertRun(run);
     const live = liveRun(run);
     this.runs.set(id, live);
     if (startNow) this.spawn(live, null, false);
-    else this.queue.enqueue(id);
+    else this.admission.queue.enqueue(id);
     this.flusher.broadcast(live);
     return summary(run);
   }
@@ -294,7 +299,7 @@ export class RunManager {
     const live = this.require(runId);
     keepStateAfterRecovery(live);
     if (live.run.state === 'paused') return summary(live.run);
-    if (this.queue.remove(runId)) {
+    if (this.admission.queue.remove(runId)) {
       // It never started (or waited with its paused worker): it waits paused now, outside the queue.
       this.setState(live, 'paused');
       return summary(live.run);
@@ -311,13 +316,13 @@ export class RunManager {
     this.assertState(live, this.restartable(live, ['paused', 'interrupted']), 'resume');
     assertStorageHealthy(live, 'resume');
     const estimate = live.estimate;
-    if (estimate !== null && !this.mayStart(estimate.bytes, live.source !== null)) {
+    if (estimate !== null && !this.admission.mayStart(estimate.bytes, live.source !== null)) {
       if (estimate.bytes > this.options.memoryBudgetBytes)
         throw new ApiError(
           'over_budget',
           `run ${runId}: ${overBudgetMessage(estimate, this.options.memoryBudgetBytes)}`,
         );
-      this.queue.enqueue(runId);
+      this.admission.queue.enqueue(runId);
       this.setState(live, 'queued');
       return summary(live.run);
     }
@@ -345,7 +350,7 @@ export class RunManager {
     keepStateAfterRecovery(live);
     if (live.run.state === 'stopped') return summary(live.run);
     this.assertState(live, ['running', 'paused', 'interrupted', 'queued'], 'stop');
-    this.queue.remove(runId);
+    this.admission.queue.remove(runId);
     if (live.source === null) {
       this.setState(live, 'stopped');
     } else {
@@ -363,7 +368,7 @@ export class RunManager {
     const live = this.require(runId);
     if (live.run.state === 'running')
       throw new ApiError('invalid_state', `run ${runId} is training; pause or stop it first, then delete it`);
-    this.queue.remove(runId);
+    this.admission.queue.remove(runId);
     this.runs.delete(runId);
     const source = live.source;
     live.source = null;
@@ -377,7 +382,7 @@ export class RunManager {
     }
     this.flusher.runDeleted();
     this.listener.runDeleted(runId);
-    this.admitQueued();
+    this.admission.admitQueued();
     return { runId };
   }
 
@@ -449,7 +454,7 @@ export class RunManager {
    *  last checkpoint, paused. An external run always has its source. */
   private ensureSource(live: LiveRun): void {
     if (live.source !== null) return;
-    this.assertBudgetFor(live);
+    this.admission.assertBudgetFor(live);
     const checkpoint = this.storage.getCheckpoint(live.run.id);
     const iteration = checkpoint?.iteration ?? 0;
     try {
@@ -540,59 +545,7 @@ export class RunManager {
     live.pending.markRun();
     this.flusher.flushRun(live);
     this.flusher.broadcast(live);
-    if (state !== 'running') this.admitQueued();
-  }
-
-  // ------------------------------------------------------------------------------------------ admission
-
-  /** Training engine runs and the memory held by engine workers (the queue's view of the other runs). */
-  private usage(): QueueUsage {
-    let training = 0;
-    let heldBytes = 0;
-    for (const live of this.runs.values()) {
-      if (live.estimate === null) continue;
-      if (live.run.state === 'running') training += 1;
-      if (live.run.state === 'running' || live.source !== null) heldBytes += live.estimate.bytes;
-    }
-    return { training, heldBytes };
-  }
-
-  /** Whether a run may start training now: nobody waits before it, and it fits the training cap and the budget. */
-  private mayStart(estimateBytes: number, holdsWorker: boolean): boolean {
-    return this.queue.size === 0 && this.queue.fits({ estimateBytes, holdsWorker }, this.usage());
-  }
-
-  /** Refuse to give a run a worker (step or configure of an interrupted run) that the budget cannot hold now. */
-  private assertBudgetFor(live: LiveRun): void {
-    const estimate = live.estimate;
-    if (estimate === null) return;
-    const { heldBytes } = this.usage();
-    if (heldBytes + estimate.bytes <= this.options.memoryBudgetBytes) return;
-    throw new ApiError(
-      'over_budget',
-      `run ${live.run.id} needs an estimated ${formatMegabytes(estimate.bytes)}, but workers hold ` +
-        `${formatMegabytes(heldBytes)} of the ${formatMegabytes(this.options.memoryBudgetBytes)} memory budget; ` +
-        'stop a run or resume this one (it then waits queued)',
-    );
-  }
-
-  /** Start the queued runs that fit now, in FIFO order. Called whenever a slot or memory may have freed. */
-  private admitQueued(): void {
-    if (this.admitting || this.closed || this.queue.size === 0) return;
-    this.admitting = true;
-    try {
-      const admitted = this.queue.admit(this.usage(), (runId) => {
-        const live = this.runs.get(runId);
-        if (live === undefined || live.run.state !== 'queued' || live.estimate === null) return null;
-        return { estimateBytes: live.estimate.bytes, holdsWorker: live.source !== null };
-      });
-      for (const runId of admitted) {
-        const live = this.runs.get(runId);
-        if (live !== undefined) this.startQueued(live);
-      }
-    } finally {
-      this.admitting = false;
-    }
+    if (state !== 'running') this.admission.admitQueued();
   }
 
   /** A queued run's turn: a worker at its checkpoint (or its paused one), told to resume. */
