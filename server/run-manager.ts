@@ -16,6 +16,7 @@
 import { estimateRunMemory, overBudgetMessage } from './admission';
 import { ENGINE_TRAINING, EngineSource, type EngineTraining } from './engine-source';
 import { ApiError } from './errors';
+import { externalRun, ingestPoints } from './external-ingest';
 import { ExternalSource, type ControlListener } from './external-source';
 import { externalConfig, type LiveRun, liveRun, newRun, newRunId, summary } from './live-run';
 import {
@@ -32,12 +33,11 @@ import {
   type WaitReply,
   type WireFrame,
 } from './protocol';
-import { PENDING_METRIC_POINTS } from './run-persistence';
 import type { MetricStore } from './metric-query';
 import { RunAdmission } from './run-admission';
 import { assertStorageHealthy, keepStateAfterRecovery, RunFlusher, storageError } from './run-flush';
 import { frameIterations, latestFrame, oversizeFrames, recordFrame, storedFrame } from './run-frames';
-import { recordPoint, runSink, type SinkHost } from './run-sink';
+import { runSink, type SinkHost } from './run-sink';
 import type { RunSink, RunSource } from './run-source';
 import type { Storage, StoredRun } from './storage';
 import { describe } from './validate';
@@ -236,23 +236,7 @@ export class RunManager {
   /** Store metric points an external client sent (in iteration order); returns what the client should do. */
   ingestMetrics(runId: string, points: readonly MetricPoint[]): ControlState {
     const { live, source } = this.requireExternal(runId);
-    if (live.storageFailure !== null && live.pending.pointCount + points.length > PENDING_METRIC_POINTS)
-      throw new ApiError(
-        'storage_failed',
-        `run ${runId} holds ${live.pending.pointCount} unsaved metric points while storage fails ` +
-          `(${live.run.failure?.message ?? 'write failed'}); send them again once the run is running`,
-      );
-    for (const point of points) {
-      const last = live.lastPoint;
-      let itPerSec = last?.itPerSec ?? 0;
-      if (last !== null && point.t > last.t && point.iteration > last.iteration) {
-        const instant = ((point.iteration - last.iteration) * 1000) / (point.t - last.t);
-        // The same smoothing as the engine worker's estimate.
-        itPerSec = itPerSec === 0 ? instant : itPerSec * 0.9 + instant * 0.1;
-      }
-      live.lastPoint = { iteration: point.iteration, t: point.t, itPerSec };
-      recordPoint(live, { ...point, itPerSec }, live.run.metricName);
-    }
+    ingestPoints(live, points);
     return source.control();
   }
 
@@ -572,18 +556,7 @@ export class RunManager {
   }
 
   private requireExternal(runId: string, controls?: ExternalControl[]): { live: LiveRun; source: ExternalSource } {
-    const live = this.require(runId);
-    const source = live.source;
-    if (!(source instanceof ExternalSource))
-      throw new ApiError('invalid_state', `run ${runId} is trained by the engine; only external runs take ingest`);
-    if (live.run.state === 'finished' || live.run.state === 'failed')
-      throw new ApiError('invalid_state', `run ${runId} is ${live.run.state}: it takes no more data`);
-    source.touch(controls);
-    if (controls !== undefined) {
-      live.run.client = source.info();
-      live.pending.markRun();
-    }
-    return { live, source };
+    return externalRun(this.require(runId), controls);
   }
 
   private require(runId: string): LiveRun {
