@@ -14,7 +14,7 @@
  * holds the estimate, run-queue.ts the order); a queued run stays queued across a restart.
  */
 import { estimateRunMemory, overBudgetMessage } from './admission';
-import { ENGINE_TRAINING, EngineSource, type EngineTraining } from './engine-source';
+import { ENGINE_TRAINING, type EngineTraining } from './engine-source';
 import { ApiError } from './errors';
 import { externalRun, ingestPoints } from './external-ingest';
 import { ExternalSource, type ControlListener } from './external-source';
@@ -37,11 +37,11 @@ import type { MetricStore } from './metric-query';
 import { RunAdmission } from './run-admission';
 import { assertStorageHealthy, keepStateAfterRecovery, RunFlusher, storageError } from './run-flush';
 import { frameIterations, latestFrame, oversizeFrames, recordFrame, storedFrame } from './run-frames';
-import { runSink, type SinkHost } from './run-sink';
-import type { RunSink, RunSource } from './run-source';
+import type { SinkHost } from './run-sink';
+import { RunSources } from './run-sources';
 import type { Storage, StoredRun } from './storage';
 import { describe } from './validate';
-import type { PackedFrame, WorkerCommand } from './worker/messages';
+import type { PackedFrame } from './worker/messages';
 import { ConfigError } from './worker/trainer-source';
 
 export interface RunListener {
@@ -86,7 +86,7 @@ export class RunManager {
   private readonly training: EngineTraining;
   private readonly admission: RunAdmission;
   private readonly flusher: RunFlusher;
-  private readonly sinkHost: SinkHost;
+  private readonly sources: RunSources;
   private closed = false;
 
   constructor(
@@ -96,9 +96,9 @@ export class RunManager {
   ) {
     this.flusher = new RunFlusher(storage, listener, this.runs, {
       frameIterations: (runId) => this.frameIterations(runId),
-      commandQuietly: (live, command) => this.commandQuietly(live, command),
+      commandQuietly: (live, command) => this.sources.commandQuietly(live, command),
     });
-    this.sinkHost = {
+    const sinkHost: SinkHost = {
       flusher: this.flusher,
       memoryBudgetBytes: options.memoryBudgetBytes,
       setState: (live, state) => this.setState(live, state),
@@ -114,6 +114,7 @@ export class RunManager {
       () => this.closed,
       (live) => this.startQueued(live),
     );
+    this.sources = new RunSources(storage, options, this.training, this.admission, sinkHost);
     const queued: LiveRun[] = [];
     for (const run of storage.allRuns()) {
       // No worker or client survives a server restart: a run that was training is now interrupted, and so is an
@@ -127,7 +128,7 @@ export class RunManager {
       const live = liveRun(run);
       this.runs.set(run.id, live);
       if (run.source === 'external') {
-        live.source = this.externalSource(live, run.client?.controls ?? [], false, wasPaused);
+        live.source = this.sources.externalSource(live, run.client?.controls ?? [], false, wasPaused);
         run.client = (live.source as ExternalSource).info();
       }
       if (run.state === 'queued') queued.push(live);
@@ -206,7 +207,7 @@ export class RunManager {
     this.insertRun(run);
     const live = liveRun(run);
     this.runs.set(id, live);
-    if (startNow) this.spawn(live, null, false);
+    if (startNow) this.sources.spawn(live, null, false);
     else this.admission.queue.enqueue(id);
     this.flusher.broadcast(live);
     return summary(run);
@@ -222,7 +223,7 @@ export class RunManager {
       source: 'external',
     });
     const live = liveRun(run);
-    const source = this.externalSource(live, input.controls, true, false);
+    const source = this.sources.externalSource(live, input.controls, true, false);
     live.source = source;
     run.client = source.info();
     this.insertRun(run);
@@ -289,7 +290,7 @@ export class RunManager {
       return summary(live.run);
     }
     this.assertState(live, ['running'], 'pause');
-    await this.command(live, { command: 'pause' });
+    await this.sources.command(live, { command: 'pause' });
     this.flusher.flushRun(live);
     return summary(live.run);
   }
@@ -310,9 +311,9 @@ export class RunManager {
       this.setState(live, 'queued');
       return summary(live.run);
     }
-    this.ensureSource(live);
+    this.sources.ensureSource(live);
     live.run.failure = null;
-    await this.command(live, { command: 'resume' });
+    await this.sources.command(live, { command: 'resume' });
     this.flusher.flushRun(live);
     return summary(live.run);
   }
@@ -323,8 +324,8 @@ export class RunManager {
     const live = this.require(runId);
     this.assertState(live, this.restartable(live, ['running', 'paused', 'interrupted']), 'step');
     assertStorageHealthy(live, 'step');
-    this.ensureSource(live);
-    await this.command(live, { command: 'step', n });
+    this.sources.ensureSource(live);
+    await this.sources.command(live, { command: 'step', n });
     this.flusher.flushRun(live);
     return summary(live.run);
   }
@@ -338,7 +339,7 @@ export class RunManager {
     if (live.source === null) {
       this.setState(live, 'stopped');
     } else {
-      await this.command(live, { command: 'stop' });
+      await this.sources.command(live, { command: 'stop' });
       this.flusher.flushRun(live);
     }
     return summary(live.run);
@@ -375,8 +376,8 @@ export class RunManager {
     if (lr === undefined && summarizeFreq === undefined)
       throw new ApiError('bad_request', 'configure needs lr and/or summarize_freq');
     this.assertState(live, ['running', 'paused', 'interrupted'], 'configure');
-    this.ensureSource(live);
-    await this.command(live, { command: 'configure', lr, summarizeFreq });
+    this.sources.ensureSource(live);
+    await this.sources.command(live, { command: 'configure', lr, summarizeFreq });
     this.flusher.flushRun(live);
     // The stored config reflects the current values so a restart and the dashboard show what is in effect.
     if (lr !== undefined) live.run.config = { ...live.run.config, lr };
@@ -394,8 +395,8 @@ export class RunManager {
   async capture(runId: string): Promise<void> {
     const live = this.require(runId);
     this.assertState(live, ['running', 'paused'], 'capture');
-    this.ensureSource(live);
-    await this.command(live, { command: 'capture' });
+    this.sources.ensureSource(live);
+    await this.sources.command(live, { command: 'capture' });
     this.flusher.flushRun(live);
   }
 
@@ -434,83 +435,8 @@ export class RunManager {
     return live.run.source === 'engine' ? [...allowed, 'stopped'] : allowed;
   }
 
-  /** Give a run without a source (an engine run restored after a restart, or stopped) a worker, rolled back to its
-   *  last checkpoint, paused. An external run always has its source. */
-  private ensureSource(live: LiveRun): void {
-    if (live.source !== null) return;
-    this.admission.assertBudgetFor(live);
-    const checkpoint = this.storage.getCheckpoint(live.run.id);
-    const iteration = checkpoint?.iteration ?? 0;
-    try {
-      this.storage.rollBack(live.run.id, iteration);
-    } catch (error) {
-      throw storageError(`cannot restore run ${live.run.id} from its checkpoint`, error);
-    }
-    live.latestFrame = null;
-    live.pending.clear();
-    live.framesDirty = true; // frames after the checkpoint are gone: tell subscribers
-    live.run.iteration = iteration;
-    this.spawn(live, checkpoint?.bytes ?? null, true);
-  }
-
-  private spawn(live: LiveRun, checkpoint: Uint8Array | null, startPaused: boolean): void {
-    const sink = this.sinkFor(live, () => live.source === source);
-    const source: RunSource = new EngineSource(
-      {
-        runId: live.run.id,
-        config: live.run.config,
-        checkpoint,
-        startPaused,
-        checkpointIntervalMs: this.options.checkpointIntervalMs,
-        maxOldGenerationMb: this.options.workerMaxOldGenerationMb,
-        workerEnv: this.options.workerEnv,
-        worker: this.training.worker(live.run.id),
-        commandTimeoutMs: this.options.commandTimeoutMs,
-        stopGraceMs: this.options.stopGraceMs,
-      },
-      sink,
-    );
-    live.source = source;
-  }
-
-  private externalSource(
-    live: LiveRun,
-    controls: ExternalControl[],
-    connected: boolean,
-    paused: boolean,
-  ): ExternalSource {
-    const sink = this.sinkFor(live, () => live.source === source);
-    const source = new ExternalSource(
-      { runId: live.run.id, controls, clientTimeoutMs: this.options.clientTimeoutMs, connected, paused },
-      sink,
-      () => live.run.state,
-    );
-    return source;
-  }
-
-  /** The one place a source's reports become state, storage and broadcasts. `current` ignores a replaced source. */
-  private sinkFor(live: LiveRun, current: () => boolean): RunSink {
-    return runSink(live, current, this.sinkHost);
-  }
-
   private onFrame(live: LiveRun, frame: PackedFrame, pinned: boolean): void {
     recordFrame(this.storage, this.listener, live, frame, pinned);
-  }
-
-  private command(live: LiveRun, command: WorkerCommand): Promise<void> {
-    const source = live.source;
-    if (source === null)
-      return Promise.reject(new ApiError('invalid_state', `run ${live.run.id} has no training worker`));
-    return source.command(command);
-  }
-
-  /** A command the manager gives on its own (no one awaits it): a refusal (no client connected) is not an error. */
-  private commandQuietly(live: LiveRun, command: WorkerCommand): void {
-    try {
-      this.command(live, command).catch(() => undefined);
-    } catch {
-      // A source that refuses synchronously: the run stays as it is.
-    }
   }
 
   private fail(live: LiveRun, reason: string, message: string): void {
@@ -535,14 +461,14 @@ export class RunManager {
   /** A queued run's turn: a worker at its checkpoint (or its paused one), told to resume. */
   private startQueued(live: LiveRun): void {
     try {
-      this.ensureSource(live);
+      this.sources.ensureSource(live);
     } catch (error) {
       this.fail(live, 'worker_error', error instanceof Error ? error.message : String(error));
       return;
     }
     live.run.failure = null;
     this.setState(live, 'running');
-    this.command(live, { command: 'resume' }).catch((error: unknown) => {
+    this.sources.command(live, { command: 'resume' }).catch((error: unknown) => {
       console.warn(`[engram] run ${live.run.id}: starting it from the queue failed:`, error);
     });
   }
