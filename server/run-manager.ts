@@ -2,16 +2,21 @@
  * The run manager: creates runs, gives each live run a source (an engine worker that trains it, or an external
  * client that feeds it; server/run-source.ts), applies controls, persists metrics, frames and checkpoints, and tells
  * its listener (the socket layer) what changed. Sources never wait for it: it gathers metric points, frames and
- * checkpoints per run (server/run-persistence.ts) and commits them with the run's summary every `flushIntervalMs`.
- * A failed commit pauses the run with `failure.reason = 'storage'`, keeps the data in memory and retries; when a
- * commit succeeds again the failure clears and a run the failure paused resumes by itself.
+ * checkpoints per run (server/run-persistence.ts) and commits them with the run's summary every `flushIntervalMs`
+ * (server/run-flush.ts). A failed commit pauses the run with `failure.reason = 'storage'`, keeps the data in memory
+ * and retries; when a commit succeeds again the failure clears and a run the failure paused resumes by itself.
  *
  * States: running → paused ⇄ running → finished | stopped; failed when the worker throws, dies or runs out of
  * memory; a NaN pauses the run with `failure` set; runs that were running when the server died come back
  * `interrupted` and resume from their last checkpoint, as do stopped engine runs. Every command is answered within
  * a bound, and stop always wins (server/engine-source.ts). An engine run that would start (create, resume) beyond
  * the training cap or the memory budget waits `queued` and starts in FIFO order when a slot frees (admission.ts
- * holds the estimate, run-queue.ts the order); a queued run stays queued across a restart.
+ * holds the estimate, run-queue.ts the order, run-admission.ts when a run starts); a queued run stays queued across
+ * a restart.
+ *
+ * This file holds the state machine and the API its callers use; the live run record is in live-run.ts, a run's
+ * sources in run-sources.ts, their reports in run-sink.ts, its frames in run-frames.ts and an external client's
+ * ingest in external-ingest.ts.
  */
 import { estimateRunMemory, overBudgetMessage } from './admission';
 import { ENGINE_TRAINING, type EngineTraining } from './engine-source';
@@ -427,7 +432,7 @@ export class RunManager {
     }
   }
 
-  // ------------------------------------------------------------------------------------------ workers
+  // ------------------------------------------------------------------------------------------ state
 
   /** The states a command that restarts training is allowed in: a stopped engine run also resumes or steps from
    *  its last checkpoint (an external run's client decides whether it goes on). */
