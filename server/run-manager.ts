@@ -2,23 +2,28 @@
  * The run manager: creates runs, gives each live run a source (an engine worker that trains it, or an external
  * client that feeds it; server/run-source.ts), applies controls, persists metrics, frames and checkpoints, and tells
  * its listener (the socket layer) what changed. Sources never wait for it: it gathers metric points, frames and
- * checkpoints per run (server/run-persistence.ts) and commits them with the run's summary every `flushIntervalMs`.
- * A failed commit pauses the run with `failure.reason = 'storage'`, keeps the data in memory and retries; when a
- * commit succeeds again the failure clears and a run the failure paused resumes by itself.
+ * checkpoints per run (server/run-persistence.ts) and commits them with the run's summary every `flushIntervalMs`
+ * (server/run-flush.ts). A failed commit pauses the run with `failure.reason = 'storage'`, keeps the data in memory
+ * and retries; when a commit succeeds again the failure clears and a run the failure paused resumes by itself.
  *
  * States: running → paused ⇄ running → finished | stopped; failed when the worker throws, dies or runs out of
  * memory; a NaN pauses the run with `failure` set; runs that were running when the server died come back
  * `interrupted` and resume from their last checkpoint, as do stopped engine runs. Every command is answered within
  * a bound, and stop always wins (server/engine-source.ts). An engine run that would start (create, resume) beyond
  * the training cap or the memory budget waits `queued` and starts in FIFO order when a slot frees (admission.ts
- * holds the estimate, run-queue.ts the order); a queued run stays queued across a restart.
+ * holds the estimate, run-queue.ts the order, run-admission.ts when a run starts); a queued run stays queued across
+ * a restart.
+ *
+ * This file holds the state machine and the API its callers use; the live run record is in live-run.ts, a run's
+ * sources in run-sources.ts, their reports in run-sink.ts, its frames in run-frames.ts and an external client's
+ * ingest in external-ingest.ts.
  */
-import { randomUUID } from 'node:crypto';
-import { estimateNote, estimateRunMemory, formatMegabytes, type MemoryEstimate, overBudgetMessage } from './admission';
-import { ENGINE_TRAINING, EngineSource, type EngineTraining } from './engine-source';
+import { estimateRunMemory, overBudgetMessage } from './admission';
+import { ENGINE_TRAINING, type EngineTraining } from './engine-source';
 import { ApiError } from './errors';
+import { externalRun, ingestPoints } from './external-ingest';
 import { ExternalSource, type ControlListener } from './external-source';
-import { decodeFrameBlob, frameBytes, toWireFrame } from './frame-codec';
+import { externalConfig, type LiveRun, liveRun, newRun, newRunId, summary } from './live-run';
 import {
   type ControlState,
   type ExternalControl,
@@ -33,13 +38,15 @@ import {
   type WaitReply,
   type WireFrame,
 } from './protocol';
-import { PendingWrites, PENDING_METRIC_POINTS, RETRY_FIRST_MS, RETRY_MAX_MS } from './run-persistence';
 import type { MetricStore } from './metric-query';
-import { RunQueue, type QueueUsage } from './run-queue';
-import type { RunSink, RunSource } from './run-source';
+import { RunAdmission } from './run-admission';
+import { assertStorageHealthy, keepStateAfterRecovery, RunFlusher, storageError } from './run-flush';
+import { frameIterations, latestFrame, oversizeFrames, recordFrame, storedFrame } from './run-frames';
+import type { SinkHost } from './run-sink';
+import { RunSources } from './run-sources';
 import type { Storage, StoredRun } from './storage';
-import { describe, shortText } from './validate';
-import type { PackedFrame, WorkerCommand } from './worker/messages';
+import { describe } from './validate';
+import type { PackedFrame } from './worker/messages';
 import { ConfigError } from './worker/trainer-source';
 
 export interface RunListener {
@@ -78,52 +85,41 @@ export interface ExternalRunInput {
   controls: ExternalControl[];
 }
 
-interface LiveRun {
-  run: StoredRun;
-  source: RunSource | null;
-  pending: PendingWrites;
-  /** Set while this run's commits fail; cleared by the first one that succeeds. */
-  storageFailure: StorageFailure | null;
-  summaryDirty: boolean;
-  framesDirty: boolean;
-  latestFrame: WireFrame | null;
-  lastBroadcast: number;
-  /** External runs: the last point seen, for the iterations-per-second estimate. */
-  lastPoint: { iteration: number; t: number; itPerSec: number } | null;
-  /** Frames dropped for exceeding the single-frame limit, and the largest of them in bytes. */
-  oversizeFrames: number;
-  largestOversizeFrame: number;
-  /** Engine runs: the estimated peak memory of its worker (admission.ts); null for external runs. */
-  estimate: MemoryEstimate | null;
-}
-
-interface StorageFailure {
-  retryDelayMs: number;
-  nextRetryAt: number;
-  /** The failure paused a running run and nobody has commanded it since: resume it once storage recovers. */
-  resumeOnRecovery: boolean;
-}
-
-/** Summaries are rebroadcast at most this often while only the iteration changes (state changes go at once). */
-const SUMMARY_INTERVAL_MS = 250;
-
 export class RunManager {
   private readonly runs = new Map<string, LiveRun>();
   private readonly flushTimer: NodeJS.Timeout;
   private readonly training: EngineTraining;
-  private readonly queue: RunQueue;
-  private admitting = false;
+  private readonly admission: RunAdmission;
+  private readonly flusher: RunFlusher;
+  private readonly sources: RunSources;
   private closed = false;
-  /** Start of the current storage failure episode (any run failing), so it is logged once, not per attempt. */
-  private storageDownSince: number | null = null;
 
   constructor(
     private readonly storage: Storage,
     private readonly listener: RunListener,
     private readonly options: RunManagerOptions,
   ) {
+    this.flusher = new RunFlusher(storage, listener, this.runs, {
+      frameIterations: (runId) => this.frameIterations(runId),
+      commandQuietly: (live, command) => this.sources.commandQuietly(live, command),
+    });
+    const sinkHost: SinkHost = {
+      flusher: this.flusher,
+      memoryBudgetBytes: options.memoryBudgetBytes,
+      setState: (live, state) => this.setState(live, state),
+      fail: (live, reason, message) => this.fail(live, reason, message),
+      admitQueued: () => this.admission.admitQueued(),
+      recordFrame: (live, frame, pinned) => this.onFrame(live, frame, pinned),
+    };
     this.training = options.training ?? ENGINE_TRAINING;
-    this.queue = new RunQueue({ budgetBytes: options.memoryBudgetBytes, maxTraining: options.maxTraining });
+    this.admission = new RunAdmission(
+      this.runs,
+      options.memoryBudgetBytes,
+      options.maxTraining,
+      () => this.closed,
+      (live) => this.startQueued(live),
+    );
+    this.sources = new RunSources(storage, options, this.training, this.admission, sinkHost);
     const queued: LiveRun[] = [];
     for (const run of storage.allRuns()) {
       // No worker or client survives a server restart: a run that was training is now interrupted, and so is an
@@ -134,10 +130,10 @@ export class RunManager {
         run.itPerSec = null;
         storage.updateRun(run);
       }
-      const live = this.live(run);
+      const live = liveRun(run);
       this.runs.set(run.id, live);
       if (run.source === 'external') {
-        live.source = this.externalSource(live, run.client?.controls ?? [], false, wasPaused);
+        live.source = this.sources.externalSource(live, run.client?.controls ?? [], false, wasPaused);
         run.client = (live.source as ExternalSource).info();
       }
       if (run.state === 'queued') queued.push(live);
@@ -146,28 +142,11 @@ export class RunManager {
     for (const live of queued.sort((a, b) => a.run.updatedAt - b.run.updatedAt)) {
       if (live.estimate !== null && live.estimate.bytes > options.memoryBudgetBytes)
         this.fail(live, 'over_budget', overBudgetMessage(live.estimate, options.memoryBudgetBytes));
-      else this.queue.enqueue(live.run.id);
+      else this.admission.queue.enqueue(live.run.id);
     }
-    this.admitQueued();
-    this.flushTimer = setInterval(() => this.flush(), options.flushIntervalMs);
+    this.admission.admitQueued();
+    this.flushTimer = setInterval(() => this.flusher.flushAll(), options.flushIntervalMs);
     this.flushTimer.unref();
-  }
-
-  private live(run: StoredRun): LiveRun {
-    return {
-      run,
-      source: null,
-      pending: new PendingWrites(run.id),
-      storageFailure: null,
-      summaryDirty: false,
-      framesDirty: false,
-      oversizeFrames: 0,
-      largestOversizeFrame: 0,
-      latestFrame: null,
-      lastBroadcast: 0,
-      lastPoint: null,
-      estimate: run.source === 'engine' ? estimateRunMemory(run.config) : null,
-    };
   }
 
   // ------------------------------------------------------------------------------------------ queries
@@ -185,16 +164,12 @@ export class RunManager {
    * storage fails, points not yet written are held in memory and appear here once they are.
    */
   metricStore(runId: string): MetricStore {
-    this.flushRun(this.require(runId));
+    this.flusher.flushRun(this.require(runId));
     return this.storage;
   }
 
   frameIterations(runId: string): number[] {
-    const live = this.require(runId);
-    const pending = live.pending.frameIterations();
-    const stored = this.storage.frameIterations(runId);
-    if (pending.length === 0) return stored;
-    return [...new Set([...stored, ...pending])].sort((a, b) => a - b);
+    return frameIterations(this.storage, this.require(runId));
   }
 
   /** Usage of the data dir against the global storage budget, with each run's share. */
@@ -203,33 +178,17 @@ export class RunManager {
   }
 
   storedFrame(runId: string, iteration: number): PackedFrame {
-    const live = this.require(runId);
-    const pending = live.pending.frame(iteration);
-    if (pending !== null) return pending;
-    const blob = this.storage.getFrame(runId, iteration);
-    if (blob === null) throw new ApiError('not_found', `run ${runId} has no stored frame at iteration ${iteration}`);
-    return decodeFrameBlob(blob);
+    return storedFrame(this.storage, this.require(runId), iteration);
   }
 
   /** Frames of a run dropped for exceeding the single-frame limit (since this server started). */
   oversizeFrames(runId: string): { count: number; largestBytes: number; limitBytes: number } | null {
-    const live = this.require(runId);
-    if (live.oversizeFrames === 0) return null;
-    return {
-      count: live.oversizeFrames,
-      largestBytes: live.largestOversizeFrame,
-      limitBytes: this.storage.maxFrameBytes,
-    };
+    return oversizeFrames(this.storage, this.require(runId));
   }
 
   /** The newest frame of a run: the live one, or after a restart the newest stored one. */
   latestFrame(runId: string): WireFrame | null {
-    const live = this.require(runId);
-    if (live.latestFrame !== null) return live.latestFrame;
-    const iterations = this.frameIterations(runId);
-    if (iterations.length === 0) return null;
-    live.latestFrame = toWireFrame(runId, this.storedFrame(runId, iterations[iterations.length - 1]));
-    return live.latestFrame;
+    return latestFrame(this.storage, this.require(runId));
   }
 
   // ------------------------------------------------------------------------------------------ commands
@@ -248,14 +207,14 @@ export class RunManager {
     if (estimate.bytes > this.options.memoryBudgetBytes)
       throw new ApiError('over_budget', `config: ${overBudgetMessage(estimate, this.options.memoryBudgetBytes)}`);
     const run = newRun(id, { name: name ?? `${config.task}-${this.runs.size + 1}`, config, source: 'engine' });
-    const startNow = this.mayStart(estimate.bytes, false);
+    const startNow = this.admission.mayStart(estimate.bytes, false);
     if (!startNow) run.state = 'queued';
     this.insertRun(run);
-    const live = this.live(run);
+    const live = liveRun(run);
     this.runs.set(id, live);
-    if (startNow) this.spawn(live, null, false);
-    else this.queue.enqueue(id);
-    this.broadcast(live);
+    if (startNow) this.sources.spawn(live, null, false);
+    else this.admission.queue.enqueue(id);
+    this.flusher.broadcast(live);
     return summary(run);
   }
 
@@ -268,13 +227,13 @@ export class RunManager {
       config: externalConfig(input.config),
       source: 'external',
     });
-    const live = this.live(run);
-    const source = this.externalSource(live, input.controls, true, false);
+    const live = liveRun(run);
+    const source = this.sources.externalSource(live, input.controls, true, false);
     live.source = source;
     run.client = source.info();
     this.insertRun(run);
     this.runs.set(id, live);
-    this.broadcast(live);
+    this.flusher.broadcast(live);
     return summary(run);
   }
 
@@ -283,23 +242,7 @@ export class RunManager {
   /** Store metric points an external client sent (in iteration order); returns what the client should do. */
   ingestMetrics(runId: string, points: readonly MetricPoint[]): ControlState {
     const { live, source } = this.requireExternal(runId);
-    if (live.storageFailure !== null && live.pending.pointCount + points.length > PENDING_METRIC_POINTS)
-      throw new ApiError(
-        'storage_failed',
-        `run ${runId} holds ${live.pending.pointCount} unsaved metric points while storage fails ` +
-          `(${live.run.failure?.message ?? 'write failed'}); send them again once the run is running`,
-      );
-    for (const point of points) {
-      const last = live.lastPoint;
-      let itPerSec = last?.itPerSec ?? 0;
-      if (last !== null && point.t > last.t && point.iteration > last.iteration) {
-        const instant = ((point.iteration - last.iteration) * 1000) / (point.t - last.t);
-        // The same smoothing as the engine worker's estimate.
-        itPerSec = itPerSec === 0 ? instant : itPerSec * 0.9 + instant * 0.1;
-      }
-      live.lastPoint = { iteration: point.iteration, t: point.t, itPerSec };
-      this.onIteration(live, { ...point, itPerSec }, live.run.metricName, null);
-    }
+    ingestPoints(live, points);
     return source.control();
   }
 
@@ -334,7 +277,7 @@ export class RunManager {
   /** A clean end from the client: the run is finished (or failed with the client's message). */
   closeExternal(runId: string, outcome: 'finished' | 'failed', message: string | undefined): RunSummary {
     const { live, source } = this.requireExternal(runId);
-    this.flushRun(live);
+    this.flusher.flushRun(live);
     source.end();
     if (outcome === 'failed')
       live.run.failure = { reason: 'client', message: message ?? 'the client reported a failure' };
@@ -344,16 +287,16 @@ export class RunManager {
 
   async pause(runId: string): Promise<RunSummary> {
     const live = this.require(runId);
-    this.keepStateAfterRecovery(live);
+    keepStateAfterRecovery(live);
     if (live.run.state === 'paused') return summary(live.run);
-    if (this.queue.remove(runId)) {
+    if (this.admission.queue.remove(runId)) {
       // It never started (or waited with its paused worker): it waits paused now, outside the queue.
       this.setState(live, 'paused');
       return summary(live.run);
     }
     this.assertState(live, ['running'], 'pause');
-    await this.command(live, { command: 'pause' });
-    this.flushRun(live);
+    await this.sources.command(live, { command: 'pause' });
+    this.flusher.flushRun(live);
     return summary(live.run);
   }
 
@@ -361,22 +304,22 @@ export class RunManager {
     const live = this.require(runId);
     if (live.run.state === 'running' || live.run.state === 'queued') return summary(live.run);
     this.assertState(live, this.restartable(live, ['paused', 'interrupted']), 'resume');
-    this.assertStorageHealthy(live, 'resume');
+    assertStorageHealthy(live, 'resume');
     const estimate = live.estimate;
-    if (estimate !== null && !this.mayStart(estimate.bytes, live.source !== null)) {
+    if (estimate !== null && !this.admission.mayStart(estimate.bytes, live.source !== null)) {
       if (estimate.bytes > this.options.memoryBudgetBytes)
         throw new ApiError(
           'over_budget',
           `run ${runId}: ${overBudgetMessage(estimate, this.options.memoryBudgetBytes)}`,
         );
-      this.queue.enqueue(runId);
+      this.admission.queue.enqueue(runId);
       this.setState(live, 'queued');
       return summary(live.run);
     }
-    this.ensureSource(live);
+    this.sources.ensureSource(live);
     live.run.failure = null;
-    await this.command(live, { command: 'resume' });
-    this.flushRun(live);
+    await this.sources.command(live, { command: 'resume' });
+    this.flusher.flushRun(live);
     return summary(live.run);
   }
 
@@ -385,24 +328,24 @@ export class RunManager {
       throw new ApiError('bad_request', `n must be an integer in [1, ${MAX_STEP_ITERATIONS}], got ${describe(n)}`);
     const live = this.require(runId);
     this.assertState(live, this.restartable(live, ['running', 'paused', 'interrupted']), 'step');
-    this.assertStorageHealthy(live, 'step');
-    this.ensureSource(live);
-    await this.command(live, { command: 'step', n });
-    this.flushRun(live);
+    assertStorageHealthy(live, 'step');
+    this.sources.ensureSource(live);
+    await this.sources.command(live, { command: 'step', n });
+    this.flusher.flushRun(live);
     return summary(live.run);
   }
 
   async stop(runId: string): Promise<RunSummary> {
     const live = this.require(runId);
-    this.keepStateAfterRecovery(live);
+    keepStateAfterRecovery(live);
     if (live.run.state === 'stopped') return summary(live.run);
     this.assertState(live, ['running', 'paused', 'interrupted', 'queued'], 'stop');
-    this.queue.remove(runId);
+    this.admission.queue.remove(runId);
     if (live.source === null) {
       this.setState(live, 'stopped');
     } else {
-      await this.command(live, { command: 'stop' });
-      this.flushRun(live);
+      await this.sources.command(live, { command: 'stop' });
+      this.flusher.flushRun(live);
     }
     return summary(live.run);
   }
@@ -415,7 +358,7 @@ export class RunManager {
     const live = this.require(runId);
     if (live.run.state === 'running')
       throw new ApiError('invalid_state', `run ${runId} is training; pause or stop it first, then delete it`);
-    this.queue.remove(runId);
+    this.admission.queue.remove(runId);
     this.runs.delete(runId);
     const source = live.source;
     live.source = null;
@@ -427,9 +370,9 @@ export class RunManager {
       this.runs.set(runId, live);
       throw storageError(`cannot delete run ${runId}`, error);
     }
-    if ([...this.runs.values()].every((l) => l.storageFailure === null)) this.storageDownSince = null;
+    this.flusher.runDeleted();
     this.listener.runDeleted(runId);
-    this.admitQueued();
+    this.admission.admitQueued();
     return { runId };
   }
 
@@ -438,9 +381,9 @@ export class RunManager {
     if (lr === undefined && summarizeFreq === undefined)
       throw new ApiError('bad_request', 'configure needs lr and/or summarize_freq');
     this.assertState(live, ['running', 'paused', 'interrupted'], 'configure');
-    this.ensureSource(live);
-    await this.command(live, { command: 'configure', lr, summarizeFreq });
-    this.flushRun(live);
+    this.sources.ensureSource(live);
+    await this.sources.command(live, { command: 'configure', lr, summarizeFreq });
+    this.flusher.flushRun(live);
     // The stored config reflects the current values so a restart and the dashboard show what is in effect.
     if (lr !== undefined) live.run.config = { ...live.run.config, lr };
     if (summarizeFreq !== undefined) live.run.config = { ...live.run.config, summarize_freq: summarizeFreq };
@@ -448,8 +391,8 @@ export class RunManager {
     // An interrupted run that was given a worker to configure now waits, paused, at its checkpoint.
     if (live.run.state === 'interrupted') this.setState(live, 'paused');
     else {
-      this.flushRun(live);
-      this.broadcast(live);
+      this.flusher.flushRun(live);
+      this.flusher.broadcast(live);
     }
     return summary(live.run);
   }
@@ -457,9 +400,9 @@ export class RunManager {
   async capture(runId: string): Promise<void> {
     const live = this.require(runId);
     this.assertState(live, ['running', 'paused'], 'capture');
-    this.ensureSource(live);
-    await this.command(live, { command: 'capture' });
-    this.flushRun(live);
+    this.sources.ensureSource(live);
+    await this.sources.command(live, { command: 'capture' });
+    this.flusher.flushRun(live);
   }
 
   /** Checkpoint live runs (bounded wait), stop the workers, and leave running runs to come back interrupted. */
@@ -480,7 +423,7 @@ export class RunManager {
       }),
     );
     for (const live of lives) {
-      this.flushRun(live, true);
+      this.flusher.flushRun(live, true);
       if (!live.pending.empty)
         console.error(
           `[engram] run ${live.run.id}: storage still fails at shutdown; ${live.pending.pointCount} metric points ` +
@@ -489,7 +432,7 @@ export class RunManager {
     }
   }
 
-  // ------------------------------------------------------------------------------------------ workers
+  // ------------------------------------------------------------------------------------------ state
 
   /** The states a command that restarts training is allowed in: a stopped engine run also resumes or steps from
    *  its last checkpoint (an external run's client decides whether it goes on). */
@@ -497,177 +440,13 @@ export class RunManager {
     return live.run.source === 'engine' ? [...allowed, 'stopped'] : allowed;
   }
 
-  /** Give a run without a source (an engine run restored after a restart, or stopped) a worker, rolled back to its
-   *  last checkpoint, paused. An external run always has its source. */
-  private ensureSource(live: LiveRun): void {
-    if (live.source !== null) return;
-    this.assertBudgetFor(live);
-    const checkpoint = this.storage.getCheckpoint(live.run.id);
-    const iteration = checkpoint?.iteration ?? 0;
-    try {
-      this.storage.rollBack(live.run.id, iteration);
-    } catch (error) {
-      throw storageError(`cannot restore run ${live.run.id} from its checkpoint`, error);
-    }
-    live.latestFrame = null;
-    live.pending.clear();
-    live.framesDirty = true; // frames after the checkpoint are gone: tell subscribers
-    live.run.iteration = iteration;
-    this.spawn(live, checkpoint?.bytes ?? null, true);
-  }
-
-  private spawn(live: LiveRun, checkpoint: Uint8Array | null, startPaused: boolean): void {
-    const sink = this.sinkFor(live, () => live.source === source);
-    const source: RunSource = new EngineSource(
-      {
-        runId: live.run.id,
-        config: live.run.config,
-        checkpoint,
-        startPaused,
-        checkpointIntervalMs: this.options.checkpointIntervalMs,
-        maxOldGenerationMb: this.options.workerMaxOldGenerationMb,
-        workerEnv: this.options.workerEnv,
-        worker: this.training.worker(live.run.id),
-        commandTimeoutMs: this.options.commandTimeoutMs,
-        stopGraceMs: this.options.stopGraceMs,
-      },
-      sink,
-    );
-    live.source = source;
-  }
-
-  private externalSource(
-    live: LiveRun,
-    controls: ExternalControl[],
-    connected: boolean,
-    paused: boolean,
-  ): ExternalSource {
-    const sink = this.sinkFor(live, () => live.source === source);
-    const source = new ExternalSource(
-      { runId: live.run.id, controls, clientTimeoutMs: this.options.clientTimeoutMs, connected, paused },
-      sink,
-      () => live.run.state,
-    );
-    return source;
-  }
-
-  /** The one place a source's reports become state, storage and broadcasts. `current` ignores a replaced source. */
-  private sinkFor(live: LiveRun, current: () => boolean): RunSink {
-    const run = live.run;
-    const guard =
-      <A extends unknown[]>(fn: (...args: A) => void) =>
-      (...args: A) => {
-        if (current()) fn(...args);
-      };
-    return {
-      ready: guard((engine) => {
-        run.engine = engine;
-        this.broadcast(live);
-      }),
-      iteration: guard((point, metricName, frame) => this.onIteration(live, point, metricName, frame)),
-      frame: guard((frame) => this.onFrame(live, frame, false)),
-      nonFinite: guard((failure, frame) => {
-        this.keepStateAfterRecovery(live);
-        this.flushRun(live);
-        run.failure = failure;
-        if (frame !== null) this.onFrame(live, frame, true);
-        console.warn(`[engram] run ${run.id}: ${failure.message}; paused`);
-      }),
-      // Held until the next commit, which stores it with every metric point reported before it.
-      checkpoint: guard((iteration, bytes) => live.pending.setCheckpoint(iteration, bytes)),
-      state: guard((state, iteration) => {
-        this.flushRun(live);
-        if (iteration !== null) run.iteration = iteration;
-        // A stopped or finished worker is done; a stopped run that resumes gets a new one from its checkpoint.
-        if (live.source?.kind === 'engine' && (state === 'stopped' || state === 'finished')) live.source = null;
-        this.setState(live, state);
-      }),
-      fail: guard((reason, message) => {
-        const estimate = live.estimate;
-        const note = reason === 'out_of_memory' && estimate !== null;
-        this.fail(
-          live,
-          reason,
-          note ? `${message}; ${estimateNote(estimate, this.options.memoryBudgetBytes)}` : message,
-        );
-      }),
-      gone: guard((message, outcome) => {
-        if (outcome === 'failed') {
-          live.source = null;
-          this.admitQueued(); // its worker's memory is free now
-        }
-        if (run.state !== 'running' && run.state !== 'paused') return;
-        if (outcome === 'failed') {
-          this.fail(live, 'worker_exit', message);
-        } else {
-          console.warn(`[engram] run ${run.id}: ${message}; interrupted`);
-          this.setState(live, 'interrupted');
-        }
-      }),
-      changed: guard(() => {
-        if (live.source instanceof ExternalSource) run.client = live.source.info();
-        this.broadcast(live);
-      }),
-    };
-  }
-
-  private onIteration(live: LiveRun, point: MetricPoint, metricName: string, frame: PackedFrame | null): void {
-    const run = live.run;
-    run.iteration = Math.max(run.iteration, point.iteration);
-    if (Number.isFinite(point.loss) || run.source === 'engine') run.loss = point.loss;
-    if (Number.isFinite(point.metric) || run.source === 'engine') run.metric = point.metric;
-    run.metricName = metricName;
-    run.itPerSec = point.itPerSec;
-    live.pending.addPoint(point);
-    live.summaryDirty = true;
-    if (frame !== null) this.onFrame(live, frame, false);
-  }
-
   private onFrame(live: LiveRun, frame: PackedFrame, pinned: boolean): void {
-    const bytes = frameBytes(frame);
-    if (bytes > this.storage.maxFrameBytes) {
-      // Neither stored nor streamed: one such frame would cost every download and every viewer that much.
-      if (live.oversizeFrames === 0)
-        console.warn(
-          `[engram] run ${live.run.id}: a frame of ${megabytes(bytes)} exceeds the single-frame limit of ` +
-            `${megabytes(this.storage.maxFrameBytes)} (ENGRAM_FRAME_LIMIT_MB); its frames are dropped`,
-        );
-      live.oversizeFrames++;
-      live.largestOversizeFrame = Math.max(live.largestOversizeFrame, bytes);
-      live.source?.frameConsumed();
-      return;
-    }
-    try {
-      const wire = toWireFrame(live.run.id, frame);
-      if (live.latestFrame === null || frame.iteration >= live.latestFrame.iteration) live.latestFrame = wire;
-      live.pending.addFrame(frame, pinned);
-      live.framesDirty = true;
-      this.listener.frame(live.run.id, wire);
-    } finally {
-      // Whatever happened to it, the frame left the worker: its in-flight count must not leak.
-      live.source?.frameConsumed();
-    }
-  }
-
-  private command(live: LiveRun, command: WorkerCommand): Promise<void> {
-    const source = live.source;
-    if (source === null)
-      return Promise.reject(new ApiError('invalid_state', `run ${live.run.id} has no training worker`));
-    return source.command(command);
-  }
-
-  /** A command the manager gives on its own (no one awaits it): a refusal (no client connected) is not an error. */
-  private commandQuietly(live: LiveRun, command: WorkerCommand): void {
-    try {
-      this.command(live, command).catch(() => undefined);
-    } catch {
-      // A source that refuses synchronously: the run stays as it is.
-    }
+    recordFrame(this.storage, this.listener, live, frame, pinned);
   }
 
   private fail(live: LiveRun, reason: string, message: string): void {
     live.source = null;
-    this.flushRun(live);
+    this.flusher.flushRun(live);
     live.run.failure = { reason, message, iteration: live.run.iteration } satisfies RunFailure;
     this.setState(live, 'failed');
   }
@@ -679,188 +458,24 @@ export class RunManager {
     live.run.updatedAt = Date.now();
     if (live.source instanceof ExternalSource) live.run.client = live.source.info();
     live.pending.markRun();
-    this.flushRun(live);
-    this.broadcast(live);
-    if (state !== 'running') this.admitQueued();
-  }
-
-  // ------------------------------------------------------------------------------------------ admission
-
-  /** Training engine runs and the memory held by engine workers (the queue's view of the other runs). */
-  private usage(): QueueUsage {
-    let training = 0;
-    let heldBytes = 0;
-    for (const live of this.runs.values()) {
-      if (live.estimate === null) continue;
-      if (live.run.state === 'running') training += 1;
-      if (live.run.state === 'running' || live.source !== null) heldBytes += live.estimate.bytes;
-    }
-    return { training, heldBytes };
-  }
-
-  /** Whether a run may start training now: nobody waits before it, and it fits the training cap and the budget. */
-  private mayStart(estimateBytes: number, holdsWorker: boolean): boolean {
-    return this.queue.size === 0 && this.queue.fits({ estimateBytes, holdsWorker }, this.usage());
-  }
-
-  /** Refuse to give a run a worker (step or configure of an interrupted run) that the budget cannot hold now. */
-  private assertBudgetFor(live: LiveRun): void {
-    const estimate = live.estimate;
-    if (estimate === null) return;
-    const { heldBytes } = this.usage();
-    if (heldBytes + estimate.bytes <= this.options.memoryBudgetBytes) return;
-    throw new ApiError(
-      'over_budget',
-      `run ${live.run.id} needs an estimated ${formatMegabytes(estimate.bytes)}, but workers hold ` +
-        `${formatMegabytes(heldBytes)} of the ${formatMegabytes(this.options.memoryBudgetBytes)} memory budget; ` +
-        'stop a run or resume this one (it then waits queued)',
-    );
-  }
-
-  /** Start the queued runs that fit now, in FIFO order. Called whenever a slot or memory may have freed. */
-  private admitQueued(): void {
-    if (this.admitting || this.closed || this.queue.size === 0) return;
-    this.admitting = true;
-    try {
-      const admitted = this.queue.admit(this.usage(), (runId) => {
-        const live = this.runs.get(runId);
-        if (live === undefined || live.run.state !== 'queued' || live.estimate === null) return null;
-        return { estimateBytes: live.estimate.bytes, holdsWorker: live.source !== null };
-      });
-      for (const runId of admitted) {
-        const live = this.runs.get(runId);
-        if (live !== undefined) this.startQueued(live);
-      }
-    } finally {
-      this.admitting = false;
-    }
+    this.flusher.flushRun(live);
+    this.flusher.broadcast(live);
+    if (state !== 'running') this.admission.admitQueued();
   }
 
   /** A queued run's turn: a worker at its checkpoint (or its paused one), told to resume. */
   private startQueued(live: LiveRun): void {
     try {
-      this.ensureSource(live);
+      this.sources.ensureSource(live);
     } catch (error) {
       this.fail(live, 'worker_error', error instanceof Error ? error.message : String(error));
       return;
     }
     live.run.failure = null;
     this.setState(live, 'running');
-    this.command(live, { command: 'resume' }).catch((error: unknown) => {
+    this.sources.command(live, { command: 'resume' }).catch((error: unknown) => {
       console.warn(`[engram] run ${live.run.id}: starting it from the queue failed:`, error);
     });
-  }
-
-  // ------------------------------------------------------------------------------------------ batching
-
-  private flush(): void {
-    for (const live of this.runs.values()) {
-      try {
-        this.flushRun(live);
-      } catch (error) {
-        console.error(`[engram] run ${live.run.id}: flushing failed:`, error);
-      }
-    }
-  }
-
-  /**
-   * Commit what the run has pending (unless a failed commit's backoff is still running; `force` ignores it) and
-   * tell subscribers.
-   */
-  private flushRun(live: LiveRun, force = false): void {
-    const failure = live.storageFailure;
-    if (!live.pending.empty && (failure === null || force || Date.now() >= failure.nextRetryAt)) {
-      if (live.pending.pointCount > 0) live.run.updatedAt = Date.now();
-      try {
-        const committed = live.pending.commit(this.storage, live.run);
-        if (committed.frames > 0) this.enforceBudget();
-        if (committed.thinned) live.framesDirty = true;
-        if (live.storageFailure !== null) this.storageRecovered(live);
-        if (committed.points.length > 0) this.listener.metrics(live.run.id, committed.points);
-      } catch (error) {
-        this.storageFailed(live, error);
-      }
-    }
-    if (live.framesDirty) {
-      live.framesDirty = false;
-      this.listener.framesStored(live.run.id, this.frameIterations(live.run.id));
-    }
-    if (live.summaryDirty && Date.now() - live.lastBroadcast >= SUMMARY_INTERVAL_MS) this.broadcast(live);
-  }
-
-  /** Frames were stored: keep the data dir within its global budget, thinning the oldest runs' frames first. */
-  private enforceBudget(): void {
-    try {
-      for (const runId of this.storage.enforceBudget()) {
-        const thinned = this.runs.get(runId);
-        if (thinned !== undefined) thinned.framesDirty = true;
-      }
-    } catch (error) {
-      console.error('[engram] thinning frames for the storage budget failed:', error);
-    }
-  }
-
-  /** A commit failed: keep the data pending, pause the run with a storage failure, retry with backoff. */
-  private storageFailed(live: LiveRun, error: unknown): void {
-    const now = Date.now();
-    const failure = live.storageFailure;
-    if (failure !== null) {
-      failure.retryDelayMs = Math.min(failure.retryDelayMs * 2, RETRY_MAX_MS);
-      failure.nextRetryAt = now + failure.retryDelayMs;
-      return;
-    }
-    const running = live.run.state === 'running' && live.source !== null;
-    const message =
-      `storage write failed (${errorText(error)}); unsaved metrics and frames are kept in memory and retried` +
-      (running ? ', and the run goes on by itself once writes succeed' : '');
-    if (this.storageDownSince === null) {
-      this.storageDownSince = now;
-      console.error(`[engram] run ${live.run.id}: ${message}`);
-    }
-    live.storageFailure = {
-      retryDelayMs: RETRY_FIRST_MS,
-      nextRetryAt: now + RETRY_FIRST_MS,
-      resumeOnRecovery: running,
-    };
-    if (live.run.failure === null) live.run.failure = { reason: 'storage', message, iteration: live.run.iteration };
-    if (running) this.commandQuietly(live, { command: 'pause' });
-    this.broadcast(live);
-  }
-
-  /** A commit succeeded after failures: clear the failure and resume a run that only the failure paused. */
-  private storageRecovered(live: LiveRun): void {
-    const failure = live.storageFailure;
-    if (failure === null) return;
-    live.storageFailure = null;
-    const dropped = live.pending.takeDropped();
-    if (live.run.failure?.reason === 'storage') {
-      live.run.failure = null;
-      live.pending.markRun(); // the row just committed still says 'storage'; the next flush clears it on disk
-    }
-    if (this.storageDownSince !== null && [...this.runs.values()].every((l) => l.storageFailure === null)) {
-      console.warn(
-        `[engram] storage writes succeed again after ${((Date.now() - this.storageDownSince) / 1000).toFixed(1)} s` +
-          (dropped > 0 ? `; ${dropped} pending frames of run ${live.run.id} were dropped to bound memory` : '') +
-          '; no metric point was lost',
-      );
-      this.storageDownSince = null;
-    }
-    // Sent even if the run still shows running: the source applies commands in order, so this follows the pause.
-    if (failure.resumeOnRecovery && live.source !== null) this.commandQuietly(live, { command: 'resume' });
-    this.broadcast(live);
-  }
-
-  /** A user's command or a NaN pause: after a storage failure the run then stays as it was left. */
-  private keepStateAfterRecovery(live: LiveRun): void {
-    if (live.storageFailure !== null) live.storageFailure.resumeOnRecovery = false;
-  }
-
-  private assertStorageHealthy(live: LiveRun, command: string): void {
-    if (live.storageFailure === null) return;
-    throw new ApiError(
-      'storage_failed',
-      `cannot ${command} run ${live.run.id} while storage fails (${live.run.failure?.message ?? 'write failed'})`,
-    );
   }
 
   private insertRun(run: StoredRun): void {
@@ -871,25 +486,8 @@ export class RunManager {
     }
   }
 
-  private broadcast(live: LiveRun): void {
-    live.summaryDirty = false;
-    live.lastBroadcast = Date.now();
-    this.listener.runUpdated(summary(live.run));
-  }
-
   private requireExternal(runId: string, controls?: ExternalControl[]): { live: LiveRun; source: ExternalSource } {
-    const live = this.require(runId);
-    const source = live.source;
-    if (!(source instanceof ExternalSource))
-      throw new ApiError('invalid_state', `run ${runId} is trained by the engine; only external runs take ingest`);
-    if (live.run.state === 'finished' || live.run.state === 'failed')
-      throw new ApiError('invalid_state', `run ${runId} is ${live.run.state}: it takes no more data`);
-    source.touch(controls);
-    if (controls !== undefined) {
-      live.run.client = source.info();
-      live.pending.markRun();
-    }
-    return { live, source };
+    return externalRun(this.require(runId), controls);
   }
 
   private require(runId: string): LiveRun {
@@ -910,62 +508,4 @@ export class RunManager {
   private assertOpen(): void {
     if (this.closed) throw new ApiError('invalid_state', 'the server is shutting down');
   }
-}
-
-function newRunId(): string {
-  return randomUUID().replace(/-/g, '').slice(0, 12);
-}
-
-/** A new run's row: running at iteration 0, nothing measured yet. */
-function newRun(id: string, fields: Pick<StoredRun, 'name' | 'config' | 'source'>): StoredRun {
-  const now = Date.now();
-  return {
-    id,
-    state: 'running',
-    iteration: 0,
-    createdAt: now,
-    updatedAt: now,
-    loss: null,
-    metric: null,
-    metricName: '',
-    itPerSec: null,
-    failure: null,
-    client: null,
-    ...fields,
-  };
-}
-
-function summary(run: StoredRun): RunSummary {
-  return {
-    ...run,
-    config: { ...run.config },
-    failure: run.failure === null ? null : { ...run.failure },
-    client: run.client === null ? null : { ...run.client, controls: [...run.client.controls] },
-  };
-}
-
-/**
- * An external run's config is the client's free-form JSON. It is typed as a RunConfig so the run has one shape
- * everywhere; the engine fields it lacks are absent (readers guard them by `source`), and `task` says `external`
- * unless the client named one.
- */
-function externalConfig(input: Record<string, unknown>): RunConfig {
-  const task = typeof input.task === 'string' ? input.task : 'external';
-  return { ...input, task } as RunConfig;
-}
-
-/** A storage error as the answer to a command: its code (SQLITE_FULL, ENOSPC, …) and message, nothing more. */
-function storageError(what: string, error: unknown): ApiError {
-  console.error(`[engram] ${what}: storage write failed (${errorText(error)})`);
-  return new ApiError('storage_failed', `${what}: storage write failed (${errorText(error)})`);
-}
-
-function errorText(error: unknown): string {
-  const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : null;
-  const message = error instanceof Error ? error.message : String(error);
-  return shortText(code === null || message.includes(code) ? message : `${code}: ${message}`, 200);
-}
-
-function megabytes(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
