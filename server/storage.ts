@@ -7,21 +7,10 @@
 import type Database from 'better-sqlite3';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type {
-  ExternalClientInfo,
-  MetricPoint,
-  RunConfig,
-  RunFailure,
-  RunSourceKind,
-  RunState,
-  RunSummary,
-  StorageUsage,
-} from './protocol';
+import type { ExternalClientInfo, MetricPoint, RunConfig, RunSummary, StorageUsage } from './protocol';
 import { MetricSummary } from './metric-overview';
+import { RunRows, type StoredRun } from './storage-runs';
 import { openDatabase } from './storage-schema';
-
-/** A run as stored: its summary (the engine info is not persisted). */
-export type StoredRun = RunSummary;
 
 export interface FrameBudget {
   /** Most frames kept per run (pinned frames, e.g. a NaN's, are not counted). */
@@ -49,23 +38,6 @@ export interface CommitBatch {
   checkpoint: { iteration: number; bytes: Uint8Array } | null;
   /** The run's summary row (state, iteration, latest values, config and client), when it changed. */
   run: RunSummary | null;
-}
-
-interface RunRow {
-  id: string;
-  name: string;
-  state: string;
-  iteration: number;
-  config: string;
-  created_at: number;
-  updated_at: number;
-  loss: number | null;
-  metric: number | null;
-  metric_name: string;
-  it_per_sec: number | null;
-  failure: string | null;
-  source: string;
-  client: string | null;
 }
 
 /** What a stretch of a run's metric history holds: its size and its first and last iteration. */
@@ -101,6 +73,7 @@ export class Storage {
   private readonly frameIndexes = new Map<string, FrameIndex>();
   /** Whole-history metric summaries of recently read runs, kept current by commit (in read order). */
   private readonly summaries = new Map<string, MetricSummary>();
+  private readonly runs: RunRows;
   private readonly statements;
 
   private readonly path: string;
@@ -116,21 +89,8 @@ export class Storage {
     mkdirSync(dataDir, { recursive: true });
     this.path = join(dataDir, 'engram.sqlite');
     this.db = openDatabase(this.path);
+    this.runs = new RunRows(this.db);
     this.statements = {
-      insertRun: this.db.prepare(
-        `INSERT INTO runs (id, name, state, iteration, config, created_at, updated_at, loss, metric, metric_name,
-           it_per_sec, failure, source, client)
-         VALUES (@id, @name, @state, @iteration, @config, @created_at, @updated_at, @loss, @metric, @metric_name,
-           @it_per_sec, @failure, @source, @client)`,
-      ),
-      updateRun: this.db.prepare(
-        `UPDATE runs SET state = @state, iteration = @iteration, updated_at = @updated_at, loss = @loss,
-         metric = @metric, metric_name = @metric_name, it_per_sec = @it_per_sec, failure = @failure,
-         config = @config WHERE id = @id`,
-      ),
-      updateConfig: this.db.prepare('UPDATE runs SET config = ? WHERE id = ?'),
-      updateClient: this.db.prepare('UPDATE runs SET client = ? WHERE id = ?'),
-      allRuns: this.db.prepare('SELECT * FROM runs ORDER BY created_at, id'),
       insertMetric: this.db.prepare(
         `INSERT OR REPLACE INTO metrics (run_id, iteration, loss, metric, it_per_sec, t, sequence_length, scalars)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -193,39 +153,26 @@ export class Storage {
   // ------------------------------------------------------------------------------------------ runs
 
   insertRun(run: StoredRun): void {
-    this.statements.insertRun.run(toRow(run));
+    this.runs.insert(run);
     // A new run has no points yet: its summary starts empty and follows appendMetrics, so it is never scanned.
     this.keepSummary(run.id, new MetricSummary());
   }
 
   updateRun(run: RunSummary): void {
-    const row = toRow(run);
-    if (run.client !== null) this.updateRunClient(run.id, run.client);
-    this.statements.updateRun.run({
-      id: row.id,
-      state: row.state,
-      iteration: row.iteration,
-      updated_at: row.updated_at,
-      loss: row.loss,
-      metric: row.metric,
-      metric_name: row.metric_name,
-      it_per_sec: row.it_per_sec,
-      failure: row.failure,
-      config: row.config,
-    });
+    this.runs.update(run);
   }
 
   updateRunConfig(runId: string, config: RunConfig): void {
-    this.statements.updateConfig.run(JSON.stringify(config), runId);
+    this.runs.updateConfig(runId, config);
   }
 
   /** An external run's declared controls (liveness is not stored: no client is connected after a restart). */
   updateRunClient(runId: string, client: ExternalClientInfo): void {
-    this.statements.updateClient.run(JSON.stringify({ controls: client.controls }), runId);
+    this.runs.updateClient(runId, client);
   }
 
   allRuns(): StoredRun[] {
-    return (this.statements.allRuns.all() as RunRow[]).map(fromRow);
+    return this.runs.all();
   }
 
   // ------------------------------------------------------------------------------------------ metrics
@@ -551,25 +498,6 @@ function sortedInsertPosition(sorted: readonly number[], value: number): number 
   return lo;
 }
 
-function toRow(run: StoredRun): RunRow {
-  return {
-    id: run.id,
-    name: run.name,
-    state: run.state,
-    iteration: run.iteration,
-    config: JSON.stringify(run.config),
-    created_at: run.createdAt,
-    updated_at: run.updatedAt,
-    loss: run.loss,
-    metric: run.metric,
-    metric_name: run.metricName,
-    it_per_sec: run.itPerSec,
-    failure: run.failure === null ? null : JSON.stringify(run.failure),
-    source: run.source,
-    client: run.client === null ? null : JSON.stringify({ controls: run.client.controls }),
-  };
-}
-
 /** JSON has no NaN or ±Infinity; named scalars keep them as strings in storage. */
 function nonFiniteReplacer(_key: string, value: unknown): unknown {
   return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
@@ -590,31 +518,4 @@ function fromMetricRow(r: MetricRow): MetricPoint {
   if (r.sequence_length !== null) point.sequenceLength = r.sequence_length;
   if (r.scalars !== null) point.scalars = JSON.parse(r.scalars, nonFiniteReviver) as Record<string, number>;
   return point;
-}
-
-function fromRow(row: RunRow): StoredRun {
-  return {
-    id: row.id,
-    name: row.name,
-    state: row.state as RunState,
-    iteration: row.iteration,
-    config: JSON.parse(row.config) as RunConfig,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    loss: row.loss,
-    metric: row.metric,
-    metricName: row.metric_name,
-    itPerSec: row.it_per_sec,
-    failure: row.failure === null ? null : (JSON.parse(row.failure) as RunFailure),
-    source: row.source === 'external' ? 'external' : ('engine' satisfies RunSourceKind),
-    client:
-      row.client === null
-        ? null
-        : {
-            connected: false,
-            lastSeen: null,
-            waiting: false,
-            controls: (JSON.parse(row.client) as { controls: ExternalClientInfo['controls'] }).controls,
-          },
-  };
 }
