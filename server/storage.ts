@@ -9,6 +9,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExternalClientInfo, MetricPoint, RunConfig, RunSummary, StorageUsage } from './protocol';
 import { MetricSummary } from './metric-overview';
+import { type MetricRange, MetricRows } from './storage-metrics';
 import { RunRows, type StoredRun } from './storage-runs';
 import { openDatabase } from './storage-schema';
 
@@ -40,23 +41,6 @@ export interface CommitBatch {
   run: RunSummary | null;
 }
 
-/** What a stretch of a run's metric history holds: its size and its first and last iteration. */
-export interface MetricRange {
-  count: number;
-  first: number | null;
-  last: number | null;
-}
-
-interface MetricRow {
-  iteration: number;
-  loss: number | null;
-  metric: number | null;
-  it_per_sec: number | null;
-  t: number;
-  sequence_length: number | null;
-  scalars: string | null;
-}
-
 /** In-memory index of one run's stored frames, oldest first, so thinning needs no query. */
 interface FrameIndex {
   iterations: number[];
@@ -74,6 +58,7 @@ export class Storage {
   /** Whole-history metric summaries of recently read runs, kept current by commit (in read order). */
   private readonly summaries = new Map<string, MetricSummary>();
   private readonly runs: RunRows;
+  private readonly metrics: MetricRows;
   private readonly statements;
 
   private readonly path: string;
@@ -90,26 +75,8 @@ export class Storage {
     this.path = join(dataDir, 'engram.sqlite');
     this.db = openDatabase(this.path);
     this.runs = new RunRows(this.db);
+    this.metrics = new MetricRows(this.db);
     this.statements = {
-      insertMetric: this.db.prepare(
-        `INSERT OR REPLACE INTO metrics (run_id, iteration, loss, metric, it_per_sec, t, sequence_length, scalars)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      metricsPage: this.db.prepare(
-        `SELECT iteration, loss, metric, it_per_sec, t, sequence_length, scalars FROM metrics
-         WHERE run_id = ? AND iteration > ? AND iteration <= ? ORDER BY iteration LIMIT ?`,
-      ),
-      metricsRange: this.db.prepare(
-        `SELECT COUNT(*) AS count, MIN(iteration) AS first, MAX(iteration) AS last FROM metrics
-         WHERE run_id = ? AND iteration > ? AND iteration <= ?`,
-      ),
-      metricIterationFromEnd: this.db
-        .prepare(
-          `SELECT iteration FROM metrics WHERE run_id = ? AND iteration > ? AND iteration <= ?
-           ORDER BY iteration DESC LIMIT 1 OFFSET ?`,
-        )
-        .pluck(),
-      deleteMetricsAfter: this.db.prepare('DELETE FROM metrics WHERE run_id = ? AND iteration > ?'),
       insertFrame: this.db.prepare(
         'INSERT OR REPLACE INTO frames (run_id, iteration, bytes, pinned, data) VALUES (?, ?, ?, ?, ?)',
       ),
@@ -192,18 +159,7 @@ export class Storage {
     let thinned = false;
     try {
       this.db.transaction(() => {
-        for (const p of batch.points) {
-          this.statements.insertMetric.run(
-            runId,
-            p.iteration,
-            p.loss,
-            p.metric,
-            p.itPerSec,
-            p.t,
-            p.sequenceLength ?? null,
-            p.scalars === undefined ? null : JSON.stringify(p.scalars, nonFiniteReplacer),
-          );
-        }
+        for (const p of batch.points) this.metrics.insert(runId, p);
         if (batch.frames.length > 0) {
           const index = this.frameIndex(runId);
           for (const frame of batch.frames) this.insertFrame(runId, index, frame.iteration, frame.blob(), frame.pinned);
@@ -246,17 +202,17 @@ export class Storage {
 
   /** Points with `since < iteration ≤ until`, ascending, at most `limit` of them. */
   metricsPage(runId: string, since: number, until: number, limit: number): MetricPoint[] {
-    return (this.statements.metricsPage.all(runId, since, until, limit) as MetricRow[]).map(fromMetricRow);
+    return this.metrics.page(runId, since, until, limit);
   }
 
   /** How many points lie in `(since, until]`, and the first and last iteration among them (null when none). */
   metricsRange(runId: string, since: number, until: number): MetricRange {
-    return this.statements.metricsRange.get(runId, since, until) as MetricRange;
+    return this.metrics.range(runId, since, until);
   }
 
   /** The iteration of the point `offset` places before the newest one in `(since, until]`, or null. */
   metricIterationFromEnd(runId: string, since: number, until: number, offset: number): number | null {
-    return (this.statements.metricIterationFromEnd.get(runId, since, until, offset) as number | undefined) ?? null;
+    return this.metrics.iterationFromEnd(runId, since, until, offset);
   }
 
   /**
@@ -293,8 +249,7 @@ export class Storage {
 
   /** Points in `(since, until]`, ascending, one at a time (for overviews of histories too long to hold). */
   *eachMetric(runId: string, since: number, until: number): Generator<MetricPoint> {
-    for (const row of this.statements.metricsPage.iterate(runId, since, until, -1) as Iterable<MetricRow>)
-      yield fromMetricRow(row);
+    yield* this.metrics.each(runId, since, until);
   }
 
   // ------------------------------------------------------------------------------------------ frames
@@ -472,7 +427,7 @@ export class Storage {
     const index = this.frameIndex(runId);
     this.summaries.delete(runId);
     this.db.transaction(() => {
-      this.statements.deleteMetricsAfter.run(runId, iteration);
+      this.metrics.deleteAfter(runId, iteration);
       for (const it of index.iterations.filter((i) => i > iteration && !index.pinned.has(i))) {
         this.statements.deleteFrame.run(runId, it);
         index.totalBytes -= index.bytes.get(it) ?? 0;
@@ -496,26 +451,4 @@ function sortedInsertPosition(sorted: readonly number[], value: number): number 
     else hi = mid;
   }
   return lo;
-}
-
-/** JSON has no NaN or ±Infinity; named scalars keep them as strings in storage. */
-function nonFiniteReplacer(_key: string, value: unknown): unknown {
-  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
-}
-
-function nonFiniteReviver(_key: string, value: unknown): unknown {
-  return value === 'NaN' || value === 'Infinity' || value === '-Infinity' ? Number(value) : value;
-}
-
-function fromMetricRow(r: MetricRow): MetricPoint {
-  const point: MetricPoint = {
-    iteration: r.iteration,
-    loss: r.loss ?? Number.NaN,
-    metric: r.metric ?? Number.NaN,
-    itPerSec: r.it_per_sec ?? 0,
-    t: r.t,
-  };
-  if (r.sequence_length !== null) point.sequenceLength = r.sequence_length;
-  if (r.scalars !== null) point.scalars = JSON.parse(r.scalars, nonFiniteReviver) as Record<string, number>;
-  return point;
 }
