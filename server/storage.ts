@@ -9,18 +9,10 @@ import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExternalClientInfo, MetricPoint, RunConfig, RunSummary, StorageUsage } from './protocol';
 import { MetricSummary } from './metric-overview';
+import { type FrameBudget, FrameStore } from './storage-frames';
 import { type MetricRange, MetricRows } from './storage-metrics';
 import { RunRows, type StoredRun } from './storage-runs';
 import { openDatabase } from './storage-schema';
-
-export interface FrameBudget {
-  /** Most frames kept per run (pinned frames, e.g. a NaN's, are not counted). */
-  maxFrames: number;
-  /** Most frame bytes kept per run. */
-  maxBytes: number;
-  /** Largest single frame kept or streamed; a bigger one is dropped (and counted) so one download stays bounded. */
-  maxFrameBytes: number;
-}
 
 /**
  * A frame to store. Its blob is asked for once, inside the transaction, and bound at once (SQLite copies it), so it
@@ -41,24 +33,16 @@ export interface CommitBatch {
   run: RunSummary | null;
 }
 
-/** In-memory index of one run's stored frames, oldest first, so thinning needs no query. */
-interface FrameIndex {
-  iterations: number[];
-  bytes: Map<number, number>;
-  pinned: Set<number>;
-  totalBytes: number;
-}
-
 /** Runs whose metric summaries stay in memory (least recently read first out): each is a few MB at most. */
 const SUMMARIES_KEPT = 16;
 
 export class Storage {
   private readonly db: Database.Database;
-  private readonly frameIndexes = new Map<string, FrameIndex>();
   /** Whole-history metric summaries of recently read runs, kept current by commit (in read order). */
   private readonly summaries = new Map<string, MetricSummary>();
   private readonly runs: RunRows;
   private readonly metrics: MetricRows;
+  private readonly frames: FrameStore;
   private readonly statements;
 
   private readonly path: string;
@@ -76,13 +60,8 @@ export class Storage {
     this.db = openDatabase(this.path);
     this.runs = new RunRows(this.db);
     this.metrics = new MetricRows(this.db);
+    this.frames = new FrameStore(this.db, budget);
     this.statements = {
-      insertFrame: this.db.prepare(
-        'INSERT OR REPLACE INTO frames (run_id, iteration, bytes, pinned, data) VALUES (?, ?, ?, ?, ?)',
-      ),
-      frameIndex: this.db.prepare('SELECT iteration, bytes, pinned FROM frames WHERE run_id = ? ORDER BY iteration'),
-      getFrame: this.db.prepare('SELECT data FROM frames WHERE run_id = ? AND iteration = ?'),
-      deleteFrame: this.db.prepare('DELETE FROM frames WHERE run_id = ? AND iteration = ?'),
       putCheckpoint: this.db.prepare(
         'INSERT OR REPLACE INTO checkpoints (run_id, iteration, created_at, data) VALUES (?, ?, ?, ?)',
       ),
@@ -104,7 +83,7 @@ export class Storage {
     this.db.transaction(() => {
       for (const statement of this.statements.deleteRun) statement.run(runId);
     })();
-    this.frameIndexes.delete(runId);
+    this.frames.forget(runId);
     this.summaries.delete(runId);
   }
 
@@ -161,9 +140,10 @@ export class Storage {
       this.db.transaction(() => {
         for (const p of batch.points) this.metrics.insert(runId, p);
         if (batch.frames.length > 0) {
-          const index = this.frameIndex(runId);
-          for (const frame of batch.frames) this.insertFrame(runId, index, frame.iteration, frame.blob(), frame.pinned);
-          thinned = this.thin(runId, index);
+          const index = this.frames.index(runId);
+          for (const frame of batch.frames)
+            this.frames.insert(runId, index, frame.iteration, frame.blob(), frame.pinned);
+          thinned = this.frames.thin(runId, index);
         }
         if (batch.checkpoint !== null) {
           const { iteration, bytes } = batch.checkpoint;
@@ -178,7 +158,7 @@ export class Storage {
       })();
     } catch (error) {
       // The in-memory frame index may hold what the rolled-back transaction did: reload it from the database.
-      this.frameIndexes.delete(runId);
+      this.frames.forget(runId);
       throw error;
     }
     this.extendSummary(runId, batch.points);
@@ -267,44 +247,6 @@ export class Storage {
     });
   }
 
-  private insertFrame(runId: string, index: FrameIndex, iteration: number, blob: Buffer, pinned: boolean): void {
-    this.statements.insertFrame.run(runId, iteration, blob.length, pinned ? 1 : 0, blob);
-    const previous = index.bytes.get(iteration);
-    if (previous === undefined) {
-      const at = sortedInsertPosition(index.iterations, iteration);
-      index.iterations.splice(at, 0, iteration);
-    } else {
-      index.totalBytes -= previous;
-    }
-    index.bytes.set(iteration, blob.length);
-    index.totalBytes += blob.length;
-    if (pinned) index.pinned.add(iteration);
-  }
-
-  private thin(runId: string, index: FrameIndex): boolean {
-    let thinned = false;
-    for (;;) {
-      const unpinned = index.iterations.filter((it) => !index.pinned.has(it));
-      const unpinnedBytes = unpinned.reduce((sum, it) => sum + (index.bytes.get(it) ?? 0), 0);
-      if (unpinned.length <= this.budget.maxFrames && unpinnedBytes <= this.budget.maxBytes) return thinned;
-      if (unpinned.length < 3) return thinned; // keep the first and the newest whatever the budget says
-      this.thinOldestHalf(runId, index, unpinned);
-      thinned = true;
-    }
-  }
-
-  /** Drop every other frame of the oldest half of `unpinned` (at least 3 frames: the first and newest stay). */
-  private thinOldestHalf(runId: string, index: FrameIndex, unpinned: readonly number[]): void {
-    const oldestHalf = unpinned.slice(0, Math.max(2, Math.floor(unpinned.length / 2)));
-    const drop = new Set(oldestHalf.filter((_, i) => i % 2 === 1));
-    for (const it of drop) {
-      this.statements.deleteFrame.run(runId, it);
-      index.totalBytes -= index.bytes.get(it) ?? 0;
-      index.bytes.delete(it);
-    }
-    index.iterations = index.iterations.filter((it) => !drop.has(it));
-  }
-
   // ------------------------------------------------------------------------------------------ global budget
 
   /** Bytes of the database's pages in use: the pages of the file (and its log) less the free list. */
@@ -330,11 +272,11 @@ export class Storage {
     const thinned: string[] = [];
     const runIds = (this.statements.runsByAge.all() as { id: string }[]).map((r) => r.id);
     for (const runId of runIds) {
-      const index = this.frameIndex(runId);
+      const index = this.frames.index(runId);
       for (;;) {
         const unpinned = index.iterations.filter((it) => !index.pinned.has(it));
         if (unpinned.length < 3) break;
-        this.db.transaction(() => this.thinOldestHalf(runId, index, unpinned))();
+        this.db.transaction(() => this.frames.thinOldestHalf(runId, index, unpinned))();
         if (thinned[thinned.length - 1] !== runId) thinned.push(runId);
         if (this.usedBytes() <= this.budgetBytes) {
           this.overBudget = false;
@@ -374,7 +316,7 @@ export class Storage {
       budgetBytes: Number.isFinite(this.budgetBytes) ? this.budgetBytes : null,
       overBudget: this.overBudget,
       perRun: runIds.map((runId) => {
-        const index = this.frameIndex(runId);
+        const index = this.frames.index(runId);
         return {
           runId,
           frames: index.iterations.length,
@@ -387,28 +329,11 @@ export class Storage {
   }
 
   frameIterations(runId: string): number[] {
-    return [...this.frameIndex(runId).iterations];
+    return this.frames.iterations(runId);
   }
 
   getFrame(runId: string, iteration: number): Buffer | null {
-    const row = this.statements.getFrame.get(runId, iteration) as { data: Buffer } | undefined;
-    return row === undefined ? null : row.data;
-  }
-
-  private frameIndex(runId: string): FrameIndex {
-    let index = this.frameIndexes.get(runId);
-    if (index === undefined) {
-      const rows = this.statements.frameIndex.all(runId) as { iteration: number; bytes: number; pinned: number }[];
-      index = { iterations: [], bytes: new Map(), pinned: new Set(), totalBytes: 0 };
-      for (const r of rows) {
-        index.iterations.push(r.iteration);
-        index.bytes.set(r.iteration, r.bytes);
-        index.totalBytes += r.bytes;
-        if (r.pinned === 1) index.pinned.add(r.iteration);
-      }
-      this.frameIndexes.set(runId, index);
-    }
-    return index;
+    return this.frames.get(runId, iteration);
   }
 
   // ------------------------------------------------------------------------------------------ checkpoints
@@ -424,31 +349,15 @@ export class Storage {
 
   /** Forget metrics and unpinned frames after `iteration` (a run rolled back to its checkpoint). */
   rollBack(runId: string, iteration: number): void {
-    const index = this.frameIndex(runId);
+    const index = this.frames.index(runId);
     this.summaries.delete(runId);
     this.db.transaction(() => {
       this.metrics.deleteAfter(runId, iteration);
-      for (const it of index.iterations.filter((i) => i > iteration && !index.pinned.has(i))) {
-        this.statements.deleteFrame.run(runId, it);
-        index.totalBytes -= index.bytes.get(it) ?? 0;
-        index.bytes.delete(it);
-      }
-      index.iterations = index.iterations.filter((i) => i <= iteration || index.pinned.has(i));
+      this.frames.dropAfter(runId, index, iteration);
     })();
   }
 }
 
 function megabytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
-
-function sortedInsertPosition(sorted: readonly number[], value: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid] < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
