@@ -5,10 +5,11 @@
  * writes a run's metrics, frames, checkpoint and summary together, so a checkpoint is never ahead of its metrics.
  */
 import type Database from 'better-sqlite3';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExternalClientInfo, MetricPoint, RunConfig, RunSummary, StorageUsage } from './protocol';
 import { MetricSummary } from './metric-overview';
+import { GlobalBudget } from './storage-budget';
 import { type FrameBudget, FrameStore } from './storage-frames';
 import { type MetricRange, MetricRows } from './storage-metrics';
 import { RunRows, type StoredRun } from './storage-runs';
@@ -43,11 +44,8 @@ export class Storage {
   private readonly runs: RunRows;
   private readonly metrics: MetricRows;
   private readonly frames: FrameStore;
+  private readonly globalBudget: GlobalBudget;
   private readonly statements;
-
-  private readonly path: string;
-  /** The global budget's "cannot thin further" state, so it is logged once per episode. */
-  private overBudget = false;
 
   /** `budgetBytes`: the global storage budget over all runs (frames are thinned oldest run first past it). */
   constructor(
@@ -56,19 +54,17 @@ export class Storage {
     readonly budgetBytes = Number.POSITIVE_INFINITY,
   ) {
     mkdirSync(dataDir, { recursive: true });
-    this.path = join(dataDir, 'engram.sqlite');
-    this.db = openDatabase(this.path);
+    const path = join(dataDir, 'engram.sqlite');
+    this.db = openDatabase(path);
     this.runs = new RunRows(this.db);
     this.metrics = new MetricRows(this.db);
     this.frames = new FrameStore(this.db, budget);
+    this.globalBudget = new GlobalBudget(this.db, path, this.frames, budgetBytes);
     this.statements = {
       putCheckpoint: this.db.prepare(
         'INSERT OR REPLACE INTO checkpoints (run_id, iteration, created_at, data) VALUES (?, ?, ?, ?)',
       ),
       getCheckpoint: this.db.prepare('SELECT iteration, data FROM checkpoints WHERE run_id = ?'),
-      runsByAge: this.db.prepare('SELECT id FROM runs ORDER BY created_at, id'),
-      metricCounts: this.db.prepare('SELECT run_id, COUNT(*) AS n FROM metrics GROUP BY run_id'),
-      checkpointSizes: this.db.prepare('SELECT run_id, length(data) AS bytes FROM checkpoints'),
       deleteRun: [
         this.db.prepare('DELETE FROM metrics WHERE run_id = ?'),
         this.db.prepare('DELETE FROM frames WHERE run_id = ?'),
@@ -247,93 +243,32 @@ export class Storage {
     });
   }
 
-  // ------------------------------------------------------------------------------------------ global budget
-
-  /** Bytes of the database's pages in use: the pages of the file (and its log) less the free list. */
-  usedBytes(): number {
-    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
-    const pages = this.db.pragma('page_count', { simple: true }) as number;
-    const free = this.db.pragma('freelist_count', { simple: true }) as number;
-    return (pages - free) * pageSize;
-  }
-
-  /**
-   * Bring the database under the global budget by thinning stored frames across runs, oldest run first (by
-   * creation): a run is thinned (every other frame of its oldest half, as the per-run budget does) until it is down
-   * to its first and newest unpinned frames before the next run is touched. Pinned frames (NaN, captures) stay and
-   * metrics and checkpoints are never dropped; when nothing is left to thin the database stays over budget, logged
-   * once. Returns the runs whose frames were thinned.
-   */
-  enforceBudget(): string[] {
-    if (this.usedBytes() <= this.budgetBytes) {
-      this.overBudget = false;
-      return [];
-    }
-    const thinned: string[] = [];
-    const runIds = (this.statements.runsByAge.all() as { id: string }[]).map((r) => r.id);
-    for (const runId of runIds) {
-      const index = this.frames.index(runId);
-      for (;;) {
-        const unpinned = index.iterations.filter((it) => !index.pinned.has(it));
-        if (unpinned.length < 3) break;
-        this.db.transaction(() => this.frames.thinOldestHalf(runId, index, unpinned))();
-        if (thinned[thinned.length - 1] !== runId) thinned.push(runId);
-        if (this.usedBytes() <= this.budgetBytes) {
-          this.overBudget = false;
-          return thinned;
-        }
-      }
-    }
-    if (!this.overBudget)
-      console.warn(
-        `[engram] storage uses ${megabytes(this.usedBytes())}, over its budget of ${megabytes(this.budgetBytes)} ` +
-          '(ENGRAM_STORAGE_BUDGET_MB), with no frame left to thin: metrics and checkpoints are kept',
-      );
-    this.overBudget = true;
-    return thinned;
-  }
-
-  /** Usage against the global budget, in total and per run (frames from the index, metric points counted). */
-  usage(): StorageUsage {
-    const metricCounts = new Map(
-      (this.statements.metricCounts.all() as { run_id: string; n: number }[]).map((r) => [r.run_id, r.n]),
-    );
-    const checkpointSizes = new Map(
-      (this.statements.checkpointSizes.all() as { run_id: string; bytes: number }[]).map((r) => [r.run_id, r.bytes]),
-    );
-    const runIds = (this.statements.runsByAge.all() as { id: string }[]).map((r) => r.id);
-    let fileBytes = 0;
-    for (const suffix of ['', '-wal', '-shm']) {
-      try {
-        fileBytes += statSync(this.path + suffix).size;
-      } catch {
-        // The log and index exist only while the database is open in WAL mode.
-      }
-    }
-    return {
-      usedBytes: this.usedBytes(),
-      fileBytes,
-      budgetBytes: Number.isFinite(this.budgetBytes) ? this.budgetBytes : null,
-      overBudget: this.overBudget,
-      perRun: runIds.map((runId) => {
-        const index = this.frames.index(runId);
-        return {
-          runId,
-          frames: index.iterations.length,
-          frameBytes: index.totalBytes,
-          metricPoints: metricCounts.get(runId) ?? 0,
-          checkpointBytes: checkpointSizes.get(runId) ?? 0,
-        };
-      }),
-    };
-  }
-
   frameIterations(runId: string): number[] {
     return this.frames.iterations(runId);
   }
 
   getFrame(runId: string, iteration: number): Buffer | null {
     return this.frames.get(runId, iteration);
+  }
+
+  // ------------------------------------------------------------------------------------------ global budget
+
+  /** Bytes of the database's pages in use: the pages of the file (and its log) less the free list. */
+  usedBytes(): number {
+    return this.globalBudget.usedBytes();
+  }
+
+  /**
+   * Bring the database under the global budget by thinning stored frames across runs, oldest run first
+   * (server/storage-budget.ts). Returns the runs whose frames were thinned.
+   */
+  enforceBudget(): string[] {
+    return this.globalBudget.enforce();
+  }
+
+  /** Usage against the global budget, in total and per run (frames from the index, metric points counted). */
+  usage(): StorageUsage {
+    return this.globalBudget.usage();
   }
 
   // ------------------------------------------------------------------------------------------ checkpoints
@@ -356,8 +291,4 @@ export class Storage {
       this.frames.dropAfter(runId, index, iteration);
     })();
   }
-}
-
-function megabytes(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
