@@ -11,6 +11,7 @@ import type { ExternalClientInfo, MetricPoint, RunConfig, RunSummary, StorageUsa
 import { MetricSummary } from './metric-overview';
 import { GlobalBudget } from './storage-budget';
 import { type FrameBudget, FrameStore } from './storage-frames';
+import { MetricSummaries } from './storage-metric-summaries';
 import { type MetricRange, MetricRows } from './storage-metrics';
 import { RunRows, type StoredRun } from './storage-runs';
 import { openDatabase } from './storage-schema';
@@ -34,13 +35,9 @@ export interface CommitBatch {
   run: RunSummary | null;
 }
 
-/** Runs whose metric summaries stay in memory (least recently read first out): each is a few MB at most. */
-const SUMMARIES_KEPT = 16;
-
 export class Storage {
   private readonly db: Database.Database;
-  /** Whole-history metric summaries of recently read runs, kept current by commit (in read order). */
-  private readonly summaries = new Map<string, MetricSummary>();
+  private readonly summaries = new MetricSummaries();
   private readonly runs: RunRows;
   private readonly metrics: MetricRows;
   private readonly frames: FrameStore;
@@ -80,7 +77,7 @@ export class Storage {
       for (const statement of this.statements.deleteRun) statement.run(runId);
     })();
     this.frames.forget(runId);
-    this.summaries.delete(runId);
+    this.summaries.forget(runId);
   }
 
   /** The single-frame bound of the budget. */
@@ -97,7 +94,7 @@ export class Storage {
   insertRun(run: StoredRun): void {
     this.runs.insert(run);
     // A new run has no points yet: its summary starts empty and follows appendMetrics, so it is never scanned.
-    this.keepSummary(run.id, new MetricSummary());
+    this.summaries.keep(run.id, new MetricSummary());
   }
 
   updateRun(run: RunSummary): void {
@@ -157,23 +154,8 @@ export class Storage {
       this.frames.forget(runId);
       throw error;
     }
-    this.extendSummary(runId, batch.points);
+    this.summaries.extend(runId, batch.points);
     return thinned;
-  }
-
-  /** Keep a run's kept metric summary current with points just committed. */
-  private extendSummary(runId: string, points: readonly MetricPoint[]): void {
-    const summary = this.summaries.get(runId);
-    if (summary === undefined) return;
-    for (const p of points) {
-      if (p.iteration > summary.lastIteration) {
-        summary.add(p);
-      } else {
-        // A point rewritten or out of order: the summary no longer matches the table; the next read rebuilds it.
-        this.summaries.delete(runId);
-        return;
-      }
-    }
   }
 
   /** Points with `since < iteration ≤ until`, ascending, at most `limit` of them. */
@@ -197,30 +179,12 @@ export class Storage {
    * table goes through commit, rollBack or deleteRun, which keep or drop it.
    */
   metricSummary(runId: string): MetricSummary {
-    let summary = this.summaries.get(runId);
-    if (summary === undefined) {
-      summary = new MetricSummary();
-      for (const point of this.eachMetric(runId, -1, Number.MAX_SAFE_INTEGER)) summary.add(point);
-    }
-    this.keepSummary(runId, summary);
-    return summary;
+    return this.summaries.summary(runId, () => this.eachMetric(runId, -1, Number.MAX_SAFE_INTEGER));
   }
 
   /** The run's summary if one is kept (no scan; it then counts as used). */
   keptMetricSummary(runId: string): MetricSummary | undefined {
-    const summary = this.summaries.get(runId);
-    if (summary !== undefined) this.keepSummary(runId, summary);
-    return summary;
-  }
-
-  /** Keep `summary` as the most recently used one, dropping the least recently used beyond SUMMARIES_KEPT. */
-  private keepSummary(runId: string, summary: MetricSummary): void {
-    this.summaries.delete(runId);
-    this.summaries.set(runId, summary);
-    for (const oldest of this.summaries.keys()) {
-      if (this.summaries.size <= SUMMARIES_KEPT) break;
-      this.summaries.delete(oldest);
-    }
+    return this.summaries.kept(runId);
   }
 
   /** Points in `(since, until]`, ascending, one at a time (for overviews of histories too long to hold). */
@@ -285,7 +249,7 @@ export class Storage {
   /** Forget metrics and unpinned frames after `iteration` (a run rolled back to its checkpoint). */
   rollBack(runId: string, iteration: number): void {
     const index = this.frames.index(runId);
-    this.summaries.delete(runId);
+    this.summaries.forget(runId);
     this.db.transaction(() => {
       this.metrics.deleteAfter(runId, iteration);
       this.frames.dropAfter(runId, index, iteration);
