@@ -3,6 +3,9 @@
  * stored debug frames (blobs, thinned within a per-run budget and a global storage budget) and each run's latest
  * checkpoint. Every write is a transaction, so a `kill -9` at any moment leaves the last committed state; `commit`
  * writes a run's metrics, frames, checkpoint and summary together, so a checkpoint is never ahead of its metrics.
+ * Its parts live in their own modules, to which Storage delegates: storage-schema.ts opens the database,
+ * storage-runs.ts, storage-metrics.ts and storage-frames.ts hold the runs, metric points and frames,
+ * storage-metric-summaries.ts the kept overviews, and storage-budget.ts the global budget.
  */
 import type Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
