@@ -7,7 +7,7 @@ import { estimateRunMemory, type MemoryEstimate } from './admission';
 import type { RunConfig, RunSummary, WireFrame } from './protocol';
 import { PendingWrites } from './run-persistence';
 import type { RunSource } from './run-source';
-import type { StoredRun } from './storage';
+import type { StoredRun } from './storage-runs';
 
 export interface LiveRun {
   run: StoredRun;

@@ -44,7 +44,8 @@ import { assertStorageHealthy, keepStateAfterRecovery, RunFlusher, storageError 
 import { frameIterations, latestFrame, oversizeFrames, recordFrame, storedFrame } from './run-frames';
 import type { SinkHost } from './run-sink';
 import { RunSources } from './run-sources';
-import type { Storage, StoredRun } from './storage';
+import type { Storage } from './storage';
+import type { StoredRun } from './storage-runs';
 import { describe } from './validate';
 import type { PackedFrame } from './worker/messages';
 import { ConfigError } from './worker/trainer-source';

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { routePath, type StorageUsage } from './protocol';
-import { Storage, type StoredRun } from './storage';
+import { Storage } from './storage';
+import type { StoredRun } from './storage-runs';
 import { getJson, postJson, startTestServer, tempDataDir, unwrap, waitFor } from './testing/test-server';
 
 const FRAME_BUDGET = { maxFrames: 1000, maxBytes: 1e9, maxFrameBytes: 1e9 };

@@ -3,33 +3,21 @@
  * stored debug frames (blobs, thinned within a per-run budget and a global storage budget) and each run's latest
  * checkpoint. Every write is a transaction, so a `kill -9` at any moment leaves the last committed state; `commit`
  * writes a run's metrics, frames, checkpoint and summary together, so a checkpoint is never ahead of its metrics.
+ * Its parts live in their own modules, to which Storage delegates: storage-schema.ts opens the database,
+ * storage-runs.ts, storage-metrics.ts and storage-frames.ts hold the runs, metric points and frames,
+ * storage-metric-summaries.ts the kept overviews, and storage-budget.ts the global budget.
  */
-import Database from 'better-sqlite3';
-import { mkdirSync, statSync } from 'node:fs';
+import type Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type {
-  ExternalClientInfo,
-  MetricPoint,
-  RunConfig,
-  RunFailure,
-  RunSourceKind,
-  RunState,
-  RunSummary,
-  StorageUsage,
-} from './protocol';
+import type { ExternalClientInfo, MetricPoint, RunConfig, RunSummary, StorageUsage } from './protocol';
 import { MetricSummary } from './metric-overview';
-
-/** A run as stored: its summary (the engine info is not persisted). */
-export type StoredRun = RunSummary;
-
-export interface FrameBudget {
-  /** Most frames kept per run (pinned frames, e.g. a NaN's, are not counted). */
-  maxFrames: number;
-  /** Most frame bytes kept per run. */
-  maxBytes: number;
-  /** Largest single frame kept or streamed; a bigger one is dropped (and counted) so one download stays bounded. */
-  maxFrameBytes: number;
-}
+import { GlobalBudget } from './storage-budget';
+import { type FrameBudget, FrameStore } from './storage-frames';
+import { MetricSummaries } from './storage-metric-summaries';
+import { type MetricRange, MetricRows } from './storage-metrics';
+import { RunRows, type StoredRun } from './storage-runs';
+import { openDatabase } from './storage-schema';
 
 /**
  * A frame to store. Its blob is asked for once, inside the transaction, and bound at once (SQLite copies it), so it
@@ -50,103 +38,14 @@ export interface CommitBatch {
   run: RunSummary | null;
 }
 
-interface RunRow {
-  id: string;
-  name: string;
-  state: string;
-  iteration: number;
-  config: string;
-  created_at: number;
-  updated_at: number;
-  loss: number | null;
-  metric: number | null;
-  metric_name: string;
-  it_per_sec: number | null;
-  failure: string | null;
-  source: string;
-  client: string | null;
-}
-
-/** What a stretch of a run's metric history holds: its size and its first and last iteration. */
-export interface MetricRange {
-  count: number;
-  first: number | null;
-  last: number | null;
-}
-
-interface MetricRow {
-  iteration: number;
-  loss: number | null;
-  metric: number | null;
-  it_per_sec: number | null;
-  t: number;
-  sequence_length: number | null;
-  scalars: string | null;
-}
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS runs (
-  id TEXT PRIMARY KEY, name TEXT NOT NULL, state TEXT NOT NULL, iteration INTEGER NOT NULL, config TEXT NOT NULL,
-  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, loss REAL, metric REAL, metric_name TEXT NOT NULL,
-  it_per_sec REAL, failure TEXT
-);
-CREATE TABLE IF NOT EXISTS metrics (
-  run_id TEXT NOT NULL, iteration INTEGER NOT NULL, loss REAL, metric REAL, it_per_sec REAL, t INTEGER NOT NULL,
-  sequence_length INTEGER, PRIMARY KEY (run_id, iteration)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS frames (
-  run_id TEXT NOT NULL, iteration INTEGER NOT NULL, bytes INTEGER NOT NULL, pinned INTEGER NOT NULL, data BLOB NOT NULL,
-  PRIMARY KEY (run_id, iteration)
-);
-CREATE TABLE IF NOT EXISTS checkpoints (
-  run_id TEXT PRIMARY KEY, iteration INTEGER NOT NULL, created_at INTEGER NOT NULL, data BLOB NOT NULL
-);
-`;
-
-/**
- * Columns added after the first schema, applied to databases that lack them (so an existing data dir keeps
- * working): a run's source and its external client's declared controls, and named scalars per metric point.
- */
-const MIGRATIONS: { table: string; column: string; definition: string }[] = [
-  { table: 'runs', column: 'source', definition: "TEXT NOT NULL DEFAULT 'engine'" },
-  { table: 'runs', column: 'client', definition: 'TEXT' },
-  { table: 'metrics', column: 'scalars', definition: 'TEXT' },
-];
-
-/** Columns of earlier schemas that are dropped from databases that still have them: `runs.hooks` held test hooks
- *  (NOT NULL without a default, so inserts without it would fail). */
-const DROPPED: { table: string; column: string }[] = [{ table: 'runs', column: 'hooks' }];
-
-function migrate(db: Database.Database): void {
-  const has = (table: string, column: string) =>
-    (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
-  for (const { table, column, definition } of MIGRATIONS)
-    if (!has(table, column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
-  for (const { table, column } of DROPPED)
-    if (has(table, column)) db.exec(`ALTER TABLE ${table} DROP COLUMN ${column}`);
-}
-
-/** In-memory index of one run's stored frames, oldest first, so thinning needs no query. */
-interface FrameIndex {
-  iterations: number[];
-  bytes: Map<number, number>;
-  pinned: Set<number>;
-  totalBytes: number;
-}
-
-/** Runs whose metric summaries stay in memory (least recently read first out): each is a few MB at most. */
-const SUMMARIES_KEPT = 16;
-
 export class Storage {
   private readonly db: Database.Database;
-  private readonly frameIndexes = new Map<string, FrameIndex>();
-  /** Whole-history metric summaries of recently read runs, kept current by commit (in read order). */
-  private readonly summaries = new Map<string, MetricSummary>();
+  private readonly summaries = new MetricSummaries();
+  private readonly runs: RunRows;
+  private readonly metrics: MetricRows;
+  private readonly frames: FrameStore;
+  private readonly globalBudget: GlobalBudget;
   private readonly statements;
-
-  private readonly path: string;
-  /** The global budget's "cannot thin further" state, so it is logged once per episode. */
-  private overBudget = false;
 
   /** `budgetBytes`: the global storage budget over all runs (frames are thinned oldest run first past it). */
   constructor(
@@ -155,63 +54,17 @@ export class Storage {
     readonly budgetBytes = Number.POSITIVE_INFINITY,
   ) {
     mkdirSync(dataDir, { recursive: true });
-    this.path = join(dataDir, 'engram.sqlite');
-    this.db = new Database(this.path);
-    // Frames are blobs of tens to hundreds of KB: 16 KB pages write them in fewer pages (a 256 KB frame 0.69 →
-    // 0.45 ms). Only a new file takes it; an existing one keeps its page size.
-    this.db.pragma('page_size = 16384');
-    this.db.pragma('journal_mode = WAL');
-    // NORMAL in WAL mode survives a process crash (kill -9); only an OS crash may lose the last transactions.
-    this.db.pragma('synchronous = NORMAL');
-    this.db.exec(SCHEMA);
-    migrate(this.db);
+    const path = join(dataDir, 'engram.sqlite');
+    this.db = openDatabase(path);
+    this.runs = new RunRows(this.db);
+    this.metrics = new MetricRows(this.db);
+    this.frames = new FrameStore(this.db, budget);
+    this.globalBudget = new GlobalBudget(this.db, path, this.frames, budgetBytes);
     this.statements = {
-      insertRun: this.db.prepare(
-        `INSERT INTO runs (id, name, state, iteration, config, created_at, updated_at, loss, metric, metric_name,
-           it_per_sec, failure, source, client)
-         VALUES (@id, @name, @state, @iteration, @config, @created_at, @updated_at, @loss, @metric, @metric_name,
-           @it_per_sec, @failure, @source, @client)`,
-      ),
-      updateRun: this.db.prepare(
-        `UPDATE runs SET state = @state, iteration = @iteration, updated_at = @updated_at, loss = @loss,
-         metric = @metric, metric_name = @metric_name, it_per_sec = @it_per_sec, failure = @failure,
-         config = @config WHERE id = @id`,
-      ),
-      updateConfig: this.db.prepare('UPDATE runs SET config = ? WHERE id = ?'),
-      updateClient: this.db.prepare('UPDATE runs SET client = ? WHERE id = ?'),
-      allRuns: this.db.prepare('SELECT * FROM runs ORDER BY created_at, id'),
-      insertMetric: this.db.prepare(
-        `INSERT OR REPLACE INTO metrics (run_id, iteration, loss, metric, it_per_sec, t, sequence_length, scalars)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      metricsPage: this.db.prepare(
-        `SELECT iteration, loss, metric, it_per_sec, t, sequence_length, scalars FROM metrics
-         WHERE run_id = ? AND iteration > ? AND iteration <= ? ORDER BY iteration LIMIT ?`,
-      ),
-      metricsRange: this.db.prepare(
-        `SELECT COUNT(*) AS count, MIN(iteration) AS first, MAX(iteration) AS last FROM metrics
-         WHERE run_id = ? AND iteration > ? AND iteration <= ?`,
-      ),
-      metricIterationFromEnd: this.db
-        .prepare(
-          `SELECT iteration FROM metrics WHERE run_id = ? AND iteration > ? AND iteration <= ?
-           ORDER BY iteration DESC LIMIT 1 OFFSET ?`,
-        )
-        .pluck(),
-      deleteMetricsAfter: this.db.prepare('DELETE FROM metrics WHERE run_id = ? AND iteration > ?'),
-      insertFrame: this.db.prepare(
-        'INSERT OR REPLACE INTO frames (run_id, iteration, bytes, pinned, data) VALUES (?, ?, ?, ?, ?)',
-      ),
-      frameIndex: this.db.prepare('SELECT iteration, bytes, pinned FROM frames WHERE run_id = ? ORDER BY iteration'),
-      getFrame: this.db.prepare('SELECT data FROM frames WHERE run_id = ? AND iteration = ?'),
-      deleteFrame: this.db.prepare('DELETE FROM frames WHERE run_id = ? AND iteration = ?'),
       putCheckpoint: this.db.prepare(
         'INSERT OR REPLACE INTO checkpoints (run_id, iteration, created_at, data) VALUES (?, ?, ?, ?)',
       ),
       getCheckpoint: this.db.prepare('SELECT iteration, data FROM checkpoints WHERE run_id = ?'),
-      runsByAge: this.db.prepare('SELECT id FROM runs ORDER BY created_at, id'),
-      metricCounts: this.db.prepare('SELECT run_id, COUNT(*) AS n FROM metrics GROUP BY run_id'),
-      checkpointSizes: this.db.prepare('SELECT run_id, length(data) AS bytes FROM checkpoints'),
       deleteRun: [
         this.db.prepare('DELETE FROM metrics WHERE run_id = ?'),
         this.db.prepare('DELETE FROM frames WHERE run_id = ?'),
@@ -226,8 +79,8 @@ export class Storage {
     this.db.transaction(() => {
       for (const statement of this.statements.deleteRun) statement.run(runId);
     })();
-    this.frameIndexes.delete(runId);
-    this.summaries.delete(runId);
+    this.frames.forget(runId);
+    this.summaries.forget(runId);
   }
 
   /** The single-frame bound of the budget. */
@@ -242,39 +95,26 @@ export class Storage {
   // ------------------------------------------------------------------------------------------ runs
 
   insertRun(run: StoredRun): void {
-    this.statements.insertRun.run(toRow(run));
+    this.runs.insert(run);
     // A new run has no points yet: its summary starts empty and follows appendMetrics, so it is never scanned.
-    this.keepSummary(run.id, new MetricSummary());
+    this.summaries.keep(run.id, new MetricSummary());
   }
 
   updateRun(run: RunSummary): void {
-    const row = toRow(run);
-    if (run.client !== null) this.updateRunClient(run.id, run.client);
-    this.statements.updateRun.run({
-      id: row.id,
-      state: row.state,
-      iteration: row.iteration,
-      updated_at: row.updated_at,
-      loss: row.loss,
-      metric: row.metric,
-      metric_name: row.metric_name,
-      it_per_sec: row.it_per_sec,
-      failure: row.failure,
-      config: row.config,
-    });
+    this.runs.update(run);
   }
 
   updateRunConfig(runId: string, config: RunConfig): void {
-    this.statements.updateConfig.run(JSON.stringify(config), runId);
+    this.runs.updateConfig(runId, config);
   }
 
   /** An external run's declared controls (liveness is not stored: no client is connected after a restart). */
   updateRunClient(runId: string, client: ExternalClientInfo): void {
-    this.statements.updateClient.run(JSON.stringify({ controls: client.controls }), runId);
+    this.runs.updateClient(runId, client);
   }
 
   allRuns(): StoredRun[] {
-    return (this.statements.allRuns.all() as RunRow[]).map(fromRow);
+    return this.runs.all();
   }
 
   // ------------------------------------------------------------------------------------------ metrics
@@ -294,22 +134,12 @@ export class Storage {
     let thinned = false;
     try {
       this.db.transaction(() => {
-        for (const p of batch.points) {
-          this.statements.insertMetric.run(
-            runId,
-            p.iteration,
-            p.loss,
-            p.metric,
-            p.itPerSec,
-            p.t,
-            p.sequenceLength ?? null,
-            p.scalars === undefined ? null : JSON.stringify(p.scalars, nonFiniteReplacer),
-          );
-        }
+        for (const p of batch.points) this.metrics.insert(runId, p);
         if (batch.frames.length > 0) {
-          const index = this.frameIndex(runId);
-          for (const frame of batch.frames) this.insertFrame(runId, index, frame.iteration, frame.blob(), frame.pinned);
-          thinned = this.thin(runId, index);
+          const index = this.frames.index(runId);
+          for (const frame of batch.frames)
+            this.frames.insert(runId, index, frame.iteration, frame.blob(), frame.pinned);
+          thinned = this.frames.thin(runId, index);
         }
         if (batch.checkpoint !== null) {
           const { iteration, bytes } = batch.checkpoint;
@@ -324,41 +154,26 @@ export class Storage {
       })();
     } catch (error) {
       // The in-memory frame index may hold what the rolled-back transaction did: reload it from the database.
-      this.frameIndexes.delete(runId);
+      this.frames.forget(runId);
       throw error;
     }
-    this.extendSummary(runId, batch.points);
+    this.summaries.extend(runId, batch.points);
     return thinned;
-  }
-
-  /** Keep a run's kept metric summary current with points just committed. */
-  private extendSummary(runId: string, points: readonly MetricPoint[]): void {
-    const summary = this.summaries.get(runId);
-    if (summary === undefined) return;
-    for (const p of points) {
-      if (p.iteration > summary.lastIteration) {
-        summary.add(p);
-      } else {
-        // A point rewritten or out of order: the summary no longer matches the table; the next read rebuilds it.
-        this.summaries.delete(runId);
-        return;
-      }
-    }
   }
 
   /** Points with `since < iteration ≤ until`, ascending, at most `limit` of them. */
   metricsPage(runId: string, since: number, until: number, limit: number): MetricPoint[] {
-    return (this.statements.metricsPage.all(runId, since, until, limit) as MetricRow[]).map(fromMetricRow);
+    return this.metrics.page(runId, since, until, limit);
   }
 
   /** How many points lie in `(since, until]`, and the first and last iteration among them (null when none). */
   metricsRange(runId: string, since: number, until: number): MetricRange {
-    return this.statements.metricsRange.get(runId, since, until) as MetricRange;
+    return this.metrics.range(runId, since, until);
   }
 
   /** The iteration of the point `offset` places before the newest one in `(since, until]`, or null. */
   metricIterationFromEnd(runId: string, since: number, until: number, offset: number): number | null {
-    return (this.statements.metricIterationFromEnd.get(runId, since, until, offset) as number | undefined) ?? null;
+    return this.metrics.iterationFromEnd(runId, since, until, offset);
   }
 
   /**
@@ -367,36 +182,17 @@ export class Storage {
    * table goes through commit, rollBack or deleteRun, which keep or drop it.
    */
   metricSummary(runId: string): MetricSummary {
-    let summary = this.summaries.get(runId);
-    if (summary === undefined) {
-      summary = new MetricSummary();
-      for (const point of this.eachMetric(runId, -1, Number.MAX_SAFE_INTEGER)) summary.add(point);
-    }
-    this.keepSummary(runId, summary);
-    return summary;
+    return this.summaries.summary(runId, () => this.eachMetric(runId, -1, Number.MAX_SAFE_INTEGER));
   }
 
   /** The run's summary if one is kept (no scan; it then counts as used). */
   keptMetricSummary(runId: string): MetricSummary | undefined {
-    const summary = this.summaries.get(runId);
-    if (summary !== undefined) this.keepSummary(runId, summary);
-    return summary;
-  }
-
-  /** Keep `summary` as the most recently used one, dropping the least recently used beyond SUMMARIES_KEPT. */
-  private keepSummary(runId: string, summary: MetricSummary): void {
-    this.summaries.delete(runId);
-    this.summaries.set(runId, summary);
-    for (const oldest of this.summaries.keys()) {
-      if (this.summaries.size <= SUMMARIES_KEPT) break;
-      this.summaries.delete(oldest);
-    }
+    return this.summaries.kept(runId);
   }
 
   /** Points in `(since, until]`, ascending, one at a time (for overviews of histories too long to hold). */
   *eachMetric(runId: string, since: number, until: number): Generator<MetricPoint> {
-    for (const row of this.statements.metricsPage.iterate(runId, since, until, -1) as Iterable<MetricRow>)
-      yield fromMetricRow(row);
+    yield* this.metrics.each(runId, since, until);
   }
 
   // ------------------------------------------------------------------------------------------ frames
@@ -414,148 +210,32 @@ export class Storage {
     });
   }
 
-  private insertFrame(runId: string, index: FrameIndex, iteration: number, blob: Buffer, pinned: boolean): void {
-    this.statements.insertFrame.run(runId, iteration, blob.length, pinned ? 1 : 0, blob);
-    const previous = index.bytes.get(iteration);
-    if (previous === undefined) {
-      const at = sortedInsertPosition(index.iterations, iteration);
-      index.iterations.splice(at, 0, iteration);
-    } else {
-      index.totalBytes -= previous;
-    }
-    index.bytes.set(iteration, blob.length);
-    index.totalBytes += blob.length;
-    if (pinned) index.pinned.add(iteration);
+  frameIterations(runId: string): number[] {
+    return this.frames.iterations(runId);
   }
 
-  private thin(runId: string, index: FrameIndex): boolean {
-    let thinned = false;
-    for (;;) {
-      const unpinned = index.iterations.filter((it) => !index.pinned.has(it));
-      const unpinnedBytes = unpinned.reduce((sum, it) => sum + (index.bytes.get(it) ?? 0), 0);
-      if (unpinned.length <= this.budget.maxFrames && unpinnedBytes <= this.budget.maxBytes) return thinned;
-      if (unpinned.length < 3) return thinned; // keep the first and the newest whatever the budget says
-      this.thinOldestHalf(runId, index, unpinned);
-      thinned = true;
-    }
-  }
-
-  /** Drop every other frame of the oldest half of `unpinned` (at least 3 frames: the first and newest stay). */
-  private thinOldestHalf(runId: string, index: FrameIndex, unpinned: readonly number[]): void {
-    const oldestHalf = unpinned.slice(0, Math.max(2, Math.floor(unpinned.length / 2)));
-    const drop = new Set(oldestHalf.filter((_, i) => i % 2 === 1));
-    for (const it of drop) {
-      this.statements.deleteFrame.run(runId, it);
-      index.totalBytes -= index.bytes.get(it) ?? 0;
-      index.bytes.delete(it);
-    }
-    index.iterations = index.iterations.filter((it) => !drop.has(it));
+  getFrame(runId: string, iteration: number): Buffer | null {
+    return this.frames.get(runId, iteration);
   }
 
   // ------------------------------------------------------------------------------------------ global budget
 
   /** Bytes of the database's pages in use: the pages of the file (and its log) less the free list. */
   usedBytes(): number {
-    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
-    const pages = this.db.pragma('page_count', { simple: true }) as number;
-    const free = this.db.pragma('freelist_count', { simple: true }) as number;
-    return (pages - free) * pageSize;
+    return this.globalBudget.usedBytes();
   }
 
   /**
-   * Bring the database under the global budget by thinning stored frames across runs, oldest run first (by
-   * creation): a run is thinned (every other frame of its oldest half, as the per-run budget does) until it is down
-   * to its first and newest unpinned frames before the next run is touched. Pinned frames (NaN, captures) stay and
-   * metrics and checkpoints are never dropped; when nothing is left to thin the database stays over budget, logged
-   * once. Returns the runs whose frames were thinned.
+   * Bring the database under the global budget by thinning stored frames across runs, oldest run first
+   * (server/storage-budget.ts). Returns the runs whose frames were thinned.
    */
   enforceBudget(): string[] {
-    if (this.usedBytes() <= this.budgetBytes) {
-      this.overBudget = false;
-      return [];
-    }
-    const thinned: string[] = [];
-    const runIds = (this.statements.runsByAge.all() as { id: string }[]).map((r) => r.id);
-    for (const runId of runIds) {
-      const index = this.frameIndex(runId);
-      for (;;) {
-        const unpinned = index.iterations.filter((it) => !index.pinned.has(it));
-        if (unpinned.length < 3) break;
-        this.db.transaction(() => this.thinOldestHalf(runId, index, unpinned))();
-        if (thinned[thinned.length - 1] !== runId) thinned.push(runId);
-        if (this.usedBytes() <= this.budgetBytes) {
-          this.overBudget = false;
-          return thinned;
-        }
-      }
-    }
-    if (!this.overBudget)
-      console.warn(
-        `[engram] storage uses ${megabytes(this.usedBytes())}, over its budget of ${megabytes(this.budgetBytes)} ` +
-          '(ENGRAM_STORAGE_BUDGET_MB), with no frame left to thin: metrics and checkpoints are kept',
-      );
-    this.overBudget = true;
-    return thinned;
+    return this.globalBudget.enforce();
   }
 
   /** Usage against the global budget, in total and per run (frames from the index, metric points counted). */
   usage(): StorageUsage {
-    const metricCounts = new Map(
-      (this.statements.metricCounts.all() as { run_id: string; n: number }[]).map((r) => [r.run_id, r.n]),
-    );
-    const checkpointSizes = new Map(
-      (this.statements.checkpointSizes.all() as { run_id: string; bytes: number }[]).map((r) => [r.run_id, r.bytes]),
-    );
-    const runIds = (this.statements.runsByAge.all() as { id: string }[]).map((r) => r.id);
-    let fileBytes = 0;
-    for (const suffix of ['', '-wal', '-shm']) {
-      try {
-        fileBytes += statSync(this.path + suffix).size;
-      } catch {
-        // The log and index exist only while the database is open in WAL mode.
-      }
-    }
-    return {
-      usedBytes: this.usedBytes(),
-      fileBytes,
-      budgetBytes: Number.isFinite(this.budgetBytes) ? this.budgetBytes : null,
-      overBudget: this.overBudget,
-      perRun: runIds.map((runId) => {
-        const index = this.frameIndex(runId);
-        return {
-          runId,
-          frames: index.iterations.length,
-          frameBytes: index.totalBytes,
-          metricPoints: metricCounts.get(runId) ?? 0,
-          checkpointBytes: checkpointSizes.get(runId) ?? 0,
-        };
-      }),
-    };
-  }
-
-  frameIterations(runId: string): number[] {
-    return [...this.frameIndex(runId).iterations];
-  }
-
-  getFrame(runId: string, iteration: number): Buffer | null {
-    const row = this.statements.getFrame.get(runId, iteration) as { data: Buffer } | undefined;
-    return row === undefined ? null : row.data;
-  }
-
-  private frameIndex(runId: string): FrameIndex {
-    let index = this.frameIndexes.get(runId);
-    if (index === undefined) {
-      const rows = this.statements.frameIndex.all(runId) as { iteration: number; bytes: number; pinned: number }[];
-      index = { iterations: [], bytes: new Map(), pinned: new Set(), totalBytes: 0 };
-      for (const r of rows) {
-        index.iterations.push(r.iteration);
-        index.bytes.set(r.iteration, r.bytes);
-        index.totalBytes += r.bytes;
-        if (r.pinned === 1) index.pinned.add(r.iteration);
-      }
-      this.frameIndexes.set(runId, index);
-    }
-    return index;
+    return this.globalBudget.usage();
   }
 
   // ------------------------------------------------------------------------------------------ checkpoints
@@ -571,99 +251,11 @@ export class Storage {
 
   /** Forget metrics and unpinned frames after `iteration` (a run rolled back to its checkpoint). */
   rollBack(runId: string, iteration: number): void {
-    const index = this.frameIndex(runId);
-    this.summaries.delete(runId);
+    const index = this.frames.index(runId);
+    this.summaries.forget(runId);
     this.db.transaction(() => {
-      this.statements.deleteMetricsAfter.run(runId, iteration);
-      for (const it of index.iterations.filter((i) => i > iteration && !index.pinned.has(i))) {
-        this.statements.deleteFrame.run(runId, it);
-        index.totalBytes -= index.bytes.get(it) ?? 0;
-        index.bytes.delete(it);
-      }
-      index.iterations = index.iterations.filter((i) => i <= iteration || index.pinned.has(i));
+      this.metrics.deleteAfter(runId, iteration);
+      this.frames.dropAfter(runId, index, iteration);
     })();
   }
-}
-
-function megabytes(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
-
-function sortedInsertPosition(sorted: readonly number[], value: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid] < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function toRow(run: StoredRun): RunRow {
-  return {
-    id: run.id,
-    name: run.name,
-    state: run.state,
-    iteration: run.iteration,
-    config: JSON.stringify(run.config),
-    created_at: run.createdAt,
-    updated_at: run.updatedAt,
-    loss: run.loss,
-    metric: run.metric,
-    metric_name: run.metricName,
-    it_per_sec: run.itPerSec,
-    failure: run.failure === null ? null : JSON.stringify(run.failure),
-    source: run.source,
-    client: run.client === null ? null : JSON.stringify({ controls: run.client.controls }),
-  };
-}
-
-/** JSON has no NaN or ±Infinity; named scalars keep them as strings in storage. */
-function nonFiniteReplacer(_key: string, value: unknown): unknown {
-  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
-}
-
-function nonFiniteReviver(_key: string, value: unknown): unknown {
-  return value === 'NaN' || value === 'Infinity' || value === '-Infinity' ? Number(value) : value;
-}
-
-function fromMetricRow(r: MetricRow): MetricPoint {
-  const point: MetricPoint = {
-    iteration: r.iteration,
-    loss: r.loss ?? Number.NaN,
-    metric: r.metric ?? Number.NaN,
-    itPerSec: r.it_per_sec ?? 0,
-    t: r.t,
-  };
-  if (r.sequence_length !== null) point.sequenceLength = r.sequence_length;
-  if (r.scalars !== null) point.scalars = JSON.parse(r.scalars, nonFiniteReviver) as Record<string, number>;
-  return point;
-}
-
-function fromRow(row: RunRow): StoredRun {
-  return {
-    id: row.id,
-    name: row.name,
-    state: row.state as RunState,
-    iteration: row.iteration,
-    config: JSON.parse(row.config) as RunConfig,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    loss: row.loss,
-    metric: row.metric,
-    metricName: row.metric_name,
-    itPerSec: row.it_per_sec,
-    failure: row.failure === null ? null : (JSON.parse(row.failure) as RunFailure),
-    source: row.source === 'external' ? 'external' : ('engine' satisfies RunSourceKind),
-    client:
-      row.client === null
-        ? null
-        : {
-            connected: false,
-            lastSeen: null,
-            waiting: false,
-            controls: (JSON.parse(row.client) as { controls: ExternalClientInfo['controls'] }).controls,
-          },
-  };
 }
