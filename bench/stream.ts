@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
 import {
   MAX_METRICS_PAGE_POINTS,
-  decodeFrame,
   socketParser,
   type Ack,
   type ClientToServerEvents,
@@ -21,6 +20,7 @@ import {
   type RunSummary,
   type ServerToClientEvents,
 } from '../server/protocol';
+import { decodeFrame } from '../server/protocol/frames';
 import { percentile, startServer, stopServer } from './support';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;

@@ -14,8 +14,8 @@ import {
   type ExternalControl,
   type IngestDtype,
   type MetricPoint,
-  type NonFiniteCounts,
 } from './protocol';
+import type { NonFiniteCounts } from './protocol/frames';
 import { asObject, describe, optionalString, type Fields } from './validate';
 import type { PackedFrame, PackedTensorInfo } from './worker/messages';
 

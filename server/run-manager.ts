@@ -36,8 +36,8 @@ import {
   type RunSummary,
   type StorageUsage,
   type WaitReply,
-  type WireFrame,
 } from './protocol';
+import type { WireFrame } from './protocol/frames';
 import type { MetricStore } from './metric-query';
 import { RunAdmission } from './run-admission';
 import { assertStorageHealthy, keepStateAfterRecovery, RunFlusher, storageError } from './run-flush';

@@ -5,12 +5,11 @@
 import {
   encodeNpy,
   SNAPSHOT_SCHEMA_VERSION,
-  type DecodedFrame,
-  type DecodedTensor,
   type MetricPoint,
   type RunSummary,
   type VisdomPanel,
 } from '../../server/protocol';
+import type { DecodedFrame, DecodedTensor } from '../../server/protocol/frames';
 import { colorTable, mapValues, rgbCss } from '../lib/colormap';
 import { metricsCsv, tensorCsv } from '../lib/csv';
 import { extractView, panelsForFrame, type PanelSpec } from '../lib/panels';

@@ -9,7 +9,6 @@
 import { useEffect } from 'react';
 import { io, type Socket } from 'socket.io-client';
 import {
-  decodeFrame,
   PROTOCOL_VERSION,
   socketParser,
   TOKEN_QUERY,
@@ -19,8 +18,8 @@ import {
   type ServerToClientEvents,
   type TraceAppend,
   type VisdomPanel,
-  type WireFrame,
 } from '../../server/protocol';
+import { decodeFrame, type WireFrame } from '../../server/protocol/frames';
 import { useDashboardStoreApi } from '../state/StoreProvider';
 import { command, notify, setCommandSocket, type CommandSocket } from './commands';
 import { recordFrameTiming } from './frame-timings';
