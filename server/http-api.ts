@@ -15,11 +15,11 @@ import {
   HTTP_STATUS,
   MAX_PAYLOAD_BYTES,
   MAX_STEP_ITERATIONS,
-  npyHeader,
   routePath,
   type Ack,
   type HttpRouteName,
 } from './protocol';
+import { npyHeader } from './protocol/npy';
 import type { RunManager } from './run-manager';
 import {
   asObject,

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { encodeNpy } from './protocol';
+import { encodeNpy } from './protocol/npy';
 import {
   FRAME_HEADER_HEADER,
   MAX_INGEST_FRAME_BYTES,
