@@ -12,7 +12,6 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
 import {
-  routePath,
   socketParser,
   type Ack,
   type ClientToServerEvents,
@@ -20,6 +19,7 @@ import {
   type ServerToClientEvents,
   type StorageUsage,
 } from '../server/protocol';
+import { routePath } from '../server/protocol/http';
 import { readyUrl, stopServer } from './support';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
