@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError } from './errors';
 import { sendError, sendJson } from './http-api';
 import { decodeIngestFrame, parseControls, parseHeaderJson, parseIngestPoints, splitFrameBody } from './ingest-decode';
-import { MAX_PAYLOAD_BYTES } from './protocol';
+import { MAX_PAYLOAD_BYTES } from './protocol/transport';
 import {
   FRAME_HEADER_HEADER,
   MAX_INGEST_BODY_BYTES,

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Decoder, Encoder, type Packet } from 'socket.io-parser';
-import { ERROR_CODES, socketParser } from './protocol';
+import { ERROR_CODES } from './protocol';
+import { socketParser } from './protocol/transport';
 import { HTTP_STATUS } from './protocol/http';
 import { decodeFloat32, encodeFloat32, type WireFrame } from './protocol/frames';
 

@@ -1,13 +1,14 @@
 /**
  * The wire protocol between the Engram server and its clients (dashboard, scripts): the single source of
  * truth for socket.io event names and payloads, HTTP shapes, error codes and typed-array codecs.
- * This file imports nothing from the project; it is the only server code the UI may import.
+ * This file holds the version, error codes, runs, metrics and events; each other area has its module in
+ * `protocol/` (frames and their codecs, `.npy` files, ingest, HTTP routes, transport, Visdom). Together they import
+ * nothing else from the project; they are the only server code the UI may import.
  *
  * Events are lowercase `domain:verb`. Commands (client → server) are imperative and answered through their
  * ack with `Ack<T>`. Pushes (server → client) are nouns or past tense.
  */
 
-import { Decoder, Encoder } from 'socket.io-parser';
 import type { WireFrame } from './protocol/frames';
 import type { ExternalRunCreate, IngestClientEvents, IngestServerEvents } from './protocol/ingest';
 import type { VisdomClientEvents, VisdomServerEvents } from './protocol/visdom';
@@ -280,31 +281,3 @@ export interface ServerToClientEvents extends IngestServerEvents, VisdomServerEv
   /** The iterations that now have stored frames changed (new frame stored or old ones thinned). */
   'frames:stored': (payload: { runId: string; frameIterations: number[] }) => void;
 }
-
-/** Largest accepted socket.io message / HTTP body, in bytes. */
-export const MAX_PAYLOAD_BYTES = 1_000_000;
-/** Header or query parameter carrying ENGRAM_TOKEN when the server is not on loopback. */
-export const TOKEN_HEADER = 'x-engram-token';
-export const TOKEN_QUERY = 'token';
-
-// ---------------------------------------------------------------------------------------------- socket parser
-
-/**
- * Most binary attachments one socket.io packet may carry. A `memory:frame` carries one per tensor (a DNC layer has
- * about 19), but socket.io-parser's decoder refuses more than 10 by default (a guard against memory exhaustion)
- * and then drops the connection with "parse error".
- */
-export const MAX_SOCKET_ATTACHMENTS = 1024;
-
-class FrameDecoder extends Decoder {
-  constructor() {
-    super({ maxAttachments: MAX_SOCKET_ATTACHMENTS });
-  }
-}
-
-/**
- * The socket.io parser both ends must use. Clients pass it when connecting:
- * @example
- * const socket = io(url, { parser: socketParser });
- */
-export const socketParser = { Encoder, Decoder: FrameDecoder };

@@ -10,8 +10,6 @@ import { useEffect } from 'react';
 import { io, type Socket } from 'socket.io-client';
 import {
   PROTOCOL_VERSION,
-  socketParser,
-  TOKEN_QUERY,
   type ClientToServerEvents,
   type MetricsBatch,
   type RunSummary,
@@ -19,6 +17,7 @@ import {
   type TraceAppend,
   type VisdomPanel,
 } from '../../server/protocol';
+import { socketParser, TOKEN_QUERY } from '../../server/protocol/transport';
 import { decodeFrame, type WireFrame } from '../../server/protocol/frames';
 import { useDashboardStoreApi } from '../state/StoreProvider';
 import { command, notify, setCommandSocket, type CommandSocket } from './commands';
