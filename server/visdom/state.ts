@@ -19,44 +19,11 @@ import {
 import { describe } from '../validate';
 import { toPlotTraces, updatablePlot, updatePlot } from './plot-update';
 import type { ImageItem, VisdomPanel, VisdomSink, VisdomTensor } from './sink';
+import { type Env, freshTensorName, freshWindowId, type HeatmapWindow, remember, resolve, type Window } from './env';
 import { groupTitle, identifierOf } from './title-group';
-
-/** A window whose content is a heatmap: its value lives in the env's frames as a tensor. */
-interface HeatmapWindow {
-  kind: 'heatmap';
-  win: string;
-  title: string;
-  tensor: VisdomTensor;
-  /** The trace as sent, without `z` (colorscale, zmin, zmax, labels), for `/win_data`. */
-  trace: Body;
-}
-
-interface PanelWindow {
-  kind: 'panel';
-  panel: VisdomPanel;
-}
-
-type Window = HeatmapWindow | PanelWindow;
-
-interface Env {
-  eid: string;
-  windows: Map<string, Window>;
-  /** Client-made window ids (`window_<hex>`) that were grouped, → the group's window. Bounded. */
-  aliases: Map<string, string>;
-  /** Title key + content kind → the group's window. */
-  groups: Map<string, string>;
-  /** The open frame: its iteration, and which tensors were put into it since it opened. */
-  frameIteration: number;
-  frameNames: Set<string>;
-  /** Latest value of every heatmap window, by tensor name: what each new frame carries. */
-  tensors: Map<string, VisdomTensor>;
-  lastMetric: string;
-}
 
 /** Windows an env may hold; beyond it the oldest window is closed (Visdom has no bound and slows to a crawl). */
 export const MAX_WINDOWS = 500;
-/** Aliases remembered per env (client ids of grouped calls; only recent ones are ever reused). */
-const MAX_ALIASES = 1000;
 /** Images an image-history window keeps. */
 export const MAX_IMAGE_HISTORY = 200;
 /** A client-made window id: what `Visdom._send` puts in when the script passed no `win`. */
@@ -132,7 +99,7 @@ export class VisdomState {
     if (group !== null) {
       const key = `${kind}|${group.key}`;
       const existing = env.groups.get(key);
-      const target = existing ?? this.freshWindowId(env, identifierOf(group.label));
+      const target = existing ?? freshWindowId(env, identifierOf(group.label));
       env.groups.set(key, target);
       if (sent !== null && sent !== target) remember(env.aliases, sent, target);
       win = target;
@@ -376,7 +343,7 @@ export class VisdomState {
     }
     if (prepared.kind === 'heatmap') {
       if (previous?.kind === 'panel') this.closeWindow(env, win);
-      const name = previous?.kind === 'heatmap' ? previous.tensor.name : this.freshTensorName(env, win);
+      const name = previous?.kind === 'heatmap' ? previous.tensor.name : freshTensorName(env, win);
       const { rows, cols, data } = prepared.tensorValues;
       const tensor: VisdomTensor = { name, shape: [rows, cols], axes: prepared.axes, data, description: title };
       env.windows.set(win, { kind: 'heatmap', win, title, tensor, trace: prepared.trace });
@@ -467,19 +434,6 @@ export class VisdomState {
       this.sink.closePanel(env.eid, win);
     }
   }
-
-  private freshWindowId(env: Env, base: string): string {
-    let id = base;
-    for (let i = 2; env.windows.has(id) || [...env.groups.values()].includes(id); i++) id = `${base}${i}`;
-    return id;
-  }
-
-  private freshTensorName(env: Env, win: string): string {
-    const base = identifierOf(win);
-    let name = base;
-    for (let i = 2; env.tensors.has(name); i++) name = `${base}${i}`;
-    return name;
-  }
 }
 
 type ContentKind = 'heatmap' | 'text' | 'image' | 'plot';
@@ -507,18 +461,6 @@ function imageItem(content: unknown, where: string): ImageItem {
   if (typeof src !== 'string' || !IMAGE_SRC.test(src))
     throw new VisdomRequestError(`${where}.src must be a data:image/(png|jpeg|gif|webp|bmp);base64 URL`);
   return { src, caption: typeof caption === 'string' ? caption : '' };
-}
-
-function resolve(env: Env, win: string): string {
-  return env.windows.has(win) ? win : (env.aliases.get(win) ?? win);
-}
-
-function remember(aliases: Map<string, string>, alias: string, target: string): void {
-  aliases.set(alias, target);
-  if (aliases.size > MAX_ALIASES) {
-    const oldest = aliases.keys().next().value;
-    if (oldest !== undefined) aliases.delete(oldest);
-  }
 }
 
 /** The pane JSON `/win_data` answers, in Visdom's shape. */
