@@ -16,10 +16,11 @@ import {
   VisdomRequestError,
   winOf,
 } from './body';
-import { toPlotTraces, updatablePlot, updatePlot } from './plot-update';
-import type { ImageItem, VisdomPanel, VisdomSink, VisdomTensor } from './sink';
+import { updatablePlot, updatePlot } from './plot-update';
+import type { VisdomPanel, VisdomSink, VisdomTensor } from './sink';
 import { type Env, freshTensorName, freshWindowId, type HeatmapWindow, remember, resolve } from './env';
 import { pane, paneBodies } from './panes';
+import { contentKind, imageItem, prepareWindow } from './window-content';
 import { groupTitle, identifierOf } from './title-group';
 
 /** Windows an env may hold; beyond it the oldest window is closed (Visdom has no bound and slows to a crawl). */
@@ -28,7 +29,6 @@ export const MAX_WINDOWS = 500;
 export const MAX_IMAGE_HISTORY = 200;
 /** A client-made window id: what `Visdom._send` puts in when the script passed no `win`. */
 const CLIENT_WINDOW_ID = /^window_[0-9a-f]+$/;
-const IMAGE_SRC = /^data:image\/(png|jpeg|gif|webp|bmp);base64,[A-Za-z0-9+/=\s]*$/;
 
 export class VisdomState {
   private readonly envs = new Map<string, Env>();
@@ -92,7 +92,7 @@ export class VisdomState {
     if (traces === null || traces.length === 0) throw new VisdomRequestError('data must hold at least one trace');
     const title = optionalString(opts, 'title', 'opts.') ?? '';
     const kind = contentKind(traces);
-    const prepared = this.prepare(kind, traces, opts, layout, title);
+    const prepared = prepareWindow(kind, traces, opts, layout, title);
     const env = this.env(eid);
     const group = sent === null || CLIENT_WINDOW_ID.test(sent) ? (title === '' ? null : groupTitle(title)) : null;
     let win = sent ?? `window_${Date.now().toString(16)}`;
@@ -252,7 +252,7 @@ export class VisdomState {
     if (traces === null || traces.length === 0) throw new VisdomRequestError('data must hold at least one trace');
     const opts = objectField(body, 'opts');
     const title = optionalString(opts, 'title', 'opts.') ?? '';
-    this.prepare(contentKind(traces), traces, opts, objectField(body, 'layout'), title);
+    prepareWindow(contentKind(traces), traces, opts, objectField(body, 'layout'), title);
     if (traces[0].type === 'image_history') traces.forEach((t, i) => imageItem(t.content, `data[${i}].content`));
   }
 
@@ -289,51 +289,11 @@ export class VisdomState {
     return env;
   }
 
-  /** Validate a create body into what the window will hold, before anything changes. */
-  private prepare(
-    kind: ContentKind,
-    traces: Body[],
-    opts: Body,
-    layout: Body,
-    title: string,
-  ):
-    | { kind: 'heatmap'; tensorValues: ReturnType<typeof heatmapValues>; trace: Body; axes: [string, string] }
-    | VisdomPanel {
-    if (kind === 'heatmap') {
-      // With opts.nancolor the client puts a constant trace first; the data is the last heatmap trace.
-      const index = traces.map((t) => t.type).lastIndexOf('heatmap');
-      const { z: _z, ...trace } = traces[index];
-      return {
-        kind: 'heatmap',
-        tensorValues: heatmapValues(traces[index].z, `data[${index}]`),
-        trace: plainJson(trace) as Body,
-        axes: [axisLabel(opts.ylabel, 'row'), axisLabel(opts.xlabel, 'column')],
-      };
-    }
-    if (kind === 'text') {
-      const text = traces[0].content;
-      if (typeof text !== 'string') throw new VisdomRequestError('data[0].content must be a string');
-      return { kind: 'text', win: '', title, text, version: 1 };
-    }
-    if (kind === 'image') {
-      const item = imageItem(traces[0].content, 'data[0].content');
-      return { kind: 'image', win: '', title: title || item.caption, images: [item], selected: 0, version: 1 };
-    }
-    return {
-      kind: 'plot',
-      win: '',
-      title,
-      traces: toPlotTraces(traces),
-      layout: plainJson(layout) as Body,
-      version: 1,
-    };
-  }
-
   private replaceWindow(
     env: Env,
     win: string,
     title: string,
-    prepared: ReturnType<VisdomState['prepare']>,
+    prepared: ReturnType<typeof prepareWindow>,
     iteration: number | null,
   ): void {
     const previous = env.windows.get(win);
@@ -434,31 +394,4 @@ export class VisdomState {
       this.sink.closePanel(env.eid, win);
     }
   }
-}
-
-type ContentKind = 'heatmap' | 'text' | 'image' | 'plot';
-
-function contentKind(traces: readonly Body[]): ContentKind {
-  const types = traces.map((t) => t.type);
-  if (types.includes('heatmap') && traces.every((t) => t.type === 'heatmap')) return 'heatmap';
-  if (types[0] === 'text') return 'text';
-  if (types[0] === 'image' || types[0] === 'image_history') return 'image';
-  const unsupported = ['properties', 'network', 'embeddings'];
-  if (typeof types[0] === 'string' && unsupported.includes(types[0]))
-    throw new VisdomRequestError(`${types[0]} windows are not supported by Engram`);
-  return 'plot';
-}
-
-function axisLabel(value: unknown, fallback: string): string {
-  return typeof value === 'string' && value.trim() !== '' ? value.slice(0, 200) : fallback;
-}
-
-function imageItem(content: unknown, where: string): ImageItem {
-  if (typeof content !== 'object' || content === null)
-    throw new VisdomRequestError(`${where} must be an object {src, caption}`);
-  const { src, caption } = content as Body;
-  // Only inline raster images: no remote URLs (no tracking, nothing fetched on a viewer's behalf), no SVG (scripts).
-  if (typeof src !== 'string' || !IMAGE_SRC.test(src))
-    throw new VisdomRequestError(`${where}.src must be a data:image/(png|jpeg|gif|webp|bmp);base64 URL`);
-  return { src, caption: typeof caption === 'string' ? caption : '' };
 }
