@@ -66,7 +66,8 @@ function axisLabel(value: unknown, fallback: string): string {
   return typeof value === 'string' && value.trim() !== '' ? value.slice(0, 200) : fallback;
 }
 
-/** An image trace's content as an ImageItem; throws VisdomRequestError naming `where` unless it is an inline raster image. */
+/** An image trace's content as an ImageItem; throws VisdomRequestError naming `where` unless it is an inline
+ *  raster image. */
 export function imageItem(content: unknown, where: string): ImageItem {
   if (typeof content !== 'object' || content === null)
     throw new VisdomRequestError(`${where} must be an object {src, caption}`);
