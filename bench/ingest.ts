@@ -23,13 +23,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from '@playwright/test';
 import { io } from 'socket.io-client';
-import {
-  decodeFrame,
-  socketParser,
-  type Ack,
-  type ClientToServerEvents,
-  type ServerToClientEvents,
-} from '../server/protocol';
+import type { Ack, ClientToServerEvents, ServerToClientEvents } from '../server/protocol';
+import { socketParser } from '../server/protocol/transport';
+import { decodeFrame } from '../server/protocol/frames';
 import type { Socket } from 'socket.io-client';
 import { ensureProductionBuild } from '../scripts/production-build';
 import { percentile, startServer, stopServer } from './support';

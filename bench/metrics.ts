@@ -18,11 +18,11 @@ import { join } from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
 import {
   MAX_METRICS_PAGE_POINTS,
-  socketParser,
   type Ack,
   type ClientToServerEvents,
   type ServerToClientEvents,
 } from '../server/protocol';
+import { socketParser } from '../server/protocol/transport';
 import { startServer } from './support';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;

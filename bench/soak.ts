@@ -11,15 +11,9 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
-import {
-  routePath,
-  socketParser,
-  type Ack,
-  type ClientToServerEvents,
-  type RunSummary,
-  type ServerToClientEvents,
-  type StorageUsage,
-} from '../server/protocol';
+import type { Ack, ClientToServerEvents, RunSummary, ServerToClientEvents, StorageUsage } from '../server/protocol';
+import { socketParser } from '../server/protocol/transport';
+import { routePath } from '../server/protocol/http';
 import { readyUrl, stopServer } from './support';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;

@@ -13,14 +13,14 @@ import { join } from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
 import {
   MAX_METRICS_PAGE_POINTS,
-  decodeFrame,
-  socketParser,
   type Ack,
   type ClientToServerEvents,
   type MetricPoint,
   type RunSummary,
   type ServerToClientEvents,
 } from '../server/protocol';
+import { socketParser } from '../server/protocol/transport';
+import { decodeFrame } from '../server/protocol/frames';
 import { percentile, startServer, stopServer } from './support';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { APIRequestContext } from '@playwright/test';
-import type { Ack, ControlState, RunSummary, WaitReply } from '../server/protocol';
+import type { Ack, RunSummary } from '../server/protocol';
+import type { ControlState, WaitReply } from '../server/protocol/ingest';
 import { expect, test } from './fixtures';
 
 const CELLS = 8;

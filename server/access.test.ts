@@ -4,7 +4,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { io as connect } from 'socket.io-client';
-import { HTTP_ROUTES, PROTOCOL_VERSION, routePath, socketParser, type HttpRouteName } from './protocol';
+import { PROTOCOL_VERSION } from './protocol';
+import { socketParser } from './protocol/transport';
+import { HTTP_ROUTES, routePath, type HttpRouteName } from './protocol/http';
 import { startTestServer, type TestServer } from './testing/test-server';
 
 /** A request sent as written: the path is not normalised (like curl --path-as-is) and any Host header goes. */

@@ -1,7 +1,8 @@
 // Integration tests of the server factory: the real HTTP API, socket.io and training workers on an ephemeral port.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeFrame, type DecodedFrame, type MetricPoint, type RunSummary } from './protocol';
+import type { MetricPoint, RunSummary } from './protocol';
+import { decodeFrame, type DecodedFrame } from './protocol/frames';
 import { LIVE_FRAME_INTERVAL_MS } from './socket-api';
 import {
   getJson,

@@ -7,7 +7,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { ApiError } from './errors';
-import { TOKEN_HEADER, TOKEN_QUERY } from './protocol';
+import { TOKEN_HEADER, TOKEN_QUERY } from './protocol/transport';
 import { describe } from './validate';
 
 export const TOKEN_COOKIE = 'engram_token';

@@ -7,7 +7,8 @@
  * When it goes silent the run becomes `interrupted` (its history stays); its next call continues the run.
  */
 import { ApiError } from './errors';
-import type { ControlState, ExternalClientInfo, ExternalControl, RunState, WaitReply } from './protocol';
+import type { ExternalClientInfo, ExternalControl, RunState } from './protocol';
+import type { ControlState, WaitReply } from './protocol/ingest';
 import type { RunSink, RunSource } from './run-source';
 import type { WorkerCommand } from './worker/messages';
 

@@ -3,7 +3,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEngramServer } from './app';
-import { MAX_PAYLOAD_BYTES, type Ack, type RunSummary } from './protocol';
+import type { Ack, RunSummary } from './protocol';
+import { MAX_PAYLOAD_BYTES } from './protocol/transport';
 import {
   getJson,
   postJson,

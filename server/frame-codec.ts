@@ -6,7 +6,7 @@
  * (`FrameHeader`), zero padding to a multiple of 4, then the tensor bytes at the offsets the header gives.
  */
 import type { DebugFrame } from '../engine';
-import { tensorSize, type WireFrame, type WireTensor } from './protocol';
+import { tensorSize, type WireFrame, type WireTensor } from './protocol/frames';
 import type { PackedFrame, PackedTensorInfo } from './worker/messages';
 
 const MAGIC = 0x46474e45; // "ENGF" read as little-endian u32

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeFrameBlob, encodeFrameBlob, FrameBlobWriter, packFrame, tensorValues, toWireFrame } from './frame-codec';
-import { decodeFrame, encodeNpy } from './protocol';
+import { encodeNpy } from './protocol/npy';
+import { decodeFrame } from './protocol/frames';
 
 /** Parse an .npy file the way numpy does, enough to check header and data. */
 function parseNpy(encoded: Uint8Array): { header: string; shape: number[]; data: Float32Array } {

@@ -10,16 +10,10 @@ import { isExternalCreate, parseExternalCreate } from './ingest-decode';
 import { createIngestHandler } from './ingest-http';
 import { METRICS_QUERY_FIELDS, parseMetricsQuery, readMetrics } from './metric-query';
 import type { PackedFrame, PackedTensorInfo } from './worker/messages';
-import {
-  HTTP_ROUTES,
-  HTTP_STATUS,
-  MAX_PAYLOAD_BYTES,
-  MAX_STEP_ITERATIONS,
-  npyHeader,
-  routePath,
-  type Ack,
-  type HttpRouteName,
-} from './protocol';
+import { MAX_STEP_ITERATIONS, type Ack } from './protocol';
+import { MAX_PAYLOAD_BYTES } from './protocol/transport';
+import { HTTP_ROUTES, HTTP_STATUS, routePath, type HttpRouteName } from './protocol/http';
+import { npyHeader } from './protocol/npy';
 import type { RunManager } from './run-manager';
 import {
   asObject,

@@ -7,15 +7,9 @@
 import { ApiError } from './errors';
 import type { ExternalRunInput } from './run-manager';
 import { parseNpyHeader } from './npy';
-import {
-  EXTERNAL_CONTROLS,
-  INGEST_DTYPES,
-  MAX_INGEST_FRAME_BYTES,
-  type ExternalControl,
-  type IngestDtype,
-  type MetricPoint,
-  type NonFiniteCounts,
-} from './protocol';
+import { EXTERNAL_CONTROLS, type ExternalControl, type MetricPoint } from './protocol';
+import { INGEST_DTYPES, MAX_INGEST_FRAME_BYTES, type IngestDtype } from './protocol/ingest';
+import type { NonFiniteCounts } from './protocol/frames';
 import { asObject, describe, optionalString, type Fields } from './validate';
 import type { PackedFrame, PackedTensorInfo } from './worker/messages';
 

@@ -8,14 +8,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError } from './errors';
 import { sendError, sendJson } from './http-api';
 import { decodeIngestFrame, parseControls, parseHeaderJson, parseIngestPoints, splitFrameBody } from './ingest-decode';
+import { MAX_PAYLOAD_BYTES } from './protocol/transport';
 import {
   FRAME_HEADER_HEADER,
   MAX_INGEST_BODY_BYTES,
-  MAX_PAYLOAD_BYTES,
   MAX_WAIT_MS,
   type IngestReply,
   type WaitReply,
-} from './protocol';
+} from './protocol/ingest';
 import type { RunManager } from './run-manager';
 import { asObject, describe, integerField, optionalString, type Fields } from './validate';
 

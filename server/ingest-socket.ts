@@ -6,14 +6,8 @@
 import type { Socket } from 'socket.io';
 import { ApiError } from './errors';
 import { decodeIngestFrame, parseControls, parseIngestPoints } from './ingest-decode';
-import {
-  MAX_WAIT_MS,
-  type ClientToServerEvents,
-  type IngestReply,
-  type RunSummary,
-  type ServerToClientEvents,
-  type WaitReply,
-} from './protocol';
+import type { ClientToServerEvents, RunSummary, ServerToClientEvents } from './protocol';
+import { MAX_WAIT_MS, type IngestReply, type WaitReply } from './protocol/ingest';
 import type { RunManager } from './run-manager';
 import { command } from './socket-api';
 import { describe, integerField, optionalString, runIdOf } from './validate';

@@ -4,17 +4,15 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { encodeNpy } from './protocol';
+import { encodeNpy } from './protocol/npy';
+import type { Ack, MetricPoint, RunSummary } from './protocol';
 import {
   FRAME_HEADER_HEADER,
   MAX_INGEST_FRAME_BYTES,
-  type Ack,
   type IngestFrameHeader,
   type IngestReply,
-  type MetricPoint,
-  type RunSummary,
   type WaitReply,
-} from './protocol';
+} from './protocol/ingest';
 import { Storage } from './storage';
 import {
   getJson,

@@ -4,7 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { estimateRunMemory, type MemoryEstimate } from './admission';
-import type { RunConfig, RunSummary, WireFrame } from './protocol';
+import type { RunConfig, RunSummary } from './protocol';
+import type { WireFrame } from './protocol/frames';
 import { PendingWrites } from './run-persistence';
 import type { RunSource } from './run-source';
 import type { StoredRun } from './storage-runs';

@@ -3,7 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Decoder, Encoder, type Packet } from 'socket.io-parser';
-import { decodeFloat32, encodeFloat32, ERROR_CODES, HTTP_STATUS, socketParser, type WireFrame } from './protocol';
+import { ERROR_CODES } from './protocol';
+import { socketParser } from './protocol/transport';
+import { HTTP_STATUS } from './protocol/http';
+import { decodeFloat32, encodeFloat32, type WireFrame } from './protocol/frames';
 
 test('every error code has an HTTP status', () => {
   assert.deepEqual(Object.keys(HTTP_STATUS).sort(), [...ERROR_CODES].sort());

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { io as connect } from 'socket.io-client';
-import { socketParser, type MetricPoint, type RunSummary } from './protocol';
+import type { MetricPoint, RunSummary } from './protocol';
+import { socketParser } from './protocol/transport';
 import {
   TEST_WORKER_ENV,
   getJson,

@@ -6,7 +6,7 @@
 import { ApiError } from './errors';
 import { decodeFrameBlob, frameBytes, toWireFrame } from './frame-codec';
 import type { LiveRun } from './live-run';
-import type { WireFrame } from './protocol';
+import type { WireFrame } from './protocol/frames';
 import type { Storage } from './storage';
 import type { PackedFrame } from './worker/messages';
 

@@ -25,7 +25,6 @@ import { externalRun, ingestPoints } from './external-ingest';
 import { ExternalSource, type ControlListener } from './external-source';
 import { externalConfig, type LiveRun, liveRun, newRun, newRunId, summary } from './live-run';
 import {
-  type ControlState,
   type ExternalControl,
   MAX_STEP_ITERATIONS,
   type MetricPoint,
@@ -35,9 +34,9 @@ import {
   type RunState,
   type RunSummary,
   type StorageUsage,
-  type WaitReply,
-  type WireFrame,
 } from './protocol';
+import type { ControlState, WaitReply } from './protocol/ingest';
+import type { WireFrame } from './protocol/frames';
 import type { MetricStore } from './metric-query';
 import { RunAdmission } from './run-admission';
 import { assertStorageHealthy, keepStateAfterRecovery, RunFlusher, storageError } from './run-flush';

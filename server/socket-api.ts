@@ -12,8 +12,8 @@ import {
   type MetricPoint,
   type RunSummary,
   type ServerToClientEvents,
-  type WireFrame,
 } from './protocol';
+import type { WireFrame } from './protocol/frames';
 import type { RunListener, RunManager } from './run-manager';
 import {
   asObject,

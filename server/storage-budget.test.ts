@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { routePath, type StorageUsage } from './protocol';
+import type { StorageUsage } from './protocol';
+import { routePath } from './protocol/http';
 import { Storage } from './storage';
 import type { StoredRun } from './storage-runs';
 import { getJson, postJson, startTestServer, tempDataDir, unwrap, waitFor } from './testing/test-server';

@@ -7,7 +7,7 @@
  * control. Each frame's issue → drawn time lands in `window.__engramFrameTimings` for `npm run bench:ui`.
  */
 import { useEffect, useState } from 'react';
-import { decodeFrame, encodeFloat32, type WireFrame } from '../../server/protocol';
+import { decodeFrame, encodeFloat32, type WireFrame } from '../../server/protocol/frames';
 import { recordFrameTiming } from '../live/frame-timings';
 import { syntheticFrame } from '../live/synthetic';
 import { PanelGrid } from '../run/PanelGrid';

@@ -2,15 +2,9 @@
  * Browser side of exports: paints panel figures to PNG (same layout as the SVG), builds the per-panel files and the
  * whole-dashboard snapshot zip, and hands blobs to the browser as downloads.
  */
-import {
-  encodeNpy,
-  SNAPSHOT_SCHEMA_VERSION,
-  type DecodedFrame,
-  type DecodedTensor,
-  type MetricPoint,
-  type RunSummary,
-  type VisdomPanel,
-} from '../../server/protocol';
+import { SNAPSHOT_SCHEMA_VERSION, type MetricPoint, type RunSummary, type VisdomPanel } from '../../server/protocol';
+import { encodeNpy } from '../../server/protocol/npy';
+import type { DecodedFrame, DecodedTensor } from '../../server/protocol/frames';
 import { colorTable, mapValues, rgbCss } from '../lib/colormap';
 import { metricsCsv, tensorCsv } from '../lib/csv';
 import { extractView, panelsForFrame, type PanelSpec } from '../lib/panels';

@@ -6,7 +6,7 @@
  * not re-render per frame and the layout never moves when frames arrive.
  */
 import { memo, useEffect, useRef, useState } from 'react';
-import type { DecodedFrame, DecodedTensor } from '../../server/protocol';
+import type { DecodedFrame, DecodedTensor } from '../../server/protocol/frames';
 import { colorTable, mapValues, rgbCss } from '../lib/colormap';
 import { cellAxes, extractView, wrongBits, type PanelSpec } from '../lib/panels';
 import { pooledGrid, poolValues } from '../lib/pool';

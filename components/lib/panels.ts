@@ -11,7 +11,7 @@
  *   - rank ≥ 4 → the slice at the timestep, then one view per leading index over the last two axes.
  * Tensors without a time axis are shown as they are (rank 1 as a row, rank ≥ 3 split over leading indices).
  */
-import type { DecodedTensor } from '../../server/protocol';
+import type { DecodedTensor } from '../../server/protocol/frames';
 
 export type PanelGroup = 'sequence' | 'memory' | 'overTime' | 'strip';
 

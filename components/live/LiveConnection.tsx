@@ -9,18 +9,16 @@
 import { useEffect } from 'react';
 import { io, type Socket } from 'socket.io-client';
 import {
-  decodeFrame,
   PROTOCOL_VERSION,
-  socketParser,
-  TOKEN_QUERY,
   type ClientToServerEvents,
   type MetricsBatch,
   type RunSummary,
   type ServerToClientEvents,
   type TraceAppend,
   type VisdomPanel,
-  type WireFrame,
 } from '../../server/protocol';
+import { socketParser, TOKEN_QUERY } from '../../server/protocol/transport';
+import { decodeFrame, type WireFrame } from '../../server/protocol/frames';
 import { useDashboardStoreApi } from '../state/StoreProvider';
 import { command, notify, setCommandSocket, type CommandSocket } from './commands';
 import { recordFrameTiming } from './frame-timings';

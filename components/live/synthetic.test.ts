@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tensorSize } from '../../server/protocol';
+import { tensorSize } from '../../server/protocol/frames';
 import { panelsForFrame } from '../lib/panels';
 import { syntheticFrame } from './synthetic';
 

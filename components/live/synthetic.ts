@@ -3,7 +3,7 @@
  * engine uses, for the UI benchmark harness and for developing panels without a server. Deterministic per
  * (iteration, sizes), so tests and screenshots are repeatable.
  */
-import type { DecodedFrame, DecodedTensor } from '../../server/protocol';
+import type { DecodedFrame, DecodedTensor } from '../../server/protocol/frames';
 
 export interface SyntheticSizes {
   /** N: memory cells. */

@@ -5,7 +5,7 @@
  * scrubbed iteration) lives in the URL so a reload comes back to it.
  */
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { decodeFrame } from '../../server/protocol';
+import { decodeFrame } from '../../server/protocol/frames';
 import { CurveControls } from '../charts/CurveControls';
 import { MetricsChart } from '../charts/MetricsChart';
 import { iterationSpan, scalarNames } from '../charts/traces';

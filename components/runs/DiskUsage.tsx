@@ -5,7 +5,8 @@
  * longer keep the data under the budget.
  */
 import { useEffect, useState } from 'react';
-import { routePath, type Ack, type StorageUsage } from '../../server/protocol';
+import type { Ack, StorageUsage } from '../../server/protocol';
+import { routePath } from '../../server/protocol/http';
 import { connectionSelectors, runsSelectors } from '../state/store';
 import { useDashboardStore } from '../state/StoreProvider';
 import { diskUsageLabel } from './format';

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DecodedFrame, MetricPoint, RunSummary } from '../../server/protocol';
+import type { MetricPoint, RunSummary } from '../../server/protocol';
+import type { DecodedFrame } from '../../server/protocol/frames';
 import { createDashboardStore, runViewSelectors, shownFrame } from './store';
 
 function run(id: string, iteration: number, updatedAt = iteration, createdAt = 1): RunSummary {

@@ -5,7 +5,8 @@
  * select narrow, slowly changing fields through the selector bundles below.
  */
 import { createStore, type StateCreator, type StoreApi } from 'zustand/vanilla';
-import type { DecodedFrame, MetricPoint, MetricsBatch, RunSnapshot, RunSummary } from '../../server/protocol';
+import type { MetricPoint, MetricsBatch, RunSnapshot, RunSummary } from '../../server/protocol';
+import type { DecodedFrame } from '../../server/protocol/frames';
 import { clampTimestep, layoutKey } from '../lib/panels';
 import { createVisdomSlice, type VisdomSlice } from './visdom-slice';
 

@@ -7,7 +7,8 @@
  */
 import http from 'node:http';
 import { seededRandom } from '../../engine/memory/fused/random-step-inputs';
-import { ERROR_CODES, HTTP_ROUTES, type Ack } from '../protocol';
+import { ERROR_CODES, type Ack } from '../protocol';
+import { HTTP_ROUTES } from '../protocol/http';
 import type { TestClient } from './test-server';
 
 export interface FuzzSummary {

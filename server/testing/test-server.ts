@@ -10,12 +10,12 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { createEngramServer, type EngramServer, type EngramServerOptions } from '../app';
 import {
   PROTOCOL_VERSION,
-  socketParser,
   type Ack,
   type ClientToServerEvents,
   type RunSummary,
   type ServerToClientEvents,
 } from '../protocol';
+import { socketParser } from '../protocol/transport';
 import { testSeam } from './test-seam';
 
 /** Workers of test servers run the engine on the exact cpu backend unless the environment picks another. */

@@ -3,7 +3,7 @@
  * (a Visdom script cannot be paused, and the run page says so), fed through the same ingest calls as any external
  * client's, so state, storage, retention and broadcast are the run manager's, written once.
  */
-import { decodeFloat32 } from '../protocol';
+import { decodeFloat32 } from '../protocol/frames';
 import type { RunManager } from '../run-manager';
 import type { ExternalRuns } from './run-sink';
 import type { VisdomTensor } from './sink';

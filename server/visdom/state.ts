@@ -16,52 +16,20 @@ import {
   VisdomRequestError,
   winOf,
 } from './body';
-import { describe } from '../validate';
-import { toPlotTraces, updatablePlot, updatePlot } from './plot-update';
-import type { ImageItem, VisdomPanel, VisdomSink, VisdomTensor } from './sink';
+import { updatablePlot, updatePlot } from './plot-update';
+import type { VisdomPanel, VisdomSink, VisdomTensor } from './sink';
+import { type Env, freshTensorName, freshWindowId, type HeatmapWindow, remember, resolve } from './env';
+import { resizeHeatmap } from './heatmap-update';
+import { pane, paneBodies } from './panes';
+import { contentKind, imageItem, prepareWindow } from './window-content';
 import { groupTitle, identifierOf } from './title-group';
-
-/** A window whose content is a heatmap: its value lives in the env's frames as a tensor. */
-interface HeatmapWindow {
-  kind: 'heatmap';
-  win: string;
-  title: string;
-  tensor: VisdomTensor;
-  /** The trace as sent, without `z` (colorscale, zmin, zmax, labels), for `/win_data`. */
-  trace: Body;
-}
-
-interface PanelWindow {
-  kind: 'panel';
-  panel: VisdomPanel;
-}
-
-type Window = HeatmapWindow | PanelWindow;
-
-interface Env {
-  eid: string;
-  windows: Map<string, Window>;
-  /** Client-made window ids (`window_<hex>`) that were grouped, → the group's window. Bounded. */
-  aliases: Map<string, string>;
-  /** Title key + content kind → the group's window. */
-  groups: Map<string, string>;
-  /** The open frame: its iteration, and which tensors were put into it since it opened. */
-  frameIteration: number;
-  frameNames: Set<string>;
-  /** Latest value of every heatmap window, by tensor name: what each new frame carries. */
-  tensors: Map<string, VisdomTensor>;
-  lastMetric: string;
-}
 
 /** Windows an env may hold; beyond it the oldest window is closed (Visdom has no bound and slows to a crawl). */
 export const MAX_WINDOWS = 500;
-/** Aliases remembered per env (client ids of grouped calls; only recent ones are ever reused). */
-const MAX_ALIASES = 1000;
 /** Images an image-history window keeps. */
 export const MAX_IMAGE_HISTORY = 200;
 /** A client-made window id: what `Visdom._send` puts in when the script passed no `win`. */
 const CLIENT_WINDOW_ID = /^window_[0-9a-f]+$/;
-const IMAGE_SRC = /^data:image\/(png|jpeg|gif|webp|bmp);base64,[A-Za-z0-9+/=\s]*$/;
 
 export class VisdomState {
   private readonly envs = new Map<string, Env>();
@@ -125,14 +93,14 @@ export class VisdomState {
     if (traces === null || traces.length === 0) throw new VisdomRequestError('data must hold at least one trace');
     const title = optionalString(opts, 'title', 'opts.') ?? '';
     const kind = contentKind(traces);
-    const prepared = this.prepare(kind, traces, opts, layout, title);
+    const prepared = prepareWindow(kind, traces, opts, layout, title);
     const env = this.env(eid);
     const group = sent === null || CLIENT_WINDOW_ID.test(sent) ? (title === '' ? null : groupTitle(title)) : null;
     let win = sent ?? `window_${Date.now().toString(16)}`;
     if (group !== null) {
       const key = `${kind}|${group.key}`;
       const existing = env.groups.get(key);
-      const target = existing ?? this.freshWindowId(env, identifierOf(group.label));
+      const target = existing ?? freshWindowId(env, identifierOf(group.label));
       env.groups.set(key, target);
       if (sent !== null && sent !== target) remember(env.aliases, sent, target);
       win = target;
@@ -285,7 +253,7 @@ export class VisdomState {
     if (traces === null || traces.length === 0) throw new VisdomRequestError('data must hold at least one trace');
     const opts = objectField(body, 'opts');
     const title = optionalString(opts, 'title', 'opts.') ?? '';
-    this.prepare(contentKind(traces), traces, opts, objectField(body, 'layout'), title);
+    prepareWindow(contentKind(traces), traces, opts, objectField(body, 'layout'), title);
     if (traces[0].type === 'image_history') traces.forEach((t, i) => imageItem(t.content, `data[${i}].content`));
   }
 
@@ -322,51 +290,11 @@ export class VisdomState {
     return env;
   }
 
-  /** Validate a create body into what the window will hold, before anything changes. */
-  private prepare(
-    kind: ContentKind,
-    traces: Body[],
-    opts: Body,
-    layout: Body,
-    title: string,
-  ):
-    | { kind: 'heatmap'; tensorValues: ReturnType<typeof heatmapValues>; trace: Body; axes: [string, string] }
-    | VisdomPanel {
-    if (kind === 'heatmap') {
-      // With opts.nancolor the client puts a constant trace first; the data is the last heatmap trace.
-      const index = traces.map((t) => t.type).lastIndexOf('heatmap');
-      const { z: _z, ...trace } = traces[index];
-      return {
-        kind: 'heatmap',
-        tensorValues: heatmapValues(traces[index].z, `data[${index}]`),
-        trace: plainJson(trace) as Body,
-        axes: [axisLabel(opts.ylabel, 'row'), axisLabel(opts.xlabel, 'column')],
-      };
-    }
-    if (kind === 'text') {
-      const text = traces[0].content;
-      if (typeof text !== 'string') throw new VisdomRequestError('data[0].content must be a string');
-      return { kind: 'text', win: '', title, text, version: 1 };
-    }
-    if (kind === 'image') {
-      const item = imageItem(traces[0].content, 'data[0].content');
-      return { kind: 'image', win: '', title: title || item.caption, images: [item], selected: 0, version: 1 };
-    }
-    return {
-      kind: 'plot',
-      win: '',
-      title,
-      traces: toPlotTraces(traces),
-      layout: plainJson(layout) as Body,
-      version: 1,
-    };
-  }
-
   private replaceWindow(
     env: Env,
     win: string,
     title: string,
-    prepared: ReturnType<VisdomState['prepare']>,
+    prepared: ReturnType<typeof prepareWindow>,
     iteration: number | null,
   ): void {
     const previous = env.windows.get(win);
@@ -376,7 +304,7 @@ export class VisdomState {
     }
     if (prepared.kind === 'heatmap') {
       if (previous?.kind === 'panel') this.closeWindow(env, win);
-      const name = previous?.kind === 'heatmap' ? previous.tensor.name : this.freshTensorName(env, win);
+      const name = previous?.kind === 'heatmap' ? previous.tensor.name : freshTensorName(env, win);
       const { rows, cols, data } = prepared.tensorValues;
       const tensor: VisdomTensor = { name, shape: [rows, cols], axes: prepared.axes, data, description: title };
       env.windows.set(win, { kind: 'heatmap', win, title, tensor, trace: prepared.trace });
@@ -419,37 +347,7 @@ export class VisdomState {
     const direction = body.updateDir ?? 'replace';
     const next = heatmapValues(traces[0].z, 'data[0]');
     const old = window.tensor;
-    const [rows, cols] = old.shape;
-    let shape: [number, number];
-    let data: Float32Array;
-    if (direction === 'replace') {
-      shape = [next.rows, next.cols];
-      data = next.data;
-    } else if (direction === 'appendRow' || direction === 'prependRow') {
-      if (next.cols !== cols)
-        throw new VisdomRequestError(`${direction}: the window has ${cols} columns, the update has ${next.cols}`);
-      shape = [rows + next.rows, cols];
-      data = new Float32Array(shape[0] * cols);
-      data.set(direction === 'appendRow' ? old.data : next.data, 0);
-      data.set(direction === 'appendRow' ? next.data : old.data, (direction === 'appendRow' ? rows : next.rows) * cols);
-    } else if (direction === 'appendColumn' || direction === 'prependColumn') {
-      if (next.rows !== rows)
-        throw new VisdomRequestError(`${direction}: the window has ${rows} rows, the update has ${next.rows}`);
-      shape = [rows, cols + next.cols];
-      data = new Float32Array(rows * shape[1]);
-      const [first, second] = direction === 'appendColumn' ? [old, next] : [next, old];
-      const firstCols = direction === 'appendColumn' ? cols : next.cols;
-      const secondCols = shape[1] - firstCols;
-      for (let r = 0; r < rows; r++) {
-        data.set(first.data.subarray(r * firstCols, (r + 1) * firstCols), r * shape[1]);
-        data.set(second.data.subarray(r * secondCols, (r + 1) * secondCols), r * shape[1] + firstCols);
-      }
-    } else {
-      throw new VisdomRequestError(
-        `updateDir must be replace, appendRow, prependRow, appendColumn or prependColumn, got ${String(direction)}`,
-      );
-    }
-    if (shape[0] * shape[1] > 2048 * 2048) throw new VisdomRequestError('the heatmap would exceed 2048 × 2048', 413);
+    const { shape, data } = resizeHeatmap(old, next, direction);
     window.tensor = { ...old, shape, data };
     this.putTensor(env, window.tensor, null);
   }
@@ -467,121 +365,4 @@ export class VisdomState {
       this.sink.closePanel(env.eid, win);
     }
   }
-
-  private freshWindowId(env: Env, base: string): string {
-    let id = base;
-    for (let i = 2; env.windows.has(id) || [...env.groups.values()].includes(id); i++) id = `${base}${i}`;
-    return id;
-  }
-
-  private freshTensorName(env: Env, win: string): string {
-    const base = identifierOf(win);
-    let name = base;
-    for (let i = 2; env.tensors.has(name); i++) name = `${base}${i}`;
-    return name;
-  }
-}
-
-type ContentKind = 'heatmap' | 'text' | 'image' | 'plot';
-
-function contentKind(traces: readonly Body[]): ContentKind {
-  const types = traces.map((t) => t.type);
-  if (types.includes('heatmap') && traces.every((t) => t.type === 'heatmap')) return 'heatmap';
-  if (types[0] === 'text') return 'text';
-  if (types[0] === 'image' || types[0] === 'image_history') return 'image';
-  const unsupported = ['properties', 'network', 'embeddings'];
-  if (typeof types[0] === 'string' && unsupported.includes(types[0]))
-    throw new VisdomRequestError(`${types[0]} windows are not supported by Engram`);
-  return 'plot';
-}
-
-function axisLabel(value: unknown, fallback: string): string {
-  return typeof value === 'string' && value.trim() !== '' ? value.slice(0, 200) : fallback;
-}
-
-function imageItem(content: unknown, where: string): ImageItem {
-  if (typeof content !== 'object' || content === null)
-    throw new VisdomRequestError(`${where} must be an object {src, caption}`);
-  const { src, caption } = content as Body;
-  // Only inline raster images: no remote URLs (no tracking, nothing fetched on a viewer's behalf), no SVG (scripts).
-  if (typeof src !== 'string' || !IMAGE_SRC.test(src))
-    throw new VisdomRequestError(`${where}.src must be a data:image/(png|jpeg|gif|webp|bmp);base64 URL`);
-  return { src, caption: typeof caption === 'string' ? caption : '' };
-}
-
-function resolve(env: Env, win: string): string {
-  return env.windows.has(win) ? win : (env.aliases.get(win) ?? win);
-}
-
-function remember(aliases: Map<string, string>, alias: string, target: string): void {
-  aliases.set(alias, target);
-  if (aliases.size > MAX_ALIASES) {
-    const oldest = aliases.keys().next().value;
-    if (oldest !== undefined) aliases.delete(oldest);
-  }
-}
-
-/** The pane JSON `/win_data` answers, in Visdom's shape. */
-function pane(window: Window): Body {
-  if (window.kind === 'heatmap') {
-    const { shape, data } = window.tensor;
-    const z: (number | null)[][] = [];
-    for (let r = 0; r < shape[0]; r++)
-      z.push(Array.from(data.subarray(r * shape[1], (r + 1) * shape[1]), (v) => (Number.isFinite(v) ? v : null)));
-    return {
-      id: window.win,
-      title: window.title,
-      type: 'plot',
-      content: { data: [{ ...window.trace, z }], layout: { title: window.title } },
-    };
-  }
-  const panel = window.panel;
-  if (panel.kind === 'plot')
-    return { id: panel.win, title: panel.title, type: 'plot', content: { data: panel.traces, layout: panel.layout } };
-  if (panel.kind === 'text') return { id: panel.win, title: panel.title, type: 'text', content: panel.text };
-  return {
-    id: panel.win,
-    title: panel.title,
-    type: panel.images.length > 1 ? 'image_history' : 'image',
-    content: panel.images.length > 1 ? panel.images : panel.images[0],
-    selected: panel.selected,
-  };
-}
-
-/**
- * The create bodies that would give each pane of `set_window_data`'s `data` (the JSON text `/win_data` answers: one
- * pane, or, `win` null, an object of panes by window id). Throws VisdomRequestError naming what is wrong.
- */
-function paneBodies(data: unknown, win: string | null, eid: string): Body[] {
-  if (typeof data !== 'string') throw new VisdomRequestError('data must be the JSON text get_window_data answered');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(data);
-  } catch {
-    throw new VisdomRequestError('data is not valid JSON');
-  }
-  const isObject = (v: unknown): v is Body => typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!isObject(parsed)) throw new VisdomRequestError('data must be a JSON object');
-  const panes: [string, unknown][] = win === null ? Object.entries(parsed) : [[win, parsed]];
-  return panes.map(([id, value]) => {
-    if (!isObject(value)) throw new VisdomRequestError(`the pane of window ${id} must be an object`);
-    const title = typeof value.title === 'string' ? value.title : '';
-    const opts = { title };
-    const content = value.content;
-    if (value.type === 'plot') {
-      if (!isObject(content) || !Array.isArray(content.data))
-        throw new VisdomRequestError(`the pane of window ${id} must have content.data, a list of traces`);
-      return { eid, win: id, data: content.data, layout: content.layout ?? {}, opts };
-    }
-    if (value.type === 'text') return { eid, win: id, data: [{ content, type: 'text' }], opts };
-    if (value.type === 'image') return { eid, win: id, data: [{ content, type: 'image' }], opts };
-    if (value.type === 'image_history') {
-      if (!Array.isArray(content) || content.length === 0)
-        throw new VisdomRequestError(`the pane of window ${id} must have content, a list of images`);
-      return { eid, win: id, data: content.map((image) => ({ content: image, type: 'image_history' })), opts };
-    }
-    throw new VisdomRequestError(
-      `the pane of window ${id} must be of type plot, text, image or image_history, got ${describe(value.type)}`,
-    );
-  });
 }

@@ -3,7 +3,8 @@
  * wire protocol for clients is `server/protocol.ts`. Every command carries an `id` and is answered by exactly one
  * `reply` with that id, sent at a safe point between iterations, after every `iteration` message it precedes.
  */
-import type { EngineInfo, MetricPoint, RunConfig, RunFailure, TensorInfo } from '../protocol';
+import type { EngineInfo, MetricPoint, RunConfig, RunFailure } from '../protocol';
+import type { TensorInfo } from '../protocol/frames';
 
 /** A debug frame whose tensors live in one transferable buffer. Offsets are in bytes and 4-byte aligned. */
 export interface PackedFrame {
