@@ -15,7 +15,8 @@
  * tied, so per-cell tensors match too; without it only outputs and reads are expected to (see the README).
  */
 import * as tf from '@tensorflow/tfjs';
-import { DNC, type DNCHidden } from '../dnc';
+import { DNC } from '../dnc';
+import type { DNCHidden } from '../dnc-hidden';
 import type { ControllerState } from '../controller/types';
 import type { DebugFrame } from '../frames';
 import { findTensor } from '../frames';
