@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { trainableVariable } from './util/variable';
 import { StackedController, type PreparedController } from './controller/stacked';
 import { SeededRandom } from './controller/seeded-random';
-import { DebugRecorder, type PendingDebugFrame } from './dnc-debug';
+import { DebugRecorder, type PendingDebugFrame, recordControllerSeries } from './dnc-debug';
 import { checkHidden, type DNCHidden, disposeSpentState, hiddenTensors, mapState, type SpentState } from './dnc-hidden';
 import { affine } from './util/affine';
 import { resolveDNCOptions, type DNCOptions, type ReadFeedback, type ResolvedDNCOptions } from './dnc-options';
@@ -265,26 +265,7 @@ export class DNC {
       const output = o.batchFirst ? (tf.transpose(outputTimeMajor, [1, 0, 2]) as tf.Tensor3D) : outputTimeMajor;
 
       if (recorder !== undefined) {
-        for (let layer = 0; layer < o.numLayers; layer++) {
-          // Batch element 0 of ξ and r over time; the tensors already exist, so this costs two ops per layer.
-          const xiSeries = tf.squeeze(
-            tf.slice(tf.stack(perLayerXi[layer]), [0, 0, 0], [timesteps, 1, o.hiddenSize]),
-            [1],
-          );
-          recorder.recordSequence('controllerOutput', layer, xiSeries, ['unit'], {
-            range: o.clip > 0 ? [-o.clip, o.clip] : undefined,
-            description: 'ξ: clipped controller output fed to the memory interface',
-          });
-          if (!recorder.has('readVectors', layer)) {
-            const readSeries = tf.reshape(
-              tf.slice(tf.stack(perLayerReads[layer]), [0, 0, 0], [timesteps, 1, readSize]),
-              [timesteps, o.readHeads, o.cellSize],
-            );
-            recorder.recordSequence('readVectors', layer, readSeries, ['head', 'word'], {
-              description: 'r: vectors read from memory',
-            });
-          }
-        }
+        recordControllerSeries(recorder, perLayerXi, perLayerReads, o, timesteps);
         if (options.deferDebugReadout === true) pendingDebug = recorder.pack(timesteps);
         else debug = recorder.readOut(timesteps);
       }
