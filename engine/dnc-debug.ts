@@ -5,6 +5,7 @@
  * reads everything out in ONE host transfer per call — per-step `dataSync` would stall the pipeline T·layers times.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { ResolvedDNCOptions } from './dnc-options';
 import { frameTensor, type DebugFrame, type FrameTensor } from './frames';
 import type { MemoryStepDebug } from './memory/types';
 
@@ -117,4 +118,38 @@ export interface PendingDebugFrame {
   readonly values: tf.Tensor1D;
   /** Build the frame from `values`' data (read by the caller). */
   resolve(data: Float32Array): DebugFrame;
+}
+
+/**
+ * Record the controller's side of one forward call for every layer: ξ and, where the memory recorded none, r, for
+ * batch element 0 over time (`DNC.forward`'s debug series).
+ * @param perLayerXi per layer, ξ_t `[batch, hiddenSize]` for each timestep
+ * @param perLayerReads per layer, r_t `[batch, readHeads·cellSize]` for each timestep
+ */
+export function recordControllerSeries(
+  recorder: DebugRecorder,
+  perLayerXi: readonly tf.Tensor2D[][],
+  perLayerReads: readonly tf.Tensor2D[][],
+  o: ResolvedDNCOptions,
+  timesteps: number,
+): void {
+  const readSize = o.readHeads * o.cellSize;
+  for (let layer = 0; layer < o.numLayers; layer++) {
+    // Batch element 0 of ξ and r over time; the tensors already exist, so this costs two ops per layer.
+    const xiSeries = tf.squeeze(tf.slice(tf.stack(perLayerXi[layer]), [0, 0, 0], [timesteps, 1, o.hiddenSize]), [1]);
+    recorder.recordSequence('controllerOutput', layer, xiSeries, ['unit'], {
+      range: o.clip > 0 ? [-o.clip, o.clip] : undefined,
+      description: 'ξ: clipped controller output fed to the memory interface',
+    });
+    if (!recorder.has('readVectors', layer)) {
+      const readSeries = tf.reshape(tf.slice(tf.stack(perLayerReads[layer]), [0, 0, 0], [timesteps, 1, readSize]), [
+        timesteps,
+        o.readHeads,
+        o.cellSize,
+      ]);
+      recorder.recordSequence('readVectors', layer, readSeries, ['head', 'word'], {
+        description: 'r: vectors read from memory',
+      });
+    }
+  }
 }

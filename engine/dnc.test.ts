@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, it, mock } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { DNC, hiddenTensors, type DNCHidden, type DNCOptions } from './dnc';
+import { DNC, type DNCOptions } from './dnc';
+import { hiddenTensors, type DNCHidden } from './dnc-hidden';
 import { findTensor, type FrameTensor } from './frames';
 import { DenseMemory } from './memory/dense-memory';
 

@@ -14,25 +14,16 @@ import * as tf from '@tensorflow/tfjs';
 import { trainableVariable } from './util/variable';
 import { StackedController, type PreparedController } from './controller/stacked';
 import { SeededRandom } from './controller/seeded-random';
-import type { ControllerState } from './controller/types';
-import { DebugRecorder, type PendingDebugFrame } from './dnc-debug';
+import { DebugRecorder, type PendingDebugFrame, recordControllerSeries } from './dnc-debug';
+import { checkHidden, type DNCHidden, disposeSpentState, hiddenTensors, mapState, type SpentState } from './dnc-hidden';
 import { affine } from './util/affine';
 import { resolveDNCOptions, type DNCOptions, type ReadFeedback, type ResolvedDNCOptions } from './dnc-options';
+import { loadStateDictInto, type StateDictEntry } from './dnc-state-dict';
 import type { DebugFrame } from './frames';
 import { createMemory } from './memory/registry';
-import type { MemoryModule, MemoryState, MemoryStepDebug, MemoryStepResult } from './memory/types';
+import type { MemoryModule } from './memory/types';
 
 export type { DNCOptions, ReadFeedback } from './dnc-options';
-
-/** Everything a DNC carries from one call to the next. The caller owns these tensors (`disposeHidden`). */
-export interface DNCHidden {
-  /** Controller state per DNC layer: `hidden` (and `cell` for LSTM) per hidden layer, each `[batch, hidden]`. */
-  readonly controller: readonly ControllerState[];
-  /** Memory state: one entry when memory is shared, else one per DNC layer (shapes from `stateShapes`). */
-  readonly memory: readonly MemoryState[];
-  /** Last read vectors per DNC layer, `[batch, readHeads·cellSize]` flattened head-major. */
-  readonly readVectors: readonly tf.Tensor2D[];
-}
 
 export interface ForwardOptions {
   /** Start the memory from its initial state, ignoring the memory in `hidden` (pytorch-dnc `reset_experience`). */
@@ -60,12 +51,6 @@ export interface ForwardResult {
   readonly debug?: DebugFrame;
   /** With `deferDebugReadout` on a debug model: the frame's values, still on the device; the caller owns them. */
   readonly pendingDebug?: PendingDebugFrame;
-}
-
-/** Shape of one tensor entry of a pytorch `state_dict` exported as JSON. */
-export interface StateDictEntry {
-  readonly shape: readonly number[];
-  readonly data: ArrayLike<number>;
 }
 
 export class DNC {
@@ -186,7 +171,7 @@ export class DNC {
         `DNC.forward: argument 'input' needs at least one batch row and one timestep, got shape ` +
           `[${input.shape.join(', ')}]`,
       );
-    if (hidden !== undefined) this.checkHidden(hidden, batchSize);
+    if (hidden !== undefined) checkHidden(hidden, batchSize, this.options, this.controllers, this.memories);
     const readFeedback = options.readFeedback ?? o.readFeedback;
     if (readFeedback !== 'previous' && readFeedback !== 'initial')
       throw new Error(
@@ -280,26 +265,7 @@ export class DNC {
       const output = o.batchFirst ? (tf.transpose(outputTimeMajor, [1, 0, 2]) as tf.Tensor3D) : outputTimeMajor;
 
       if (recorder !== undefined) {
-        for (let layer = 0; layer < o.numLayers; layer++) {
-          // Batch element 0 of ξ and r over time; the tensors already exist, so this costs two ops per layer.
-          const xiSeries = tf.squeeze(
-            tf.slice(tf.stack(perLayerXi[layer]), [0, 0, 0], [timesteps, 1, o.hiddenSize]),
-            [1],
-          );
-          recorder.recordSequence('controllerOutput', layer, xiSeries, ['unit'], {
-            range: o.clip > 0 ? [-o.clip, o.clip] : undefined,
-            description: 'ξ: clipped controller output fed to the memory interface',
-          });
-          if (!recorder.has('readVectors', layer)) {
-            const readSeries = tf.reshape(
-              tf.slice(tf.stack(perLayerReads[layer]), [0, 0, 0], [timesteps, 1, readSize]),
-              [timesteps, o.readHeads, o.cellSize],
-            );
-            recorder.recordSequence('readVectors', layer, readSeries, ['head', 'word'], {
-              description: 'r: vectors read from memory',
-            });
-          }
-        }
+        recordControllerSeries(recorder, perLayerXi, perLayerReads, o, timesteps);
         if (options.deferDebugReadout === true) pendingDebug = recorder.pack(timesteps);
         else debug = recorder.readOut(timesteps);
       }
@@ -327,41 +293,7 @@ export class DNC {
     params: Readonly<Record<string, StateDictEntry>> | ReadonlyMap<string, StateDictEntry>,
     options: { strict?: boolean } = {},
   ): void {
-    const entries = params instanceof Map ? new Map(params) : new Map(Object.entries(params));
-    const strict = options.strict ?? true;
-    const missing = [...this.variables.keys()].filter((name) => !entries.has(name));
-    const unexpected = [...entries.keys()].filter((name) => !this.variables.has(name));
-    if (strict && (missing.length > 0 || unexpected.length > 0)) {
-      throw new Error(
-        `DNC.loadStateDict: missing ${missing.length === 0 ? 'none' : missing.join(', ')}; unexpected ` +
-          `${unexpected.length === 0 ? 'none' : unexpected.join(', ')}`,
-      );
-    }
-    // Check everything before assigning anything, so a bad dict leaves the model untouched.
-    const assignments: [tf.Variable, Float32Array][] = [];
-    for (const [name, variable] of this.variables) {
-      const entry = entries.get(name);
-      if (entry === undefined) continue;
-      const shape = [...entry.shape];
-      if (shape.length !== variable.shape.length || shape.some((d, i) => d !== variable.shape[i])) {
-        throw new Error(
-          `DNC.loadStateDict: '${name}' has shape [${shape.join(', ')}], the model expects ` +
-            `[${variable.shape.join(', ')}]`,
-        );
-      }
-      if (entry.data.length !== variable.size) {
-        throw new Error(
-          `DNC.loadStateDict: '${name}' has ${entry.data.length} values for shape [${shape.join(', ')}] ` +
-            `(${variable.size} needed)`,
-        );
-      }
-      const data = Float32Array.from(entry.data);
-      if (!data.every(Number.isFinite)) throw new Error(`DNC.loadStateDict: '${name}' contains NaN or infinite values`);
-      assignments.push([variable, data]);
-    }
-    for (const [variable, data] of assignments) {
-      tf.tidy(() => variable.assign(tf.tensor(data, variable.shape)));
-    }
+    loadStateDictInto(this.variables, params, options);
   }
 
   dispose(): void {
@@ -370,85 +302,4 @@ export class DNC {
     this.outputWeights.dispose();
     this.outputBias.dispose();
   }
-
-  private checkHidden(hidden: DNCHidden, batchSize: number): void {
-    const o = this.options;
-    if (hidden === null || typeof hidden !== 'object')
-      throw new Error(`DNC.forward: argument 'hidden' must be a DNCHidden, got ${String(hidden)}`);
-    if (!Array.isArray(hidden.controller) || hidden.controller.length !== o.numLayers) {
-      throw new Error(
-        `DNC.forward: hidden.controller must have ${o.numLayers} entries (numLayers), got ` +
-          `${Array.isArray(hidden.controller) ? hidden.controller.length : typeof hidden.controller}`,
-      );
-    }
-    hidden.controller.forEach((state, layer) =>
-      this.controllers[layer].checkState(state, batchSize, `DNC.forward: hidden.controller[${layer}]`),
-    );
-    if (!Array.isArray(hidden.memory) || hidden.memory.length !== this.memories.length) {
-      throw new Error(
-        `DNC.forward: hidden.memory must have ${this.memories.length} entries ` +
-          `(${o.shareMemory ? 'shared memory' : 'one per layer'}), got ` +
-          `${Array.isArray(hidden.memory) ? hidden.memory.length : typeof hidden.memory}`,
-      );
-    }
-    hidden.memory.forEach((state, i) => {
-      for (const [name, shape] of Object.entries(this.memories[i].stateShapes(batchSize))) {
-        const actual: readonly number[] | undefined = state[name]?.shape;
-        if (actual === undefined || actual.length !== shape.length || actual.some((d, k) => d !== shape[k])) {
-          throw new Error(
-            `DNC.forward: hidden.memory[${i}].${name} must have shape [${shape.join(', ')}], got ` +
-              `${actual === undefined ? 'undefined' : `[${actual.join(', ')}]`}`,
-          );
-        }
-      }
-    });
-    const readSize = o.readHeads * o.cellSize;
-    if (!Array.isArray(hidden.readVectors) || hidden.readVectors.length !== o.numLayers) {
-      throw new Error(
-        `DNC.forward: hidden.readVectors must have ${o.numLayers} entries (numLayers), got ` +
-          `${Array.isArray(hidden.readVectors) ? hidden.readVectors.length : typeof hidden.readVectors}`,
-      );
-    }
-    hidden.readVectors.forEach((t, layer) => {
-      if (t.rank !== 2 || t.shape[0] !== batchSize || t.shape[1] !== readSize) {
-        throw new Error(
-          `DNC.forward: hidden.readVectors[${layer}] must have shape [${batchSize}, ${readSize}], got ` +
-            `[${t.shape.join(', ')}]`,
-        );
-      }
-    });
-  }
-}
-
-/** A memory state this call owns, with the debug output of the step that made it (none for the initial state). */
-interface SpentState {
-  readonly state: MemoryState;
-  readonly debug?: MemoryStepDebug;
-}
-
-/**
- * Free a state this call made (a step's, or the fresh initial one), now that the next step has replaced it, rather
- * than when the call's tidy ends: nothing reads it again (the fused dense step keeps host copies for its backward,
- * and taped tfjs ops keep their own clones of what their gradients need). At N 1024 each spent link matrix is 32 MB
- * of wasm heap, and that heap never shrinks, so holding all T of them until the end set the process's peak. Tensors
- * the new state or either step's debug output still hold are kept.
- */
-function disposeSpentState(spent: SpentState, next: MemoryStepResult<MemoryState>): void {
-  const live = new Set<tf.Tensor>(
-    [spent, next].flatMap((step) => Object.values(step.debug?.tensors ?? {})).concat(Object.values(next.state)),
-  );
-  tf.dispose(Object.values(spent.state).filter((tensor) => !live.has(tensor)));
-}
-
-function mapState(state: MemoryState, fn: (t: tf.Tensor) => tf.Tensor): MemoryState {
-  return Object.fromEntries(Object.entries(state).map(([k, t]) => [k, fn(t)]));
-}
-
-/** Every tensor of a hidden state, for keep/dispose. */
-export function hiddenTensors(hidden: DNCHidden): tf.Tensor[] {
-  return [
-    ...hidden.controller.flatMap((s) => [...s.hidden, ...(s.cell ?? [])]),
-    ...hidden.memory.flatMap((s) => Object.values(s)),
-    ...hidden.readVectors,
-  ];
 }

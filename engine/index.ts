@@ -13,14 +13,9 @@ export {
   type BackendChoice,
   type BackendLoader,
 } from './backend';
-export {
-  DNC,
-  hiddenTensors,
-  type DNCHidden,
-  type ForwardOptions,
-  type ForwardResult,
-  type StateDictEntry,
-} from './dnc';
+export { DNC, type ForwardOptions, type ForwardResult } from './dnc';
+export { hiddenTensors, type DNCHidden } from './dnc-hidden';
+export type { StateDictEntry } from './dnc-state-dict';
 export {
   resolveDNCOptions,
   type DNCOptions,

@@ -14,7 +14,8 @@
  * Then `loadPytorchWeights(model, 'weights.json')`, with the model built from `inferDNCOptions` or by hand.
  */
 import { readFileSync } from 'node:fs';
-import type { DNC, DNCOptions, StateDictEntry } from './dnc';
+import type { DNC, DNCOptions } from './dnc';
+import type { StateDictEntry } from './dnc-state-dict';
 
 export type StateDict = Readonly<Record<string, StateDictEntry>>;
 

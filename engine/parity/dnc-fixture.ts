@@ -15,12 +15,17 @@
  * tied, so per-cell tensors match too; without it only outputs and reads are expected to (see the README).
  */
 import * as tf from '@tensorflow/tfjs';
-import { DNC, type DNCHidden } from '../dnc';
-import type { ControllerState } from '../controller/types';
 import type { DebugFrame } from '../frames';
-import { findTensor } from '../frames';
-import type { MemoryState } from '../memory/types';
-import { parseStateDict } from '../weights';
+import { compareDebugDict, compareFrame, compareState, ErrorTable, read, readComputed } from './dnc-fixture-compare';
+import {
+  configBoolean,
+  field,
+  initialHidden,
+  isRecord,
+  type Json,
+  modelFromFixture,
+  tensorField,
+} from './dnc-fixture-load';
 
 export type DncReplayMode = 'stepwise' | 'one-call' | 'single-call';
 export const DNC_REPLAY_MODES: readonly DncReplayMode[] = ['stepwise', 'one-call', 'single-call'];
@@ -35,223 +40,9 @@ export interface DncReplayReport {
   readonly maxAbsError: Readonly<Record<string, number>>;
 }
 
-interface FixtureTensor {
-  readonly shape: readonly number[];
-  readonly data: readonly number[];
-}
-
-type Json = unknown;
-
-/** pytorch-dnc memory state names → the engine's. */
-const STATE_NAMES: Readonly<Record<string, string>> = {
-  memory: 'memory',
-  link_matrix: 'linkMatrix',
-  precedence: 'precedence',
-  read_weights: 'readWeights',
-  write_weights: 'writeWeights',
-  usage_vector: 'usage',
-};
-
-function isRecord(value: Json): value is Record<string, Json> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function field(value: Json, name: string, where: string): Json {
-  if (!isRecord(value) || !(name in value)) throw new Error(`replayDncFixture: ${where} has no field '${name}'`);
-  return value[name];
-}
-
-function asTensor(value: Json, where: string): FixtureTensor {
-  const shape = field(value, 'shape', where);
-  const data = field(value, 'data', where);
-  const numbers = (v: Json): v is number[] => Array.isArray(v) && v.every((x) => typeof x === 'number');
-  if (!numbers(shape) || !numbers(data))
-    throw new Error(`replayDncFixture: ${where} must be {shape: number[], data: number[]}`);
-  if (shape.reduce((a, b) => a * b, 1) !== data.length)
-    throw new Error(`replayDncFixture: ${where} has ${data.length} values for shape [${shape.join(', ')}]`);
-  return { shape, data };
-}
-
-function tensorField(value: Json, name: string, where: string): FixtureTensor {
-  return asTensor(field(value, name, where), `${where}.${name}`);
-}
-
-function configNumber(config: Json, name: string): number {
-  const value = field(config, name, 'config');
-  if (typeof value !== 'number')
-    throw new Error(`replayDncFixture: config.${name} must be a number, got ${JSON.stringify(value)}`);
-  return value;
-}
-
-function configBoolean(config: Json, name: string, fallback: boolean): boolean {
-  if (!isRecord(config) || !(name in config)) return fallback;
-  const value = config[name];
-  if (typeof value !== 'boolean')
-    throw new Error(`replayDncFixture: config.${name} must be a boolean, got ${JSON.stringify(value)}`);
-  return value;
-}
-
 /** True when `json` has the fields of a DNC fixture (as opposed to a memory fixture). */
 export function isDncFixture(json: Json): boolean {
   return isRecord(json) && 'inputs_x' in json && 'params' in json && ('stepwise' in json || 'single_call' in json);
-}
-
-/** Build a model from the fixture's config and weights. */
-export function modelFromFixture(json: Json, debug: boolean): DNC {
-  const config = field(json, 'config', 'fixture');
-  const rnnType = field(config, 'rnn_type', 'config');
-  if (rnnType !== 'lstm' && rnnType !== 'gru' && rnnType !== 'rnn')
-    throw new Error(`replayDncFixture: config.rnn_type must be lstm, gru or rnn, got ${JSON.stringify(rnnType)}`);
-  const model = new DNC({
-    inputSize: configNumber(config, 'input_size'),
-    hiddenSize: configNumber(config, 'hidden_size'),
-    rnnType,
-    numLayers: configNumber(config, 'num_layers'),
-    numHiddenLayers: configNumber(config, 'num_hidden_layers'),
-    nrCells: configNumber(config, 'nr_cells'),
-    cellSize: configNumber(config, 'cell_size'),
-    readHeads: configNumber(config, 'read_heads'),
-    clip: configNumber(config, 'clip'),
-    bias: configBoolean(config, 'bias', true),
-    independentLinears: configBoolean(config, 'independent_linears', false),
-    shareMemory: configBoolean(config, 'share_memory_between_layers', true),
-    batchFirst: true,
-    debug,
-    seed: 0,
-  });
-  try {
-    model.loadStateDict(parseStateDict(field(json, 'params', 'fixture'), 'fixture params'));
-  } catch (error) {
-    model.dispose();
-    throw error;
-  }
-  return model;
-}
-
-/** The fixture's starting hidden state (controller, memory, reads) as engine tensors. */
-function initialHidden(json: Json, model: DNC, batchSize: number): DNCHidden {
-  const o = model.options;
-  if (o.numLayers !== 1)
-    throw new Error(
-      `replayDncFixture: fixtures with num_layers ${o.numLayers} are not supported (initial state layout is per ` +
-        `layer 0)`,
-    );
-  const fresh = model.initialHidden(batchSize);
-  const state = field(json, 'initial_controller_state', 'fixture');
-  const perLayer = (t: FixtureTensor) => tf.unstack(tf.tensor(t.data as number[], [...t.shape])) as tf.Tensor2D[];
-  const controller: ControllerState = {
-    hidden: perLayer(tensorField(state, 'h0', 'initial_controller_state')),
-    cell: o.rnnType === 'lstm' ? perLayer(tensorField(state, 'c0', 'initial_controller_state')) : undefined,
-  };
-  const reads = field(json, 'initial_read_vectors', 'fixture');
-  const readVectors =
-    typeof reads === 'string'
-      ? fresh.readVectors
-      : [tf.tensor2d(asTensor(reads, 'initial_read_vectors').data as number[], [batchSize, o.readHeads * o.cellSize])];
-  const memoryJson = field(json, 'initial_memory_state', 'fixture');
-  let memory = fresh.memory;
-  if (typeof memoryJson !== 'string') {
-    const shapes = Object.fromEntries(Object.entries(fresh.memory[0]).map(([k, t]) => [k, t.shape]));
-    const loaded: Record<string, tf.Tensor> = {};
-    for (const [pytorchName, engineName] of Object.entries(STATE_NAMES)) {
-      loaded[engineName] = tf.tensor(
-        tensorField(memoryJson, pytorchName, 'initial_memory_state').data as number[],
-        shapes[engineName],
-      );
-    }
-    memory = [loaded];
-  }
-  const unused = [
-    ...fresh.controller.flatMap((s) => [...s.hidden, ...(s.cell ?? [])]),
-    ...(readVectors === fresh.readVectors ? [] : fresh.readVectors),
-    ...(memory === fresh.memory ? [] : Object.values(fresh.memory[0])),
-  ];
-  tf.dispose(unused);
-  return { controller: [controller], memory, readVectors };
-}
-
-/** Running maximum of |actual − expected| per name. */
-class ErrorTable {
-  readonly errors: Record<string, number> = {};
-  compare(name: string, actual: ArrayLike<number>, expected: readonly number[]): void {
-    if (actual.length !== expected.length)
-      throw new Error(
-        `replayDncFixture: ${name} has ${actual.length} values in the engine, ${expected.length} in the fixture`,
-      );
-    let worst = this.errors[name] ?? 0;
-    for (let i = 0; i < actual.length; i++) {
-      const d = Math.abs(actual[i] - expected[i]);
-      worst = Number.isNaN(d) ? Infinity : Math.max(worst, d);
-    }
-    this.errors[name] = worst;
-  }
-}
-
-/** Batch element 0 of a fixture tensor whose first axis is the batch. */
-function firstRow(t: FixtureTensor): number[] {
-  return t.data.slice(0, t.data.length / t.shape[0]);
-}
-
-/** A tensor's values on the host, read asynchronously (the webgpu backend in Node has no synchronous read). */
-async function read(tensor: tf.Tensor): Promise<Float32Array> {
-  return Float32Array.from(await tensor.data());
-}
-
-/** Compute a tensor in a tidy scope, read it, and free it. */
-async function readComputed(compute: () => tf.Tensor): Promise<Float32Array> {
-  const tensor = tf.tidy(compute);
-  try {
-    return await read(tensor);
-  } finally {
-    tensor.dispose();
-  }
-}
-
-async function compareState(
-  table: ErrorTable,
-  prefix: string,
-  state: MemoryState,
-  expected: Json,
-  where: string,
-): Promise<void> {
-  for (const [pytorchName, engineName] of Object.entries(STATE_NAMES)) {
-    table.compare(
-      `${prefix}.${pytorchName}`,
-      await read(state[engineName]),
-      tensorField(expected, pytorchName, where).data,
-    );
-  }
-}
-
-/** Compare one call's debug frame (batch 0) with the recorded memory calls `first…first+T−1`. */
-function compareFrame(table: ErrorTable, frame: DebugFrame, calls: Json[], first: number, layers: number): void {
-  for (let t = 0; t < frame.timesteps; t++) {
-    const call = calls[first + t * layers];
-    const pick = (name: string) => {
-      const tensor = findTensor(frame, name);
-      if (tensor === undefined) throw new Error(`replayDncFixture: debug frame has no '${name}'`);
-      const size = tensor.data.length / frame.timesteps;
-      return tensor.data.subarray(t * size, (t + 1) * size);
-    };
-    table.compare(
-      'debug.controllerOutput',
-      pick('controllerOutput'),
-      firstRow(tensorField(call, 'xi', `memory_calls[${t}]`)),
-    );
-    table.compare(
-      'debug.readVectors',
-      pick('readVectors'),
-      firstRow(tensorField(call, 'read_vectors', `memory_calls[${t}]`)),
-    );
-    const after = field(call, 'state_after', `memory_calls[${t}]`);
-    for (const [pytorchName, engineName] of Object.entries(STATE_NAMES)) {
-      table.compare(
-        `debug.${engineName}`,
-        pick(engineName),
-        firstRow(tensorField(after, pytorchName, `memory_calls[${t}].state_after`)),
-      );
-    }
-  }
 }
 
 /**
@@ -410,19 +201,4 @@ export async function replayDncFixture(
     model.dispose();
   }
   return { fixture: name, mode: options.mode, steps, injectedCalls, maxAbsError: table.errors };
-}
-
-/** pytorch-dnc's `debug=True` dict: lists of T·layers arrays for batch element 0, keyed by pytorch state name. */
-function compareDebugDict(table: ErrorTable, frame: DebugFrame, debugMemory: Json): void {
-  for (const [pytorchName, engineName] of Object.entries(STATE_NAMES)) {
-    const list = field(debugMemory, pytorchName, 'debug_memory');
-    if (!Array.isArray(list)) throw new Error(`replayDncFixture: debug_memory.${pytorchName} must be an array`);
-    const tensor = findTensor(frame, engineName);
-    if (tensor === undefined) throw new Error(`replayDncFixture: debug frame has no '${engineName}'`);
-    table.compare(
-      `debug_memory.${pytorchName}`,
-      tensor.data,
-      list.flatMap((entry, i) => asTensor(entry, `debug_memory.${pytorchName}[${i}]`).data),
-    );
-  }
 }

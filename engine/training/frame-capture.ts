@@ -8,7 +8,8 @@
  * sequences are read back together in ONE asynchronous transfer (a device backend never blocks on it).
  */
 import * as tf from '@tensorflow/tfjs';
-import { type DNC, hiddenTensors } from '../dnc';
+import type { DNC } from '../dnc';
+import { hiddenTensors } from '../dnc-hidden';
 import { frameTensor, type DebugFrame } from '../frames';
 import type { Task, TaskBatch } from '../tasks/index';
 import { buildModel } from './model-factory';

@@ -14,7 +14,8 @@
  * the same backend (controller dropout excepted: its mask generator lives inside the model).
  */
 import * as tf from '@tensorflow/tfjs';
-import { type DNC, hiddenTensors } from '../dnc';
+import type { DNC } from '../dnc';
+import { hiddenTensors } from '../dnc-hidden';
 import { createTask, type Task } from '../tasks/index';
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type NamedValues } from './checkpoint-format';
 import { canonicalFieldName, isTrainField, resolveTrainConfig, sequenceLengthAt } from './config';

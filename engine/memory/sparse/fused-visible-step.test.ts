@@ -13,13 +13,13 @@ import { fusedVisibleStep, fusedVisibleStepFromRaw } from './fused-visible-step'
 import { activateSparseInterface, parseSparseInterface, sparseInterfaceSize } from './sparse-interface';
 import { plainVisibleStep, type VisibleStepResult, type VisibleStepTensors } from './sparse-step';
 import { SparseAccessMemory, SparseTemporalMemory } from './sparse-memory';
+import { visibleStepForward } from './visible-step-kernel';
 import {
   VISIBLE_STEP_INPUT_NAMES,
   type VisibleStepInputs,
   type VisibleStepPlan,
   type VisibleStepSizes,
-  visibleStepForward,
-} from './visible-step-kernel';
+} from './visible-step-types';
 import { visibleStepBackward } from './visible-step-kernel-backward';
 
 before(async () => {

@@ -12,13 +12,8 @@ import { customGradient } from '../../util/custom-gradient';
 import { transientValues } from '../../util/device-backend';
 import { activateSparseInterfaceBackward, type SparseInterfaceArrays, sparseInterfaceSize } from './sparse-interface';
 import type { VisibleStepResult, VisibleStepTensors } from './sparse-step';
-import {
-  type VisibleStepInputs,
-  type VisibleStepOutputs,
-  type VisibleStepPlan,
-  type VisibleStepSizes,
-  visibleStepForward,
-} from './visible-step-kernel';
+import { visibleStepForward } from './visible-step-kernel';
+import type { VisibleStepInputs, VisibleStepOutputs, VisibleStepPlan, VisibleStepSizes } from './visible-step-types';
 import { visibleStepBackward } from './visible-step-kernel-backward';
 
 function float32Data(tensor: tf.Tensor, what: string): Float32Array {

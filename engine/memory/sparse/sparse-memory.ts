@@ -28,7 +28,7 @@ import { sparseDebug } from './sparse-debug';
 import { SparseMemoryBase, type SparseMemoryConfig, type SparseMemoryState } from './sparse-memory-base';
 import * as ops from './sparse-step';
 import { stepOutcome } from './step-outcome';
-import type { VisibleStepPlan, VisibleStepSizes } from './visible-step-kernel';
+import type { VisibleStepPlan, VisibleStepSizes } from './visible-step-types';
 import { planVisible, stackPlans, type VisiblePlan } from './visible-set';
 
 export { ACCESS_THRESHOLD } from './step-outcome';

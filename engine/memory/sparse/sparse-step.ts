@@ -19,7 +19,7 @@ import { readWeighting } from '../read-weighting';
 import { directionalWeights, offDiagonal, updateLinkMatrix, updatePrecedence } from '../temporal-linkage';
 import type { SparseInterface } from './sparse-interface';
 import type { StepValues } from './step-outcome';
-import type { VisibleStepPlan, VisibleStepSizes } from './visible-step-kernel';
+import type { VisibleStepPlan, VisibleStepSizes } from './visible-step-types';
 
 /**
  * A float one-hot selection built on the host: row i of `[slots.length, depth]` row-major is 1 at `slots[i]`, all

@@ -5,7 +5,7 @@
  * input gradients come back as float32 arrays laid out as the inputs.
  */
 import { COSINE_EPSILON, NORM_GRADIENT_FLOOR } from '../../util/constants';
-import type { FloatArray, VisibleStepInputs, VisibleStepOutputs, VisibleStepTape } from './visible-step-kernel';
+import type { FloatArray, VisibleStepInputs, VisibleStepOutputs, VisibleStepTape } from './visible-step-types';
 
 /**
  * The gradient of a loss w.r.t. every input, given its gradient w.r.t. every output (`outputGradients`, laid out as
