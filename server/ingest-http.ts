@@ -7,7 +7,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError } from './errors';
 import { sendError, sendJson } from './http-api';
-import { decodeIngestFrame, parseControls, parseHeaderJson, parseIngestPoints, splitFrameBody } from './ingest-decode';
+import { parseControls, parseIngestPoints } from './ingest-decode';
+import { decodeIngestFrame, parseHeaderJson, splitFrameBody } from './ingest-frames';
 import { MAX_PAYLOAD_BYTES } from './protocol/transport';
 import {
   FRAME_HEADER_HEADER,

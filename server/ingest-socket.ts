@@ -5,7 +5,8 @@
  */
 import type { Socket } from 'socket.io';
 import { ApiError } from './errors';
-import { decodeIngestFrame, parseControls, parseIngestPoints } from './ingest-decode';
+import { parseControls, parseIngestPoints } from './ingest-decode';
+import { decodeIngestFrame } from './ingest-frames';
 import type { ClientToServerEvents, RunSummary, ServerToClientEvents } from './protocol';
 import { MAX_WAIT_MS, type IngestReply, type WaitReply } from './protocol/ingest';
 import type { RunManager } from './run-manager';
